@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Prepares this host for multiarch-harness, idempotently.
+#
+#   bash setup/prepare-host.sh          prepare (install what is missing, start what is stopped)
+#   bash setup/prepare-host.sh --undo   put back what an earlier preparation changed on the host
+#
+# On a host that already has a working Docker engine with buildx (Docker Desktop, a CI runner,
+# a developer's machine) nothing is installed: the script reports what that engine can do and the
+# harness adapts to it. On a bare Debian/Ubuntu host, as root, it installs and starts:
+#   - a Docker engine with the containerd image store and the buildx plugin,
+#   - QEMU user-mode emulators registered in binfmt_misc with the F (fix binary) flag,
+#   - the npm dependencies of this project,
+#   - the offline stand-ins for Docker Hub images, served by a mirror registry on 127.0.0.1:5001.
+# Every change to the host is recorded in $STATE_DIR/changes so that --undo can revert it.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STATE_DIR=${MULTIARCH_STATE_DIR:-/var/lib/multiarch-harness}
+LOG_DIR=$STATE_DIR/logs
+CHANGES=$STATE_DIR/changes
+DAEMON_JSON=/etc/docker/daemon.json
+MIRROR_PORT=${MULTIARCH_MIRROR_PORT:-5001}
+
+say() { printf '[prepare-host] %s\n' "$*"; }
+die() { printf '[prepare-host] error: %s\n' "$*" >&2; exit 2; }
+record() { mkdir -p "$STATE_DIR"; grep -qxF "$1" "$CHANGES" 2>/dev/null || echo "$1" >>"$CHANGES"; }
+
+engine_up() { timeout 10 docker info >/dev/null 2>&1; }
+
+undo() {
+  [ -f "$CHANGES" ] || { say "nothing recorded in $CHANGES: nothing to undo"; return 0; }
+  # Reverse order of the recorded changes.
+  tac "$CHANGES" | while read -r change; do
+    case "$change" in
+      mirror-container) docker rm -f multiarch-mirror >/dev/null 2>&1 && say "removed the mirror registry container" || true ;;
+      dockerd-started)
+        if [ -f "$STATE_DIR/dockerd.pid" ]; then
+          kill "$(cat "$STATE_DIR/dockerd.pid")" 2>/dev/null && say "stopped dockerd" || true
+          rm -f "$STATE_DIR/dockerd.pid"
+        fi ;;
+      daemon-json)
+        if [ -f "$STATE_DIR/daemon.json.orig" ]; then cp "$STATE_DIR/daemon.json.orig" "$DAEMON_JSON"; say "restored $DAEMON_JSON"
+        else rm -f "$DAEMON_JSON"; say "removed $DAEMON_JSON"; fi ;;
+      binfmt-enabled) update-binfmts --disable >/dev/null 2>&1 && say "disabled the binfmt handlers" || true ;;
+      binfmt-mounted) umount /proc/sys/fs/binfmt_misc 2>/dev/null && say "unmounted binfmt_misc" || true ;;
+      apt:*) say "installed packages are left in place (${change#apt:}); remove them with apt-get purge if wanted" ;;
+    esac
+  done
+  rm -f "$CHANGES"
+}
+
+if [ "${1:-}" = "--undo" ]; then undo; exit 0; fi
+
+start_ts=$(date +%s)
+mkdir -p "$STATE_DIR" "$LOG_DIR"
+
+# ---------------------------------------------------------------------------------------------
+# 1. A Docker engine. Use an existing one when it works and we did not start it.
+# ---------------------------------------------------------------------------------------------
+managed_engine=no
+if engine_up && ! grep -qx dockerd-started "$CHANGES" 2>/dev/null; then
+  say "using the Docker engine already on this host; installing nothing for it"
+else
+  managed_engine=yes
+  [ "$(id -u)" = 0 ] || die "no working Docker engine, and installing one needs root: run as root or start an engine first."
+  command -v apt-get >/dev/null || die "no working Docker engine, and this host has no apt-get to install one: start an engine first."
+fi
+
+apt_ready=no
+apt_install() { # apt_install PKG... : bookworm packages, installed once
+  local missing=()
+  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ $apt_ready = no ]; then apt-get update -qq >"$LOG_DIR/apt-update.log" 2>&1 || die "apt-get update failed (see $LOG_DIR/apt-update.log)."; apt_ready=yes; fi
+  say "installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$LOG_DIR/apt-install.log" 2>&1 \
+    || die "apt-get install ${missing[*]} failed (see $LOG_DIR/apt-install.log)."
+  record "apt:${missing[*]}"
+}
+
+# The trixie engine on bookworm, fetched with a private apt configuration so that the system's
+# sources stay untouched (see shared notes: trixie's runc and tini need a newer glibc, so keep
+# bookworm's).
+TRIXIE_DIR=$STATE_DIR/trixie-apt
+trixie_apt() {
+  mkdir -p "$TRIXIE_DIR/lists/partial" "$TRIXIE_DIR/archives/partial"
+  echo 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main' >"$TRIXIE_DIR/sources.list"
+  apt-get -o Dir::Etc::sourcelist="$TRIXIE_DIR/sources.list" -o Dir::Etc::sourceparts=- \
+    -o Dir::State::Lists="$TRIXIE_DIR/lists" -o Dir::Cache::archives="$TRIXIE_DIR/archives" "$@"
+}
+
+if [ $managed_engine = yes ]; then
+  apt_install iptables runc tini adduser sysvinit-utils ca-certificates xz-utils git \
+    qemu-user-static binfmt-support file binutils
+  if ! command -v dockerd >/dev/null || ! [ -x /usr/libexec/docker/cli-plugins/docker-buildx ] || ! command -v containerd >/dev/null; then
+    say "installing the Docker engine 26, containerd 1.7 and buildx 0.13 from Debian trixie"
+    trixie_apt update -qq >"$LOG_DIR/trixie-update.log" 2>&1 || die "could not read Debian trixie's package lists (see $LOG_DIR/trixie-update.log)."
+    (cd "$TRIXIE_DIR/archives" && trixie_apt download docker.io containerd docker-buildx >"$LOG_DIR/trixie-download.log" 2>&1) \
+      || die "could not download docker.io, containerd and docker-buildx from trixie (see $LOG_DIR/trixie-download.log)."
+    DEBIAN_FRONTEND=noninteractive dpkg -i --force-confold "$TRIXIE_DIR"/archives/{docker.io,containerd,docker-buildx}_*.deb >"$LOG_DIR/dpkg.log" 2>&1 \
+      || die "dpkg -i of the trixie engine failed (see $LOG_DIR/dpkg.log)."
+    record "apt:docker.io containerd docker-buildx (trixie)"
+  fi
+
+  # daemon.json: containerd image store, loopback-only published ports, the offline mirror.
+  want=$(cat <<JSON
+{
+  "features": { "containerd-snapshotter": true },
+  "ip": "127.0.0.1",
+  "registry-mirrors": ["http://127.0.0.1:${MIRROR_PORT}"]
+}
+JSON
+)
+  if [ "$(cat "$DAEMON_JSON" 2>/dev/null)" != "$want" ]; then
+    mkdir -p /etc/docker
+    if ! grep -qx daemon-json "$CHANGES" 2>/dev/null && [ -f "$DAEMON_JSON" ]; then cp "$DAEMON_JSON" "$STATE_DIR/daemon.json.orig"; fi
+    echo "$want" >"$DAEMON_JSON"
+    record daemon-json
+    say "wrote $DAEMON_JSON (containerd image store, ports on 127.0.0.1, mirror 127.0.0.1:${MIRROR_PORT})"
+    if engine_up && [ -f "$STATE_DIR/dockerd.pid" ]; then kill "$(cat "$STATE_DIR/dockerd.pid")" 2>/dev/null || true; sleep 2; fi
+  fi
+
+  if ! engine_up; then
+    say "starting dockerd (there is no systemd here; log: $LOG_DIR/dockerd.log)"
+    # setsid: the daemon outlives this script and is not in its process group.
+    setsid nohup dockerd >"$LOG_DIR/dockerd.log" 2>&1 </dev/null &
+    echo $! >"$STATE_DIR/dockerd.pid"
+    record dockerd-started
+    for _ in $(seq 1 60); do engine_up && break; sleep 1; done
+    engine_up || die "dockerd did not come up within 60 s (see $LOG_DIR/dockerd.log)."
+  fi
+
+  # QEMU handlers. binfmt_misc is not mounted on a new machine.
+  if [ ! -e /proc/sys/fs/binfmt_misc/status ]; then
+    mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || die "cannot mount binfmt_misc; the kernel needs CONFIG_BINFMT_MISC."
+    record binfmt-mounted
+  fi
+  if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+    update-binfmts --enable >/dev/null 2>&1 || true
+    [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || die "the QEMU handlers did not register in binfmt_misc."
+    record binfmt-enabled
+    say "registered the QEMU handlers: $(ls /proc/sys/fs/binfmt_misc | grep -c '^qemu-') of them"
+  fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 2. The project's own npm dependencies.
+# ---------------------------------------------------------------------------------------------
+stamp=$ROOT/node_modules/.package-lock.json
+if [ ! -f "$stamp" ] || [ "$ROOT/package-lock.json" -nt "$stamp" ]; then
+  say "installing npm dependencies"
+  (cd "$ROOT" && npm ci --no-audit --no-fund >"$LOG_DIR/npm-ci.log" 2>&1) || die "npm ci failed (see $LOG_DIR/npm-ci.log)."
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 3. Offline stand-ins for Docker Hub images, and the mirror registry that serves them.
+# ---------------------------------------------------------------------------------------------
+if [ $managed_engine = yes ] || [ "${MULTIARCH_STANDINS:-}" = always ]; then
+  node "$ROOT/bin/run-ts.mjs" "$ROOT/setup/standins/main.ts" --mirror-port "$MIRROR_PORT" --state-dir "$STATE_DIR" \
+    || die "building the offline stand-ins failed (see the lines above)."
+  record mirror-container
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 4. What this engine can do, as the harness sees it.
+# ---------------------------------------------------------------------------------------------
+node "$ROOT/bin/multiarch-harness.mjs" doctor --brief || true
+say "ready in $(( $(date +%s) - start_ts )) s"

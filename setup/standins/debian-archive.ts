@@ -1,0 +1,102 @@
+/**
+ * Fetches Debian packages for foreign architectures through a private apt configuration, so the
+ * host's own apt sources stay untouched, and extracts them into folders the stand-in images copy.
+ */
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+
+export interface FetchedPackage {
+  name: string;
+  arch: string;
+  version: string;
+  /** Folder the .deb was extracted into (dpkg-deb -x). */
+  root: string;
+}
+
+export class DebianArchive {
+  private readonly dir: string;
+
+  constructor(
+    stateDir: string,
+    readonly suite: string,
+    readonly arches: readonly string[],
+  ) {
+    this.dir = join(stateDir, `apt-${suite}`);
+  }
+
+  private aptOptions(): string[] {
+    return [
+      '-o', `Dir::Etc::sourcelist=${join(this.dir, 'sources.list')}`,
+      '-o', 'Dir::Etc::sourceparts=-',
+      '-o', `Dir::State::Lists=${join(this.dir, 'lists')}`,
+      // A private, persistent package cache: without it every apt-cache call re-reads all lists (~7 s).
+      '-o', `Dir::Cache=${join(this.dir, 'cache')}`,
+      '-o', 'Dir::Cache::pkgcache=pkgcache.bin',
+      '-o', 'Dir::Cache::srcpkgcache=srcpkgcache.bin',
+      '-o', `Dir::Cache::archives=${join(this.dir, 'archives')}`,
+      '-o', `APT::Architectures=${this.arches.join(',')}`,
+      '-o', 'APT::Sandbox::User=root',
+    ];
+  }
+
+  /** Reads the suite's package lists once; later calls reuse them (pass force to refresh). */
+  async update(force = false): Promise<void> {
+    const lists = join(this.dir, 'lists');
+    const have = await readdir(lists).then((f) => f.some((n) => n.endsWith('_Packages')), () => false);
+    if (have && !force) return;
+    await mkdir(join(lists, 'partial'), { recursive: true });
+    await mkdir(join(this.dir, 'archives', 'partial'), { recursive: true });
+    await mkdir(join(this.dir, 'cache'), { recursive: true });
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(
+      join(this.dir, 'sources.list'),
+      `deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian ${this.suite} main\n`,
+    );
+    await execa('apt-get', [...this.aptOptions(), 'update', '-qq']);
+  }
+
+  private readonly versions = new Map<string, string>();
+
+  /** Looks up many packages' candidate versions in one apt-cache call. */
+  async lookUp(specs: ReadonlyArray<{ name: string; arch: string }>): Promise<void> {
+    const wanted = specs.map(({ name, arch }) => `${name}:${arch}`).filter((s) => !this.versions.has(s));
+    if (wanted.length === 0) return;
+    await mkdir(join(this.dir, 'cache'), { recursive: true });
+    const { stdout } = await execa('apt-cache', [...this.aptOptions(), 'show', '--no-all-versions', ...wanted], { reject: false });
+    for (const para of stdout.split(/\n\n+/)) {
+      const name = /^Package: (.+)$/m.exec(para)?.[1];
+      const arch = /^Architecture: (.+)$/m.exec(para)?.[1];
+      const version = /^Version: (.+)$/m.exec(para)?.[1];
+      if (name && arch && version) this.versions.set(`${name}:${arch}`, version);
+    }
+  }
+
+  /** The version apt would fetch, without fetching it: part of each stand-in's cache key. */
+  async candidateVersion(name: string, arch: string): Promise<string> {
+    await this.lookUp([{ name, arch }]);
+    const version = this.versions.get(`${name}:${arch}`);
+    if (!version) throw new Error(`Debian ${this.suite} has no ${name} for ${arch}.`);
+    return version;
+  }
+
+  /** Downloads (once) and extracts (once) one package for one architecture. */
+  async fetch(name: string, arch: string): Promise<FetchedPackage> {
+    const version = await this.candidateVersion(name, arch);
+    const debArch = arch === 'all' ? 'all' : arch;
+    const root = join(this.dir, 'extracted', `${name}_${version.replaceAll(':', '%3a')}_${debArch}`);
+    if (await stat(join(root, '.complete')).then(() => true, () => false)) return { name, arch, version, root };
+    const archives = join(this.dir, 'archives');
+    const spec = arch === 'all' ? name : `${name}:${arch}`;
+    await execa('apt-get', [...this.aptOptions(), 'download', spec], { cwd: archives });
+    const deb = (await readdir(archives)).find(
+      (f) => f.startsWith(`${name}_`) && f.endsWith(`_${debArch}.deb`) && f.includes(version.replace(/^\d+:/, '')),
+    );
+    if (!deb) throw new Error(`apt-get download ${spec} left no .deb in ${archives}.`);
+    await rm(root, { recursive: true, force: true });
+    await mkdir(root, { recursive: true });
+    await execa('dpkg-deb', ['-x', join(archives, deb), root]);
+    await execa('touch', [join(root, '.complete')]);
+    return { name, arch, version, root };
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Builds the offline stand-ins for Docker Hub images and pushes them to the mirror registry.
+ * Each is rebuilt only when its recipe or its Debian packages changed, or the mirror lost it.
+ *
+ *   node bin/run-ts.mjs setup/standins/main.ts --mirror-port 5001 --state-dir DIR [--force]
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { execa } from 'execa';
+import { docker } from '../../harness/docker.ts';
+import { formatPlatform } from '../../harness/platform.ts';
+import { withRetry } from '../../harness/retry.ts';
+import { DebianArchive } from './debian-archive.ts';
+import { ensureMirror, mirrorHas } from './mirror.ts';
+import { RECIPES, describeRecipe, type Recipe } from './recipes.ts';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const log = (s: string) => console.log(`[standins] ${s}`);
+
+const { values } = parseArgs({
+  options: {
+    'mirror-port': { type: 'string', default: '5001' },
+    'state-dir': { type: 'string', default: '/var/lib/multiarch-harness' },
+    force: { type: 'boolean', default: false },
+    only: { type: 'string' },
+  },
+});
+const port = Number(values['mirror-port']);
+const stateDir = values['state-dir']!;
+
+async function recipeSourcesHash(): Promise<string> {
+  const h = createHash('sha256');
+  const files = (await readdir(HERE, { recursive: true })).filter((f) => /\.(ts|go)$/.test(f)).sort();
+  for (const f of files) h.update(f).update(await readFile(join(HERE, f)));
+  h.update(await readFile(join(HERE, '../../harness/platform.ts')));
+  return h.digest('hex');
+}
+
+async function cacheKey(r: Recipe, trixie: DebianArchive, sources: string): Promise<string> {
+  const h = createHash('sha256').update(sources).update(r.ref);
+  for (const { name, arch } of r.packages) {
+    const version =
+      arch === 'host'
+        ? (await execa('dpkg-query', ['-W', '-f=${Version}', name])).stdout
+        : await trixie.candidateVersion(name, arch);
+    h.update(`${name}:${arch}=${version}\n`);
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+async function buildAndPush(r: Recipe, trixie: DebianArchive): Promise<void> {
+  const dir = join(stateDir, 'standins', 'contexts', r.mirrorRepo.replaceAll('/', '_'));
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const started = Date.now();
+  await r.prepare({ trixie, dir, stateDir });
+  const target = `127.0.0.1:${port}/${r.mirrorRepo}:${r.tag}`;
+  await withRetry(
+    () =>
+      docker([
+        'buildx', 'build', '--builder', 'default', '--provenance=false', '--progress=plain',
+        '--platform', r.platforms.map(formatPlatform).join(','), '--push', '-t', target, dir,
+      ]),
+    { attempts: 3, what: `pushing ${target}` },
+  );
+  await rm(dir, { recursive: true, force: true });
+  log(`built and pushed ${describeRecipe(r)} in ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
+async function main(): Promise<void> {
+  const trixie = new DebianArchive(stateDir, 'trixie', ['amd64', 'arm64', 'armhf', 'armel', 'i386', 'ppc64el', 's390x', 'riscv64']);
+  await trixie.update();
+  await ensureMirror(port, stateDir, log);
+  const sources = await recipeSourcesHash();
+  await trixie.lookUp(RECIPES.flatMap((r) => r.packages.filter((p) => p.arch !== 'host')));
+  const keysDir = join(stateDir, 'standins', 'keys');
+  await mkdir(keysDir, { recursive: true });
+  let rebuiltUpstream = false;
+  for (const r of RECIPES) {
+    if (values.only && r.ref !== values.only) continue;
+    const key = await cacheKey(r, trixie, sources);
+    const keyFile = join(keysDir, r.mirrorRepo.replaceAll('/', '_') + `_${r.tag}`);
+    const previous = await readFile(keyFile, 'utf8').catch(() => '');
+    const fresh = previous === key && !values.force && !rebuiltUpstream && (await mirrorHas(port, r.mirrorRepo, r.tag));
+    if (fresh) {
+      log(`${r.ref}: up to date`);
+      continue;
+    }
+    log(`${r.ref}: building for ${r.platforms.length} platforms`);
+    await buildAndPush(r, trixie);
+    await writeFile(keyFile, key);
+    // Images built FROM this one must pick up the new base.
+    rebuiltUpstream = rebuiltUpstream || r.dependsOn.length === 0;
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`[standins] ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,248 @@
+/**
+ * The stand-ins for Docker Hub images, each published for exactly the platforms its upstream image
+ * is published for, so that a scenario passing here passes for a user with internet too.
+ *
+ * A recipe prepares a build context (files from Debian packages) and a Dockerfile; main.ts builds it
+ * for the listed platforms and pushes it to the mirror registry under the upstream name.
+ */
+import { cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { debianArch, formatPlatform, parsePlatformList, type Platform } from '../../harness/platform.ts';
+import type { DebianArchive, FetchedPackage } from './debian-archive.ts';
+import { buildRegistryBinary } from './registry-binary.ts';
+
+export interface RecipeContext {
+  trixie: DebianArchive;
+  /** Folder to fill: the build context. */
+  dir: string;
+  stateDir: string;
+}
+
+export interface Recipe {
+  /** Upstream reference, as a user's Dockerfile or scenario names it. */
+  ref: string;
+  /** Repository path in the mirror (Docker Hub's library/ prefix for official images). */
+  mirrorRepo: string;
+  tag: string;
+  platforms: Platform[];
+  /** Recipes whose images this one builds FROM (pushed first). */
+  dependsOn: string[];
+  /** Debian packages (name -> arch list) whose versions enter the cache key. */
+  packages: Array<{ name: string; arch: string }>;
+  /** Fills ctx.dir with the Dockerfile and files; returns a package list for the label. */
+  prepare(ctx: RecipeContext): Promise<FetchedPackage[]>;
+}
+
+/** The rootfs folder for a platform, as the Dockerfiles name it: ${TARGETARCH}${TARGETVARIANT}. */
+export function rootfsKey(p: Platform): string {
+  return `${p.architecture}${p.variant ?? ''}`;
+}
+
+function perArch(name: string, platforms: Platform[]): Array<{ name: string; arch: string }> {
+  return [...new Set(platforms.map(debianArch))].map((arch) => ({ name, arch }));
+}
+
+// Upstream platform lists (Docker Hub, as published for these tags).
+const ALPINE_PLATFORMS = parsePlatformList('linux/amd64,linux/arm/v6,linux/arm/v7,linux/arm64,linux/386,linux/ppc64le,linux/riscv64,linux/s390x');
+const GOLANG_ALPINE_PLATFORMS = parsePlatformList('linux/amd64,linux/arm/v6,linux/arm/v7,linux/arm64,linux/386,linux/ppc64le,linux/s390x');
+const REGISTRY_PLATFORMS = parsePlatformList('linux/amd64,linux/arm/v6,linux/arm/v7,linux/arm64,linux/ppc64le,linux/s390x');
+
+const ETC_FILES: Record<string, string> = {
+  'etc/passwd': 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n',
+  'etc/group': 'root:x:0:root\nnogroup:x:65534:\n',
+  'etc/hosts': '127.0.0.1\tlocalhost\n',
+  'etc/os-release': 'NAME="Alpine Linux (multiarch-harness stand-in: Debian busybox-static)"\nID=alpine\nPRETTY_NAME="stand-in for alpine:latest"\n',
+};
+
+/** A busybox root file system: the static busybox binary and a symlink for each applet. */
+async function busyboxRootfs(pkg: FetchedPackage, target: string): Promise<void> {
+  await mkdir(target, { recursive: true });
+  for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'tmp', 'root', 'var/tmp', 'proc', 'sys', 'dev']) {
+    await mkdir(join(target, d), { recursive: true });
+  }
+  await cp(join(pkg.root, 'usr/bin/busybox'), join(target, 'bin/busybox'));
+  // The applet list comes from the binary itself (run through QEMU when it is foreign); a
+  // fixed list stands in when this host cannot run it.
+  const { stdout } = await execa(join(pkg.root, 'usr/bin/busybox'), ['--list-full'], { reject: false });
+  const applets = stdout ? stdout.split('\n') : DEFAULT_APPLETS;
+  for (const applet of applets) {
+    if (!applet || applet === 'bin/busybox') continue;
+    const at = join(target, applet);
+    await rm(at, { force: true });
+    await symlink('/bin/busybox', at).catch(() => undefined);
+  }
+  for (const [path, text] of Object.entries(ETC_FILES)) await writeFile(join(target, path), text);
+}
+
+/** Applets used when the foreign busybox cannot list them (no handler for it on this host). */
+const DEFAULT_APPLETS = ['bin/sh', 'bin/ash', 'bin/cat', 'bin/echo', 'bin/ls', 'bin/uname', 'bin/mkdir', 'bin/rm', 'bin/cp', 'bin/mv', 'bin/ln',
+  'bin/sleep', 'bin/grep', 'bin/sed', 'bin/tar', 'bin/gzip', 'bin/chmod', 'bin/date', 'bin/env', 'usr/bin/env', 'usr/bin/wget', 'usr/bin/id',
+  'usr/bin/head', 'usr/bin/tail', 'usr/bin/tr', 'usr/bin/wc', 'usr/bin/awk', 'usr/bin/find', 'usr/bin/sort', 'usr/bin/test', 'bin/true', 'bin/false',
+  'bin/hostname', 'bin/pwd', 'usr/bin/which', 'usr/bin/xargs', 'usr/bin/cut', 'usr/bin/od', 'usr/bin/sha256sum', 'bin/touch', 'bin/ps'];
+
+const LABELS = (ref: string, packages: string, extra = '') =>
+  `LABEL org.opencontainers.image.title="${ref} (offline stand-in)" \\
+      org.opencontainers.image.description="Offline stand-in for docker.io/${ref}, built by multiarch-harness from Debian packages${extra}" \\
+      org.opencontainers.image.vendor="multiarch-harness" \\
+      io.multiarch-harness.standin="true" \\
+      io.multiarch-harness.standin.upstream="docker.io/${ref}" \\
+      io.multiarch-harness.standin.packages="${packages}"`;
+
+function packageSummary(pkgs: FetchedPackage[], suite: string): string {
+  const byName = new Map<string, Set<string>>();
+  for (const p of pkgs) {
+    const key = `${p.name} ${p.version}`;
+    if (!byName.has(key)) byName.set(key, new Set());
+    byName.get(key)!.add(p.arch);
+  }
+  return [...byName].map(([k, arches]) => `${k} [${[...arches].join(',')}] (debian ${suite})`).join('; ');
+}
+
+export const alpine: Recipe = {
+  ref: 'library/alpine:latest',
+  mirrorRepo: 'library/alpine',
+  tag: 'latest',
+  platforms: ALPINE_PLATFORMS,
+  dependsOn: [],
+  packages: perArch('busybox-static', ALPINE_PLATFORMS),
+  async prepare({ trixie, dir }) {
+    const fetched: FetchedPackage[] = [];
+    for (const p of ALPINE_PLATFORMS) {
+      const pkg = await trixie.fetch('busybox-static', debianArch(p));
+      fetched.push(pkg);
+      await busyboxRootfs(pkg, join(dir, 'rootfs', rootfsKey(p)));
+    }
+    await writeFile(
+      join(dir, 'Dockerfile'),
+      `FROM scratch
+ARG TARGETARCH
+ARG TARGETVARIANT
+COPY rootfs/\${TARGETARCH}\${TARGETVARIANT}/ /
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+${LABELS('alpine:latest', packageSummary(fetched, 'trixie'), ': busybox, not musl and apk')}
+CMD ["/bin/sh"]
+`,
+    );
+    return fetched;
+  },
+};
+
+export const golangAlpine: Recipe = {
+  ref: 'library/golang:1.20-alpine',
+  mirrorRepo: 'library/golang',
+  tag: '1.20-alpine',
+  platforms: GOLANG_ALPINE_PLATFORMS,
+  dependsOn: ['library/alpine:latest'],
+  packages: [...perArch('golang-1.24-go', GOLANG_ALPINE_PLATFORMS), { name: 'golang-1.24-src', arch: 'all' }],
+  async prepare({ trixie, dir }) {
+    const fetched: FetchedPackage[] = [];
+    const src = await trixie.fetch('golang-1.24-src', 'all');
+    fetched.push(src);
+    // The architecture-independent GOROOT (Go's own test suite under test/ is left out).
+    for (const d of ['api', 'lib', 'misc', 'src']) {
+      await cp(join(src.root, 'usr/share/go-1.24', d), join(dir, 'go-src', d), { recursive: true, verbatimSymlinks: true });
+    }
+    for (const p of GOLANG_ALPINE_PLATFORMS) {
+      const pkg = await trixie.fetch('golang-1.24-go', debianArch(p));
+      fetched.push(pkg);
+      const out = join(dir, `go-${rootfsKey(p)}`);
+      const lib = join(pkg.root, 'usr/lib/go-1.24');
+      await mkdir(join(out, 'pkg'), { recursive: true });
+      for (const f of ['VERSION', 'bin', 'go.env']) await cp(join(lib, f), join(out, f), { recursive: true });
+      await cp(join(lib, 'pkg/tool'), join(out, 'pkg/tool'), { recursive: true });
+      // Per-architecture generated sources (zbootstrap.go, zversion.go) and pkg/include.
+      await cp(join(pkg.root, 'usr/share/go-1.24'), out, { recursive: true, verbatimSymlinks: true });
+    }
+    await writeFile(
+      join(dir, 'Dockerfile'),
+      `FROM alpine:latest
+ARG TARGETARCH
+ARG TARGETVARIANT
+COPY go-src/ /usr/local/go/
+COPY go-\${TARGETARCH}\${TARGETVARIANT}/ /usr/local/go/
+ENV GOLANG_VERSION=1.24.4 \\
+    GOTOOLCHAIN=local \\
+    CGO_ENABLED=0 \\
+    GOPATH=/go \\
+    PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+RUN mkdir -p /go/src /go/bin && chmod -R 1777 /go
+WORKDIR /go
+${LABELS('golang:1.20-alpine', packageSummary(fetched, 'trixie'), ': Go 1.24.4, not 1.20; busybox, not musl and apk')}
+`,
+    );
+    return fetched;
+  },
+};
+
+const REGISTRY_CONFIG = `version: 0.1
+log:
+  fields:
+    service: registry
+storage:
+  cache:
+    blobdescriptor: inmemory
+  filesystem:
+    rootdirectory: /var/lib/registry
+  delete:
+    enabled: true
+http:
+  addr: :5000
+  headers:
+    X-Content-Type-Options: [nosniff]
+health:
+  storagedriver:
+    enabled: true
+    interval: 10s
+    threshold: 3
+`;
+
+/** The upstream image's entrypoint: a config path or a registry subcommand runs the registry. */
+const REGISTRY_ENTRYPOINT = `#!/bin/sh
+set -e
+case "$1" in
+    *.yaml|*.yml) set -- registry serve "$@" ;;
+    serve|garbage-collect|help|-*) set -- registry "$@" ;;
+esac
+exec "$@"
+`;
+
+export const registry: Recipe = {
+  ref: 'library/registry:2',
+  mirrorRepo: 'library/registry',
+  tag: '2',
+  platforms: REGISTRY_PLATFORMS,
+  dependsOn: ['library/alpine:latest'],
+  packages: [{ name: 'golang-github-docker-distribution-dev', arch: 'host' }],
+  async prepare({ dir, stateDir }) {
+    for (const p of REGISTRY_PLATFORMS) {
+      await buildRegistryBinary(p, join(dir, `registry-${rootfsKey(p)}`), stateDir);
+    }
+    await writeFile(join(dir, 'config.yml'), REGISTRY_CONFIG);
+    await writeFile(join(dir, 'entrypoint.sh'), REGISTRY_ENTRYPOINT, { mode: 0o755 });
+    const version = (await execa('dpkg-query', ['-W', '-f=${Version}', 'golang-github-docker-distribution-dev'])).stdout;
+    await writeFile(
+      join(dir, 'Dockerfile'),
+      `FROM alpine:latest
+ARG TARGETARCH
+ARG TARGETVARIANT
+COPY registry-\${TARGETARCH}\${TARGETVARIANT} /bin/registry
+COPY config.yml /etc/docker/registry/config.yml
+COPY entrypoint.sh /entrypoint.sh
+VOLUME ["/var/lib/registry"]
+EXPOSE 5000
+${LABELS('registry:2', `golang-github-docker-distribution-dev ${version} (debian bookworm, distribution 2.8.2)`)}
+ENTRYPOINT ["/entrypoint.sh"]
+CMD ["/etc/docker/registry/config.yml"]
+`,
+    );
+    return [];
+  },
+};
+
+/** In build order: a recipe comes after those it builds FROM. */
+export const RECIPES: readonly Recipe[] = [alpine, golangAlpine, registry];
+
+export function describeRecipe(r: Recipe): string {
+  return `${r.ref} for ${r.platforms.map(formatPlatform).join(', ')}`;
+}
