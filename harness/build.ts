@@ -1,0 +1,85 @@
+/**
+ * Builds an image for several platforms in one `docker buildx build --platform a,b --push`,
+ * through a named builder (never the user's global current builder).
+ */
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BuildTimings, RawJsonSplitter } from './build-progress.ts';
+import { docker, DockerError } from './docker.ts';
+import { UsageError } from './errors.ts';
+import { formatPlatform, type Platform } from './platform.ts';
+import { isTransient, withRetry } from './retry.ts';
+
+export interface BuildRequest {
+  context: string;
+  /** Relative to the context, default Dockerfile. */
+  dockerfile?: string;
+  platforms: Platform[];
+  tag: string;
+  builder?: string;
+  labels?: string[];
+  /** BuildKit's default provenance attestation turns each tag into an index with an attestation. */
+  provenance?: boolean;
+  timeoutMs?: number;
+  onVertex?: (name: string) => void;
+}
+
+export interface BuildResult {
+  /** Digest of the pushed index (or manifest for a single platform). */
+  digest: string;
+  mediaType: string;
+  totalMs: number;
+  /** Wall-clock time each platform's steps ran, from BuildKit's rawjson progress stream. */
+  perPlatformMs: Record<string, number>;
+}
+
+export async function assertBuildable(context: string, dockerfile = 'Dockerfile'): Promise<void> {
+  const dir = await stat(context).catch(() => undefined);
+  if (!dir?.isDirectory()) throw new UsageError(`The build context ${context} is not a folder.`);
+  const file = await stat(resolve(context, dockerfile)).catch(() => undefined);
+  if (!file?.isFile()) throw new UsageError(`There is no Dockerfile at ${resolve(context, dockerfile)}.`);
+}
+
+export async function buildAndPush(req: BuildRequest): Promise<BuildResult> {
+  await assertBuildable(req.context, req.dockerfile);
+  const tmp = await mkdtemp(join(tmpdir(), 'mah-build-'));
+  const metadata = join(tmp, 'metadata.json');
+  try {
+    const attempt = async () => {
+      const timings = new BuildTimings();
+      const splitter = new RawJsonSplitter((o) => {
+        for (const v of o.vertexes ?? []) {
+          timings.add(v);
+          if (v.started && !v.completed) req.onVertex?.(v.name);
+        }
+      });
+      const args = [
+        'buildx', 'build', '--builder', req.builder ?? 'default', '--progress=rawjson',
+        '--platform', req.platforms.map(formatPlatform).join(','),
+        `--provenance=${req.provenance ?? false}`,
+        '--metadata-file', metadata, '--push', '-t', req.tag,
+        ...(req.labels ?? []).flatMap((l) => ['--label', l]),
+        '-f', resolve(req.context, req.dockerfile ?? 'Dockerfile'), req.context,
+      ];
+      const r = await docker(args, { timeoutMs: req.timeoutMs, check: false, onStderrLine: (l) => splitter.line(l) });
+      if (r.exitCode !== 0 || r.timedOut) {
+        const vertexErrors = timings.errors();
+        const detail = vertexErrors.at(-1) ?? r.stderr.split('\n').findLast((l) => /ERROR|error/.test(l)) ?? `exit code ${r.exitCode}`;
+        throw new DockerError(r.timedOut ? `the build did not finish within ${Math.round((req.timeoutMs ?? 0) / 1000)} s.` : `the build failed: ${detail.trim()}`, r);
+      }
+      return { r, timings };
+    };
+    const { r, timings } = await withRetry(attempt, { attempts: 3, retryIf: (e) => isTransient(e) && !(e as DockerError).result?.timedOut });
+    const meta = JSON.parse(await readFile(metadata, 'utf8')) as Record<string, unknown>;
+    const descriptor = meta['containerimage.descriptor'] as { mediaType?: string } | undefined;
+    return {
+      digest: String(meta['containerimage.digest'] ?? ''),
+      mediaType: descriptor?.mediaType ?? '',
+      totalMs: r.durationMs,
+      perPlatformMs: timings.perPlatform(),
+    };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

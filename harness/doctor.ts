@@ -1,0 +1,36 @@
+/**
+ * `multiarch-harness doctor`: what this host can do for each platform.
+ */
+import { classify, type PlatformExecution } from './execution-mode.ts';
+import type { HostProbe } from './host-probe.ts';
+import { formatPlatform, KNOWN_PLATFORMS } from './platform.ts';
+
+export function diagnose(probe: HostProbe): PlatformExecution[] {
+  return KNOWN_PLATFORMS.map((p) => classify(p, probe));
+}
+
+export function renderDoctor(probe: HostProbe, rows: PlatformExecution[], brief = false): string {
+  const head = [
+    `engine ${probe.engineVersion} (API ${probe.apiVersion}) on ${formatPlatform(probe.native)}, kernel ${probe.kernel}`,
+    `image store: ${probe.imageStore}${probe.imageStore === 'classic' ? ' (multi-platform --load fails: "docker exporter does not currently support exporting manifest lists")' : ' (multi-platform --load works)'}`,
+    `buildx: ${probe.buildxVersion ?? 'not installed'}; handlers read ${probe.engineIsLocal ? 'from this host\'s /proc' : 'through the engine'}`,
+  ];
+  if (brief) {
+    const by = (m: string) => rows.filter((r) => r.mode === m).map((r) => formatPlatform(r.platform)).join(', ') || 'none';
+    return [...head, `native: ${by('native')}`, `compat: ${by('compat')}`, `qemu: ${by('qemu')}`, `unavailable: ${by('unavailable')}`].join('\n');
+  }
+  const lines = [...head, ''];
+  const w = Math.max(...rows.map((r) => formatPlatform(r.platform).length));
+  for (const r of rows) {
+    const name = formatPlatform(r.platform).padEnd(w);
+    if (r.mode === 'unavailable') {
+      lines.push(`${name}  unavailable  ${r.reason}`, `${' '.repeat(w)}  fix: ${r.fix}`);
+    } else if (r.mode === 'qemu') {
+      const em = r.emulator!;
+      lines.push(`${name}  qemu         ${em.handler} -> ${em.interpreter} flags ${em.flags}${em.qemuVersion ? `, QEMU ${em.qemuVersion}` : ''}; uname -m ${r.expectedUname}`);
+    } else {
+      lines.push(`${name}  ${r.mode.padEnd(11)}  uname -m ${r.expectedUname}`);
+    }
+  }
+  return lines.join('\n');
+}

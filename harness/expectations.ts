@@ -1,0 +1,65 @@
+/**
+ * What a platform's run must print, and the check of what it did print. Meaning, not bytes: a
+ * template's line must appear as a line of the output; a `uname` expectation compares the machine
+ * field with what this host reports for the platform (see execution-mode.ts).
+ */
+import type { PlatformExecution } from './execution-mode.ts';
+import { formatPlatform, goTarget, type Platform } from './platform.ts';
+
+export type Expectation =
+  /** A line the output must contain; {os} {arch} {variant} {platform} {goarch} are filled in. */
+  | { kind: 'output'; template: string }
+  /** `uname -m` (alone, or as the machine field of `uname -a`) must match this host's expectation. */
+  | { kind: 'uname' };
+
+export function fillTemplate(template: string, p: Platform): string {
+  const values: Record<string, string> = {
+    os: p.os,
+    arch: p.architecture,
+    variant: p.variant ?? '',
+    platform: formatPlatform(p),
+    goarch: goTarget(p).goarch,
+  };
+  return template.replace(/\{(\w+)\}/g, (whole, key: string) => values[key] ?? whole);
+}
+
+export interface Verdict {
+  pass: boolean;
+  expected: string;
+  /** One sentence when it failed. */
+  message?: string;
+}
+
+export function describeExpectation(e: Expectation, exec: PlatformExecution): string {
+  return e.kind === 'output' ? fillTemplate(e.template, exec.platform) : `uname -m = ${exec.expectedUname ?? '?'}`;
+}
+
+/** The machine field of `uname -m` or `uname -a` output ("Linux host 6.1 #1 SMP ... aarch64 Linux"). */
+export function unameMachine(output: string): string | undefined {
+  const line = output.trim().split('\n').findLast((l) => l.trim() !== '')?.trim();
+  if (!line) return undefined;
+  const words = line.split(/\s+/);
+  if (words.length === 1) return words[0];
+  // uname -a ends with "<machine> [<processor> <platform>] <os>", os being Linux or GNU/Linux.
+  const known = /^(x86_64|i[3-6]86|aarch64|arm\w*|ppc64\w*|s390x|riscv64|mips\w*|loongarch64)$/;
+  return words.findLast((w) => known.test(w)) ?? words.at(-2);
+}
+
+export function judge(e: Expectation, exec: PlatformExecution, output: string): Verdict {
+  const expected = describeExpectation(e, exec);
+  if (e.kind === 'output') {
+    const want = fillTemplate(e.template, exec.platform).trim();
+    const pass = output.split('\n').some((l) => l.trim() === want);
+    return pass ? { pass, expected: want } : { pass, expected: want, message: `expected the line "${want}", got "${summarize(output)}"` };
+  }
+  const machine = unameMachine(output);
+  const pass = machine !== undefined && machine === exec.expectedUname;
+  return pass
+    ? { pass, expected }
+    : { pass, expected, message: `expected uname -m ${exec.expectedUname} (${exec.mode}), got ${machine ?? `"${summarize(output)}"`}` };
+}
+
+function summarize(s: string): string {
+  const t = s.trim().replace(/\s+/g, ' ');
+  return t.length > 120 ? `${t.slice(0, 117)}...` : t || '(nothing)';
+}

@@ -1,0 +1,40 @@
+/**
+ * The terminal matrix: one row per platform, readable at a glance.
+ */
+import type { RunReport } from './types.ts';
+
+const MARK = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP' } as const;
+
+function seconds(ms: number | undefined): string {
+  return ms === undefined ? '-' : `${(ms / 1000).toFixed(1)}s`;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+export function renderTerminal(report: RunReport): string {
+  const rows = [['PLATFORM', 'MODE', 'RESULT', 'BUILD', 'RUN', 'EXPECTED', 'GOT']];
+  for (const p of report.platforms) {
+    const mode = p.emulator ? `qemu (${p.emulator.handler}${p.emulator.qemuVersion ? ` ${p.emulator.qemuVersion}` : ''})` : p.mode;
+    rows.push([p.platform, mode, MARK[p.status], seconds(p.buildMs), seconds(p.durationMs), p.expected, p.output.split('\n')[0] ?? '']);
+  }
+  const lines = [
+    `${report.title} [${report.scenario}]${report.article ? ` (article ${report.article})` : ''}`,
+    `engine ${report.host.engine} on ${report.host.native}, ${report.host.imageStore} image store, buildx ${report.host.buildx ?? 'none'}`,
+    '',
+    table(rows),
+  ];
+  const problems = report.platforms.filter((p) => p.message);
+  if (problems.length) {
+    lines.push('');
+    for (const p of problems) {
+      lines.push(`${p.platform}: ${p.message}${p.emulatorSuspect ? ' [emulator-suspect]' : ''}`);
+      if (p.fix) lines.push(`  fix: ${p.fix}`);
+    }
+  }
+  const { passed, failed, skipped } = report.summary;
+  lines.push('', `${passed} passed, ${failed} failed, ${skipped} skipped in ${seconds(report.durationMs)}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,43 @@
+/**
+ * The run report: what the JSON reporter writes (schemaVersion 1) and every other reporter reads.
+ */
+import type { Emulator, ExecutionMode } from '../execution-mode.ts';
+
+export interface PlatformResult {
+  platform: string;
+  mode: ExecutionMode;
+  status: 'pass' | 'fail' | 'skip';
+  /** What the platform had to print. */
+  expected: string;
+  /** What it printed (stdout), trimmed. */
+  output: string;
+  /** Time the run of this platform took (docker run), in ms. */
+  durationMs: number;
+  /** Time BuildKit spent on this platform's steps, in ms (from the rawjson progress stream). */
+  buildMs?: number;
+  /** Digest of this platform's manifest: what the run was pinned to. */
+  digest?: string;
+  exitCode?: number;
+  /** One sentence when the platform failed or was skipped. */
+  message?: string;
+  /** The fix for a platform that cannot run here. */
+  fix?: string;
+  emulator?: Emulator;
+  /** A crash or hang under QEMU: more likely the emulator than the image. */
+  emulatorSuspect?: boolean;
+}
+
+export interface RunReport {
+  schemaVersion: 1;
+  scenario: string;
+  title: string;
+  article?: string;
+  startedAt: string;
+  durationMs: number;
+  host: { engine: string; native: string; imageStore: string; buildx?: string; kernel: string };
+  image?: { ref: string; digest: string; mediaType: string; buildMs: number };
+  platforms: PlatformResult[];
+  summary: { passed: number; failed: number; skipped: number };
+  /** Where the engine differs from the article, and other things a reader should know. */
+  notes: string[];
+}

@@ -1,0 +1,54 @@
+/**
+ * Scenarios: what a user writes. A build scenario names a build context, the platforms, and what
+ * each platform must print; the runner does the rest (handlers, registry, build, push, run, report).
+ */
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { UsageError } from './errors.ts';
+import type { Expectation } from './expectations.ts';
+
+export interface BuildScenario {
+  kind: 'build';
+  /** Short id, used in reports and image names. */
+  name: string;
+  title: string;
+  /** Section of the reference article this reproduces, e.g. "1.7". */
+  article?: string;
+  /** Default platforms, overridable with --platforms. */
+  platforms: string[];
+  build: {
+    /** Folder (or file: URL) of the build context. */
+    context: string | URL;
+    dockerfile?: string;
+    /** Repository in the run's registry. */
+    repository: string;
+    /** BuildKit attaches a provenance attestation by default; scenarios opt in. */
+    provenance?: boolean;
+  };
+  expect: Expectation;
+  /** Command to run instead of the image's CMD. */
+  command?: string[];
+}
+
+export type Scenario = BuildScenario;
+
+export function defineScenario<S extends Scenario>(s: S): S {
+  return s;
+}
+
+export function contextPath(c: string | URL): string {
+  return c instanceof URL ? fileURLToPath(c) : resolve(c);
+}
+
+/** Loads a scenario module (TypeScript through tsx, or JavaScript) and returns its default export. */
+export async function loadScenario(file: string): Promise<Scenario> {
+  const path = resolve(file);
+  if (!(await stat(path).then((s) => s.isFile(), () => false))) throw new UsageError(`There is no scenario file at ${path}.`);
+  const mod = (await import(pathToFileURL(path).href)) as { default?: Scenario };
+  const s = mod.default;
+  if (!s || typeof s !== 'object' || s.kind !== 'build' || !Array.isArray(s.platforms)) {
+    throw new UsageError(`${path} does not export a scenario as its default export (use defineScenario).`);
+  }
+  return s;
+}

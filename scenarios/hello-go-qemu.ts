@@ -1,0 +1,16 @@
+/**
+ * Article section 1.7: the hello-go sample built by BuildKit under QEMU emulation (the Dockerfile
+ * is an ordinary one; every RUN of a foreign platform executes through binfmt_misc), for every
+ * platform golang:1.20-alpine is published for. Each platform must print Hello, linux/<GOARCH>!
+ */
+import { defineScenario } from '../harness/scenario.ts';
+
+export default defineScenario({
+  kind: 'build',
+  name: 'hello-go-qemu',
+  title: 'Build the Go sample under QEMU emulation with buildx',
+  article: '1.7',
+  platforms: ['linux/amd64', 'linux/386', 'linux/arm/v6', 'linux/arm/v7', 'linux/arm64', 'linux/ppc64le', 'linux/s390x'],
+  build: { context: new URL('../samples/hello-go/', import.meta.url), repository: 'hello-go' },
+  expect: { kind: 'output', template: 'Hello, {os}/{goarch}!' },
+});
