@@ -1,0 +1,26 @@
+import { execa } from 'execa';
+import { fileURLToPath } from 'node:url';
+import { RUN_LABEL } from '../../harness/run-context.ts';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const CLI = `${ROOT}bin/multiarch-harness.mjs`;
+
+export async function cli(args: string[], env: Record<string, string> = {}) {
+  return execa('node', [CLI, ...args], { cwd: ROOT, reject: false, env, timeout: 30 * 60_000 });
+}
+
+/** Containers, networks and volumes that carry the harness's run label, and builders it named. */
+export async function harnessLeftovers(): Promise<string[]> {
+  const out: string[] = [];
+  for (const kind of ['ps -a', 'network ls', 'volume ls']) {
+    const r = await execa('docker', [...kind.split(' '), '-q', '--filter', `label=${RUN_LABEL}`], { reject: false });
+    out.push(...r.stdout.split('\n').filter(Boolean).map((id) => `${kind}: ${id}`));
+  }
+  const b = await execa('docker', ['buildx', 'ls', '--format', '{{.Name}}'], { reject: false });
+  out.push(...b.stdout.split('\n').filter((n) => n.startsWith('mah-')).map((n) => `builder: ${n}`));
+  return out;
+}
+
+export async function allContainers(): Promise<string[]> {
+  return (await execa('docker', ['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean).sort();
+}
