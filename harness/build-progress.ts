@@ -41,15 +41,21 @@ export class BuildTimings {
     this.vertices.set(v.digest, { ...prev, ...v });
   }
 
-  /** Milliseconds per platform label found in vertex names ("linux/arm64", "linux/arm/v7"). */
-  perPlatform(): Record<string, number> {
+  /**
+   * Milliseconds per platform label found in vertex names ("linux/arm64", "linux/arm/v7"). A
+   * single-platform build names no platform in its vertices ("[1/2] FROM ..."): pass that
+   * platform as `only` and every step but BuildKit's [internal] ones counts for it.
+   */
+  perPlatform(only?: string): Record<string, number> {
     const intervals = new Map<string, Array<[number, number]>>();
     for (const v of this.vertices.values()) {
-      const m = /^\[(\w+\/[\w/]+?)(?:\s[^\]]*)?\]/.exec(v.name);
-      if (!m || !v.started || !v.completed) continue;
-      const list = intervals.get(m[1]!) ?? [];
+      if (!v.started || !v.completed) continue;
+      const m = /^\[([a-z][a-z0-9]*\/[\w/]+?)(?:\s[^\]]*)?\]/.exec(v.name);
+      const platform = m?.[1] ?? (only && !v.name.startsWith('[internal]') ? only : undefined);
+      if (!platform) continue;
+      const list = intervals.get(platform) ?? [];
       list.push([Date.parse(v.started), Date.parse(v.completed)]);
-      intervals.set(m[1]!, list);
+      intervals.set(platform, list);
     }
     const out: Record<string, number> = {};
     for (const [platform, list] of intervals) out[platform] = unionLength(list);

@@ -77,7 +77,7 @@ export async function buildAndPush(req: BuildRequest): Promise<BuildResult> {
       digest: String(meta['containerimage.digest'] ?? ''),
       mediaType: descriptor?.mediaType ?? '',
       totalMs: r.durationMs,
-      perPlatformMs: timings.perPlatform(),
+      perPlatformMs: timings.perPlatform(req.platforms.length === 1 ? formatPlatform(req.platforms[0]!) : undefined),
     };
   } finally {
     await rm(tmp, { recursive: true, force: true });

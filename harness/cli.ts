@@ -120,10 +120,21 @@ let handlersInstalled = false;
 function installSignalHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
+  // process.on, not once: tsx's loader also listens and exits at once when it sees no other
+  // listener, which would cut the cleanup short. A second signal exits without waiting.
+  let cleaning = false;
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-    process.once(signal, () => {
+    process.on(signal, () => {
+      if (cleaning) process.exit(code);
+      cleaning = true;
       console.error(`multiarch-harness: ${signal}: cleaning up ${activeRuns.size} run(s)`);
-      void Promise.allSettled([...activeRuns].map((r) => r.cleanup())).then(() => process.exit(code));
+      void Promise.allSettled([...activeRuns].map((r) => r.cleanup())).then((results) => {
+        for (const r of results) {
+          const problems = r.status === 'fulfilled' ? r.value : [String(r.reason)];
+          for (const p of problems) console.error(`multiarch-harness: cleanup: ${p}`);
+        }
+        process.exit(code);
+      });
     });
   }
 }

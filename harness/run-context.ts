@@ -6,6 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { docker } from './docker.ts';
 
+function debug(message: string): void {
+  if (process.env.MULTIARCH_DEBUG) console.error(`[debug] ${message}`);
+}
+
 export const RUN_LABEL = 'io.multiarch-harness.run';
 export const PID_LABEL = 'io.multiarch-harness.pid';
 
@@ -44,11 +48,13 @@ export class RunContext {
     const problems: string[] = [];
     for (const { what, fn } of this.cleanups.reverse()) {
       try {
+        debug(`cleanup: ${what}`);
         await fn();
       } catch (err) {
         problems.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
+    debug(`cleanup: removing what carries ${RUN_LABEL}=${this.id}`);
     await removeLabelled(`${RUN_LABEL}=${this.id}`);
     if (this.images.size > 0) await docker(['image', 'rm', '-f', ...this.images], { check: false });
     return problems;
@@ -58,6 +64,7 @@ export class RunContext {
 /** Removes the containers, networks and volumes that carry a label filter. */
 export async function removeLabelled(label: string): Promise<void> {
   const ids = (await docker(['ps', '-aq', '--filter', `label=${label}`], { check: false })).stdout.split('\n').filter(Boolean);
+  debug(`containers with ${label}: ${ids.join(' ') || 'none'}`);
   if (ids.length) await docker(['rm', '-f', '-v', ...ids], { check: false });
   const nets = (await docker(['network', 'ls', '-q', '--filter', `label=${label}`], { check: false })).stdout.split('\n').filter(Boolean);
   if (nets.length) await docker(['network', 'rm', ...nets], { check: false });

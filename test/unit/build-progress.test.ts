@@ -26,4 +26,13 @@ describe('rawjson progress', () => {
     for (const v of vertices) timings.add(v);
     expect(timings.perPlatform()).toEqual({ 'linux/arm64': 41_000, 'linux/arm/v7': 30_000 });
   });
+
+  test('a single-platform build names no platform: its steps count for the one requested', () => {
+    const timings = new BuildTimings();
+    timings.add({ digest: 'a', name: '[1/2] FROM docker.io/library/alpine:latest', started: '2026-01-01T00:00:00Z', completed: '2026-01-01T00:00:02Z' });
+    timings.add({ digest: 'b', name: '[2/2] RUN uname -a > /os.txt', started: '2026-01-01T00:00:02Z', completed: '2026-01-01T00:00:03Z' });
+    timings.add({ digest: 'c', name: '[internal] load metadata for docker.io/library/alpine:latest', started: '2026-01-01T00:00:00Z', completed: '2026-01-01T00:00:09Z' });
+    expect(timings.perPlatform('linux/amd64')).toEqual({ 'linux/amd64': 3000 });
+    expect(timings.perPlatform()).toEqual({});
+  });
 });

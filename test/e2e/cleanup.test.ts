@@ -1,0 +1,54 @@
+// A run cleans up after a signal; what a SIGKILLed run left is swept by the next run; handlers read
+// through the engine equal the handlers read from this host's /proc.
+import { execa } from 'execa';
+import { describe, expect, test } from 'vitest';
+import { readEngineHandlers, readLocalHandlers } from '../../harness/binfmt.ts';
+import { RUN_LABEL, sweepStaleRuns } from '../../harness/run-context.ts';
+import { allContainers, CLI, harnessLeftovers, ROOT } from './helpers.ts';
+
+function startRun() {
+  const child = execa('node', [CLI, 'run', 'test/e2e/fixtures/echo-amd64.ts'], { cwd: ROOT, reject: false });
+  const registryUp = new Promise<void>((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => { if (/registry .* is up/.test(d.toString())) resolve(); });
+    void child.then(() => reject(new Error('the run ended before its registry was up')));
+  });
+  return { child, registryUp };
+}
+
+async function labelled(): Promise<string[]> {
+  return (await execa('docker', ['ps', '-aq', '--filter', `label=${RUN_LABEL}`])).stdout.split('\n').filter(Boolean);
+}
+
+describe('cleanup', () => {
+  test.each([['SIGTERM', 143], ['SIGINT', 130]] as const)('%s mid-run removes the registry and exits %i', async (signal, code) => {
+    const before = await allContainers();
+    const { child, registryUp } = startRun();
+    await registryUp;
+    expect((await labelled()).length).toBeGreaterThan(0);
+    child.kill(signal);
+    const r = await child;
+    expect(r.exitCode).toBe(code);
+    expect(await harnessLeftovers()).toEqual([]);
+    expect(await allContainers()).toEqual(before);
+  });
+
+  test('the next run sweeps what a SIGKILLed run left', async () => {
+    const { child, registryUp } = startRun();
+    await registryUp;
+    child.kill('SIGKILL');
+    await child;
+    expect((await labelled()).length).toBeGreaterThan(0);
+    expect(await sweepStaleRuns()).toBe(1);
+    expect(await labelled()).toEqual([]);
+  });
+});
+
+describe('handlers through the engine', () => {
+  test('equal the handlers in this host\'s /proc', async () => {
+    const local = await readLocalHandlers();
+    expect(local.length).toBeGreaterThan(0);
+    const viaEngine = await readEngineHandlers('alpine:latest', [`${RUN_LABEL}=handler-probe`]);
+    const key = (hs: typeof local) => hs.map((h) => `${h.name} ${h.enabled} ${h.flags} ${h.interpreter}`).sort();
+    expect(key(viaEngine)).toEqual(key(local));
+  });
+});
