@@ -1,0 +1,199 @@
+/**
+ * An image's file system, read from its layers without running anything: layers are applied in
+ * order with whiteouts (.wh.name) and opaque directories (.wh..wh..opq), paths are resolved as the
+ * kernel would (symlinks in every component, relative to the link), and the entry binary is found
+ * as the runtime would (ENTRYPOINT + CMD, WORKDIR for relative paths, PATH from the config,
+ * shebang interpreters).
+ */
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { posix } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import tar from 'tar-stream';
+
+export interface FsEntry {
+  type: 'file' | 'symlink' | 'hardlink' | 'directory' | 'other';
+  linkname?: string;
+  /** Index of the layer that last wrote this path. */
+  layer: number;
+  size: number;
+}
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const MAX_LINKS = 40;
+
+export class ImageFsError extends Error {
+  override name = 'ImageFsError';
+}
+
+function clean(name: string): string {
+  const n = posix.normalize(`/${name}`).replace(/\/+$/, '');
+  return n === '' ? '/' : n;
+}
+
+async function isGzip(file: string): Promise<boolean> {
+  const fh = await open(file, 'r');
+  try {
+    const b = Buffer.alloc(4);
+    await fh.read(b, 0, 4, 0);
+    if (b[0] === 0x28 && b[1] === 0xb5 && b[2] === 0x2f && b[3] === 0xfd) throw new ImageFsError('zstd-compressed layers are not supported yet');
+    return b[0] === 0x1f && b[1] === 0x8b;
+  } finally {
+    await fh.close();
+  }
+}
+
+async function tarStream(file: string): Promise<Readable> {
+  const raw = createReadStream(file);
+  return (await isGzip(file)) ? raw.pipe(createGunzip()) : raw;
+}
+
+/** Calls onEntry for each tar header; onEntry may return true to read that entry's content. */
+async function walkTar(file: string, onEntry: (h: tar.Header) => boolean, onContent?: (h: tar.Header, data: Buffer) => void): Promise<void> {
+  const extract = tar.extract();
+  const input = await tarStream(file);
+  input.pipe(extract);
+  for await (const entry of extract) {
+    const h = entry.header;
+    if (onEntry(h)) {
+      const chunks: Buffer[] = [];
+      for await (const c of entry) chunks.push(c as Buffer);
+      onContent?.(h, Buffer.concat(chunks));
+    } else {
+      entry.resume();
+    }
+  }
+}
+
+export class ImageFilesystem {
+  private readonly entries = new Map<string, FsEntry>();
+
+  private constructor(private readonly layers: readonly string[]) {}
+
+  /** Indexes layer files (tar or tar+gzip), lowest first. */
+  static async fromLayerFiles(layers: readonly string[]): Promise<ImageFilesystem> {
+    const fs = new ImageFilesystem(layers);
+    for (let i = 0; i < layers.length; i++) await fs.apply(i);
+    return fs;
+  }
+
+  private removeTree(path: string, belowLayer: number): void {
+    for (const [p, e] of this.entries) {
+      if ((p === path || p.startsWith(`${path}/`)) && e.layer < belowLayer) this.entries.delete(p);
+    }
+  }
+
+  private async apply(layer: number): Promise<void> {
+    await walkTar(this.layers[layer]!, (h) => {
+      const path = clean(h.name);
+      const base = posix.basename(path);
+      const dir = posix.dirname(path);
+      if (base === '.wh..wh..opq') {
+        for (const p of [...this.entries.keys()]) if (p.startsWith(`${dir === '/' ? '' : dir}/`) && this.entries.get(p)!.layer < layer) this.entries.delete(p);
+        return false;
+      }
+      if (base.startsWith('.wh.')) {
+        this.removeTree(posix.join(dir, base.slice(4)), layer);
+        return false;
+      }
+      const type = h.type === 'file' || h.type === 'contiguous-file' ? 'file'
+        : h.type === 'symlink' ? 'symlink' : h.type === 'link' ? 'hardlink' : h.type === 'directory' ? 'directory' : 'other';
+      if (type !== 'directory') this.removeTree(path, layer); // a file replaces a lower directory
+      this.entries.set(path, { type, layer, size: h.size ?? 0, ...(h.linkname ? { linkname: h.linkname } : {}) });
+      return false;
+    });
+  }
+
+  has(path: string): boolean {
+    return this.entries.has(clean(path));
+  }
+
+  /** Resolves symlinks in every component; returns the final path (which may not exist). */
+  resolve(path: string): string {
+    let links = 0;
+    const walk = (p: string): string => {
+      const parts = clean(p).split('/').filter(Boolean);
+      let cur = '/';
+      for (let i = 0; i < parts.length; i++) {
+        const next = posix.join(cur, parts[i]!);
+        const e = this.entries.get(next);
+        if (e?.type === 'symlink' && e.linkname !== undefined) {
+          if (++links > MAX_LINKS) throw new ImageFsError(`too many levels of symbolic links at ${next}`);
+          const target = e.linkname.startsWith('/') ? e.linkname : posix.join(cur, e.linkname);
+          cur = walk(target);
+        } else {
+          cur = next;
+        }
+      }
+      return clean(cur);
+    };
+    return walk(path);
+  }
+
+  entry(path: string): FsEntry | undefined {
+    return this.entries.get(this.resolve(path));
+  }
+
+  /** Reads a regular file (following symlinks and hard links). */
+  async read(path: string): Promise<Buffer> {
+    let resolved = this.resolve(path);
+    let e = this.entries.get(resolved);
+    if (e?.type === 'hardlink' && e.linkname) {
+      resolved = clean(e.linkname);
+      e = this.entries.get(resolved);
+    }
+    if (!e) throw new ImageFsError(`${path} does not exist in the image`);
+    if (e.type !== 'file') throw new ImageFsError(`${path} is not a regular file in the image`);
+    let found: Buffer | undefined;
+    const wanted = resolved;
+    await walkTar(this.layers[e.layer]!, (h) => clean(h.name) === wanted && !found, (_h, data) => { found = data; });
+    if (!found) throw new ImageFsError(`${path} could not be read from layer ${e.layer}`);
+    return found;
+  }
+}
+
+export interface EntryBinary {
+  /** argv[0] as the config states it. */
+  command: string;
+  /** The path that was executed first, resolved in the image. */
+  path: string;
+  /** Interpreters followed through shebang lines: ["/entrypoint.sh", "/bin/sh"]. */
+  chain: string[];
+  content: Buffer;
+}
+
+/** The process the runtime would start: ENTRYPOINT + CMD (or the override), resolved in the image. */
+export async function findEntryBinary(
+  fs: ImageFilesystem,
+  config: { Entrypoint?: string[] | null; Cmd?: string[] | null; WorkingDir?: string; Env?: string[] } | undefined,
+  override?: string[],
+): Promise<EntryBinary> {
+  const argv = override?.length ? [...(config?.Entrypoint ?? []), ...override] : [...(config?.Entrypoint ?? []), ...(config?.Cmd ?? [])];
+  if (argv.length === 0) throw new ImageFsError('the image has neither ENTRYPOINT nor CMD');
+  const env = Object.fromEntries((config?.Env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const workdir = config?.WorkingDir || '/';
+  const locate = (cmd: string): string => {
+    if (cmd.includes('/')) return cmd.startsWith('/') ? cmd : posix.join(workdir, cmd);
+    for (const dir of (env.PATH ?? DEFAULT_PATH).split(':')) {
+      const candidate = posix.join(dir.startsWith('/') ? dir : posix.join(workdir, dir), cmd);
+      const e = fs.entry(candidate);
+      if (e && e.type !== 'directory') return candidate;
+    }
+    throw new ImageFsError(`${cmd} is not on the image's PATH (${env.PATH ?? DEFAULT_PATH})`);
+  };
+  const command = argv[0]!;
+  let path = locate(command);
+  const chain: string[] = [];
+  for (let depth = 0; depth < 5; depth++) {
+    if (!fs.entry(path)) throw new ImageFsError(`${path} (from ${JSON.stringify(argv)}) does not exist in the image`);
+    const content = await fs.read(path);
+    chain.push(path);
+    if (content.subarray(0, 2).toString('latin1') !== '#!') return { command, path: chain[0]!, chain, content };
+    const line = content.subarray(2, content.indexOf(0x0a) > 0 ? content.indexOf(0x0a) : undefined).toString('utf8').trim();
+    const interpreter = line.split(/\s+/)[0];
+    if (!interpreter) throw new ImageFsError(`${path} has an empty #! line`);
+    path = interpreter;
+  }
+  throw new ImageFsError(`${command}: too many #! interpreters`);
+}
