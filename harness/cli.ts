@@ -1,5 +1,5 @@
 /**
- * The command line: run a scenario, run the demo, or ask what the host can do.
+ * The command line: run a scenario, verify an image, run the demo, or ask what the host can do.
  * Exit codes: 0 every platform passed, 1 a check failed, 2 usage or environment error.
  */
 import { readdir } from 'node:fs/promises';
@@ -9,18 +9,24 @@ import { parseArgs } from 'node:util';
 import { diagnose, renderDoctor } from './doctor.ts';
 import { DockerError } from './docker.ts';
 import { EnvironmentError, UsageError } from './errors.ts';
+import type { Expectation } from './expectations.ts';
 import { probeHost } from './host-probe.ts';
+import { parseImageRef } from './image-ref.ts';
 import { parsePlatformList, PlatformError } from './platform.ts';
-import { writeJsonReport } from './report/json.ts';
 import { renderTerminal } from './report/terminal.ts';
 import type { RunReport } from './report/types.ts';
-import { activeRuns, runScenario } from './runner.ts';
-import { loadScenario } from './scenario.ts';
+import { parseReporter, writeReports, type ReporterSpec } from './report/write.ts';
+import { activeRuns, runScenario, type RunOptions } from './runner.ts';
+import { loadScenario, type VerifyScenario } from './scenario.ts';
 
 const USAGE = `usage:
-  multiarch-harness run <scenario.ts> [--platforms a,b] [--json FILE] [--allow-skip] [--builder NAME]
-  multiarch-harness demo [--json FILE]        run every scenario of the article, in its order
-  multiarch-harness doctor [--brief] [--json]  what this host can run, per platform`;
+  multiarch-harness run <scenario.ts> [--platforms a,b] [--reporter R[=FILE]]... [--allow-skip] [--builder NAME]
+  multiarch-harness verify <image-ref> [--platforms a,b] [--expect-output TEMPLATE | --expect-uname]
+                           [--reporter R[=FILE]]... [--allow-skip] [--ca-file PEM] [--command ARG]...
+  multiarch-harness demo [--reporter R[=FILE]]...   run every scenario of the article, in its order
+  multiarch-harness doctor [--brief] [--json]        what this host can run, per platform
+reporters: terminal (default, stdout), json, junit, markdown (appended to $GITHUB_STEP_SUMMARY when set), html
+templates: {os} {arch} {variant} {platform} {goarch}`;
 
 const SCENARIO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../scenarios');
 /** The article's order. */
@@ -33,6 +39,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'run':
         return await runCommand(rest);
+      case 'verify':
+        return await verifyCommand(rest);
       case 'demo':
         return await demoCommand(rest);
       case 'doctor':
@@ -66,45 +74,82 @@ function parse<O extends NonNullable<Parameters<typeof parseArgs>[0]>['options']
   }
 }
 
-const RUN_OPTIONS = {
+const COMMON = {
   platforms: { type: 'string' },
+  reporter: { type: 'string', multiple: true },
   json: { type: 'string' },
   'allow-skip': { type: 'boolean' },
-  builder: { type: 'string' },
   quiet: { type: 'boolean' },
 } as const;
 
-async function runCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, RUN_OPTIONS);
-  if (positionals.length !== 1) throw new UsageError(`run takes one scenario file.\n${USAGE}`);
-  const platforms = typeof values.platforms === 'string' ? parsePlatformList(values.platforms) : undefined;
-  const scenario = await loadScenario(positionals[0]!);
-  const report = await runScenario(scenario, {
+function reporters(values: { reporter?: string[] | undefined; json?: string | undefined }): ReporterSpec[] {
+  const specs = (values.reporter ?? []).map(parseReporter);
+  if (values.json) specs.push({ name: 'json', file: values.json });
+  return specs;
+}
+
+function runOptions(values: { platforms?: string | undefined; 'allow-skip'?: boolean | undefined; quiet?: boolean | undefined }, name: string): RunOptions {
+  const platforms = values.platforms ? parsePlatformList(values.platforms) : undefined;
+  return {
     ...(platforms ? { platforms } : {}),
     allowSkip: Boolean(values['allow-skip']),
-    ...(typeof values.builder === 'string' ? { builder: values.builder } : {}),
-    onProgress: values.quiet ? undefined : (m) => console.error(`[${scenario.name}] ${m}`),
+    ...(values.quiet ? {} : { onProgress: (m: string) => console.error(`[${name}] ${m}`) }),
+  };
+}
+
+async function finish(reports: RunReport[], specs: ReporterSpec[], base: string, single: boolean): Promise<number> {
+  for (const r of reports) console.log(`${renderTerminal(r)}\n`);
+  const files = await writeReports(reports, specs, base, single);
+  if (files.length) console.error(`reports: ${files.join(', ')}`);
+  return reports.some((r) => r.summary.failed > 0) ? 1 : 0;
+}
+
+async function runCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { ...COMMON, builder: { type: 'string' } });
+  if (positionals.length !== 1) throw new UsageError(`run takes one scenario file.\n${USAGE}`);
+  const specs = reporters(values);
+  const options = runOptions(values, 'run');
+  const scenario = await loadScenario(positionals[0]!);
+  const report = await runScenario(scenario, { ...options, ...(values.builder ? { builder: values.builder } : {}), ...(values.quiet ? {} : { onProgress: (m) => console.error(`[${scenario.name}] ${m}`) }) });
+  return finish([report], specs, scenario.name, true);
+}
+
+async function verifyCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    ...COMMON,
+    'expect-output': { type: 'string' },
+    'expect-uname': { type: 'boolean' },
+    'ca-file': { type: 'string' },
+    command: { type: 'string', multiple: true },
   });
-  console.log(renderTerminal(report));
-  if (typeof values.json === 'string') await writeJsonReport(values.json, report);
-  return report.summary.failed > 0 ? 1 : 0;
+  if (positionals.length !== 1) throw new UsageError(`verify takes one image reference.\n${USAGE}`);
+  if (values['expect-output'] && values['expect-uname']) throw new UsageError('Use --expect-output or --expect-uname, not both.');
+  const specs = reporters(values);
+  const ref = parseImageRef(positionals[0]!);
+  const expect: Expectation | undefined = values['expect-output'] ? { kind: 'output', template: values['expect-output'] } : values['expect-uname'] ? { kind: 'uname' } : undefined;
+  const scenario: VerifyScenario = {
+    kind: 'verify', name: `verify-${ref.repository.replaceAll('/', '-')}`, title: `verify ${positionals[0]}`, image: positionals[0]!,
+    ...(expect ? { expect } : {}), ...(values.command ? { command: values.command } : {}),
+  };
+  const report = await runScenario(scenario, { ...runOptions(values, 'verify'), ...(values['ca-file'] ? { caFile: values['ca-file'] } : {}) });
+  return finish([report], specs, scenario.name, true);
 }
 
 async function demoCommand(args: string[]): Promise<number> {
-  const { values } = parse(args, { json: { type: 'string' }, quiet: { type: 'boolean' } });
+  const { values } = parse(args, { reporter: COMMON.reporter, json: COMMON.json, quiet: COMMON.quiet });
+  const specs = reporters(values);
+  if (!specs.some((s) => s.name === 'json')) specs.push({ name: 'json', file: 'reports/demo.json' });
   const files = new Set(await readdir(SCENARIO_DIR));
   const reports: RunReport[] = [];
   for (const name of DEMO_ORDER) {
     if (!files.has(`${name}.ts`)) throw new EnvironmentError(`the demo scenario ${name}.ts is missing from ${SCENARIO_DIR}.`);
     const scenario = await loadScenario(join(SCENARIO_DIR, `${name}.ts`));
-    const report = await runScenario(scenario, { onProgress: values.quiet ? undefined : (m) => console.error(`[${name}] ${m}`) });
-    console.log(`${renderTerminal(report)}\n`);
-    reports.push(report);
+    reports.push(await runScenario(scenario, values.quiet ? {} : { onProgress: (m) => console.error(`[${name}] ${m}`) }));
   }
-  await writeJsonReport(typeof values.json === 'string' ? values.json : 'reports/demo.json', reports);
+  const code = await finish(reports, specs, 'demo', false);
   const failed = reports.reduce((n, r) => n + r.summary.failed, 0);
   console.log(`demo: ${reports.length} scenario(s), ${failed === 0 ? 'all passed' : `${failed} platform failure(s)`}`);
-  return failed > 0 ? 1 : 0;
+  return code;
 }
 
 async function doctorCommand(args: string[]): Promise<number> {

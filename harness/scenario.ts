@@ -31,7 +31,20 @@ export interface BuildScenario {
   command?: string[];
 }
 
-export type Scenario = BuildScenario;
+/** Checks an image that already exists, in any registry. */
+export interface VerifyScenario {
+  kind: 'verify';
+  name: string;
+  title: string;
+  article?: string;
+  image: string;
+  /** Default: every platform the index lists. */
+  platforms?: string[];
+  expect?: Expectation;
+  command?: string[];
+}
+
+export type Scenario = BuildScenario | VerifyScenario;
 
 export function defineScenario<S extends Scenario>(s: S): S {
   return s;
@@ -47,7 +60,7 @@ export async function loadScenario(file: string): Promise<Scenario> {
   if (!(await stat(path).then((s) => s.isFile(), () => false))) throw new UsageError(`There is no scenario file at ${path}.`);
   const mod = (await import(pathToFileURL(path).href)) as { default?: Scenario };
   const s = mod.default;
-  if (!s || typeof s !== 'object' || s.kind !== 'build' || !Array.isArray(s.platforms)) {
+  if (!s || typeof s !== 'object' || (s.kind !== 'build' && s.kind !== 'verify')) {
     throw new UsageError(`${path} does not export a scenario as its default export (use defineScenario).`);
   }
   return s;

@@ -1,9 +1,10 @@
 /**
- * The terminal matrix: one row per platform, readable at a glance.
+ * The terminal matrix: one row per platform, one column per check, readable at a glance.
  */
-import type { RunReport } from './types.ts';
+import type { CheckResult, RunReport } from './types.ts';
 
 const MARK = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP' } as const;
+const CHECK_MARK = { pass: 'ok', fail: 'FAIL', skip: '-' } as const;
 
 function seconds(ms: number | undefined): string {
   return ms === undefined ? '-' : `${(ms / 1000).toFixed(1)}s`;
@@ -14,11 +15,17 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
+function mark(c: CheckResult | undefined): string {
+  return c ? CHECK_MARK[c.status] : '-';
+}
+
 export function renderTerminal(report: RunReport): string {
-  const rows = [['PLATFORM', 'MODE', 'RESULT', 'BUILD', 'RUN', 'EXPECTED', 'GOT']];
+  const rows = [['PLATFORM', 'MODE', 'RESULT', 'INDEX', 'CONFIG', 'BINARY', 'RUN', 'BUILD', 'TIME', 'GOT']];
   for (const p of report.platforms) {
     const mode = p.emulator ? `qemu (${p.emulator.handler}${p.emulator.qemuVersion ? ` ${p.emulator.qemuVersion}` : ''})` : p.mode;
-    rows.push([p.platform, mode, MARK[p.status], seconds(p.buildMs), seconds(p.durationMs), p.expected, p.output.split('\n')[0] ?? '']);
+    const c = p.checks;
+    rows.push([p.platform, mode, MARK[p.status], mark(c?.index), mark(c?.config), mark(c?.binary), mark(c?.run),
+      seconds(p.buildMs), seconds(p.durationMs), p.output.split('\n')[0] ?? '']);
   }
   const lines = [
     `${report.title} [${report.scenario}]${report.article ? ` (article ${report.article})` : ''}`,

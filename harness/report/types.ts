@@ -3,6 +3,14 @@
  */
 import type { Emulator, ExecutionMode } from '../execution-mode.ts';
 
+export type CheckName = 'index' | 'config' | 'binary' | 'run';
+
+export interface CheckResult {
+  status: 'pass' | 'fail' | 'skip';
+  /** What was found, or why it failed or was skipped. */
+  message?: string;
+}
+
 export interface PlatformResult {
   platform: string;
   mode: ExecutionMode;
@@ -25,10 +33,16 @@ export interface PlatformResult {
   emulator?: Emulator;
   /** A crash or hang under QEMU: more likely the emulator than the image. */
   emulatorSuspect?: boolean;
+  /** The four checks: index entry, image config, entry binary (ELF), run output. */
+  checks?: Record<CheckName, CheckResult>;
+  /** The entry binary as read from the layers: "/app/hello: ELF 64-bit LSB AArch64, static, go1.24.4 linux/arm64". */
+  binary?: string;
 }
 
 export interface RunReport {
   schemaVersion: 1;
+  /** "build": a scenario built and pushed the image; "verify": an existing image was checked. */
+  kind: 'build' | 'verify';
   scenario: string;
   title: string;
   article?: string;

@@ -1,0 +1,52 @@
+/**
+ * JUnit XML: one <testsuite> per scenario, one <testcase> per platform x check, valid against
+ * schemas/junit.xsd (kept in this repository).
+ */
+import { hostname } from 'node:os';
+import { checkRows } from './checks.ts';
+import type { RunReport } from './types.ts';
+
+export function xmlEscape(s: string): string {
+  // Characters XML 1.0 cannot carry at all are dropped; the rest are escaped.
+  return s
+    .replace(/[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '')
+    .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+}
+
+const secs = (ms: number) => (ms / 1000).toFixed(3);
+
+export function renderJUnit(reports: readonly RunReport[]): string {
+  const rows = checkRows(reports);
+  const count = (s: string) => rows.filter((r) => r.result.status === s).length;
+  const out = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="multiarch-harness" tests="${rows.length}" failures="${count('fail')}" errors="0" skipped="${count('skip')}" time="${secs(reports.reduce((t, r) => t + r.durationMs, 0))}">`,
+  ];
+  for (const report of reports) {
+    const mine = rows.filter((r) => r.report === report);
+    const n = (s: string) => mine.filter((r) => r.result.status === s).length;
+    out.push(
+      `  <testsuite name="${xmlEscape(report.scenario)}" tests="${mine.length}" failures="${n('fail')}" errors="0" skipped="${n('skip')}" ` +
+        `time="${secs(report.durationMs)}" timestamp="${report.startedAt.replace(/\.\d+Z$/, '')}" hostname="${xmlEscape(hostname())}">`,
+      '    <properties>',
+      ...Object.entries({ title: report.title, engine: report.host.engine, native: report.host.native, imageStore: report.host.imageStore, image: report.image?.ref ?? '' })
+        .map(([k, v]) => `      <property name="${k}" value="${xmlEscape(v)}"/>`),
+      '    </properties>',
+    );
+    for (const { platform, check, result } of mine) {
+      const time = check === 'run' ? secs(platform.durationMs) : '0.000';
+      out.push(`    <testcase classname="${xmlEscape(`${report.scenario}.${platform.platform}`)}" name="${xmlEscape(`${platform.platform} ${check}`)}" time="${time}">`);
+      if (result.status === 'fail') {
+        const type = platform.emulatorSuspect && check === 'run' ? 'emulator-suspect' : check;
+        out.push(`      <failure message="${xmlEscape(result.message ?? 'failed')}" type="${type}">${xmlEscape(`mode: ${platform.mode}\nexpected: ${platform.expected}\noutput: ${platform.output}${platform.fix ? `\nfix: ${platform.fix}` : ''}`)}</failure>`);
+      } else if (result.status === 'skip') {
+        out.push(`      <skipped message="${xmlEscape(result.message ?? 'skipped')}"/>`);
+      }
+      if (check === 'run' && platform.output) out.push(`      <system-out>${xmlEscape(platform.output)}</system-out>`);
+      out.push('    </testcase>');
+    }
+    out.push('  </testsuite>');
+  }
+  out.push('</testsuites>', '');
+  return out.join('\n');
+}

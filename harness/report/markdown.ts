@@ -1,0 +1,32 @@
+/**
+ * Markdown: a matrix per scenario, for a pull request comment or GitHub's step summary.
+ */
+import { CHECK_NAMES, checksOf } from './checks.ts';
+import type { RunReport } from './types.ts';
+
+const ICON = { pass: '✅', fail: '❌', skip: '⏭️' } as const;
+
+function cell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 200);
+}
+
+export function renderMarkdown(reports: readonly RunReport[]): string {
+  const out: string[] = [];
+  for (const r of reports) {
+    const { passed, failed, skipped } = r.summary;
+    out.push(`### ${failed ? '❌' : '✅'} ${cell(r.title)} (\`${r.scenario}\`)`, '');
+    out.push(`${passed} passed, ${failed} failed, ${skipped} skipped on engine ${r.host.engine} (${r.host.native}, ${r.host.imageStore} store)${r.image ? `; image \`${r.image.ref}\`` : ''}`, '');
+    out.push(`| platform | mode | ${CHECK_NAMES.join(' | ')} | output |`, `|---|---|${CHECK_NAMES.map(() => ':-:').join('|')}|---|`);
+    for (const p of r.platforms) {
+      const checks = checksOf(p);
+      out.push(`| \`${p.platform}\` | ${p.mode}${p.emulator?.qemuVersion ? ` (QEMU ${p.emulator.qemuVersion})` : ''} | ${CHECK_NAMES.map((c) => ICON[checks[c].status]).join(' | ')} | ${cell(p.output.split('\n')[0] ?? '')} |`);
+    }
+    const problems = r.platforms.filter((p) => p.message);
+    if (problems.length) {
+      out.push('');
+      for (const p of problems) out.push(`- \`${p.platform}\`: ${cell(p.message!)}${p.emulatorSuspect ? ' **(emulator-suspect)**' : ''}${p.fix ? ` Fix: ${cell(p.fix)}` : ''}`);
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,184 @@
+/**
+ * Verifies a multi-platform image in any registry, platform by platform, with four checks, each
+ * reported on its own:
+ *   index   the index has an entry for the platform (attestations are not platforms, but the
+ *           manifests they point at must be in the index);
+ *   config  the image config's os/architecture/variant equal the index entry's, after normalising;
+ *   binary  the entry binary, read from the layers and never run, fits the platform (ELF header,
+ *           ARM attributes, Go's GOARCH/GOARM/GOAMD64);
+ *   run     running it as that platform, pinned by the digest of its manifest, prints what is
+ *           expected (exit code 0 when nothing is expected).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import { checkBinary } from './binary-check.ts';
+import { isElf, readElf } from './elf.ts';
+import { classify, type PlatformExecution } from './execution-mode.ts';
+import { describeExpectation, judge, type Expectation } from './expectations.ts';
+import type { HostProbe } from './host-probe.ts';
+import { findEntryBinary, ImageFilesystem } from './image-fs.ts';
+import { formatImageRef, pinned, type ImageRef } from './image-ref.ts';
+import { formatPlatform, normalizePlatform, samePlatform, type Platform } from './platform.ts';
+import { isAttestation, RegistryClient, type FetchedManifest, type ImageConfig, type IndexEntry } from './registry-client.ts';
+import type { CheckName, CheckResult, PlatformResult } from './report/types.ts';
+import type { RunContext } from './run-context.ts';
+import { BASE_RUN_TIMEOUT_MS, runPinned } from './run-platform.ts';
+
+export interface VerifyPlatformsOptions {
+  ctx: RunContext;
+  probe: HostProbe;
+  ref: ImageRef;
+  client: RegistryClient;
+  /** Platforms to check; default every platform the index lists. */
+  platforms?: Platform[];
+  expect?: Expectation;
+  command?: string[];
+  allowSkip?: boolean;
+  concurrency?: number;
+  onProgress?: (message: string) => void;
+}
+
+/** Exit codes of a process killed by SIGILL, SIGABRT, SIGBUS, SIGSEGV: typical of emulator faults. */
+const CRASH_CODES = new Set([132, 134, 135, 139]);
+
+const pass = (message?: string): CheckResult => (message ? { status: 'pass', message } : { status: 'pass' });
+const fail = (message: string): CheckResult => ({ status: 'fail', message });
+const skip = (message: string): CheckResult => ({ status: 'skip', message });
+
+interface IndexView {
+  entries: IndexEntry[];
+  /** Problems of the index as a whole (an attestation pointing at a manifest that is not there). */
+  problems: string[];
+  isIndex: boolean;
+}
+
+async function readIndex(client: RegistryClient, top: FetchedManifest): Promise<IndexView> {
+  if (!top.body.manifests) {
+    const config = await client.blobJson<ImageConfig>(top.body.config!.digest);
+    const platform = normalizePlatform({ os: config.os ?? 'unknown', architecture: config.architecture ?? 'unknown', ...(config.variant ? { variant: config.variant } : {}) });
+    return { entries: [{ platform, digest: top.digest, mediaType: top.mediaType }], problems: [], isIndex: false };
+  }
+  const digests = new Set(top.body.manifests.map((d) => d.digest));
+  const problems: string[] = [];
+  for (const d of top.body.manifests.filter(isAttestation)) {
+    const target = d.annotations?.['vnd.docker.reference.digest'];
+    if (target && !digests.has(target)) problems.push(`the attestation ${d.digest.slice(0, 19)} refers to ${target.slice(0, 19)}, which the index does not list`);
+  }
+  const entries = top.body.manifests
+    .filter((d) => d.platform && !isAttestation(d))
+    .map((d) => ({ platform: normalizePlatform(d.platform!), digest: d.digest, mediaType: d.mediaType }));
+  return { entries, problems, isIndex: true };
+}
+
+export async function verifyPlatforms(o: VerifyPlatformsOptions): Promise<PlatformResult[]> {
+  const top = await o.client.manifest(o.ref.digest ?? o.ref.tag ?? 'latest');
+  const index = await readIndex(o.client, top);
+  const platforms = o.platforms ?? index.entries.map((e) => e.platform);
+  const tmp = await mkdtemp(join(tmpdir(), 'mah-verify-'));
+  try {
+    const limit = pLimit(o.concurrency ?? 2);
+    return await Promise.all(platforms.map((p) => limit(() => verifyOne(o, index, p, tmp))));
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+async function verifyOne(o: VerifyPlatformsOptions, index: IndexView, platform: Platform, tmp: string): Promise<PlatformResult> {
+  const name = formatPlatform(platform);
+  const exec = classify(platform, o.probe);
+  const checks: Record<CheckName, CheckResult> = { index: skip('not reached'), config: skip('not reached'), binary: skip('not reached'), run: skip('not reached') };
+  const result: PlatformResult = {
+    platform: name, mode: exec.mode, status: 'fail', expected: o.expect ? describeExpectation(o.expect, exec) : 'exit code 0',
+    output: '', durationMs: 0, checks, ...(exec.emulator ? { emulator: exec.emulator } : {}),
+  };
+
+  // (a) index
+  const entry = index.entries.find((e) => samePlatform(e.platform, platform));
+  if (!entry) {
+    checks.index = fail(`the ${index.isIndex ? 'index' : 'single-platform manifest'} has no entry for ${name} (it lists ${index.entries.map((e) => formatPlatform(e.platform)).join(', ') || 'nothing'})`);
+    return finish(result, exec);
+  }
+  result.digest = entry.digest;
+  checks.index = index.problems.length ? fail(index.problems.join('; ')) : pass(index.isIndex ? `entry ${entry.digest.slice(0, 19)}` : 'a single-platform manifest');
+
+  // (b) config
+  let config: ImageConfig;
+  let manifest: FetchedManifest;
+  try {
+    manifest = await o.client.manifest(entry.digest);
+    if (!manifest.body.config) throw new Error(`${entry.digest} is not an image manifest`);
+    config = await o.client.blobJson<ImageConfig>(manifest.body.config.digest);
+  } catch (err) {
+    checks.config = fail(`the manifest or config of ${name} cannot be read: ${(err as Error).message}`);
+    return finish(result, exec);
+  }
+  const configPlatform = normalizePlatform({ os: config.os ?? '?', architecture: config.architecture ?? '?', ...(config.variant ? { variant: config.variant } : {}) });
+  checks.config = samePlatform(configPlatform, platform)
+    ? pass(formatPlatform(configPlatform))
+    : fail(`the image config says ${formatPlatform(configPlatform)}, the index says ${name}`);
+
+  // (c) binary, read from the layers
+  try {
+    const layers: string[] = [];
+    for (const [i, layer] of (manifest.body.layers ?? []).entries()) {
+      const file = join(tmp, `${entry.digest.slice(7, 19)}-${i}`);
+      await o.client.blobToFile(layer.digest, file);
+      layers.push(file);
+    }
+    const fs = await ImageFilesystem.fromLayerFiles(layers);
+    const bin = await findEntryBinary(fs, config.config, o.command);
+    const via = bin.chain.length > 1 ? ` (via ${bin.chain.join(' -> ')})` : '';
+    if (!isElf(bin.content)) {
+      checks.binary = fail(`the entry binary ${bin.chain.at(-1)}${via} is not an ELF file`);
+    } else {
+      const verdict = checkBinary(readElf(bin.content), platform);
+      const where = `${bin.chain.at(-1)}${via}`;
+      result.binary = `${where}: ${verdict.summary}`;
+      checks.binary = verdict.pass ? pass(result.binary) : fail(`${where}: ${verdict.problems.join('; ')} (${verdict.summary})`);
+    }
+  } catch (err) {
+    checks.binary = fail(`the entry binary of ${name} cannot be read: ${(err as Error).message}`);
+  }
+
+  // (d) run, pinned by digest
+  if (exec.mode === 'unavailable') {
+    const message = `${name} cannot run here: ${exec.reason}`;
+    checks.run = o.allowSkip ? skip(message) : fail(message);
+    if (exec.fix) result.fix = exec.fix;
+    return finish(result, exec);
+  }
+  o.onProgress?.(`running ${name} (${exec.mode})`);
+  const timeoutMs = BASE_RUN_TIMEOUT_MS * exec.timeoutFactor;
+  const run = await runPinned(o.ctx, pinned(o.ref, entry.digest), platform, { timeoutMs, ...(o.command ? { command: o.command } : {}) });
+  result.output = run.stdout.trim();
+  result.durationMs = run.durationMs;
+  if (run.exitCode !== undefined) result.exitCode = run.exitCode;
+  const crashed = run.exitCode !== undefined && CRASH_CODES.has(run.exitCode);
+  if (exec.mode === 'qemu' && (run.timedOut || crashed)) result.emulatorSuspect = true;
+  if (run.timedOut) {
+    checks.run = fail(`the run did not finish within ${timeoutMs / 1000} s${exec.mode === 'qemu' ? ' (a hang under QEMU)' : ''}`);
+  } else if (run.exitCode !== 0) {
+    checks.run = fail(`the container exited with ${run.exitCode}${crashed && exec.mode === 'qemu' ? ' (a crash under QEMU)' : ''}: ${run.stderr.trim().split('\n').at(-1) ?? ''}`.trim());
+  } else if (o.expect) {
+    const verdict = judge(o.expect, exec, run.stdout);
+    checks.run = verdict.pass ? pass(verdict.expected) : fail(verdict.message!);
+  } else {
+    checks.run = pass('exit code 0');
+  }
+  return finish(result, exec);
+}
+
+function finish(r: PlatformResult, exec: PlatformExecution): PlatformResult {
+  const all = Object.values(r.checks!);
+  const failed = Object.entries(r.checks!).filter(([, c]) => c.status === 'fail');
+  r.status = failed.length ? 'fail' : all.some((c) => c.status === 'skip') && exec.mode === 'unavailable' ? 'skip' : 'pass';
+  if (failed.length) r.message = failed.map(([k, c]) => `${k}: ${c.message}`).join('; ');
+  else if (r.status === 'skip') r.message = r.checks!.run.message!;
+  return r;
+}
+
+export function describeRef(ref: ImageRef): string {
+  return formatImageRef(ref);
+}
