@@ -97,10 +97,10 @@ function runOptions(values: { platforms?: string | undefined; 'allow-skip'?: boo
   };
 }
 
-async function finish(reports: RunReport[], specs: ReporterSpec[], base: string, single: boolean): Promise<number> {
+async function finish(reports: RunReport[], specs: ReporterSpec[], base: string, single: boolean, quiet = false): Promise<number> {
   for (const r of reports) console.log(`${renderTerminal(r)}\n`);
   const files = await writeReports(reports, specs, base, single);
-  if (files.length) console.error(`reports: ${files.join(', ')}`);
+  if (files.length && !quiet) console.error(`reports: ${files.join(', ')}`);
   return reports.some((r) => r.summary.failed > 0) ? 1 : 0;
 }
 
@@ -111,7 +111,7 @@ async function runCommand(args: string[]): Promise<number> {
   const options = runOptions(values, 'run');
   const scenario = await loadScenario(positionals[0]!);
   const report = await runScenario(scenario, { ...options, ...(values.builder ? { builder: values.builder } : {}), ...(values.quiet ? {} : { onProgress: (m) => console.error(`[${scenario.name}] ${m}`) }) });
-  return finish([report], specs, scenario.name, true);
+  return finish([report], specs, scenario.name, true, Boolean(values.quiet));
 }
 
 async function verifyCommand(args: string[]): Promise<number> {
@@ -132,7 +132,7 @@ async function verifyCommand(args: string[]): Promise<number> {
     ...(expect ? { expect } : {}), ...(values.command ? { command: values.command } : {}),
   };
   const report = await runScenario(scenario, { ...runOptions(values, 'verify'), ...(values['ca-file'] ? { caFile: values['ca-file'] } : {}) });
-  return finish([report], specs, scenario.name, true);
+  return finish([report], specs, scenario.name, true, Boolean(values.quiet));
 }
 
 async function demoCommand(args: string[]): Promise<number> {
@@ -146,7 +146,7 @@ async function demoCommand(args: string[]): Promise<number> {
     const scenario = await loadScenario(join(SCENARIO_DIR, `${name}.ts`));
     reports.push(await runScenario(scenario, values.quiet ? {} : { onProgress: (m) => console.error(`[${name}] ${m}`) }));
   }
-  const code = await finish(reports, specs, 'demo', false);
+  const code = await finish(reports, specs, 'demo', false, Boolean(values.quiet));
   const failed = reports.reduce((n, r) => n + r.summary.failed, 0);
   console.log(`demo: ${reports.length} scenario(s), ${failed === 0 ? 'all passed' : `${failed} platform failure(s)`}`);
   return code;

@@ -132,6 +132,8 @@ async function runBuild(
         });
       }
     }
+    // With the containerd image store, --push also keeps the image in the engine's store.
+    ctx.trackImage(tag);
     if (build) {
       image = { ref: tag, digest: build.digest, mediaType: build.mediaType, buildMs: build.totalMs };
       notes.push('Per-platform build times come from BuildKit\'s rawjson progress stream of one multi-platform build (union of each platform\'s step intervals; platforms build concurrently).');

@@ -5,7 +5,7 @@
  * A recipe prepares a build context (files from Debian packages) and a Dockerfile; main.ts builds it
  * for the listed platforms and pushes it to the mirror registry under the upstream name.
  */
-import { cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { debianArch, formatPlatform, parsePlatformList, type Platform } from '../../harness/platform.ts';
@@ -153,6 +153,9 @@ export const golangAlpine: Recipe = {
       await cp(join(lib, 'pkg/tool'), join(out, 'pkg/tool'), { recursive: true });
       // Per-architecture generated sources (zbootstrap.go, zversion.go) and pkg/include.
       await cp(join(pkg.root, 'usr/share/go-1.24'), out, { recursive: true, verbatimSymlinks: true });
+      // Upstream builds its arm toolchains with GOARM=6 (arm/v6) and GOARM=7 (arm/v7); Debian's
+      // default to 5 (armel) and 6 (armhf). $GOROOT/go.env holds the toolchain's defaults.
+      if (p.architecture === 'arm' && p.variant) await appendFile(join(out, 'go.env'), `\n# multiarch-harness stand-in: upstream's default for ${formatPlatform(p)}\nGOARM=${p.variant.slice(1)}\n`);
     }
     await writeFile(
       join(dir, 'Dockerfile'),

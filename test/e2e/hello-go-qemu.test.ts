@@ -7,7 +7,7 @@ import { classify } from '../../harness/execution-mode.ts';
 import { probeHost } from '../../harness/host-probe.ts';
 import { formatPlatform, goTarget, parsePlatform } from '../../harness/platform.ts';
 import type { RunReport } from '../../harness/report/types.ts';
-import { allContainers, cli, harnessLeftovers, ROOT } from './helpers.ts';
+import { allContainers, cli, harnessLeftovers, ROOT, runImages } from './helpers.ts';
 
 describe('hello-go-qemu scenario', () => {
   test('every platform passes, in the mode this host runs it, and nothing is left behind', async () => {
@@ -41,5 +41,6 @@ describe('hello-go-qemu scenario', () => {
     expect(new Set(report.platforms.map((p) => p.digest)).size).toBe(platforms.length);
     expect(await harnessLeftovers()).toEqual([]);
     expect(await allContainers()).toEqual(before);
+    expect(await runImages()).toEqual([]);
   });
 });

@@ -1,0 +1,105 @@
+// `verify` against images built here into a real registry: a correct 9-platform image passes all
+// four checks; an arm64 entry holding an amd64 binary, a missing platform, and GOARM=7 code in an
+// arm/v6 entry each fail, naming the platform and the check.
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { buildAndPush } from '../../harness/build.ts';
+import { startRegistry, type LocalRegistry } from '../../harness/local-registry.ts';
+import { parsePlatformList } from '../../harness/platform.ts';
+import type { RunReport } from '../../harness/report/types.ts';
+import { RunContext } from '../../harness/run-context.ts';
+import { execa } from 'execa';
+import { RUN_LABEL } from '../../harness/run-context.ts';
+import { cli, ROOT } from './helpers.ts';
+
+const NINE = 'linux/amd64,linux/386,linux/arm/v6,linux/arm/v7,linux/arm64,linux/ppc64le,linux/riscv64,linux/s390x,linux/mips64le';
+const ctx = new RunContext();
+let registry: LocalRegistry;
+const images: Record<string, string> = {};
+
+async function build(name: string, dockerfile: string, platforms: string): Promise<string> {
+  const tag = `${registry.address}/${name}:test`;
+  await buildAndPush({ context: `${ROOT}samples/hello-go`, dockerfile, platforms: parsePlatformList(platforms), tag, labels: ctx.labels, timeoutMs: 30 * 60_000 });
+  ctx.trackImage(tag);
+  return tag;
+}
+
+async function verify(ref: string, ...args: string[]): Promise<{ code: number | undefined; report: RunReport; stdout: string }> {
+  const file = `${ROOT}reports/e2e-verify-${Math.random().toString(36).slice(2, 8)}.json`;
+  const r = await cli(['verify', ref, '--quiet', '--reporter', `json=${file}`, ...args]);
+  return { code: r.exitCode, report: JSON.parse(await readFile(file, 'utf8')) as RunReport, stdout: r.stdout };
+}
+
+beforeAll(async () => {
+  registry = await startRegistry(ctx);
+  images.good = await build('hello-nine', `${ROOT}samples/hello-go/Dockerfile.cross-scratch`, NINE);
+  images.wrongArch = await build('hello-wrong-arch', `${ROOT}test/e2e/fixtures/dockerfiles/wrong-arch`, 'linux/amd64,linux/arm64');
+  images.armv6 = await build('hello-article-cross', `${ROOT}test/e2e/fixtures/dockerfiles/article-cross-scratch`, 'linux/arm/v6,linux/arm/v7');
+}, 30 * 60_000);
+
+afterAll(async () => {
+  await ctx.cleanup();
+});
+
+describe('verify', () => {
+  test('a correct image for 9 platforms passes all four checks on each', async () => {
+    const { code, report } = await verify(images.good!, '--expect-output', 'Hello, {os}/{goarch}!');
+    expect(code).toBe(0);
+    expect(report.kind).toBe('verify');
+    expect(report.platforms.map((p) => p.platform).sort()).toEqual(NINE.split(',').sort());
+    for (const p of report.platforms) {
+      expect(Object.values(p.checks!).map((c) => c.status), `${p.platform}: ${p.message}`).toEqual(['pass', 'pass', 'pass', 'pass']);
+      expect(p.binary).toMatch(/^\/hello: ELF/);
+    }
+  });
+
+  test('an arm64 entry holding an amd64 binary fails the binary and run checks of linux/arm64 only', async () => {
+    const { code, report, stdout } = await verify(images.wrongArch!, '--expect-output', 'Hello, {os}/{goarch}!');
+    expect(code).toBe(1);
+    const arm64 = report.platforms.find((p) => p.platform === 'linux/arm64')!;
+    expect(arm64.checks!.index.status).toBe('pass');
+    expect(arm64.checks!.config.status).toBe('pass');
+    expect(arm64.checks!.binary).toMatchObject({ status: 'fail', message: expect.stringMatching(/built for x86-64 \(e_machine 62\), not linux\/arm64/) });
+    // The x86-64 binary ran natively on this amd64 host: the run check sees the wrong greeting.
+    expect(arm64.checks!.run).toMatchObject({ status: 'fail', message: expect.stringMatching(/expected the line "Hello, linux\/arm64!", got "Hello, linux\/amd64!"/) });
+    expect(report.platforms.find((p) => p.platform === 'linux/amd64')!.status).toBe('pass');
+    expect(stdout).toMatch(/linux\/arm64: binary: .*x86-64/);
+  });
+
+  test('a claimed platform missing from the index fails its index check', async () => {
+    const { code, report, stdout } = await verify(images.good!, '--platforms', 'linux/amd64,linux/ppc64', '--expect-output', 'Hello, {os}/{goarch}!');
+    expect(code).toBe(1);
+    const ppc64 = report.platforms.find((p) => p.platform === 'linux/ppc64')!;
+    expect(ppc64.checks!.index).toMatchObject({ status: 'fail', message: expect.stringMatching(/the index has no entry for linux\/ppc64 \(it lists .*linux\/ppc64le/) });
+    expect(ppc64.checks!.run.status).toBe('skip');
+    expect(report.platforms.find((p) => p.platform === 'linux/amd64')!.status).toBe('pass');
+    expect(stdout).toMatch(/linux\/ppc64: index: the index has no entry/);
+  });
+
+  test('GOARM=7 code in the arm/v6 entry fails check (c), though QEMU runs it', async () => {
+    const { code, report } = await verify(images.armv6!, '--expect-output', 'Hello, {os}/{goarch}!');
+    expect(code).toBe(1);
+    const v6 = report.platforms.find((p) => p.platform === 'linux/arm/v6')!;
+    expect(v6.checks!.binary).toMatchObject({ status: 'fail', message: expect.stringMatching(/GOARM=7, more than linux\/arm\/v6/) });
+    expect(v6.checks!.run.status).toBe('pass');
+    expect(report.platforms.find((p) => p.platform === 'linux/arm/v7')!.status).toBe('pass');
+  });
+
+  test('bad references and unreachable registries are usage or environment errors (exit 2)', async () => {
+    const bad = await cli(['verify', 'Not A Ref']);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toMatch(/is not an image reference/);
+    const closed = await cli(['verify', '127.0.0.1:9/nothing:latest']);
+    expect(closed.exitCode).toBe(2);
+    expect(closed.stderr).toMatch(/The registry 127\.0\.0\.1:9 cannot be reached/);
+    expect(closed.stderr).not.toMatch(/^\s+at /m);
+    const missing = await cli(['verify', `${registry.address}/hello-nine:nope`]);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toMatch(/has no manifest nope/);
+  });
+
+  test('verify leaves nothing of its own behind (only this test\'s registry carries a run label)', async () => {
+    const r = await execa('docker', ['ps', '-a', '--filter', `label=${RUN_LABEL}`, '--format', `{{.Label "${RUN_LABEL}"}}`]);
+    expect(r.stdout.split('\n').filter(Boolean)).toEqual([ctx.id]);
+  });
+});
