@@ -94,6 +94,8 @@ if [ $managed_engine = yes ]; then
     qemu-user-static binfmt-support file binutils
   # Go and the registry's Go sources, for the registry stand-in (setup/standins/registry-binary.ts).
   apt_install golang-go golang-github-docker-distribution-dev golang-github-bshuster-repo-logrus-logstash-hook-dev
+  # The tests validate the JUnit report (xmllint) and render the HTML report (headless Chromium).
+  apt_install libxml2-utils chromium fonts-dejavu-core
   if ! command -v dockerd >/dev/null || ! [ -x /usr/libexec/docker/cli-plugins/docker-buildx ] || ! command -v containerd >/dev/null; then
     say "installing the Docker engine 26, containerd 1.7 and buildx 0.13 from Debian trixie"
     trixie_apt update -qq >"$LOG_DIR/trixie-update.log" 2>&1 || die "could not read Debian trixie's package lists (see $LOG_DIR/trixie-update.log)."

@@ -6,7 +6,7 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = `${ROOT}bin/multiarch-harness.mjs`;
 
 export async function cli(args: string[], env: Record<string, string> = {}) {
-  return execa('node', [CLI, ...args], { cwd: ROOT, reject: false, env, timeout: 30 * 60_000 });
+  return execa('node', [CLI, ...args], { cwd: ROOT, reject: false, env: { GITHUB_STEP_SUMMARY: '', ...env }, timeout: 30 * 60_000 });
 }
 
 /** Containers, networks and volumes that carry the harness's run label, and builders it named. */

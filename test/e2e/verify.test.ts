@@ -1,7 +1,9 @@
 // `verify` against images built here into a real registry: a correct 9-platform image passes all
 // four checks; an arm64 entry holding an amd64 binary, a missing platform, and GOARM=7 code in an
 // arm/v6 entry each fail, naming the platform and the check.
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildAndPush } from '../../harness/build.ts';
 import { startRegistry, type LocalRegistry } from '../../harness/local-registry.ts';
@@ -96,6 +98,39 @@ describe('verify', () => {
     const missing = await cli(['verify', `${registry.address}/hello-nine:nope`]);
     expect(missing.exitCode).toBe(2);
     expect(missing.stderr).toMatch(/has no manifest nope/);
+  });
+
+  test('reporters: JUnit valid against schemas/junit.xsd, Markdown appended to the step summary, HTML rendered by Chromium', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mah-reports-'));
+    const summary = join(dir, 'step-summary.md');
+    await writeFile(summary, '# earlier step\n');
+    const r = await cli(['verify', images.wrongArch!, '--quiet', '--expect-output', 'Hello, {os}/{goarch}!',
+      '--reporter', `junit=${dir}/r.xml`, '--reporter', `html=${dir}/r.html`, '--reporter', 'markdown'], { GITHUB_STEP_SUMMARY: summary });
+    expect(r.exitCode).toBe(1);
+
+    const junit = await execa('xmllint', ['--noout', '--schema', `${ROOT}schemas/junit.xsd`, `${dir}/r.xml`], { reject: false });
+    expect(junit.stderr).toMatch(/validates/);
+    expect(junit.exitCode).toBe(0);
+    const xml = await readFile(`${dir}/r.xml`, 'utf8');
+    expect(xml.match(/<testcase /g)).toHaveLength(2 * 4);
+    expect(xml).toMatch(/<testcase classname="verify-hello-wrong-arch\.linux\/arm64" name="linux\/arm64 binary"[^>]*>\s*<failure message="[^"]*x86-64/);
+    // An invalid document must not validate: the check can fail.
+    await writeFile(`${dir}/bad.xml`, xml.replace(/(<testcase [^>]*?) time="[^"]*"/, '$1'));
+    expect((await execa('xmllint', ['--noout', '--schema', `${ROOT}schemas/junit.xsd`, `${dir}/bad.xml`], { reject: false })).exitCode).not.toBe(0);
+
+    const md = await readFile(summary, 'utf8');
+    expect(md.startsWith('# earlier step\n')).toBe(true);
+    expect(md).toMatch(/\| `linux\/arm64` \| qemu[^|]*\| ✅ \| ✅ \| ❌ \| ❌ \|/);
+
+    const chromium = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', `--user-data-dir=${dir}/chromium`, '--window-size=1100,700'];
+    const dom = await execa('chromium', [...chromium, '--dump-dom', `file://${dir}/r.html`]);
+    expect(dom.stdout).toMatch(/<td class="fail"[^>]*>✗<\/td>/);
+    expect(dom.stdout).toMatch(/<svg[^>]*aria-label="time per platform"/);
+    await execa('chromium', [...chromium, `--screenshot=${dir}/r.png`, `file://${dir}/r.html`]);
+    const png = await readFile(`${dir}/r.png`);
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    expect(png.length).toBeGreaterThan(10_000);
   });
 
   test('verify leaves nothing of its own behind (only this test\'s registry carries a run label)', async () => {
