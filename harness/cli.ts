@@ -2,7 +2,7 @@
  * The command line: run a scenario, verify an image, run the demo, or ask what the host can do.
  * Exit codes: 0 every platform passed, 1 a check failed, 2 usage or environment error.
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -25,6 +25,7 @@ const USAGE = `usage:
                            [--reporter R[=FILE]]... [--allow-skip] [--ca-file PEM] [--command ARG]...
   multiarch-harness demo [--reporter R[=FILE]]...   run every scenario of the article, in its order
   multiarch-harness doctor [--brief] [--json]        what this host can run, per platform
+  multiarch-harness report <report.json>... --reporter R[=FILE]...   re-render saved JSON reports
 reporters: terminal (default, stdout), json, junit, markdown (appended to $GITHUB_STEP_SUMMARY when set), html
 templates: {os} {arch} {variant} {platform} {goarch}`;
 
@@ -45,6 +46,8 @@ export async function main(argv: string[]): Promise<number> {
         return await demoCommand(rest);
       case 'doctor':
         return await doctorCommand(rest);
+      case 'report':
+        return await reportCommand(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -150,6 +153,26 @@ async function demoCommand(args: string[]): Promise<number> {
   const failed = reports.reduce((n, r) => n + r.summary.failed, 0);
   console.log(`demo: ${reports.length} scenario(s), ${failed === 0 ? 'all passed' : `${failed} platform failure(s)`}`);
   return code;
+}
+
+async function reportCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { reporter: COMMON.reporter, quiet: COMMON.quiet });
+  if (positionals.length === 0) throw new UsageError(`report takes one or more JSON report files.\n${USAGE}`);
+  const reports: RunReport[] = [];
+  for (const file of positionals) {
+    const text = await readFile(file, 'utf8').catch(() => { throw new UsageError(`The report ${file} cannot be read.`); });
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      throw new UsageError(`${file} is not JSON.`);
+    }
+    for (const r of Array.isArray(data) ? data : [data]) {
+      if ((r as RunReport)?.schemaVersion !== 1 || !Array.isArray((r as RunReport).platforms)) throw new UsageError(`${file} is not a multiarch-harness report (schemaVersion 1).`);
+      reports.push(r as RunReport);
+    }
+  }
+  return finish(reports, reporters(values), 'report', reports.length === 1, Boolean(values.quiet));
 }
 
 async function doctorCommand(args: string[]): Promise<number> {

@@ -133,10 +133,16 @@ async function verifyOne(o: VerifyPlatformsOptions, index: IndexView, platform: 
     if (!isElf(bin.content)) {
       checks.binary = fail(`the entry binary ${bin.chain.at(-1)}${via} is not an ELF file`);
     } else {
-      const verdict = checkBinary(readElf(bin.content), platform);
+      const elf = readElf(bin.content);
+      const verdict = checkBinary(elf, platform);
       const where = `${bin.chain.at(-1)}${via}`;
       result.binary = `${where}: ${verdict.summary}`;
       checks.binary = verdict.pass ? pass(result.binary) : fail(`${where}: ${verdict.problems.join('; ')} (${verdict.summary})`);
+      // A binary of the host's own machine runs natively whatever the platform claims: the run
+      // check cannot catch that, only this one can.
+      if (!verdict.pass && exec.mode === 'qemu' && checkBinary(elf, o.probe.native).pass) {
+        checks.binary.message += `; it runs natively on this ${formatPlatform(o.probe.native)} host, not under ${exec.emulator?.handler ?? 'QEMU'}, so running it proves nothing`;
+      }
     }
   } catch (err) {
     checks.binary = fail(`the entry binary of ${name} cannot be read: ${(err as Error).message}`);

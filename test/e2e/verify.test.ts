@@ -62,6 +62,7 @@ describe('verify', () => {
     expect(arm64.checks!.index.status).toBe('pass');
     expect(arm64.checks!.config.status).toBe('pass');
     expect(arm64.checks!.binary).toMatchObject({ status: 'fail', message: expect.stringMatching(/built for x86-64 \(e_machine 62\), not linux\/arm64/) });
+    expect(arm64.checks!.binary.message).toMatch(/runs natively on this linux\/amd64 host, not under qemu-aarch64/);
     // The x86-64 binary ran natively on this amd64 host: the run check sees the wrong greeting.
     expect(arm64.checks!.run).toMatchObject({ status: 'fail', message: expect.stringMatching(/expected the line "Hello, linux\/arm64!", got "Hello, linux\/amd64!"/) });
     expect(report.platforms.find((p) => p.platform === 'linux/amd64')!.status).toBe('pass');

@@ -1,0 +1,52 @@
+/**
+ * Vitest helpers, so a user's own suite gets one test per platform:
+ *
+ *   import { describeScenario, describeImage } from 'multiarch-harness/vitest';
+ *   describeScenario(helloScenario);                       // describe per scenario, test per platform
+ *   describeImage('ghcr.io/me/app:1.2', { platforms: ['linux/amd64', 'linux/arm64'], expect: { kind: 'uname' } });
+ *
+ * The scenario runs once (beforeAll); each platform's test then asserts its result, with the
+ * failing checks as the message.
+ */
+import { beforeAll, describe, expect, test } from 'vitest';
+import type { Expectation } from './expectations.ts';
+import { formatPlatform, parsePlatform, type Platform } from './platform.ts';
+import type { RunReport } from './report/types.ts';
+import { runScenario, type RunOptions } from './runner.ts';
+import type { Scenario, VerifyScenario } from './scenario.ts';
+
+export interface DescribeOptions extends RunOptions {
+  /** Time the whole scenario may take (build included). Default 45 minutes. */
+  timeoutMs?: number;
+}
+
+export function describeScenario(scenario: Scenario, options: DescribeOptions = {}): void {
+  const platforms = (options.platforms ?? scenario.platforms?.map(parsePlatform))?.map(formatPlatform);
+  if (!platforms?.length) throw new Error(`describeScenario(${scenario.name}) needs the platforms up front: give the scenario or the options a platform list.`);
+  describe(scenario.title, () => {
+    let report: RunReport | undefined;
+    beforeAll(async () => {
+      report = await runScenario(scenario, options);
+    }, options.timeoutMs ?? 45 * 60_000);
+    for (const platform of platforms) {
+      test(platform, () => {
+        const r = report?.platforms.find((p) => p.platform === platform);
+        expect(r, `${platform} has no result`).toBeDefined();
+        if (r!.status === 'skip') return;
+        expect(r!.status, `${platform} (${r!.mode}): ${r!.message ?? ''}`).toBe('pass');
+      });
+    }
+  });
+}
+
+export function describeImage(
+  image: string,
+  options: Omit<DescribeOptions, 'platforms'> & { platforms: ReadonlyArray<string | Platform>; expect?: Expectation; command?: string[] },
+): void {
+  const platforms = options.platforms.map((p) => (typeof p === 'string' ? parsePlatform(p) : p));
+  const scenario: VerifyScenario = {
+    kind: 'verify', name: `verify-${image}`, title: `${image}`, image, platforms: platforms.map(formatPlatform),
+    ...(options.expect ? { expect: options.expect } : {}), ...(options.command ? { command: options.command } : {}),
+  };
+  describeScenario(scenario, { ...options, platforms });
+}
