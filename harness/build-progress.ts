@@ -50,8 +50,10 @@ export class BuildTimings {
     const intervals = new Map<string, Array<[number, number]>>();
     for (const v of this.vertices.values()) {
       if (!v.started || !v.completed) continue;
-      const m = /^\[([a-z][a-z0-9]*\/[\w/]+?)(?:\s[^\]]*)?\]/.exec(v.name);
-      const platform = m?.[1] ?? (only && !v.name.startsWith('[internal]') ? only : undefined);
+      // "[linux/arm64 stage-1 2/3]", or for a stage on the build platform working for another
+      // target (cross-compilation) "[linux/amd64->arm/v7 builder 4/4]": the target counts.
+      const m = /^\[([a-z][a-z0-9]*)\/([\w/]+?)(?:->([\w/]+?))?(?:\s[^\]]*)?\]/.exec(v.name);
+      const platform = m ? `${m[1]}/${m[3] ?? m[2]}` : only && !v.name.startsWith('[internal]') ? only : undefined;
       if (!platform) continue;
       const list = intervals.get(platform) ?? [];
       list.push([Date.parse(v.started), Date.parse(v.completed)]);

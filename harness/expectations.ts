@@ -7,18 +7,26 @@ import type { PlatformExecution } from './execution-mode.ts';
 import { formatPlatform, goTarget, type Platform } from './platform.ts';
 
 export type Expectation =
-  /** A line the output must contain; {os} {arch} {variant} {platform} {goarch} are filled in. */
+  /**
+   * Lines the output must contain, each as a whole line (a template of several lines asks for
+   * each of them); placeholders as fillTemplate.
+   */
   | { kind: 'output'; template: string }
   /** `uname -m` (alone, or as the machine field of `uname -a`) must match this host's expectation. */
   | { kind: 'uname' };
 
-export function fillTemplate(template: string, p: Platform): string {
+/**
+ * Fills {os} {arch} {variant} {platform} {goarch} from the target platform, and
+ * {buildplatform} {buildos} {buildarch} {buildvariant} from the build platform when given.
+ */
+export function fillTemplate(template: string, p: Platform, build?: Platform): string {
   const values: Record<string, string> = {
     os: p.os,
     arch: p.architecture,
     variant: p.variant ?? '',
     platform: formatPlatform(p),
     goarch: goTarget(p).goarch,
+    ...(build ? { buildplatform: formatPlatform(build), buildos: build.os, buildarch: build.architecture, buildvariant: build.variant ?? '' } : {}),
   };
   return template.replace(/\{(\w+)\}/g, (whole, key: string) => values[key] ?? whole);
 }
@@ -30,8 +38,8 @@ export interface Verdict {
   message?: string;
 }
 
-export function describeExpectation(e: Expectation, exec: PlatformExecution): string {
-  return e.kind === 'output' ? fillTemplate(e.template, exec.platform) : `uname -m = ${exec.expectedUname ?? '?'}`;
+export function describeExpectation(e: Expectation, exec: PlatformExecution, build?: Platform): string {
+  return e.kind === 'output' ? fillTemplate(e.template, exec.platform, build) : `uname -m = ${exec.expectedUname ?? '?'}`;
 }
 
 /** The machine field of `uname -m` or `uname -a` output ("Linux host 6.1 #1 SMP ... aarch64 Linux"). */
@@ -45,12 +53,14 @@ export function unameMachine(output: string): string | undefined {
   return words.findLast((w) => known.test(w)) ?? words.at(-2);
 }
 
-export function judge(e: Expectation, exec: PlatformExecution, output: string): Verdict {
-  const expected = describeExpectation(e, exec);
+export function judge(e: Expectation, exec: PlatformExecution, output: string, build?: Platform): Verdict {
+  const expected = describeExpectation(e, exec, build);
   if (e.kind === 'output') {
-    const want = fillTemplate(e.template, exec.platform).trim();
-    const pass = output.split('\n').some((l) => l.trim() === want);
-    return pass ? { pass, expected: want } : { pass, expected: want, message: `expected the line "${want}", got "${summarize(output)}"` };
+    const want = fillTemplate(e.template, exec.platform, build).trim();
+    const got = new Set(output.split('\n').map((l) => l.trim()));
+    const missing = want.split('\n').map((l) => l.trim()).filter((l) => !got.has(l));
+    if (missing.length === 0) return { pass: true, expected: want };
+    return { pass: false, expected: want, message: `expected the line "${missing[0]}"${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''}, got "${summarize(output)}"` };
   }
   const machine = unameMachine(output);
   const pass = machine !== undefined && machine === exec.expectedUname;

@@ -7,6 +7,20 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { UsageError } from './errors.ts';
 import type { Expectation } from './expectations.ts';
+import type { CheckName } from './report/types.ts';
+
+/**
+ * A check that is known to fail on a platform, and why: the platform still passes when that check
+ * (and no other) fails with a matching message, and the report says so. For article scenarios
+ * whose recipe has a flaw the article does not mention.
+ */
+export interface KnownIssue {
+  platform: string;
+  check: CheckName;
+  /** The failure message must match this. */
+  matches: RegExp;
+  why: string;
+}
 
 export interface BuildScenario {
   kind: 'build';
@@ -29,6 +43,7 @@ export interface BuildScenario {
   expect: Expectation;
   /** Command to run instead of the image's CMD. */
   command?: string[];
+  knownIssues?: KnownIssue[];
 }
 
 /** Checks an image that already exists, in any registry. */

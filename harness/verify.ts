@@ -90,7 +90,7 @@ async function verifyOne(o: VerifyPlatformsOptions, index: IndexView, platform: 
   const exec = classify(platform, o.probe);
   const checks: Record<CheckName, CheckResult> = { index: skip('not reached'), config: skip('not reached'), binary: skip('not reached'), run: skip('not reached') };
   const result: PlatformResult = {
-    platform: name, mode: exec.mode, status: 'fail', expected: o.expect ? describeExpectation(o.expect, exec) : 'exit code 0',
+    platform: name, mode: exec.mode, status: 'fail', expected: o.expect ? describeExpectation(o.expect, exec, o.probe.native) : 'exit code 0',
     output: '', durationMs: 0, checks, ...(exec.emulator ? { emulator: exec.emulator } : {}),
   };
 
@@ -168,7 +168,7 @@ async function verifyOne(o: VerifyPlatformsOptions, index: IndexView, platform: 
   } else if (run.exitCode !== 0) {
     checks.run = fail(`the container exited with ${run.exitCode}${crashed && exec.mode === 'qemu' ? ' (a crash under QEMU)' : ''}: ${run.stderr.trim().split('\n').at(-1) ?? ''}`.trim());
   } else if (o.expect) {
-    const verdict = judge(o.expect, exec, run.stdout);
+    const verdict = judge(o.expect, exec, run.stdout, o.probe.native);
     checks.run = verdict.pass ? pass(verdict.expected) : fail(verdict.message!);
   } else {
     checks.run = pass('exit code 0');

@@ -24,7 +24,7 @@ export function renderTerminal(report: RunReport): string {
   for (const p of report.platforms) {
     const mode = p.emulator ? `qemu (${p.emulator.handler}${p.emulator.qemuVersion ? ` ${p.emulator.qemuVersion}` : ''})` : p.mode;
     const c = p.checks;
-    rows.push([p.platform, mode, MARK[p.status], mark(c?.index), mark(c?.config), mark(c?.binary), mark(c?.run),
+    rows.push([p.platform, mode, `${MARK[p.status]}${p.knownIssues ? '*' : ''}`, mark(c?.index), mark(c?.config), mark(c?.binary), mark(c?.run),
       seconds(p.buildMs), seconds(p.durationMs), p.output.split('\n')[0] ?? '']);
   }
   const lines = [
@@ -34,6 +34,11 @@ export function renderTerminal(report: RunReport): string {
     table(rows),
   ];
   const problems = report.platforms.filter((p) => p.message);
+  const known = report.platforms.filter((p) => p.knownIssues);
+  if (known.length) {
+    lines.push('');
+    for (const p of known) for (const k of p.knownIssues!) lines.push(`${p.platform}: * known issue, accepted by the scenario: ${k}`);
+  }
   if (problems.length) {
     lines.push('');
     for (const p of problems) {

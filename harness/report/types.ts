@@ -35,6 +35,8 @@ export interface PlatformResult {
   emulatorSuspect?: boolean;
   /** The four checks: index entry, image config, entry binary (ELF), run output. */
   checks?: Record<CheckName, CheckResult>;
+  /** Known issues this platform showed (the scenario expected them): why each is accepted. */
+  knownIssues?: string[];
   /** The entry binary as read from the layers: "/app/hello: ELF 64-bit LSB AArch64, static, go1.24.4 linux/arm64". */
   binary?: string;
 }

@@ -35,4 +35,12 @@ describe('rawjson progress', () => {
     expect(timings.perPlatform('linux/amd64')).toEqual({ 'linux/amd64': 3000 });
     expect(timings.perPlatform()).toEqual({});
   });
+
+  test('cross-compilation steps ("[linux/amd64->arm/v7 builder 4/4]") count for their target', () => {
+    const timings = new BuildTimings();
+    timings.add({ digest: 'a', name: '[linux/amd64->arm/v7 builder 4/4] RUN GOOS=linux GOARCH=arm go build -o hello .', started: '2026-01-01T00:00:00Z', completed: '2026-01-01T00:00:07Z' });
+    timings.add({ digest: 'b', name: '[linux/amd64->arm64 builder 4/4] RUN GOOS=linux GOARCH=arm64 go build -o hello .', started: '2026-01-01T00:00:00Z', completed: '2026-01-01T00:00:05Z' });
+    timings.add({ digest: 'c', name: '[linux/amd64 builder 4/4] RUN GOOS=linux GOARCH=amd64 go build -o hello .', started: '2026-01-01T00:00:00Z', completed: '2026-01-01T00:00:04Z' });
+    expect(timings.perPlatform()).toEqual({ 'linux/arm/v7': 7000, 'linux/arm64': 5000, 'linux/amd64': 4000 });
+  });
 });

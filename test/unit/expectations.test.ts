@@ -26,6 +26,17 @@ describe('judge', () => {
     expect(judge({ kind: 'output', template: 'Hello' }, e, 'Hello, world').pass).toBe(false);
   });
 
+  test('a template of several lines asks for each; build placeholders come from the build platform', () => {
+    const e = classify(parsePlatform('linux/arm/v7'), host);
+    const template = 'TARGETPLATFORM={platform}\nTARGETVARIANT={variant}\nBUILDPLATFORM={buildplatform}\nBUILDVARIANT={buildvariant}';
+    const build = parsePlatform('linux/amd64');
+    const out = 'BUILDPLATFORM=linux/amd64\nTARGETPLATFORM=linux/arm/v7\nTARGETVARIANT=v7\nBUILDVARIANT=\n';
+    expect(judge({ kind: 'output', template }, e, out, build).pass).toBe(true);
+    const wrong = judge({ kind: 'output', template }, e, out.replace('TARGETVARIANT=v7', 'TARGETVARIANT=v6'), build);
+    expect(wrong.pass).toBe(false);
+    expect(wrong.message).toMatch(/expected the line "TARGETVARIANT=v7"/);
+  });
+
   test('uname expectations follow the execution mode', () => {
     const v6 = classify(parsePlatform('linux/arm/v6'), host);
     const article = 'Linux buildkitsandbox 5.15.49-linuxkit #1 SMP PREEMPT Tue Sep 13 07:51:32 UTC 2022 armv7l Linux';

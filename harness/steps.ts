@@ -1,0 +1,142 @@
+/**
+ * Step scenarios: a sequence of commands, each step tied to a section of the reference article,
+ * recording the command lines as run here, what the article showed, what happened here, where and
+ * why the engine differs, and the assertions that held or failed. Everything a step creates is
+ * registered with the run so cleanup removes it.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { docker, type CommandResult, type DockerOptions } from './docker.ts';
+import type { HostProbe } from './host-probe.ts';
+import { startRegistry, type LocalRegistry } from './local-registry.ts';
+import type { PlatformResult } from './report/types.ts';
+import type { RunContext } from './run-context.ts';
+
+export interface StepResult {
+  /** Article section, e.g. "2.7". */
+  section: string;
+  title: string;
+  /** Command lines as run here (registry address and all). */
+  commands: string[];
+  /** What the article showed, in a few words. */
+  article?: string;
+  /** What happened here, in a few lines. */
+  observed: string[];
+  /** Where this engine differs from the article, and why. */
+  differences: string[];
+  status: 'pass' | 'fail';
+  failures: string[];
+  durationMs: number;
+}
+
+export class StepFailure extends Error {
+  override name = 'StepFailure';
+}
+
+/** Quotes an argument for display only (commands are never run through a shell). */
+function shown(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+export class Step {
+  readonly result: StepResult;
+
+  constructor(section: string, title: string) {
+    this.result = { section, title, commands: [], observed: [], differences: [], status: 'pass', failures: [], durationMs: 0 };
+  }
+
+  /** Runs `docker ...args`, recording the command; a non-zero exit is returned, not thrown. */
+  async docker(args: readonly string[], options: DockerOptions = {}): Promise<CommandResult> {
+    this.result.commands.push(['docker', ...args].map(shown).join(' '));
+    return docker(args, { timeoutMs: 10 * 60_000, ...options, check: false });
+  }
+
+  /** Like docker(), but the command must succeed (exit 0), or the step fails here. */
+  async must(args: readonly string[], options: DockerOptions = {}): Promise<CommandResult> {
+    const r = await this.docker(args, options);
+    if (r.exitCode !== 0) {
+      const last = r.stderr.trim().split('\n').at(-1) ?? '';
+      throw new StepFailure(`\`docker ${args.slice(0, 3).join(' ')} ...\` exited ${r.exitCode ?? 'by timeout'}: ${last}`);
+    }
+    return r;
+  }
+
+  article(text: string): void {
+    this.result.article = text;
+  }
+
+  saw(text: string): void {
+    this.result.observed.push(text);
+  }
+
+  differs(why: string): void {
+    this.result.differences.push(why);
+  }
+
+  /** An assertion: records a failure (the step goes on, so the report shows every problem). */
+  check(ok: boolean, message: string): boolean {
+    if (!ok) {
+      this.result.status = 'fail';
+      this.result.failures.push(message);
+    }
+    return ok;
+  }
+
+  checkMatch(text: string, pattern: RegExp, what: string): RegExpExecArray | null {
+    const m = pattern.exec(text);
+    this.check(m !== null, `${what}: expected ${pattern}, got "${text.trim().replace(/\s+/g, ' ').slice(0, 200)}"`);
+    return m;
+  }
+}
+
+export interface StepsContext {
+  ctx: RunContext;
+  probe: HostProbe;
+  /** A scratch folder, removed at the end. */
+  tmp: string;
+  /** The run's registry (started on first use). */
+  registry(): Promise<LocalRegistry>;
+  /** Runs one step; a thrown error fails the step with its message and the scenario goes on. */
+  step(section: string, title: string, fn: (s: Step) => Promise<void>): Promise<StepResult>;
+  /** Per-platform results the steps produced (shown in the platform matrix). */
+  platforms: PlatformResult[];
+  /** A local manifest list (docker manifest create) to remove at the end. */
+  trackManifestList(ref: string): void;
+  onProgress: (message: string) => void;
+}
+
+export async function createStepsContext(ctx: RunContext, probe: HostProbe, onProgress: (m: string) => void): Promise<{ t: StepsContext; steps: StepResult[] }> {
+  const steps: StepResult[] = [];
+  const tmp = await mkdtemp(join(tmpdir(), 'mah-steps-'));
+  ctx.defer('removing the scratch folder', () => rm(tmp, { recursive: true, force: true }));
+  let registry: Promise<LocalRegistry> | undefined;
+  const lists = new Set<string>();
+  ctx.defer('removing local manifest lists', async () => {
+    for (const l of lists) await docker(['manifest', 'rm', l], { check: false });
+  });
+  const t: StepsContext = {
+    ctx,
+    probe,
+    tmp,
+    platforms: [],
+    onProgress,
+    registry: () => (registry ??= startRegistry(ctx)),
+    trackManifestList: (ref) => lists.add(ref),
+    async step(section, title, fn) {
+      const s = new Step(section, title);
+      const started = performance.now();
+      onProgress(`${section} ${title}`);
+      try {
+        await fn(s);
+      } catch (err) {
+        s.check(false, err instanceof Error ? err.message : String(err));
+      }
+      s.result.durationMs = Math.round(performance.now() - started);
+      onProgress(`  ${s.result.status.toUpperCase()}${s.result.failures.length ? `: ${s.result.failures.join('; ')}` : ''}`);
+      steps.push(s.result);
+      return s.result;
+    },
+  };
+  return { t, steps };
+}

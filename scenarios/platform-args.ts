@@ -1,0 +1,21 @@
+/**
+ * Article section 1.9: the eight platform ARGs BuildKit predefines, recorded at build time and
+ * asserted per platform (TARGETVARIANT v7/v6 for arm, BUILDPLATFORM this host's).
+ */
+import { defineScenario } from '../harness/scenario.ts';
+
+export default defineScenario({
+  kind: 'build',
+  name: 'platform-args',
+  title: 'BuildKit\'s platform ARGs (TARGETPLATFORM ... BUILDVARIANT)',
+  article: '1.9',
+  platforms: ['linux/amd64', 'linux/386', 'linux/arm/v6', 'linux/arm/v7', 'linux/arm64', 'linux/ppc64le', 'linux/riscv64', 'linux/s390x'],
+  build: { context: new URL('../samples/platform-args/', import.meta.url), repository: 'platform-args' },
+  expect: {
+    kind: 'output',
+    template: [
+      'TARGETPLATFORM={platform}', 'TARGETOS={os}', 'TARGETARCH={arch}', 'TARGETVARIANT={variant}',
+      'BUILDPLATFORM={buildplatform}', 'BUILDOS={buildos}', 'BUILDARCH={buildarch}', 'BUILDVARIANT={buildvariant}',
+    ].join('\n'),
+  },
+});
