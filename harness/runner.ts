@@ -16,6 +16,7 @@ import { RegistryClient } from './registry-client.ts';
 import type { PlatformResult, RunReport } from './report/types.ts';
 import { RunContext, sweepStaleRuns } from './run-context.ts';
 import { contextPath, type BuildScenario, type KnownIssue, type Scenario } from './scenario.ts';
+import { createStepsContext, type StepResult } from './steps.ts';
 import { verifyPlatforms } from './verify.ts';
 
 export interface RunOptions {
@@ -46,9 +47,18 @@ export async function runScenario(s: Scenario, options: RunOptions = {}): Promis
     if (swept) progress(`removed what ${swept} earlier killed run(s) left behind`);
     const probe = options.probe ?? (await probeHost({ labels: ctx.labels }));
     const notes: string[] = [];
-    const outcome = s.kind === 'build'
-      ? await runBuild(s, options, ctx, probe, notes, progress)
-      : { results: await verifyPlatforms({ ctx, probe, ref: ref!, client: RegistryClient.for(ref!, clientOptions(options)), ...common(s, options, progress) }) };
+    let steps: StepResult[] | undefined;
+    let outcome: { results: PlatformResult[]; image?: RunReport['image'] };
+    if (s.kind === 'build') {
+      outcome = await runBuild(s, options, ctx, probe, notes, progress);
+    } else if (s.kind === 'verify') {
+      outcome = { results: await verifyPlatforms({ ctx, probe, ref: ref!, client: RegistryClient.for(ref!, clientOptions(options)), ...common(s, options, progress) }) };
+    } else {
+      const made = await createStepsContext(ctx, probe, progress);
+      await s.run(made.t);
+      steps = made.steps;
+      outcome = { results: made.t.platforms };
+    }
     const problems = await ctx.cleanup();
     for (const p of problems) notes.push(`cleanup: ${p}`);
     const platforms = outcome.results;
@@ -66,9 +76,10 @@ export async function runScenario(s: Scenario, options: RunOptions = {}): Promis
       },
       ...(outcome.image ? { image: outcome.image } : {}),
       platforms,
+      ...(steps ? { steps } : {}),
       summary: {
-        passed: platforms.filter((r) => r.status === 'pass').length,
-        failed: platforms.filter((r) => r.status === 'fail').length,
+        passed: platforms.filter((r) => r.status === 'pass').length + (steps ?? []).filter((x) => x.status === 'pass').length,
+        failed: platforms.filter((r) => r.status === 'fail').length + (steps ?? []).filter((x) => x.status === 'fail').length,
         skipped: platforms.filter((r) => r.status === 'skip').length,
       },
       notes,

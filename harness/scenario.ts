@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { UsageError } from './errors.ts';
 import type { Expectation } from './expectations.ts';
 import type { CheckName } from './report/types.ts';
+import type { StepsContext } from './steps.ts';
 
 /**
  * A check that is known to fail on a platform, and why: the platform still passes when that check
@@ -59,7 +60,19 @@ export interface VerifyScenario {
   command?: string[];
 }
 
-export type Scenario = BuildScenario | VerifyScenario;
+/** A sequence of commands, each step tied to an article section (see steps.ts). */
+export interface StepsScenario {
+  kind: 'steps';
+  name: string;
+  title: string;
+  article?: string;
+  platforms?: string[];
+  expect?: undefined;
+  command?: undefined;
+  run(t: StepsContext): Promise<void>;
+}
+
+export type Scenario = BuildScenario | VerifyScenario | StepsScenario;
 
 export function defineScenario<S extends Scenario>(s: S): S {
   return s;
@@ -75,7 +88,7 @@ export async function loadScenario(file: string): Promise<Scenario> {
   if (!(await stat(path).then((s) => s.isFile(), () => false))) throw new UsageError(`There is no scenario file at ${path}.`);
   const mod = (await import(pathToFileURL(path).href)) as { default?: Scenario };
   const s = mod.default;
-  if (!s || typeof s !== 'object' || (s.kind !== 'build' && s.kind !== 'verify')) {
+  if (!s || typeof s !== 'object' || !['build', 'verify', 'steps'].includes(s.kind)) {
     throw new UsageError(`${path} does not export a scenario as its default export (use defineScenario).`);
   }
   return s;

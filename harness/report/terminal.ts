@@ -19,6 +19,18 @@ function mark(c: CheckResult | undefined): string {
   return c ? CHECK_MARK[c.status] : '-';
 }
 
+function renderSteps(report: RunReport): string[] {
+  const lines: string[] = [];
+  for (const st of report.steps ?? []) {
+    lines.push(`${st.status === 'pass' ? 'PASS' : 'FAIL'}  ${st.section.padEnd(6)} ${st.title} (${seconds(st.durationMs)})`);
+    for (const c of st.commands) lines.push(`        $ ${c.length > 150 ? `${c.slice(0, 147)}...` : c}`);
+    for (const o of st.observed) lines.push(`        = ${o}`);
+    for (const d of st.differences) lines.push(`        ~ differs from the article: ${d}`);
+    for (const f of st.failures) lines.push(`        ! ${f}`);
+  }
+  return lines;
+}
+
 export function renderTerminal(report: RunReport): string {
   const rows = [['PLATFORM', 'MODE', 'RESULT', 'INDEX', 'CONFIG', 'BINARY', 'RUN', 'BUILD', 'TIME', 'GOT']];
   for (const p of report.platforms) {
@@ -31,7 +43,8 @@ export function renderTerminal(report: RunReport): string {
     `${report.title} [${report.scenario}]${report.article ? ` (article ${report.article})` : ''}`,
     `engine ${report.host.engine} on ${report.host.native}, ${report.host.imageStore} image store, buildx ${report.host.buildx ?? 'none'}`,
     '',
-    table(rows),
+    ...(report.steps?.length ? [...renderSteps(report), ''] : []),
+    ...(report.platforms.length ? [table(rows)] : []),
   ];
   const problems = report.platforms.filter((p) => p.message);
   const known = report.platforms.filter((p) => p.knownIssues);

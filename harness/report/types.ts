@@ -2,6 +2,7 @@
  * The run report: what the JSON reporter writes (schemaVersion 1) and every other reporter reads.
  */
 import type { Emulator, ExecutionMode } from '../execution-mode.ts';
+import type { StepResult } from '../steps.ts';
 
 export type CheckName = 'index' | 'config' | 'binary' | 'run';
 
@@ -43,8 +44,8 @@ export interface PlatformResult {
 
 export interface RunReport {
   schemaVersion: 1;
-  /** "build": a scenario built and pushed the image; "verify": an existing image was checked. */
-  kind: 'build' | 'verify';
+  /** "build": a scenario built and pushed the image; "verify": an existing image was checked; "steps": article steps. */
+  kind: 'build' | 'verify' | 'steps';
   scenario: string;
   title: string;
   article?: string;
@@ -53,6 +54,9 @@ export interface RunReport {
   host: { engine: string; native: string; imageStore: string; buildx?: string; kernel: string };
   image?: { ref: string; digest: string; mediaType: string; buildMs: number };
   platforms: PlatformResult[];
+  /** Step scenarios: each step, its commands, what the article showed and what happened here. */
+  steps?: StepResult[];
+  /** Platforms and steps together. */
   summary: { passed: number; failed: number; skipped: number };
   /** Where the engine differs from the article, and other things a reader should know. */
   notes: string[];
