@@ -101,6 +101,7 @@ export default defineScenario({
     await t.step('2.7', 'docker manifest create and docker manifest push --insecure the real list', async (s) => {
       s.article('`docker manifest create jianghushinian/echo-platform ...-arm64 ...-amd64` prints "Created manifest list docker.io/jianghushinian/echo-platform:latest"; `docker manifest push` prints "Pushed ref ... with digest" per image and the list\'s digest.');
       t.trackManifestList(list);
+      t.ctx.trackImage(list); // `docker run --rm <list>` below pulls it into the engine's store
       const created = await s.must(['manifest', 'create', '--insecure', list, ...PLATFORMS.map((p) => refs.get(formatPlatform(p))!)]);
       s.checkMatch(created.stdout, new RegExp(`Created manifest list ${list.replace(/[.]/g, '\\.')}:latest`), 'create');
       const pushed = await s.must(['manifest', 'push', '--insecure', list]);
