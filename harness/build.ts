@@ -22,6 +22,8 @@ export interface BuildRequest {
   /** BuildKit's default provenance attestation turns each tag into an index with an attestation. */
   provenance?: boolean;
   timeoutMs?: number;
+  /** Build every step again (--no-cache): for timings that measure real work. */
+  noCache?: boolean;
   onVertex?: (name: string) => void;
 }
 
@@ -57,7 +59,7 @@ export async function buildAndPush(req: BuildRequest): Promise<BuildResult> {
       const args = [
         'buildx', 'build', '--builder', req.builder ?? 'default', '--progress=rawjson',
         '--platform', req.platforms.map(formatPlatform).join(','),
-        `--provenance=${req.provenance ?? false}`,
+        `--provenance=${req.provenance ?? false}`, ...(req.noCache ? ['--no-cache'] : []),
         '--metadata-file', metadata, '--push', '-t', req.tag,
         ...(req.labels ?? []).flatMap((l) => ['--label', l]),
         '-f', resolve(req.context, req.dockerfile ?? 'Dockerfile'), req.context,

@@ -2,7 +2,7 @@
  * The command line: run a scenario, verify an image, run the demo, or ask what the host can do.
  * Exit codes: 0 every platform passed, 1 a check failed, 2 usage or environment error.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -13,6 +13,7 @@ import type { Expectation } from './expectations.ts';
 import { probeHost } from './host-probe.ts';
 import { parseImageRef } from './image-ref.ts';
 import { parsePlatformList, PlatformError } from './platform.ts';
+import { qemuToCrossRatio, renderArticleReport } from './report/article.ts';
 import { renderTerminal } from './report/terminal.ts';
 import type { RunReport } from './report/types.ts';
 import { parseReporter, writeReports, type ReporterSpec } from './report/write.ts';
@@ -23,7 +24,8 @@ const USAGE = `usage:
   multiarch-harness run <scenario.ts> [--platforms a,b] [--reporter R[=FILE]]... [--allow-skip] [--builder NAME]
   multiarch-harness verify <image-ref> [--platforms a,b] [--expect-output TEMPLATE | --expect-uname]
                            [--reporter R[=FILE]]... [--allow-skip] [--ca-file PEM] [--command ARG]...
-  multiarch-harness demo [--reporter R[=FILE]]...   run every scenario of the article, in its order
+  multiarch-harness demo [--reporter R[=FILE]]... [--cached]   every scenario of the article, in its order,
+                           and reports/demo-article.md (builds are cold unless --cached, for honest timings)
   multiarch-harness doctor [--brief] [--json]        what this host can run, per platform
   multiarch-harness report <report.json>... --reporter R[=FILE]...   re-render saved JSON reports
 reporters: terminal (default, stdout), json, junit, markdown (appended to $GITHUB_STEP_SUMMARY when set), html
@@ -31,7 +33,7 @@ templates: {os} {arch} {variant} {platform} {goarch}`;
 
 const SCENARIO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../scenarios');
 /** The article's order. */
-const DEMO_ORDER = ['hello-go-qemu'];
+const DEMO_ORDER = ['buildx-basics', 'hello-go-qemu', 'hello-go-cross', 'hello-go-cross-scratch', 'platform-args', 'manifest-path', 'manifest-commands'];
 
 export async function main(argv: string[]): Promise<number> {
   installSignalHandlers();
@@ -139,7 +141,7 @@ async function verifyCommand(args: string[]): Promise<number> {
 }
 
 async function demoCommand(args: string[]): Promise<number> {
-  const { values } = parse(args, { reporter: COMMON.reporter, json: COMMON.json, quiet: COMMON.quiet });
+  const { values } = parse(args, { reporter: COMMON.reporter, json: COMMON.json, quiet: COMMON.quiet, cached: { type: 'boolean' } });
   const specs = reporters(values);
   if (!specs.some((s) => s.name === 'json')) specs.push({ name: 'json', file: 'reports/demo.json' });
   const files = new Set(await readdir(SCENARIO_DIR));
@@ -147,11 +149,17 @@ async function demoCommand(args: string[]): Promise<number> {
   for (const name of DEMO_ORDER) {
     if (!files.has(`${name}.ts`)) throw new EnvironmentError(`the demo scenario ${name}.ts is missing from ${SCENARIO_DIR}.`);
     const scenario = await loadScenario(join(SCENARIO_DIR, `${name}.ts`));
-    reports.push(await runScenario(scenario, values.quiet ? {} : { onProgress: (m) => console.error(`[${name}] ${m}`) }));
+    reports.push(await runScenario(scenario, { noCache: !values.cached, ...(values.quiet ? {} : { onProgress: (m) => console.error(`[${name}] ${m}`) }) }));
   }
   const code = await finish(reports, specs, 'demo', false, Boolean(values.quiet));
+  const summary = values.cached ? {} : { qemuToCross: qemuToCrossRatio(reports, 'hello-go-qemu', 'hello-go-cross') };
+  const article = 'reports/demo-article.md';
+  await mkdir(dirname(article), { recursive: true });
+  await writeFile(article, renderArticleReport(reports, summary));
   const failed = reports.reduce((n, r) => n + r.summary.failed, 0);
-  console.log(`demo: ${reports.length} scenario(s), ${failed === 0 ? 'all passed' : `${failed} platform failure(s)`}`);
+  const ratio = summary.qemuToCross;
+  if (ratio) console.log(`build time, QEMU vs cross-compilation (${ratio.platforms.length} emulated platforms): ${(ratio.qemuMs / 1000).toFixed(1)} s vs ${(ratio.crossMs / 1000).toFixed(1)} s = ${ratio.ratio.toFixed(1)}x`);
+  console.log(`demo: ${reports.length} scenarios, ${failed === 0 ? 'all passed' : `${failed} failure(s)`}; the article, section by section: ${article}`);
   return code;
 }
 

@@ -26,6 +26,8 @@ export interface RunOptions {
   builder?: string;
   concurrency?: number;
   caFile?: string;
+  /** Build scenarios: build every step again (--no-cache), so build times measure real work. */
+  noCache?: boolean;
   onProgress?: (message: string) => void;
   probe?: HostProbe;
 }
@@ -132,6 +134,7 @@ async function runBuild(
         context: contextPath(s.build.context), ...(s.build.dockerfile ? { dockerfile: s.build.dockerfile } : {}),
         platforms: runnable.map((e) => e.platform), tag, labels: ctx.labels,
         provenance: s.build.provenance ?? false, builder: options.builder ?? 'default', timeoutMs: BUILD_TIMEOUT_MS,
+        noCache: Boolean(options.noCache),
         onVertex: (name) => { if (!name.startsWith('[internal]')) progress(`  ${name}`); },
       });
     } catch (err) {

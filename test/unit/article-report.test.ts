@@ -1,0 +1,38 @@
+import { describe, expect, test } from 'vitest';
+import { ARTICLE_SECTIONS, qemuToCrossRatio, renderArticleReport } from '../../harness/report/article.ts';
+import type { PlatformResult, RunReport } from '../../harness/report/types.ts';
+
+const host = { engine: '26.1.5', native: 'linux/amd64', imageStore: 'containerd', kernel: '6.1' };
+const p = (platform: string, mode: PlatformResult['mode'], buildMs: number): PlatformResult => ({
+  platform, mode, status: 'pass', expected: 'x', output: 'x', durationMs: 1, buildMs,
+});
+const report = (scenario: string, article: string, platforms: PlatformResult[], extra: Partial<RunReport> = {}): RunReport => ({
+  schemaVersion: 1, kind: 'build', scenario, title: scenario, article, startedAt: '2026-11-27T00:00:00.000Z', durationMs: 1, host,
+  platforms, summary: { passed: platforms.length, failed: 0, skipped: 0 }, notes: [], ...extra,
+});
+
+describe('QEMU to cross-compilation ratio', () => {
+  test('sums the emulated platforms both scenarios built, and only those', () => {
+    const qemu = report('q', '1.7', [p('linux/amd64', 'native', 40_000), p('linux/arm64', 'qemu', 300_000), p('linux/s390x', 'qemu', 200_000)]);
+    const cross = report('c', '1.8', [p('linux/amd64', 'native', 30_000), p('linux/arm64', 'qemu', 50_000), p('linux/riscv64', 'qemu', 10_000)]);
+    expect(qemuToCrossRatio([qemu, cross], 'q', 'c')).toEqual({ ratio: 6, qemuMs: 300_000, crossMs: 50_000, platforms: ['linux/arm64'] });
+    expect(qemuToCrossRatio([qemu], 'q', 'c')).toBeUndefined();
+  });
+});
+
+describe('the article report', () => {
+  test('follows the article\'s 18 sections and marks the ones no scenario covers', () => {
+    expect(ARTICLE_SECTIONS.map(([s]) => s)).toEqual(['1.2', '1.4.1', '1.5', '1.6', '1.7', '1.8', '1.9', '1.10', '1.11', '2.5', '2.6', '2.7', '2.8', '2.9', '2.10', '2.11', '2.12', '2.13']);
+    const steps = report('manifest', '2.4-2.7', [], {
+      kind: 'steps',
+      steps: [{ section: '2.7', title: 'create', commands: ['docker manifest create --insecure a b'], article: 'Created manifest list', observed: ['ok'], differences: ['needs --insecure'], status: 'pass', failures: [], durationMs: 5 }],
+    });
+    const md = renderArticleReport([report('q', '1.7', [p('linux/arm64', 'qemu', 1000)]), steps], {});
+    const headings = md.split('\n').filter((l) => l.startsWith('## '));
+    expect(headings).toHaveLength(18);
+    expect(md).toMatch(/## 1\.7 [^\n]*\n\n### ✅ PASS: q/);
+    expect(md).toMatch(/## 2\.7 [^\n]*\n\n### ✅ PASS: create[^\n]*\n\n```sh\n\$ docker manifest create --insecure a b\n```\n- The article showed: Created manifest list\n- Here: ok\n- \*\*Differs from the article:\*\* needs --insecure/);
+    expect(md).toMatch(/## 1\.4\.1 [^\n]*\n\n\*\*NOT REPRODUCED\*\*/);
+    expect(md).toMatch(/## 2\.6 [^\n]*\n\n\*\*NOT REPRODUCED\*\*/);
+  });
+});
