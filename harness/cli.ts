@@ -158,7 +158,7 @@ async function demoCommand(args: string[]): Promise<number> {
   await writeFile(article, renderArticleReport(reports, summary));
   const failed = reports.reduce((n, r) => n + r.summary.failed, 0);
   const ratio = summary.qemuToCross;
-  if (ratio) console.log(`build time, QEMU vs cross-compilation (${ratio.platforms.length} emulated platforms): ${(ratio.qemuMs / 1000).toFixed(1)} s vs ${(ratio.crossMs / 1000).toFixed(1)} s = ${ratio.ratio.toFixed(1)}x`);
+  if (ratio) console.log(`build time, QEMU vs cross-compilation (${ratio.platforms.join(', ')}): ${(ratio.qemuMs / 1000).toFixed(1)} s vs ${(ratio.crossMs / 1000).toFixed(1)} s = ${ratio.ratio.toFixed(1)}x`);
   console.log(`demo: ${reports.length} scenarios, ${failed === 0 ? 'all passed' : `${failed} failure(s)`}; the article, section by section: ${article}`);
   return code;
 }

@@ -15,8 +15,14 @@ describe('QEMU to cross-compilation ratio', () => {
   test('sums the emulated platforms both scenarios built, and only those', () => {
     const qemu = report('q', '1.7', [p('linux/amd64', 'native', 40_000), p('linux/arm64', 'qemu', 300_000), p('linux/s390x', 'qemu', 200_000)]);
     const cross = report('c', '1.8', [p('linux/amd64', 'native', 30_000), p('linux/arm64', 'qemu', 50_000), p('linux/riscv64', 'qemu', 10_000)]);
-    expect(qemuToCrossRatio([qemu, cross], 'q', 'c')).toEqual({ ratio: 6, qemuMs: 300_000, crossMs: 50_000, platforms: ['linux/arm64'] });
+    expect(qemuToCrossRatio([qemu, cross], 'q', 'c')).toEqual({ ratio: 6, qemuMs: 300_000, crossMs: 50_000, platforms: ['linux/arm64'], shared: [] });
     expect(qemuToCrossRatio([qemu], 'q', 'c')).toBeUndefined();
+  });
+
+  test('a platform whose cross step was shared with another (under a second) is left out, and named', () => {
+    const qemu = report('q', '1.7', [p('linux/arm/v6', 'qemu', 290_000), p('linux/arm/v7', 'qemu', 280_000)]);
+    const cross = report('c', '1.8', [p('linux/arm/v6', 'qemu', 300), p('linux/arm/v7', 'qemu', 31_000)]);
+    expect(qemuToCrossRatio([qemu, cross], 'q', 'c')).toMatchObject({ platforms: ['linux/arm/v7'], shared: ['linux/arm/v6'], qemuMs: 280_000, crossMs: 31_000 });
   });
 });
 
