@@ -151,12 +151,6 @@ export class RegistryClient {
     return { digest, mediaType: String(res.headers['content-type'] ?? body.mediaType ?? ''), body };
   }
 
-  /** Whether the registry has a manifest (HEAD). */
-  async hasManifest(reference: string): Promise<boolean> {
-    const res = await this.send(`${this.base()}/manifests/${reference}`, { method: 'HEAD', headers: { Accept: Object.values(MEDIA).join(', ') } });
-    return res.status === 200;
-  }
-
   async blobJson<T>(digest: string): Promise<T> {
     const res = await this.send(`${this.base()}/blobs/${digest}`, {});
     if (res.status !== 200) throw this.explain(res.status, `blob ${digest}`);

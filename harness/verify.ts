@@ -19,7 +19,7 @@ import { classify, type PlatformExecution } from './execution-mode.ts';
 import { describeExpectation, judge, type Expectation } from './expectations.ts';
 import type { HostProbe } from './host-probe.ts';
 import { findEntryBinary, ImageFilesystem } from './image-fs.ts';
-import { formatImageRef, pinned, type ImageRef } from './image-ref.ts';
+import { pinned, type ImageRef } from './image-ref.ts';
 import { formatPlatform, normalizePlatform, samePlatform, type Platform } from './platform.ts';
 import { isAttestation, RegistryClient, type FetchedManifest, type ImageConfig, type IndexEntry } from './registry-client.ts';
 import type { CheckName, CheckResult, PlatformResult } from './report/types.ts';
@@ -183,8 +183,4 @@ function finish(r: PlatformResult, exec: PlatformExecution): PlatformResult {
   if (failed.length) r.message = failed.map(([k, c]) => `${k}: ${c.message}`).join('; ');
   else if (r.status === 'skip') r.message = r.checks!.run.message!;
   return r;
-}
-
-export function describeRef(ref: ImageRef): string {
-  return formatImageRef(ref);
 }
