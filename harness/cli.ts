@@ -33,7 +33,7 @@ templates: {os} {arch} {variant} {platform} {goarch}`;
 
 const SCENARIO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../scenarios');
 /** The article's order. */
-const DEMO_ORDER = ['buildx-basics', 'hello-go-qemu', 'hello-go-cross', 'hello-go-cross-scratch', 'platform-args', 'manifest-path', 'manifest-commands'];
+const DEMO_ORDER = ['buildx-basics', 'builder-lifecycle', 'hello-go-qemu', 'hello-go-cross', 'hello-go-cross-scratch', 'platform-args', 'manifest-path', 'manifest-commands'];
 
 export async function main(argv: string[]): Promise<number> {
   installSignalHandlers();

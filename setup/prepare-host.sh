@@ -41,6 +41,10 @@ undo() {
       daemon-json)
         if [ -f "$STATE_DIR/daemon.json.orig" ]; then cp "$STATE_DIR/daemon.json.orig" "$DAEMON_JSON"; say "restored $DAEMON_JSON"
         else rm -f "$DAEMON_JSON"; say "removed $DAEMON_JSON"; fi ;;
+      buildkitd-toml:*)
+        f=${change#buildkitd-toml:}
+        if [ -f "$STATE_DIR/buildkitd.default.toml.orig" ]; then cp "$STATE_DIR/buildkitd.default.toml.orig" "$f"; say "restored $f"
+        else rm -f "$f"; say "removed $f"; fi ;;
       binfmt-enabled) update-binfmts --disable >/dev/null 2>&1 && say "disabled the binfmt handlers" || true ;;
       binfmt-mounted) umount /proc/sys/fs/binfmt_misc 2>/dev/null && say "unmounted binfmt_misc" || true ;;
       apt:*) say "installed packages are left in place (${change#apt:}); remove them with apt-get purge if wanted" ;;
@@ -163,6 +167,27 @@ if [ $managed_engine = yes ] || [ "${MULTIARCH_STANDINS:-}" = always ]; then
   node "$ROOT/bin/run-ts.mjs" "$ROOT/setup/standins/main.ts" --mirror-port "$MIRROR_PORT" --state-dir "$STATE_DIR" \
     || die "building the offline stand-ins failed (see the lines above)."
   record mirror-container
+
+  # BuildKit in a container (buildx's docker-container driver) ignores the engine's registry-mirrors;
+  # buildx gives new builders the BuildKit config in this file, so they find Docker Hub names offline.
+  BUILDKITD_TOML=${BUILDX_CONFIG:-$HOME/.docker/buildx}/buildkitd.default.toml
+  want_toml=$(cat <<TOML
+# Written by multiarch-harness (setup/prepare-host.sh): Docker Hub names through the offline mirror.
+[registry."docker.io"]
+  mirrors = ["127.0.0.1:${MIRROR_PORT}"]
+
+[registry."127.0.0.1:${MIRROR_PORT}"]
+  http = true
+  insecure = true
+TOML
+)
+  if [ "$(cat "$BUILDKITD_TOML" 2>/dev/null)" != "$want_toml" ]; then
+    mkdir -p "$(dirname "$BUILDKITD_TOML")"
+    if ! grep -q '^buildkitd-toml' "$CHANGES" 2>/dev/null && [ -f "$BUILDKITD_TOML" ]; then cp "$BUILDKITD_TOML" "$STATE_DIR/buildkitd.default.toml.orig"; fi
+    echo "$want_toml" >"$BUILDKITD_TOML"
+    record "buildkitd-toml:$BUILDKITD_TOML"
+    say "wrote $BUILDKITD_TOML (new buildx builders use the mirror)"
+  fi
 fi
 
 # ---------------------------------------------------------------------------------------------

@@ -80,23 +80,57 @@ export class DebianArchive {
     return version;
   }
 
+  /**
+   * apt-get download; when the mirror no longer has a listed version (404: the lists are older than
+   * the mirror), the lists are read again once and the download retried.
+   */
+  private async download(specs: string[], cwd: string): Promise<void> {
+    const r = await execa('apt-get', [...this.aptOptions(), 'download', ...specs], { cwd, reject: false });
+    if (r.exitCode === 0) return;
+    if (!/404\s+Not Found/.test(String(r.stderr) + String(r.stdout))) throw new Error(`apt-get download ${specs.join(' ')} failed: ${String(r.stderr).trim().split('\n').at(-1)}`);
+    await this.update(true);
+    this.versions.clear();
+    await execa('apt-get', [...this.aptOptions(), 'download', ...specs], { cwd });
+  }
+
+  /** Fetches many packages with one apt-get download (the ones not yet extracted), then extracts each. */
+  async fetchAll(specs: ReadonlyArray<{ name: string; arch: string }>): Promise<FetchedPackage[]> {
+    await this.lookUp(specs);
+    const archives = join(this.dir, 'archives');
+    await mkdir(archives, { recursive: true });
+    const missing: string[] = [];
+    for (const { name, arch } of specs) {
+      const version = await this.candidateVersion(name, arch);
+      const root = join(this.dir, 'extracted', `${name}_${version.replaceAll(':', '%3a')}_${arch}`);
+      if (!(await stat(join(root, '.complete')).then(() => true, () => false))) missing.push(arch === 'all' ? name : `${name}:${arch}`);
+    }
+    if (missing.length) await this.download(missing, archives);
+    const out: FetchedPackage[] = [];
+    for (const { name, arch } of specs) out.push(await this.fetch(name, arch));
+    return out;
+  }
+
   /** Downloads (once) and extracts (once) one package for one architecture. */
   async fetch(name: string, arch: string): Promise<FetchedPackage> {
-    const version = await this.candidateVersion(name, arch);
-    const debArch = arch === 'all' ? 'all' : arch;
-    const root = join(this.dir, 'extracted', `${name}_${version.replaceAll(':', '%3a')}_${debArch}`);
-    if (await stat(join(root, '.complete')).then(() => true, () => false)) return { name, arch, version, root };
     const archives = join(this.dir, 'archives');
-    const spec = arch === 'all' ? name : `${name}:${arch}`;
-    await execa('apt-get', [...this.aptOptions(), 'download', spec], { cwd: archives });
-    const deb = (await readdir(archives)).find(
-      (f) => f.startsWith(`${name}_`) && f.endsWith(`_${debArch}.deb`) && f.includes(version.replace(/^\d+:/, '')),
+    const rootOf = (version: string) => join(this.dir, 'extracted', `${name}_${version.replaceAll(':', '%3a')}_${arch}`);
+    const debOf = async (version: string) => (await readdir(archives)).find(
+      (f) => f.startsWith(`${name}_`) && f.endsWith(`_${arch}.deb`) && f.includes(version.replace(/^\d+:/, '')),
     );
-    if (!deb) throw new Error(`apt-get download ${spec} left no .deb in ${archives}.`);
+    let version = await this.candidateVersion(name, arch);
+    if (await stat(join(rootOf(version), '.complete')).then(() => true, () => false)) return { name, arch, version, root: rootOf(version) };
+    if (!(await debOf(version))) {
+      await this.download([arch === 'all' ? name : `${name}:${arch}`], archives);
+      version = await this.candidateVersion(name, arch); // the lists may have been read again
+    }
+    const deb = await debOf(version);
+    if (!deb) throw new Error(`apt-get download ${name}:${arch} left no .deb in ${archives}.`);
+    const root = rootOf(version);
     await rm(root, { recursive: true, force: true });
     await mkdir(root, { recursive: true });
     await execa('dpkg-deb', ['-x', join(archives, deb), root]);
     await execa('touch', [join(root, '.complete')]);
     return { name, arch, version, root };
   }
+
 }

@@ -39,24 +39,24 @@ async function recipeSourcesHash(): Promise<string> {
   return h.digest('hex');
 }
 
-async function cacheKey(r: Recipe, trixie: DebianArchive, sources: string): Promise<string> {
+async function cacheKey(r: Recipe, trixie: DebianArchive, bookworm: DebianArchive, sources: string): Promise<string> {
   const h = createHash('sha256').update(sources).update(r.ref);
-  for (const { name, arch } of r.packages) {
+  for (const { name, arch, suite } of r.packages) {
     const version =
       arch === 'host'
         ? (await execa('dpkg-query', ['-W', '-f=${Version}', name])).stdout
-        : await trixie.candidateVersion(name, arch);
-    h.update(`${name}:${arch}=${version}\n`);
+        : await (suite === 'bookworm' ? bookworm : trixie).candidateVersion(name, arch);
+    h.update(`${suite ?? 'trixie'} ${name}:${arch}=${version}\n`);
   }
   return h.digest('hex').slice(0, 16);
 }
 
-async function buildAndPush(r: Recipe, trixie: DebianArchive): Promise<void> {
+async function buildAndPush(r: Recipe, trixie: DebianArchive, bookworm: DebianArchive): Promise<void> {
   const dir = join(stateDir, 'standins', 'contexts', r.mirrorRepo.replaceAll('/', '_'));
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const started = Date.now();
-  await r.prepare({ trixie, dir, stateDir });
+  await r.prepare({ trixie, bookworm, dir, stateDir });
   const target = `127.0.0.1:${port}/${r.mirrorRepo}:${r.tag}`;
   await withRetry(
     () =>
@@ -73,15 +73,18 @@ async function buildAndPush(r: Recipe, trixie: DebianArchive): Promise<void> {
 async function main(): Promise<void> {
   const trixie = new DebianArchive(stateDir, 'trixie', ['amd64', 'arm64', 'armhf', 'armel', 'i386', 'ppc64el', 's390x', 'riscv64']);
   await trixie.update();
+  const bookworm = new DebianArchive(stateDir, 'bookworm', ['amd64', 'arm64', 'armhf', 'ppc64el', 's390x']);
+  await bookworm.update();
   await ensureMirror(port, stateDir, log);
   const sources = await recipeSourcesHash();
-  await trixie.lookUp(RECIPES.flatMap((r) => r.packages.filter((p) => p.arch !== 'host')));
+  await trixie.lookUp(RECIPES.flatMap((r) => r.packages.filter((p) => p.arch !== 'host' && !p.suite)));
+  await bookworm.lookUp(RECIPES.flatMap((r) => r.packages.filter((p) => p.suite === 'bookworm')));
   const keysDir = join(stateDir, 'standins', 'keys');
   await mkdir(keysDir, { recursive: true });
   let rebuiltUpstream = false;
   for (const r of RECIPES) {
     if (values.only && r.ref !== values.only) continue;
-    const key = await cacheKey(r, trixie, sources);
+    const key = await cacheKey(r, trixie, bookworm, sources);
     const keyFile = join(keysDir, r.mirrorRepo.replaceAll('/', '_') + `_${r.tag}`);
     const previous = await readFile(keyFile, 'utf8').catch(() => '');
     const fresh = previous === key && !values.force && !rebuiltUpstream && (await mirrorHas(port, r.mirrorRepo, r.tag));
@@ -90,7 +93,7 @@ async function main(): Promise<void> {
       continue;
     }
     log(`${r.ref}: building for ${r.platforms.length} platforms`);
-    await buildAndPush(r, trixie);
+    await buildAndPush(r, trixie, bookworm);
     await writeFile(keyFile, key);
     // Images built FROM this one must pick up the new base.
     rebuiltUpstream = rebuiltUpstream || r.dependsOn.length === 0;
