@@ -47,9 +47,16 @@ export function renderHtml(reports: readonly RunReport[]): string {
         `<td><code>${esc(p.expected)}</code></td><td><code>${esc(p.output.split('\n')[0] ?? '')}</code></td></tr>`;
     }).join('\n');
     const problems = r.platforms.filter((p) => p.message).map((p) => `<li><code>${esc(p.platform)}</code>: ${esc(p.message!)}${p.emulatorSuspect ? ' <strong>(emulator-suspect)</strong>' : ''}${p.fix ? `<br>fix: ${esc(p.fix)}` : ''}</li>`);
+    const steps = (r.steps ?? []).map((st) =>
+      `<tr><td>${esc(st.section)}</td><td class="${st.status}">${st.status.toUpperCase()}</td><td>${esc(st.title)}` +
+      `${st.commands.length ? `<br><code>${st.commands.map((c) => `$ ${esc(c)}`).join('<br>')}</code>` : ''}` +
+      `${st.differences.map((d) => `<br><em>differs from the article:</em> ${esc(d)}`).join('')}` +
+      `${st.failures.map((f) => `<br><strong>${esc(f)}</strong>`).join('')}</td></tr>`).join('\n');
+    const stepsTable = steps ? `<table><tr><th>section</th><th>result</th><th>step</th></tr>\n${steps}</table>` : '';
+    const matrix = r.platforms.length ? `<table>${head}\n${body}</table>${problems.length ? `<ul class="problems">${problems.join('')}</ul>` : ''}${chart(r)}` : '';
     return `<section><h2>${esc(r.title)} <code>${esc(r.scenario)}</code></h2>` +
       `<p class="meta">${passed} passed, ${failed} failed, ${skipped} skipped in ${(r.durationMs / 1000).toFixed(1)} s &middot; engine ${esc(r.host.engine)} on ${esc(r.host.native)}, ${esc(r.host.imageStore)} image store${r.image ? ` &middot; <code>${esc(r.image.ref)}</code>` : ''}</p>` +
-      `<table>${head}\n${body}</table>${problems.length ? `<ul class="problems">${problems.join('')}</ul>` : ''}${chart(r)}</section>`;
+      `${stepsTable}${matrix}</section>`;
   });
   const failed = reports.reduce((n, r) => n + r.summary.failed, 0);
   return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>multiarch-harness report</title><style>${STYLE}</style></head>` +

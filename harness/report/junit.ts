@@ -17,22 +17,30 @@ const secs = (ms: number) => (ms / 1000).toFixed(3);
 
 export function renderJUnit(reports: readonly RunReport[]): string {
   const rows = checkRows(reports);
+  const steps = reports.flatMap((r) => r.steps ?? []);
   const count = (s: string) => rows.filter((r) => r.result.status === s).length;
   const out = [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="multiarch-harness" tests="${rows.length}" failures="${count('fail')}" errors="0" skipped="${count('skip')}" time="${secs(reports.reduce((t, r) => t + r.durationMs, 0))}">`,
+    `<testsuites name="multiarch-harness" tests="${rows.length + steps.length}" failures="${count('fail') + steps.filter((x) => x.status === 'fail').length}" errors="0" skipped="${count('skip')}" time="${secs(reports.reduce((t, r) => t + r.durationMs, 0))}">`,
   ];
   for (const report of reports) {
     const mine = rows.filter((r) => r.report === report);
     const n = (s: string) => mine.filter((r) => r.result.status === s).length;
+    const mySteps = report.steps ?? [];
     out.push(
-      `  <testsuite name="${xmlEscape(report.scenario)}" tests="${mine.length}" failures="${n('fail')}" errors="0" skipped="${n('skip')}" ` +
+      `  <testsuite name="${xmlEscape(report.scenario)}" tests="${mine.length + mySteps.length}" failures="${n('fail') + mySteps.filter((x) => x.status === 'fail').length}" errors="0" skipped="${n('skip')}" ` +
         `time="${secs(report.durationMs)}" timestamp="${report.startedAt.replace(/\.\d+Z$/, '')}" hostname="${xmlEscape(hostname())}">`,
       '    <properties>',
       ...Object.entries({ title: report.title, engine: report.host.engine, native: report.host.native, imageStore: report.host.imageStore, image: report.image?.ref ?? '' })
         .map(([k, v]) => `      <property name="${k}" value="${xmlEscape(v)}"/>`),
       '    </properties>',
     );
+    for (const st of report.steps ?? []) {
+      out.push(`    <testcase classname="${xmlEscape(`${report.scenario}.steps`)}" name="${xmlEscape(`${st.section} ${st.title}`)}" time="${secs(st.durationMs)}">`);
+      if (st.status === 'fail') out.push(`      <failure message="${xmlEscape(st.failures.join('; ') || 'failed')}" type="step">${xmlEscape(st.commands.join('\n'))}</failure>`);
+      if (st.observed.length) out.push(`      <system-out>${xmlEscape(st.observed.join('\n'))}</system-out>`);
+      out.push('    </testcase>');
+    }
     for (const { platform, check, result } of mine) {
       const time = check === 'run' ? secs(platform.durationMs) : '0.000';
       out.push(`    <testcase classname="${xmlEscape(`${report.scenario}.${platform.platform}`)}" name="${xmlEscape(`${platform.platform} ${check}`)}" time="${time}">`);

@@ -16,6 +16,11 @@ export function renderMarkdown(reports: readonly RunReport[]): string {
     const { passed, failed, skipped } = r.summary;
     out.push(`### ${failed ? '❌' : '✅'} ${cell(r.title)} (\`${r.scenario}\`)`, '');
     out.push(`${passed} passed, ${failed} failed, ${skipped} skipped on engine ${r.host.engine} (${r.host.native}, ${r.host.imageStore} store)${r.image ? `; image \`${r.image.ref}\`` : ''}`, '');
+    for (const st of r.steps ?? []) {
+      out.push(`- ${ICON[st.status]} **${cell(st.section)}** ${cell(st.title)}${st.failures.length ? `: ${cell(st.failures.join('; '))}` : ''}`);
+    }
+    if (r.steps?.length) out.push('');
+    if (r.platforms.length === 0) continue;
     out.push(`| platform | mode | ${CHECK_NAMES.join(' | ')} | output |`, `|---|---|${CHECK_NAMES.map(() => ':-:').join('|')}|---|`);
     for (const p of r.platforms) {
       const checks = checksOf(p);
