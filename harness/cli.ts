@@ -113,9 +113,8 @@ async function runCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { ...COMMON, builder: { type: 'string' } });
   if (positionals.length !== 1) throw new UsageError(`run takes one scenario file.\n${USAGE}`);
   const specs = reporters(values);
-  const options = runOptions(values, 'run');
   const scenario = await loadScenario(positionals[0]!);
-  const report = await runScenario(scenario, { ...options, ...(values.builder ? { builder: values.builder } : {}), ...(values.quiet ? {} : { onProgress: (m) => console.error(`[${scenario.name}] ${m}`) }) });
+  const report = await runScenario(scenario, { ...runOptions(values, scenario.name), ...(values.builder ? { builder: values.builder } : {}) });
   return finish([report], specs, scenario.name, true, Boolean(values.quiet));
 }
 

@@ -6,7 +6,7 @@
  */
 import { assertBuildable, buildAndPush, type BuildResult } from './build.ts';
 import { DockerError } from './docker.ts';
-import { classify } from './execution-mode.ts';
+import { classify, type PlatformExecution } from './execution-mode.ts';
 import { describeExpectation } from './expectations.ts';
 import { probeHost, type HostProbe } from './host-probe.ts';
 import { parseImageRef, type ImageRef } from './image-ref.ts';
@@ -114,12 +114,13 @@ async function runBuild(
   const platforms = options.platforms ?? s.platforms.map(parsePlatform);
   const executions = platforms.map((p) => classify(p, probe));
   const results = new Map<string, PlatformResult>();
+  /** A platform that never reached the checks: it cannot run here, or its build failed. */
+  const unverified = (e: PlatformExecution, status: 'fail' | 'skip', message: string): PlatformResult => ({
+    platform: formatPlatform(e.platform), mode: e.mode, status, expected: describeExpectation(s.expect, e, probe.native),
+    output: '', durationMs: 0, message, ...(e.fix ? { fix: e.fix } : {}), ...(e.emulator ? { emulator: e.emulator } : {}),
+  });
   for (const e of executions.filter((x) => x.mode === 'unavailable')) {
-    results.set(formatPlatform(e.platform), {
-      platform: formatPlatform(e.platform), mode: e.mode, status: options.allowSkip ? 'skip' : 'fail',
-      expected: describeExpectation(s.expect, e), output: '', durationMs: 0,
-      message: `${formatPlatform(e.platform)} cannot run here: ${e.reason}`, ...(e.fix ? { fix: e.fix } : {}),
-    });
+    results.set(formatPlatform(e.platform), unverified(e, options.allowSkip ? 'skip' : 'fail', `${formatPlatform(e.platform)} cannot run here: ${e.reason}`));
   }
   const runnable = executions.filter((x) => x.mode !== 'unavailable');
   let image: RunReport['image'];
@@ -139,12 +140,7 @@ async function runBuild(
       });
     } catch (err) {
       if (!(err instanceof DockerError)) throw err;
-      for (const e of runnable) {
-        results.set(formatPlatform(e.platform), {
-          platform: formatPlatform(e.platform), mode: e.mode, status: 'fail', expected: describeExpectation(s.expect, e),
-          output: '', durationMs: 0, message: `the build failed: ${err.message}`, ...(e.emulator ? { emulator: e.emulator } : {}),
-        });
-      }
+      for (const e of runnable) results.set(formatPlatform(e.platform), unverified(e, 'fail', `the build failed: ${err.message}`));
     }
     // With the containerd image store, --push also keeps the image in the engine's store.
     ctx.trackImage(tag);

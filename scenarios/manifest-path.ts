@@ -8,7 +8,7 @@
 import { classify } from '../harness/execution-mode.ts';
 import { unameMachine } from '../harness/expectations.ts';
 import { parseImageRef } from '../harness/image-ref.ts';
-import { formatPlatform, parsePlatformList, samePlatform } from '../harness/platform.ts';
+import { formatPlatform, parsePlatform, parsePlatformList, samePlatform } from '../harness/platform.ts';
 import { RegistryClient } from '../harness/registry-client.ts';
 import { defineScenario } from '../harness/scenario.ts';
 import { verifyPlatforms } from '../harness/verify.ts';
@@ -49,7 +49,7 @@ export default defineScenario({
       const run = await s.must(['run', '--rm', ref]);
       const m = s.checkMatch(run.stderr, WARNING, 'the foreign-platform warning');
       if (m) {
-        s.check(samePlatform(parseImageRefPlatform(m[1]!), foreign), `the warning should name ${formatPlatform(foreign)}, named ${m[1]}`);
+        s.check(samePlatform(parsePlatform(m[1]!), foreign), `the warning should name ${formatPlatform(foreign)}, named ${m[1]}`);
         s.saw(`WARNING names image platform ${m[1]} and host platform ${m[2]}`);
         if (m[2] !== formatPlatform(native)) s.differs(`the engine reports the host platform as ${m[2]}: it adds the CPU's amd64 microarchitecture level (the article's engine printed linux/amd64 or linux/arm64/v8).`);
       }
@@ -127,9 +127,4 @@ export default defineScenario({
     });
   },
 });
-
-function parseImageRefPlatform(text: string) {
-  // The warning's platform text ("linux/arm64", "linux/arm64/v8", "linux/amd64/v4").
-  return parsePlatformList(text)[0]!;
-}
 

@@ -9,9 +9,8 @@ export const CHECK_NAMES: readonly CheckName[] = ['index', 'config', 'binary', '
 
 export function checksOf(p: PlatformResult): Record<CheckName, CheckResult> {
   if (p.checks) return p.checks;
-  const status = p.status === 'pass' ? 'pass' : p.status;
-  const message = p.message ?? '';
-  return Object.fromEntries(CHECK_NAMES.map((c) => [c, { status, ...(message ? { message } : {}) }])) as Record<CheckName, CheckResult>;
+  const result: CheckResult = { status: p.status, ...(p.message ? { message: p.message } : {}) };
+  return Object.fromEntries(CHECK_NAMES.map((c) => [c, result])) as Record<CheckName, CheckResult>;
 }
 
 export interface CheckRow {
