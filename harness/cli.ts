@@ -13,19 +13,21 @@ import type { Expectation } from './expectations.ts';
 import { probeHost } from './host-probe.ts';
 import { parseImageRef } from './image-ref.ts';
 import { parsePlatformList, PlatformError } from './platform.ts';
-import { qemuToCrossRatio, renderArticleReport } from './report/article.ts';
+import { qemuToCrossRatio, renderArticleReport, type DemoSummary } from './report/article.ts';
 import { renderTerminal } from './report/terminal.ts';
 import type { RunReport } from './report/types.ts';
 import { parseReporter, writeReports, type ReporterSpec } from './report/write.ts';
 import { activeRuns, runScenario, type RunOptions } from './runner.ts';
-import { loadScenario, type VerifyScenario } from './scenario.ts';
+import { loadScenario, privilegedRefusal, type VerifyScenario } from './scenario.ts';
 
 const USAGE = `usage:
   multiarch-harness run <scenario.ts> [--platforms a,b] [--reporter R[=FILE]]... [--allow-skip] [--builder NAME]
+                         [--allow-privileged]   (scenarios that run privileged containers run only with it)
   multiarch-harness verify <image-ref> [--platforms a,b] [--expect-output TEMPLATE | --expect-uname]
                            [--reporter R[=FILE]]... [--allow-skip] [--ca-file PEM] [--command ARG]...
-  multiarch-harness demo [--reporter R[=FILE]]... [--cached]   every scenario of the article, in its order,
-                           and reports/demo-article.md (builds are cold unless --cached, for honest timings)
+  multiarch-harness demo [--reporter R[=FILE]]... [--cached] [--allow-privileged]   every scenario of the article,
+                           in its order, and reports/demo-article.md (builds are cold unless --cached, for honest
+                           timings; 1.4.1 runs tonistiigi/binfmt privileged, so only with --allow-privileged)
   multiarch-harness doctor [--brief] [--json]        what this host can run, per platform
   multiarch-harness report <report.json>... --reporter R[=FILE]...   re-render saved JSON reports
 reporters: terminal (default, stdout), json, junit, markdown (appended to $GITHUB_STEP_SUMMARY when set), html
@@ -33,7 +35,7 @@ templates: {os} {arch} {variant} {platform} {goarch}`;
 
 const SCENARIO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../scenarios');
 /** The article's order. */
-const DEMO_ORDER = ['buildx-basics', 'builder-lifecycle', 'hello-go-qemu', 'hello-go-cross', 'hello-go-cross-scratch', 'platform-args', 'manifest-path', 'manifest-commands'];
+const DEMO_ORDER = ['buildx-basics', 'binfmt-install', 'builder-lifecycle', 'hello-go-qemu', 'hello-go-cross', 'hello-go-cross-scratch', 'platform-args', 'manifest-path', 'manifest-commands'];
 
 export async function main(argv: string[]): Promise<number> {
   installSignalHandlers();
@@ -110,11 +112,13 @@ async function finish(reports: RunReport[], specs: ReporterSpec[], base: string,
 }
 
 async function runCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { ...COMMON, builder: { type: 'string' } });
+  const { values, positionals } = parse(args, { ...COMMON, builder: { type: 'string' }, 'allow-privileged': { type: 'boolean' } });
   if (positionals.length !== 1) throw new UsageError(`run takes one scenario file.\n${USAGE}`);
   const specs = reporters(values);
   const scenario = await loadScenario(positionals[0]!);
-  const report = await runScenario(scenario, { ...runOptions(values, scenario.name), ...(values.builder ? { builder: values.builder } : {}) });
+  const report = await runScenario(scenario, {
+    ...runOptions(values, scenario.name), allowPrivileged: Boolean(values['allow-privileged']), ...(values.builder ? { builder: values.builder } : {}),
+  });
   return finish([report], specs, scenario.name, true, Boolean(values.quiet));
 }
 
@@ -140,18 +144,26 @@ async function verifyCommand(args: string[]): Promise<number> {
 }
 
 async function demoCommand(args: string[]): Promise<number> {
-  const { values } = parse(args, { reporter: COMMON.reporter, json: COMMON.json, quiet: COMMON.quiet, cached: { type: 'boolean' } });
+  const { values } = parse(args, { reporter: COMMON.reporter, json: COMMON.json, quiet: COMMON.quiet, cached: { type: 'boolean' }, 'allow-privileged': { type: 'boolean' } });
   const specs = reporters(values);
   if (!specs.some((s) => s.name === 'json')) specs.push({ name: 'json', file: 'reports/demo.json' });
   const files = new Set(await readdir(SCENARIO_DIR));
   const reports: RunReport[] = [];
+  const notRun: NonNullable<DemoSummary['notRun']> = [];
   for (const name of DEMO_ORDER) {
     if (!files.has(`${name}.ts`)) throw new EnvironmentError(`the demo scenario ${name}.ts is missing from ${SCENARIO_DIR}.`);
     const scenario = await loadScenario(join(SCENARIO_DIR, `${name}.ts`));
-    reports.push(await runScenario(scenario, { noCache: !values.cached, ...(values.quiet ? {} : { onProgress: (m) => console.error(`[${name}] ${m}`) }) }));
+    if (scenario.kind === 'steps' && scenario.privileged && !values['allow-privileged']) {
+      notRun.push({ sections: scenario.article?.split(/,\s*/) ?? [], why: privilegedRefusal(scenario) });
+      console.error(`[${name}] not run: ${privilegedRefusal(scenario)}`);
+      continue;
+    }
+    reports.push(await runScenario(scenario, {
+      noCache: !values.cached, allowPrivileged: Boolean(values['allow-privileged']), ...(values.quiet ? {} : { onProgress: (m) => console.error(`[${name}] ${m}`) }),
+    }));
   }
   const code = await finish(reports, specs, 'demo', false, Boolean(values.quiet));
-  const summary = values.cached ? {} : { qemuToCross: qemuToCrossRatio(reports, 'hello-go-qemu', 'hello-go-cross') };
+  const summary: DemoSummary = { notRun, ...(values.cached ? {} : { qemuToCross: qemuToCrossRatio(reports, 'hello-go-qemu', 'hello-go-cross') }) };
   const article = 'reports/demo-article.md';
   await mkdir(dirname(article), { recursive: true });
   await writeFile(article, renderArticleReport(reports, summary));

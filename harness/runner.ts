@@ -15,7 +15,8 @@ import { formatPlatform, parsePlatform, type Platform } from './platform.ts';
 import { RegistryClient } from './registry-client.ts';
 import type { PlatformResult, RunReport } from './report/types.ts';
 import { RunContext, sweepStaleRuns } from './run-context.ts';
-import { contextPath, type BuildScenario, type KnownIssue, type Scenario } from './scenario.ts';
+import { UsageError } from './errors.ts';
+import { contextPath, privilegedRefusal, type BuildScenario, type KnownIssue, type Scenario } from './scenario.ts';
 import { createStepsContext, type StepResult } from './steps.ts';
 import { verifyPlatforms } from './verify.ts';
 
@@ -26,6 +27,8 @@ export interface RunOptions {
   builder?: string;
   concurrency?: number;
   caFile?: string;
+  /** Scenarios that run privileged containers (StepsScenario.privileged) run only when this is set. */
+  allowPrivileged?: boolean;
   /** Build scenarios: build every step again (--no-cache), so build times measure real work. */
   noCache?: boolean;
   onProgress?: (message: string) => void;
@@ -39,6 +42,7 @@ const BUILD_TIMEOUT_MS = 45 * 60_000;
 
 export async function runScenario(s: Scenario, options: RunOptions = {}): Promise<RunReport> {
   if (s.kind === 'build') await assertBuildable(contextPath(s.build.context), s.build.dockerfile);
+  if (s.kind === 'steps' && s.privileged && !options.allowPrivileged) throw new UsageError(privilegedRefusal(s));
   const ref = s.kind === 'verify' ? parseImageRef(s.image) : undefined;
   const started = Date.now();
   const progress = options.onProgress ?? (() => undefined);

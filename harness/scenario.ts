@@ -67,12 +67,22 @@ export interface StepsScenario {
   title: string;
   article?: string;
   platforms?: string[];
+  /**
+   * Why the scenario needs privileged containers, when it does. It then runs only when asked
+   * (RunOptions.allowPrivileged, --allow-privileged on the command line).
+   */
+  privileged?: string;
   expect?: undefined;
   command?: undefined;
   run(t: StepsContext): Promise<void>;
 }
 
 export type Scenario = BuildScenario | VerifyScenario | StepsScenario;
+
+/** The sentence a user sees when a privileged scenario was not allowed to run. */
+export function privilegedRefusal(s: StepsScenario): string {
+  return `${s.name} ${s.privileged}; it runs only when asked: pass --allow-privileged.`;
+}
 
 export function defineScenario<S extends Scenario>(s: S): S {
   return s;

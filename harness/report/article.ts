@@ -40,6 +40,8 @@ function cell(s: string): string {
 export interface DemoSummary {
   /** Sum of QEMU build times over the sum of cross-compiled build times, same emulated platforms. */
   qemuToCross?: { ratio: number; qemuMs: number; crossMs: number; platforms: string[]; shared: string[] };
+  /** Scenarios the demo did not run, and why (a privileged one nobody allowed). */
+  notRun?: Array<{ sections: string[]; why: string }>;
 }
 
 /**
@@ -81,7 +83,8 @@ export function renderArticleReport(reports: readonly RunReport[], summary: Demo
     const covering = reports.filter((r) => sectionsOf(r).includes(section) || sectionsOf(r).some((s) => s.includes('-') && inRange(section, s)));
     out.push(`## ${section} ${title}`, '');
     if (covering.length === 0) {
-      out.push('**NOT REPRODUCED** here yet.', '');
+      const why = summary.notRun?.find((n) => n.sections.includes(section))?.why;
+      out.push(why ? `**NOT RUN**: ${cell(why)}` : '**NOT REPRODUCED** here yet.', '');
       continue;
     }
     for (const r of covering) {

@@ -2,7 +2,7 @@
  * Fetches Debian packages for foreign architectures through a private apt configuration, so the
  * host's own apt sources stay untouched, and extracts them into folders the stand-in images copy.
  */
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 
@@ -40,11 +40,13 @@ export class DebianArchive {
     ];
   }
 
-  /** Reads the suite's package lists once; later calls reuse them (pass force to refresh). */
+  /** Reads the suite's package lists once; later calls reuse them (pass force to refresh, or ask for other architectures). */
   async update(force = false): Promise<void> {
     const lists = join(this.dir, 'lists');
     const have = await readdir(lists).then((f) => f.some((n) => n.endsWith('_Packages')), () => false);
-    if (have && !force) return;
+    const archesFile = join(this.dir, 'architectures');
+    const sameArches = (await readFile(archesFile, 'utf8').catch(() => '')) === this.arches.join(',');
+    if (have && sameArches && !force) return;
     await mkdir(join(lists, 'partial'), { recursive: true });
     await mkdir(join(this.dir, 'archives', 'partial'), { recursive: true });
     await mkdir(join(this.dir, 'cache'), { recursive: true });
@@ -54,6 +56,7 @@ export class DebianArchive {
       `deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian ${this.suite} main\n`,
     );
     await execa('apt-get', [...this.aptOptions(), 'update', '-qq']);
+    await writeFile(archesFile, this.arches.join(','));
   }
 
   private readonly versions = new Map<string, string>();

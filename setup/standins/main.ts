@@ -73,7 +73,7 @@ async function buildAndPush(r: Recipe, trixie: DebianArchive, bookworm: DebianAr
 async function main(): Promise<void> {
   const trixie = new DebianArchive(stateDir, 'trixie', ['amd64', 'arm64', 'armhf', 'armel', 'i386', 'ppc64el', 's390x', 'riscv64']);
   await trixie.update();
-  const bookworm = new DebianArchive(stateDir, 'bookworm', ['amd64', 'arm64', 'armhf', 'ppc64el', 's390x']);
+  const bookworm = new DebianArchive(stateDir, 'bookworm', ['amd64', 'arm64', 'armhf', 'armel', 'i386', 'ppc64el', 's390x']);
   await bookworm.update();
   await ensureMirror(port, stateDir, log);
   const sources = await recipeSourcesHash();

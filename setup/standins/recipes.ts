@@ -12,6 +12,8 @@ import { debianArch, formatPlatform, parsePlatformList, type Platform } from '..
 import type { DebianArchive, FetchedPackage } from './debian-archive.ts';
 import { buildRegistryBinary } from './registry-binary.ts';
 import { buildBuildkit, BUILDKIT_SOURCE_PACKAGE } from './buildkit-binary.ts';
+import { binfmt } from './binfmt-recipe.ts';
+import { LABELS, packageSummary } from './image-labels.ts';
 
 export interface RecipeContext {
   trixie: DebianArchive;
@@ -83,24 +85,6 @@ const DEFAULT_APPLETS = ['bin/sh', 'bin/ash', 'bin/cat', 'bin/echo', 'bin/ls', '
   'bin/sleep', 'bin/grep', 'bin/sed', 'bin/tar', 'bin/gzip', 'bin/chmod', 'bin/date', 'bin/env', 'usr/bin/env', 'usr/bin/wget', 'usr/bin/id',
   'usr/bin/head', 'usr/bin/tail', 'usr/bin/tr', 'usr/bin/wc', 'usr/bin/awk', 'usr/bin/find', 'usr/bin/sort', 'usr/bin/test', 'bin/true', 'bin/false',
   'bin/hostname', 'bin/pwd', 'usr/bin/which', 'usr/bin/xargs', 'usr/bin/cut', 'usr/bin/od', 'usr/bin/sha256sum', 'bin/touch', 'bin/ps'];
-
-const LABELS = (ref: string, packages: string, extra = '') =>
-  `LABEL org.opencontainers.image.title="${ref} (offline stand-in)" \\
-      org.opencontainers.image.description="Offline stand-in for docker.io/${ref}, built by multiarch-harness from Debian packages${extra}" \\
-      org.opencontainers.image.vendor="multiarch-harness" \\
-      io.multiarch-harness.standin="true" \\
-      io.multiarch-harness.standin.upstream="docker.io/${ref}" \\
-      io.multiarch-harness.standin.packages="${packages}"`;
-
-function packageSummary(pkgs: FetchedPackage[], suite: string): string {
-  const byName = new Map<string, Set<string>>();
-  for (const p of pkgs) {
-    const key = `${p.name} ${p.version}`;
-    if (!byName.has(key)) byName.set(key, new Set());
-    byName.get(key)!.add(p.arch);
-  }
-  return [...byName].map(([k, arches]) => `${k} [${[...arches].join(',')}] (debian ${suite})`).join('; ');
-}
 
 export const alpine: Recipe = {
   ref: 'library/alpine:latest',
@@ -308,7 +292,7 @@ ENTRYPOINT ["buildkitd"]
 };
 
 /** In build order: a recipe comes after those it builds FROM. */
-export const RECIPES: readonly Recipe[] = [alpine, golangAlpine, registry, buildkit];
+export const RECIPES: readonly Recipe[] = [alpine, golangAlpine, registry, buildkit, binfmt];
 
 export function describeRecipe(r: Recipe): string {
   return `${r.ref} for ${r.platforms.map(formatPlatform).join(', ')}`;

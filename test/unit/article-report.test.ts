@@ -41,4 +41,10 @@ describe('the article report', () => {
     expect(md).toMatch(/## 1\.4\.1 [^\n]*\n\n\*\*NOT REPRODUCED\*\*/);
     expect(md).toMatch(/## 2\.6 [^\n]*\n\n\*\*NOT REPRODUCED\*\*/);
   });
+
+  test('a section whose scenario was not allowed to run says why', () => {
+    const md = renderArticleReport([], { notRun: [{ sections: ['1.4.1'], why: 'binfmt-install runs privileged; pass --allow-privileged.' }] });
+    expect(md).toMatch(/## 1\.4\.1 [^\n]*\n\n\*\*NOT RUN\*\*: binfmt-install runs privileged; pass --allow-privileged\./);
+    expect(md).toMatch(/## 1\.5 [^\n]*\n\n\*\*NOT REPRODUCED\*\*/);
+  });
 });

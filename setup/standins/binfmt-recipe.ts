@@ -1,0 +1,99 @@
+/**
+ * tonistiigi/binfmt:latest, the image the article runs privileged to register QEMU handlers
+ * (`docker run --privileged --rm tonistiigi/binfmt --install all`). Published, like upstream, for
+ * linux/amd64, arm64, arm/v6, arm/v7, ppc64le, s390x, riscv64 and 386.
+ *
+ * Each variant holds, as upstream's does, /usr/bin/binfmt (here: binfmt-tool/main.go, the same
+ * command line and output, compiled for the variant) and static QEMU emulators of the variant's
+ * own architecture for the other architectures. The emulators are Debian's qemu-user-static (7.2,
+ * bookworm; riscv64 has only trixie's 10.0); upstream builds its own QEMU with a few patches. The
+ * "supported" list comes from running a do-nothing program per platform (binfmt-tool/check).
+ */
+import { chmod, copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { debianArch, goTarget, parsePlatform, parsePlatformList, type Platform } from '../../harness/platform.ts';
+import type { FetchedPackage } from './debian-archive.ts';
+import { LABELS, packageSummary } from './image-labels.ts';
+import { rootfsKey, type Recipe } from './recipes.ts';
+
+const TOOL = join(dirname(fileURLToPath(import.meta.url)), 'binfmt-tool');
+const PLATFORMS = parsePlatformList('linux/amd64,linux/arm64,linux/arm/v6,linux/arm/v7,linux/ppc64le,linux/s390x,linux/riscv64,linux/386');
+/** Platforms the binfmt tool checks for its "supported" list (check program file: linux-arm-v7). */
+const CHECKED = [
+  'linux/amd64', 'linux/amd64/v2', 'linux/amd64/v3', 'linux/amd64/v4', 'linux/arm64', 'linux/riscv64', 'linux/ppc64le',
+  'linux/s390x', 'linux/386', 'linux/mips64le', 'linux/mips64', 'linux/loong64', 'linux/arm/v7', 'linux/arm/v6',
+];
+/** The emulators binfmt registers, by the architecture each one runs (QEMU's names). */
+const EMULATORS: Record<string, string> = {
+  amd64: 'x86_64', arm64: 'aarch64', arm: 'arm', s390x: 's390x', ppc64le: 'ppc64le', riscv64: 'riscv64',
+  '386': 'i386', mips64le: 'mips64el', mips64: 'mips64', loong64: 'loongarch64',
+};
+/** An image variant carries emulators for every architecture but its own (amd64 runs 386 natively). */
+function emulatorsFor(p: Platform): string[] {
+  const own = p.architecture === 'amd64' ? ['amd64', '386'] : [p.architecture];
+  return Object.entries(EMULATORS).filter(([arch]) => !own.includes(arch)).map(([, qemu]) => qemu);
+}
+const suiteOf = (p: Platform): 'bookworm' | 'trixie' => (p.architecture === 'riscv64' ? 'trixie' : 'bookworm');
+/** Bookworm's qemu-user-static holds the static binaries; in trixie they moved to qemu-user. */
+const qemuPackage = (p: Platform) => (suiteOf(p) === 'bookworm' ? 'qemu-user-static' : 'qemu-user');
+
+async function goBuild(source: string, out: string, p: Platform, stateDir: string, ldflags = '-s -w', goamd64?: string): Promise<void> {
+  const { goos, goarch, goarm } = goTarget(p);
+  await execa('go', ['build', '-trimpath', '-ldflags', ldflags, '-o', out, source], {
+    cwd: TOOL,
+    env: {
+      GO111MODULE: 'off', GOCACHE: join(stateDir, 'go-cache'), CGO_ENABLED: '0', GOOS: goos, GOARCH: goarch,
+      ...(goarm ? { GOARM: goarm } : {}), ...(goamd64 ? { GOAMD64: goamd64 } : {}),
+    },
+  });
+}
+
+export const binfmt: Recipe = {
+  ref: 'tonistiigi/binfmt:latest',
+  mirrorRepo: 'tonistiigi/binfmt',
+  tag: 'latest',
+  platforms: PLATFORMS,
+  dependsOn: [],
+  packages: PLATFORMS.map((p) => ({ name: qemuPackage(p), arch: debianArch(p), ...(suiteOf(p) === 'bookworm' ? { suite: 'bookworm' as const } : {}) })),
+  async prepare({ trixie, bookworm, dir, stateDir }) {
+    for (const platform of CHECKED) {
+      const [, arch, level] = platform.split('/');
+      const p = parsePlatform(arch === 'amd64' ? 'linux/amd64' : platform);
+      await goBuild('check/main.go', join(dir, 'checks', platform.replaceAll('/', '-')), p, stateDir, '-s -w', arch === 'amd64' ? (level ?? 'v1') : undefined);
+    }
+    const fetched: Array<FetchedPackage & { suite: string }> = [];
+    for (const p of PLATFORMS) {
+      const suite = suiteOf(p);
+      const pkg = await (suite === 'bookworm' ? bookworm : trixie).fetch(qemuPackage(p), debianArch(p));
+      fetched.push({ ...pkg, suite });
+      const bin = join(dir, `qemu-${rootfsKey(p)}`);
+      await mkdir(bin, { recursive: true });
+      for (const qemu of emulatorsFor(p)) {
+        const candidates = [`usr/bin/qemu-${qemu}-static`, `usr/bin/qemu-${qemu}`].map((f) => join(pkg.root, f));
+        const found = (await Promise.all(candidates.map((c) => stat(c).then((s) => (s.isFile() ? c : undefined), () => undefined)))).find(Boolean);
+        if (!found) throw new Error(`${pkg.name}:${pkg.arch} ${pkg.version} has no static qemu-${qemu}.`);
+        await copyFile(found, join(bin, `qemu-${qemu}`));
+        await chmod(join(bin, `qemu-${qemu}`), 0o755);
+      }
+      const qemuVersion = `${pkg.version.replace(/^\d+:/, '').replace(/[+~].*$/, '')}-debian-${pkg.version.replace(/^\d+:/, '')}`;
+      await goBuild('main.go', join(dir, `binfmt-${rootfsKey(p)}`), p, stateDir, `-s -w -X main.qemuVersion=${qemuVersion}`);
+    }
+    await writeFile(
+      join(dir, 'Dockerfile'),
+      `FROM scratch
+ARG TARGETARCH
+ARG TARGETVARIANT
+COPY checks/ /usr/share/binfmt-standin/checks/
+COPY qemu-\${TARGETARCH}\${TARGETVARIANT}/ /usr/bin/
+COPY binfmt-\${TARGETARCH}\${TARGETVARIANT} /usr/bin/binfmt
+ENV QEMU_PRESERVE_ARGV0=1
+${LABELS('tonistiigi/binfmt:latest', `${packageSummary(fetched.filter((f) => f.suite === 'bookworm'), 'bookworm')}; ${packageSummary(fetched.filter((f) => f.suite === 'trixie'), 'trixie')}; /usr/bin/binfmt written by multiarch-harness`, ': Debian\'s QEMU, not upstream\'s patched build')}
+ENTRYPOINT ["/usr/bin/binfmt"]
+VOLUME /tmp
+`,
+    );
+    return fetched;
+  },
+};

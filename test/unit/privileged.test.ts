@@ -1,0 +1,17 @@
+import { describe, expect, test } from 'vitest';
+import { UsageError } from '../../harness/errors.ts';
+import { runScenario } from '../../harness/runner.ts';
+import { defineScenario } from '../../harness/scenario.ts';
+
+describe('privileged scenarios', () => {
+  const scenario = defineScenario({
+    kind: 'steps', name: 'needs-privilege', title: 't', privileged: 'runs a privileged container',
+    run: () => { throw new Error('must not run'); },
+  });
+
+  test('are refused, before anything runs, unless allowed', async () => {
+    const refused = runScenario(scenario);
+    await expect(refused).rejects.toThrow(UsageError);
+    await expect(refused).rejects.toThrow('needs-privilege runs a privileged container; it runs only when asked: pass --allow-privileged.');
+  });
+});
