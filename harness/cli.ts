@@ -6,7 +6,8 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { diagnose, renderDoctor } from './doctor.ts';
+import { findClassicEngine } from './classic-engine.ts';
+import { describeClassicEngine, diagnose, renderDoctor } from './doctor.ts';
 import { DockerError } from './docker.ts';
 import { EnvironmentError, UsageError } from './errors.ts';
 import type { Expectation } from './expectations.ts';
@@ -198,8 +199,9 @@ async function doctorCommand(args: string[]): Promise<number> {
   const { values } = parse(args, { brief: { type: 'boolean' }, json: { type: 'boolean' } });
   const probe = await probeHost();
   const rows = diagnose(probe);
-  if (values.json) console.log(JSON.stringify({ host: probe, platforms: rows }, null, 2));
-  else console.log(renderDoctor(probe, rows, Boolean(values.brief)));
+  const classic = await findClassicEngine();
+  if (values.json) console.log(JSON.stringify({ host: probe, platforms: rows, classicEngine: classic }, null, 2));
+  else console.log(`${renderDoctor(probe, rows, Boolean(values.brief))}\n${describeClassicEngine(classic)}`);
   return 0;
 }
 

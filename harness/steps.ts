@@ -48,7 +48,8 @@ export class Step {
 
   /** Runs `docker ...args`, recording the command; a non-zero exit is returned, not thrown. */
   async docker(args: readonly string[], options: DockerOptions = {}): Promise<CommandResult> {
-    this.result.commands.push(['docker', ...args].map(shown).join(' '));
+    const host = options.env?.DOCKER_HOST;
+    this.result.commands.push([...(host ? [`DOCKER_HOST=${host}`] : []), 'docker', ...args].map(shown).join(' '));
     return docker(args, { timeoutMs: 10 * 60_000, ...options, check: false });
   }
 

@@ -2,19 +2,29 @@
  * Article sections 1.5, 1.6, 1.7 (docker-container driver) and 1.10: a builder's life. buildx ls,
  * buildx create (docker-container driver, shown inactive), use (the previous current builder is
  * restored afterwards), inspect --bootstrap (running, the platform list, the buildx_buildkit_<name>0
- * container), a multi-platform build with no output (the warning), --load of two platforms,
+ * container), a multi-platform build with no output (the warning), --load of two platforms (into
+ * this engine, and into a second engine with the classic image store, which shows the article's error),
  * --push to the run's registry, imagetools inspect, every platform run and checked, stop, rm (the
  * container and its state volume gone). The builder gets a unique name and is always removed.
  */
 import { fileURLToPath } from 'node:url';
-import { docker } from '../harness/docker.ts';
+import { findClassicEngine } from '../harness/classic-engine.ts';
+import { docker, type CommandResult } from '../harness/docker.ts';
 import { parseImageRef } from '../harness/image-ref.ts';
 import { parsePlatformList } from '../harness/platform.ts';
 import { RegistryClient } from '../harness/registry-client.ts';
 import { defineScenario } from '../harness/scenario.ts';
+import type { Step } from '../harness/steps.ts';
 import { verifyPlatforms } from '../harness/verify.ts';
 
 const HELLO = fileURLToPath(new URL('../samples/hello-go/', import.meta.url));
+const LOAD_ERROR = '"ERROR: docker exporter does not currently support exporting manifest lists"';
+
+function expectLoadError(s: Step, r: CommandResult): void {
+  s.check(r.exitCode !== 0, 'with the classic image store the load of two platforms fails');
+  s.checkMatch(r.stderr, /docker exporter does not currently support exporting manifest lists/, 'the article\'s error');
+}
+
 const ARTICLE_PLATFORMS = ['linux/arm64', 'linux/amd64', 'linux/riscv64', 'linux/ppc64le', 'linux/s390x', 'linux/386', 'linux/mips64le', 'linux/mips64', 'linux/arm/v7', 'linux/arm/v6'];
 
 export default defineScenario({
@@ -73,19 +83,45 @@ export default defineScenario({
       s.checkMatch(r.stderr, /WARNING: No output specified with docker-container driver\. Build result will only remain in the build cache/, 'the warning');
     });
 
-    await t.step('1.7', '--load of two platforms', async (s) => {
-      s.article('"ERROR: docker exporter does not currently support exporting manifest lists"');
+    await t.step('1.7', `--load of two platforms into this engine (${t.probe.imageStore} image store)`, async (s) => {
+      s.article(LOAD_ERROR);
       t.ctx.trackImage(ref);
       const r = await s.docker(['buildx', 'build', '--builder', name, '--platform', 'linux/arm64,linux/amd64', '-t', ref, HELLO, '--load'], { timeoutMs: 30 * 60_000 });
       if (t.probe.imageStore === 'containerd') {
         s.check(r.exitCode === 0, `with the containerd image store the load succeeds: ${r.stderr.trim().split('\n').at(-1)}`);
         const loaded = await s.must(['image', 'inspect', '--format', '{{.Id}}', ref]);
         s.saw(`loaded as ${loaded.stdout.trim().slice(0, 19)}`);
-        s.differs('this engine uses the containerd image store, which holds multi-platform images, so buildx exports an OCI index and the load succeeds; the article\'s error belongs to the classic image store (not reproduced here: it needs a second engine with the classic store).');
+        s.differs('this engine uses the containerd image store, which holds multi-platform images, so buildx exports an OCI index and the load succeeds; the article\'s error belongs to the classic image store, which the next step shows on a second engine.');
       } else {
-        s.check(r.exitCode !== 0, 'with the classic image store the load fails');
-        s.checkMatch(r.stderr, /docker exporter does not currently support exporting manifest lists/, 'the article\'s error');
+        expectLoadError(s, r);
       }
+    });
+
+    await t.step('1.7', '--load of two platforms into an engine with the classic image store (the article\'s)', async (s) => {
+      s.article(`"[+] Building 0.0s (0/0)", then ${LOAD_ERROR}`);
+      const classic = await findClassicEngine();
+      if (classic.state === 'absent') {
+        s.saw(`no engine with the classic image store at ${classic.host} (setup/prepare-host.sh starts one; MULTIARCH_HARNESS_CLASSIC_HOST names another): the error is not shown here`);
+        return;
+      }
+      s.check(classic.state === 'ready', classic.state === 'broken' ? classic.why : '');
+      if (classic.state !== 'ready') return;
+      // A builder of its own on that engine, as a user of that engine would have; buildx loads
+      // into the engine DOCKER_HOST names, and asks it first whether it holds multi-platform images.
+      const classicBuilder = `${name}-classic`;
+      t.ctx.defer(`removing the builder ${classicBuilder}`, () => docker(['buildx', 'rm', '--force', classicBuilder], { check: false }));
+      await s.must(['buildx', 'create', '--name', classicBuilder, '--driver', 'docker-container', '--driver-opt', 'network=host', classic.host]);
+      const env = { DOCKER_HOST: classic.host };
+      const r = await s.docker(['buildx', 'build', '--builder', classicBuilder, '--platform', 'linux/arm64,linux/amd64', '-t', ref, HELLO, '--load'], { timeoutMs: 30 * 60_000, env });
+      expectLoadError(s, r);
+      s.saw(`engine ${classic.version}, classic image store: exit ${r.exitCode}, ${r.stderr.trim().split('\n').at(-1)}`);
+      const none = await s.docker(['image', 'inspect', ref], { env });
+      s.check(none.exitCode !== 0, 'nothing was loaded into the classic engine');
+      await s.must(['buildx', 'rm', classicBuilder]);
+      const left = await s.must(['ps', '-a', '-q', '--filter', `name=^buildx_buildkit_${classicBuilder}0$`], { env });
+      s.check(left.stdout.trim() === '', 'the classic engine\'s BuildKit container is gone');
+      // Booting the builder (its BuildKit container) is all that happens first.
+      s.check(!/^#\d+ \[(?!internal\] booting buildkit)/m.test(r.stderr), 'it fails before building anything, as in the article ("[+] Building 0.0s (0/0)")');
     });
 
     await t.step('1.7', '--push, imagetools inspect, and every platform run', async (s) => {

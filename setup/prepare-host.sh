@@ -33,6 +33,12 @@ undo() {
   tac "$CHANGES" | while read -r change; do
     case "$change" in
       mirror-container) docker rm -f multiarch-mirror >/dev/null 2>&1 && say "removed the mirror registry container" || true ;;
+      classic-engine-started)
+        if [ -f "$STATE_DIR/classic-dockerd.pid" ]; then
+          kill "$(cat "$STATE_DIR/classic-dockerd.pid")" 2>/dev/null && say "stopped the classic-store dockerd" || true
+          rm -f "$STATE_DIR/classic-dockerd.pid"; sleep 2
+        fi ;;
+      classic-bridge) ip link del mah-classic0 2>/dev/null && say "removed the bridge mah-classic0" || true ;;
       dockerd-started)
         if [ -f "$STATE_DIR/dockerd.pid" ]; then
           kill "$(cat "$STATE_DIR/dockerd.pid")" 2>/dev/null && say "stopped dockerd" || true
@@ -191,7 +197,52 @@ TOML
 fi
 
 # ---------------------------------------------------------------------------------------------
-# 4. What this engine can do, as the harness sees it.
+# 4. A second engine with the classic image store, on its own socket, so that the article's
+#    `--load` error (1.7: "docker exporter does not currently support exporting manifest lists")
+#    is shown for real beside the containerd store's success. It has its own data-root, exec-root
+#    (and so its own containerd), config file and bridge; it touches neither docker0 nor iptables
+#    ("bridge": "none" would delete docker0, the main engine's bridge).
+# ---------------------------------------------------------------------------------------------
+CLASSIC_RUN=/run/multiarch-harness
+CLASSIC_SOCK=$CLASSIC_RUN/classic-engine.sock
+CLASSIC_BRIDGE=mah-classic0
+CLASSIC_CONFIG=$STATE_DIR/classic-engine.json
+classic_up() { DOCKER_HOST=unix://$CLASSIC_SOCK timeout 10 docker info >/dev/null 2>&1; }
+if [ $managed_engine = yes ] && ! classic_up; then
+  if ! ip link show "$CLASSIC_BRIDGE" >/dev/null 2>&1; then
+    # A bridge of its own with an address nothing routes to: no container is ever attached to it
+    # (the scenario's BuildKit container uses the host's loopback), but dockerd needs a bridge.
+    ip link add "$CLASSIC_BRIDGE" type bridge && ip addr add 10.213.0.1/24 dev "$CLASSIC_BRIDGE" \
+      || die "cannot create the bridge $CLASSIC_BRIDGE for the classic-store engine."
+    record classic-bridge
+  fi
+  mkdir -p "$CLASSIC_RUN"
+  cat >"$CLASSIC_CONFIG" <<JSON
+{
+  "hosts": ["unix://$CLASSIC_SOCK"],
+  "data-root": "$STATE_DIR/classic-engine",
+  "exec-root": "$CLASSIC_RUN/classic-engine",
+  "pidfile": "$CLASSIC_RUN/classic-engine.pid",
+  "features": { "containerd-snapshotter": false },
+  "bridge": "$CLASSIC_BRIDGE",
+  "iptables": false,
+  "ip6tables": false,
+  "ip-forward": false,
+  "ip-masq": false,
+  "ip": "127.0.0.1",
+  "registry-mirrors": ["http://127.0.0.1:${MIRROR_PORT}"]
+}
+JSON
+  say "starting a second dockerd with the classic image store on $CLASSIC_SOCK (log: $LOG_DIR/classic-dockerd.log)"
+  setsid nohup dockerd --config-file "$CLASSIC_CONFIG" >"$LOG_DIR/classic-dockerd.log" 2>&1 </dev/null &
+  echo $! >"$STATE_DIR/classic-dockerd.pid"
+  record classic-engine-started
+  for _ in $(seq 1 60); do classic_up && break; sleep 1; done
+  classic_up || die "the classic-store dockerd did not come up within 60 s (see $LOG_DIR/classic-dockerd.log)."
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 5. What this engine can do, as the harness sees it.
 # ---------------------------------------------------------------------------------------------
 node "$ROOT/bin/multiarch-harness.mjs" doctor --brief || true
 say "ready in $(( $(date +%s) - start_ts )) s"
