@@ -5,6 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { docker } from './docker.ts';
+import { imageStoreOf } from './host-probe.ts';
 
 export const DEFAULT_CLASSIC_HOST = 'unix:///run/multiarch-harness/classic-engine.sock';
 
@@ -22,7 +23,7 @@ export async function findClassicEngine(): Promise<ClassicEngine> {
   const r = await docker(['info', '--format', '{{json .}}'], { env: { DOCKER_HOST: host }, check: false, timeoutMs: 20_000 });
   if (r.exitCode !== 0 || !r.stdout.startsWith('{')) return { state: 'broken', host, why: `no engine answers at ${host}: ${r.stderr.trim().split('\n').at(-1) ?? ''}` };
   const info = JSON.parse(r.stdout) as { ServerVersion?: string; DriverStatus?: Array<[string, string]> };
-  if ((info.DriverStatus ?? []).some(([k, v]) => k === 'driver-type' && v.includes('snapshotter'))) {
+  if (imageStoreOf(info.DriverStatus) !== 'classic') {
     return { state: 'broken', host, why: `the engine at ${host} uses the containerd image store, not the classic one` };
   }
   return { state: 'ready', host, version: info.ServerVersion ?? '?' };

@@ -25,6 +25,11 @@ export interface HostProbe {
   qemuVersions: Record<string, string>;
 }
 
+/** Which image store `docker info`'s DriverStatus describes: the containerd store names its snapshotter. */
+export function imageStoreOf(driverStatus: ReadonlyArray<[string, string]> | undefined): HostProbe['imageStore'] {
+  return (driverStatus ?? []).some(([k, v]) => k === 'driver-type' && v.includes('snapshotter')) ? 'containerd' : 'classic';
+}
+
 export async function probeHost(options: { probeImage?: string; labels?: readonly string[] } = {}): Promise<HostProbe> {
   const info = await docker(['info', '--format', '{{json .}}'], { check: false, timeoutMs: 20_000 });
   if (info.exitCode !== 0 || !info.stdout.startsWith('{')) {
@@ -40,7 +45,7 @@ export async function probeHost(options: { probeImage?: string; labels?: readonl
   const ver = await docker(['version', '--format', '{{.Server.Os}}/{{.Server.Arch}} {{.Server.APIVersion}}']);
   const [platformText, apiVersion] = ver.stdout.trim().split(' ');
   const native = normalizePlatform(parsePlatform(platformText!));
-  const imageStore = (data.DriverStatus ?? []).some(([k, v]) => k === 'driver-type' && v.includes('snapshotter')) ? 'containerd' : 'classic';
+  const imageStore = imageStoreOf(data.DriverStatus);
   const bx = await docker(['buildx', 'version'], { check: false });
   const buildxVersion = bx.exitCode === 0 ? bx.stdout.trim().split(/\s+/)[1] : undefined;
   const engineIsLocal = !process.env.DOCKER_HOST?.startsWith('tcp://') && !process.env.DOCKER_HOST?.startsWith('ssh://') && data.Name === hostname();

@@ -114,14 +114,14 @@ export default defineScenario({
       const env = { DOCKER_HOST: classic.host };
       const r = await s.docker(['buildx', 'build', '--builder', classicBuilder, '--platform', 'linux/arm64,linux/amd64', '-t', ref, HELLO, '--load'], { timeoutMs: 30 * 60_000, env });
       expectLoadError(s, r);
+      // Booting the builder (its BuildKit container) is all that happens first.
+      s.check(!/^#\d+ \[(?!internal\] booting buildkit)/m.test(r.stderr), 'it fails before building anything, as in the article ("[+] Building 0.0s (0/0)")');
       s.saw(`engine ${classic.version}, classic image store: exit ${r.exitCode}, ${r.stderr.trim().split('\n').at(-1)}`);
       const none = await s.docker(['image', 'inspect', ref], { env });
       s.check(none.exitCode !== 0, 'nothing was loaded into the classic engine');
       await s.must(['buildx', 'rm', classicBuilder]);
       const left = await s.must(['ps', '-a', '-q', '--filter', `name=^buildx_buildkit_${classicBuilder}0$`], { env });
       s.check(left.stdout.trim() === '', 'the classic engine\'s BuildKit container is gone');
-      // Booting the builder (its BuildKit container) is all that happens first.
-      s.check(!/^#\d+ \[(?!internal\] booting buildkit)/m.test(r.stderr), 'it fails before building anything, as in the article ("[+] Building 0.0s (0/0)")');
     });
 
     await t.step('1.7', '--push, imagetools inspect, and every platform run', async (s) => {

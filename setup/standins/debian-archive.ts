@@ -2,7 +2,7 @@
  * Fetches Debian packages for foreign architectures through a private apt configuration, so the
  * host's own apt sources stay untouched, and extracts them into folders the stand-in images copy.
  */
-import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 
@@ -50,7 +50,6 @@ export class DebianArchive {
     await mkdir(join(lists, 'partial'), { recursive: true });
     await mkdir(join(this.dir, 'archives', 'partial'), { recursive: true });
     await mkdir(join(this.dir, 'cache'), { recursive: true });
-    const { writeFile } = await import('node:fs/promises');
     await writeFile(
       join(this.dir, 'sources.list'),
       `deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian ${this.suite} main\n`,
