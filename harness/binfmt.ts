@@ -5,6 +5,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { docker } from './docker.ts';
+import { labelArgs } from './run-context.ts';
 
 export interface BinfmtHandler {
   name: string;
@@ -48,7 +49,7 @@ export async function readLocalHandlers(dir = BINFMT_DIR): Promise<BinfmtHandler
 export async function readEngineHandlers(image: string, labels: readonly string[]): Promise<BinfmtHandler[]> {
   const script = `for f in /binfmt/*; do n=\${f##*/}; [ "$n" = register ] || [ "$n" = status ] && continue; echo "==> $n"; cat "$f"; done`;
   const r = await docker(
-    ['run', '--rm', ...labels.flatMap((l) => ['--label', l]), '-v', `${BINFMT_DIR}:/binfmt:ro`, image, 'sh', '-c', script],
+    ['run', '--rm', ...labelArgs(labels), '-v', `${BINFMT_DIR}:/binfmt:ro`, image, 'sh', '-c', script],
     { check: false, timeoutMs: 60_000 },
   );
   if (r.exitCode !== 0) return [];
@@ -59,4 +60,9 @@ export async function readEngineHandlers(image: string, labels: readonly string[
       const [first, ...rest] = chunk.split('\n');
       return parseHandler(first!.trim(), rest.join('\n'));
     });
+}
+
+/** The engine's handlers: from this host's /proc when the engine is local, else through a container. */
+export async function readHandlers(o: { engineIsLocal: boolean; probeImage?: string; labels?: readonly string[] }): Promise<BinfmtHandler[]> {
+  return o.engineIsLocal ? readLocalHandlers() : readEngineHandlers(o.probeImage ?? 'alpine:latest', o.labels ?? []);
 }

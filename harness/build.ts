@@ -2,6 +2,7 @@
  * Builds an image for several platforms in one `docker buildx build --platform a,b --push`,
  * through a named builder (never the user's global current builder).
  */
+import { labelArgs } from './run-context.ts';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -61,7 +62,7 @@ export async function buildAndPush(req: BuildRequest): Promise<BuildResult> {
         '--platform', req.platforms.map(formatPlatform).join(','),
         `--provenance=${req.provenance ?? false}`, ...(req.noCache ? ['--no-cache'] : []),
         '--metadata-file', metadata, '--push', '-t', req.tag,
-        ...(req.labels ?? []).flatMap((l) => ['--label', l]),
+        ...labelArgs(req.labels ?? []),
         '-f', resolve(req.context, req.dockerfile ?? 'Dockerfile'), req.context,
       ];
       const r = await docker(args, { timeoutMs: req.timeoutMs, check: false, onStderrLine: (l) => splitter.line(l) });

@@ -5,7 +5,7 @@
 import { realpath } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { execa } from 'execa';
-import { readEngineHandlers, readLocalHandlers, type BinfmtHandler } from './binfmt.ts';
+import { readHandlers, type BinfmtHandler } from './binfmt.ts';
 import { docker } from './docker.ts';
 import { EnvironmentError } from './errors.ts';
 import { normalizePlatform, parsePlatform, type Platform } from './platform.ts';
@@ -49,9 +49,7 @@ export async function probeHost(options: { probeImage?: string; labels?: readonl
   const bx = await docker(['buildx', 'version'], { check: false });
   const buildxVersion = bx.exitCode === 0 ? bx.stdout.trim().split(/\s+/)[1] : undefined;
   const engineIsLocal = !process.env.DOCKER_HOST?.startsWith('tcp://') && !process.env.DOCKER_HOST?.startsWith('ssh://') && data.Name === hostname();
-  const handlers = engineIsLocal
-    ? await readLocalHandlers()
-    : await readEngineHandlers(options.probeImage ?? 'alpine:latest', options.labels ?? []);
+  const handlers = await readHandlers({ engineIsLocal, ...options });
   const qemuVersions: Record<string, string> = {};
   if (engineIsLocal) {
     for (const h of handlers.filter((x) => x.enabled && /qemu/.test(x.interpreter + x.name))) {

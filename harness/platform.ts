@@ -124,6 +124,12 @@ export function goTarget(p: Platform): { goos: string; goarch: string; goarm?: s
   return f.goarm ? { goos: p.os, goarch: f.goarch, goarm: f.goarm } : { goos: p.os, goarch: f.goarch };
 }
 
+/** The same as environment variables for `go build`: GOOS, GOARCH and, for arm, GOARM. */
+export function goTargetEnv(p: Platform): Record<string, string> {
+  const { goos, goarch, goarm } = goTarget(p);
+  return { GOOS: goos, GOARCH: goarch, ...(goarm ? { GOARM: goarm } : {}) };
+}
+
 export function debianArch(p: Platform): string {
   const a = requireFacts(p).debianArch;
   if (!a) throw new PlatformError(`Debian has no architecture for ${formatPlatform(p)}.`);

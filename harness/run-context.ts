@@ -13,6 +13,11 @@ function debug(message: string): void {
 export const RUN_LABEL = 'io.multiarch-harness.run';
 export const PID_LABEL = 'io.multiarch-harness.pid';
 
+/** `--label k=v` arguments for docker commands, from `k=v` labels. */
+export function labelArgs(labels: readonly string[]): string[] {
+  return labels.flatMap((l) => ['--label', l]);
+}
+
 export class RunContext {
   readonly id = `mah-${randomBytes(4).toString('hex')}`;
   private readonly cleanups: Array<{ what: string; fn: () => Promise<unknown> }> = [];
@@ -29,7 +34,7 @@ export class RunContext {
 
   /** `--label k=v` arguments for docker commands. */
   labelArgs(): string[] {
-    return this.labels.flatMap((l) => ['--label', l]);
+    return labelArgs(this.labels);
   }
 
   /** Registers a cleanup step; steps run in reverse order. */

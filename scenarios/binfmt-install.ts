@@ -8,18 +8,19 @@
  * had is replaced or gone; --install of an architecture whose handler exists (the kernel refuses a
  * second handler of the same name); and every platform of alpine:latest run, its uname -m checked.
  */
-import { readEngineHandlers, readLocalHandlers, type BinfmtHandler } from '../harness/binfmt.ts';
+import { readHandlers, type BinfmtHandler } from '../harness/binfmt.ts';
 import { classify } from '../harness/execution-mode.ts';
 import { judge } from '../harness/expectations.ts';
-import { formatPlatform, parsePlatformList } from '../harness/platform.ts';
+import { formatPlatform, parsePlatform, parsePlatformList } from '../harness/platform.ts';
 import { defineScenario } from '../harness/scenario.ts';
-import type { Step, StepsContext } from '../harness/steps.ts';
+import type { Step } from '../harness/steps.ts';
+import { ALPINE_PLATFORMS } from './support/alpine.ts';
 
 const IMAGE = 'tonistiigi/binfmt';
 /** What binfmt can install, as the platforms its status reports them. */
 const INSTALLABLE = parsePlatformList('linux/arm64,linux/riscv64,linux/ppc64le,linux/s390x,linux/386,linux/mips64le,linux/mips64,linux/loong64,linux/arm/v7,linux/arm/v6');
 /** alpine:latest's platforms: every one gets run after the install. */
-const ALPINE = parsePlatformList('linux/amd64,linux/arm/v6,linux/arm/v7,linux/arm64,linux/386,linux/ppc64le,linux/riscv64,linux/s390x');
+const ALPINE = ALPINE_PLATFORMS.map(parsePlatform);
 
 interface Status {
   supported: string[];
@@ -39,10 +40,6 @@ function parseStatus(s: Step, stdout: string): Status {
   return { supported: d.supported ?? [], emulators: d.emulators ?? [] };
 }
 
-async function handlers(t: StepsContext): Promise<BinfmtHandler[]> {
-  return t.probe.engineIsLocal ? readLocalHandlers() : readEngineHandlers('alpine:latest', t.ctx.labels);
-}
-
 /** No handler that was there before is gone, disabled, or pointing at another interpreter. */
 function checkUntouched(s: Step, before: BinfmtHandler[], after: BinfmtHandler[]): void {
   for (const b of before) {
@@ -58,9 +55,9 @@ export default defineScenario({
   title: 'tonistiigi/binfmt: status, --install all, and every platform runs',
   article: '1.4.1',
   privileged: 'runs tonistiigi/binfmt with --privileged, which registers binfmt_misc handlers in the kernel of the engine\'s host',
-  platforms: ALPINE.map(formatPlatform),
+  platforms: ALPINE_PLATFORMS,
   async run(t) {
-    const labels = t.ctx.labels.flatMap((l) => ['--label', l]);
+    const labels = t.ctx.labelArgs();
     let status: Status = { supported: [], emulators: [] };
 
     await t.step('1.4.1', 'binfmt with no argument: its status, as this harness sees it too', async (s) => {
@@ -73,7 +70,7 @@ export default defineScenario({
         s.check(status.supported.includes(formatPlatform(p)) === runs,
           `${formatPlatform(p)}: binfmt says ${status.supported.includes(formatPlatform(p)) ? 'supported' : 'not supported'}, the harness says it ${runs ? 'runs' : 'cannot run'}`);
       }
-      const enabled = (await handlers(t)).filter((h) => h.enabled).map((h) => h.name).sort();
+      const enabled = (await readHandlers({ engineIsLocal: t.probe.engineIsLocal, labels: t.ctx.labels })).filter((h) => h.enabled).map((h) => h.name).sort();
       s.check(JSON.stringify([...status.emulators].sort()) === JSON.stringify(enabled), `"emulators" lists the enabled handlers (${enabled.length}), lists ${status.emulators.length}`);
       s.saw(`supported: ${status.supported.join(', ')}`);
       s.saw(`emulators: ${status.emulators.length} enabled handlers (${status.emulators.filter((e) => e.startsWith('qemu-')).length} of them QEMU's)`);
@@ -81,14 +78,14 @@ export default defineScenario({
 
     await t.step('1.4.1', 'the article\'s command: --install all', async (s) => {
       s.article('`docker run --privileged --rm tonistiigi/binfmt --install all` (for engines other than Docker Desktop, which has the handlers already)');
-      const before = await handlers(t);
+      const before = await readHandlers({ engineIsLocal: t.probe.engineIsLocal, labels: t.ctx.labels });
       const r = await s.must(['run', '--privileged', '--rm', ...labels, IMAGE, '--install', 'all'], { timeoutMs: 300_000 });
       const lines = r.stderr.split('\n').filter((l) => l.startsWith('installing:'));
       s.check(!/^error:/m.test(r.stderr), `no error: ${r.stderr.match(/^error:.*$/m)?.[0] ?? ''}`);
       for (const l of lines) s.check(/ OK$/.test(l), l);
       const after = parseStatus(s, r.stdout);
       for (const p of INSTALLABLE) s.check(after.supported.includes(formatPlatform(p)), `${formatPlatform(p)} is supported afterwards`);
-      checkUntouched(s, before, await handlers(t));
+      checkUntouched(s, before, await readHandlers({ engineIsLocal: t.probe.engineIsLocal, labels: t.ctx.labels }));
       if (lines.length) {
         s.saw(lines.join('; '));
       } else {
@@ -100,13 +97,13 @@ export default defineScenario({
 
     await t.step('1.4.1', '--install arm64 where the host has a handler: the kernel keeps the first', async (s) => {
       s.article('(not in the article) binfmt prints "installing: arm64 qemu-aarch64 already registered" when a handler of that name exists');
-      const before = await handlers(t);
+      const before = await readHandlers({ engineIsLocal: t.probe.engineIsLocal, labels: t.ctx.labels });
       const had = before.some((h) => h.name === 'qemu-aarch64');
       const r = await s.must(['run', '--privileged', '--rm', ...labels, IMAGE, '--install', 'arm64'], { timeoutMs: 300_000 });
       const line = r.stderr.match(/^installing: arm64 .*$/m)?.[0] ?? '';
       s.checkMatch(line, had ? /^installing: arm64 qemu-aarch64 already registered$/ : /^installing: arm64 OK$/, had ? 'the kernel refuses a second qemu-aarch64 (EEXIST)' : 'arm64 installed');
       s.saw(line);
-      if (had) checkUntouched(s, before, await handlers(t));
+      if (had) checkUntouched(s, before, await readHandlers({ engineIsLocal: t.probe.engineIsLocal, labels: t.ctx.labels }));
     });
 
     await t.step('1.4.1', 'every platform of alpine:latest runs, with the uname -m its mode gives', async (s) => {

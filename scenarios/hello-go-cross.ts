@@ -7,13 +7,14 @@
  * image. QEMU runs ARMv7 code happily, so the article's run passes; the binary check does not.
  */
 import { defineScenario } from '../harness/scenario.ts';
+import { ALPINE_PLATFORMS } from './support/alpine.ts';
 
 export default defineScenario({
   kind: 'build',
   name: 'hello-go-cross',
   title: 'Build the Go sample by cross-compilation (FROM --platform=$BUILDPLATFORM)',
   article: '1.8',
-  platforms: ['linux/amd64', 'linux/386', 'linux/arm/v6', 'linux/arm/v7', 'linux/arm64', 'linux/ppc64le', 'linux/riscv64', 'linux/s390x'],
+  platforms: ALPINE_PLATFORMS,
   build: { context: new URL('../samples/hello-go/', import.meta.url), dockerfile: 'Dockerfile.cross', repository: 'hello-cross-go' },
   expect: { kind: 'output', template: 'Hello, {os}/{goarch}!' },
   knownIssues: [

@@ -8,14 +8,15 @@
 import { classify } from '../harness/execution-mode.ts';
 import { unameMachine } from '../harness/expectations.ts';
 import { parseImageRef } from '../harness/image-ref.ts';
-import { formatPlatform, parsePlatform, parsePlatformList, samePlatform } from '../harness/platform.ts';
+import { formatPlatform, parsePlatform, samePlatform } from '../harness/platform.ts';
 import { RegistryClient } from '../harness/registry-client.ts';
 import { defineScenario } from '../harness/scenario.ts';
 import { verifyPlatforms } from '../harness/verify.ts';
+import { ALPINE_PLATFORMS } from './support/alpine.ts';
 import { buildAndPushEcho, ECHO_CONTEXT } from './support/echo-platform.ts';
 
 /** alpine:latest's platforms: every one the FROM alpine sample can be built for. */
-const PLATFORMS = parsePlatformList('linux/amd64,linux/arm64,linux/386,linux/arm/v6,linux/arm/v7,linux/ppc64le,linux/riscv64,linux/s390x');
+const PLATFORMS = ALPINE_PLATFORMS.map(parsePlatform);
 const WARNING = /WARNING: The requested image's platform \(([^)]+)\) does not match the detected host platform \(([^)]+)\) and no specific platform was requested/;
 
 export default defineScenario({
@@ -23,7 +24,7 @@ export default defineScenario({
   name: 'manifest-path',
   title: 'docker build per platform, docker manifest create and push',
   article: '2.4-2.7',
-  platforms: PLATFORMS.map(formatPlatform),
+  platforms: ALPINE_PLATFORMS,
   async run(t) {
     const registry = (await t.registry()).address;
     const native = t.probe.native;

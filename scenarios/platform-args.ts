@@ -3,13 +3,14 @@
  * asserted per platform (TARGETVARIANT v7/v6 for arm, BUILDPLATFORM this host's).
  */
 import { defineScenario } from '../harness/scenario.ts';
+import { ALPINE_PLATFORMS } from './support/alpine.ts';
 
 export default defineScenario({
   kind: 'build',
   name: 'platform-args',
   title: 'BuildKit\'s platform ARGs (TARGETPLATFORM ... BUILDVARIANT)',
   article: '1.9',
-  platforms: ['linux/amd64', 'linux/386', 'linux/arm/v6', 'linux/arm/v7', 'linux/arm64', 'linux/ppc64le', 'linux/riscv64', 'linux/s390x'],
+  platforms: ALPINE_PLATFORMS,
   build: { context: new URL('../samples/platform-args/', import.meta.url), repository: 'platform-args' },
   expect: {
     kind: 'output',

@@ -13,40 +13,36 @@ import { chmod, copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { debianArch, goTarget, parsePlatform, parsePlatformList, type Platform } from '../../harness/platform.ts';
+import { debianArch, goTargetEnv, parsePlatform, parsePlatformList, qemuHandlerName, type Platform } from '../../harness/platform.ts';
 import type { FetchedPackage } from './debian-archive.ts';
 import { LABELS, packageSummary } from './image-labels.ts';
 import { rootfsKey, type Recipe } from './recipes.ts';
 
 const TOOL = join(dirname(fileURLToPath(import.meta.url)), 'binfmt-tool');
 const PLATFORMS = parsePlatformList('linux/amd64,linux/arm64,linux/arm/v6,linux/arm/v7,linux/ppc64le,linux/s390x,linux/riscv64,linux/386');
-/** Platforms the binfmt tool checks for its "supported" list (check program file: linux-arm-v7). */
+/**
+ * The platforms the binfmt tool checks for its "supported" list, in the order it prints them. Their
+ * check programs are named 00-linux-amd64, 01-linux-amd64-v2, ...: the tool runs them in name order.
+ */
 const CHECKED = [
   'linux/amd64', 'linux/amd64/v2', 'linux/amd64/v3', 'linux/amd64/v4', 'linux/arm64', 'linux/riscv64', 'linux/ppc64le',
   'linux/s390x', 'linux/386', 'linux/mips64le', 'linux/mips64', 'linux/loong64', 'linux/arm/v7', 'linux/arm/v6',
 ];
-/** The emulators binfmt registers, by the architecture each one runs (QEMU's names). */
-const EMULATORS: Record<string, string> = {
-  amd64: 'x86_64', arm64: 'aarch64', arm: 'arm', s390x: 's390x', ppc64le: 'ppc64le', riscv64: 'riscv64',
-  '386': 'i386', mips64le: 'mips64el', mips64: 'mips64', loong64: 'loongarch64',
-};
-/** An image variant carries emulators for every architecture but its own (amd64 runs 386 natively). */
+/** The architectures binfmt registers emulators for (its handler table in binfmt-tool/main.go). */
+const EMULATED = parsePlatformList('linux/amd64,linux/arm64,linux/arm,linux/s390x,linux/ppc64le,linux/riscv64,linux/386,linux/mips64le,linux/mips64,linux/loong64');
+/** An image variant carries emulators (qemu-aarch64, ...) for every architecture but its own (amd64 runs 386 natively). */
 function emulatorsFor(p: Platform): string[] {
   const own = p.architecture === 'amd64' ? ['amd64', '386'] : [p.architecture];
-  return Object.entries(EMULATORS).filter(([arch]) => !own.includes(arch)).map(([, qemu]) => qemu);
+  return EMULATED.filter((e) => !own.includes(e.architecture)).map(qemuHandlerName);
 }
 const suiteOf = (p: Platform): 'bookworm' | 'trixie' => (p.architecture === 'riscv64' ? 'trixie' : 'bookworm');
 /** Bookworm's qemu-user-static holds the static binaries; in trixie they moved to qemu-user. */
 const qemuPackage = (p: Platform) => (suiteOf(p) === 'bookworm' ? 'qemu-user-static' : 'qemu-user');
 
 async function goBuild(source: string, out: string, p: Platform, stateDir: string, ldflags = '-s -w', goamd64?: string): Promise<void> {
-  const { goos, goarch, goarm } = goTarget(p);
   await execa('go', ['build', '-trimpath', '-ldflags', ldflags, '-o', out, source], {
     cwd: TOOL,
-    env: {
-      GO111MODULE: 'off', GOCACHE: join(stateDir, 'go-cache'), CGO_ENABLED: '0', GOOS: goos, GOARCH: goarch,
-      ...(goarm ? { GOARM: goarm } : {}), ...(goamd64 ? { GOAMD64: goamd64 } : {}),
-    },
+    env: { GO111MODULE: 'off', GOCACHE: join(stateDir, 'go-cache'), CGO_ENABLED: '0', ...goTargetEnv(p), ...(goamd64 ? { GOAMD64: goamd64 } : {}) },
   });
 }
 
@@ -58,10 +54,11 @@ export const binfmt: Recipe = {
   dependsOn: [],
   packages: PLATFORMS.map((p) => ({ name: qemuPackage(p), arch: debianArch(p), ...(suiteOf(p) === 'bookworm' ? { suite: 'bookworm' as const } : {}) })),
   async prepare({ trixie, bookworm, dir, stateDir }) {
-    for (const platform of CHECKED) {
+    for (const [i, platform] of CHECKED.entries()) {
       const [, arch, level] = platform.split('/');
       const p = parsePlatform(arch === 'amd64' ? 'linux/amd64' : platform);
-      await goBuild('check/main.go', join(dir, 'checks', platform.replaceAll('/', '-')), p, stateDir, '-s -w', arch === 'amd64' ? (level ?? 'v1') : undefined);
+      const name = `${String(i).padStart(2, '0')}-${platform.replaceAll('/', '-')}`;
+      await goBuild('check/main.go', join(dir, 'checks', name), p, stateDir, '-s -w', arch === 'amd64' ? (level ?? 'v1') : undefined);
     }
     const fetched: Array<FetchedPackage & { suite: string }> = [];
     for (const p of PLATFORMS) {
@@ -71,11 +68,11 @@ export const binfmt: Recipe = {
       const bin = join(dir, `qemu-${rootfsKey(p)}`);
       await mkdir(bin, { recursive: true });
       for (const qemu of emulatorsFor(p)) {
-        const candidates = [`usr/bin/qemu-${qemu}-static`, `usr/bin/qemu-${qemu}`].map((f) => join(pkg.root, f));
+        const candidates = [`usr/bin/${qemu}-static`, `usr/bin/${qemu}`].map((f) => join(pkg.root, f));
         const found = (await Promise.all(candidates.map((c) => stat(c).then((s) => (s.isFile() ? c : undefined), () => undefined)))).find(Boolean);
-        if (!found) throw new Error(`${pkg.name}:${pkg.arch} ${pkg.version} has no static qemu-${qemu}.`);
-        await copyFile(found, join(bin, `qemu-${qemu}`));
-        await chmod(join(bin, `qemu-${qemu}`), 0o755);
+        if (!found) throw new Error(`${pkg.name}:${pkg.arch} ${pkg.version} has no static ${qemu}.`);
+        await copyFile(found, join(bin, qemu));
+        await chmod(join(bin, qemu), 0o755);
       }
       const qemuVersion = `${pkg.version.replace(/^\d+:/, '').replace(/[+~].*$/, '')}-debian-${pkg.version.replace(/^\d+:/, '')}`;
       await goBuild('main.go', join(dir, `binfmt-${rootfsKey(p)}`), p, stateDir, `-s -w -X main.qemuVersion=${qemuVersion}`);

@@ -18,7 +18,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { execa } from 'execa';
-import { goTarget, platformSlug, type Platform } from '../../harness/platform.ts';
+import { formatPlatform, goTargetEnv, platformSlug, type Platform } from '../../harness/platform.ts';
 import type { DebianArchive } from './debian-archive.ts';
 
 const OVERLAY_GOPATH = join(dirname(fileURLToPath(import.meta.url)), 'go');
@@ -129,13 +129,12 @@ export async function buildBuildkit(p: Platform, outDir: string, stateDir: strin
   const root = await goroot(base, trixie);
   const gopath = await sourceTree(base, root, trixie, log);
   if (!(await exists(join(bin, '.complete')))) {
-    const { goos, goarch, goarm } = goTarget(p);
     await mkdir(bin, { recursive: true });
     const version = `-X github.com/moby/buildkit/version.Version=v0.0.0+debian-${BUILDKIT_SOURCE_PACKAGE}`;
     for (const target of TARGETS) {
-      log(`compiling ${target.split('/').at(-1)} for ${goos}/${goarch}${goarm ? ` GOARM=${goarm}` : ''}`);
+      log(`compiling ${target.split('/').at(-1)} for ${formatPlatform(p)}`);
       await execa('go', ['build', '-trimpath', '-ldflags', `-s -w ${version}`, '-o', join(bin, target.split('/').at(-1)!), target], {
-        env: goEnv(root, gopath, { GOOS: goos, GOARCH: goarch, ...(goarm ? { GOARM: goarm } : {}) }),
+        env: goEnv(root, gopath, goTargetEnv(p)),
       });
     }
     await writeFile(join(bin, '.complete'), '');

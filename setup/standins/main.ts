@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
+import { findClassicEngine } from '../../harness/classic-engine.ts';
 import { docker } from '../../harness/docker.ts';
 import { formatPlatform } from '../../harness/platform.ts';
 import { withRetry } from '../../harness/retry.ts';
@@ -66,8 +67,25 @@ async function buildAndPush(r: Recipe, trixie: DebianArchive, bookworm: DebianAr
       ]),
     { attempts: 3, what: `pushing ${target}` },
   );
+  // With the containerd image store the pushed image also stays in the engine under the mirror's
+  // name; only the Docker Hub name (refreshLocalCopies) is meant to be there.
+  await docker(['image', 'rm', target], { check: false });
   await rm(dir, { recursive: true, force: true });
   log(`built and pushed ${describeRecipe(r)} in ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
+/**
+ * An engine keeps its local copy of an image when the registry's copy changes: after a rebuild,
+ * every engine here that holds the stand-in pulls it again (through its registry-mirrors), so that
+ * `docker run tonistiigi/binfmt` runs what was just built. Engines that never pulled it are left alone.
+ */
+async function refreshLocalCopies(r: Recipe): Promise<void> {
+  const classic = await findClassicEngine();
+  for (const env of [{}, ...(classic.state === 'ready' ? [{ DOCKER_HOST: classic.host }] : [])]) {
+    if ((await docker(['image', 'inspect', r.ref], { env, check: false })).exitCode !== 0) continue;
+    await withRetry(() => docker(['pull', '--quiet', r.ref], { env }), { attempts: 3, what: `pulling ${r.ref} again` });
+    log(`${r.ref}: the local copy${'DOCKER_HOST' in env ? ' on the classic-store engine' : ''} is the new one`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -94,6 +112,7 @@ async function main(): Promise<void> {
     }
     log(`${r.ref}: building for ${r.platforms.length} platforms`);
     await buildAndPush(r, trixie, bookworm);
+    await refreshLocalCopies(r);
     await writeFile(keyFile, key);
     // Images built FROM this one must pick up the new base.
     rebuiltUpstream = rebuiltUpstream || r.dependsOn.length === 0;

@@ -6,7 +6,7 @@ import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { goTarget, platformSlug, type Platform } from '../../harness/platform.ts';
+import { goTargetEnv, platformSlug, type Platform } from '../../harness/platform.ts';
 
 /** Small stand-ins for imports Debian does not package (see go/src/...). */
 const OVERLAY_GOPATH = join(dirname(fileURLToPath(import.meta.url)), 'go');
@@ -14,7 +14,6 @@ const OVERLAY_GOPATH = join(dirname(fileURLToPath(import.meta.url)), 'go');
 export async function buildRegistryBinary(p: Platform, out: string, stateDir: string): Promise<void> {
   const cached = join(stateDir, 'standins', 'registry-bin', platformSlug(p));
   if (!(await stat(cached).then(() => true, () => false))) {
-    const { goos, goarch, goarm } = goTarget(p);
     await mkdir(dirname(cached), { recursive: true });
     await execa('go', ['build', '-trimpath', '-ldflags', '-s -w', '-o', cached, 'github.com/docker/distribution/cmd/registry'], {
       env: {
@@ -22,9 +21,7 @@ export async function buildRegistryBinary(p: Platform, out: string, stateDir: st
         GOPATH: `${OVERLAY_GOPATH}:/usr/share/gocode`,
         GOCACHE: join(stateDir, 'go-cache'),
         CGO_ENABLED: '0',
-        GOOS: goos,
-        GOARCH: goarch,
-        ...(goarm ? { GOARM: goarm } : {}),
+        ...goTargetEnv(p),
       },
     });
   }

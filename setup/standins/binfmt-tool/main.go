@@ -73,13 +73,6 @@ func handlerFor(arch string) (handler, bool) {
 	return handler{}, false
 }
 
-// Platforms checked for "supported", in the order they are reported (the native one first).
-var checkedPlatforms = []string{
-	"linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/amd64/v4",
-	"linux/arm64", "linux/riscv64", "linux/ppc64le", "linux/s390x", "linux/386",
-	"linux/mips64le", "linux/mips64", "linux/loong64", "linux/arm/v7", "linux/arm/v6",
-}
-
 var archAliases = map[string]string{
 	"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "armhf": "arm", "armel": "arm",
 	"i386": "386", "i686": "386", "ppc64el": "ppc64le", "mips64el": "mips64le", "loongarch64": "loong64",
@@ -184,23 +177,24 @@ func uninstallNames(mount, list string) []string {
 	return out
 }
 
-// supported runs the check program of each platform: what runs is supported.
+// supported runs the check program of each platform (checksDir/NN-linux-arm-v7, in name order):
+// what runs is supported. The native platform is listed first.
 func supported() []string {
-	var out []string
+	entries, _ := os.ReadDir(checksDir) // sorted by name
 	native := "linux/" + runtime.GOARCH
-	order := append([]string{native}, checkedPlatforms...)
-	seen := map[string]bool{}
-	for _, p := range order {
-		if seen[p] {
+	var out []string
+	for _, e := range entries {
+		name := e.Name()
+		if i := strings.IndexByte(name, '-'); i >= 0 {
+			name = name[i+1:]
+		}
+		p := strings.ReplaceAll(name, "-", "/")
+		if exec.Command(filepath.Join(checksDir, e.Name())).Run() != nil {
 			continue
 		}
-		seen[p] = true
-		prog := filepath.Join(checksDir, strings.ReplaceAll(p, "/", "-"))
-		if _, err := os.Stat(prog); err != nil {
-			continue
-		}
-		cmd := exec.Command(prog)
-		if cmd.Run() == nil {
+		if p == native {
+			out = append([]string{p}, out...)
+		} else {
 			out = append(out, p)
 		}
 	}
