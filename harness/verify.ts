@@ -57,8 +57,7 @@ interface IndexView {
 async function readIndex(client: RegistryClient, top: FetchedManifest): Promise<IndexView> {
   if (!top.body.manifests) {
     const config = await client.blobJson<ImageConfig>(top.body.config!.digest);
-    const platform = normalizePlatform({ os: config.os ?? 'unknown', architecture: config.architecture ?? 'unknown', ...(config.variant ? { variant: config.variant } : {}) });
-    return { entries: [{ platform, digest: top.digest, mediaType: top.mediaType }], problems: [], isIndex: false };
+    return { entries: [{ platform: configPlatform(config), digest: top.digest, mediaType: top.mediaType }], problems: [], isIndex: false };
   }
   const digests = new Set(top.body.manifests.map((d) => d.digest));
   const problems: string[] = [];
@@ -114,10 +113,10 @@ async function verifyOne(o: VerifyPlatformsOptions, index: IndexView, platform: 
     checks.config = fail(`the manifest or config of ${name} cannot be read: ${(err as Error).message}`);
     return finish(result, exec);
   }
-  const configPlatform = normalizePlatform({ os: config.os ?? '?', architecture: config.architecture ?? '?', ...(config.variant ? { variant: config.variant } : {}) });
-  checks.config = samePlatform(configPlatform, platform)
-    ? pass(formatPlatform(configPlatform))
-    : fail(`the image config says ${formatPlatform(configPlatform)}, the index says ${name}`);
+  const declared = configPlatform(config);
+  checks.config = samePlatform(declared, platform)
+    ? pass(formatPlatform(declared))
+    : fail(`the image config says ${formatPlatform(declared)}, the index says ${name}`);
 
   // (c) binary, read from the layers
   try {
@@ -177,10 +176,21 @@ async function verifyOne(o: VerifyPlatformsOptions, index: IndexView, platform: 
 }
 
 function finish(r: PlatformResult, exec: PlatformExecution): PlatformResult {
-  const all = Object.values(r.checks!);
   const failed = Object.entries(r.checks!).filter(([, c]) => c.status === 'fail');
-  r.status = failed.length ? 'fail' : all.some((c) => c.status === 'skip') && exec.mode === 'unavailable' ? 'skip' : 'pass';
-  if (failed.length) r.message = failed.map(([k, c]) => `${k}: ${c.message}`).join('; ');
-  else if (r.status === 'skip') r.message = r.checks!.run.message!;
+  if (failed.length) {
+    r.status = 'fail';
+    r.message = failed.map(([k, c]) => `${k}: ${c.message}`).join('; ');
+  } else if (exec.mode === 'unavailable') {
+    // Nothing failed although it cannot run here: its run was skipped (allowSkip).
+    r.status = 'skip';
+    r.message = r.checks!.run.message!;
+  } else {
+    r.status = 'pass';
+  }
   return r;
+}
+
+/** The platform an image config declares, normalised. */
+function configPlatform(config: ImageConfig): Platform {
+  return normalizePlatform({ os: config.os ?? 'unknown', architecture: config.architecture ?? 'unknown', ...(config.variant ? { variant: config.variant } : {}) });
 }

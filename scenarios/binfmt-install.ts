@@ -58,12 +58,11 @@ export default defineScenario({
   platforms: ALPINE_PLATFORMS,
   async run(t) {
     const labels = t.ctx.labelArgs();
-    let status: Status = { supported: [], emulators: [] };
 
     await t.step('1.4.1', 'binfmt with no argument: its status, as this harness sees it too', async (s) => {
       s.article('(the article shows no output; upstream\'s README:) {"supported": ["linux/amd64", "linux/arm64", ...], "emulators": ["qemu-aarch64", ...]}');
       const r = await s.must(['run', '--privileged', '--rm', ...labels, IMAGE], { timeoutMs: 300_000 });
-      status = parseStatus(s, r.stdout);
+      const status = parseStatus(s, r.stdout);
       s.check(status.supported.includes(formatPlatform(t.probe.native)), `the engine's own platform ${formatPlatform(t.probe.native)} is supported`);
       for (const p of INSTALLABLE) {
         const runs = classify(p, t.probe).mode !== 'unavailable';

@@ -3,6 +3,7 @@
  * the commands run here, what the article showed, what happened here, pass or fail, and where
  * and why this engine differs. A section no scenario covers is listed as not reproduced.
  */
+import { markdownCell } from './markdown.ts';
 import type { RunReport } from './types.ts';
 
 /** The article's sections that show a command or an output, with their titles. */
@@ -33,9 +34,7 @@ function sectionsOf(r: RunReport): string[] {
   return r.article ? r.article.split(/,\s*/) : [];
 }
 
-function cell(s: string): string {
-  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-}
+const cell = (s: string) => markdownCell(s);
 
 export interface DemoSummary {
   /** Sum of QEMU build times over the sum of cross-compiled build times, same emulated platforms. */

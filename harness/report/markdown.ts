@@ -6,9 +6,12 @@ import type { RunReport } from './types.ts';
 
 const ICON = { pass: '✅', fail: '❌', skip: '⏭️' } as const;
 
-function cell(s: string): string {
-  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 200);
+/** Text for one Markdown table cell or list item: pipes escaped, one line, at most max characters. */
+export function markdownCell(s: string, max = Infinity): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, max);
 }
+
+const cell = (s: string) => markdownCell(s, 200);
 
 export function renderMarkdown(reports: readonly RunReport[]): string {
   const out: string[] = [];
