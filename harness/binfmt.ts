@@ -13,7 +13,10 @@ export interface BinfmtHandler {
   interpreter: string;
   /** Flags as the kernel prints them, e.g. "PF", "POCF". F: interpreter opened at registration. */
   flags: string;
+  /** Where in the file the magic starts, and the magic and mask as hex, for magic-type handlers. */
+  offset?: number;
   magic?: string;
+  mask?: string;
 }
 
 export const BINFMT_DIR = '/proc/sys/fs/binfmt_misc';
@@ -21,13 +24,34 @@ export const BINFMT_DIR = '/proc/sys/fs/binfmt_misc';
 export function parseHandler(name: string, text: string): BinfmtHandler {
   const field = (key: string) => new RegExp(`^${key}\\s*:?\\s*(.*)$`, 'm').exec(text)?.[1]?.trim();
   const magic = field('magic');
+  const mask = field('mask');
+  const offset = field('offset');
   return {
     name,
     enabled: /^enabled$/m.test(text),
     interpreter: field('interpreter') ?? '',
     flags: (field('flags') ?? '').replace(/^:\s*/, ''),
+    ...(offset !== undefined && /^\d+$/.test(offset) ? { offset: Number(offset) } : {}),
     ...(magic ? { magic } : {}),
+    ...(mask ? { mask } : {}),
   };
+}
+
+/**
+ * The enabled handler the kernel would hand a file with this header to, as binfmt_misc decides:
+ * the file's bytes at the handler's offset, masked, equal the magic. None: the kernel runs it
+ * itself (or refuses it). binfmt_misc is consulted before the kernel's own ELF loader, so a
+ * matching handler wins even for a binary the kernel could run natively.
+ */
+export function matchingHandler(handlers: readonly BinfmtHandler[], header: Uint8Array): BinfmtHandler | undefined {
+  return handlers.find((h) => {
+    if (!h.enabled || !h.magic) return false;
+    const magic = Buffer.from(h.magic, 'hex');
+    const mask = h.mask ? Buffer.from(h.mask, 'hex') : undefined;
+    const at = h.offset ?? 0;
+    if (header.length < at + magic.length) return false;
+    return magic.every((byte, i) => (header[at + i]! & (mask?.[i] ?? 0xff)) === byte);
+  });
 }
 
 /** Handlers registered on this host; an empty list when binfmt_misc is not mounted. */

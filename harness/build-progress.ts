@@ -50,10 +50,7 @@ export class BuildTimings {
     const intervals = new Map<string, Array<[number, number]>>();
     for (const v of this.vertices.values()) {
       if (!v.started || !v.completed) continue;
-      // "[linux/arm64 stage-1 2/3]", or for a stage on the build platform working for another
-      // target (cross-compilation) "[linux/amd64->arm/v7 builder 4/4]": the target counts.
-      const m = /^\[([a-z][a-z0-9]*)\/([\w/]+?)(?:->([\w/]+?))?(?:\s[^\]]*)?\]/.exec(v.name);
-      const platform = m ? `${m[1]}/${m[3] ?? m[2]}` : only && !v.name.startsWith('[internal]') ? only : undefined;
+      const platform = platformOf(v.name, only);
       if (!platform) continue;
       const list = intervals.get(platform) ?? [];
       list.push([Date.parse(v.started), Date.parse(v.completed)]);
@@ -67,6 +64,68 @@ export class BuildTimings {
   errors(): string[] {
     return [...this.vertices.values()].filter((v) => v.error).map((v) => `${v.name}: ${v.error}`);
   }
+
+  /**
+   * Why a failed build failed: when one platform's step fails, BuildKit cancels the whole
+   * multi-platform build and every other running step ends with "context canceled", often later
+   * and sometimes with an exit code of its own (137: killed). The cause is the errored step that
+   * completed first among those not cancelled (else the first errored one); `cancelled` lists the
+   * other platforms with a step that was cancelled or never completed. `only` as for perPlatform.
+   */
+  failureCause(only?: string): BuildFailureCause | undefined {
+    const errored = [...this.vertices.values()].filter((v) => v.error);
+    const first = firstCompleted(errored.filter((v) => !isCancellation(v.error!))) ?? firstCompleted(errored);
+    if (!first) return undefined;
+    const platform = platformOf(first.name, only);
+    const cancelled = new Set<string>();
+    for (const v of this.vertices.values()) {
+      const p = platformOf(v.name, only);
+      const stopped = v.error ? isCancellation(v.error) : Boolean(v.started && !v.completed);
+      if (p && p !== platform && stopped) cancelled.add(p);
+    }
+    return { ...(platform ? { platform } : {}), step: first.name, error: first.error!.trim(), cancelled: [...cancelled] };
+  }
+}
+
+/** The platform whose step failed first in a failed build, and what it did to the others. */
+export interface BuildFailureCause {
+  /** "linux/386"; absent when the failing step names no platform ("[internal] load metadata ..."). */
+  platform?: string;
+  /** The vertex name: "[linux/386 builder 4/4] RUN go build -o hello .". */
+  step: string;
+  /** BuildKit's error for that step. */
+  error: string;
+  /** Other platforms BuildKit cancelled because of it, in the order their steps were seen. */
+  cancelled: string[];
+}
+
+/**
+ * The target platform a vertex works for: "[linux/arm64 stage-1 2/3] ..." is linux/arm64, and a
+ * stage on the build platform working for another target (cross-compilation),
+ * "[linux/amd64->arm/v7 builder 4/4] ...", is linux/arm/v7. Undefined when the name has none.
+ */
+export function platformOfVertex(name: string): string | undefined {
+  const m = /^\[([a-z][a-z0-9]*)\/([\w/]+?)(?:->([\w/]+?))?(?:\s[^\]]*)?\]/.exec(name);
+  return m ? `${m[1]}/${m[3] ?? m[2]}` : undefined;
+}
+
+/** A single-platform build names no platform ("[1/2] FROM ..."): its steps but [internal] ones are `only`'s. */
+function platformOf(name: string, only: string | undefined): string | undefined {
+  return platformOfVertex(name) ?? (only && !name.startsWith('[internal]') ? only : undefined);
+}
+
+/** BuildKit ends the steps it stops with "context canceled" (or "canceled", "cancelled"). */
+function isCancellation(error: string): boolean {
+  return /\bcancel(l)?ed\b/i.test(error);
+}
+
+/** Earliest `completed`; a vertex without one comes after those with one, in the order seen. */
+function firstCompleted(vertices: Vertex[]): Vertex | undefined {
+  const at = (v: Vertex) => {
+    const t = v.completed ? Date.parse(v.completed) : Number.NaN;
+    return Number.isNaN(t) ? Number.POSITIVE_INFINITY : t;
+  };
+  return [...vertices].sort((a, b) => (at(a) === at(b) ? 0 : at(a) - at(b)))[0];
 }
 
 export function unionLength(intervals: Array<[number, number]>): number {

@@ -6,8 +6,8 @@ import { labelArgs } from './run-context.ts';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { BuildTimings, RawJsonSplitter } from './build-progress.ts';
-import { docker, DockerError } from './docker.ts';
+import { BuildTimings, RawJsonSplitter, type BuildFailureCause } from './build-progress.ts';
+import { docker, DockerError, type CommandResult } from './docker.ts';
 import { UsageError } from './errors.ts';
 import { formatPlatform, type Platform } from './platform.ts';
 import { isTransient, withRetry } from './retry.ts';
@@ -35,6 +35,39 @@ export interface BuildResult {
   totalMs: number;
   /** Wall-clock time each platform's steps ran, from BuildKit's rawjson progress stream. */
   perPlatformMs: Record<string, number>;
+}
+
+/**
+ * A build that failed (not timed out). `failure` names the platform whose step failed first: BuildKit
+ * cancels a multi-platform build at its first failing step, so every other platform's steps end
+ * "context canceled" and the last error seen is rarely the cause.
+ */
+export class BuildFailedError extends DockerError {
+  override name = 'BuildFailedError';
+  constructor(
+    readonly failure: BuildFailureCause | undefined,
+    result: CommandResult,
+    /** What to say when no step reported an error: the last error line of stderr, or the exit code. */
+    fallback = `exit code ${result.exitCode}`,
+  ) {
+    super(failure ? describeBuildFailure(failure) : `the build failed: ${fallback}`, result);
+  }
+}
+
+/** "the build of linux/386 failed at [linux/386 builder 4/4] RUN ...: <error>; BuildKit cancelled linux/amd64 because of it" */
+export function describeBuildFailure(f: BuildFailureCause): string {
+  const cancelled = f.cancelled.length ? `; BuildKit cancelled ${f.cancelled.join(', ')} because of it` : '';
+  return `${failedStep(f)}${cancelled}`;
+}
+
+/** The failing platform's own error: "the build of linux/386 failed at [linux/386 builder 4/4] RUN ...: <error>". */
+export function failedStep(f: BuildFailureCause): string {
+  return `the build${f.platform ? ` of ${f.platform}` : ''} failed at ${f.step}: ${f.error}`;
+}
+
+/** What a platform that was not built because another failed first says. */
+export function cancelledBecause(f: BuildFailureCause): string {
+  return `not built: BuildKit cancelled it because ${f.platform ? `the build of ${f.platform}` : 'a step'} failed first (at ${f.step}: ${f.error})`;
 }
 
 export async function assertBuildable(context: string, dockerfile = 'Dockerfile'): Promise<void> {
@@ -66,10 +99,10 @@ export async function buildAndPush(req: BuildRequest): Promise<BuildResult> {
         '-f', resolve(req.context, req.dockerfile ?? 'Dockerfile'), req.context,
       ];
       const r = await docker(args, { timeoutMs: req.timeoutMs, check: false, onStderrLine: (l) => splitter.line(l) });
-      if (r.exitCode !== 0 || r.timedOut) {
-        const vertexErrors = timings.errors();
-        const detail = vertexErrors.at(-1) ?? r.stderr.split('\n').findLast((l) => /ERROR|error/.test(l)) ?? `exit code ${r.exitCode}`;
-        throw new DockerError(r.timedOut ? `the build did not finish within ${Math.round((req.timeoutMs ?? 0) / 1000)} s.` : `the build failed: ${detail.trim()}`, r);
+      if (r.timedOut) throw new DockerError(`the build did not finish within ${Math.round((req.timeoutMs ?? 0) / 1000)} s.`, r);
+      if (r.exitCode !== 0) {
+        const detail = r.stderr.split('\n').findLast((l) => /ERROR|error/.test(l)) ?? `exit code ${r.exitCode}`;
+        throw new BuildFailedError(timings.failureCause(req.platforms.length === 1 ? formatPlatform(req.platforms[0]!) : undefined), r, detail.trim());
       }
       return { r, timings };
     };

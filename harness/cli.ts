@@ -13,7 +13,8 @@ import { EnvironmentError, UsageError } from './errors.ts';
 import type { Expectation } from './expectations.ts';
 import { probeHost } from './host-probe.ts';
 import { parseImageRef } from './image-ref.ts';
-import { parsePlatformList, PlatformError } from './platform.ts';
+import { classify } from './execution-mode.ts';
+import { formatPlatform, KNOWN_PLATFORMS, parsePlatformList, PlatformError } from './platform.ts';
 import { qemuToCrossRatio, renderArticleReport, type DemoSummary } from './report/article.ts';
 import { renderTerminal } from './report/terminal.ts';
 import type { RunReport } from './report/types.ts';
@@ -24,12 +25,14 @@ import { loadScenario, privilegedRefusal, type VerifyScenario } from './scenario
 const USAGE = `usage:
   multiarch-harness run <scenario.ts> [--platforms a,b] [--reporter R[=FILE]]... [--allow-skip] [--builder NAME]
                          [--allow-privileged]   (scenarios that run privileged containers run only with it)
+                         [--keep-going]   when one platform's build fails, build and verify the others without it
   multiarch-harness verify <image-ref> [--platforms a,b] [--expect-output TEMPLATE | --expect-uname]
                            [--reporter R[=FILE]]... [--allow-skip] [--ca-file PEM] [--command ARG]...
   multiarch-harness demo [--reporter R[=FILE]]... [--cached] [--allow-privileged]   every scenario of the article,
                            in its order, and reports/demo-article.md (builds are cold unless --cached, for honest
                            timings; 1.4.1 runs tonistiigi/binfmt privileged, so only with --allow-privileged)
-  multiarch-harness doctor [--brief] [--json]        what this host can run, per platform
+  multiarch-harness doctor [--brief] [--json] [--fresh] [--require all|a,b]   how this host runs each platform, as
+                           observed by running a program of each; --require: exit 2 unless these run
   multiarch-harness report <report.json>... --reporter R[=FILE]...   re-render saved JSON reports
 reporters: terminal (default, stdout), json, junit, markdown (appended to $GITHUB_STEP_SUMMARY when set), html
 templates: {os} {arch} {variant} {platform} {goarch}`;
@@ -113,12 +116,13 @@ async function finish(reports: RunReport[], specs: ReporterSpec[], base: string,
 }
 
 async function runCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { ...COMMON, builder: { type: 'string' }, 'allow-privileged': { type: 'boolean' } });
+  const { values, positionals } = parse(args, { ...COMMON, builder: { type: 'string' }, 'allow-privileged': { type: 'boolean' }, 'keep-going': { type: 'boolean' } });
   if (positionals.length !== 1) throw new UsageError(`run takes one scenario file.\n${USAGE}`);
   const specs = reporters(values);
   const scenario = await loadScenario(positionals[0]!);
   const report = await runScenario(scenario, {
-    ...runOptions(values, scenario.name), allowPrivileged: Boolean(values['allow-privileged']), ...(values.builder ? { builder: values.builder } : {}),
+    ...runOptions(values, scenario.name), allowPrivileged: Boolean(values['allow-privileged']), keepGoing: Boolean(values['keep-going']),
+    ...(values.builder ? { builder: values.builder } : {}),
   });
   return finish([report], specs, scenario.name, true, Boolean(values.quiet));
 }
@@ -196,13 +200,18 @@ async function reportCommand(args: string[]): Promise<number> {
 }
 
 async function doctorCommand(args: string[]): Promise<number> {
-  const { values } = parse(args, { brief: { type: 'boolean' }, json: { type: 'boolean' } });
-  const probe = await probeHost();
+  const { values } = parse(args, { brief: { type: 'boolean' }, json: { type: 'boolean' }, fresh: { type: 'boolean' }, require: { type: 'string' } });
+  const required = values.require === undefined ? [] : values.require === 'all' ? KNOWN_PLATFORMS : parsePlatformList(values.require);
+  const probe = await probeHost({ ...(values.fresh ? { freshObservations: true } : {}) });
   const rows = diagnose(probe);
   const classic = await findClassicEngine();
   if (values.json) console.log(JSON.stringify({ host: probe, platforms: rows, classicEngine: classic }, null, 2));
   else console.log(`${renderDoctor(probe, rows, Boolean(values.brief))}\n${describeClassicEngine(classic)}`);
-  return 0;
+  const missing = required.map((p) => classify(p, probe)).filter((r) => r.mode === 'unavailable' || !r.observed);
+  for (const r of missing) {
+    console.error(`multiarch-harness: ${formatPlatform(r.platform)} does not run here: ${r.observed ? r.reason : 'it could not be observed'} Fix: ${r.fix ?? 'see doctor'}.`);
+  }
+  return missing.length ? 2 : 0;
 }
 
 let handlersInstalled = false;

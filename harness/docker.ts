@@ -19,7 +19,7 @@ export interface DockerOptions {
   timeoutMs?: number;
   env?: Record<string, string | undefined>;
   cwd?: string;
-  input?: string;
+  input?: string | Uint8Array;
   /** When false, a non-zero exit is returned instead of thrown. Default true. */
   check?: boolean;
   /** Called with each line of stderr as it arrives (progress for long builds). */

@@ -1,6 +1,7 @@
 /**
  * What the engine in front of us can do: its version and native platform, classic or containerd
- * image store, buildx, and the binfmt handlers its kernel has registered.
+ * image store, buildx, the binfmt handlers its kernel has registered, and how it really runs each
+ * platform (observed by running a probe program per platform: host/observe.ts).
  */
 import { realpath } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -9,6 +10,7 @@ import { readHandlers, type BinfmtHandler } from './binfmt.ts';
 import { docker } from './docker.ts';
 import { EnvironmentError } from './errors.ts';
 import { normalizePlatform, parsePlatform, type Platform } from './platform.ts';
+import { handlerSetKey, observablePlatforms, observePlatforms, type PlatformObservation } from './host/observe.ts';
 
 export interface HostProbe {
   engineVersion: string;
@@ -23,6 +25,10 @@ export interface HostProbe {
   handlers: BinfmtHandler[];
   /** QEMU version by interpreter path, when it could be asked (local engine only). */
   qemuVersions: Record<string, string>;
+  /** How each platform ran when its probe program was run on this engine, by observationKey(). */
+  observations: Record<string, PlatformObservation>;
+  /** When they were observed (they are cached per engine, kernel and handler set). */
+  observedAt?: string;
 }
 
 /** Which image store `docker info`'s DriverStatus describes: the containerd store names its snapshotter. */
@@ -30,7 +36,7 @@ export function imageStoreOf(driverStatus: ReadonlyArray<[string, string]> | und
   return (driverStatus ?? []).some(([k, v]) => k === 'driver-type' && v.includes('snapshotter')) ? 'containerd' : 'classic';
 }
 
-export async function probeHost(options: { probeImage?: string; labels?: readonly string[] } = {}): Promise<HostProbe> {
+export async function probeHost(options: { probeImage?: string; labels?: readonly string[]; freshObservations?: boolean } = {}): Promise<HostProbe> {
   const info = await docker(['info', '--format', '{{json .}}'], { check: false, timeoutMs: 20_000 });
   if (info.exitCode !== 0 || !info.stdout.startsWith('{')) {
     throw new EnvironmentError(
@@ -38,7 +44,7 @@ export async function probeHost(options: { probeImage?: string; labels?: readonl
     );
   }
   const data = JSON.parse(info.stdout) as {
-    Name?: string; KernelVersion?: string; ServerVersion?: string; OSType?: string; Architecture?: string;
+    ID?: string; Name?: string; KernelVersion?: string; ServerVersion?: string; OSType?: string; Architecture?: string;
     DriverStatus?: Array<[string, string]>; ServerErrors?: string[];
   };
   if (data.ServerErrors?.length) throw new EnvironmentError(`The Docker engine cannot be used: ${data.ServerErrors[0]}`);
@@ -60,15 +66,23 @@ export async function probeHost(options: { probeImage?: string; labels?: readonl
       if (m) qemuVersions[h.interpreter] = m[1]!;
     }
   }
+  const kernel = data.KernelVersion ?? 'unknown';
+  const key = await handlerSetKey(`${data.ID ?? data.Name}@${data.ServerVersion}`, kernel, handlers, engineIsLocal);
+  const seen = await observePlatforms({
+    key, handlers, platforms: observablePlatforms(native.os), ...(options.labels ? { labels: options.labels } : {}),
+    ...(options.freshObservations ? { fresh: true } : {}),
+  });
   return {
     engineVersion: data.ServerVersion ?? 'unknown',
     apiVersion: apiVersion ?? 'unknown',
     native,
-    kernel: data.KernelVersion ?? 'unknown',
+    kernel,
     imageStore,
     buildxVersion,
     engineIsLocal,
     handlers,
     qemuVersions,
+    observations: seen.platforms,
+    observedAt: seen.observedAt,
   };
 }

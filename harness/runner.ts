@@ -4,7 +4,8 @@
  * image (index, config, binary, run) like any other; a verify scenario checks an existing image.
  * Whatever happens, the run's resources are cleaned up.
  */
-import { assertBuildable, buildAndPush, type BuildResult } from './build.ts';
+import type { BuildFailureCause } from './build-progress.ts';
+import { assertBuildable, buildAndPush, BuildFailedError, cancelledBecause, failedStep, type BuildResult } from './build.ts';
 import { DockerError } from './docker.ts';
 import { classify, type PlatformExecution } from './execution-mode.ts';
 import { describeExpectation } from './expectations.ts';
@@ -31,6 +32,11 @@ export interface RunOptions {
   allowPrivileged?: boolean;
   /** Build scenarios: build every step again (--no-cache), so build times measure real work. */
   noCache?: boolean;
+  /**
+   * Build scenarios: when a platform's step fails (and BuildKit cancels the others), build again
+   * without it, as long as platforms remain, and verify the ones that built.
+   */
+  keepGoing?: boolean;
   onProgress?: (message: string) => void;
   probe?: HostProbe;
 }
@@ -133,27 +139,25 @@ async function runBuild(
     progress(`registry ${registry.address} is up`);
     const tag = `${registry.address}/${s.build.repository}:${ctx.id}`;
     progress(`building ${runnable.map((e) => formatPlatform(e.platform)).join(', ')}`);
-    let build: BuildResult | undefined;
-    try {
-      build = await buildAndPush({
-        context: contextPath(s.build.context), ...(s.build.dockerfile ? { dockerfile: s.build.dockerfile } : {}),
-        platforms: runnable.map((e) => e.platform), tag, labels: ctx.labels,
-        provenance: s.build.provenance ?? false, builder: options.builder ?? 'default', timeoutMs: BUILD_TIMEOUT_MS,
-        noCache: Boolean(options.noCache),
-        onVertex: (name) => { if (!name.startsWith('[internal]')) progress(`  ${name}`); },
-      });
-    } catch (err) {
-      if (!(err instanceof DockerError)) throw err;
-      for (const e of runnable) results.set(formatPlatform(e.platform), unverified(e, 'fail', `the build failed: ${err.message}`));
-    }
+    const attempts = await buildLeavingOut(runnable, (platforms) => buildAndPush({
+      context: contextPath(s.build.context), ...(s.build.dockerfile ? { dockerfile: s.build.dockerfile } : {}),
+      platforms, tag, labels: ctx.labels,
+      provenance: s.build.provenance ?? false, builder: options.builder ?? 'default', timeoutMs: BUILD_TIMEOUT_MS,
+      noCache: Boolean(options.noCache),
+      onVertex: (name) => { if (!name.startsWith('[internal]')) progress(`  ${name}`); },
+    }), Boolean(options.keepGoing), progress);
+    for (const [e, message] of notBuilt(attempts)) results.set(formatPlatform(e.platform), unverified(e, 'fail', message));
+    const note = leftOutNote(attempts, Boolean(options.keepGoing));
+    if (note) notes.push(note);
     // With the containerd image store, --push also keeps the image in the engine's store.
     ctx.trackImage(tag);
+    const build = attempts.build;
     if (build) {
       image = { ref: tag, digest: build.digest, mediaType: build.mediaType, buildMs: build.totalMs };
       notes.push('Per-platform build times come from BuildKit\'s rawjson progress stream of one multi-platform build (union of each platform\'s step intervals; platforms build concurrently).');
       const ref: ImageRef = parseImageRef(tag);
       const verified = await verifyPlatforms({
-        ctx, probe, ref, client: RegistryClient.for(ref), ...common(s, { ...options, platforms: runnable.map((e) => e.platform) }, progress),
+        ctx, probe, ref, client: RegistryClient.for(ref), ...common(s, { ...options, platforms: attempts.attempted.map((e) => e.platform) }, progress),
       });
       for (const verifiedResult of verified) {
         const r = applyKnownIssues(verifiedResult, s.knownIssues ?? [], notes);
@@ -164,6 +168,67 @@ async function runBuild(
     }
   }
   return { results: platforms.map((p) => results.get(formatPlatform(p))!), ...(image ? { image } : {}) };
+}
+
+/** The builds of one run: the last one, its platforms, and those left out of it because their step failed first. */
+export interface BuildAttempts<E extends { platform: Platform }> {
+  /** The last build, when it succeeded. */
+  build?: BuildResult;
+  /** Why the last build failed, when it did. */
+  error?: DockerError;
+  /** The platforms of the last build. */
+  attempted: E[];
+  leftOut: Array<{ execution: E; failure: BuildFailureCause }>;
+}
+
+/**
+ * Builds `runnable`; with keepGoing, while a build fails at a step of a named platform and others
+ * remain, builds again without it (each failed build leaves one out: at most runnable.length builds).
+ */
+export async function buildLeavingOut<E extends { platform: Platform }>(
+  runnable: E[], build: (platforms: Platform[]) => Promise<BuildResult>, keepGoing: boolean, progress: (m: string) => void,
+): Promise<BuildAttempts<E>> {
+  const leftOut: BuildAttempts<E>['leftOut'] = [];
+  let attempted = runnable;
+  for (let builds = 1; ; builds++) {
+    try {
+      return { build: await build(attempted.map((e) => e.platform)), attempted, leftOut };
+    } catch (err) {
+      if (!(err instanceof DockerError)) throw err;
+      const failure = err instanceof BuildFailedError ? err.failure : undefined;
+      const failed = attempted.find((e) => formatPlatform(e.platform) === failure?.platform);
+      const rest = attempted.filter((e) => e !== failed);
+      if (!keepGoing || !failure || !failed || rest.length === 0 || builds >= runnable.length) return { error: err, attempted, leftOut };
+      leftOut.push({ execution: failed, failure });
+      progress(`the build of ${failure.platform} failed first; building ${rest.map((e) => formatPlatform(e.platform)).join(', ')} again without it`);
+      attempted = rest;
+    }
+  }
+}
+
+/** Why each platform the builds did not build was not built: a failed one its own error, the others the failure that stopped them. */
+export function notBuilt<E extends { platform: Platform }>(a: BuildAttempts<E>): Array<[E, string]> {
+  const out = a.leftOut.map(({ execution, failure }): [E, string] => [execution, failedStep(failure)]);
+  if (!a.error) return out;
+  const failure = a.error instanceof BuildFailedError ? a.error.failure : undefined;
+  for (const e of a.attempted) {
+    if (failure?.platform === formatPlatform(e.platform)) out.push([e, failedStep(failure)]);
+    else if (failure?.platform) out.push([e, cancelledBecause(failure)]);
+    else out.push([e, a.error instanceof BuildFailedError ? a.error.message : `the build failed: ${a.error.message}`]);
+  }
+  return out;
+}
+
+/** The report's note on platforms left out of the final build, or how to build the others without the one that failed. */
+export function leftOutNote<E extends { platform: Platform }>(a: BuildAttempts<E>, keepGoing: boolean): string | undefined {
+  const names = (list: E[]) => list.map((e) => formatPlatform(e.platform)).join(', ');
+  if (a.leftOut.length) {
+    const why = a.leftOut.map(({ execution, failure }) => `${formatPlatform(execution.platform)}, because ${failedStep(failure)}`).join('; ');
+    return `Left out of the final build (keep going): ${why}. ${a.build ? `The final build built ${names(a.attempted)}.` : `The final build of ${names(a.attempted)} failed too.`}`;
+  }
+  const failure = a.error instanceof BuildFailedError ? a.error.failure : undefined;
+  if (keepGoing || !failure?.platform || a.attempted.length < 2) return undefined;
+  return `The build of ${failure.platform} failed first and stopped the others; with --keep-going (RunOptions.keepGoing) they are built and verified without it.`;
 }
 
 /** A platform whose only failures are known issues of the scenario passes, with the reason recorded. */

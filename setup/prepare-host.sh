@@ -2,13 +2,18 @@
 # Prepares this host for multiarch-harness, idempotently.
 #
 #   bash setup/prepare-host.sh          prepare (install what is missing, start what is stopped)
+#   bash setup/prepare-host.sh --emulate linux/386
+#                                       also run these platforms under QEMU where the kernel could
+#                                       run them natively (so the QEMU path is tested); `none` undoes it
 #   bash setup/prepare-host.sh --undo   put back what an earlier preparation changed on the host
 #
 # On a host that already has a working Docker engine with buildx (Docker Desktop, a CI runner,
 # a developer's machine) nothing is installed: the script reports what that engine can do and the
 # harness adapts to it. On a bare Debian/Ubuntu host, as root, it installs and starts:
 #   - a Docker engine with the containerd image store and the buildx plugin,
-#   - QEMU user-mode emulators registered in binfmt_misc with the F (fix binary) flag,
+#   - current QEMU user-mode emulators (Debian trixie's) registered in binfmt_misc with the F (fix
+#     binary) flag for every platform the kernel cannot run by itself, proven by running a program
+#     of each platform through the engine before anything is built,
 #   - the npm dependencies of this project,
 #   - the offline stand-ins for Docker Hub images, served by a mirror registry on 127.0.0.1:5001.
 # Every change to the host is recorded in $STATE_DIR/changes so that --undo can revert it.
@@ -51,6 +56,10 @@ undo() {
         f=${change#buildkitd-toml:}
         if [ -f "$STATE_DIR/buildkitd.default.toml.orig" ]; then cp "$STATE_DIR/buildkitd.default.toml.orig" "$f"; say "restored $f"
         else rm -f "$f"; say "removed $f"; fi ;;
+      binfmt-current:*)
+        h=${change#binfmt-current:}
+        if [ -e "/proc/sys/fs/binfmt_misc/$h" ]; then echo -1 >"/proc/sys/fs/binfmt_misc/$h" && say "removed the handler $h (current QEMU)"; fi
+        if [ -f "/usr/share/binfmts/$h" ]; then update-binfmts --enable "$h" >/dev/null 2>&1 && say "put back Debian's handler $h" || true; fi ;;
       binfmt-enabled) update-binfmts --disable >/dev/null 2>&1 && say "disabled the binfmt handlers" || true ;;
       binfmt-mounted) umount /proc/sys/fs/binfmt_misc 2>/dev/null && say "unmounted binfmt_misc" || true ;;
       apt:*) say "installed packages are left in place (${change#apt:}); remove them with apt-get purge if wanted" ;;
@@ -59,7 +68,15 @@ undo() {
   rm -f "$CHANGES"
 }
 
-if [ "${1:-}" = "--undo" ]; then undo; exit 0; fi
+emulate=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --undo) undo; exit 0 ;;
+    --emulate) [ $# -ge 2 ] || die "--emulate takes a platform list (linux/386) or none."; emulate=$2; shift 2 ;;
+    --emulate=*) emulate=${1#--emulate=}; shift ;;
+    *) die "unknown option $1 (options: --emulate PLATFORMS|none, --undo)." ;;
+  esac
+done
 
 start_ts=$(date +%s)
 mkdir -p "$STATE_DIR" "$LOG_DIR"
@@ -149,9 +166,9 @@ JSON
     mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || die "cannot mount binfmt_misc; the kernel needs CONFIG_BINFMT_MISC."
     record binfmt-mounted
   fi
-  if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+  if ! ls /proc/sys/fs/binfmt_misc | grep -q '^qemu-'; then
     update-binfmts --enable >/dev/null 2>&1 || true
-    [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || die "the QEMU handlers did not register in binfmt_misc."
+    ls /proc/sys/fs/binfmt_misc | grep -q '^qemu-' || die "the QEMU handlers did not register in binfmt_misc."
     record binfmt-enabled
     say "registered the QEMU handlers: $(ls /proc/sys/fs/binfmt_misc | grep -c '^qemu-') of them"
   fi
@@ -164,6 +181,19 @@ stamp=$ROOT/node_modules/.package-lock.json
 if [ ! -f "$stamp" ] || [ "$ROOT/package-lock.json" -nt "$stamp" ]; then
   say "installing npm dependencies"
   (cd "$ROOT" && npm ci --no-audit --no-fund >"$LOG_DIR/npm-ci.log" 2>&1) || die "npm ci failed (see $LOG_DIR/npm-ci.log)."
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 2b. Current QEMU for every platform this kernel cannot run by itself (and those --emulate names),
+#     then proof by execution: a program of every platform the scenarios and stand-ins use is run
+#     through the engine (multiarch-harness doctor --require), before anything is built.
+# ---------------------------------------------------------------------------------------------
+if [ $managed_engine = yes ] || [ -n "$emulate" ]; then
+  node "$ROOT/bin/run-ts.mjs" "$ROOT/setup/register-emulators.ts" --state-dir "$STATE_DIR" ${emulate:+--emulate "$emulate"} \
+    || die "registering the QEMU emulators failed (see the lines above)."
+fi
+if [ $managed_engine = yes ]; then
+  node "$ROOT/bin/multiarch-harness.mjs" doctor --brief --require all || die "a platform the scenarios need does not run on this host (see the sentence above)."
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -244,5 +274,5 @@ fi
 # ---------------------------------------------------------------------------------------------
 # 5. What this engine can do, as the harness sees it.
 # ---------------------------------------------------------------------------------------------
-node "$ROOT/bin/multiarch-harness.mjs" doctor --brief || true
+[ $managed_engine = yes ] || node "$ROOT/bin/multiarch-harness.mjs" doctor --brief || true
 say "ready in $(( $(date +%s) - start_ts )) s"

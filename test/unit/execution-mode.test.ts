@@ -1,6 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import { parseHandler, type BinfmtHandler } from '../../harness/binfmt.ts';
 import { classify } from '../../harness/execution-mode.ts';
+import type { PlatformObservation } from '../../harness/host/observe.ts';
+import { elfHeaderOf } from '../../harness/host/probe-program.ts';
+import { matchingHandler } from '../../harness/binfmt.ts';
 import { parsePlatform } from '../../harness/platform.ts';
 
 const handler = (name: string, flags = 'PF', enabled = true): BinfmtHandler => ({
@@ -39,7 +42,7 @@ describe('classify on an amd64 host', () => {
     const s390x = classify(parsePlatform('linux/s390x'), host);
     expect(s390x.mode).toBe('unavailable');
     expect(s390x.reason).toMatch(/no binfmt_misc handler qemu-s390x/);
-    expect(s390x.fix).toMatch(/update-binfmts --enable qemu-s390x/);
+    expect(s390x.fix).toMatch(/prepare-host\.sh.*qemu-s390x/);
     expect(s390x.fix).toMatch(/tonistiigi\/binfmt --install s390x/);
   });
 
@@ -70,8 +73,67 @@ describe('parseHandler', () => {
     const text = 'enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: PF\noffset 0\nmagic 7f454c460201010000000000000000000200b700\nmask ffffffffffffff00fffffffffffffffffeffffff\n';
     expect(parseHandler('qemu-aarch64', text)).toEqual({
       name: 'qemu-aarch64', enabled: true, interpreter: '/usr/libexec/qemu-binfmt/aarch64-binfmt-P', flags: 'PF',
-      magic: '7f454c460201010000000000000000000200b700',
+      offset: 0, magic: '7f454c460201010000000000000000000200b700', mask: 'ffffffffffffff00fffffffffffffffffeffffff',
     });
     expect(parseHandler('x', 'disabled\ninterpreter /q\nflags: OCF\n')).toMatchObject({ enabled: false, flags: 'OCF' });
+  });
+});
+
+const ran = (platform: string, machine: string, handler?: string): PlatformObservation => ({ platform, ran: true, machine, ...(handler ? { handler } : {}), durationMs: 1 });
+const failed = (platform: string, error: string, handler?: string): PlatformObservation => ({ platform, ran: false, error, ...(handler ? { handler } : {}), durationMs: 1 });
+
+describe('classify from what was observed', () => {
+  test('386 does not run natively here: unavailable, and the tables\' compat guess is named', () => {
+    const host = { ...amd64Host([handler('qemu-aarch64')]), observations: { 'linux/386': failed('linux/386', 'exec format error') } };
+    const r = classify(parsePlatform('linux/386'), host);
+    expect(r).toMatchObject({ mode: 'unavailable', observed: true, tableExpected: { mode: 'compat', uname: 'x86_64' } });
+    expect(r.reason).toMatch(/does not run linux\/386 programs itself \(exec format error\)/);
+    expect(r.fix).toMatch(/qemu-i386/);
+  });
+
+  test('386 through a qemu-i386 handler expects i686, as observed', () => {
+    const host = { ...amd64Host([handler('qemu-i386')]), observations: { 'linux/386': ran('linux/386', 'i686', 'qemu-i386') } };
+    expect(classify(parsePlatform('linux/386'), host)).toMatchObject({ mode: 'qemu', expectedUname: 'i686', observed: true, emulator: { handler: 'qemu-i386' } });
+  });
+
+  test('386 in compat mode reports the 64-bit kernel', () => {
+    const host = { ...amd64Host([]), observations: { 'linux/386': ran('linux/386', 'x86_64') } };
+    const r = classify(parsePlatform('linux/386'), host);
+    expect(r).toMatchObject({ mode: 'compat', expectedUname: 'x86_64', observed: true });
+    expect(r.tableExpected).toBeUndefined();
+  });
+
+  test('arm does not run in compat on this arm64 host: with qemu-arm it is qemu, armv7l', () => {
+    const arm64 = { native: parsePlatform('linux/arm64'), qemuVersions: {}, handlers: [handler('qemu-arm')] };
+    const r = classify(parsePlatform('linux/arm/v7'), { ...arm64, observations: { 'linux/arm/v7': ran('linux/arm/v7', 'armv7l', 'qemu-arm') } });
+    expect(r).toMatchObject({ mode: 'qemu', expectedUname: 'armv7l', observed: true });
+    const none = classify(parsePlatform('linux/arm/v6'), { ...arm64, handlers: [], observations: { 'linux/arm/v6': failed('linux/arm/v6', 'exec format error') } });
+    expect(none).toMatchObject({ mode: 'unavailable', tableExpected: { mode: 'compat', uname: 'armv8l' } });
+  });
+
+  test('the observed uname wins over the table: QEMU reporting another machine', () => {
+    const host = { ...amd64Host([handler('qemu-arm')]), observations: { 'linux/arm/v6': ran('linux/arm/v6', 'armv6l', 'qemu-arm') } };
+    const r = classify(parsePlatform('linux/arm/v6'), host);
+    expect(r).toMatchObject({ mode: 'qemu', expectedUname: 'armv6l', tableExpected: { mode: 'qemu', uname: 'armv7l' } });
+  });
+
+  test('a program that crashed under its handler is unavailable, naming the handler', () => {
+    const host = { ...amd64Host([handler('qemu-s390x')]), observations: { 'linux/s390x': failed('linux/s390x', 'killed by SIGSEGV', 'qemu-s390x') } };
+    expect(classify(parsePlatform('linux/s390x'), host).reason).toMatch(/failed under its handler qemu-s390x .*SIGSEGV/);
+  });
+
+  test('amd64 levels share the amd64 observation; arm variants have their own', () => {
+    const host = { ...amd64Host([]), observations: { 'linux/amd64': ran('linux/amd64', 'x86_64') } };
+    expect(classify(parsePlatform('linux/amd64/v3'), host)).toMatchObject({ mode: 'native', observed: true });
+    expect(classify(parsePlatform('linux/arm/v6'), host).observed).toBe(false);
+  });
+});
+
+describe('matchingHandler', () => {
+  const aarch64 = parseHandler('qemu-aarch64', 'enabled\ninterpreter /q\nflags: PF\noffset 0\nmagic 7f454c460201010000000000000000000200b700\nmask ffffffffffffff00fffffffffffffffffeffffff\n');
+  test('the kernel hands an arm64 program to qemu-aarch64, and nothing else to it', () => {
+    expect(matchingHandler([aarch64], elfHeaderOf(parsePlatform('linux/arm64')))?.name).toBe('qemu-aarch64');
+    expect(matchingHandler([aarch64], elfHeaderOf(parsePlatform('linux/riscv64')))).toBeUndefined();
+    expect(matchingHandler([{ ...aarch64, enabled: false }], elfHeaderOf(parsePlatform('linux/arm64')))).toBeUndefined();
   });
 });

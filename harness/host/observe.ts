@@ -1,0 +1,187 @@
+/**
+ * How this engine really runs each platform, learnt by running a tiny program for it: a FROM-scratch
+ * image (made with `docker import`, nothing pulled) holding the platform's uname probe
+ * (probe-program.ts) is run with `docker run --platform P`. What happened is recorded: it ran or
+ * not, the `uname -m` it printed, and which binfmt_misc handler (if any) the kernel handed it to,
+ * found by matching the program's ELF header against each handler's magic and mask, as the kernel
+ * does. Tables (execution-mode.ts) only say what to expect; these observations are the answer.
+ *
+ * Observations are cached per host in the harness's state folder, keyed by the engine, its kernel
+ * and the exact handler set (registration text and interpreter file), so a run pays for them once
+ * and a changed handler is observed again.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import tar from 'tar-stream';
+import { type BinfmtHandler, matchingHandler } from '../binfmt.ts';
+import { docker } from '../docker.ts';
+import { formatPlatform, platformSlug, type Platform } from '../platform.ts';
+import { labelArgs } from '../run-context.ts';
+import { elfHeaderOf, PROBE_PLATFORMS, probeProgram } from './probe-program.ts';
+
+/** What running the probe of one platform did on this engine. */
+export interface PlatformObservation {
+  platform: string;
+  ran: boolean;
+  /** `uname -m` as the probe printed it. */
+  machine?: string;
+  /** The binfmt_misc handler whose magic matched the probe: the kernel gave the program to it. */
+  handler?: string;
+  /** Why it did not run: "exec format error", "killed by SIGSEGV", ... */
+  error?: string;
+  exitCode?: number;
+  durationMs: number;
+}
+
+export interface HostObservations {
+  /** Engine, kernel and handler set the observations hold for. */
+  key: string;
+  observedAt: string;
+  platforms: Record<string, PlatformObservation>;
+}
+
+/** How long one probe may take: QEMU starts in well under a second; a hang is a finding. */
+const PROBE_TIMEOUT_MS = 60_000;
+
+/** The harness's state folder (observation cache and run records). */
+export function stateDir(): string {
+  if (process.env.MULTIARCH_STATE_DIR) return process.env.MULTIARCH_STATE_DIR;
+  return process.getuid?.() === 0 ? '/var/lib/multiarch-harness' : join(homedir(), '.cache', 'multiarch-harness');
+}
+
+/**
+ * The platform whose probe answers for p: arm variants are told apart (a host may run v7 but not v6
+ * code), amd64 levels are not (the probe uses no level-specific instruction).
+ */
+export function observationKey(p: Platform): string {
+  return formatPlatform(p.architecture === 'arm' ? p : { os: p.os, architecture: p.architecture });
+}
+
+/** The platforms a probe exists for, on an engine of this OS. */
+export function observablePlatforms(os: string): string[] {
+  return PROBE_PLATFORMS.filter((p) => p.startsWith(`${os}/`));
+}
+
+/** Identity of the handler set: the registrations and, when local, the interpreter files behind them. */
+export async function handlerSetKey(engine: string, kernel: string, handlers: readonly BinfmtHandler[], local: boolean): Promise<string> {
+  const h = createHash('sha256').update(`${engine}\n${kernel}\n`);
+  for (const x of [...handlers].sort((a, b) => a.name.localeCompare(b.name))) {
+    h.update(JSON.stringify(x));
+    if (local && x.interpreter) {
+      const s = await stat(x.interpreter).catch(() => undefined);
+      h.update(s ? `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}` : 'missing');
+    }
+  }
+  return h.digest('hex').slice(0, 24);
+}
+
+function cacheFile(key: string): string {
+  return join(stateDir(), 'observations', `${key}.json`);
+}
+
+async function readCache(key: string): Promise<HostObservations | undefined> {
+  const text = await readFile(cacheFile(key), 'utf8').catch(() => undefined);
+  if (!text) return undefined;
+  try {
+    const data = JSON.parse(text) as HostObservations;
+    return data.key === key && data.platforms ? data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeCache(data: HostObservations): Promise<void> {
+  const file = cacheFile(data.key);
+  try {
+    await mkdir(join(stateDir(), 'observations'), { recursive: true });
+    await writeFile(`${file}.tmp`, JSON.stringify(data, null, 2));
+    await rename(`${file}.tmp`, file);
+  } catch {
+    // A read-only state folder costs a probe next time, nothing more.
+  }
+}
+
+export interface ObserveOptions {
+  key: string;
+  handlers: readonly BinfmtHandler[];
+  platforms: readonly string[];
+  labels?: readonly string[];
+  /** Observe again even when the cache has an answer. */
+  fresh?: boolean;
+  docker?: { env?: Record<string, string | undefined> };
+}
+
+/** Observations for the platforms asked for, from the cache where it has them. */
+export async function observePlatforms(o: ObserveOptions): Promise<HostObservations> {
+  const cached = o.fresh ? undefined : await readCache(o.key);
+  const have = cached?.platforms ?? {};
+  const missing = o.platforms.filter((p) => !have[p]);
+  if (missing.length === 0 && cached) return cached;
+  const limit = pLimit(4);
+  const seen = await Promise.all(missing.map((p) => limit(() => observeOne(p, o))));
+  const data: HostObservations = {
+    key: o.key,
+    observedAt: new Date().toISOString(),
+    platforms: { ...have, ...Object.fromEntries(seen.map((s) => [s.platform, s])) },
+  };
+  await writeCache(data);
+  return data;
+}
+
+async function tarOf(name: string, content: Uint8Array): Promise<Buffer> {
+  const pack = tar.pack();
+  pack.entry({ name, mode: 0o755, uid: 0, gid: 0 }, Buffer.from(content));
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function observeOne(platformText: string, o: ObserveOptions): Promise<PlatformObservation> {
+  const [os, architecture, variant] = platformText.split('/') as [string, string, string | undefined];
+  const platform: Platform = variant ? { os, architecture, variant } : { os, architecture };
+  const handler = matchingHandler(o.handlers, elfHeaderOf(platform));
+  const image = `multiarch-harness-probe:${platformSlug(platform)}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const env = o.docker?.env;
+  const started = performance.now();
+  const done = (x: Omit<PlatformObservation, 'platform' | 'durationMs'>): PlatformObservation => ({
+    platform: platformText, ...x, ...(handler ? { handler: handler.name } : {}), durationMs: Math.round(performance.now() - started),
+  });
+  const imported = await docker(
+    ['import', '--platform', platformText, '--change', 'ENTRYPOINT ["/probe"]', ...(o.labels?.length ? ['--change', `LABEL ${o.labels.join(' ')}`] : []), '-', image],
+    { input: await tarOf('probe', probeProgram(platform)), check: false, timeoutMs: 60_000, env },
+  );
+  if (imported.exitCode !== 0) return done({ ran: false, error: `the probe image could not be made: ${lastLine(imported.stderr)}` });
+  const name = image.replace(/[:]/g, '-');
+  try {
+    const r = await docker(['run', '--rm', '--name', name, ...labelArgs(o.labels ?? []), '--platform', platformText, image], {
+      check: false, timeoutMs: PROBE_TIMEOUT_MS, env,
+    });
+    if (r.timedOut) {
+      await docker(['rm', '-f', name], { check: false, env });
+      return done({ ran: false, error: `no answer within ${PROBE_TIMEOUT_MS / 1000} s (a hang)` });
+    }
+    const machine = r.stdout.split('\0')[0]!.trim();
+    if (r.exitCode === 0 && machine) return done({ ran: true, machine, exitCode: 0 });
+    return done({ ran: false, error: failureOf(r.exitCode, r.stderr), ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}) });
+  } finally {
+    await docker(['image', 'rm', '-f', image], { check: false, env });
+  }
+}
+
+const SIGNALS: Record<number, string> = { 4: 'SIGILL', 5: 'SIGTRAP', 6: 'SIGABRT', 7: 'SIGBUS', 8: 'SIGFPE', 9: 'SIGKILL', 11: 'SIGSEGV' };
+
+function failureOf(exitCode: number | undefined, stderr: string): string {
+  const text = lastLine(stderr);
+  const m = /exec [^:]*: (.*)$/.exec(text);
+  if (m) return m[1]!.replace(/^exec /, '');
+  if (exitCode !== undefined && exitCode > 128) return `killed by ${SIGNALS[exitCode - 128] ?? `signal ${exitCode - 128}`}${text ? ` (${text})` : ''}`;
+  return `exit code ${exitCode ?? '?'}${text ? `: ${text}` : ''}`;
+}
+
+function lastLine(s: string): string {
+  return s.trim().split('\n').filter(Boolean).at(-1)?.trim() ?? '';
+}

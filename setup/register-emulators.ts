@@ -1,0 +1,166 @@
+/**
+ * Registers current QEMU emulators in binfmt_misc for every architecture the harness knows that this
+ * host cannot run by itself, and proves by execution which ones it can.
+ *
+ *   node bin/run-ts.mjs setup/register-emulators.ts --state-dir DIR [--emulate linux/386,...|none]
+ *
+ * - The emulators are Debian trixie's QEMU (qemu-user, static-pie binaries), copied to
+ *   DIR/emulators/qemu-<version>/ and registered with flags P and F (F: opened at registration, so
+ *   they work inside containers), under QEMU's usual handler names (qemu-aarch64, ...), replacing
+ *   bookworm's older QEMU 7.2 registrations for those names (that QEMU stays installed: the harness
+ *   asks it for a second opinion when a program crashes under the current one).
+ * - 32-bit modes of the host's own architecture (386 on amd64, arm on arm64) run natively on some
+ *   kernels and not at all on others: the kernel is asked by executing a tiny static program of
+ *   that platform with any handler for it briefly disabled. A handler is registered only where the
+ *   kernel refuses, or where --emulate asks for one (so that the QEMU path is exercised on a host
+ *   that could run the platform natively). `--emulate none` removes such requested handlers again.
+ * Every registration is recorded in DIR/changes, so `prepare-host.sh --undo` can put Debian's back.
+ */
+import { execFile } from 'node:child_process';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { BINFMT_DIR, matchingHandler, readLocalHandlers, type BinfmtHandler } from '../harness/binfmt.ts';
+import { elfHeaderOf, probeProgram } from '../harness/host/probe-program.ts';
+import { elfFacts, formatPlatform, KNOWN_PLATFORMS, parsePlatformList, qemuHandlerName, type Platform } from '../harness/platform.ts';
+import { DebianArchive } from './standins/debian-archive.ts';
+
+const run = promisify(execFile);
+const log = (s: string) => console.log(`[emulators] ${s}`);
+
+const { values } = parseArgs({
+  options: { 'state-dir': { type: 'string', default: '/var/lib/multiarch-harness' }, emulate: { type: 'string' } },
+});
+const stateDir = values['state-dir']!;
+const changes = join(stateDir, 'changes');
+
+/** The host's own architecture, in OCI terms. */
+const HOST_ARCH = ({ x64: 'amd64', arm64: 'arm64', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' } as Record<string, string>)[process.arch];
+/** 32-bit modes a 64-bit kernel of the host's architecture may (or may not) run by itself. */
+const COMPAT_CANDIDATES: Record<string, string[]> = { amd64: ['linux/386'], arm64: ['linux/arm/v7'] };
+
+async function record(line: string): Promise<void> {
+  const text = await readFile(changes, 'utf8').catch(() => '');
+  if (!text.split('\n').includes(line)) await writeFile(changes, `${text}${line}\n`);
+}
+
+async function forget(line: string): Promise<void> {
+  const text = await readFile(changes, 'utf8').catch(() => '');
+  await writeFile(changes, text.split('\n').filter((l) => l && l !== line).map((l) => `${l}\n`).join(''));
+}
+
+/** binfmt_misc's register syntax wants bytes as \xNN escapes. */
+const escaped = (hex: string) => hex.replace(/../g, (b) => `\\x${b}`);
+
+/**
+ * Magic and mask for a platform's executables: Debian's registration when one exists (it masks the
+ * ABI bits each architecture needs), else built from the ELF facts: class, byte order, ELF version,
+ * e_type EXEC or DYN, e_machine.
+ */
+function magicFor(p: Platform, existing: BinfmtHandler | undefined): { magic: string; mask: string } {
+  if (existing?.magic && existing.mask) return { magic: existing.magic, mask: existing.mask };
+  const f = elfFacts(p);
+  const le = f.endian === 'little';
+  const u16 = (n: number) => (le ? [n & 0xff, n >> 8] : [n >> 8, n & 0xff]);
+  const hex = (bytes: number[]) => Buffer.from(bytes).toString('hex');
+  const magic = [0x7f, 0x45, 0x4c, 0x46, f.bits === 64 ? 2 : 1, le ? 1 : 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...u16(2), ...u16(f.machine)];
+  const mask = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, ...(le ? [0xfe, 0xff] : [0xff, 0xfe]), 0xff, 0xff];
+  return { magic: hex(magic), mask: hex(mask) };
+}
+
+async function writeProc(path: string, text: string): Promise<void> {
+  await writeFile(path, text);
+}
+
+async function register(name: string, interpreter: string, m: { magic: string; mask: string }): Promise<void> {
+  await writeProc(join(BINFMT_DIR, 'register'), `:${name}:M:0:${escaped(m.magic)}:${escaped(m.mask)}:${interpreter}:PF`);
+}
+
+async function unregister(name: string): Promise<void> {
+  await writeProc(join(BINFMT_DIR, name), '-1');
+}
+
+/** Can the kernel run this platform's programs itself? Asked with any handler for it disabled for a moment. */
+async function kernelRuns(p: Platform, handlers: readonly BinfmtHandler[]): Promise<boolean> {
+  const tmp = await mkdtemp(join(tmpdir(), 'mah-native-'));
+  const file = join(tmp, 'probe');
+  await writeFile(file, probeProgram(p), { mode: 0o755 });
+  const matching = handlers.filter((h) => matchingHandler([h], elfHeaderOf(p)));
+  try {
+    for (const h of matching) await writeProc(join(BINFMT_DIR, h.name), '0');
+    return await run(file, []).then(() => true, () => false);
+  } finally {
+    for (const h of matching) await writeProc(join(BINFMT_DIR, h.name), '1');
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Trixie's qemu-user for this host, its static binaries copied to a fixed, versioned folder. */
+async function currentQemu(): Promise<{ dir: string; version: string }> {
+  const debArch = ({ amd64: 'amd64', arm64: 'arm64', ppc64le: 'ppc64el', s390x: 's390x', riscv64: 'riscv64' } as Record<string, string>)[HOST_ARCH!]!;
+  const trixie = new DebianArchive(stateDir, 'trixie', ['amd64', 'arm64', 'armhf', 'armel', 'i386', 'ppc64el', 's390x', 'riscv64']);
+  await trixie.update();
+  const version = await trixie.candidateVersion('qemu-user', debArch);
+  const plain = version.replace(/^\d+:/, '').replace(/[+~].*$/, '');
+  const dir = join(stateDir, 'emulators', `qemu-${plain}`);
+  if (await stat(join(dir, '.complete')).then(() => true, () => false)) return { dir, version: plain };
+  log(`fetching Debian trixie's qemu-user ${version} (QEMU ${plain})`);
+  const pkg = await trixie.fetch('qemu-user', debArch);
+  await mkdir(dir, { recursive: true });
+  for (const name of new Set(KNOWN_PLATFORMS.map(qemuHandlerName))) {
+    const src = join(pkg.root, 'usr/bin', name);
+    if (!(await stat(src).then((s) => s.isFile(), () => false))) continue;
+    await copyFile(src, join(dir, name));
+    await chmod(join(dir, name), 0o755);
+  }
+  await writeFile(join(dir, '.complete'), `${version}\n`);
+  return { dir, version: plain };
+}
+
+async function main(): Promise<void> {
+  if (!HOST_ARCH) throw new Error(`this host's architecture (${process.arch}) is not one the harness registers emulators on.`);
+  if (!(await stat(join(BINFMT_DIR, 'register')).then(() => true, () => false))) throw new Error(`${BINFMT_DIR} is not mounted.`);
+  const emulate = values.emulate === 'none' ? [] : values.emulate ? parsePlatformList(values.emulate) : undefined;
+  const qemu = await currentQemu();
+  let handlers = await readLocalHandlers();
+  const done: string[] = [];
+  const byHandler = new Map<string, Platform>();
+  for (const p of KNOWN_PLATFORMS) if (p.architecture !== HOST_ARCH && !byHandler.has(qemuHandlerName(p))) byHandler.set(qemuHandlerName(p), p);
+  for (const [name, p] of byHandler) {
+    const interpreter = join(qemu.dir, name);
+    if (!(await stat(interpreter).then(() => true, () => false))) {
+      log(`${name}: QEMU ${qemu.version} has no such emulator; left as it is`);
+      continue;
+    }
+    const existing = handlers.find((h) => h.name === name);
+    const candidate = COMPAT_CANDIDATES[HOST_ARCH]?.includes(formatPlatform(p));
+    if (candidate) {
+      const asked = emulate?.some((e) => e.architecture === p.architecture);
+      const native = await kernelRuns(p, handlers);
+      log(`${formatPlatform(p)}: this kernel ${native ? 'runs' : 'does not run'} its programs by itself`);
+      if (native && !asked) {
+        if (emulate && existing?.interpreter === interpreter) {
+          await unregister(name);
+          await forget(`binfmt-current:${name}`);
+          log(`${name}: removed (--emulate none; the kernel runs ${formatPlatform(p)} itself)`);
+        }
+        continue;
+      }
+    }
+    if (existing?.enabled && existing.interpreter === interpreter && existing.flags.includes('F')) continue;
+    if (existing) await unregister(name);
+    await register(name, interpreter, magicFor(p, existing));
+    await record(`binfmt-current:${name}`);
+    done.push(name);
+  }
+  handlers = await readLocalHandlers();
+  if (done.length) log(`registered QEMU ${qemu.version} (${qemu.dir}) as ${done.join(', ')}`);
+  const current = handlers.filter((h) => h.interpreter.startsWith(qemu.dir));
+  log(`${current.length} handlers use QEMU ${qemu.version}: ${current.map((h) => h.name).sort().join(' ') || 'none'}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(`[emulators] error: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(2);
+});
