@@ -14,9 +14,16 @@ export interface Vertex {
   error?: string;
 }
 
+/** One object of the rawjson stream: vertices, and the logs and statuses that refer to them by digest. */
+export interface ProgressObject {
+  vertexes?: Vertex[];
+  statuses?: Array<{ vertex: string }>;
+  logs?: Array<{ vertex: string }>;
+}
+
 export class RawJsonSplitter {
   private buffer: string[] = [];
-  constructor(private readonly onObject: (o: { vertexes?: Vertex[] }) => void) {}
+  constructor(private readonly onObject: (o: ProgressObject) => void) {}
 
   line(line: string): void {
     if (this.buffer.length === 0 && !line.startsWith('{')) return;
@@ -25,7 +32,7 @@ export class RawJsonSplitter {
       const text = this.buffer.join('\n');
       this.buffer = [];
       try {
-        this.onObject(JSON.parse(text) as { vertexes?: Vertex[] });
+        this.onObject(JSON.parse(text) as ProgressObject);
       } catch {
         /* not a progress object: ignore */
       }
@@ -35,6 +42,17 @@ export class RawJsonSplitter {
 
 export class BuildTimings {
   private readonly vertices = new Map<string, Vertex>();
+
+  /** The platform whose step a vertex digest is, when its name says. */
+  platformOfDigest(digest: string): string | undefined {
+    const v = this.vertices.get(digest);
+    return v ? platformOfVertex(v.name) : undefined;
+  }
+
+  /** The steps of a platform that started and have not completed. */
+  running(platform: string): string[] {
+    return [...this.vertices.values()].filter((v) => v.started && !v.completed && platformOfVertex(v.name) === platform).map((v) => v.name);
+  }
 
   add(v: Vertex): void {
     const prev = this.vertices.get(v.digest);
@@ -97,6 +115,8 @@ export interface BuildFailureCause {
   error: string;
   /** Other platforms BuildKit cancelled because of it, in the order their steps were seen. */
   cancelled: string[];
+  /** The step hung under QEMU (no CPU time, no output) and the harness stopped it. */
+  emulatorSuspect?: boolean;
 }
 
 /**

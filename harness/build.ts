@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BuildTimings, RawJsonSplitter, type BuildFailureCause } from './build-progress.ts';
+import { HangWatchdog, hangSeconds, type Hang } from './host/hang-watchdog.ts';
 import { docker, DockerError, type CommandResult } from './docker.ts';
 import { UsageError } from './errors.ts';
 import { formatPlatform, type Platform } from './platform.ts';
@@ -26,6 +27,11 @@ export interface BuildRequest {
   /** Build every step again (--no-cache): for timings that measure real work. */
   noCache?: boolean;
   onVertex?: (name: string) => void;
+  /**
+   * Platforms built under QEMU on this machine, with their handler's interpreter: a step of theirs
+   * that uses no CPU and prints nothing for MULTIARCH_HANG_SECONDS is stopped as a hang.
+   */
+  emulated?: Array<{ platform: string; handler: string; interpreter: string }>;
 }
 
 export interface BuildResult {
@@ -84,10 +90,14 @@ export async function buildAndPush(req: BuildRequest): Promise<BuildResult> {
   try {
     const attempt = async () => {
       const timings = new BuildTimings();
+      const watchdog = hangWatchdogFor(req, timings);
       const splitter = new RawJsonSplitter((o) => {
         for (const v of o.vertexes ?? []) {
           timings.add(v);
           if (v.started && !v.completed) req.onVertex?.(v.name);
+        }
+        for (const x of [...(o.vertexes ?? []).map((v) => ({ vertex: v.digest })), ...(o.statuses ?? []), ...(o.logs ?? [])]) {
+          watchdog?.noteActivity(timings.platformOfDigest(x.vertex));
         }
       });
       const args = [
@@ -98,11 +108,14 @@ export async function buildAndPush(req: BuildRequest): Promise<BuildResult> {
         ...labelArgs(req.labels ?? []),
         '-f', resolve(req.context, req.dockerfile ?? 'Dockerfile'), req.context,
       ];
-      const r = await docker(args, { timeoutMs: req.timeoutMs, check: false, onStderrLine: (l) => splitter.line(l) });
+      watchdog?.start();
+      const r = await docker(args, { timeoutMs: req.timeoutMs, check: false, onStderrLine: (l) => splitter.line(l) })
+        .finally(() => watchdog?.stop());
       if (r.timedOut) throw new DockerError(`the build did not finish within ${Math.round((req.timeoutMs ?? 0) / 1000)} s.`, r);
       if (r.exitCode !== 0) {
         const detail = r.stderr.split('\n').findLast((l) => /ERROR|error/.test(l)) ?? `exit code ${r.exitCode}`;
-        throw new BuildFailedError(timings.failureCause(req.platforms.length === 1 ? formatPlatform(req.platforms[0]!) : undefined), r, detail.trim());
+        const cause = timings.failureCause(req.platforms.length === 1 ? formatPlatform(req.platforms[0]!) : undefined);
+        throw new BuildFailedError(watchdog?.explain(cause) ?? cause, r, detail.trim());
       }
       return { r, timings };
     };
@@ -118,4 +131,46 @@ export async function buildAndPush(req: BuildRequest): Promise<BuildResult> {
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** Watches the QEMU processes of a build's emulated platforms, fed with the platforms' progress. */
+class BuildHangWatchdog {
+  private readonly dog: HangWatchdog;
+  /** Hangs, with the platforms that use the handler and the steps they were running. */
+  readonly hangs: Array<Hang & { platforms: string[]; steps: string[] }> = [];
+
+  constructor(private readonly emulated: NonNullable<BuildRequest['emulated']>, timings: BuildTimings, idleMs: number) {
+    const interpreters = [...new Map(emulated.map((e) => [e.handler, { handler: e.handler, path: e.interpreter }])).values()];
+    this.dog = new HangWatchdog({
+      interpreters, idleMs,
+      onHang: (h) => {
+        const platforms = emulated.filter((e) => e.handler === h.handler).map((e) => e.platform);
+        this.hangs.push({ ...h, platforms, steps: platforms.flatMap((p) => timings.running(p)) });
+      },
+    });
+  }
+
+  start(): void { this.dog.start(); }
+  stop(): void { this.dog.stop(); }
+
+  noteActivity(platform: string | undefined): void {
+    const handler = platform ? this.emulated.find((e) => e.platform === platform)?.handler : undefined;
+    if (handler) this.dog.activity(handler);
+  }
+
+  /** The failure as it really was: a step stopped because it hung under QEMU. */
+  explain(cause: BuildFailureCause | undefined): BuildFailureCause | undefined {
+    const hang = this.hangs[0];
+    if (!hang) return cause;
+    const platform = cause?.platform && hang.platforms.includes(cause.platform) ? cause.platform : hang.platforms[0];
+    const step = (cause?.platform === platform ? cause?.step : undefined) ?? hang.steps[0] ?? 'a step';
+    return {
+      platform, step, cancelled: (cause?.cancelled ?? []).filter((p) => p !== platform), emulatorSuspect: true,
+      error: `it hung under QEMU (${hang.handler}): no CPU time and no output for ${Math.round(hang.idleMs / 1000)} s, so the harness stopped it (pids ${hang.pids.join(', ')}); likely the emulator, not the image`,
+    };
+  }
+}
+
+function hangWatchdogFor(req: BuildRequest, timings: BuildTimings): BuildHangWatchdog | undefined {
+  return req.emulated?.length ? new BuildHangWatchdog(req.emulated, timings, hangSeconds() * 1000) : undefined;
 }

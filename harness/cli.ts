@@ -26,6 +26,7 @@ const USAGE = `usage:
   multiarch-harness run <scenario.ts> [--platforms a,b] [--reporter R[=FILE]]... [--allow-skip] [--builder NAME]
                          [--allow-privileged]   (scenarios that run privileged containers run only with it)
                          [--keep-going]   when one platform's build fails, build and verify the others without it
+                         [--no-cache]     build every step again (BuildKit's cache would hide how it builds here)
   multiarch-harness verify <image-ref> [--platforms a,b] [--expect-output TEMPLATE | --expect-uname]
                            [--reporter R[=FILE]]... [--allow-skip] [--ca-file PEM] [--command ARG]...
   multiarch-harness demo [--reporter R[=FILE]]... [--cached] [--allow-privileged]   every scenario of the article,
@@ -116,12 +117,12 @@ async function finish(reports: RunReport[], specs: ReporterSpec[], base: string,
 }
 
 async function runCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { ...COMMON, builder: { type: 'string' }, 'allow-privileged': { type: 'boolean' }, 'keep-going': { type: 'boolean' } });
+  const { values, positionals } = parse(args, { ...COMMON, builder: { type: 'string' }, 'allow-privileged': { type: 'boolean' }, 'keep-going': { type: 'boolean' }, 'no-cache': { type: 'boolean' } });
   if (positionals.length !== 1) throw new UsageError(`run takes one scenario file.\n${USAGE}`);
   const specs = reporters(values);
   const scenario = await loadScenario(positionals[0]!);
   const report = await runScenario(scenario, {
-    ...runOptions(values, scenario.name), allowPrivileged: Boolean(values['allow-privileged']), keepGoing: Boolean(values['keep-going']),
+    ...runOptions(values, scenario.name), allowPrivileged: Boolean(values['allow-privileged']), keepGoing: Boolean(values['keep-going']), noCache: Boolean(values['no-cache']),
     ...(values.builder ? { builder: values.builder } : {}),
   });
   return finish([report], specs, scenario.name, true, Boolean(values.quiet));

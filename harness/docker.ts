@@ -24,6 +24,8 @@ export interface DockerOptions {
   check?: boolean;
   /** Called with each line of stderr as it arrives (progress for long builds). */
   onStderrLine?: (line: string) => void;
+  /** Called whenever the command writes anything (a hang watchdog's sign of life). */
+  onOutput?: () => void;
 }
 
 export class DockerError extends Error {
@@ -61,6 +63,10 @@ export async function run(file: string, args: readonly string[], options: Docker
       pending = lines.pop() ?? '';
       for (const line of lines) options.onStderrLine!(line);
     });
+  }
+  if (options.onOutput) {
+    child.stdout?.on('data', () => options.onOutput!());
+    child.stderr?.on('data', () => options.onOutput!());
   }
   const r = await child;
   const result: CommandResult = {

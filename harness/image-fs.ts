@@ -156,6 +156,8 @@ export class ImageFilesystem {
 export interface EntryBinary {
   /** argv[0] as the config states it. */
   command: string;
+  /** The whole command line: ENTRYPOINT + CMD (or the override). */
+  argv: string[];
   /** The path that was executed first, resolved in the image. */
   path: string;
   /** Interpreters followed through shebang lines: ["/entrypoint.sh", "/bin/sh"]. */
@@ -189,7 +191,7 @@ export async function findEntryBinary(
     if (!fs.entry(path)) throw new ImageFsError(`${path} (from ${JSON.stringify(argv)}) does not exist in the image`);
     const content = await fs.read(path);
     chain.push(path);
-    if (content.subarray(0, 2).toString('latin1') !== '#!') return { command, path: chain[0]!, chain, content };
+    if (content.subarray(0, 2).toString('latin1') !== '#!') return { command, argv, path: chain[0]!, chain, content };
     const line = content.subarray(2, content.indexOf(0x0a) > 0 ? content.indexOf(0x0a) : undefined).toString('utf8').trim();
     const interpreter = line.split(/\s+/)[0];
     if (!interpreter) throw new ImageFsError(`${path} has an empty #! line`);

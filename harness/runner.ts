@@ -5,7 +5,7 @@
  * Whatever happens, the run's resources are cleaned up.
  */
 import type { BuildFailureCause } from './build-progress.ts';
-import { assertBuildable, buildAndPush, BuildFailedError, cancelledBecause, failedStep, type BuildResult } from './build.ts';
+import { assertBuildable, buildAndPush, BuildFailedError, cancelledBecause, failedStep, type BuildRequest, type BuildResult } from './build.ts';
 import { DockerError } from './docker.ts';
 import { classify, type PlatformExecution } from './execution-mode.ts';
 import { describeExpectation } from './expectations.ts';
@@ -145,8 +145,13 @@ async function runBuild(
       provenance: s.build.provenance ?? false, builder: options.builder ?? 'default', timeoutMs: BUILD_TIMEOUT_MS,
       noCache: Boolean(options.noCache),
       onVertex: (name) => { if (!name.startsWith('[internal]')) progress(`  ${name}`); },
+      ...(probe.engineIsLocal ? { emulated: emulatedOf(runnable) } : {}),
     }), Boolean(options.keepGoing), progress);
-    for (const [e, message] of notBuilt(attempts)) results.set(formatPlatform(e.platform), unverified(e, 'fail', message));
+    const suspects = hungPlatforms(attempts);
+    for (const [e, message] of notBuilt(attempts)) {
+      const r = unverified(e, 'fail', message);
+      results.set(r.platform, suspects.has(r.platform) ? { ...r, emulatorSuspect: true } : r);
+    }
     const note = leftOutNote(attempts, Boolean(options.keepGoing));
     if (note) notes.push(note);
     // With the containerd image store, --push also keeps the image in the engine's store.
@@ -204,6 +209,17 @@ export async function buildLeavingOut<E extends { platform: Platform }>(
       attempted = rest;
     }
   }
+}
+
+/** Platforms built under QEMU, with their handler's interpreter, for the build's hang watchdog. */
+function emulatedOf(executions: readonly PlatformExecution[]): NonNullable<BuildRequest['emulated']> {
+  return executions.flatMap((e) => (e.mode === 'qemu' && e.emulator ? [{ platform: formatPlatform(e.platform), handler: e.emulator.handler, interpreter: e.emulator.interpreter }] : []));
+}
+
+/** Platforms whose build step hung under QEMU and was stopped. */
+function hungPlatforms<E extends { platform: Platform }>(a: BuildAttempts<E>): Set<string> {
+  const failures = [...a.leftOut.map((l) => l.failure), ...(a.error instanceof BuildFailedError && a.error.failure ? [a.error.failure] : [])];
+  return new Set(failures.filter((f) => f.emulatorSuspect && f.platform).map((f) => f.platform!));
 }
 
 /** Why each platform the builds did not build was not built: a failed one its own error, the others the failure that stopped them. */

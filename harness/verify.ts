@@ -18,13 +18,14 @@ import { isElf, readElf } from './elf.ts';
 import { classify, type PlatformExecution } from './execution-mode.ts';
 import { describeExpectation, judge, type Expectation } from './expectations.ts';
 import type { HostProbe } from './host-probe.ts';
-import { findEntryBinary, ImageFilesystem } from './image-fs.ts';
+import { findEntryBinary, ImageFilesystem, type EntryBinary } from './image-fs.ts';
+import { otherEmulators } from './host/emulators.ts';
 import { pinned, type ImageRef } from './image-ref.ts';
 import { formatPlatform, normalizePlatform, samePlatform, type Platform } from './platform.ts';
 import { isAttestation, RegistryClient, type FetchedManifest, type ImageConfig, type IndexEntry } from './registry-client.ts';
 import type { CheckName, CheckResult, PlatformResult } from './report/types.ts';
 import type { RunContext } from './run-context.ts';
-import { BASE_RUN_TIMEOUT_MS, runPinned } from './run-platform.ts';
+import { BASE_RUN_TIMEOUT_MS, runPinned, type PlatformRun } from './run-platform.ts';
 
 export interface VerifyPlatformsOptions {
   ctx: RunContext;
@@ -119,6 +120,7 @@ async function verifyOne(o: VerifyPlatformsOptions, index: IndexView, platform: 
     : fail(`the image config says ${formatPlatform(declared)}, the index says ${name}`);
 
   // (c) binary, read from the layers
+  let bin: EntryBinary | undefined;
   try {
     const layers: string[] = [];
     for (const [i, layer] of (manifest.body.layers ?? []).entries()) {
@@ -127,7 +129,7 @@ async function verifyOne(o: VerifyPlatformsOptions, index: IndexView, platform: 
       layers.push(file);
     }
     const fs = await ImageFilesystem.fromLayerFiles(layers);
-    const bin = await findEntryBinary(fs, config.config, o.command);
+    bin = await findEntryBinary(fs, config.config, o.command);
     const via = bin.chain.length > 1 ? ` (via ${bin.chain.join(' -> ')})` : '';
     if (!isElf(bin.content)) {
       checks.binary = fail(`the entry binary ${bin.chain.at(-1)}${via} is not an ELF file`);
@@ -156,23 +158,89 @@ async function verifyOne(o: VerifyPlatformsOptions, index: IndexView, platform: 
   }
   o.onProgress?.(`running ${name} (${exec.mode})`);
   const timeoutMs = BASE_RUN_TIMEOUT_MS * exec.timeoutFactor;
-  const run = await runPinned(o.ctx, pinned(o.ref, entry.digest), platform, { timeoutMs, ...(o.command ? { command: o.command } : {}) });
+  const image = pinned(o.ref, entry.digest);
+  const watch = exec.mode === 'qemu' && exec.emulator && o.probe.engineIsLocal ? { handler: exec.emulator.handler, interpreter: exec.emulator.interpreter } : undefined;
+  const run = await runPinned(o.ctx, image, platform, { timeoutMs, ...(o.command ? { command: o.command } : {}), ...(watch ? { watch } : {}) });
   result.output = run.stdout.trim();
   result.durationMs = run.durationMs;
   if (run.exitCode !== undefined) result.exitCode = run.exitCode;
-  const crashed = run.exitCode !== undefined && CRASH_CODES.has(run.exitCode);
-  if (exec.mode === 'qemu' && (run.timedOut || crashed)) result.emulatorSuspect = true;
-  if (run.timedOut) {
-    checks.run = fail(`the run did not finish within ${timeoutMs / 1000} s${exec.mode === 'qemu' ? ' (a hang under QEMU)' : ''}`);
-  } else if (run.exitCode !== 0) {
-    checks.run = fail(`the container exited with ${run.exitCode}${crashed && exec.mode === 'qemu' ? ' (a crash under QEMU)' : ''}: ${run.stderr.trim().split('\n').at(-1) ?? ''}`.trim());
-  } else if (o.expect) {
-    const verdict = judge(o.expect, exec, run.stdout, o.probe.native);
-    checks.run = verdict.pass ? pass(verdict.expected) : fail(verdict.message!);
-  } else {
-    checks.run = pass('exit code 0');
+  checks.run = judgeRun(run, exec, o, timeoutMs);
+  if (exec.mode === 'qemu' && emulatorTrouble(run)) {
+    result.emulatorSuspect = true;
+    checks.run = await askSecondOpinion(o, result, exec, image, bin, run, checks.run);
+  } else if (exec.emulator) {
+    result.decidedBy = emulatorName(exec.emulator.qemuVersion, exec.emulator.handler);
   }
   return finish(result, exec);
+}
+
+/** The run check for one run: timed out, hung, failed, or printed what was expected. */
+function judgeRun(run: PlatformRun, exec: PlatformExecution, o: VerifyPlatformsOptions, timeoutMs: number): CheckResult {
+  const qemu = exec.mode === 'qemu';
+  if (run.hung) return fail(`it hung under QEMU: no CPU time and no output for ${Math.round(run.hung.idleMs / 1000)} s, so the harness stopped it`);
+  if (run.timedOut) return fail(`the run did not finish within ${timeoutMs / 1000} s${qemu ? ' (a hang under QEMU)' : ''}`);
+  if (run.exitCode !== 0) {
+    const crashed = run.exitCode !== undefined && CRASH_CODES.has(run.exitCode);
+    return fail(`the container exited with ${run.exitCode}${crashed && qemu ? ' (a crash under QEMU)' : ''}: ${run.stderr.trim().split('\n').at(-1) ?? ''}`.trim());
+  }
+  if (!o.expect) return pass('exit code 0');
+  const verdict = judge(o.expect, exec, run.stdout, o.probe.native);
+  return verdict.pass ? pass(verdict.expected) : fail(verdict.message!);
+}
+
+/** A crash (a fatal signal, or a runtime's crash report) or a hang: what a faulty emulator looks like. */
+function emulatorTrouble(run: PlatformRun): boolean {
+  if (run.hung || run.timedOut) return true;
+  if (run.exitCode !== undefined && CRASH_CODES.has(run.exitCode)) return true;
+  return run.exitCode !== 0 && RUNTIME_CRASH.test(run.stderr);
+}
+
+/** Go's runtime crash reports and QEMU's own fatal-signal line. */
+const RUNTIME_CRASH = /^(fatal error: |unexpected signal during runtime execution|SIG(SEGV|ILL|BUS|TRAP): |qemu: uncaught target signal)/m;
+
+function emulatorName(version: string | undefined, handler: string): string {
+  return `QEMU ${version ?? '(version unknown)'} (${handler})`;
+}
+
+/**
+ * Runs the platform once more under another emulator at hand, invoked explicitly, and settles the
+ * run check on both verdicts: passing there points at the first emulator, failing there too at the image.
+ */
+async function askSecondOpinion(
+  o: VerifyPlatformsOptions, result: PlatformResult, exec: PlatformExecution, image: string, bin: EntryBinary | undefined, first: PlatformRun, firstCheck: CheckResult,
+): Promise<CheckResult> {
+  const em = exec.emulator!;
+  const firstName = emulatorName(em.qemuVersion, em.handler);
+  result.decidedBy = firstName;
+  const trouble = first.hung || first.timedOut ? 'hangs' : 'crashes';
+  if (!o.probe.engineIsLocal) return fail(`${firstCheck.message}; the engine is not on this machine, so no other emulator could give a second opinion`);
+  const alt = (await otherEmulators(em.handler, em))[0];
+  if (!alt) return fail(`${firstCheck.message}; no other QEMU for ${em.handler} is at hand for a second opinion (Debian: apt-get install qemu-user-static)`);
+  const argv = bin ? commandLine(bin) : undefined;
+  if (!argv) return fail(`${firstCheck.message}; the program's command line could not be resolved in the image, so it could not be run under another emulator`);
+  const altName = emulatorName(alt.qemuVersion, em.handler);
+  o.onProgress?.(`${formatPlatform(exec.platform)} ${trouble} under ${firstName}; a second opinion from ${altName}`);
+  const timeoutMs = BASE_RUN_TIMEOUT_MS * exec.timeoutFactor;
+  const second = await runPinned(o.ctx, image, exec.platform, { timeoutMs, emulator: { path: alt.path, argv } });
+  const secondCheck = judgeRun(second, exec, o, timeoutMs);
+  result.secondOpinion = {
+    emulator: `${altName}: ${alt.path}`, status: secondCheck.status === 'pass' ? 'pass' : 'fail', output: second.stdout.trim(),
+    message: secondCheck.message ?? '', ...(second.exitCode !== undefined ? { exitCode: second.exitCode } : {}),
+  };
+  if (secondCheck.status === 'pass') {
+    result.decidedBy = altName;
+    result.output = second.stdout.trim();
+    if (second.exitCode !== undefined) result.exitCode = second.exitCode;
+    return pass(`${trouble} under ${firstName} (${firstCheck.message}), passes under ${altName}: this points at the emulator, not the image; ${secondCheck.message ?? ''}`.replace(/; $/, ''));
+  }
+  result.emulatorSuspect = false;
+  return fail(`fails under ${firstName} (${firstCheck.message}) and under ${altName} (${secondCheck.message}): this points at the image`);
+}
+
+/** The command line the kernel would run: the resolved program (or its #! interpreter) and its arguments. */
+function commandLine(bin: EntryBinary): string[] {
+  // A #! chain: the last interpreter found runs the scripts before it, in reverse order.
+  return [bin.chain.at(-1)!, ...bin.chain.slice(0, -1).reverse(), ...bin.argv.slice(1)];
 }
 
 function finish(r: PlatformResult, exec: PlatformExecution): PlatformResult {

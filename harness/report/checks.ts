@@ -25,3 +25,13 @@ export function checkRows(reports: readonly RunReport[]): CheckRow[] {
     report.platforms.flatMap((platform) => CHECK_NAMES.map((check) => ({ report, platform, check, result: checksOf(platform)[check] }))),
   );
 }
+
+/**
+ * What a reader must be told about a platform beside its matrix row: why it failed or was skipped,
+ * or, for one that passed on a second opinion, that the first emulator crashed or hung.
+ */
+export function noteOf(p: PlatformResult): string | undefined {
+  if (p.message) return p.message;
+  if (p.secondOpinion) return `passed on a second opinion: ${p.checks?.run.message ?? p.secondOpinion.message}`;
+  return undefined;
+}

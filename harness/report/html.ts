@@ -2,7 +2,7 @@
  * HTML: one self-contained file (no scripts, no external assets) with a matrix per scenario and a
  * per-platform timing chart (build and run time) drawn as inline SVG.
  */
-import { CHECK_NAMES, checksOf } from './checks.ts';
+import { CHECK_NAMES, checksOf, noteOf } from './checks.ts';
 import { xmlEscape as esc } from './junit.ts';
 import type { RunReport } from './types.ts';
 
@@ -46,7 +46,7 @@ export function renderHtml(reports: readonly RunReport[]): string {
         CHECK_NAMES.map((c) => `<td class="${checks[c].status}" title="${esc(checks[c].message ?? '')}">${checks[c].status === 'pass' ? '✓' : checks[c].status === 'fail' ? '✗' : '–'}</td>`).join('') +
         `<td><code>${esc(p.expected)}</code></td><td><code>${esc(p.output.split('\n')[0] ?? '')}</code></td></tr>`;
     }).join('\n');
-    const problems = r.platforms.filter((p) => p.message).map((p) => `<li><code>${esc(p.platform)}</code>: ${esc(p.message!)}${p.emulatorSuspect ? ' <strong>(emulator-suspect)</strong>' : ''}${p.fix ? `<br>fix: ${esc(p.fix)}` : ''}</li>`);
+    const problems = r.platforms.filter((p) => noteOf(p)).map((p) => `<li><code>${esc(p.platform)}</code>: ${esc(noteOf(p)!)}${p.emulatorSuspect ? ' <strong>(emulator-suspect)</strong>' : ''}${p.fix ? `<br>fix: ${esc(p.fix)}` : ''}</li>`);
     const steps = (r.steps ?? []).map((st) =>
       `<tr><td>${esc(st.section)}</td><td class="${st.status}">${st.status.toUpperCase()}</td><td>${esc(st.title)}` +
       `${st.commands.length ? `<br><code>${st.commands.map((c) => `$ ${esc(c)}`).join('<br>')}</code>` : ''}` +

@@ -1,7 +1,7 @@
 /**
  * Markdown: a matrix per scenario, for a pull request comment or GitHub's step summary.
  */
-import { CHECK_NAMES, checksOf } from './checks.ts';
+import { CHECK_NAMES, checksOf, noteOf } from './checks.ts';
 import type { RunReport } from './types.ts';
 
 const ICON = { pass: '✅', fail: '❌', skip: '⏭️' } as const;
@@ -29,10 +29,10 @@ export function renderMarkdown(reports: readonly RunReport[]): string {
       const checks = checksOf(p);
       out.push(`| \`${p.platform}\` | ${p.mode}${p.emulator?.qemuVersion ? ` (QEMU ${p.emulator.qemuVersion})` : ''} | ${CHECK_NAMES.map((c) => ICON[checks[c].status]).join(' | ')} | ${cell(p.output.split('\n')[0] ?? '')} |`);
     }
-    const problems = r.platforms.filter((p) => p.message);
+    const problems = r.platforms.filter((p) => noteOf(p));
     if (problems.length) {
       out.push('');
-      for (const p of problems) out.push(`- \`${p.platform}\`: ${cell(p.message!)}${p.emulatorSuspect ? ' **(emulator-suspect)**' : ''}${p.fix ? ` Fix: ${cell(p.fix)}` : ''}`);
+      for (const p of problems) out.push(`- \`${p.platform}\`: ${cell(noteOf(p)!)}${p.emulatorSuspect ? ' **(emulator-suspect)**' : ''}${p.fix ? ` Fix: ${cell(p.fix)}` : ''}`);
     }
     out.push('');
   }

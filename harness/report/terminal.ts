@@ -1,6 +1,7 @@
 /**
  * The terminal matrix: one row per platform, one column per check, readable at a glance.
  */
+import { noteOf } from './checks.ts';
 import type { CheckResult, RunReport } from './types.ts';
 
 const MARK = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP' } as const;
@@ -46,7 +47,7 @@ export function renderTerminal(report: RunReport): string {
     ...(report.steps?.length ? [...renderSteps(report), ''] : []),
     ...(report.platforms.length ? [table(rows)] : []),
   ];
-  const problems = report.platforms.filter((p) => p.message);
+  const problems = report.platforms.filter((p) => noteOf(p));
   const known = report.platforms.filter((p) => p.knownIssues);
   if (known.length) {
     lines.push('');
@@ -55,7 +56,7 @@ export function renderTerminal(report: RunReport): string {
   if (problems.length) {
     lines.push('');
     for (const p of problems) {
-      lines.push(`${p.platform}: ${p.message}${p.emulatorSuspect ? ' [emulator-suspect]' : ''}`);
+      lines.push(`${p.platform}: ${noteOf(p)}${p.emulatorSuspect ? ' [emulator-suspect]' : ''}`);
       if (p.fix) lines.push(`  fix: ${p.fix}`);
     }
   }

@@ -34,6 +34,14 @@ export interface PlatformResult {
   emulator?: Emulator;
   /** A crash or hang under QEMU: more likely the emulator than the image. */
   emulatorSuspect?: boolean;
+  /**
+   * After a crash or hang under QEMU, the same program run once more under another emulator at hand
+   * (invoked explicitly): what it did there. Its verdict and the first one together tell emulator
+   * trouble ("crashes under QEMU 7.2, passes under QEMU 10.0") from a broken image ("fails under both").
+   */
+  secondOpinion?: { emulator: string; status: 'pass' | 'fail'; exitCode?: number; output: string; message: string };
+  /** The emulator whose run decided the run check: "QEMU 10.0.13 (qemu-i386)". */
+  decidedBy?: string;
   /** The four checks: index entry, image config, entry binary (ELF), run output. */
   checks?: Record<CheckName, CheckResult>;
   /** Known issues this platform showed (the scenario expected them): why each is accepted. */
