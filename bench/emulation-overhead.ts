@@ -7,9 +7,9 @@
  *   npm run bench            (needs a prepared host: the alpine image, the QEMU handlers)
  */
 import { $ } from 'zx';
-import { classify, QEMU_TIMEOUT_FACTOR } from '../harness/execution-mode.ts';
-import { probeHost } from '../harness/host-probe.ts';
-import { formatPlatform, parsePlatform } from '../harness/platform.ts';
+import { classify, QEMU_TIMEOUT_FACTOR } from '../harness/platform/execution-mode.ts';
+import { probeHost } from '../harness/host/probe.ts';
+import { formatPlatform, parsePlatform } from '../harness/platform/platform.ts';
 
 $.verbose = false;
 const REPEATS = 3;

@@ -1,14 +1,12 @@
 /**
- * Retries an operation that talks to a registry when it fails transiently: a 5xx answer, a reset
- * connection, a timeout. Distribution 2.8 answers 500 to a HEAD of a tag still being written.
+ * Retries an operation that fails transiently: a registry's 5xx answer, a reset connection, a
+ * timeout. Distribution 2.8 answers 500 to a HEAD of a tag still being written. What is transient
+ * is decided where the error is made (HarnessError.transient), not here.
  */
-import { DockerError } from './docker.ts';
-
-const TRANSIENT = /\b5\d\d\b|Internal Server Error|invalid checksum digest format|connection reset|EOF|i\/o timeout|TLS handshake timeout|ECONNRESET|temporarily unavailable/i;
+import { HarnessError } from './errors.ts';
 
 export function isTransient(err: unknown): boolean {
-  if (err instanceof DockerError) return err.result.timedOut || TRANSIENT.test(err.result.stderr);
-  return err instanceof Error && TRANSIENT.test(err.message);
+  return err instanceof HarnessError && err.transient;
 }
 
 export interface RetryOptions {

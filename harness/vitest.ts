@@ -9,11 +9,11 @@
  * failing checks as the message.
  */
 import { beforeAll, describe, expect, test } from 'vitest';
-import type { Expectation } from './expectations.ts';
-import { formatPlatform, parsePlatform, type Platform } from './platform.ts';
-import type { RunReport } from './report/types.ts';
-import { runScenario, type RunOptions } from './runner.ts';
-import type { Scenario, VerifyScenario } from './scenario.ts';
+import type { Expectation } from './platform/expectations.ts';
+import { formatPlatform, parsePlatform, type Platform } from './platform/platform.ts';
+import type { RunReport } from './result/model.ts';
+import { runScenario, type RunOptions } from './scenario/run-scenario.ts';
+import type { Scenario, VerifyScenario } from './scenario/define.ts';
 
 export interface DescribeOptions extends RunOptions {
   /** Time the whole scenario may take (build included). Default 45 minutes. */

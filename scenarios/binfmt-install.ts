@@ -8,12 +8,7 @@
  * had is replaced or gone; --install of an architecture whose handler exists (the kernel refuses a
  * second handler of the same name); and every platform of alpine:latest run, its uname -m checked.
  */
-import { readHandlers, type BinfmtHandler } from '../harness/binfmt.ts';
-import { classify } from '../harness/execution-mode.ts';
-import { judge } from '../harness/expectations.ts';
-import { formatPlatform, parsePlatform, parsePlatformList } from '../harness/platform.ts';
-import { defineScenario } from '../harness/scenario.ts';
-import type { Step } from '../harness/steps.ts';
+import { type BinfmtHandler, classify, defineScenario, formatPlatform, judge, parsePlatform, parsePlatformList, type Step } from '../harness/index.ts';
 import { ALPINE_PLATFORMS } from './support/alpine.ts';
 
 const IMAGE = 'tonistiigi/binfmt';
@@ -56,7 +51,7 @@ export default defineScenario({
   article: '1.4.1',
   privileged: 'runs tonistiigi/binfmt with --privileged, which registers binfmt_misc handlers in the kernel of the engine\'s host',
   platforms: ALPINE_PLATFORMS,
-  async run(t) {
+  async steps(t) {
     const labels = t.ctx.labelArgs();
 
     await t.step('1.4.1', 'binfmt with no argument: its status, as this harness sees it too', async (s) => {
@@ -69,7 +64,7 @@ export default defineScenario({
         s.check(status.supported.includes(formatPlatform(p)) === runs,
           `${formatPlatform(p)}: binfmt says ${status.supported.includes(formatPlatform(p)) ? 'supported' : 'not supported'}, the harness says it ${runs ? 'runs' : 'cannot run'}`);
       }
-      const enabled = (await readHandlers({ engineIsLocal: t.probe.engineIsLocal, labels: t.ctx.labels })).filter((h) => h.enabled).map((h) => h.name).sort();
+      const enabled = (await t.handlers()).filter((h) => h.enabled).map((h) => h.name).sort();
       s.check(JSON.stringify([...status.emulators].sort()) === JSON.stringify(enabled), `"emulators" lists the enabled handlers (${enabled.length}), lists ${status.emulators.length}`);
       s.saw(`supported: ${status.supported.join(', ')}`);
       s.saw(`emulators: ${status.emulators.length} enabled handlers (${status.emulators.filter((e) => e.startsWith('qemu-')).length} of them QEMU's)`);
@@ -77,14 +72,14 @@ export default defineScenario({
 
     await t.step('1.4.1', 'the article\'s command: --install all', async (s) => {
       s.article('`docker run --privileged --rm tonistiigi/binfmt --install all` (for engines other than Docker Desktop, which has the handlers already)');
-      const before = await readHandlers({ engineIsLocal: t.probe.engineIsLocal, labels: t.ctx.labels });
+      const before = await t.handlers();
       const r = await s.must(['run', '--privileged', '--rm', ...labels, IMAGE, '--install', 'all'], { timeoutMs: 300_000 });
       const lines = r.stderr.split('\n').filter((l) => l.startsWith('installing:'));
       s.check(!/^error:/m.test(r.stderr), `no error: ${r.stderr.match(/^error:.*$/m)?.[0] ?? ''}`);
       for (const l of lines) s.check(/ OK$/.test(l), l);
       const after = parseStatus(s, r.stdout);
       for (const p of INSTALLABLE) s.check(after.supported.includes(formatPlatform(p)), `${formatPlatform(p)} is supported afterwards`);
-      checkUntouched(s, before, await readHandlers({ engineIsLocal: t.probe.engineIsLocal, labels: t.ctx.labels }));
+      checkUntouched(s, before, await t.handlers());
       if (lines.length) {
         s.saw(lines.join('; '));
       } else {
@@ -96,13 +91,13 @@ export default defineScenario({
 
     await t.step('1.4.1', '--install arm64 where the host has a handler: the kernel keeps the first', async (s) => {
       s.article('(not in the article) binfmt prints "installing: arm64 qemu-aarch64 already registered" when a handler of that name exists');
-      const before = await readHandlers({ engineIsLocal: t.probe.engineIsLocal, labels: t.ctx.labels });
+      const before = await t.handlers();
       const had = before.some((h) => h.name === 'qemu-aarch64');
       const r = await s.must(['run', '--privileged', '--rm', ...labels, IMAGE, '--install', 'arm64'], { timeoutMs: 300_000 });
       const line = r.stderr.match(/^installing: arm64 .*$/m)?.[0] ?? '';
       s.checkMatch(line, had ? /^installing: arm64 qemu-aarch64 already registered$/ : /^installing: arm64 OK$/, had ? 'the kernel refuses a second qemu-aarch64 (EEXIST)' : 'arm64 installed');
       s.saw(line);
-      if (had) checkUntouched(s, before, await readHandlers({ engineIsLocal: t.probe.engineIsLocal, labels: t.ctx.labels }));
+      if (had) checkUntouched(s, before, await t.handlers());
     });
 
     await t.step('1.4.1', 'every platform of alpine:latest runs, with the uname -m its mode gives', async (s) => {

@@ -8,14 +8,7 @@
  * container and its state volume gone). The builder gets a unique name and is always removed.
  */
 import { fileURLToPath } from 'node:url';
-import { findClassicEngine } from '../harness/classic-engine.ts';
-import { docker, type CommandResult } from '../harness/docker.ts';
-import { parseImageRef } from '../harness/image-ref.ts';
-import { parsePlatformList } from '../harness/platform.ts';
-import { RegistryClient } from '../harness/registry-client.ts';
-import { defineScenario } from '../harness/scenario.ts';
-import type { Step } from '../harness/steps.ts';
-import { verifyPlatforms } from '../harness/verify.ts';
+import { type CommandResult, defineScenario, docker, findClassicEngine, parsePlatformList, type Step } from '../harness/index.ts';
 
 const HELLO = fileURLToPath(new URL('../samples/hello-go/', import.meta.url));
 const LOAD_ERROR = '"ERROR: docker exporter does not currently support exporting manifest lists"';
@@ -33,7 +26,7 @@ export default defineScenario({
   title: 'A docker-container builder: create, bootstrap, build, push, remove',
   article: '1.5, 1.6, 1.7, 1.10',
   platforms: ['linux/arm64', 'linux/amd64'],
-  async run(t) {
+  async steps(t) {
     const name = `${t.ctx.id}-builder`;
     const container = `buildx_buildkit_${name}0`;
     const before = (await docker(['buildx', 'inspect'], { check: false })).stdout.match(/^Name:\s+(\S+)/m)?.[1] ?? 'default';
@@ -132,12 +125,7 @@ export default defineScenario({
       for (const p of ['linux/arm64', 'linux/amd64']) s.check(listed.includes(p), `imagetools lists ${p} (it lists ${listed.join(', ')})`);
       s.saw(`MediaType ${inspect.stdout.match(/^MediaType:\s+(\S+)/m)?.[1]}; platforms ${listed.join(', ')}`);
       if (listed.includes('unknown/unknown')) s.differs('the docker-container builder attaches provenance attestations by default: the index also lists unknown/unknown entries (attestation manifests). The harness does not count them as platforms.');
-      const image = parseImageRef(ref);
-      const results = await verifyPlatforms({
-        ctx: t.ctx, probe: t.probe, ref: image, client: RegistryClient.for(image), platforms: parsePlatformList('linux/arm64,linux/amd64'),
-        expect: { kind: 'output', template: 'Hello, {os}/{goarch}!' }, onProgress: t.onProgress,
-      });
-      t.platforms.push(...results);
+      const results = await t.verify(ref, { platforms: ['linux/arm64', 'linux/amd64'], expect: { kind: 'output', template: 'Hello, {os}/{goarch}!' } });
       for (const r of results) {
         s.check(r.status === 'pass', `${r.platform}: ${r.message ?? ''}`);
         s.saw(`${r.platform} (${r.mode}): ${r.output}`);

@@ -2,14 +2,14 @@
  * Article sections 1.2 and 1.11: buildx is installed (`docker buildx version`) and offers the
  * commands the article lists (`docker buildx --help`).
  */
-import { defineScenario } from '../harness/scenario.ts';
+import { defineScenario } from '../harness/index.ts';
 
 export default defineScenario({
   kind: 'steps',
   name: 'buildx-basics',
   title: 'buildx version and its commands',
   article: '1.2, 1.11',
-  async run(t) {
+  async steps(t) {
     await t.step('1.2', 'docker buildx version', async (s) => {
       s.article('github.com/docker/buildx v0.9.1 ed00243...');
       const r = await s.must(['buildx', 'version']);

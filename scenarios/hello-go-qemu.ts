@@ -3,7 +3,7 @@
  * is an ordinary one; every RUN of a foreign platform executes through binfmt_misc), for every
  * platform golang:1.20-alpine is published for. Each platform must print Hello, linux/<GOARCH>!
  */
-import { defineScenario } from '../harness/scenario.ts';
+import { defineScenario } from '../harness/index.ts';
 
 export default defineScenario({
   kind: 'build',

@@ -3,9 +3,7 @@
  * article's two images (echo-platform-arm64 and -amd64) in the run's registry: --help, create
  * (and --amend), push (and --purge), inspect (and -v), annotate --os-version, rm.
  */
-import { formatPlatform, parsePlatform } from '../harness/platform.ts';
-import { defineScenario } from '../harness/scenario.ts';
-import type { Step } from '../harness/steps.ts';
+import { defineScenario, formatPlatform, parsePlatform, type Step } from '../harness/index.ts';
 import { buildAndPushEcho } from './support/echo-platform.ts';
 
 interface ListJson {
@@ -38,7 +36,7 @@ export default defineScenario({
   title: 'docker manifest subcommands: create, push, inspect, annotate, rm',
   article: '2.8-2.13',
   platforms: ['linux/arm64', 'linux/amd64'],
-  async run(t) {
+  async steps(t) {
     const registry = (await t.registry()).address;
     const arm64 = parsePlatform('linux/arm64');
     const amd64 = parsePlatform('linux/amd64');

@@ -5,13 +5,7 @@
  * joins them into a list, `docker manifest push --insecure` publishes it, and every platform is
  * run through the list and checked like any image (index, config, binary, uname -m).
  */
-import { classify } from '../harness/execution-mode.ts';
-import { unameMachine } from '../harness/expectations.ts';
-import { parseImageRef } from '../harness/image-ref.ts';
-import { formatPlatform, parsePlatform, samePlatform } from '../harness/platform.ts';
-import { RegistryClient } from '../harness/registry-client.ts';
-import { defineScenario } from '../harness/scenario.ts';
-import { verifyPlatforms } from '../harness/verify.ts';
+import { classify, defineScenario, formatPlatform, parsePlatform, samePlatform, unameMachine } from '../harness/index.ts';
 import { ALPINE_PLATFORMS } from './support/alpine.ts';
 import { buildAndPushEcho, ECHO_CONTEXT } from './support/echo-platform.ts';
 
@@ -25,7 +19,7 @@ export default defineScenario({
   title: 'docker build per platform, docker manifest create and push',
   article: '2.4-2.7',
   platforms: ALPINE_PLATFORMS,
-  async run(t) {
+  async steps(t) {
     const registry = (await t.registry()).address;
     const native = t.probe.native;
     const foreign = PLATFORMS.find((p) => p.architecture === (native.architecture === 'arm64' ? 'amd64' : 'arm64'))!;
@@ -117,10 +111,8 @@ export default defineScenario({
     });
 
     await t.step('2.7', 'every platform run through the list, pinned by digest, and checked (index, config, binary, uname -m)', async (s) => {
-      const ref = parseImageRef(list);
       s.result.commands.push(`multiarch-harness verify ${list} --expect-uname`);
-      const results = await verifyPlatforms({ ctx: t.ctx, probe: t.probe, ref, client: RegistryClient.for(ref), platforms: PLATFORMS, expect: { kind: 'uname' }, onProgress: t.onProgress });
-      t.platforms.push(...results);
+      const results = await t.verify(list, { platforms: PLATFORMS, expect: { kind: 'uname' } });
       for (const r of results) {
         s.check(r.status === 'pass', `${r.platform}: ${r.message ?? ''}`);
         s.saw(`${r.platform} (${r.mode}): ${r.output.split(' ').slice(-2, -1)[0] ?? r.output}`);

@@ -21,9 +21,9 @@ import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { BINFMT_DIR, matchingHandler, readLocalHandlers, type BinfmtHandler } from '../harness/binfmt.ts';
+import { BINFMT_DIR, matchingHandler, readLocalHandlers, type BinfmtHandler } from '../harness/host/binfmt.ts';
 import { elfHeaderOf, probeProgram } from '../harness/host/probe-program.ts';
-import { elfFacts, formatPlatform, KNOWN_PLATFORMS, parsePlatformList, qemuHandlerName, type Platform } from '../harness/platform.ts';
+import { elfFacts, formatPlatform, KNOWN_PLATFORMS, parsePlatformList, qemuHandlerName, type Platform } from '../harness/platform/platform.ts';
 import { DebianArchive } from './standins/debian-archive.ts';
 
 const run = promisify(execFile);

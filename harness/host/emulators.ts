@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { open, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { readElf } from '../elf.ts';
+import { readElf } from '../image/elf.ts';
 import { stateDir } from './observe.ts';
 
 const run = promisify(execFile);

@@ -16,10 +16,10 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import tar from 'tar-stream';
-import { type BinfmtHandler, matchingHandler } from '../binfmt.ts';
-import { docker } from '../docker.ts';
-import { formatPlatform, platformSlug, type Platform } from '../platform.ts';
-import { labelArgs } from '../run-context.ts';
+import { type BinfmtHandler, matchingHandler } from './binfmt.ts';
+import { docker } from '../engine/docker.ts';
+import { formatPlatform, platformSlug, type Platform } from '../platform/platform.ts';
+import { labelArgs } from '../engine/session.ts';
 import { elfHeaderOf, PROBE_PLATFORMS, probeProgram } from './probe-program.ts';
 
 /** What running the probe of one platform did on this engine. */

@@ -1,17 +1,9 @@
 /**
- * The per-check view every file reporter shares: one row per report x platform x check.
- * A platform that never reached the checks (it cannot run here, or its build failed) still gets
- * its four rows, so a CI system sees the same test names on every run.
+ * The per-check view every file reporter shares: one row per report x platform x check. Every
+ * platform has its four checks (one that was not reached is a skip that says why), so a CI system
+ * sees the same test names on every run.
  */
-import type { CheckName, CheckResult, PlatformResult, RunReport } from './types.ts';
-
-export const CHECK_NAMES: readonly CheckName[] = ['index', 'config', 'binary', 'run'];
-
-export function checksOf(p: PlatformResult): Record<CheckName, CheckResult> {
-  if (p.checks) return p.checks;
-  const result: CheckResult = { status: p.status, ...(p.message ? { message: p.message } : {}) };
-  return Object.fromEntries(CHECK_NAMES.map((c) => [c, result])) as Record<CheckName, CheckResult>;
-}
+import { CHECK_NAMES, type CheckName, type CheckResult, type PlatformResult, type RunReport } from '../result/model.ts';
 
 export interface CheckRow {
   report: RunReport;
@@ -22,7 +14,7 @@ export interface CheckRow {
 
 export function checkRows(reports: readonly RunReport[]): CheckRow[] {
   return reports.flatMap((report) =>
-    report.platforms.flatMap((platform) => CHECK_NAMES.map((check) => ({ report, platform, check, result: checksOf(platform)[check] }))),
+    report.platforms.flatMap((platform) => CHECK_NAMES.map((check) => ({ report, platform, check, result: platform.checks[check] }))),
   );
 }
 

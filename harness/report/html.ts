@@ -2,9 +2,9 @@
  * HTML: one self-contained file (no scripts, no external assets) with a matrix per scenario and a
  * per-platform timing chart (build and run time) drawn as inline SVG.
  */
-import { CHECK_NAMES, checksOf, noteOf } from './checks.ts';
+import { noteOf } from './checks.ts';
 import { xmlEscape as esc } from './junit.ts';
-import type { RunReport } from './types.ts';
+import { CHECK_NAMES, type RunReport } from '../result/model.ts';
 
 const STYLE = `
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#1f2328;background:#fff}
@@ -40,7 +40,7 @@ export function renderHtml(reports: readonly RunReport[]): string {
     const { passed, failed, skipped } = r.summary;
     const head = `<tr><th>platform</th><th>mode</th><th>result</th>${CHECK_NAMES.map((c) => `<th>${c}</th>`).join('')}<th>expected</th><th>output</th></tr>`;
     const body = r.platforms.map((p) => {
-      const checks = checksOf(p);
+      const checks = p.checks;
       const mode = p.emulator ? `qemu<br><code>${esc(p.emulator.handler)} ${esc(p.emulator.flags)}${p.emulator.qemuVersion ? ` ${esc(p.emulator.qemuVersion)}` : ''}</code>` : esc(p.mode);
       return `<tr><td><code>${esc(p.platform)}</code></td><td>${mode}</td><td class="${p.status}">${p.status.toUpperCase()}</td>` +
         CHECK_NAMES.map((c) => `<td class="${checks[c].status}" title="${esc(checks[c].message ?? '')}">${checks[c].status === 'pass' ? '✓' : checks[c].status === 'fail' ? '✗' : '–'}</td>`).join('') +

@@ -4,7 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { checkRows } from './checks.ts';
-import type { RunReport } from './types.ts';
+import type { RunReport } from '../result/model.ts';
 
 export function xmlEscape(s: string): string {
   // Characters XML 1.0 cannot carry at all are dropped; the rest are escaped.

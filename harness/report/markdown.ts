@@ -1,8 +1,8 @@
 /**
  * Markdown: a matrix per scenario, for a pull request comment or GitHub's step summary.
  */
-import { CHECK_NAMES, checksOf, noteOf } from './checks.ts';
-import type { RunReport } from './types.ts';
+import { noteOf } from './checks.ts';
+import { CHECK_NAMES, type RunReport } from '../result/model.ts';
 
 const ICON = { pass: '✅', fail: '❌', skip: '⏭️' } as const;
 
@@ -26,7 +26,7 @@ export function renderMarkdown(reports: readonly RunReport[]): string {
     if (r.platforms.length === 0) continue;
     out.push(`| platform | mode | ${CHECK_NAMES.join(' | ')} | output |`, `|---|---|${CHECK_NAMES.map(() => ':-:').join('|')}|---|`);
     for (const p of r.platforms) {
-      const checks = checksOf(p);
+      const checks = p.checks;
       out.push(`| \`${p.platform}\` | ${p.mode}${p.emulator?.qemuVersion ? ` (QEMU ${p.emulator.qemuVersion})` : ''} | ${CHECK_NAMES.map((c) => ICON[checks[c].status]).join(' | ')} | ${cell(p.output.split('\n')[0] ?? '')} |`);
     }
     const problems = r.platforms.filter((p) => noteOf(p));

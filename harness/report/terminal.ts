@@ -2,7 +2,7 @@
  * The terminal matrix: one row per platform, one column per check, readable at a glance.
  */
 import { noteOf } from './checks.ts';
-import type { CheckResult, RunReport } from './types.ts';
+import type { CheckResult, RunReport } from '../result/model.ts';
 
 const MARK = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP' } as const;
 const CHECK_MARK = { pass: 'ok', fail: 'FAIL', skip: '-' } as const;

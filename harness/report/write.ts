@@ -8,7 +8,7 @@ import { UsageError } from '../errors.ts';
 import { renderHtml } from './html.ts';
 import { renderJUnit } from './junit.ts';
 import { renderMarkdown } from './markdown.ts';
-import type { RunReport } from './types.ts';
+import type { RunReport } from '../result/model.ts';
 
 export const REPORTERS = ['terminal', 'json', 'junit', 'markdown', 'html'] as const;
 export type ReporterName = (typeof REPORTERS)[number];

@@ -4,8 +4,7 @@
  * as its own repository, jianghushinian/echo-platform-<arch>, on the run's registry.
  */
 import { fileURLToPath } from 'node:url';
-import { formatPlatform, platformSlug, samePlatform, type Platform } from '../../harness/platform.ts';
-import type { Step, StepsContext } from '../../harness/steps.ts';
+import { formatPlatform, type Platform, platformSlug, samePlatform, type Step, type StepsContext } from '../../harness/index.ts';
 
 export const ECHO_CONTEXT = fileURLToPath(new URL('../../samples/echo-platform/', import.meta.url));
 

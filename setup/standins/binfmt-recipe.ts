@@ -13,7 +13,7 @@ import { chmod, copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { debianArch, goTargetEnv, parsePlatform, parsePlatformList, qemuHandlerName, type Platform } from '../../harness/platform.ts';
+import { debianArch, goTargetEnv, parsePlatform, parsePlatformList, qemuHandlerName, type Platform } from '../../harness/platform/platform.ts';
 import type { FetchedPackage } from './debian-archive.ts';
 import { LABELS, packageSummary } from './image-labels.ts';
 import { rootfsKey, type Recipe } from './recipes.ts';

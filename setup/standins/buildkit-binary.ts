@@ -18,7 +18,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { execa } from 'execa';
-import { formatPlatform, goTargetEnv, platformSlug, type Platform } from '../../harness/platform.ts';
+import { formatPlatform, goTargetEnv, platformSlug, type Platform } from '../../harness/platform/platform.ts';
 import type { DebianArchive } from './debian-archive.ts';
 
 const OVERLAY_GOPATH = join(dirname(fileURLToPath(import.meta.url)), 'go');

@@ -6,8 +6,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { docker } from '../../harness/docker.ts';
-import { parsePlatform } from '../../harness/platform.ts';
+import { docker } from '../../harness/engine/docker.ts';
+import { parsePlatform } from '../../harness/platform/platform.ts';
 import { buildRegistryBinary } from './registry-binary.ts';
 
 export const MIRROR_CONTAINER = 'multiarch-mirror';

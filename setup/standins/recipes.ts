@@ -8,7 +8,7 @@
 import { appendFile, cp, mkdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { debianArch, formatPlatform, parsePlatformList, type Platform } from '../../harness/platform.ts';
+import { debianArch, formatPlatform, parsePlatformList, type Platform } from '../../harness/platform/platform.ts';
 import type { DebianArchive, FetchedPackage } from './debian-archive.ts';
 import { buildRegistryBinary } from './registry-binary.ts';
 import { buildBuildkit, BUILDKIT_SOURCE_PACKAGE } from './buildkit-binary.ts';

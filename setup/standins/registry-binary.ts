@@ -6,7 +6,7 @@ import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { goTargetEnv, platformSlug, type Platform } from '../../harness/platform.ts';
+import { goTargetEnv, platformSlug, type Platform } from '../../harness/platform/platform.ts';
 
 /** Small stand-ins for imports Debian does not package (see go/src/...). */
 const OVERLAY_GOPATH = join(dirname(fileURLToPath(import.meta.url)), 'go');

@@ -5,7 +5,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
-import { parseHandler } from '../../harness/binfmt.ts';
+import { parseHandler } from '../../harness/host/binfmt.ts';
 
 const HANDLER = '/proc/sys/fs/binfmt_misc/qemu-mips64el';
 const binfmt = (...args: string[]) => execa('docker', ['run', '--privileged', '--rm', 'tonistiigi/binfmt', ...args]);

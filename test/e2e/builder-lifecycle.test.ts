@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
-import type { RunReport } from '../../harness/report/types.ts';
+import type { RunReport } from '../../harness/result/model.ts';
 import { cli, harnessLeftovers, ROOT, runImages } from './helpers.ts';
 
 async function currentBuilder(): Promise<string | undefined> {

@@ -2,8 +2,8 @@
 // through the engine equal the handlers read from this host's /proc.
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
-import { readEngineHandlers, readLocalHandlers } from '../../harness/binfmt.ts';
-import { RUN_LABEL, sweepStaleRuns } from '../../harness/run-context.ts';
+import { readEngineHandlers, readLocalHandlers } from '../../harness/host/binfmt.ts';
+import { RUN_LABEL, sweepStaleSessions } from '../../harness/engine/session.ts';
 import { allContainers, CLI, harnessLeftovers, ROOT } from './helpers.ts';
 
 function startRun() {
@@ -38,7 +38,7 @@ describe('cleanup', () => {
     child.kill('SIGKILL');
     await child;
     expect((await labelled()).length).toBeGreaterThan(0);
-    expect(await sweepStaleRuns()).toBe(1);
+    expect(await sweepStaleSessions()).toBe(1);
     expect(await labelled()).toEqual([]);
   });
 });

@@ -3,10 +3,10 @@
 // platform, run pinned by its digest, must print Hello, linux/<GOARCH>!
 import { readFile } from 'node:fs/promises';
 import { describe, expect, test } from 'vitest';
-import { classify } from '../../harness/execution-mode.ts';
-import { probeHost } from '../../harness/host-probe.ts';
-import { formatPlatform, goTarget, parsePlatform } from '../../harness/platform.ts';
-import type { RunReport } from '../../harness/report/types.ts';
+import { classify } from '../../harness/platform/execution-mode.ts';
+import { probeHost } from '../../harness/host/probe.ts';
+import { formatPlatform, goTarget, parsePlatform } from '../../harness/platform/platform.ts';
+import type { RunReport } from '../../harness/result/model.ts';
 import { allContainers, cli, harnessLeftovers, ROOT, runImages } from './helpers.ts';
 
 describe('hello-go-qemu scenario', () => {

@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
-import { RUN_LABEL } from '../../harness/run-context.ts';
+import { RUN_LABEL } from '../../harness/engine/session.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = `${ROOT}bin/multiarch-harness.mjs`;

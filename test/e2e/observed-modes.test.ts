@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, test } from 'vitest';
-import { parseHandler } from '../../harness/binfmt.ts';
-import type { RunReport } from '../../harness/report/types.ts';
+import { parseHandler } from '../../harness/host/binfmt.ts';
+import type { RunReport } from '../../harness/result/model.ts';
 import { cli, harnessLeftovers, ROOT } from './helpers.ts';
 
 const run = promisify(execFile);

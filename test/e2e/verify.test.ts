@@ -5,17 +5,17 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { buildAndPush } from '../../harness/build.ts';
-import { startRegistry, type LocalRegistry } from '../../harness/local-registry.ts';
-import { parsePlatformList } from '../../harness/platform.ts';
-import type { RunReport } from '../../harness/report/types.ts';
-import { RunContext } from '../../harness/run-context.ts';
+import { buildAndPush } from '../../harness/engine/build.ts';
+import { startRegistry, type LocalRegistry } from '../../harness/registry/local-registry.ts';
+import { parsePlatformList } from '../../harness/platform/platform.ts';
+import type { RunReport } from '../../harness/result/model.ts';
+import { Session } from '../../harness/engine/session.ts';
 import { execa } from 'execa';
-import { RUN_LABEL } from '../../harness/run-context.ts';
+import { RUN_LABEL } from '../../harness/engine/session.ts';
 import { cli, ROOT } from './helpers.ts';
 
 const NINE = 'linux/amd64,linux/386,linux/arm/v6,linux/arm/v7,linux/arm64,linux/ppc64le,linux/riscv64,linux/s390x,linux/mips64le';
-const ctx = new RunContext();
+const ctx = new Session();
 let registry: LocalRegistry;
 const images: Record<string, string> = {};
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { DebianArchive } from '../../setup/standins/debian-archive.ts';
-import { goTarget, KNOWN_PLATFORMS, platformSlug, type Platform } from '../../harness/platform.ts';
+import { goTarget, KNOWN_PLATFORMS, platformSlug, type Platform } from '../../harness/platform/platform.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CACHE = join(ROOT, 'test/.cache/binaries');

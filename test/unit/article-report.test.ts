@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { ARTICLE_SECTIONS, qemuToCrossRatio, renderArticleReport } from '../../harness/report/article.ts';
-import type { PlatformResult, RunReport } from '../../harness/report/types.ts';
+import { ARTICLE_SECTIONS, qemuToCrossRatio, renderArticleReport } from '../../demo/article-report.ts';
+import { pass, type PlatformResult, type RunReport } from '../../harness/result/model.ts';
 
 const host = { engine: '26.1.5', native: 'linux/amd64', imageStore: 'containerd', kernel: '6.1' };
 const p = (platform: string, mode: PlatformResult['mode'], buildMs: number): PlatformResult => ({
-  platform, mode, status: 'pass', expected: 'x', output: 'x', durationMs: 1, buildMs,
+  platform, mode, status: 'pass', expected: 'x', output: 'x', durationMs: 1, buildMs, checks: { index: pass(), config: pass(), binary: pass(), run: pass('x') },
 });
 const report = (scenario: string, article: string, platforms: PlatformResult[], extra: Partial<RunReport> = {}): RunReport => ({
   schemaVersion: 1, kind: 'build', scenario, title: scenario, article, startedAt: '2026-11-27T00:00:00.000Z', durationMs: 1, host,

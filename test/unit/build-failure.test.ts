@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'vitest';
-import type { BuildFailureCause } from '../../harness/build-progress.ts';
-import { BuildFailedError, cancelledBecause, describeBuildFailure, failedStep, type BuildResult } from '../../harness/build.ts';
-import { DockerError, type CommandResult } from '../../harness/docker.ts';
-import { formatPlatform, parsePlatform, type Platform } from '../../harness/platform.ts';
-import { buildLeavingOut, leftOutNote, notBuilt } from '../../harness/runner.ts';
+import type { BuildFailureCause } from '../../harness/engine/build-progress.ts';
+import { BuildFailedError, cancelledBecause, describeBuildFailure, failedStep, type BuildResult } from '../../harness/engine/build.ts';
+import { DockerError, type CommandResult } from '../../harness/engine/docker.ts';
+import { formatPlatform, parsePlatform, type Platform } from '../../harness/platform/platform.ts';
+import { buildLeavingOut, leftOutNote, notBuilt } from '../../harness/scenario/build-attempts.ts';
 
 const killed = 'process "/bin/sh -c go build -o hello ." did not complete successfully: exit code: 137';
 const result: CommandResult = { command: 'docker buildx build', exitCode: 1, stdout: '', stderr: '', durationMs: 1, timedOut: false, signal: undefined };

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { checkBinary } from '../../harness/binary-check.ts';
-import { isElf, NotElfError, readElf } from '../../harness/elf.ts';
-import { elfFacts, formatPlatform, goTarget, parsePlatform, type Platform } from '../../harness/platform.ts';
+import { checkBinary } from '../../harness/image/binary-rules.ts';
+import { isElf, NotElfError, readElf } from '../../harness/image/elf.ts';
+import { elfFacts, formatPlatform, goTarget, parsePlatform, type Platform } from '../../harness/platform/platform.ts';
 import { debianBusybox, helloForEveryPlatform, helloWith, type GoBinary } from '../support/real-binaries.ts';
 
 let hellos: Array<{ platform: Platform; binary: GoBinary }> = [];

@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { parseHandler, type BinfmtHandler } from '../../harness/binfmt.ts';
-import { classify } from '../../harness/execution-mode.ts';
+import { parseHandler, type BinfmtHandler } from '../../harness/host/binfmt.ts';
+import { classify } from '../../harness/platform/execution-mode.ts';
 import type { PlatformObservation } from '../../harness/host/observe.ts';
 import { elfHeaderOf } from '../../harness/host/probe-program.ts';
-import { matchingHandler } from '../../harness/binfmt.ts';
-import { parsePlatform } from '../../harness/platform.ts';
+import { matchingHandler } from '../../harness/host/binfmt.ts';
+import { parsePlatform } from '../../harness/platform/platform.ts';
 
 const handler = (name: string, flags = 'PF', enabled = true): BinfmtHandler => ({
   name, enabled, flags, interpreter: `/usr/libexec/qemu-binfmt/${name.replace('qemu-', '')}-binfmt-P`,

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { classify } from '../../harness/execution-mode.ts';
-import { fillTemplate, judge, unameMachine } from '../../harness/expectations.ts';
-import { parsePlatform } from '../../harness/platform.ts';
+import { classify } from '../../harness/platform/execution-mode.ts';
+import { fillTemplate, judge, unameMachine } from '../../harness/platform/expectations.ts';
+import { parsePlatform } from '../../harness/platform/platform.ts';
 
 const host = {
   native: parsePlatform('linux/amd64'), qemuVersions: {},

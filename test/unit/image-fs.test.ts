@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { findEntryBinary, ImageFilesystem, ImageFsError } from '../../harness/image-fs.ts';
+import { findEntryBinary, ImageFilesystem, ImageFsError } from '../../harness/image/filesystem.ts';
 
 type E = { name: string; type?: 'file' | 'symlink' | 'link' | 'directory'; linkname?: string; data?: string };
 

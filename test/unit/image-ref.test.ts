@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { UsageError } from '../../harness/errors.ts';
-import { formatImageRef, isLoopbackRegistry, parseImageRef, pinned } from '../../harness/image-ref.ts';
+import { formatImageRef, isLoopbackRegistry, parseImageRef, pinned } from '../../harness/registry/image-ref.ts';
 
 const D = `sha256:${'a'.repeat(64)}`;
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import {
   formatPlatform, goTarget, KNOWN_PLATFORMS, normalizePlatform, parsePlatform, parsePlatformList, PlatformError, samePlatform, unameNative,
-} from '../../harness/platform.ts';
+} from '../../harness/platform/platform.ts';
 
 describe('parsePlatform', () => {
   test.each([

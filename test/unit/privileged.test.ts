@@ -1,12 +1,12 @@
 import { describe, expect, test } from 'vitest';
 import { UsageError } from '../../harness/errors.ts';
-import { runScenario } from '../../harness/runner.ts';
-import { defineScenario } from '../../harness/scenario.ts';
+import { runScenario } from '../../harness/scenario/run-scenario.ts';
+import { defineScenario } from '../../harness/scenario/define.ts';
 
 describe('privileged scenarios', () => {
   const scenario = defineScenario({
     kind: 'steps', name: 'needs-privilege', title: 't', privileged: 'runs a privileged container',
-    run: () => { throw new Error('must not run'); },
+    steps: () => { throw new Error('must not run'); },
   });
 
   test('are refused, before anything runs, unless allowed', async () => {

@@ -3,9 +3,9 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { readElf } from '../../harness/elf.ts';
+import { readElf } from '../../harness/image/elf.ts';
 import { elfHeaderOf, PROBE_PLATFORMS, probeProgram } from '../../harness/host/probe-program.ts';
-import { elfFacts, isKnownArchitecture, parsePlatform, platformSlug, qemuHandlerName, unameNative } from '../../harness/platform.ts';
+import { elfFacts, isKnownArchitecture, parsePlatform, platformSlug, qemuHandlerName, unameNative } from '../../harness/platform/platform.ts';
 
 /** e_flags as the platform's ordinary binaries carry them (readelf of Debian's libc6-*-cross, 2.36). */
 const FLAGS: Record<string, number> = {

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { renderHtml } from '../../harness/report/html.ts';
 import { renderJUnit } from '../../harness/report/junit.ts';
 import { renderMarkdown } from '../../harness/report/markdown.ts';
-import type { RunReport } from '../../harness/report/types.ts';
+import type { RunReport } from '../../harness/result/model.ts';
 
 const report: RunReport = {
   schemaVersion: 1, kind: 'steps', scenario: 'manifest-path', title: 'manifest <path>', startedAt: '2026-11-27T10:00:00.000Z', durationMs: 2000,

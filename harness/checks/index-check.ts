@@ -1,0 +1,17 @@
+/**
+ * The `index` check: the image's index lists the platform (attestation entries are not platforms,
+ * but a manifest an attestation points at must be listed too).
+ */
+import { formatPlatform, samePlatform, type Platform } from '../platform/platform.ts';
+import type { IndexEntry, IndexView } from '../registry/client.ts';
+import { fail, pass, type CheckResult } from '../result/model.ts';
+
+export function checkIndex(index: IndexView, platform: Platform): { result: CheckResult; entry?: IndexEntry } {
+  const entry = index.entries.find((e) => samePlatform(e.platform, platform));
+  if (!entry) {
+    const listed = index.entries.map((e) => formatPlatform(e.platform)).join(', ') || 'nothing';
+    return { result: fail(`the ${index.isIndex ? 'index' : 'single-platform manifest'} has no entry for ${formatPlatform(platform)} (it lists ${listed})`) };
+  }
+  if (index.problems.length) return { result: fail(index.problems.join('; ')), entry };
+  return { result: pass(index.isIndex ? `entry ${entry.digest.slice(0, 19)}` : 'a single-platform manifest'), entry };
+}

@@ -1,0 +1,77 @@
+/**
+ * Verifies a multi-platform image in any registry, platform by platform: the four checks in order
+ * (index, config, binary, run), each its own unit in this folder, each reported on its own. A check
+ * whose input an earlier check could not provide is not reached, and says so.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import { classify, type PlatformExecution } from '../platform/execution-mode.ts';
+import { expectedText, type Expectation } from '../platform/expectations.ts';
+import type { HostProbe } from '../host/probe.ts';
+import { pinned, type ImageRef } from '../registry/image-ref.ts';
+import type { Platform } from '../platform/platform.ts';
+import { readIndex, type ImageSource, type IndexView } from '../registry/client.ts';
+import { newPlatformResult, settle, type PlatformResult } from '../result/model.ts';
+import type { Session } from '../engine/session.ts';
+import { checkEntryBinary } from './binary-check.ts';
+import { checkConfig } from './config-check.ts';
+import { checkIndex } from './index-check.ts';
+import { checkRun } from './run-check.ts';
+
+export interface VerifyPlatformsOptions {
+  ctx: Session;
+  probe: HostProbe;
+  ref: ImageRef;
+  /** Where manifests and blobs come from: the registry client, or an in-memory source in tests. */
+  source: ImageSource;
+  /** Platforms to check; default every platform the index lists. */
+  platforms?: Platform[];
+  /** How each platform runs here, when the caller classified them already. */
+  executions?: PlatformExecution[];
+  expect?: Expectation;
+  command?: string[];
+  allowSkip?: boolean;
+  concurrency?: number;
+  onProgress?: (message: string) => void;
+}
+
+export async function verifyPlatforms(o: VerifyPlatformsOptions): Promise<PlatformResult[]> {
+  const index = await readIndex(o.source, o.ref.digest ?? o.ref.tag ?? 'latest');
+  const executions = o.executions ?? (o.platforms ?? index.entries.map((e) => e.platform)).map((p) => classify(p, o.probe));
+  const tmp = await mkdtemp(join(tmpdir(), 'mah-verify-'));
+  try {
+    const limit = pLimit(o.concurrency ?? 2);
+    return await Promise.all(executions.map((exec) => limit(() => verifyOne(o, index, exec, tmp))));
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+async function verifyOne(o: VerifyPlatformsOptions, index: IndexView, exec: PlatformExecution, tmp: string): Promise<PlatformResult> {
+  const r = newPlatformResult(exec, expectedText(o.expect, exec, o.probe.native));
+  const indexed = checkIndex(index, exec.platform);
+  r.checks.index = indexed.result;
+  if (!indexed.entry) return settle(r);
+  r.digest = indexed.entry.digest;
+
+  const configured = await checkConfig(o.source, indexed.entry, exec.platform);
+  r.checks.config = configured.result;
+  if (!configured.manifest || !configured.config) return settle(r);
+
+  const binary = await checkEntryBinary({
+    source: o.source, manifest: configured.manifest, config: configured.config, exec, native: o.probe.native, tmp, ...(o.command ? { command: o.command } : {}),
+  });
+  r.checks.binary = binary.result;
+  if (binary.summary) r.binary = binary.summary;
+
+  const ran = await checkRun({
+    ctx: o.ctx, probe: o.probe, exec, image: pinned(o.ref, indexed.entry.digest), allowSkip: Boolean(o.allowSkip),
+    ...(o.expect ? { expect: o.expect } : {}), ...(o.command ? { command: o.command } : {}), ...(binary.binary ? { binary: binary.binary } : {}),
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+  });
+  r.checks.run = ran.result;
+  Object.assign(r, ran.findings);
+  return settle(r);
+}

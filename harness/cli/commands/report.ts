@@ -1,0 +1,39 @@
+/** `multiarch-harness report <report.json>...`: re-render saved JSON reports with any reporter. */
+import { readFile } from 'node:fs/promises';
+import { UsageError } from '../../errors.ts';
+import { CHECK_NAMES, type CheckName, type CheckResult, type RunReport } from '../../result/model.ts';
+import { COMMON, parse, reporters, USAGE } from '../args.ts';
+import { printAndWriteReports } from '../output.ts';
+
+export async function reportCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { reporter: COMMON.reporter, quiet: COMMON.quiet });
+  if (positionals.length === 0) throw new UsageError(`report takes one or more JSON report files.\n${USAGE}`);
+  const reports: RunReport[] = [];
+  for (const file of positionals) {
+    const text = await readFile(file, 'utf8').catch(() => { throw new UsageError(`The report ${file} cannot be read.`); });
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      throw new UsageError(`${file} is not JSON.`);
+    }
+    for (const r of Array.isArray(data) ? data : [data]) {
+      if ((r as RunReport)?.schemaVersion !== 1 || !Array.isArray((r as RunReport).platforms)) throw new UsageError(`${file} is not a multiarch-harness report (schemaVersion 1).`);
+      reports.push(withEveryCheck(r as RunReport));
+    }
+  }
+  return printAndWriteReports(reports, reporters(values), 'report', reports.length === 1, Boolean(values.quiet));
+}
+
+/**
+ * Reports saved by versions before every platform carried its four checks: a platform without them
+ * gets each check with the platform's own status and message, so every reporter can read it.
+ */
+function withEveryCheck(r: RunReport): RunReport {
+  const platforms = r.platforms.map((p) => {
+    if (p.checks) return p;
+    const result: CheckResult = { status: p.status, ...(p.message ? { message: p.message } : {}) };
+    return { ...p, checks: Object.fromEntries(CHECK_NAMES.map((c) => [c, result])) as Record<CheckName, CheckResult> };
+  });
+  return { ...r, platforms };
+}

@@ -1,0 +1,18 @@
+/** `multiarch-harness run <scenario.ts>`: one scenario, its reports. */
+import { UsageError } from '../../errors.ts';
+import { loadScenario } from '../../scenario/define.ts';
+import { runScenario } from '../../scenario/run-scenario.ts';
+import { COMMON, parse, reporters, runOptions, USAGE } from '../args.ts';
+import { printAndWriteReports } from '../output.ts';
+
+export async function runCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { ...COMMON, builder: { type: 'string' }, 'allow-privileged': { type: 'boolean' }, 'keep-going': { type: 'boolean' }, 'no-cache': { type: 'boolean' } });
+  if (positionals.length !== 1) throw new UsageError(`run takes one scenario file.\n${USAGE}`);
+  const specs = reporters(values);
+  const scenario = await loadScenario(positionals[0]!);
+  const report = await runScenario(scenario, {
+    ...runOptions(values, scenario.name), allowPrivileged: Boolean(values['allow-privileged']), keepGoing: Boolean(values['keep-going']), noCache: Boolean(values['no-cache']),
+    ...(values.builder ? { builder: values.builder } : {}),
+  });
+  return printAndWriteReports([report], specs, scenario.name, true, Boolean(values.quiet));
+}

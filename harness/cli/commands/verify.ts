@@ -1,0 +1,29 @@
+/** `multiarch-harness verify <image-ref>`: the four checks on an existing image. */
+import { UsageError } from '../../errors.ts';
+import type { Expectation } from '../../platform/expectations.ts';
+import { parseImageRef } from '../../registry/image-ref.ts';
+import type { VerifyScenario } from '../../scenario/define.ts';
+import { runScenario } from '../../scenario/run-scenario.ts';
+import { COMMON, parse, reporters, runOptions, USAGE } from '../args.ts';
+import { printAndWriteReports } from '../output.ts';
+
+export async function verifyCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    ...COMMON,
+    'expect-output': { type: 'string' },
+    'expect-uname': { type: 'boolean' },
+    'ca-file': { type: 'string' },
+    command: { type: 'string', multiple: true },
+  });
+  if (positionals.length !== 1) throw new UsageError(`verify takes one image reference.\n${USAGE}`);
+  if (values['expect-output'] && values['expect-uname']) throw new UsageError('Use --expect-output or --expect-uname, not both.');
+  const specs = reporters(values);
+  const ref = parseImageRef(positionals[0]!);
+  const expect: Expectation | undefined = values['expect-output'] ? { kind: 'output', template: values['expect-output'] } : values['expect-uname'] ? { kind: 'uname' } : undefined;
+  const scenario: VerifyScenario = {
+    kind: 'verify', name: `verify-${ref.repository.replaceAll('/', '-')}`, title: `verify ${positionals[0]}`, image: positionals[0]!,
+    ...(expect ? { expect } : {}), ...(values.command ? { command: values.command } : {}),
+  };
+  const report = await runScenario(scenario, { ...runOptions(values, 'verify'), ...(values['ca-file'] ? { caFile: values['ca-file'] } : {}) });
+  return printAndWriteReports([report], specs, scenario.name, true, Boolean(values.quiet));
+}

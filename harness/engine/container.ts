@@ -1,0 +1,60 @@
+/**
+ * Runs a pinned image as one platform: `docker run --rm --platform P ref@digest`, with a timeout
+ * scaled for emulation. A run that times out has its container removed (killing the CLI alone
+ * would leave it running). Under QEMU a run that uses no CPU and prints nothing for
+ * MULTIARCH_HANG_SECONDS is a hang: its emulator processes are killed and the run says so.
+ * A run can also be given another emulator explicitly (a second opinion): the emulator binary is
+ * mounted into the container and started as its entrypoint with the program's command line.
+ */
+import { docker } from './docker.ts';
+import { HangWatchdog, hangSeconds, type Hang } from '../host/hang-watchdog.ts';
+import type { Session } from './session.ts';
+import { formatPlatform, platformSlug, type Platform } from '../platform/platform.ts';
+
+export interface PlatformRun {
+  exitCode: number | undefined;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  timedOut: boolean;
+  /** The run showed no progress under QEMU and was stopped. */
+  hung?: Hang;
+}
+
+export const BASE_RUN_TIMEOUT_MS = 60_000;
+
+/** Where a second-opinion emulator is mounted inside the container. */
+const EMULATOR_MOUNT = '/.multiarch-harness-emulator';
+
+export interface RunPinnedOptions {
+  timeoutMs: number;
+  command?: string[];
+  /** The emulator the kernel runs this platform through (local engine): watched for hangs. */
+  watch?: { handler: string; interpreter: string };
+  /** Run through this emulator instead, with this command line (program path resolved in the image). */
+  emulator?: { path: string; argv: string[] };
+}
+
+export async function runPinned(ctx: Session, image: string, platform: Platform, options: RunPinnedOptions): Promise<PlatformRun> {
+  const name = `${ctx.id}-run-${platformSlug(platform)}-${Math.random().toString(36).slice(2, 7)}`;
+  // Pull first, untimed by the run's timeout: a slow registry is not a slow emulator.
+  await docker(['pull', '--quiet', '--platform', formatPlatform(platform), image], { timeoutMs: 300_000 });
+  ctx.trackImage(image);
+  const via = options.emulator
+    ? ['-v', `${options.emulator.path}:${EMULATOR_MOUNT}:ro`, '--entrypoint', EMULATOR_MOUNT, image, ...options.emulator.argv]
+    : [image, ...(options.command ?? [])];
+  const watched = options.emulator ? { handler: 'second-opinion', interpreter: options.emulator.path } : options.watch;
+  let hung: Hang | undefined;
+  const watchdog = watched
+    ? new HangWatchdog({
+        interpreters: [{ handler: watched.handler, path: watched.interpreter }], idleMs: hangSeconds() * 1000,
+        onHang: (h) => { hung = h; void docker(['rm', '-f', name], { check: false }); },
+      })
+    : undefined;
+  watchdog?.start();
+  const r = await docker(['run', '--rm', '--name', name, ...ctx.labelArgs(), '--platform', formatPlatform(platform), ...via], {
+    check: false, timeoutMs: options.timeoutMs, onOutput: () => watchdog?.activity(),
+  }).finally(() => watchdog?.stop());
+  if (r.timedOut) await docker(['rm', '-f', name], { check: false });
+  return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: r.durationMs, timedOut: r.timedOut, ...(hung ? { hung } : {}) };
+}

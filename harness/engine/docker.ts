@@ -1,0 +1,106 @@
+/**
+ * The one place the harness runs the docker CLI. Arguments are always an array (never a shell
+ * string), output is captured, and failures become a DockerError that carries the result.
+ */
+import { execa } from 'execa';
+import { EnvironmentError } from '../errors.ts';
+
+export interface CommandResult {
+  command: string;
+  exitCode: number | undefined;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  timedOut: boolean;
+  /** Signal that ended the process, when one did (for example SIGKILL after a timeout). */
+  signal: string | undefined;
+}
+
+export interface DockerOptions {
+  timeoutMs?: number;
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  input?: string | Uint8Array;
+  /** When false, a non-zero exit is returned instead of thrown. Default true. */
+  check?: boolean;
+  /** Called with each line of stderr as it arrives (progress for long builds). */
+  onStderrLine?: (line: string) => void;
+  /** Called whenever the command writes anything (a hang watchdog's sign of life). */
+  onOutput?: () => void;
+}
+
+/**
+ * What the docker CLI prints when a registry or the network failed for a moment: the same command
+ * may succeed if run again. The CLI gives no other signal than its text, so it is read here, once.
+ */
+const TRANSIENT_OUTPUT = /\b5\d\d\b|Internal Server Error|invalid checksum digest format|connection reset|EOF|i\/o timeout|TLS handshake timeout|ECONNRESET|temporarily unavailable/i;
+
+/** A docker command failed (or timed out); the result is kept for whoever wants the details. */
+export class DockerError extends EnvironmentError {
+  override name = 'DockerError';
+  constructor(
+    message: string,
+    readonly result: CommandResult,
+  ) {
+    super(message, { transient: result.timedOut || TRANSIENT_OUTPUT.test(result.stderr) });
+  }
+}
+
+/** Runs `docker ...args`. */
+export async function docker(args: readonly string[], options: DockerOptions = {}): Promise<CommandResult> {
+  return run('docker', args, options);
+}
+
+export async function run(file: string, args: readonly string[], options: DockerOptions = {}): Promise<CommandResult> {
+  const started = performance.now();
+  const child = execa(file, args, {
+    reject: false,
+    timeout: options.timeoutMs,
+    env: options.env,
+    cwd: options.cwd,
+    input: options.input,
+    stdin: options.input === undefined ? 'ignore' : undefined,
+    stripFinalNewline: true,
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (options.onStderrLine && child.stderr) {
+    let pending = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('utf8');
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) options.onStderrLine!(line);
+    });
+  }
+  if (options.onOutput) {
+    child.stdout?.on('data', () => options.onOutput!());
+    child.stderr?.on('data', () => options.onOutput!());
+  }
+  const r = await child;
+  const result: CommandResult = {
+    command: [file, ...args].join(' '),
+    exitCode: r.exitCode,
+    stdout: String(r.stdout ?? ''),
+    stderr: String(r.stderr ?? ''),
+    durationMs: Math.round(performance.now() - started),
+    timedOut: Boolean(r.timedOut),
+    signal: r.signal ?? undefined,
+  };
+  if ((options.check ?? true) && (result.exitCode !== 0 || result.timedOut)) {
+    throw new DockerError(describeFailure(result), result);
+  }
+  return result;
+}
+
+/** One sentence for a failed command: its last meaningful stderr line. */
+export function describeFailure(r: CommandResult): string {
+  if (r.timedOut) return `\`${shortCommand(r.command)}\` did not finish within its timeout.`;
+  if (r.exitCode === undefined && r.signal === undefined) return `\`${shortCommand(r.command)}\` could not be started: is the docker CLI installed?`;
+  const lines = r.stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const last = lines.findLast((l) => /error|denied|failed|no such|not found|cannot/i.test(l)) ?? lines.at(-1) ?? `exit code ${r.exitCode}`;
+  return `\`${shortCommand(r.command)}\` failed: ${last.replace(/^ERROR:\s*/i, '')}`;
+}
+
+function shortCommand(command: string): string {
+  return command.length > 120 ? `${command.slice(0, 117)}...` : command;
+}

@@ -1,0 +1,92 @@
+/**
+ * Reads binfmt_misc handler registrations (the text of /proc/sys/fs/binfmt_misc/<name>), either
+ * from this host's /proc or, when the engine runs elsewhere, through a container on the engine.
+ */
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { docker } from '../engine/docker.ts';
+import { labelArgs } from '../engine/session.ts';
+
+export interface BinfmtHandler {
+  name: string;
+  enabled: boolean;
+  interpreter: string;
+  /** Flags as the kernel prints them, e.g. "PF", "POCF". F: interpreter opened at registration. */
+  flags: string;
+  /** Where in the file the magic starts, and the magic and mask as hex, for magic-type handlers. */
+  offset?: number;
+  magic?: string;
+  mask?: string;
+}
+
+export const BINFMT_DIR = '/proc/sys/fs/binfmt_misc';
+
+export function parseHandler(name: string, text: string): BinfmtHandler {
+  const field = (key: string) => new RegExp(`^${key}\\s*:?\\s*(.*)$`, 'm').exec(text)?.[1]?.trim();
+  const magic = field('magic');
+  const mask = field('mask');
+  const offset = field('offset');
+  return {
+    name,
+    enabled: /^enabled$/m.test(text),
+    interpreter: field('interpreter') ?? '',
+    flags: (field('flags') ?? '').replace(/^:\s*/, ''),
+    ...(offset !== undefined && /^\d+$/.test(offset) ? { offset: Number(offset) } : {}),
+    ...(magic ? { magic } : {}),
+    ...(mask ? { mask } : {}),
+  };
+}
+
+/**
+ * The enabled handler the kernel would hand a file with this header to, as binfmt_misc decides:
+ * the file's bytes at the handler's offset, masked, equal the magic. None: the kernel runs it
+ * itself (or refuses it). binfmt_misc is consulted before the kernel's own ELF loader, so a
+ * matching handler wins even for a binary the kernel could run natively.
+ */
+export function matchingHandler(handlers: readonly BinfmtHandler[], header: Uint8Array): BinfmtHandler | undefined {
+  return handlers.find((h) => {
+    if (!h.enabled || !h.magic) return false;
+    const magic = Buffer.from(h.magic, 'hex');
+    const mask = h.mask ? Buffer.from(h.mask, 'hex') : undefined;
+    const at = h.offset ?? 0;
+    if (header.length < at + magic.length) return false;
+    return magic.every((byte, i) => (header[at + i]! & (mask?.[i] ?? 0xff)) === byte);
+  });
+}
+
+/** Handlers registered on this host; an empty list when binfmt_misc is not mounted. */
+export async function readLocalHandlers(dir = BINFMT_DIR): Promise<BinfmtHandler[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const handlers: BinfmtHandler[] = [];
+  for (const name of names) {
+    if (name === 'register' || name === 'status') continue;
+    const text = await readFile(join(dir, name), 'utf8').catch(() => undefined);
+    if (text !== undefined) handlers.push(parseHandler(name, text));
+  }
+  return handlers;
+}
+
+/**
+ * Handlers as the engine's kernel sees them (Docker Desktop's VM, a remote DOCKER_HOST): read by a
+ * short-lived container that bind-mounts the engine host's binfmt_misc folder read-only.
+ */
+export async function readEngineHandlers(image: string, labels: readonly string[]): Promise<BinfmtHandler[]> {
+  const script = `for f in /binfmt/*; do n=\${f##*/}; [ "$n" = register ] || [ "$n" = status ] && continue; echo "==> $n"; cat "$f"; done`;
+  const r = await docker(
+    ['run', '--rm', ...labelArgs(labels), '-v', `${BINFMT_DIR}:/binfmt:ro`, image, 'sh', '-c', script],
+    { check: false, timeoutMs: 60_000 },
+  );
+  if (r.exitCode !== 0) return [];
+  return r.stdout
+    .split(/^==> /m)
+    .filter(Boolean)
+    .map((chunk) => {
+      const [first, ...rest] = chunk.split('\n');
+      return parseHandler(first!.trim(), rest.join('\n'));
+    });
+}
+
+/** The engine's handlers: from this host's /proc when the engine is local, else through a container. */
+export async function readHandlers(o: { engineIsLocal: boolean; probeImage?: string; labels?: readonly string[] }): Promise<BinfmtHandler[]> {
+  return o.engineIsLocal ? readLocalHandlers() : readEngineHandlers(o.probeImage ?? 'alpine:latest', o.labels ?? []);
+}

@@ -1,0 +1,215 @@
+/**
+ * Reads manifests and blobs from a registry over the OCI distribution API
+ * (GET /v2/<name>/manifests/<reference>, GET /v2/<name>/blobs/<digest>): plain HTTP for loopback
+ * registries, HTTPS (with an optional custom CA) elsewhere; bearer-token or basic auth from the
+ * challenge; retries for transient 5xx answers.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { findCredentials, parseChallenge, type Credentials } from './credentials.ts';
+import { EnvironmentError } from '../errors.ts';
+import { httpDownload, httpRequest, type HttpOptions, type HttpResponse } from './http.ts';
+import { isLoopbackRegistry, type ImageRef } from './image-ref.ts';
+import { normalizePlatform, type Platform } from '../platform/platform.ts';
+import { withRetry } from '../retry.ts';
+
+export const MEDIA = {
+  ociIndex: 'application/vnd.oci.image.index.v1+json',
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+} as const;
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  platform?: { os: string; architecture: string; variant?: string; 'os.version'?: string };
+  annotations?: Record<string, string>;
+}
+
+export interface IndexEntry {
+  platform: Platform;
+  digest: string;
+  mediaType: string;
+}
+
+export interface FetchedManifest {
+  digest: string;
+  mediaType: string;
+  body: { mediaType?: string; manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] };
+}
+
+export interface ImageConfig {
+  os?: string;
+  architecture?: string;
+  variant?: string;
+  config?: { Entrypoint?: string[] | null; Cmd?: string[] | null; WorkingDir?: string; Env?: string[]; User?: string };
+}
+
+/** Where manifests and blobs come from: a registry (RegistryClient), or an in-memory source in tests. */
+export interface ImageSource {
+  manifest(reference: string): Promise<FetchedManifest>;
+  blobJson<T>(digest: string): Promise<T>;
+  blobToFile(digest: string, file: string): Promise<void>;
+}
+
+/** What an image's top-level reference lists: its platform entries, and problems of the index as a whole. */
+export interface IndexView {
+  entries: IndexEntry[];
+  /** An attestation pointing at a manifest the index does not list, ... */
+  problems: string[];
+  /** False for a single-platform image (a manifest, not an index). */
+  isIndex: boolean;
+}
+
+
+export interface ClientOptions {
+  /** PEM file of a CA to trust for this registry (besides the system's). */
+  caFile?: string;
+  credentials?: Credentials;
+}
+
+export class RegistryClient implements ImageSource {
+  private token: string | undefined;
+  private ca: Buffer | undefined;
+  private credentials: Credentials | undefined;
+  private ready: Promise<void>;
+
+  constructor(
+    readonly registry: string,
+    readonly repository: string,
+    options: ClientOptions = {},
+  ) {
+    this.ready = (async () => {
+      if (options.caFile) this.ca = await readFile(options.caFile).catch(() => { throw new EnvironmentError(`The CA file ${options.caFile} cannot be read.`); });
+      this.credentials = options.credentials ?? (await findCredentials(registry));
+    })();
+  }
+
+  static for(ref: ImageRef, options: ClientOptions = {}): RegistryClient {
+    return new RegistryClient(ref.registry, ref.repository, options);
+  }
+
+  private base(): string {
+    const scheme = isLoopbackRegistry(this.registry) ? 'http' : 'https';
+    const host = this.registry === 'docker.io' ? 'registry-1.docker.io' : this.registry;
+    return `${scheme}://${host}/v2/${this.repository}`;
+  }
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    const h = { ...extra };
+    if (this.token) h.Authorization = this.token;
+    return h;
+  }
+
+  /** One request with auth: on 401, answer the challenge once and retry. */
+  private async send(url: string, options: HttpOptions, download?: string): Promise<HttpResponse> {
+    await this.ready;
+    const go = () => {
+      const opts = { ...options, headers: this.headers(options.headers), ...(this.ca ? { ca: this.ca } : {}) };
+      return download ? httpDownload(url, download, opts) : httpRequest(url, opts);
+    };
+    const attempt = async () => {
+      let res: HttpResponse;
+      try {
+        res = await go();
+        if (res.status === 401 && (await this.authenticate(res))) res = await go();
+      } catch (err) {
+        if (err instanceof EnvironmentError) throw err;
+        const cause = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+        throw new EnvironmentError(`The registry ${this.registry} cannot be reached (${cause}).`);
+      }
+      if (res.status >= 500) throw new EnvironmentError(`${this.registry} answered ${res.status} to ${url}.`, { transient: true });
+      return res;
+    };
+    return withRetry(attempt, { attempts: 4 });
+  }
+
+  private async authenticate(res: HttpResponse): Promise<boolean> {
+    const header = res.headers['www-authenticate'];
+    if (!header || this.token) return false;
+    const { scheme, params } = parseChallenge(Array.isArray(header) ? header[0]! : header);
+    const basic = this.credentials ? `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}` : undefined;
+    if (scheme === 'basic') {
+      if (!basic) return false;
+      this.token = basic;
+      return true;
+    }
+    if (scheme !== 'bearer' || !params.realm) return false;
+    const url = new URL(params.realm);
+    if (params.service) url.searchParams.set('service', params.service);
+    url.searchParams.set('scope', params.scope ?? `repository:${this.repository}:pull`);
+    const r = await httpRequest(url.href, { headers: basic ? { Authorization: basic } : {}, ...(this.ca ? { ca: this.ca } : {}) });
+    if (r.status !== 200) return false;
+    const body = JSON.parse(r.body.toString('utf8')) as { token?: string; access_token?: string };
+    const token = body.token ?? body.access_token;
+    if (!token) return false;
+    this.token = `Bearer ${token}`;
+    return true;
+  }
+
+  private explain(status: number, what: string): EnvironmentError {
+    if (status === 401 || status === 403) {
+      return new EnvironmentError(`${this.registry} refused ${what} (${status}): log in with \`docker login ${this.registry}\` or set MULTIARCH_REGISTRY_USERNAME and MULTIARCH_REGISTRY_PASSWORD.`);
+    }
+    if (status === 404) return new EnvironmentError(`${this.registry}/${this.repository} has no ${what}.`);
+    return new EnvironmentError(`${this.registry} answered ${status} for ${what}.`);
+  }
+
+  async manifest(reference: string): Promise<FetchedManifest> {
+    const res = await this.send(`${this.base()}/manifests/${reference}`, { headers: { Accept: Object.values(MEDIA).join(', ') } });
+    if (res.status !== 200) throw this.explain(res.status, `manifest ${reference}`);
+    const body = JSON.parse(res.body.toString('utf8')) as FetchedManifest['body'];
+    const header = res.headers['docker-content-digest'];
+    const digest = (Array.isArray(header) ? header[0] : header) ?? `sha256:${createHash('sha256').update(res.body).digest('hex')}`;
+    return { digest, mediaType: String(res.headers['content-type'] ?? body.mediaType ?? ''), body };
+  }
+
+  async blobJson<T>(digest: string): Promise<T> {
+    const res = await this.send(`${this.base()}/blobs/${digest}`, {});
+    if (res.status !== 200) throw this.explain(res.status, `blob ${digest}`);
+    return JSON.parse(res.body.toString('utf8')) as T;
+  }
+
+  async blobToFile(digest: string, file: string): Promise<void> {
+    const res = await this.send(`${this.base()}/blobs/${digest}`, {}, file);
+    if (res.status !== 200) throw this.explain(res.status, `blob ${digest}`);
+  }
+}
+
+export async function fetchManifest(ref: ImageRef, reference = ref.digest ?? ref.tag ?? 'latest'): Promise<FetchedManifest> {
+  return RegistryClient.for(ref).manifest(reference);
+}
+
+export function isAttestation(d: Descriptor): boolean {
+  return d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' || (d.platform?.os === 'unknown' && d.platform.architecture === 'unknown');
+}
+
+/** Platform entries of an index, leaving out attestation manifests (platform unknown/unknown). */
+export function platformEntries(index: FetchedManifest): IndexEntry[] {
+  return (index.body.manifests ?? [])
+    .filter((d) => d.platform && !isAttestation(d))
+    .map((d) => ({ platform: normalizePlatform(d.platform!), digest: d.digest, mediaType: d.mediaType }));
+}
+
+/** The platform an image config declares, normalised. */
+export function configPlatform(config: ImageConfig): Platform {
+  return normalizePlatform({ os: config.os ?? 'unknown', architecture: config.architecture ?? 'unknown', ...(config.variant ? { variant: config.variant } : {}) });
+}
+
+/** Reads the index (or single manifest) a reference names, as platform entries. */
+export async function readIndex(source: ImageSource, reference: string): Promise<IndexView> {
+  const top = await source.manifest(reference);
+  if (!top.body.manifests) {
+    const config = await source.blobJson<ImageConfig>(top.body.config!.digest);
+    return { entries: [{ platform: configPlatform(config), digest: top.digest, mediaType: top.mediaType }], problems: [], isIndex: false };
+  }
+  const digests = new Set(top.body.manifests.map((d) => d.digest));
+  const problems: string[] = [];
+  for (const d of top.body.manifests.filter(isAttestation)) {
+    const target = d.annotations?.['vnd.docker.reference.digest'];
+    if (target && !digests.has(target)) problems.push(`the attestation ${d.digest.slice(0, 19)} refers to ${target.slice(0, 19)}, which the index does not list`);
+  }
+  return { entries: platformEntries(top), problems, isIndex: true };
+}

@@ -1,0 +1,45 @@
+/**
+ * The run's own registry: a `registry:2` container started with testcontainers, published on
+ * loopback, stopped at the end of the run.
+ */
+import { EnvironmentError } from '../errors.ts';
+import type { Session } from '../engine/session.ts';
+
+export interface LocalRegistry {
+  /** host:port, as image references use it: 127.0.0.1:49153 */
+  address: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * testcontainers must talk to the engine on loopback (these machines have /.dockerenv, which
+ * makes it guess a bridge gateway), and its Ryuk reaper image cannot be pulled offline: the
+ * harness removes what it creates itself. Users may override both.
+ */
+function configureTestcontainers(): void {
+  process.env.TESTCONTAINERS_HOST_OVERRIDE ??= '127.0.0.1';
+  process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+}
+
+export async function startRegistry(ctx: Session, image = process.env.MULTIARCH_REGISTRY_IMAGE ?? 'registry:2'): Promise<LocalRegistry> {
+  configureTestcontainers();
+  const { GenericContainer, Wait } = await import('testcontainers');
+  let container;
+  try {
+    container = await new GenericContainer(image)
+      .withExposedPorts(5000)
+      .withLabels(ctx.labelRecord)
+      .withEnvironment({ REGISTRY_STORAGE_DELETE_ENABLED: 'true' })
+      .withWaitStrategy(Wait.forHttp('/v2/', 5000).forStatusCode(200))
+      .withStartupTimeout(60_000)
+      .start();
+  } catch (err) {
+    throw new EnvironmentError(`The local registry (${image}) did not start: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+  }
+  const address = `${container.getHost()}:${container.getMappedPort(5000)}`;
+  const stop = async () => {
+    await container.stop({ remove: true, removeVolumes: true });
+  };
+  ctx.defer(`stopping the registry ${address}`, stop);
+  return { address, stop };
+}

@@ -1,0 +1,145 @@
+/**
+ * The result model: what a run found, platform by platform and step by step. The JSON report
+ * (schemaVersion 1) is this model written out; every reporter only reads it. A platform result
+ * always has its four checks; a check that was not reached is a skip that says why.
+ */
+import type { Emulator, ExecutionMode, PlatformExecution } from '../platform/execution-mode.ts';
+import { formatPlatform } from '../platform/platform.ts';
+
+export type CheckName = 'index' | 'config' | 'binary' | 'run';
+export const CHECK_NAMES: readonly CheckName[] = ['index', 'config', 'binary', 'run'];
+
+export type Status = 'pass' | 'fail' | 'skip';
+
+export interface CheckResult {
+  status: Status;
+  /** What was found, or why it failed or was skipped. */
+  message?: string;
+}
+
+export const pass = (message?: string): CheckResult => (message ? { status: 'pass', message } : { status: 'pass' });
+export const fail = (message: string): CheckResult => ({ status: 'fail', message });
+export const skip = (message: string): CheckResult => ({ status: 'skip', message });
+
+export interface PlatformResult {
+  platform: string;
+  /** How this engine runs the platform, as observed. */
+  mode: ExecutionMode;
+  status: Status;
+  /** What the platform had to print. */
+  expected: string;
+  /** What it printed (stdout), trimmed. */
+  output: string;
+  /** Time the run of this platform took (docker run), in ms. */
+  durationMs: number;
+  /** Time BuildKit spent on this platform's steps, in ms (from the rawjson progress stream). */
+  buildMs?: number;
+  /** Digest of this platform's manifest: what the run was pinned to. */
+  digest?: string;
+  exitCode?: number;
+  /** One sentence when the platform failed or was skipped. */
+  message?: string;
+  /** The fix for a platform that cannot run here. */
+  fix?: string;
+  emulator?: Emulator;
+  /** A crash or hang under QEMU: more likely the emulator than the image. */
+  emulatorSuspect?: boolean;
+  /**
+   * After a crash or hang under QEMU, the same program run once more under another emulator at hand
+   * (invoked explicitly): what it did there. Its verdict and the first one together tell emulator
+   * trouble ("crashes under QEMU 7.2, passes under QEMU 10.0") from a broken image ("fails under both").
+   */
+  secondOpinion?: { emulator: string; status: 'pass' | 'fail'; exitCode?: number; output: string; message: string };
+  /** The emulator whose run decided the run check: "QEMU 10.0.13 (qemu-i386)". */
+  decidedBy?: string;
+  /** The four checks: index entry, image config, entry binary (ELF), run output. */
+  checks: Record<CheckName, CheckResult>;
+  /** Known issues this platform showed (the scenario expected them): why each is accepted. */
+  knownIssues?: string[];
+  /** The entry binary as read from the layers: "/app/hello: ELF 64-bit LSB AArch64, static, go1.24.4 linux/arm64". */
+  binary?: string;
+}
+
+/** One step of a steps scenario, tied to a section of the reference article. */
+export interface StepResult {
+  /** Article section, e.g. "2.7". */
+  section: string;
+  title: string;
+  /** Command lines as run here (registry address and all). */
+  commands: string[];
+  /** What the article showed, in a few words. */
+  article?: string;
+  /** What happened here, in a few lines. */
+  observed: string[];
+  /** Where this engine differs from the article, and why. */
+  differences: string[];
+  status: 'pass' | 'fail';
+  failures: string[];
+  durationMs: number;
+}
+
+export type ScenarioKind = 'build' | 'verify' | 'steps';
+
+export interface RunReport {
+  schemaVersion: 1;
+  /** "build": a scenario built and pushed the image; "verify": an existing image was checked; "steps": article steps. */
+  kind: ScenarioKind;
+  scenario: string;
+  title: string;
+  article?: string;
+  startedAt: string;
+  durationMs: number;
+  host: { engine: string; native: string; imageStore: string; buildx?: string; kernel: string };
+  image?: { ref: string; digest: string; mediaType: string; buildMs: number };
+  platforms: PlatformResult[];
+  /** Step scenarios: each step, its commands, what the article showed and what happened here. */
+  steps?: StepResult[];
+  /** Platforms and steps together. */
+  summary: { passed: number; failed: number; skipped: number };
+  /** Where the engine differs from the article, and other things a reader should know. */
+  notes: string[];
+}
+
+/** A platform's result before any check ran: every check not reached yet. */
+export function newPlatformResult(exec: PlatformExecution, expected: string): PlatformResult {
+  const checks = Object.fromEntries(CHECK_NAMES.map((c) => [c, skip('not reached')])) as Record<CheckName, CheckResult>;
+  return {
+    platform: formatPlatform(exec.platform), mode: exec.mode, status: 'fail', expected, output: '', durationMs: 0, checks,
+    ...(exec.emulator ? { emulator: exec.emulator } : {}), ...(exec.fix ? { fix: exec.fix } : {}),
+  };
+}
+
+/**
+ * A platform that never reached the checks (it cannot run here, or its build failed): the first
+ * three checks are skipped with the reason, and `run` carries the verdict.
+ */
+export function unverifiedResult(exec: PlatformExecution, expected: string, status: 'fail' | 'skip', message: string): PlatformResult {
+  const r = newPlatformResult(exec, expected);
+  for (const c of CHECK_NAMES) r.checks[c] = skip(`not reached: ${message}`);
+  r.checks.run = status === 'fail' ? fail(message) : skip(message);
+  return settle(r);
+}
+
+/** Status and message from the checks: any failure fails; a skipped run with nothing failed skips. */
+export function settle(r: PlatformResult): PlatformResult {
+  const failed = CHECK_NAMES.filter((c) => r.checks[c].status === 'fail');
+  if (failed.length) {
+    r.status = 'fail';
+    r.message = failed.length === 1 && r.checks.index.status === 'skip' ? r.checks[failed[0]!].message! : failed.map((c) => `${c}: ${r.checks[c].message}`).join('; ');
+  } else if (r.checks.run.status === 'skip') {
+    r.status = 'skip';
+    r.message = r.checks.run.message!;
+  } else {
+    r.status = 'pass';
+    delete r.message;
+  }
+  return r;
+}
+
+export function summarize(platforms: readonly PlatformResult[], steps: readonly StepResult[] = []): RunReport['summary'] {
+  return {
+    passed: platforms.filter((r) => r.status === 'pass').length + steps.filter((x) => x.status === 'pass').length,
+    failed: platforms.filter((r) => r.status === 'fail').length + steps.filter((x) => x.status === 'fail').length,
+    skipped: platforms.filter((r) => r.status === 'skip').length,
+  };
+}

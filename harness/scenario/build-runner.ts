@@ -1,0 +1,74 @@
+/**
+ * The build scenario's runner: classify each platform once, start the run's registry, build and push
+ * every runnable platform in one buildx build, then verify the pushed image like any other.
+ */
+import { buildAndPush } from '../engine/build.ts';
+import { verifyPlatforms } from '../checks/verify.ts';
+import { classify, type PlatformExecution } from '../platform/execution-mode.ts';
+import { expectedText } from '../platform/expectations.ts';
+import { formatPlatform, parsePlatform } from '../platform/platform.ts';
+import { RegistryClient } from '../registry/client.ts';
+import { parseImageRef } from '../registry/image-ref.ts';
+import { startRegistry } from '../registry/local-registry.ts';
+import { unverifiedResult, type PlatformResult, type RunReport } from '../result/model.ts';
+import { buildLeavingOut, emulatedOf, hungPlatforms, leftOutNote, notBuilt } from './build-attempts.ts';
+import { contextPath, type BuildScenario } from './define.ts';
+import { applyKnownIssues, knownIssueNotes } from './known-issues.ts';
+import type { RunnerEnv, ScenarioOutcome } from './outcome.ts';
+
+const BUILD_TIMEOUT_MS = 45 * 60_000;
+
+export async function runBuildScenario(s: BuildScenario, env: RunnerEnv): Promise<ScenarioOutcome> {
+  const { session, probe, options, progress } = env;
+  const platforms = options.platforms ?? s.platforms.map(parsePlatform);
+  const executions = platforms.map((p) => classify(p, probe));
+  const results = new Map<string, PlatformResult>();
+  const notes: string[] = [];
+  const unverified = (e: PlatformExecution, status: 'fail' | 'skip', message: string) => unverifiedResult(e, expectedText(s.expect, e, probe.native), status, message);
+  for (const e of executions.filter((x) => x.mode === 'unavailable')) {
+    results.set(formatPlatform(e.platform), unverified(e, options.allowSkip ? 'skip' : 'fail', `${formatPlatform(e.platform)} cannot run here: ${e.reason}`));
+  }
+  const runnable = executions.filter((x) => x.mode !== 'unavailable');
+  let image: RunReport['image'];
+  if (runnable.length > 0) {
+    const registry = await startRegistry(session);
+    progress(`registry ${registry.address} is up`);
+    const tag = `${registry.address}/${s.build.repository}:${session.id}`;
+    progress(`building ${runnable.map((e) => formatPlatform(e.platform)).join(', ')}`);
+    const attempts = await buildLeavingOut(runnable, (platforms) => buildAndPush({
+      context: contextPath(s.build.context), ...(s.build.dockerfile ? { dockerfile: s.build.dockerfile } : {}),
+      platforms, tag, labels: session.labels,
+      provenance: s.build.provenance ?? false, builder: options.builder ?? 'default', timeoutMs: BUILD_TIMEOUT_MS,
+      noCache: Boolean(options.noCache),
+      onVertex: (name) => { if (!name.startsWith('[internal]')) progress(`  ${name}`); },
+      ...(probe.engineIsLocal ? { emulated: emulatedOf(runnable) } : {}),
+    }), Boolean(options.keepGoing), progress);
+    const suspects = hungPlatforms(attempts);
+    for (const [e, message] of notBuilt(attempts)) {
+      const r = unverified(e, 'fail', message);
+      results.set(r.platform, suspects.has(r.platform) ? { ...r, emulatorSuspect: true } : r);
+    }
+    const note = leftOutNote(attempts, Boolean(options.keepGoing));
+    if (note) notes.push(note);
+    // With the containerd image store, --push also keeps the image in the engine's store.
+    session.trackImage(tag);
+    const build = attempts.build;
+    if (build) {
+      image = { ref: tag, digest: build.digest, mediaType: build.mediaType, buildMs: build.totalMs };
+      notes.push('Per-platform build times come from BuildKit\'s rawjson progress stream of one multi-platform build (union of each platform\'s step intervals; platforms build concurrently).');
+      const ref = parseImageRef(tag);
+      const verified = await verifyPlatforms({
+        ctx: session, probe, ref, source: RegistryClient.for(ref), executions: attempts.attempted, expect: s.expect,
+        ...(s.command ? { command: s.command } : {}), allowSkip: Boolean(options.allowSkip), concurrency: options.concurrency ?? 2, onProgress: progress,
+      });
+      const settled = verified.map((v) => applyKnownIssues(v, s.knownIssues ?? []));
+      notes.push(...knownIssueNotes(settled));
+      for (const r of settled) {
+        const buildMs = build.perPlatformMs[r.platform];
+        results.set(r.platform, { ...r, ...(buildMs !== undefined ? { buildMs } : {}) });
+        progress(`${r.status.toUpperCase()} ${r.platform} (${r.mode}) ${r.output.split('\n')[0] ?? ''}`);
+      }
+    }
+  }
+  return { platforms: platforms.map((p) => results.get(formatPlatform(p))!), ...(image ? { image } : {}), notes };
+}

@@ -1,0 +1,106 @@
+/**
+ * Scenarios: what a user writes. A build scenario names a build context, the platforms, and what
+ * each platform must print; the runner does the rest (handlers, registry, build, push, run, report).
+ */
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { UsageError } from '../errors.ts';
+import type { Expectation } from '../platform/expectations.ts';
+import type { CheckName } from '../result/model.ts';
+import type { StepsContext } from './steps.ts';
+
+/**
+ * A check that is known to fail on a platform, and why: the platform still passes when that check
+ * (and no other) fails with a matching message, and the report says so. For article scenarios
+ * whose recipe has a flaw the article does not mention.
+ */
+export interface KnownIssue {
+  platform: string;
+  check: CheckName;
+  /** The failure message must match this. */
+  matches: RegExp;
+  why: string;
+}
+
+export interface BuildScenario {
+  kind: 'build';
+  /** Short id, used in reports and image names. */
+  name: string;
+  title: string;
+  /** Section of the reference article this reproduces, e.g. "1.7". */
+  article?: string;
+  /** Default platforms, overridable with --platforms. */
+  platforms: string[];
+  build: {
+    /** Folder (or file: URL) of the build context. */
+    context: string | URL;
+    dockerfile?: string;
+    /** Repository in the run's registry. */
+    repository: string;
+    /** BuildKit attaches a provenance attestation by default; scenarios opt in. */
+    provenance?: boolean;
+  };
+  expect: Expectation;
+  /** Command to run instead of the image's CMD. */
+  command?: string[];
+  knownIssues?: KnownIssue[];
+}
+
+/** Checks an image that already exists, in any registry. */
+export interface VerifyScenario {
+  kind: 'verify';
+  name: string;
+  title: string;
+  article?: string;
+  image: string;
+  /** Default: every platform the index lists. */
+  platforms?: string[];
+  expect?: Expectation;
+  command?: string[];
+}
+
+/** A sequence of commands, each step tied to an article section (see steps.ts). */
+export interface StepsScenario {
+  kind: 'steps';
+  name: string;
+  title: string;
+  article?: string;
+  platforms?: string[];
+  /**
+   * Why the scenario needs privileged containers, when it does. It then runs only when asked
+   * (RunOptions.allowPrivileged, --allow-privileged on the command line).
+   */
+  privileged?: string;
+  expect?: undefined;
+  command?: undefined;
+  /** The steps, in order: each `t.step(section, title, fn)` runs commands and records what it saw. */
+  steps(t: StepsContext): Promise<void>;
+}
+
+export type Scenario = BuildScenario | VerifyScenario | StepsScenario;
+
+/** The sentence a user sees when a privileged scenario was not allowed to run. */
+export function privilegedRefusal(s: StepsScenario): string {
+  return `${s.name} ${s.privileged}; it runs only when asked: pass --allow-privileged.`;
+}
+
+export function defineScenario<S extends Scenario>(s: S): S {
+  return s;
+}
+
+export function contextPath(c: string | URL): string {
+  return c instanceof URL ? fileURLToPath(c) : resolve(c);
+}
+
+/** Loads a scenario module (TypeScript through tsx, or JavaScript) and returns its default export. */
+export async function loadScenario(file: string): Promise<Scenario> {
+  const path = resolve(file);
+  if (!(await stat(path).then((s) => s.isFile(), () => false))) throw new UsageError(`There is no scenario file at ${path}.`);
+  const mod = (await import(pathToFileURL(path).href)) as { default?: Scenario };
+  const s = mod.default;
+  if (!s || typeof s !== 'object' || !['build', 'verify', 'steps'].includes(s.kind)) {
+    throw new UsageError(`${path} does not export a scenario as its default export (use defineScenario).`);
+  }
+  return s;
+}

@@ -1,0 +1,44 @@
+/**
+ * What every scenario runner takes and returns: the options of a run, what the runner is given
+ * (session, host, progress), and its outcome, which run-scenario.ts turns into a report.
+ */
+import type { Session } from '../engine/session.ts';
+import type { HostProbe } from '../host/probe.ts';
+import type { Platform } from '../platform/platform.ts';
+import type { PlatformResult, RunReport, StepResult } from '../result/model.ts';
+
+export interface RunOptions {
+  platforms?: Platform[];
+  /** A requested platform that cannot run here is a skip instead of a failure. */
+  allowSkip?: boolean;
+  builder?: string;
+  concurrency?: number;
+  caFile?: string;
+  /** Scenarios that run privileged containers (StepsScenario.privileged) run only when this is set. */
+  allowPrivileged?: boolean;
+  /** Build scenarios: build every step again (--no-cache), so build times measure real work. */
+  noCache?: boolean;
+  /**
+   * Build scenarios: when a platform's step fails (and BuildKit cancels the others), build again
+   * without it, as long as platforms remain, and verify the ones that built.
+   */
+  keepGoing?: boolean;
+  onProgress?: (message: string) => void;
+  probe?: HostProbe;
+}
+
+/** What a runner is given besides its scenario. */
+export interface RunnerEnv {
+  session: Session;
+  probe: HostProbe;
+  options: RunOptions;
+  progress: (message: string) => void;
+}
+
+/** What a runner found: the platform results (in the order asked for), steps, the image, notes for the reader. */
+export interface ScenarioOutcome {
+  platforms: PlatformResult[];
+  steps?: StepResult[];
+  image?: RunReport['image'];
+  notes: string[];
+}

@@ -1,0 +1,73 @@
+/**
+ * Runs a scenario end to end: sweeps what killed sessions left, probes the host, hands the scenario
+ * to the runner of its kind (build, verify or steps), and turns the runner's outcome into a report.
+ * Whatever happens, the session's resources are cleaned up.
+ */
+import { assertBuildable } from '../engine/build.ts';
+import { Session, sweepStaleSessions } from '../engine/session.ts';
+import { UsageError } from '../errors.ts';
+import { probeHost } from '../host/probe.ts';
+import { formatPlatform } from '../platform/platform.ts';
+import { parseImageRef } from '../registry/image-ref.ts';
+import { summarize, type RunReport } from '../result/model.ts';
+import { runBuildScenario } from './build-runner.ts';
+import { contextPath, privilegedRefusal, type Scenario } from './define.ts';
+import type { RunOptions, RunnerEnv, ScenarioOutcome } from './outcome.ts';
+import { runStepsScenario } from './steps-runner.ts';
+import { runVerifyScenario } from './verify-runner.ts';
+
+export type { RunOptions } from './outcome.ts';
+
+/** Sessions in progress, so a signal handler can clean them up. */
+export const activeSessions = new Set<Session>();
+
+/** Refuses, before anything is created, what cannot run: a missing Dockerfile, a bad image reference, a privileged scenario not allowed. */
+async function assertRunnable(s: Scenario, options: RunOptions): Promise<void> {
+  if (s.kind === 'build') await assertBuildable(contextPath(s.build.context), s.build.dockerfile);
+  if (s.kind === 'verify') parseImageRef(s.image);
+  if (s.kind === 'steps' && s.privileged && !options.allowPrivileged) throw new UsageError(privilegedRefusal(s));
+}
+
+function runnerFor(s: Scenario, env: RunnerEnv): Promise<ScenarioOutcome> {
+  switch (s.kind) {
+    case 'build': return runBuildScenario(s, env);
+    case 'verify': return runVerifyScenario(s, env);
+    case 'steps': return runStepsScenario(s, env);
+  }
+}
+
+export async function runScenario(s: Scenario, options: RunOptions = {}): Promise<RunReport> {
+  await assertRunnable(s, options);
+  const started = Date.now();
+  const progress = options.onProgress ?? (() => undefined);
+  const session = new Session();
+  activeSessions.add(session);
+  try {
+    const swept = await sweepStaleSessions();
+    if (swept) progress(`removed what ${swept} earlier killed session(s) left behind`);
+    const probe = options.probe ?? (await probeHost({ labels: session.labels }));
+    const outcome = await runnerFor(s, { session, probe, options, progress });
+    const problems = await session.cleanup();
+    return {
+      schemaVersion: 1,
+      kind: s.kind,
+      scenario: s.name,
+      title: s.title,
+      ...(s.article ? { article: s.article } : {}),
+      startedAt: new Date(started).toISOString(),
+      durationMs: Date.now() - started,
+      host: {
+        engine: probe.engineVersion, native: formatPlatform(probe.native), imageStore: probe.imageStore,
+        ...(probe.buildxVersion ? { buildx: probe.buildxVersion } : {}), kernel: probe.kernel,
+      },
+      ...(outcome.image ? { image: outcome.image } : {}),
+      platforms: outcome.platforms,
+      ...(outcome.steps ? { steps: outcome.steps } : {}),
+      summary: summarize(outcome.platforms, outcome.steps),
+      notes: [...outcome.notes, ...problems.map((p) => `cleanup: ${p}`)],
+    };
+  } finally {
+    await session.cleanup();
+    activeSessions.delete(session);
+  }
+}

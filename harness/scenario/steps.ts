@@ -1,0 +1,159 @@
+/**
+ * Step scenarios: a sequence of commands, each step tied to a section of the reference article,
+ * recording the command lines as run here, what the article showed, what happened here, where and
+ * why the engine differs, and the assertions that held or failed. Everything a step creates is
+ * registered with the run so cleanup removes it.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { docker, type CommandResult, type DockerOptions } from '../engine/docker.ts';
+import type { HostProbe } from '../host/probe.ts';
+import { startRegistry, type LocalRegistry } from '../registry/local-registry.ts';
+import type { PlatformResult, StepResult } from '../result/model.ts';
+import { verifyPlatforms } from '../checks/verify.ts';
+import { readHandlers, type BinfmtHandler } from '../host/binfmt.ts';
+import type { Expectation } from '../platform/expectations.ts';
+import { parsePlatform, type Platform } from '../platform/platform.ts';
+import { RegistryClient } from '../registry/client.ts';
+import { parseImageRef } from '../registry/image-ref.ts';
+import type { Session } from '../engine/session.ts';
+
+
+export class StepFailure extends Error {
+  override name = 'StepFailure';
+}
+
+/** Quotes an argument for display only (commands are never run through a shell). */
+function shown(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+export class Step {
+  readonly result: StepResult;
+
+  constructor(section: string, title: string) {
+    this.result = { section, title, commands: [], observed: [], differences: [], status: 'pass', failures: [], durationMs: 0 };
+  }
+
+  /** Runs `docker ...args`, recording the command; a non-zero exit is returned, not thrown. */
+  async docker(args: readonly string[], options: DockerOptions = {}): Promise<CommandResult> {
+    const host = options.env?.DOCKER_HOST;
+    this.result.commands.push([...(host ? [`DOCKER_HOST=${host}`] : []), 'docker', ...args].map(shown).join(' '));
+    return docker(args, { timeoutMs: 10 * 60_000, ...options, check: false });
+  }
+
+  /** Like docker(), but the command must succeed (exit 0), or the step fails here. */
+  async must(args: readonly string[], options: DockerOptions = {}): Promise<CommandResult> {
+    const r = await this.docker(args, options);
+    if (r.exitCode !== 0) {
+      const last = r.stderr.trim().split('\n').at(-1) ?? '';
+      throw new StepFailure(`\`docker ${args.slice(0, 3).join(' ')} ...\` exited ${r.exitCode ?? 'by timeout'}: ${last}`);
+    }
+    return r;
+  }
+
+  article(text: string): void {
+    this.result.article = text;
+  }
+
+  saw(text: string): void {
+    this.result.observed.push(text);
+  }
+
+  differs(why: string): void {
+    this.result.differences.push(why);
+  }
+
+  /** An assertion: records a failure (the step goes on, so the report shows every problem). */
+  check(ok: boolean, message: string): boolean {
+    if (!ok) {
+      this.result.status = 'fail';
+      this.result.failures.push(message);
+    }
+    return ok;
+  }
+
+  checkMatch(text: string, pattern: RegExp, what: string): RegExpExecArray | null {
+    const m = pattern.exec(text);
+    this.check(m !== null, `${what}: expected ${pattern}, got "${text.trim().replace(/\s+/g, ' ').slice(0, 200)}"`);
+    return m;
+  }
+}
+
+export interface StepsContext {
+  ctx: Session;
+  probe: HostProbe;
+  /** A scratch folder, removed at the end. */
+  tmp: string;
+  /** The run's registry (started on first use). */
+  registry(): Promise<LocalRegistry>;
+  /** Runs one step; a thrown error fails the step with its message and the scenario goes on. */
+  step(section: string, title: string, fn: (s: Step) => Promise<void>): Promise<StepResult>;
+  /** Per-platform results the steps produced (shown in the platform matrix). */
+  platforms: PlatformResult[];
+  /** A local manifest list (docker manifest create) to remove at the end. */
+  trackManifestList(ref: string): void;
+  /**
+   * Verifies an image as `multiarch-harness verify` does (index, config, binary, run per platform);
+   * the results join the scenario's platform matrix and are returned.
+   */
+  verify(image: string, options?: StepVerifyOptions): Promise<PlatformResult[]>;
+  /** The binfmt_misc handlers of the engine's kernel, read now. */
+  handlers(): Promise<BinfmtHandler[]>;
+  onProgress: (message: string) => void;
+}
+
+export interface StepVerifyOptions {
+  /** Default: every platform the index lists. */
+  platforms?: ReadonlyArray<string | Platform>;
+  expect?: Expectation;
+  command?: string[];
+  caFile?: string;
+}
+
+export async function createStepsContext(ctx: Session, probe: HostProbe, onProgress: (m: string) => void): Promise<{ t: StepsContext; steps: StepResult[] }> {
+  const steps: StepResult[] = [];
+  const tmp = await mkdtemp(join(tmpdir(), 'mah-steps-'));
+  ctx.defer('removing the scratch folder', () => rm(tmp, { recursive: true, force: true }));
+  let registry: Promise<LocalRegistry> | undefined;
+  const lists = new Set<string>();
+  ctx.defer('removing local manifest lists', async () => {
+    for (const l of lists) await docker(['manifest', 'rm', l], { check: false });
+  });
+  const t: StepsContext = {
+    ctx,
+    probe,
+    tmp,
+    platforms: [],
+    onProgress,
+    registry: () => (registry ??= startRegistry(ctx)),
+    trackManifestList: (ref) => lists.add(ref),
+    async verify(image, options = {}) {
+      const ref = parseImageRef(image);
+      const platforms = options.platforms?.map((p) => (typeof p === 'string' ? parsePlatform(p) : p));
+      const results = await verifyPlatforms({
+        ctx, probe, ref, source: RegistryClient.for(ref, options.caFile ? { caFile: options.caFile } : {}), onProgress,
+        ...(platforms ? { platforms } : {}), ...(options.expect ? { expect: options.expect } : {}), ...(options.command ? { command: options.command } : {}),
+      });
+      t.platforms.push(...results);
+      return results;
+    },
+    handlers: () => readHandlers({ engineIsLocal: probe.engineIsLocal, labels: ctx.labels }),
+    async step(section, title, fn) {
+      const s = new Step(section, title);
+      const started = performance.now();
+      onProgress(`${section} ${title}`);
+      try {
+        await fn(s);
+      } catch (err) {
+        s.check(false, err instanceof Error ? err.message : String(err));
+      }
+      s.result.durationMs = Math.round(performance.now() - started);
+      onProgress(`  ${s.result.status.toUpperCase()}${s.result.failures.length ? `: ${s.result.failures.join('; ')}` : ''}`);
+      steps.push(s.result);
+      return s.result;
+    },
+  };
+  return { t, steps };
+}

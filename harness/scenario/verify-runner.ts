@@ -1,0 +1,19 @@
+/** The verify scenario's runner: the four checks on an image that already exists, in any registry. */
+import { verifyPlatforms } from '../checks/verify.ts';
+import { parsePlatform } from '../platform/platform.ts';
+import { RegistryClient } from '../registry/client.ts';
+import { parseImageRef } from '../registry/image-ref.ts';
+import type { VerifyScenario } from './define.ts';
+import type { RunnerEnv, ScenarioOutcome } from './outcome.ts';
+
+export async function runVerifyScenario(s: VerifyScenario, env: RunnerEnv): Promise<ScenarioOutcome> {
+  const { options } = env;
+  const ref = parseImageRef(s.image);
+  const platforms = options.platforms ?? s.platforms?.map(parsePlatform);
+  const results = await verifyPlatforms({
+    ctx: env.session, probe: env.probe, ref, source: RegistryClient.for(ref, options.caFile ? { caFile: options.caFile } : {}),
+    ...(platforms ? { platforms } : {}), ...(s.expect ? { expect: s.expect } : {}), ...(s.command ? { command: s.command } : {}),
+    allowSkip: Boolean(options.allowSkip), concurrency: options.concurrency ?? 2, onProgress: env.progress,
+  });
+  return { platforms: results, notes: [] };
+}
