@@ -9,7 +9,7 @@
  * second handler of the same name); and every platform of alpine:latest run, its uname -m checked.
  */
 import { type BinfmtHandler, classify, defineScenario, formatPlatform, judge, parsePlatform, parsePlatformList, type Step } from '../harness/index.ts';
-import { ALPINE_PLATFORMS } from './support/alpine.ts';
+import { ALPINE_PLATFORMS } from './support/upstream-platforms.ts';
 
 const IMAGE = 'tonistiigi/binfmt';
 /** What binfmt can install, as the platforms its status reports them. */

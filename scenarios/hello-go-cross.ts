@@ -7,7 +7,7 @@
  * image. QEMU runs ARMv7 code happily, so the article's run passes; the binary check does not.
  */
 import { defineScenario } from '../harness/index.ts';
-import { ALPINE_PLATFORMS } from './support/alpine.ts';
+import { ALPINE_PLATFORMS } from './support/upstream-platforms.ts';
 
 export default defineScenario({
   kind: 'build',

@@ -4,13 +4,14 @@
  * platform golang:1.20-alpine is published for. Each platform must print Hello, linux/<GOARCH>!
  */
 import { defineScenario } from '../harness/index.ts';
+import { GOLANG_ALPINE_PLATFORMS } from './support/upstream-platforms.ts';
 
 export default defineScenario({
   kind: 'build',
   name: 'hello-go-qemu',
   title: 'Build the Go sample under QEMU emulation with buildx',
   article: '1.7',
-  platforms: ['linux/amd64', 'linux/386', 'linux/arm/v6', 'linux/arm/v7', 'linux/arm64', 'linux/ppc64le', 'linux/s390x'],
+  platforms: GOLANG_ALPINE_PLATFORMS,
   build: { context: new URL('../samples/hello-go/', import.meta.url), repository: 'hello-go' },
   expect: { kind: 'output', template: 'Hello, {os}/{goarch}!' },
 });

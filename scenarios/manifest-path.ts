@@ -6,7 +6,7 @@
  * run through the list and checked like any image (index, config, binary, uname -m).
  */
 import { classify, defineScenario, formatPlatform, parsePlatform, samePlatform, unameMachine } from '../harness/index.ts';
-import { ALPINE_PLATFORMS } from './support/alpine.ts';
+import { ALPINE_PLATFORMS } from './support/upstream-platforms.ts';
 import { buildAndPushEcho, ECHO_CONTEXT } from './support/echo-platform.ts';
 
 /** alpine:latest's platforms: every one the FROM alpine sample can be built for. */

@@ -3,7 +3,7 @@
  * asserted per platform (TARGETVARIANT v7/v6 for arm, BUILDPLATFORM this host's).
  */
 import { defineScenario } from '../harness/index.ts';
-import { ALPINE_PLATFORMS } from './support/alpine.ts';
+import { ALPINE_PLATFORMS } from './support/upstream-platforms.ts';
 
 export default defineScenario({
   kind: 'build',

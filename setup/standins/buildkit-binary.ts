@@ -18,7 +18,8 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { execa } from 'execa';
-import { formatPlatform, goTargetEnv, platformSlug, type Platform } from '../../harness/platform/platform.ts';
+import { formatPlatform, platformSlug, type Platform } from '../../harness/platform/platform.ts';
+import { goBuild } from '../go-build.ts';
 import type { DebianArchive } from './debian-archive.ts';
 
 const OVERLAY_GOPATH = join(dirname(fileURLToPath(import.meta.url)), 'go');
@@ -133,9 +134,7 @@ export async function buildBuildkit(p: Platform, outDir: string, stateDir: strin
     const version = `-X github.com/moby/buildkit/version.Version=v0.0.0+debian-${BUILDKIT_SOURCE_PACKAGE}`;
     for (const target of TARGETS) {
       log(`compiling ${target.split('/').at(-1)} for ${formatPlatform(p)}`);
-      await execa('go', ['build', '-trimpath', '-ldflags', `-s -w ${version}`, '-o', join(bin, target.split('/').at(-1)!), target], {
-        env: goEnv(root, gopath, goTargetEnv(p)),
-      });
+      await goBuild({ target, out: join(bin, target.split('/').at(-1)!), platform: p, ldflags: `-s -w ${version}`, env: goEnv(root, gopath) });
     }
     await writeFile(join(bin, '.complete'), '');
   }

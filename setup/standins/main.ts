@@ -16,7 +16,8 @@ import { formatPlatform } from '../../harness/platform/platform.ts';
 import { withRetry } from '../../harness/retry.ts';
 import { DebianArchive } from './debian-archive.ts';
 import { ensureMirror, mirrorHas } from './mirror.ts';
-import { RECIPES, describeRecipe, type Recipe } from './recipes.ts';
+import { describeRecipe, type Recipe } from './recipe.ts';
+import { RECIPES } from './recipes/index.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const log = (s: string) => console.log(`[standins] ${s}`);
@@ -36,7 +37,7 @@ async function recipeSourcesHash(): Promise<string> {
   const h = createHash('sha256');
   const files = (await readdir(HERE, { recursive: true })).filter((f) => /\.(ts|go)$/.test(f)).sort();
   for (const f of files) h.update(f).update(await readFile(join(HERE, f)));
-  h.update(await readFile(join(HERE, '../../harness/platform.ts')));
+  for (const shared of ['../../harness/platform/platform.ts', '../../scenarios/support/upstream-platforms.ts', '../go-build.ts']) h.update(await readFile(join(HERE, shared)));
   return h.digest('hex');
 }
 
@@ -52,7 +53,7 @@ async function cacheKey(r: Recipe, trixie: DebianArchive, bookworm: DebianArchiv
   return h.digest('hex').slice(0, 16);
 }
 
-async function buildAndPush(r: Recipe, trixie: DebianArchive, bookworm: DebianArchive): Promise<void> {
+async function buildStandIn(r: Recipe, trixie: DebianArchive, bookworm: DebianArchive): Promise<void> {
   const dir = join(stateDir, 'standins', 'contexts', r.mirrorRepo.replaceAll('/', '_'));
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
@@ -111,7 +112,7 @@ async function main(): Promise<void> {
       continue;
     }
     log(`${r.ref}: building for ${r.platforms.length} platforms`);
-    await buildAndPush(r, trixie, bookworm);
+    await buildStandIn(r, trixie, bookworm);
     await refreshLocalCopies(r);
     await writeFile(keyFile, key);
     // Images built FROM this one must pick up the new base.

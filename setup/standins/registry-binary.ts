@@ -6,7 +6,8 @@ import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { goTargetEnv, platformSlug, type Platform } from '../../harness/platform/platform.ts';
+import { platformSlug, type Platform } from '../../harness/platform/platform.ts';
+import { goBuild } from '../go-build.ts';
 
 /** Small stand-ins for imports Debian does not package (see go/src/...). */
 const OVERLAY_GOPATH = join(dirname(fileURLToPath(import.meta.url)), 'go');
@@ -15,14 +16,9 @@ export async function buildRegistryBinary(p: Platform, out: string, stateDir: st
   const cached = join(stateDir, 'standins', 'registry-bin', platformSlug(p));
   if (!(await stat(cached).then(() => true, () => false))) {
     await mkdir(dirname(cached), { recursive: true });
-    await execa('go', ['build', '-trimpath', '-ldflags', '-s -w', '-o', cached, 'github.com/docker/distribution/cmd/registry'], {
-      env: {
-        GO111MODULE: 'off',
-        GOPATH: `${OVERLAY_GOPATH}:/usr/share/gocode`,
-        GOCACHE: join(stateDir, 'go-cache'),
-        CGO_ENABLED: '0',
-        ...goTargetEnv(p),
-      },
+    await goBuild({
+      target: 'github.com/docker/distribution/cmd/registry', out: cached, platform: p,
+      env: { GO111MODULE: 'off', GOPATH: `${OVERLAY_GOPATH}:/usr/share/gocode`, GOCACHE: join(stateDir, 'go-cache') },
     });
   }
   await copyFile(cached, out);

@@ -6,7 +6,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
+import { goBuild } from '../../setup/go-build.ts';
 import { DebianArchive } from '../../setup/standins/debian-archive.ts';
 import { goTarget, KNOWN_PLATFORMS, platformSlug, type Platform } from '../../harness/platform/platform.ts';
 
@@ -23,14 +23,11 @@ async function exists(p: string): Promise<boolean> {
   return stat(p).then(() => true, () => false);
 }
 
-async function goBuild(name: string, env: Record<string, string>): Promise<GoBinary> {
+async function cachedHello(name: string, env: Record<string, string>): Promise<GoBinary> {
   const path = join(CACHE, name);
   if (!(await exists(path))) {
     await mkdir(CACHE, { recursive: true });
-    await execa('go', ['build', '-trimpath', '-ldflags', '-s -w', '-o', path, '.'], {
-      cwd: join(ROOT, 'samples/hello-go'),
-      env: { CGO_ENABLED: '0', GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local', GOCACHE: join(ROOT, 'test/.cache/go-build'), ...env },
-    });
+    await goBuild({ target: '.', out: path, cwd: join(ROOT, 'samples/hello-go'), env: { GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local', GOCACHE: join(ROOT, 'test/.cache/go-build'), ...env } });
   }
   return { name, path, env };
 }
@@ -41,13 +38,13 @@ export async function helloForEveryPlatform(): Promise<Array<{ platform: Platfor
   for (const platform of KNOWN_PLATFORMS) {
     const { goos, goarch, goarm } = goTarget(platform);
     const env: Record<string, string> = { GOOS: goos, GOARCH: goarch, ...(goarm ? { GOARM: goarm } : {}) };
-    out.push({ platform, binary: await goBuild(`hello-${platformSlug(platform)}`, env) });
+    out.push({ platform, binary: await cachedHello(`hello-${platformSlug(platform)}`, env) });
   }
   return out;
 }
 
 export async function helloWith(name: string, env: Record<string, string>): Promise<GoBinary> {
-  return goBuild(name, env);
+  return cachedHello(name, env);
 }
 
 /** Debian's static busybox for one architecture (armel: ARMv5TE soft-float, armhf: ARMv7 hard-float). */

@@ -12,14 +12,15 @@
 import { chmod, copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
-import { debianArch, goTargetEnv, parsePlatform, parsePlatformList, qemuHandlerName, type Platform } from '../../harness/platform/platform.ts';
-import type { FetchedPackage } from './debian-archive.ts';
-import { LABELS, packageSummary } from './image-labels.ts';
-import { rootfsKey, type Recipe } from './recipes.ts';
+import { debianArch, parsePlatform, parsePlatformList, qemuHandlerName, type Platform } from '../../../harness/platform/platform.ts';
+import { BINFMT_PLATFORMS } from '../../../scenarios/support/upstream-platforms.ts';
+import { goBuild } from '../../go-build.ts';
+import type { FetchedPackage } from '../debian-archive.ts';
+import { LABELS, packageSummary } from '../image-labels.ts';
+import { rootfsKey, type Recipe } from '../recipe.ts';
 
-const TOOL = join(dirname(fileURLToPath(import.meta.url)), 'binfmt-tool');
-const PLATFORMS = parsePlatformList('linux/amd64,linux/arm64,linux/arm/v6,linux/arm/v7,linux/ppc64le,linux/s390x,linux/riscv64,linux/386');
+const TOOL = join(dirname(fileURLToPath(import.meta.url)), '..', 'binfmt-tool');
+const PLATFORMS = parsePlatformList(BINFMT_PLATFORMS.join(','));
 /**
  * The platforms the binfmt tool checks for its "supported" list, in the order it prints them. Their
  * check programs are named 00-linux-amd64, 01-linux-amd64-v2, ...: the tool runs them in name order.
@@ -39,10 +40,11 @@ const suiteOf = (p: Platform): 'bookworm' | 'trixie' => (p.architecture === 'ris
 /** Bookworm's qemu-user-static holds the static binaries; in trixie they moved to qemu-user. */
 const qemuPackage = (p: Platform) => (suiteOf(p) === 'bookworm' ? 'qemu-user-static' : 'qemu-user');
 
-async function goBuild(source: string, out: string, p: Platform, stateDir: string, ldflags = '-s -w', goamd64?: string): Promise<void> {
-  await execa('go', ['build', '-trimpath', '-ldflags', ldflags, '-o', out, source], {
-    cwd: TOOL,
-    env: { GO111MODULE: 'off', GOCACHE: join(stateDir, 'go-cache'), CGO_ENABLED: '0', ...goTargetEnv(p), ...(goamd64 ? { GOAMD64: goamd64 } : {}) },
+/** The binfmt tool (or a check program) for one platform, from binfmt-tool/ in GOPATH mode. */
+function buildTool(source: string, out: string, p: Platform, stateDir: string, ldflags = '-s -w', goamd64?: string): Promise<void> {
+  return goBuild({
+    target: source, out, platform: p, cwd: TOOL, ldflags,
+    env: { GO111MODULE: 'off', GOCACHE: join(stateDir, 'go-cache'), ...(goamd64 ? { GOAMD64: goamd64 } : {}) },
   });
 }
 
@@ -58,7 +60,7 @@ export const binfmt: Recipe = {
       const [, arch, level] = platform.split('/');
       const p = parsePlatform(arch === 'amd64' ? 'linux/amd64' : platform);
       const name = `${String(i).padStart(2, '0')}-${platform.replaceAll('/', '-')}`;
-      await goBuild('check/main.go', join(dir, 'checks', name), p, stateDir, '-s -w', arch === 'amd64' ? (level ?? 'v1') : undefined);
+      await buildTool('check/main.go', join(dir, 'checks', name), p, stateDir, '-s -w', arch === 'amd64' ? (level ?? 'v1') : undefined);
     }
     const fetched: Array<FetchedPackage & { suite: string }> = [];
     for (const p of PLATFORMS) {
@@ -75,7 +77,7 @@ export const binfmt: Recipe = {
         await chmod(join(bin, qemu), 0o755);
       }
       const qemuVersion = `${pkg.version.replace(/^\d+:/, '').replace(/[+~].*$/, '')}-debian-${pkg.version.replace(/^\d+:/, '')}`;
-      await goBuild('main.go', join(dir, `binfmt-${rootfsKey(p)}`), p, stateDir, `-s -w -X main.qemuVersion=${qemuVersion}`);
+      await buildTool('main.go', join(dir, `binfmt-${rootfsKey(p)}`), p, stateDir, `-s -w -X main.qemuVersion=${qemuVersion}`);
     }
     await writeFile(
       join(dir, 'Dockerfile'),
