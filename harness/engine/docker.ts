@@ -1,6 +1,7 @@
 /**
- * The one place the harness runs the docker CLI. Arguments are always an array (never a shell
- * string), output is captured, and failures become a DockerError that carries the result.
+ * The one place the harness starts a process: the docker CLI (docker()) and any other program
+ * (execCommand(): QEMU's --version, credential helpers). Arguments are always an array (never a
+ * shell string), output is captured, and failures become a DockerError that carries the result.
  */
 import { execa } from 'execa';
 import { EnvironmentError } from '../errors.ts';
@@ -48,10 +49,10 @@ export class DockerError extends EnvironmentError {
 
 /** Runs `docker ...args`. */
 export async function docker(args: readonly string[], options: DockerOptions = {}): Promise<CommandResult> {
-  return run('docker', args, options);
+  return execCommand('docker', args, options);
 }
 
-export async function run(file: string, args: readonly string[], options: DockerOptions = {}): Promise<CommandResult> {
+export async function execCommand(file: string, args: readonly string[], options: DockerOptions = {}): Promise<CommandResult> {
   const started = performance.now();
   const child = execa(file, args, {
     reject: false,

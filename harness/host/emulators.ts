@@ -7,14 +7,12 @@
  * Only static binaries qualify: the emulator is mounted into the container and started there, where
  * the host's shared libraries are not.
  */
-import { execFile } from 'node:child_process';
 import { open, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { execCommand } from '../engine/docker.ts';
 import { readElf } from '../image/elf.ts';
 import { stateDir } from './observe.ts';
 
-const run = promisify(execFile);
 
 export interface EmulatorAtHand {
   path: string;
@@ -39,9 +37,11 @@ async function isStatic(path: string): Promise<boolean> {
   }
 }
 
-async function versionOf(path: string): Promise<string | undefined> {
-  const r = await run(path, ['--version'], { timeout: 5000 }).catch(() => undefined);
-  return r ? /version ([^\s]+)/.exec(r.stdout)?.[1] : undefined;
+/** QEMU's version, asked of the binary ("10.0.13"); Debian's *-binfmt-P names refuse to run outside binfmt_misc, so the file they link to is asked. */
+export async function qemuVersionOf(path: string): Promise<string | undefined> {
+  const binary = await realpath(path).catch(() => path);
+  const r = await execCommand(binary, ['--version'], { check: false, timeoutMs: 5000 });
+  return r.exitCode === 0 ? /version ([^\s]+)/.exec(r.stdout)?.[1] : undefined;
 }
 
 /** Static QEMU binaries for `handler` (qemu-i386, ...) other than the one the handler runs, newest first. */
@@ -56,7 +56,7 @@ export async function otherEmulators(handler: string, current: { interpreter: st
     if (!real || seen.has(real)) continue;
     seen.add(real);
     if (!(await isStatic(real))) continue;
-    const qemuVersion = await versionOf(real);
+    const qemuVersion = await qemuVersionOf(real);
     if (!qemuVersion || qemuVersion === current.qemuVersion) continue;
     found.push({ path: real, qemuVersion });
   }

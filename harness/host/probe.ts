@@ -3,13 +3,12 @@
  * image store, buildx, the binfmt handlers its kernel has registered, and how it really runs each
  * platform (observed by running a probe program per platform: host/observe.ts).
  */
-import { realpath } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { execa } from 'execa';
 import { readHandlers, type BinfmtHandler } from './binfmt.ts';
 import { docker } from '../engine/docker.ts';
 import { EnvironmentError } from '../errors.ts';
 import { normalizePlatform, parsePlatform, type Platform } from '../platform/platform.ts';
+import { qemuVersionOf } from './emulators.ts';
 import { handlerSetKey, observablePlatforms, observePlatforms, type PlatformObservation } from './observe.ts';
 
 export interface HostProbe {
@@ -59,11 +58,8 @@ export async function probeHost(options: { probeImage?: string; labels?: readonl
   const qemuVersions: Record<string, string> = {};
   if (engineIsLocal) {
     for (const h of handlers.filter((x) => x.enabled && /qemu/.test(x.interpreter + x.name))) {
-      // Debian's *-binfmt-P names refuse to run outside binfmt_misc: ask the binary they link to.
-      const binary = await realpath(h.interpreter).catch(() => h.interpreter);
-      const r = await execa(binary, ['--version'], { reject: false, timeout: 5000 });
-      const m = /version ([^\s]+)/.exec(String(r.stdout));
-      if (m) qemuVersions[h.interpreter] = m[1]!;
+      const version = await qemuVersionOf(h.interpreter);
+      if (version) qemuVersions[h.interpreter] = version;
     }
   }
   const kernel = data.KernelVersion ?? 'unknown';

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { execCommand } from '../engine/docker.ts';
 
 export interface Credentials {
   username: string;
@@ -35,7 +35,7 @@ export async function findCredentials(registry: string, env: NodeJS.ProcessEnv =
   const helper = keys.map((k) => config.credHelpers?.[k]).find(Boolean) ?? config.credsStore;
   if (helper) {
     for (const key of keys) {
-      const r = await execa(`docker-credential-${helper}`, ['get'], { input: key, reject: false, timeout: 10_000 });
+      const r = await execCommand(`docker-credential-${helper}`, ['get'], { input: key, check: false, timeoutMs: 10_000 });
       if (r.exitCode === 0) {
         const c = JSON.parse(String(r.stdout)) as { Username?: string; Secret?: string };
         if (c.Username && c.Secret) return { username: c.Username, password: c.Secret };
