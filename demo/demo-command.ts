@@ -3,6 +3,7 @@
  * reports/demo-article.md, the article section by section as reproduced here. The demo belongs to
  * this repository, not to the library: the CLI loads this module only for the demo command.
  */
+import { checkReportDestinations } from '../harness/report/write.ts';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,7 @@ export async function demoCommand(args: string[]): Promise<number> {
   const { values } = parse(args, { reporter: COMMON.reporter, json: COMMON.json, quiet: COMMON.quiet, cached: { type: 'boolean' }, 'allow-privileged': { type: 'boolean' } });
   const specs = reporters(values);
   if (!specs.some((s) => s.name === 'json')) specs.push({ name: 'json', file: 'reports/demo.json' });
+  await checkReportDestinations([...specs, { name: 'markdown', file: 'reports/demo-article.md' }], 'demo');
   const files = new Set(await readdir(SCENARIO_DIR));
   const reports: RunReport[] = [];
   const notRun: NonNullable<DemoSummary['notRun']> = [];

@@ -32,7 +32,7 @@ export default defineScenario({
     const before = (await docker(['buildx', 'inspect'], { check: false })).stdout.match(/^Name:\s+(\S+)/m)?.[1] ?? 'default';
     // Whatever happens: the user's current builder back, this builder gone.
     t.ctx.defer(`restoring the current builder ${before}`, () => docker(['buildx', 'use', before], { check: false }));
-    t.ctx.defer(`removing the builder ${name}`, () => docker(['buildx', 'rm', '--force', name], { check: false }));
+    t.ctx.trackBuilder(name);
 
     await t.step('1.5', 'buildx ls, buildx create --name: a docker-container builder, inactive', async (s) => {
       s.article('`docker buildx ls` lists default (driver docker, running); `docker buildx create --name mybuilder` prints "mybuilder"; ls then shows it with DRIVER docker-container and STATUS inactive.');
@@ -102,7 +102,7 @@ export default defineScenario({
       // A builder of its own on that engine, as a user of that engine would have; buildx loads
       // into the engine DOCKER_HOST names, and asks it first whether it holds multi-platform images.
       const classicBuilder = `${name}-classic`;
-      t.ctx.defer(`removing the builder ${classicBuilder}`, () => docker(['buildx', 'rm', '--force', classicBuilder], { check: false }));
+      t.ctx.trackBuilder(classicBuilder);
       await s.must(['buildx', 'create', '--name', classicBuilder, '--driver', 'docker-container', '--driver-opt', 'network=host', classic.host]);
       const env = { DOCKER_HOST: classic.host };
       const r = await s.docker(['buildx', 'build', '--builder', classicBuilder, '--platform', 'linux/arm64,linux/amd64', '-t', ref, HELLO, '--load'], { timeoutMs: 30 * 60_000, env });

@@ -37,9 +37,10 @@ export interface RunPinnedOptions {
 
 export async function runPinned(ctx: Session, image: string, platform: Platform, options: RunPinnedOptions): Promise<PlatformRun> {
   const name = `${ctx.id}-run-${platformSlug(platform)}-${Math.random().toString(36).slice(2, 7)}`;
+  // Recorded before the pull (an interrupted pull is removed too), unless the engine had it already.
+  if ((await docker(['image', 'inspect', '--format', '{{.Id}}', image], { check: false, timeoutMs: 60_000 })).exitCode !== 0) ctx.trackImage(image);
   // Pull first, untimed by the run's timeout: a slow registry is not a slow emulator.
   await docker(['pull', '--quiet', '--platform', formatPlatform(platform), image], { timeoutMs: 300_000 });
-  ctx.trackImage(image);
   const via = options.emulator
     ? ['-v', `${options.emulator.path}:${EMULATOR_MOUNT}:ro`, '--entrypoint', EMULATOR_MOUNT, image, ...options.emulator.argv]
     : [image, ...(options.command ?? [])];

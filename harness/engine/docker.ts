@@ -52,11 +52,17 @@ export async function docker(args: readonly string[], options: DockerOptions = {
   return execCommand('docker', args, options);
 }
 
+/**
+ * Every command is bounded: one that does not say how long it may take gets this long. An engine
+ * that stops answering then ends the run with a sentence instead of a hang.
+ */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 15 * 60_000;
+
 export async function execCommand(file: string, args: readonly string[], options: DockerOptions = {}): Promise<CommandResult> {
   const started = performance.now();
   const child = execa(file, args, {
     reject: false,
-    timeout: options.timeoutMs,
+    timeout: options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
     env: options.env,
     cwd: options.cwd,
     input: options.input,

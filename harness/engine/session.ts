@@ -5,7 +5,29 @@
  * killed one left behind. (The label keeps its historical name: reports and sweeps read it.)
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stateDir } from '../state-dir.ts';
 import { docker } from './docker.ts';
+
+/**
+ * What a session creates that cannot carry its label (images, buildx builders, local manifest
+ * lists), written to its record before it is created, so the next session can remove it when this
+ * one was killed before its own cleanup. `dockerHost`: the engine it was created on, when not the default.
+ */
+export type Resource =
+  | { kind: 'image'; ref: string; dockerHost?: string }
+  | { kind: 'builder'; name: string; dockerHost?: string }
+  | { kind: 'manifest-list'; ref: string };
+
+interface SessionRecord {
+  id: string;
+  pid: number;
+  startedAt: string;
+  resources: Resource[];
+}
+
+const recordsDir = () => join(stateDir(), 'sessions');
 
 function debug(message: string): void {
   if (process.env.MULTIARCH_DEBUG) console.error(`[debug] ${message}`);
@@ -22,7 +44,7 @@ export function labelArgs(labels: readonly string[]): string[] {
 export class Session {
   readonly id = `mah-${randomBytes(4).toString('hex')}`;
   private readonly cleanups: Array<{ what: string; fn: () => Promise<unknown> }> = [];
-  private readonly images = new Set<string>();
+  private readonly record: SessionRecord = { id: this.id, pid: process.pid, startedAt: new Date().toISOString(), resources: [] };
   private cleaned = false;
 
   get labels(): string[] {
@@ -43,9 +65,24 @@ export class Session {
     this.cleanups.push({ what, fn });
   }
 
-  /** An image this run pulled into the engine's store, removed at the end. */
-  trackImage(ref: string): void {
-    this.images.add(ref);
+  /**
+   * Records a resource before it is created (synchronously: a SIGKILL right after still finds it on
+   * disk); cleanup removes it, or the next session's sweep when this process died first.
+   */
+  track(resource: Resource): void {
+    if (this.record.resources.some((r) => JSON.stringify(r) === JSON.stringify(resource))) return;
+    this.record.resources.push(resource);
+    writeRecord(this.record);
+  }
+
+  /** An image this session pulls or builds into the engine's store (not one that was there before), removed at the end. */
+  trackImage(ref: string, dockerHost?: string): void {
+    this.track({ kind: 'image', ref, ...(dockerHost ? { dockerHost } : {}) });
+  }
+
+  /** A buildx builder this session creates, removed at the end (`buildx rm --force`). */
+  trackBuilder(name: string, dockerHost?: string): void {
+    this.track({ kind: 'builder', name, ...(dockerHost ? { dockerHost } : {}) });
   }
 
   async cleanup(): Promise<string[]> {
@@ -62,9 +99,33 @@ export class Session {
     }
     debug(`cleanup: removing what carries ${RUN_LABEL}=${this.id}`);
     await removeLabelled(`${RUN_LABEL}=${this.id}`);
-    if (this.images.size > 0) await docker(['image', 'rm', '-f', ...this.images], { check: false });
+    await removeResources(this.record.resources);
+    rmSync(join(recordsDir(), `${this.id}.json`), { force: true });
     return problems;
   }
+}
+
+function writeRecord(r: SessionRecord): void {
+  try {
+    mkdirSync(recordsDir(), { recursive: true });
+    const file = join(recordsDir(), `${r.id}.json`);
+    writeFileSync(`${file}.tmp`, JSON.stringify(r));
+    renameSync(`${file}.tmp`, file);
+  } catch (err) {
+    debug(`the session record could not be written: ${(err as Error).message}`);
+  }
+}
+
+/** Removes recorded resources: builders first (their containers hold images), then manifest lists and images. */
+async function removeResources(resources: readonly Resource[]): Promise<void> {
+  const env = (h?: string) => (h ? { env: { DOCKER_HOST: h } } : {});
+  for (const r of resources) {
+    if (r.kind === 'builder') await docker(['buildx', 'rm', '--force', r.name], { check: false, timeoutMs: 120_000, ...env(r.dockerHost) });
+  }
+  for (const r of resources) if (r.kind === 'manifest-list') await docker(['manifest', 'rm', r.ref], { check: false, timeoutMs: 60_000 });
+  const byHost = new Map<string | undefined, string[]>();
+  for (const r of resources) if (r.kind === 'image') byHost.set(r.dockerHost, [...(byHost.get(r.dockerHost) ?? []), r.ref]);
+  for (const [host, refs] of byHost) await docker(['image', 'rm', '-f', ...refs], { check: false, timeoutMs: 120_000, ...env(host) });
 }
 
 /** Removes the containers, networks and volumes that carry a label filter. */
@@ -78,7 +139,11 @@ export async function removeLabelled(label: string): Promise<void> {
   if (vols.length) await docker(['volume', 'rm', '-f', ...vols], { check: false });
 }
 
-/** Removes what earlier runs left behind when their process is gone (killed with SIGKILL, a crash). */
+/**
+ * Removes what earlier sessions left behind when their process is gone (killed with SIGKILL, a
+ * crash): labelled containers, networks and volumes, and what their records list (images,
+ * builders, manifest lists). Returns how many sessions were swept.
+ */
 export async function sweepStaleSessions(): Promise<number> {
   const r = await docker(['ps', '-a', '--filter', `label=${RUN_LABEL}`, '--format', `{{.Label "${RUN_LABEL}"}} {{.Label "${PID_LABEL}"}}`], { check: false });
   const stale = new Set<string>();
@@ -87,7 +152,33 @@ export async function sweepStaleSessions(): Promise<number> {
     if (run && !pidAlive(Number(pid))) stale.add(run);
   }
   for (const run of stale) await removeLabelled(`${RUN_LABEL}=${run}`);
+  for (const record of staleRecords()) {
+    stale.add(record.id);
+    await removeLabelled(`${RUN_LABEL}=${record.id}`);
+    await removeResources(record.resources);
+    rmSync(join(recordsDir(), `${record.id}.json`), { force: true });
+  }
   return stale.size;
+}
+
+/** Session records whose process is gone. */
+function staleRecords(): SessionRecord[] {
+  let names: string[];
+  try {
+    names = readdirSync(recordsDir()).filter((n) => n.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  const out: SessionRecord[] = [];
+  for (const n of names) {
+    try {
+      const r = JSON.parse(readFileSync(join(recordsDir(), n), 'utf8')) as SessionRecord;
+      if (!pidAlive(r.pid)) out.push(r);
+    } catch {
+      rmSync(join(recordsDir(), n), { force: true });
+    }
+  }
+  return out;
 }
 
 function pidAlive(pid: number): boolean {

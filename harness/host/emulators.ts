@@ -11,7 +11,7 @@ import { open, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execCommand } from '../engine/docker.ts';
 import { readElf } from '../image/elf.ts';
-import { stateDir } from './observe.ts';
+import { stateDir } from '../state-dir.ts';
 
 
 export interface EmulatorAtHand {

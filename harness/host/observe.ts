@@ -12,7 +12,6 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import tar from 'tar-stream';
@@ -20,6 +19,7 @@ import { type BinfmtHandler, matchingHandler } from './binfmt.ts';
 import { docker } from '../engine/docker.ts';
 import { formatPlatform, platformSlug, type Platform } from '../platform/platform.ts';
 import { labelArgs } from '../engine/session.ts';
+import { stateDir } from '../state-dir.ts';
 import { elfHeaderOf, PROBE_PLATFORMS, probeProgram } from './probe-program.ts';
 
 /** What running the probe of one platform did on this engine. */
@@ -45,12 +45,6 @@ export interface HostObservations {
 
 /** How long one probe may take: QEMU starts in well under a second; a hang is a finding. */
 const PROBE_TIMEOUT_MS = 60_000;
-
-/** The harness's state folder (observation cache and run records). */
-export function stateDir(): string {
-  if (process.env.MULTIARCH_STATE_DIR) return process.env.MULTIARCH_STATE_DIR;
-  return process.getuid?.() === 0 ? '/var/lib/multiarch-harness' : join(homedir(), '.cache', 'multiarch-harness');
-}
 
 /**
  * The platform whose probe answers for p: arm variants are told apart (a host may run v7 but not v6

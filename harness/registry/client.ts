@@ -142,7 +142,7 @@ export class RegistryClient implements ImageSource {
     url.searchParams.set('scope', params.scope ?? `repository:${this.repository}:pull`);
     const r = await httpRequest(url.href, { headers: basic ? { Authorization: basic } : {}, ...(this.ca ? { ca: this.ca } : {}) });
     if (r.status !== 200) return false;
-    const body = JSON.parse(r.body.toString('utf8')) as { token?: string; access_token?: string };
+    const body = this.json<{ token?: string; access_token?: string }>(r, `a token from ${url.host}`);
     const token = body.token ?? body.access_token;
     if (!token) return false;
     this.token = `Bearer ${token}`;
@@ -160,7 +160,7 @@ export class RegistryClient implements ImageSource {
   async manifest(reference: string): Promise<FetchedManifest> {
     const res = await this.send(`${this.base()}/manifests/${reference}`, { headers: { Accept: Object.values(MEDIA).join(', ') } });
     if (res.status !== 200) throw this.explain(res.status, `manifest ${reference}`);
-    const body = JSON.parse(res.body.toString('utf8')) as FetchedManifest['body'];
+    const body = this.json<FetchedManifest['body']>(res, `manifest ${reference}`);
     const header = res.headers['docker-content-digest'];
     const digest = (Array.isArray(header) ? header[0] : header) ?? `sha256:${createHash('sha256').update(res.body).digest('hex')}`;
     return { digest, mediaType: String(res.headers['content-type'] ?? body.mediaType ?? ''), body };
@@ -169,7 +169,18 @@ export class RegistryClient implements ImageSource {
   async blobJson<T>(digest: string): Promise<T> {
     const res = await this.send(`${this.base()}/blobs/${digest}`, {});
     if (res.status !== 200) throw this.explain(res.status, `blob ${digest}`);
-    return JSON.parse(res.body.toString('utf8')) as T;
+    return this.json<T>(res, `blob ${digest}`);
+  }
+
+  /** The body as JSON, or one sentence saying what answered instead (a web page, a proxy's error). */
+  private json<T>(res: HttpResponse, what: string): T {
+    try {
+      return JSON.parse(res.body.toString('utf8')) as T;
+    } catch {
+      const type = String(res.headers['content-type'] ?? 'no content type');
+      const start = res.body.toString('utf8', 0, 80).replace(/\s+/g, ' ').trim();
+      throw new EnvironmentError(`${this.registry} answered the request for ${what} with ${type} ("${start}${res.body.length > 80 ? '...' : ''}"), not JSON: is it a container registry (the OCI distribution API under /v2/)?`);
+    }
   }
 
   async blobToFile(digest: string, file: string): Promise<void> {

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { execCommand } from '../engine/docker.ts';
+import { EnvironmentError } from '../errors.ts';
 
 export interface Credentials {
   username: string;
@@ -29,15 +30,26 @@ export async function findCredentials(registry: string, env: NodeJS.ProcessEnv =
     return { username: env.MULTIARCH_REGISTRY_USERNAME, password: env.MULTIARCH_REGISTRY_PASSWORD };
   }
   const dir = env.DOCKER_CONFIG ?? join(homedir(), '.docker');
-  const config = await readFile(join(dir, 'config.json'), 'utf8').then((t) => JSON.parse(t) as DockerConfig, () => undefined);
-  if (!config) return undefined;
+  const text = await readFile(join(dir, 'config.json'), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  let config: DockerConfig;
+  try {
+    config = JSON.parse(text) as DockerConfig;
+  } catch {
+    throw new EnvironmentError(`${join(dir, 'config.json')} is not JSON, so its registry credentials cannot be read: fix or move it (or set DOCKER_CONFIG to another folder).`);
+  }
   const keys = configKeys(registry);
   const helper = keys.map((k) => config.credHelpers?.[k]).find(Boolean) ?? config.credsStore;
   if (helper) {
     for (const key of keys) {
       const r = await execCommand(`docker-credential-${helper}`, ['get'], { input: key, check: false, timeoutMs: 10_000 });
       if (r.exitCode === 0) {
-        const c = JSON.parse(String(r.stdout)) as { Username?: string; Secret?: string };
+        let c: { Username?: string; Secret?: string } = {};
+        try {
+          c = JSON.parse(String(r.stdout)) as typeof c;
+        } catch {
+          throw new EnvironmentError(`the credential helper docker-credential-${helper} answered something that is not JSON for ${key}.`);
+        }
         if (c.Username && c.Secret) return { username: c.Username, password: c.Secret };
       }
     }

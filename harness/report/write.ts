@@ -2,8 +2,9 @@
  * Writes the reports a user asked for with --reporter NAME[=FILE] (repeatable). The terminal
  * matrix always goes to stdout; markdown is appended to $GITHUB_STEP_SUMMARY when that is set.
  */
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { constants } from 'node:fs';
+import { access, appendFile, mkdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.ts';
 import { renderHtml } from './html.ts';
 import { renderJUnit } from './junit.ts';
@@ -31,9 +32,65 @@ const DEFAULT_FILE: Record<Exclude<ReporterName, 'terminal'>, (base: string) => 
   html: (b) => `reports/${b}.html`,
 };
 
-async function write(file: string, text: string): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, text);
+/** Kernel and device file systems: a report is a file in a normal folder, and writes there may block for ever. */
+const SPECIAL_TREES = ['/proc', '/sys', '/dev'];
+/** A report write that takes longer than this is a stuck file system, not a slow disk. */
+const WRITE_TIMEOUT_MS = 30_000;
+
+const REASONS: Record<string, string> = {
+  EACCES: 'permission denied', EPERM: 'permission denied', EEXIST: 'a file stands where a folder is needed', ENOTDIR: 'a file stands where a folder is needed',
+  EISDIR: 'it is a folder', EROFS: 'the file system is read-only', ENOSPC: 'no space is left on the device', ENAMETOOLONG: 'the name is too long',
+};
+
+function cannotWrite(file: string, err: unknown): UsageError {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return new UsageError(`The report ${file} cannot be written: ${REASONS[code] ?? (err as Error).message}; choose another path with --reporter NAME=FILE.`);
+}
+
+/** The files the requested reporters will write (the terminal writes none). */
+export function reportFiles(specs: readonly ReporterSpec[], base: string): string[] {
+  return specs.flatMap((spec) => {
+    if (spec.name === 'terminal') return [];
+    if (spec.name === 'markdown' && process.env.GITHUB_STEP_SUMMARY && !spec.file) return [process.env.GITHUB_STEP_SUMMARY];
+    return [spec.file ?? DEFAULT_FILE[spec.name](base)];
+  });
+}
+
+/**
+ * Checks, before anything runs, that every report can be written where it was asked for: not in a
+ * kernel or device file system, its folder creatable, the path not a folder. A run's work is not
+ * thrown away at the end for a report path that was never going to work.
+ */
+export async function checkReportDestinations(specs: readonly ReporterSpec[], base: string): Promise<void> {
+  for (const file of reportFiles(specs, base)) {
+    const abs = resolve(file);
+    const tree = SPECIAL_TREES.find((t) => abs === t || abs.startsWith(`${t}/`));
+    if (tree) throw new UsageError(`The report ${file} would be written into ${tree}, a kernel or device file system: choose a path in a normal folder with --reporter NAME=FILE.`);
+    try {
+      await mkdir(dirname(abs), { recursive: true });
+      await access(dirname(abs), constants.W_OK);
+    } catch (err) {
+      throw cannotWrite(file, err);
+    }
+    if (await stat(abs).then((st) => st.isDirectory(), () => false)) throw cannotWrite(file, Object.assign(new Error('is a folder'), { code: 'EISDIR' }));
+  }
+}
+
+async function write(file: string, text: string, append = false): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const stuck = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new UsageError(`The report ${file} could not be written within ${WRITE_TIMEOUT_MS / 1000} s: its file system does not answer.`)), WRITE_TIMEOUT_MS);
+    timer.unref();
+  });
+  const work = (async () => {
+    await mkdir(dirname(file), { recursive: true });
+    await (append ? appendFile(file, text) : writeFile(file, text));
+  })().catch((err: unknown) => { throw cannotWrite(file, err); });
+  try {
+    await Promise.race([work, stuck]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Writes every requested file report; returns the files written. */
@@ -48,7 +105,7 @@ export async function writeReports(reports: RunReport[], specs: readonly Reporte
     if (spec.name === 'markdown') {
       const md = renderMarkdown(reports);
       if (process.env.GITHUB_STEP_SUMMARY && !spec.file) {
-        await appendFile(process.env.GITHUB_STEP_SUMMARY, `${md}\n`);
+        await write(process.env.GITHUB_STEP_SUMMARY, `${md}\n`, true);
         written.push(process.env.GITHUB_STEP_SUMMARY);
         continue;
       }

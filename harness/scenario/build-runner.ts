@@ -34,6 +34,8 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerEnv): Promis
     const registry = await startRegistry(session);
     progress(`registry ${registry.address} is up`);
     const tag = `${registry.address}/${s.build.repository}:${session.id}`;
+    // With the containerd image store, --push also keeps the image in the engine's store: recorded before the build.
+    session.trackImage(tag);
     progress(`building ${runnable.map((e) => formatPlatform(e.platform)).join(', ')}`);
     const attempts = await buildLeavingOut(runnable, (platforms) => buildAndPush({
       context: contextPath(s.build.context), ...(s.build.dockerfile ? { dockerfile: s.build.dockerfile } : {}),
@@ -50,8 +52,6 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerEnv): Promis
     }
     const note = leftOutNote(attempts, Boolean(options.keepGoing));
     if (note) notes.push(note);
-    // With the containerd image store, --push also keeps the image in the engine's store.
-    session.trackImage(tag);
     const build = attempts.build;
     if (build) {
       image = { ref: tag, digest: build.digest, mediaType: build.mediaType, buildMs: build.totalMs };

@@ -97,10 +97,32 @@ export function contextPath(c: string | URL): string {
 export async function loadScenario(file: string): Promise<Scenario> {
   const path = resolve(file);
   if (!(await stat(path).then((s) => s.isFile(), () => false))) throw new UsageError(`There is no scenario file at ${path}.`);
-  const mod = (await import(pathToFileURL(path).href)) as { default?: Scenario };
+  let mod: { default?: Scenario };
+  try {
+    mod = (await import(pathToFileURL(path).href)) as { default?: Scenario };
+  } catch (err) {
+    throw new UsageError(`The scenario ${path} ${loadFailure(err)}`, { cause: err });
+  }
   const s = mod.default;
   if (!s || typeof s !== 'object' || !['build', 'verify', 'steps'].includes(s.kind)) {
     throw new UsageError(`${path} does not export a scenario as its default export (use defineScenario).`);
   }
   return s;
+}
+
+/**
+ * Why a scenario module did not load, in one sentence: a compile error with its file, line and
+ * column (tsx reports esbuild's errors), or what it threw while it was evaluated.
+ */
+function loadFailure(err: unknown): string {
+  const errors = (err as { errors?: Array<{ text?: string; location?: { file?: string; line?: number; column?: number } | null }> }).errors;
+  const first = errors?.[0];
+  if (first?.text) {
+    const at = first.location ? `${first.location.file}:${first.location.line}:${(first.location.column ?? 0) + 1}: ` : '';
+    return `does not compile: ${at}${first.text}${errors!.length > 1 ? ` (and ${errors!.length - 1} more errors)` : ''}.`;
+  }
+  const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  if (err instanceof SyntaxError) return `does not compile: ${message}.`;
+  if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return `imports something that cannot be found: ${message}.`;
+  return `failed while it was loaded: ${message}.`;
 }

@@ -117,10 +117,6 @@ export async function createStepsContext(ctx: Session, probe: HostProbe, onProgr
   const tmp = await mkdtemp(join(tmpdir(), 'mah-steps-'));
   ctx.defer('removing the scratch folder', () => rm(tmp, { recursive: true, force: true }));
   let registry: Promise<LocalRegistry> | undefined;
-  const lists = new Set<string>();
-  ctx.defer('removing local manifest lists', async () => {
-    for (const l of lists) await docker(['manifest', 'rm', l], { check: false });
-  });
   const t: StepsContext = {
     ctx,
     probe,
@@ -128,7 +124,7 @@ export async function createStepsContext(ctx: Session, probe: HostProbe, onProgr
     platforms: [],
     onProgress,
     registry: () => (registry ??= startRegistry(ctx)),
-    trackManifestList: (ref) => lists.add(ref),
+    trackManifestList: (ref) => ctx.track({ kind: 'manifest-list', ref }),
     async verify(image, options = {}) {
       const ref = parseImageRef(image);
       const platforms = options.platforms?.map((p) => (typeof p === 'string' ? parsePlatform(p) : p));

@@ -1,4 +1,5 @@
 /** `multiarch-harness report <report.json>...`: re-render saved JSON reports with any reporter. */
+import { checkReportDestinations } from '../../report/write.ts';
 import { readFile } from 'node:fs/promises';
 import { UsageError } from '../../errors.ts';
 import { CHECK_NAMES, type CheckName, type CheckResult, type RunReport } from '../../result/model.ts';
@@ -22,6 +23,7 @@ export async function reportCommand(args: string[]): Promise<number> {
       reports.push(withEveryCheck(r as RunReport));
     }
   }
+  await checkReportDestinations(reporters(values), 'report');
   return printAndWriteReports(reports, reporters(values), 'report', reports.length === 1, Boolean(values.quiet));
 }
 

@@ -1,4 +1,5 @@
 /** `multiarch-harness run <scenario.ts>`: one scenario, its reports. */
+import { checkReportDestinations } from '../../report/write.ts';
 import { UsageError } from '../../errors.ts';
 import { loadScenario } from '../../scenario/define.ts';
 import { runScenario } from '../../scenario/run-scenario.ts';
@@ -10,6 +11,7 @@ export async function runCommand(args: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError(`run takes one scenario file.\n${USAGE}`);
   const specs = reporters(values);
   const scenario = await loadScenario(positionals[0]!);
+  await checkReportDestinations(specs, scenario.name);
   const report = await runScenario(scenario, {
     ...runOptions(values, scenario.name), allowPrivileged: Boolean(values['allow-privileged']), keepGoing: Boolean(values['keep-going']), noCache: Boolean(values['no-cache']),
     ...(values.builder ? { builder: values.builder } : {}),

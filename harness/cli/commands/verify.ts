@@ -1,4 +1,5 @@
 /** `multiarch-harness verify <image-ref>`: the four checks on an existing image. */
+import { checkReportDestinations } from '../../report/write.ts';
 import { UsageError } from '../../errors.ts';
 import type { Expectation } from '../../platform/expectations.ts';
 import { parseImageRef } from '../../registry/image-ref.ts';
@@ -24,6 +25,7 @@ export async function verifyCommand(args: string[]): Promise<number> {
     kind: 'verify', name: `verify-${ref.repository.replaceAll('/', '-')}`, title: `verify ${positionals[0]}`, image: positionals[0]!,
     ...(expect ? { expect } : {}), ...(values.command ? { command: values.command } : {}),
   };
+  await checkReportDestinations(specs, scenario.name);
   const report = await runScenario(scenario, { ...runOptions(values, 'verify'), ...(values['ca-file'] ? { caFile: values['ca-file'] } : {}) });
   return printAndWriteReports([report], specs, scenario.name, true, Boolean(values.quiet));
 }
