@@ -6,6 +6,8 @@
  * A run can also be given another emulator explicitly (a second opinion): the emulator binary is
  * mounted into the container and started as its entrypoint with the program's command line.
  */
+import { pullCredentialsConfig } from '../registry/credentials.ts';
+import { parseImageRef } from '../registry/image-ref.ts';
 import { docker } from './docker.ts';
 import { HangWatchdog, hangSeconds, type Hang } from '../host/hang-watchdog.ts';
 import type { Session } from './session.ts';
@@ -40,7 +42,12 @@ export async function runPinned(ctx: Session, image: string, platform: Platform,
   // Recorded before the pull (an interrupted pull is removed too), unless the engine had it already.
   if ((await docker(['image', 'inspect', '--format', '{{.Id}}', image], { check: false, timeoutMs: 60_000 })).exitCode !== 0) ctx.trackImage(image);
   // Pull first, untimed by the run's timeout: a slow registry is not a slow emulator.
-  await docker(['pull', '--quiet', '--platform', formatPlatform(platform), image], { timeoutMs: 300_000 });
+  const auth = await pullCredentialsConfig(parseImageRef(image).registry);
+  try {
+    await docker(['pull', '--quiet', '--platform', formatPlatform(platform), image], { timeoutMs: 300_000, ...(auth.env ? { env: auth.env } : {}) });
+  } finally {
+    await auth.remove();
+  }
   const via = options.emulator
     ? ['-v', `${options.emulator.path}:${EMULATOR_MOUNT}:ro`, '--entrypoint', EMULATOR_MOUNT, image, ...options.emulator.argv]
     : [image, ...(options.command ?? [])];

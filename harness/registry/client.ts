@@ -70,17 +70,26 @@ export interface ClientOptions {
   credentials?: Credentials;
 }
 
+/** Node's TLS error codes for a certificate it cannot verify. */
+const CERTIFICATE_ERRORS = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE', 'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 export class RegistryClient implements ImageSource {
   private token: string | undefined;
   private ca: Buffer | undefined;
   private credentials: Credentials | undefined;
   private ready: Promise<void>;
+  /** HTTPS for every registry but a loopback one, which speaks it when given a CA or when it says so. */
+  private https: boolean;
 
   constructor(
     readonly registry: string,
     readonly repository: string,
     options: ClientOptions = {},
   ) {
+    this.https = !isLoopbackRegistry(registry) || Boolean(options.caFile);
     this.ready = (async () => {
       if (options.caFile) this.ca = await readFile(options.caFile).catch(() => { throw new EnvironmentError(`The CA file ${options.caFile} cannot be read.`); });
       this.credentials = options.credentials ?? (await findCredentials(registry));
@@ -92,7 +101,7 @@ export class RegistryClient implements ImageSource {
   }
 
   private base(): string {
-    const scheme = isLoopbackRegistry(this.registry) ? 'http' : 'https';
+    const scheme = this.https ? 'https' : 'http';
     const host = this.registry === 'docker.io' ? 'registry-1.docker.io' : this.registry;
     return `${scheme}://${host}/v2/${this.repository}`;
   }
@@ -108,16 +117,25 @@ export class RegistryClient implements ImageSource {
     await this.ready;
     const go = () => {
       const opts = { ...options, headers: this.headers(options.headers), ...(this.ca ? { ca: this.ca } : {}) };
-      return download ? httpDownload(url, download, opts) : httpRequest(url, opts);
+      const target = this.https ? url.replace(/^http:\/\//, 'https://') : url;
+      return download ? httpDownload(target, download, opts) : httpRequest(target, opts);
     };
     const attempt = async () => {
       let res: HttpResponse;
       try {
         res = await go();
+        if (!this.https && res.status === 400 && /HTTP request to an HTTPS server/i.test(res.body.subarray(0, 200).toString('utf8'))) {
+          // A loopback registry that speaks TLS (Go's servers answer plain HTTP with this 400).
+          this.https = true;
+          res = await go();
+        }
         if (res.status === 401 && (await this.authenticate(res))) res = await go();
       } catch (err) {
         if (err instanceof EnvironmentError) throw err;
         const cause = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+        if (CERTIFICATE_ERRORS.has(cause)) {
+          throw new EnvironmentError(`The registry ${this.registry} presents a TLS certificate that cannot be verified (${cause}): pass the CA that signed it with --ca-file PEM.`);
+        }
         throw new EnvironmentError(`The registry ${this.registry} cannot be reached (${cause}).`);
       }
       if (res.status >= 500) throw new EnvironmentError(`${this.registry} answered ${res.status} to ${url}.`, { transient: true });

@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import { readEngineHandlers, readLocalHandlers } from '../../harness/host/binfmt.ts';
 import { RUN_LABEL, sweepStaleSessions } from '../../harness/engine/session.ts';
+import { IMAGE } from './fixtures/leaves-builder-and-image.ts';
 import { allContainers, CLI, harnessLeftovers, ROOT } from './helpers.ts';
 
 function startRun() {
@@ -40,6 +41,28 @@ describe('cleanup', () => {
     expect((await labelled()).length).toBeGreaterThan(0);
     expect(await sweepStaleSessions()).toBe(1);
     expect(await labelled()).toEqual([]);
+  });
+});
+
+describe('what cannot carry a label', () => {
+  test('a builder and a pulled image of a SIGKILLed session are swept by the next one; images that were there before stay', async () => {
+    expect((await execa('docker', ['image', 'inspect', IMAGE], { reject: false })).exitCode, `${IMAGE} must not be in the engine before the test`).not.toBe(0);
+    const imagesBefore = (await execa('docker', ['images', '-q', '--no-trunc'])).stdout.split('\n').sort();
+    const child = execa('node', [CLI, 'run', 'test/e2e/fixtures/leaves-builder-and-image.ts'], { cwd: ROOT, reject: false });
+    const left = await new Promise<string>((resolve, reject) => {
+      child.stderr!.on('data', (d: Buffer) => { const m = /LEFT (\S+)/.exec(d.toString()); if (m) resolve(m[1]!); });
+      void child.then((r) => reject(new Error(`the run ended first: ${r.stderr}`)));
+    });
+    child.kill('SIGKILL');
+    await child;
+    const builders = async () => (await execa('docker', ['buildx', 'ls', '--format', '{{.Name}}'])).stdout.split('\n');
+    expect(await builders()).toContain(left);
+    expect((await execa('docker', ['image', 'inspect', IMAGE], { reject: false })).exitCode).toBe(0);
+    expect(await sweepStaleSessions()).toBeGreaterThanOrEqual(1);
+    expect(await builders()).not.toContain(left);
+    expect((await execa('docker', ['image', 'inspect', IMAGE], { reject: false })).exitCode).not.toBe(0);
+    expect((await execa('docker', ['images', '-q', '--no-trunc'])).stdout.split('\n').sort()).toEqual(imagesBefore);
+    expect(await harnessLeftovers()).toEqual([]);
   });
 });
 
