@@ -5,6 +5,7 @@
  * emulator-suspect and asks another emulator for a second opinion (second-opinion.ts).
  */
 import { BASE_RUN_TIMEOUT_MS, runPinned, type PlatformRun } from '../engine/container.ts';
+import { DockerError } from '../engine/docker.ts';
 import type { PlatformExecution } from '../platform/execution-mode.ts';
 import { judge, type Expectation } from '../platform/expectations.ts';
 import type { HostProbe } from '../host/probe.ts';
@@ -47,7 +48,14 @@ export async function checkRun(o: RunCheckInput): Promise<{ result: CheckResult;
   o.onProgress?.(`running ${name} (${exec.mode})`);
   const timeoutMs = BASE_RUN_TIMEOUT_MS * exec.timeoutFactor;
   const watch = exec.mode === 'qemu' && exec.emulator && o.probe.engineIsLocal ? { handler: exec.emulator.handler, interpreter: exec.emulator.interpreter } : undefined;
-  const run = await runPinned(o.ctx, o.image, exec.platform, { timeoutMs, ...(o.command ? { command: o.command } : {}), ...(watch ? { watch } : {}) });
+  let run: PlatformRun;
+  try {
+    run = await runPinned(o.ctx, o.image, exec.platform, { timeoutMs, ...(o.command ? { command: o.command } : {}), ...(watch ? { watch } : {}) });
+  } catch (err) {
+    // The pull failed (or the engine did not answer): this platform fails with the engine's words; the others go on.
+    if (!(err instanceof DockerError)) throw err;
+    return { result: fail(`the image of ${name} could not be pulled or started: ${err.message}`), findings: { output: '', durationMs: 0 } };
+  }
   const findings: RunFindings = { output: run.stdout.trim(), durationMs: run.durationMs, ...(run.exitCode !== undefined ? { exitCode: run.exitCode } : {}) };
   const result = judgeRun(run, exec, o.expect, o.probe, timeoutMs);
   if (exec.mode === 'qemu' && emulatorTrouble(run)) {

@@ -43,7 +43,11 @@ export async function verifyPlatforms(o: VerifyPlatformsOptions): Promise<Platfo
   const tmp = await mkdtemp(join(tmpdir(), 'mah-verify-'));
   try {
     const limit = pLimit(o.concurrency ?? 2);
-    return await Promise.all(executions.map((exec) => limit(() => verifyOne(o, index, exec, tmp))));
+    // Every platform finishes (or fails) before the caller cleans up: none is left pulling or running.
+    const settled = await Promise.allSettled(executions.map((exec) => limit(() => verifyOne(o, index, exec, tmp))));
+    const failure = settled.find((x) => x.status === 'rejected');
+    if (failure) throw failure.reason;
+    return settled.map((x) => (x as PromiseFulfilledResult<PlatformResult>).value);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

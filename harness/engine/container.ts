@@ -39,8 +39,9 @@ export interface RunPinnedOptions {
 
 export async function runPinned(ctx: Session, image: string, platform: Platform, options: RunPinnedOptions): Promise<PlatformRun> {
   const name = `${ctx.id}-run-${platformSlug(platform)}-${Math.random().toString(36).slice(2, 7)}`;
-  // Recorded before the pull (an interrupted pull is removed too), unless the engine had it already.
-  if ((await docker(['image', 'inspect', '--format', '{{.Id}}', image], { check: false, timeoutMs: 60_000 })).exitCode !== 0) ctx.trackImage(image);
+  // Recorded before the pull (an interrupted pull is removed too); an image the engine had already is kept.
+  const present = (await docker(['image', 'inspect', '--format', '{{.Id}}', image], { check: false, timeoutMs: 60_000 })).exitCode === 0;
+  ctx.trackImage(image, { present });
   // Pull first, untimed by the run's timeout: a slow registry is not a slow emulator.
   const auth = await pullCredentialsConfig(parseImageRef(image).registry);
   try {

@@ -9,6 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { stateDir } from '../state-dir.ts';
 import { docker } from './docker.ts';
+import { claimImage, releaseImage } from './image-users.ts';
 
 /**
  * What a session creates that cannot carry its label (images, buildx builders, local manifest
@@ -75,9 +76,14 @@ export class Session {
     writeRecord(this.record);
   }
 
-  /** An image this session pulls or builds into the engine's store (not one that was there before), removed at the end. */
-  trackImage(ref: string, dockerHost?: string): void {
-    this.track({ kind: 'image', ref, ...(dockerHost ? { dockerHost } : {}) });
+  /**
+   * An image this session pulls or builds into the engine's store, recorded before it does. At the
+   * end it is removed, unless the engine had it before (`present`) or another live session still
+   * uses it (image-users.ts): then the last user removes it.
+   */
+  trackImage(ref: string, options: { present?: boolean; dockerHost?: string } = {}): void {
+    claimImage(this.id, ref, options.dockerHost, Boolean(options.present));
+    this.track({ kind: 'image', ref, ...(options.dockerHost ? { dockerHost: options.dockerHost } : {}) });
   }
 
   /** A buildx builder this session creates, removed at the end (`buildx rm --force`). */
@@ -99,8 +105,7 @@ export class Session {
     }
     debug(`cleanup: removing what carries ${RUN_LABEL}=${this.id}`);
     await removeLabelled(`${RUN_LABEL}=${this.id}`);
-    await removeResources(this.record.resources);
-    rmSync(join(recordsDir(), `${this.id}.json`), { force: true });
+    await settleRecord(this.record);
     return problems;
   }
 }
@@ -116,16 +121,42 @@ function writeRecord(r: SessionRecord): void {
   }
 }
 
-/** Removes recorded resources: builders first (their containers hold images), then manifest lists and images. */
-async function removeResources(resources: readonly Resource[]): Promise<void> {
+/**
+ * Removes what a record lists (builders first: their containers hold images; then manifest lists and
+ * images) and then the record. What could not be removed stays in the record, which is left for the
+ * next session's sweep (with no live pid).
+ */
+async function settleRecord(record: SessionRecord): Promise<void> {
   const env = (h?: string) => (h ? { env: { DOCKER_HOST: h } } : {});
-  for (const r of resources) {
-    if (r.kind === 'builder') await docker(['buildx', 'rm', '--force', r.name], { check: false, timeoutMs: 120_000, ...env(r.dockerHost) });
+  const failed: Resource[] = [];
+  for (const r of record.resources) {
+    if (r.kind !== 'builder') continue;
+    const x = await docker(['buildx', 'rm', '--force', r.name], { check: false, timeoutMs: 120_000, ...env(r.dockerHost) });
+    if (x.exitCode !== 0 && !/no builder .* found|not found/i.test(x.stderr)) failed.push(r);
   }
-  for (const r of resources) if (r.kind === 'manifest-list') await docker(['manifest', 'rm', r.ref], { check: false, timeoutMs: 60_000 });
-  const byHost = new Map<string | undefined, string[]>();
-  for (const r of resources) if (r.kind === 'image') byHost.set(r.dockerHost, [...(byHost.get(r.dockerHost) ?? []), r.ref]);
-  for (const [host, refs] of byHost) await docker(['image', 'rm', '-f', ...refs], { check: false, timeoutMs: 120_000, ...env(host) });
+  for (const r of record.resources) {
+    if (r.kind === 'manifest-list') await docker(['manifest', 'rm', r.ref], { check: false, timeoutMs: 60_000 });
+  }
+  for (const r of record.resources) {
+    if (r.kind !== 'image' || !releaseImage(record.id, r.ref, r.dockerHost, sessionAlive)) continue;
+    const x = await docker(['image', 'rm', '-f', r.ref], { check: false, timeoutMs: 120_000, ...env(r.dockerHost) });
+    if (x.exitCode !== 0 && !/no such image|not found/i.test(x.stderr)) {
+      failed.push(r);
+      claimImage(record.id, r.ref, r.dockerHost, false);
+    }
+  }
+  if (failed.length) writeRecord({ ...record, pid: 0, resources: failed });
+  else rmSync(join(recordsDir(), `${record.id}.json`), { force: true });
+}
+
+/** A session is alive while its record names a live process. */
+function sessionAlive(id: string): boolean {
+  try {
+    const r = JSON.parse(readFileSync(join(recordsDir(), `${id}.json`), 'utf8')) as SessionRecord;
+    return pidAlive(r.pid);
+  } catch {
+    return false;
+  }
 }
 
 /** Removes the containers, networks and volumes that carry a label filter. */
@@ -137,6 +168,9 @@ export async function removeLabelled(label: string): Promise<void> {
   if (nets.length) await docker(['network', 'rm', ...nets], { check: false });
   const vols = (await docker(['volume', 'ls', '-q', '--filter', `label=${label}`], { check: false })).stdout.split('\n').filter(Boolean);
   if (vols.length) await docker(['volume', 'rm', '-f', ...vols], { check: false });
+  // Images a session made itself carry its label too (the probe images of host/observe.ts).
+  const images = (await docker(['image', 'ls', '-q', '--no-trunc', '--filter', `label=${label}`], { check: false })).stdout.split('\n').filter(Boolean);
+  if (images.length) await docker(['image', 'rm', '-f', ...new Set(images)], { check: false });
 }
 
 /**
@@ -155,8 +189,7 @@ export async function sweepStaleSessions(): Promise<number> {
   for (const record of staleRecords()) {
     stale.add(record.id);
     await removeLabelled(`${RUN_LABEL}=${record.id}`);
-    await removeResources(record.resources);
-    rmSync(join(recordsDir(), `${record.id}.json`), { force: true });
+    await settleRecord(record);
   }
   return stale.size;
 }

@@ -138,7 +138,8 @@ export class RegistryClient implements ImageSource {
         }
         throw new EnvironmentError(`The registry ${this.registry} cannot be reached (${cause}).`);
       }
-      if (res.status >= 500) throw new EnvironmentError(`${this.registry} answered ${res.status} to ${url}.`, { transient: true });
+      // 5xx and 429 (too many requests) are passing states: tried again, with a growing delay.
+      if (res.status >= 500 || res.status === 429) throw new EnvironmentError(`${this.registry} answered ${res.status} to ${url}.`, { transient: true });
       return res;
     };
     return withRetry(attempt, { attempts: 4 });
