@@ -9,11 +9,7 @@ import { otherEmulators } from '../host/emulators.ts';
 import { formatPlatform } from '../platform/platform.ts';
 import { fail, pass, type CheckResult } from '../result/model.ts';
 import { BASE_RUN_TIMEOUT_MS, runPinned, type PlatformRun } from '../engine/container.ts';
-import { judgeRun, type RunCheckInput, type RunFindings } from './run-check.ts';
-
-export function emulatorName(version: string | undefined, handler: string): string {
-  return `QEMU ${version ?? '(version unknown)'} (${handler})`;
-}
+import { emulatorName, judgeRun, type RunCheckInput, type RunFindings } from './run-verdict.ts';
 
 export async function askSecondOpinion(o: RunCheckInput, findings: RunFindings, firstCheck: CheckResult, first: PlatformRun): Promise<CheckResult> {
   const em = o.exec.emulator!;

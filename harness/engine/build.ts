@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BuildTimings, RawJsonSplitter, type BuildFailureCause } from './build-progress.ts';
-import { HangWatchdog, hangSeconds, type Hang } from '../host/hang-watchdog.ts';
+import { HangWatchdog, hangSeconds, type Hang } from './hang-watchdog.ts';
 import { docker, DockerError, type CommandResult } from './docker.ts';
 import { UsageError } from '../errors.ts';
 import { formatPlatform, type Platform } from '../platform/platform.ts';
@@ -56,7 +56,8 @@ export class BuildFailedError extends DockerError {
     /** What to say when no step reported an error: the last error line of stderr, or the exit code. */
     fallback = `exit code ${result.exitCode}`,
   ) {
-    super(failure ? describeBuildFailure(failure) : `the build failed: ${fallback}`, result);
+    // A step that failed with its own error is the image's (or the emulator's) problem, not a passing one: never retried.
+    super(failure ? describeBuildFailure(failure) : `the build failed: ${fallback}`, result, failure?.platform ? false : undefined);
   }
 }
 
@@ -142,7 +143,8 @@ class BuildHangWatchdog {
   constructor(private readonly emulated: NonNullable<BuildRequest['emulated']>, timings: BuildTimings, idleMs: number) {
     const interpreters = [...new Map(emulated.map((e) => [e.handler, { handler: e.handler, path: e.interpreter }])).values()];
     this.dog = new HangWatchdog({
-      interpreters, idleMs,
+      // BuildKit's step containers: /docker/buildkit/<id> (docker driver) or .../buildkit/<id> inside a builder container.
+      interpreters, idleMs, cgroup: /\/buildkit\//,
       onHang: (h) => {
         const platforms = emulated.filter((e) => e.handler === h.handler).map((e) => e.platform);
         this.hangs.push({ ...h, platforms, steps: platforms.flatMap((p) => timings.running(p)) });

@@ -8,8 +8,12 @@
  */
 import { pullCredentialsConfig } from '../registry/credentials.ts';
 import { parseImageRef } from '../registry/image-ref.ts';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { docker } from './docker.ts';
-import { HangWatchdog, hangSeconds, type Hang } from '../host/hang-watchdog.ts';
+import { HangWatchdog, hangSeconds, type Hang } from './hang-watchdog.ts';
 import type { Session } from './session.ts';
 import { formatPlatform, platformSlug, type Platform } from '../platform/platform.ts';
 
@@ -53,17 +57,34 @@ export async function runPinned(ctx: Session, image: string, platform: Platform,
     ? ['-v', `${options.emulator.path}:${EMULATOR_MOUNT}:ro`, '--entrypoint', EMULATOR_MOUNT, image, ...options.emulator.argv]
     : [image, ...(options.command ?? [])];
   const watched = options.emulator ? { handler: 'second-opinion', interpreter: options.emulator.path } : options.watch;
+  // The container's id, written by docker at creation: the watchdog looks only at its processes.
+  const cidDir = watched ? await mkdtemp(join(tmpdir(), 'mah-cid-')) : undefined;
+  const cidFile = cidDir ? join(cidDir, 'id') : undefined;
   let hung: Hang | undefined;
   const watchdog = watched
     ? new HangWatchdog({
         interpreters: [{ handler: watched.handler, path: watched.interpreter }], idleMs: hangSeconds() * 1000,
+        cgroup: () => {
+          const id = cidFile ? readCid(cidFile) : undefined;
+          return id ? new RegExp(id) : undefined;
+        },
         onHang: (h) => { hung = h; void docker(['rm', '-f', name], { check: false }); },
       })
     : undefined;
   watchdog?.start();
-  const r = await docker(['run', '--rm', '--name', name, ...ctx.labelArgs(), '--platform', formatPlatform(platform), ...via], {
+  const r = await docker(['run', '--rm', '--name', name, ...(cidFile ? ['--cidfile', cidFile] : []), ...ctx.labelArgs(), '--platform', formatPlatform(platform), ...via], {
     check: false, timeoutMs: options.timeoutMs, onOutput: () => watchdog?.activity(),
   }).finally(() => watchdog?.stop());
+  if (cidDir) await rm(cidDir, { recursive: true, force: true });
   if (r.timedOut) await docker(['rm', '-f', name], { check: false });
   return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: r.durationMs, timedOut: r.timedOut, ...(hung ? { hung } : {}) };
+}
+
+function readCid(file: string): string | undefined {
+  try {
+    const id = readFileSync(file, 'utf8').trim();
+    return /^[0-9a-f]{64}$/.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -34,7 +34,7 @@ export interface DockerOptions {
  * What the docker CLI prints when a registry or the network failed for a moment: the same command
  * may succeed if run again. The CLI gives no other signal than its text, so it is read here, once.
  */
-const TRANSIENT_OUTPUT = /\b5\d\d\b|Internal Server Error|invalid checksum digest format|connection reset|EOF|i\/o timeout|TLS handshake timeout|ECONNRESET|temporarily unavailable/i;
+const TRANSIENT_OUTPUT = /\b(500|502|503|504) (Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)\b|Internal Server Error|invalid checksum digest format|connection reset|unexpected EOF|i\/o timeout|TLS handshake timeout|ECONNRESET|temporarily unavailable|toomanyrequests|429 Too Many Requests/i;
 
 /** A docker command failed (or timed out); the result is kept for whoever wants the details. */
 export class DockerError extends EnvironmentError {
@@ -42,9 +42,20 @@ export class DockerError extends EnvironmentError {
   constructor(
     message: string,
     readonly result: CommandResult,
+    transient = transientFailure(result),
   ) {
-    super(message, { transient: result.timedOut || TRANSIENT_OUTPUT.test(result.stderr) });
+    super(message, { transient });
   }
+}
+
+/**
+ * Whether a failed command's own words say "try again": its timeout, or an error line (not the
+ * progress JSON a build streams, whose byte counts and log text would match anything) naming a
+ * passing network or registry failure.
+ */
+export function transientFailure(r: CommandResult): boolean {
+  if (r.timedOut) return true;
+  return r.stderr.split('\n').some((line) => !/^\s*[{}"\]]/.test(line) && TRANSIENT_OUTPUT.test(line));
 }
 
 /** Runs `docker ...args`. */

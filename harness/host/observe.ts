@@ -17,24 +17,11 @@ import pLimit from 'p-limit';
 import tar from 'tar-stream';
 import { type BinfmtHandler, matchingHandler } from './binfmt.ts';
 import { docker } from '../engine/docker.ts';
-import { formatPlatform, platformSlug, type Platform } from '../platform/platform.ts';
+import type { PlatformObservation } from '../platform/observation.ts';
+import { platformSlug, type Platform } from '../platform/platform.ts';
 import { labelArgs } from '../engine/session.ts';
 import { stateDir } from '../state-dir.ts';
 import { elfHeaderOf, PROBE_PLATFORMS, probeProgram } from './probe-program.ts';
-
-/** What running the probe of one platform did on this engine. */
-export interface PlatformObservation {
-  platform: string;
-  ran: boolean;
-  /** `uname -m` as the probe printed it. */
-  machine?: string;
-  /** The binfmt_misc handler whose magic matched the probe: the kernel gave the program to it. */
-  handler?: string;
-  /** Why it did not run: "exec format error", "killed by SIGSEGV", ... */
-  error?: string;
-  exitCode?: number;
-  durationMs: number;
-}
 
 export interface HostObservations {
   /** Engine, kernel and handler set the observations hold for. */
@@ -46,14 +33,6 @@ export interface HostObservations {
 /** How long one probe may take: QEMU starts in well under a second; a hang is a finding. */
 const PROBE_TIMEOUT_MS = 60_000;
 
-/**
- * The platform whose probe answers for p: arm variants are told apart (a host may run v7 but not v6
- * code), amd64 levels are not (the probe uses no level-specific instruction).
- */
-export function observationKey(p: Platform): string {
-  return formatPlatform(p.architecture === 'arm' ? p : { os: p.os, architecture: p.architecture });
-}
-
 /** The platforms a probe exists for, on an engine of this OS. */
 export function observablePlatforms(os: string): string[] {
   return PROBE_PLATFORMS.filter((p) => p.startsWith(`${os}/`));
@@ -61,7 +40,10 @@ export function observablePlatforms(os: string): string[] {
 
 /** Identity of the handler set: the registrations and, when local, the interpreter files behind them. */
 export async function handlerSetKey(engine: string, kernel: string, handlers: readonly BinfmtHandler[], local: boolean): Promise<string> {
-  const h = createHash('sha256').update(`${engine}\n${kernel}\n`);
+  // The boot (a kernel's command line, ia32_emulation= say, changes with it) and the probe programs themselves count too.
+  const boot = local ? await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => '') : '';
+  const h = createHash('sha256').update(`${engine}\n${kernel}\n${boot}\n`);
+  for (const p of PROBE_PLATFORMS) h.update(elfHeaderOf(parseProbePlatform(p))).update(probeProgram(parseProbePlatform(p)));
   for (const x of [...handlers].sort((a, b) => a.name.localeCompare(b.name))) {
     h.update(JSON.stringify(x));
     if (local && x.interpreter) {
@@ -91,8 +73,8 @@ async function writeCache(data: HostObservations): Promise<void> {
   const file = cacheFile(data.key);
   try {
     await mkdir(join(stateDir(), 'observations'), { recursive: true });
-    await writeFile(`${file}.tmp`, JSON.stringify(data, null, 2));
-    await rename(`${file}.tmp`, file);
+    await writeFile(`${file}.${process.pid}.tmp`, JSON.stringify(data, null, 2));
+    await rename(`${file}.${process.pid}.tmp`, file);
   } catch {
     // A read-only state folder costs a probe next time, nothing more.
   }
@@ -121,7 +103,10 @@ export async function observePlatforms(o: ObserveOptions): Promise<HostObservati
     observedAt: new Date().toISOString(),
     platforms: { ...have, ...Object.fromEntries(seen.map((s) => [s.platform, s])) },
   };
-  await writeCache(data);
+  // What the engine failed to do (make the probe image, answer in time) says nothing lasting about
+  // the host: reported now, observed again next time.
+  const lasting = Object.fromEntries(Object.entries(data.platforms).filter(([, x]) => !x.engineFailure));
+  await writeCache({ ...data, platforms: lasting });
   return data;
 }
 
@@ -134,9 +119,13 @@ async function tarOf(name: string, content: Uint8Array): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+function parseProbePlatform(text: string): Platform {
+  const [os, architecture, variant] = text.split('/') as [string, string, string | undefined];
+  return variant ? { os, architecture, variant } : { os, architecture };
+}
+
 async function observeOne(platformText: string, o: ObserveOptions): Promise<PlatformObservation> {
-  const [os, architecture, variant] = platformText.split('/') as [string, string, string | undefined];
-  const platform: Platform = variant ? { os, architecture, variant } : { os, architecture };
+  const platform = parseProbePlatform(platformText);
   const handler = matchingHandler(o.handlers, elfHeaderOf(platform));
   const image = `multiarch-harness-probe:${platformSlug(platform)}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const env = o.docker?.env;
@@ -148,7 +137,7 @@ async function observeOne(platformText: string, o: ObserveOptions): Promise<Plat
     ['import', '--platform', platformText, '--change', 'ENTRYPOINT ["/probe"]', ...(o.labels?.length ? ['--change', `LABEL ${o.labels.join(' ')}`] : []), '-', image],
     { input: await tarOf('probe', probeProgram(platform)), check: false, timeoutMs: 60_000, env },
   );
-  if (imported.exitCode !== 0) return done({ ran: false, error: `the probe image could not be made: ${lastLine(imported.stderr)}` });
+  if (imported.exitCode !== 0) return done({ ran: false, engineFailure: true, error: `the probe image could not be made: ${lastLine(imported.stderr)}` });
   const name = image.replace(/[:]/g, '-');
   try {
     const r = await docker(['run', '--rm', '--name', name, ...labelArgs(o.labels ?? []), '--platform', platformText, image], {
@@ -156,7 +145,7 @@ async function observeOne(platformText: string, o: ObserveOptions): Promise<Plat
     });
     if (r.timedOut) {
       await docker(['rm', '-f', name], { check: false, env });
-      return done({ ran: false, error: `no answer within ${PROBE_TIMEOUT_MS / 1000} s (a hang)` });
+      return done({ ran: false, engineFailure: true, error: `no answer within ${PROBE_TIMEOUT_MS / 1000} s (a hang)` });
     }
     const machine = r.stdout.split('\0')[0]!.trim();
     if (r.exitCode === 0 && machine) return done({ ran: true, machine, exitCode: 0 });

@@ -9,7 +9,8 @@ import { docker } from '../engine/docker.ts';
 import { EnvironmentError } from '../errors.ts';
 import { normalizePlatform, parsePlatform, type Platform } from '../platform/platform.ts';
 import { qemuVersionOf } from './emulators.ts';
-import { handlerSetKey, observablePlatforms, observePlatforms, type PlatformObservation } from './observe.ts';
+import type { PlatformObservation } from '../platform/observation.ts';
+import { handlerSetKey, observablePlatforms, observePlatforms } from './observe.ts';
 
 export interface HostProbe {
   engineVersion: string;

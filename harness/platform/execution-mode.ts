@@ -10,7 +10,7 @@
  */
 import type { BinfmtHandler } from '../host/binfmt.ts';
 import type { HostProbe } from '../host/probe.ts';
-import { observationKey, type PlatformObservation } from '../host/observe.ts';
+import { observationKey, type PlatformObservation } from './observation.ts';
 import { formatPlatform, isKnownArchitecture, qemuHandlerName, unameNative, type Platform } from './platform.ts';
 
 export type ExecutionMode = 'native' | 'compat' | 'qemu' | 'unavailable';

@@ -121,8 +121,15 @@ function loadFailure(err: unknown): string {
     const at = first.location ? `${first.location.file}:${first.location.line}:${(first.location.column ?? 0) + 1}: ` : '';
     return `does not compile: ${at}${first.text}${errors!.length > 1 ? ` (and ${errors!.length - 1} more errors)` : ''}.`;
   }
-  const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  const full = err instanceof Error ? err.message : String(err);
+  const message = full.split('\n')[0]!;
+  // tsx's loader hooks run in another thread: esbuild's error arrives as text, "file:line:col: ERROR: what".
+  const located = /^(.+?):(\d+):(\d+): ERROR: (.*)$/m.exec(full);
+  if (located) return `does not compile: ${located[1]}:${located[2]}:${Number(located[3]) + 1}: ${located[4]}.`;
   if (err instanceof SyntaxError) return `does not compile: ${message}.`;
+  if (/require\(\) ES Module .* in a cycle|ERR_REQUIRE_CYCLE_MODULE/.test(full) || (err as NodeJS.ErrnoException).code === 'ERR_REQUIRE_CYCLE_MODULE') {
+    return 'is loaded as CommonJS here: a scenario is an ES module; put it in a package whose package.json says "type": "module", or name it .mts.';
+  }
   if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return `imports something that cannot be found: ${message}.`;
   return `failed while it was loaded: ${message}.`;
 }

@@ -18,6 +18,10 @@ beforeAll(async () => {
   await writeFile(join(tmp, 'syntax.ts'), "import { defineScenario } from 'multiarch-harness';\nexport default defineScenario({ kind: 'verify', name: 'x', title: 'x', image: 'a' \n  oops here\n});\n");
   await writeFile(join(tmp, 'throws.ts'), "throw new Error('the scenario refuses to load');\nexport default {};\n");
   await writeFile(join(tmp, 'no-default.ts'), 'export const x = 1;\n');
+  await writeFile(join(tmp, 'package.json'), '{ "type": "module" }\n');
+  await mkdir(join(tmp, 'commonjs'));
+  await writeFile(join(tmp, 'commonjs', 'scenario.ts'), "export default { kind: 'verify', name: 'x', title: 'x', image: 'alpine' };\n");
+  await writeFile(join(tmp, 'commonjs', 'package.json'), '{ "type": "commonjs" }\n');
   await writeFile(join(tmp, 'not-a-report.json'), '{"hello": 1}\n');
   await writeFile(join(tmp, 'not-json.json'), 'hello\n');
   await writeFile(join(tmp, 'a-file'), 'x');
@@ -48,6 +52,7 @@ const CASES: Array<[string, () => string[], RegExp, (() => Record<string, string
   ['a scenario that does not compile', () => ['run', join(tmp, 'syntax.ts')], /syntax\.ts does not compile: .*syntax\.ts:3:\d+: /],
   ['a scenario that throws while it loads', () => ['run', join(tmp, 'throws.ts')], /throws\.ts failed while it was loaded: the scenario refuses to load/],
   ['a scenario with no default export', () => ['run', join(tmp, 'no-default.ts')], /does not export a scenario as its default export/],
+  ['a scenario loaded as CommonJS', () => ['run', join(tmp, 'commonjs', 'scenario.ts')], /is loaded as CommonJS here: a scenario is an ES module/],
   ['a missing Dockerfile', () => ['run', 'test/e2e/fixtures/no-dockerfile.ts'], /There is no Dockerfile at/],
   ['a malformed image reference', () => ['verify', 'bad::ref'], /"bad::ref" is not an image reference/],
   ['verify with no image', () => ['verify'], /verify takes one image reference/],

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { parseHandler, type BinfmtHandler } from '../../harness/host/binfmt.ts';
 import { classify } from '../../harness/platform/execution-mode.ts';
-import type { PlatformObservation } from '../../harness/host/observe.ts';
+import type { PlatformObservation } from '../../harness/platform/observation.ts';
 import { elfHeaderOf } from '../../harness/host/probe-program.ts';
 import { matchingHandler } from '../../harness/host/binfmt.ts';
 import { parsePlatform } from '../../harness/platform/platform.ts';

@@ -8,7 +8,7 @@ import {
   type Hang,
   HangWatchdog,
   hangSeconds,
-} from '../../harness/host/hang-watchdog.ts';
+} from '../../harness/engine/hang-watchdog.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'hang-watchdog-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

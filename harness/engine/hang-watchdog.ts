@@ -38,6 +38,8 @@ export interface WatchedInterpreter {
 export interface EmulatedProcess {
   pid: number;
   handler: string;
+  /** rchar + wchar from /proc/<pid>/io, where readable. */
+  ioBytes?: number;
   /** utime+stime in clock ticks (usually 1/100 s), for the whole thread group. */
   cpuTicks: number;
 }
@@ -69,6 +71,11 @@ export interface HangWatchdogOptions {
   now?: () => number;
   /** Sends a signal. Default process.kill. Tests inject a recorder so no real signal is sent. */
   kill?: (pid: number, signal: NodeJS.Signals) => void;
+  /**
+   * Only processes in a matching cgroup (a run's container, BuildKit's steps): never anyone else's.
+   * A function is asked at every poll (a container's id is known only once it exists); undefined: nothing to watch yet.
+   */
+  cgroup?: RegExp | (() => RegExp | undefined);
 }
 
 export const DEFAULT_HANG_SECONDS = 180;
@@ -107,6 +114,8 @@ export function cpuTicksFromStat(text: string): number | undefined {
 export async function findEmulatedProcesses(
   interpreters: ReadonlyArray<WatchedInterpreter>,
   procDir = '/proc',
+  /** Only processes whose /proc/<pid>/cgroup matches: the watched container's, or BuildKit's steps. */
+  cgroup?: RegExp,
 ): Promise<EmulatedProcess[]> {
   const byFile = new Map<string, string>();
   for (const { handler, path } of interpreters) {
@@ -124,9 +133,13 @@ export async function findEmulatedProcesses(
         const s = await stat(join(procDir, name, 'exe'), { bigint: true });
         const handler = byFile.get(`${s.dev}:${s.ino}`);
         if (handler === undefined) return undefined;
+        if (cgroup && !cgroup.test(await readFile(join(procDir, name, 'cgroup'), 'utf8'))) return undefined;
         const cpuTicks = cpuTicksFromStat(await readFile(join(procDir, name, 'stat'), 'utf8'));
         if (cpuTicks === undefined) return undefined;
-        return { pid: Number(name), handler, cpuTicks };
+        // Bytes read and written count as progress too: a step waiting on the network uses no CPU.
+        const io = await readFile(join(procDir, name, 'io'), 'utf8').catch(() => '');
+        const ioBytes = [...io.matchAll(/^(?:rchar|wchar): (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+        return { pid: Number(name), handler, cpuTicks, ...(io ? { ioBytes } : {}) };
       } catch {
         return undefined; // gone (ENOENT/ESRCH), a kernel thread or zombie, or not ours to read (EACCES)
       }
@@ -159,6 +172,7 @@ export class HangWatchdog {
   private readonly onHang: (h: Hang) => void;
   private readonly now: () => number;
   private readonly kill: (pid: number, signal: NodeJS.Signals) => void;
+  private readonly cgroup: HangWatchdogOptions['cgroup'];
   private readonly state = new Map<string, HandlerState>();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
@@ -174,6 +188,7 @@ export class HangWatchdog {
     this.onHang = options.onHang;
     this.now = options.now ?? Date.now;
     this.kill = options.kill ?? ((pid, signal) => process.kill(pid, signal));
+    this.cgroup = options.cgroup;
     this.resetAll();
   }
 
@@ -220,14 +235,16 @@ export class HangWatchdog {
 
   private async pollOnce(): Promise<void> {
     const generation = this.generation;
-    const procs = await findEmulatedProcesses(this.interpreters, this.procDir);
+    const cgroup = typeof this.cgroup === 'function' ? this.cgroup() : this.cgroup;
+    const procs = this.cgroup && !cgroup ? [] : await findEmulatedProcesses(this.interpreters, this.procDir, cgroup);
     if (generation !== this.generation) return;
     const t = this.now();
     const byHandler = new Map<string, Map<number, number>>();
     for (const p of procs) {
       let m = byHandler.get(p.handler);
       if (!m) byHandler.set(p.handler, (m = new Map()));
-      m.set(p.pid, p.cpuTicks);
+      // CPU ticks and I/O bytes only ever grow: their sum grows when either does.
+      m.set(p.pid, p.cpuTicks + (p.ioBytes ?? 0));
     }
     for (const { handler } of this.interpreters) {
       const s = this.stateOf(handler, t);
