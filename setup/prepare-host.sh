@@ -58,8 +58,10 @@ undo() {
         else rm -f "$f"; say "removed $f"; fi ;;
       binfmt-current:*)
         h=${change#binfmt-current:}
-        if [ -e "/proc/sys/fs/binfmt_misc/$h" ]; then echo -1 >"/proc/sys/fs/binfmt_misc/$h" && say "removed the handler $h (current QEMU)"; fi
-        if [ -f "/usr/share/binfmts/$h" ]; then update-binfmts --enable "$h" >/dev/null 2>&1 && say "put back Debian's handler $h" || true; fi ;;
+        # The handler that was there before is put back exactly as it was (register-emulators.ts kept it).
+        if ! node "$ROOT/bin/run-ts.mjs" "$ROOT/setup/register-emulators.ts" --state-dir "$STATE_DIR" --restore "$h" 2>/dev/null; then
+          if [ -e "/proc/sys/fs/binfmt_misc/$h" ]; then echo -1 >"/proc/sys/fs/binfmt_misc/$h" && say "removed the handler $h (current QEMU)"; fi
+        fi ;;
       binfmt-enabled) update-binfmts --disable >/dev/null 2>&1 && say "disabled the binfmt handlers" || true ;;
       binfmt-mounted) umount /proc/sys/fs/binfmt_misc 2>/dev/null && say "unmounted binfmt_misc" || true ;;
       apt:*) say "installed packages are left in place (${change#apt:}); remove them with apt-get purge if wanted" ;;

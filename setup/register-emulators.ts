@@ -18,10 +18,9 @@
  */
 import { execFile } from 'node:child_process';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { BINFMT_DIR, matchingHandler, readLocalHandlers, type BinfmtHandler } from '../harness/host/binfmt.ts';
+import { BINFMT_DIR, matchingHandler, parseHandler, readLocalHandlers, type BinfmtHandler } from '../harness/host/binfmt.ts';
 import { elfHeaderOf, probeProgram } from '../harness/host/probe-program.ts';
 import { elfFacts, formatPlatform, KNOWN_PLATFORMS, parsePlatformList, qemuHandlerName, type Platform } from '../harness/platform/platform.ts';
 import { DebianArchive } from './standins/debian-archive.ts';
@@ -30,7 +29,7 @@ const run = promisify(execFile);
 const log = (s: string) => console.log(`[emulators] ${s}`);
 
 const { values } = parseArgs({
-  options: { 'state-dir': { type: 'string', default: '/var/lib/multiarch-harness' }, emulate: { type: 'string' } },
+  options: { 'state-dir': { type: 'string', default: '/var/lib/multiarch-harness' }, emulate: { type: 'string' }, restore: { type: 'string' } },
 });
 const stateDir = values['state-dir']!;
 const changes = join(stateDir, 'changes');
@@ -83,13 +82,19 @@ async function unregister(name: string): Promise<void> {
 
 /** Can the kernel run this platform's programs itself? Asked with any handler for it disabled for a moment. */
 async function kernelRuns(p: Platform, handlers: readonly BinfmtHandler[]): Promise<boolean> {
-  const tmp = await mkdtemp(join(tmpdir(), 'mah-native-'));
+  // In the state folder, not /tmp: a noexec /tmp would refuse any program, and say nothing about the kernel.
+  await mkdir(stateDir, { recursive: true });
+  const tmp = await mkdtemp(join(stateDir, 'native-'));
   const file = join(tmp, 'probe');
   await writeFile(file, probeProgram(p), { mode: 0o755 });
   const matching = handlers.filter((h) => matchingHandler([h], elfHeaderOf(p)));
   try {
     for (const h of matching) await writeProc(join(BINFMT_DIR, h.name), '0');
-    return await run(file, []).then(() => true, () => false);
+    return await run(file, [], { timeout: 10_000 }).then(() => true, (err: NodeJS.ErrnoException) => {
+      // Only "exec format error" means the kernel refuses the platform; anything else is this host's trouble.
+      if (err.code === 'ENOEXEC') return false;
+      throw new Error(`running a ${formatPlatform(p)} program to ask the kernel failed: ${err.message}`);
+    });
   } finally {
     for (const h of matching) await writeProc(join(BINFMT_DIR, h.name), '1');
     await rm(tmp, { recursive: true, force: true });
@@ -118,7 +123,34 @@ async function currentQemu(): Promise<{ dir: string; version: string }> {
   return { dir, version: plain };
 }
 
+const savedDir = join(stateDir, 'binfmt-saved');
+
+async function saveHandler(name: string): Promise<void> {
+  await mkdir(savedDir, { recursive: true });
+  const file = join(savedDir, name);
+  // The first replacement's original is the one to restore: never overwrite it with ours.
+  if (await stat(file).then(() => true, () => false)) return;
+  await writeFile(file, await readFile(join(BINFMT_DIR, name), 'utf8'));
+}
+
+/** Puts back a handler as it was before this script replaced it (prepare-host.sh --undo). */
+async function restore(name: string): Promise<boolean> {
+  const text = await readFile(join(savedDir, name), 'utf8').catch(() => undefined);
+  if (text === undefined) return false;
+  const h = parseHandler(name, text);
+  if (await stat(join(BINFMT_DIR, name)).then(() => true, () => false)) await unregister(name);
+  await writeProc(join(BINFMT_DIR, 'register'), `:${name}:M:${h.offset ?? 0}:${escaped(h.magic!)}:${escaped(h.mask!)}:${h.interpreter}:${h.flags.replace(/O(?=.*C)/, '')}`);
+  if (!h.enabled) await writeProc(join(BINFMT_DIR, name), '0');
+  await rm(join(savedDir, name), { force: true });
+  log(`${name}: put back as it was (${h.interpreter}, flags ${h.flags})`);
+  return true;
+}
+
 async function main(): Promise<void> {
+  if (values.restore) {
+    if (!(await restore(values.restore))) process.exit(3);
+    return;
+  }
   if (!HOST_ARCH) throw new Error(`this host's architecture (${process.arch}) is not one the harness registers emulators on.`);
   if (!(await stat(join(BINFMT_DIR, 'register')).then(() => true, () => false))) throw new Error(`${BINFMT_DIR} is not mounted.`);
   const emulate = values.emulate === 'none' ? [] : values.emulate ? parsePlatformList(values.emulate) : undefined;
@@ -142,6 +174,7 @@ async function main(): Promise<void> {
       if (native && !asked) {
         if (emulate && existing?.interpreter === interpreter) {
           await unregister(name);
+          await restore(name);
           await forget(`binfmt-current:${name}`);
           log(`${name}: removed (--emulate none; the kernel runs ${formatPlatform(p)} itself)`);
         }
@@ -149,7 +182,11 @@ async function main(): Promise<void> {
       }
     }
     if (existing?.enabled && existing.interpreter === interpreter && existing.flags.includes('F')) continue;
-    if (existing) await unregister(name);
+    if (existing) {
+      // What was there (Debian's, tonistiigi/binfmt's, a user's) is kept, so --undo can put it back as it was.
+      await saveHandler(name);
+      await unregister(name);
+    }
     await register(name, interpreter, magicFor(p, existing));
     await record(`binfmt-current:${name}`);
     done.push(name);

@@ -9,10 +9,9 @@ import { DockerError } from '../engine/docker.ts';
 import { formatPlatform } from '../platform/platform.ts';
 import { fail, skip, type CheckResult } from '../result/model.ts';
 import { askSecondOpinion } from './second-opinion.ts';
-import { CRASH_CODES, emulatorName, judgeRun, type RunCheckInput, type RunFindings } from './run-verdict.ts';
+import { looksLikeCrash } from '../engine/crash-signs.ts';
+import { emulatorName, judgeRun, type RunCheckInput, type RunFindings } from './run-verdict.ts';
 
-/** Go's runtime crash reports and QEMU's own fatal-signal line. */
-const RUNTIME_CRASH = /^(fatal error: |unexpected signal during runtime execution|SIG(SEGV|ILL|BUS|TRAP): |qemu: uncaught target signal)/m;
 
 export async function checkRun(o: RunCheckInput): Promise<{ result: CheckResult; findings: RunFindings }> {
   const { exec } = o;
@@ -34,7 +33,7 @@ export async function checkRun(o: RunCheckInput): Promise<{ result: CheckResult;
   }
   const findings: RunFindings = { output: run.stdout.trim(), durationMs: run.durationMs, ...(run.exitCode !== undefined ? { exitCode: run.exitCode } : {}) };
   const result = judgeRun(run, exec, o.expect, o.probe, timeoutMs);
-  if (exec.mode === 'qemu' && emulatorTrouble(run)) {
+  if (exec.mode === 'qemu' && exec.emulator && emulatorTrouble(run)) {
     findings.emulatorSuspect = true;
     return { result: await askSecondOpinion(o, findings, result, run), findings };
   }
@@ -45,6 +44,5 @@ export async function checkRun(o: RunCheckInput): Promise<{ result: CheckResult;
 /** A crash (a fatal signal, or a runtime's crash report) or a hang: what a faulty emulator looks like. */
 function emulatorTrouble(run: PlatformRun): boolean {
   if (run.hung || run.timedOut) return true;
-  if (run.exitCode !== undefined && CRASH_CODES.has(run.exitCode)) return true;
-  return run.exitCode !== 0 && RUNTIME_CRASH.test(run.stderr);
+  return looksLikeCrash(run.exitCode, run.stderr);
 }

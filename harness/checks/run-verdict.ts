@@ -2,6 +2,7 @@
  * What the run check and its second opinion share: their input, what a run found, and the verdict
  * on one run (hung, timed out, failed, or printed what was expected).
  */
+import { CRASH_CODES } from '../engine/crash-signs.ts';
 import type { Session } from '../engine/session.ts';
 import type { PlatformRun } from '../engine/container.ts';
 import type { HostProbe } from '../host/probe.ts';
@@ -10,8 +11,6 @@ import type { PlatformExecution } from '../platform/execution-mode.ts';
 import { judge, type Expectation } from '../platform/expectations.ts';
 import { fail, pass, type CheckResult, type PlatformResult } from '../result/model.ts';
 
-/** Exit codes of a process killed by SIGILL, SIGABRT, SIGBUS, SIGSEGV: typical of emulator faults. */
-export const CRASH_CODES = new Set([132, 134, 135, 139]);
 
 export interface RunCheckInput {
   ctx: Session;

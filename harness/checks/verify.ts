@@ -41,6 +41,8 @@ export async function verifyPlatforms(o: VerifyPlatformsOptions): Promise<Platfo
   const index = await readIndex(o.source, o.ref.digest ?? o.ref.tag ?? 'latest');
   const executions = o.executions ?? (o.platforms ?? index.entries.map((e) => e.platform)).map((p) => classify(p, o.probe));
   const tmp = await mkdtemp(join(tmpdir(), 'mah-verify-'));
+  // Removed by the session too: a signal's cleanup does not wait for this function's finally.
+  o.ctx.defer(`removing ${tmp}`, () => rm(tmp, { recursive: true, force: true }));
   try {
     const limit = pLimit(o.concurrency ?? 2);
     // Every platform finishes (or fails) before the caller cleans up: none is left pulling or running.

@@ -18,7 +18,7 @@ export interface Vertex {
 export interface ProgressObject {
   vertexes?: Vertex[];
   statuses?: Array<{ vertex: string }>;
-  logs?: Array<{ vertex: string }>;
+  logs?: Array<{ vertex: string; data?: string }>;
 }
 
 export class RawJsonSplitter {
@@ -52,6 +52,15 @@ export class BuildTimings {
   /** The steps of a platform that started and have not completed. */
   running(platform: string): string[] {
     return [...this.vertices.values()].filter((v) => v.started && !v.completed && platformOfVertex(v.name) === platform).map((v) => v.name);
+  }
+
+  private readonly logs = new Map<string, string>();
+
+  /** Keeps the last 4 KiB a step printed (rawjson logs carry base64 data). */
+  addLog(vertex: string, base64: string | undefined): void {
+    if (!base64) return;
+    const text = (this.logs.get(vertex) ?? '') + Buffer.from(base64, 'base64').toString('utf8');
+    this.logs.set(vertex, text.length > 4096 ? text.slice(-4096) : text);
   }
 
   add(v: Vertex): void {
@@ -101,7 +110,8 @@ export class BuildTimings {
       const stopped = v.error ? isCancellation(v.error) : Boolean(v.started && !v.completed);
       if (p && p !== platform && stopped) cancelled.add(p);
     }
-    return { ...(platform ? { platform } : {}), step: first.name, error: first.error!.trim(), cancelled: [...cancelled] };
+    const log = this.logs.get(first.digest)?.trim();
+    return { ...(platform ? { platform } : {}), step: first.name, error: first.error!.trim(), cancelled: [...cancelled], ...(log ? { log } : {}) };
   }
 }
 
@@ -115,8 +125,10 @@ export interface BuildFailureCause {
   error: string;
   /** Other platforms BuildKit cancelled because of it, in the order their steps were seen. */
   cancelled: string[];
-  /** The step hung under QEMU (no CPU time, no output) and the harness stopped it. */
+  /** The step hung or crashed under QEMU: more likely the emulator than the image. */
   emulatorSuspect?: boolean;
+  /** The last lines the failing step printed. */
+  log?: string;
 }
 
 /**

@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BuildTimings, RawJsonSplitter, type BuildFailureCause } from './build-progress.ts';
+import { looksLikeCrash, RUNTIME_CRASH } from './crash-signs.ts';
 import { HangWatchdog, hangSeconds, type Hang } from './hang-watchdog.ts';
 import { docker, DockerError, type CommandResult } from './docker.ts';
 import { UsageError } from '../errors.ts';
@@ -97,6 +98,7 @@ export async function buildAndPush(req: BuildRequest): Promise<BuildResult> {
           timings.add(v);
           if (v.started && !v.completed) req.onVertex?.(v.name);
         }
+        for (const l of o.logs ?? []) timings.addLog(l.vertex, l.data);
         for (const x of [...(o.vertexes ?? []).map((v) => ({ vertex: v.digest })), ...(o.statuses ?? []), ...(o.logs ?? [])]) {
           watchdog?.noteActivity(timings.platformOfDigest(x.vertex));
         }
@@ -116,7 +118,7 @@ export async function buildAndPush(req: BuildRequest): Promise<BuildResult> {
       if (r.exitCode !== 0) {
         const detail = r.stderr.split('\n').findLast((l) => /ERROR|error/.test(l)) ?? `exit code ${r.exitCode}`;
         const cause = timings.failureCause(req.platforms.length === 1 ? formatPlatform(req.platforms[0]!) : undefined);
-        throw new BuildFailedError(watchdog?.explain(cause) ?? cause, r, detail.trim());
+        throw new BuildFailedError(watchdog?.explain(cause) ?? crashUnderQemu(cause, req.emulated), r, detail.trim());
       }
       return { r, timings };
     };
@@ -175,4 +177,13 @@ class BuildHangWatchdog {
 
 function hangWatchdogFor(req: BuildRequest, timings: BuildTimings): BuildHangWatchdog | undefined {
   return req.emulated?.length ? new BuildHangWatchdog(req.emulated, timings, hangSeconds() * 1000) : undefined;
+}
+
+/** A step of an emulated platform that died of a signal or with a runtime's crash report: emulator-suspect. */
+function crashUnderQemu(cause: BuildFailureCause | undefined, emulated: BuildRequest['emulated']): BuildFailureCause | undefined {
+  if (!cause?.platform || !emulated?.some((e) => e.platform === cause.platform)) return cause;
+  const code = /exit code: (\d+)/.exec(cause.error)?.[1];
+  if (!looksLikeCrash(code === undefined ? undefined : Number(code), cause.log ?? '')) return cause;
+  const report = cause.log?.split('\n').find((l) => RUNTIME_CRASH.test(l));
+  return { ...cause, emulatorSuspect: true, error: `${cause.error} (a crash under QEMU${report ? `: "${report.trim()}"` : ''}; likely the emulator, not the image)` };
 }

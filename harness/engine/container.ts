@@ -12,7 +12,8 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { docker } from './docker.ts';
+import { isTransient, withRetry } from '../retry.ts';
+import { docker, DockerError } from './docker.ts';
 import { HangWatchdog, hangSeconds, type Hang } from './hang-watchdog.ts';
 import type { Session } from './session.ts';
 import { formatPlatform, platformSlug, type Platform } from '../platform/platform.ts';
@@ -48,8 +49,13 @@ export async function runPinned(ctx: Session, image: string, platform: Platform,
   ctx.trackImage(image, { present });
   // Pull first, untimed by the run's timeout: a slow registry is not a slow emulator.
   const auth = await pullCredentialsConfig(parseImageRef(image).registry);
+  // A signal's cleanup removes it too: a credential must not outlive the pull.
+  ctx.defer('removing the temporary docker config', auth.remove);
   try {
-    await docker(['pull', '--quiet', '--platform', formatPlatform(platform), image], { timeoutMs: 300_000, ...(auth.env ? { env: auth.env } : {}) });
+    // A registry's passing failure (a 5xx, a reset connection) is tried again; anything else fails the platform.
+    await withRetry(() => docker(['pull', '--quiet', '--platform', formatPlatform(platform), image], { timeoutMs: 300_000, ...(auth.env ? { env: auth.env } : {}) }), {
+      attempts: 3, retryIf: (e) => isTransient(e) && !(e as DockerError).result.timedOut,
+    });
   } finally {
     await auth.remove();
   }

@@ -82,12 +82,14 @@ export class Session {
    * uses it (image-users.ts): then the last user removes it.
    */
   trackImage(ref: string, options: { present?: boolean; dockerHost?: string } = {}): void {
-    claimImage(this.id, ref, options.dockerHost, Boolean(options.present));
-    this.track({ kind: 'image', ref, ...(options.dockerHost ? { dockerHost: options.dockerHost } : {}) });
+    // The engine it lives on: the one named, else the one this process talks to.
+    const dockerHost = options.dockerHost ?? process.env.DOCKER_HOST;
+    claimImage(this.id, ref, dockerHost, Boolean(options.present));
+    this.track({ kind: 'image', ref, ...(dockerHost ? { dockerHost } : {}) });
   }
 
   /** A buildx builder this session creates, removed at the end (`buildx rm --force`). */
-  trackBuilder(name: string, dockerHost?: string): void {
+  trackBuilder(name: string, dockerHost = process.env.DOCKER_HOST): void {
     this.track({ kind: 'builder', name, ...(dockerHost ? { dockerHost } : {}) });
   }
 

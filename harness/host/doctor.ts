@@ -41,8 +41,9 @@ export function renderDoctor(probe: HostProbe, rows: PlatformExecution[], brief 
     if (r.mode === 'unavailable') {
       lines.push(`${name}  unavailable  ${r.reason}${seen}`, `${pad}  fix: ${r.fix}`);
     } else if (r.mode === 'qemu') {
-      const em = r.emulator!;
-      lines.push(`${name}  qemu         uname -m ${r.expectedUname}; ${em.handler} -> ${em.interpreter} flags ${em.flags}${em.qemuVersion ? `, QEMU ${em.qemuVersion}` : ''}${seen}`);
+      const em = r.emulator;
+      const how = em ? `${em.handler} -> ${em.interpreter} flags ${em.flags}${em.qemuVersion ? `, QEMU ${em.qemuVersion}` : ''}` : 'emulated by something no readable binfmt_misc handler names';
+      lines.push(`${name}  qemu         uname -m ${r.expectedUname}; ${how}${seen}`);
     } else {
       lines.push(`${name}  ${r.mode.padEnd(11)}  uname -m ${r.expectedUname}; no handler involved${seen}`);
     }

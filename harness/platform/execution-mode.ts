@@ -75,8 +75,11 @@ function fromObservation(platform: Platform, seen: PlatformObservation, host: Ho
         platform, mode: 'qemu', expectedUname: seen.machine!, emulator: emulatorOf(handler, host.qemuVersions), timeoutFactor: QEMU_TIMEOUT_FACTOR, observed: true,
       };
     }
-    const mode = platform.architecture === host.native.architecture ? 'native' : 'compat';
-    return { platform, mode, expectedUname: seen.machine!, timeoutFactor: 1, observed: true };
+    if (platform.architecture === host.native.architecture) return { platform, mode: 'native', expectedUname: seen.machine!, timeoutFactor: 1, observed: true };
+    if (COMPAT[host.native.architecture]?.includes(platform.architecture)) return { platform, mode: 'compat', expectedUname: seen.machine!, timeoutFactor: 1, observed: true };
+    // A foreign program ran and no handler the harness can read took it (a handler of another kind,
+    // one in another user namespace): it is emulated by something unseen, so timed as emulation.
+    return { platform, mode: 'qemu', expectedUname: seen.machine!, timeoutFactor: QEMU_TIMEOUT_FACTOR, observed: true };
   }
   const name = formatPlatform(platform);
   const reason =

@@ -147,7 +147,9 @@ export class RegistryClient implements ImageSource {
 
   private async authenticate(res: HttpResponse): Promise<boolean> {
     const header = res.headers['www-authenticate'];
-    if (!header || this.token) return false;
+    if (!header) return false;
+    // A token that is refused has expired (a long QEMU run outlives it): ask for a new one, once per refusal.
+    if (this.token) this.token = undefined;
     const { scheme, params } = parseChallenge(Array.isArray(header) ? header[0]! : header);
     const basic = this.credentials ? `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}` : undefined;
     if (scheme === 'basic') {
@@ -157,6 +159,10 @@ export class RegistryClient implements ImageSource {
     }
     if (scheme !== 'bearer' || !params.realm) return false;
     const url = new URL(params.realm);
+    // Credentials go to a token service over HTTPS only (or on this machine).
+    if (url.protocol !== 'https:' && !isLoopbackRegistry(url.host)) {
+      throw new EnvironmentError(`${this.registry} asks for credentials at ${url.origin}, which is not HTTPS: the harness does not send them there.`);
+    }
     if (params.service) url.searchParams.set('service', params.service);
     url.searchParams.set('scope', params.scope ?? `repository:${this.repository}:pull`);
     const r = await httpRequest(url.href, { headers: basic ? { Authorization: basic } : {}, ...(this.ca ? { ca: this.ca } : {}) });
@@ -232,7 +238,10 @@ export function configPlatform(config: ImageConfig): Platform {
 export async function readIndex(source: ImageSource, reference: string): Promise<IndexView> {
   const top = await source.manifest(reference);
   if (!top.body.manifests) {
-    const config = await source.blobJson<ImageConfig>(top.body.config!.digest);
+    if (!top.body.config?.digest) {
+      throw new EnvironmentError(`${reference} is neither an image index nor an image manifest (its JSON has no "manifests" and no "config").`);
+    }
+    const config = await source.blobJson<ImageConfig>(top.body.config.digest);
     return { entries: [{ platform: configPlatform(config), digest: top.digest, mediaType: top.mediaType }], problems: [], isIndex: false };
   }
   const digests = new Set(top.body.manifests.map((d) => d.digest));

@@ -3,8 +3,8 @@
  * matrix always goes to stdout; markdown is appended to $GITHUB_STEP_SUMMARY when that is set.
  */
 import { constants } from 'node:fs';
-import { access, appendFile, mkdir, stat, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { access, appendFile, mkdir, realpath, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors.ts';
 import { renderHtml } from './html.ts';
 import { renderJUnit } from './junit.ts';
@@ -63,7 +63,7 @@ export function reportFiles(specs: readonly ReporterSpec[], base: string): strin
  */
 export async function checkReportDestinations(specs: readonly ReporterSpec[], base: string): Promise<void> {
   for (const file of reportFiles(specs, base)) {
-    const abs = resolve(file);
+    const abs = await realTarget(resolve(file));
     const tree = SPECIAL_TREES.find((t) => abs === t || abs.startsWith(`${t}/`));
     if (tree) throw new UsageError(`The report ${file} would be written into ${tree}, a kernel or device file system: choose a path in a normal folder with --reporter NAME=FILE.`);
     try {
@@ -72,7 +72,24 @@ export async function checkReportDestinations(specs: readonly ReporterSpec[], ba
     } catch (err) {
       throw cannotWrite(file, err);
     }
-    if (await stat(abs).then((st) => st.isDirectory(), () => false)) throw cannotWrite(file, Object.assign(new Error('is a folder'), { code: 'EISDIR' }));
+    const existing = await stat(abs).catch(() => undefined);
+    if (existing?.isDirectory()) throw cannotWrite(file, Object.assign(new Error('is a folder'), { code: 'EISDIR' }));
+    if (existing && !existing.isFile()) throw new UsageError(`The report ${file} is not a regular file (a pipe or a device): choose a path in a normal folder with --reporter NAME=FILE.`);
+    if (existing) await access(abs, constants.W_OK).catch((err: unknown) => { throw cannotWrite(file, err); });
+  }
+}
+
+/** The path with every symbolic link in its existing part followed: a link into /proc is /proc. */
+async function realTarget(abs: string): Promise<string> {
+  let existing = abs;
+  const rest: string[] = [];
+  for (;;) {
+    const real = await realpath(existing).catch(() => undefined);
+    if (real) return join(real, ...rest);
+    const parent = dirname(existing);
+    if (parent === existing) return abs;
+    rest.unshift(basename(existing));
+    existing = parent;
   }
 }
 

@@ -150,3 +150,14 @@ describe('failureCause', () => {
     expect(ok.failureCause()).toBeUndefined();
   });
 });
+
+describe('the failing step\'s own words', () => {
+  test('the last lines a step printed come with the failure, so a Go runtime crash under QEMU can be told from an ordinary error', () => {
+    const t = new BuildTimings();
+    t.add({ digest: 'a', name: '[linux/386 builder 4/4] RUN go build -o hello .', started: '2026-01-01T00:00:00Z', completed: '2026-01-01T00:00:05Z', error: 'process "/bin/sh -c go build -o hello ." did not complete successfully: exit code: 2' });
+    t.addLog('a', Buffer.from('compiling\nfatal error: unexpected signal during runtime execution\n[signal SIGSEGV: segmentation violation]\n').toString('base64'));
+    const cause = t.failureCause();
+    expect(cause).toMatchObject({ platform: 'linux/386' });
+    expect(cause!.log).toMatch(/^compiling\nfatal error: unexpected signal during runtime execution/);
+  });
+});
