@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { COMMON, parse, reporters } from '../harness/cli/args.ts';
 import { printAndWriteReports } from '../harness/cli/output.ts';
+import { progressPrinter } from '../harness/cli/progress.ts';
 import { EnvironmentError } from '../harness/errors.ts';
 import type { RunReport } from '../harness/result/model.ts';
 import { loadScenario, privilegedRefusal } from '../harness/scenario/define.ts';
@@ -32,11 +33,11 @@ export async function demoCommand(args: string[]): Promise<number> {
     const scenario = await loadScenario(join(SCENARIO_DIR, `${name}.ts`));
     if (scenario.kind === 'steps' && scenario.privileged && !values['allow-privileged']) {
       notRun.push({ sections: scenario.article?.split(/,\s*/) ?? [], why: privilegedRefusal(scenario) });
-      console.error(`[${name}] not run: ${privilegedRefusal(scenario)}`);
+      progressPrinter(name)(`not run: ${privilegedRefusal(scenario)}`);
       continue;
     }
     reports.push(await runScenario(scenario, {
-      noCache: !values.cached, allowPrivileged: Boolean(values['allow-privileged']), ...(values.quiet ? {} : { onProgress: (m) => console.error(`[${name}] ${m}`) }),
+      noCache: !values.cached, allowPrivileged: Boolean(values['allow-privileged']), ...(values.quiet ? {} : { onProgress: progressPrinter(name) }),
     }));
   }
   const code = await printAndWriteReports(reports, specs, 'demo', false, Boolean(values.quiet));

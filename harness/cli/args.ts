@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
+import { progressPrinter } from './progress.ts';
 import { parsePlatformList } from '../platform/platform.ts';
 import { parseReporter, type ReporterSpec } from '../report/write.ts';
 import type { RunOptions } from '../scenario/run-scenario.ts';
@@ -51,6 +52,6 @@ export function runOptions(values: { platforms?: string | undefined; 'allow-skip
   return {
     ...(platforms ? { platforms } : {}),
     allowSkip: Boolean(values['allow-skip']),
-    ...(values.quiet ? {} : { onProgress: (m: string) => console.error(`[${name}] ${m}`) }),
+    ...(values.quiet ? {} : { onProgress: progressPrinter(name) }),
   };
 }

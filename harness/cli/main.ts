@@ -6,6 +6,7 @@
 import { HarnessError, UsageError } from '../errors.ts';
 import { activeSessions } from '../scenario/run-scenario.ts';
 import { USAGE } from './args.ts';
+import { stopping, stopProgress } from './progress.ts';
 
 export async function main(argv: string[]): Promise<number> {
   installSignalHandlers();
@@ -32,7 +33,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`"${command}" is not a command.\n${USAGE}`);
     }
   } catch (err) {
-    console.error(`multiarch-harness: ${oneSentence(err)}`);
+    if (!stopping()) console.error(`multiarch-harness: ${oneSentence(err)}`);
     return 2;
   }
 }
@@ -54,12 +55,14 @@ function installSignalHandlers(): void {
     process.on(signal, () => {
       if (cleaning) process.exit(code);
       cleaning = true;
-      console.error(`multiarch-harness: ${signal}: cleaning up ${activeSessions.size} run(s)`);
+      stopProgress();
+      console.error(`multiarch-harness: ${signal}: cleaning up ${activeSessions.size} session(s)`);
       void Promise.allSettled([...activeSessions].map((r) => r.cleanup())).then((results) => {
         for (const r of results) {
           const problems = r.status === 'fulfilled' ? r.value : [String(r.reason)];
           for (const p of problems) console.error(`multiarch-harness: cleanup: ${p}`);
         }
+        console.error(`multiarch-harness: ${signal}: cleaned up; exiting with ${code}`);
         process.exit(code);
       });
     });
