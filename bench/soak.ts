@@ -541,7 +541,7 @@ async function whileRunning(c: ChildRun, running: () => boolean, ms: number): Pr
 }
 
 const CLEANING = /^multiarch-harness: SIG(INT|TERM): cleaning up/;
-const CLEANUP_LINE = /^multiarch-harness: (SIG(INT|TERM): cleaning up|cleanup[: ])/;
+const CLEANUP_LINE = /^multiarch-harness: (SIG(INT|TERM): (cleaning up|cleaned up)|cleanup[: ])/;
 const STACK = /^\s+at /m;
 let stackTraces = 0;
 

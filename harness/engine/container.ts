@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EnvironmentError } from '../errors.ts';
 import { isTransient, withRetry } from '../retry.ts';
 import { docker, DockerError } from './docker.ts';
 import { HangWatchdog, hangSeconds, type Hang } from './hang-watchdog.ts';
@@ -45,6 +46,7 @@ export interface RunPinnedOptions {
 export async function runPinned(ctx: Session, image: string, platform: Platform, options: RunPinnedOptions): Promise<PlatformRun> {
   const name = `${ctx.id}-run-${platformSlug(platform)}-${Math.random().toString(36).slice(2, 7)}`;
   // Recorded before the pull (an interrupted pull is removed too); an image the engine had already is kept.
+  if (ctx.closing) throw new EnvironmentError('the run is being cleaned up: nothing more is started.');
   const present = (await docker(['image', 'inspect', '--format', '{{.Id}}', image], { check: false, timeoutMs: 60_000 })).exitCode === 0;
   ctx.trackImage(image, { present });
   // Pull first, untimed by the run's timeout: a slow registry is not a slow emulator.
@@ -78,6 +80,7 @@ export async function runPinned(ctx: Session, image: string, platform: Platform,
       })
     : undefined;
   watchdog?.start();
+  if (ctx.closing) throw new EnvironmentError('the run is being cleaned up: nothing more is started.');
   const r = await docker(['run', '--rm', '--name', name, ...(cidFile ? ['--cidfile', cidFile] : []), ...ctx.labelArgs(), '--platform', formatPlatform(platform), ...via], {
     check: false, timeoutMs: options.timeoutMs, onOutput: () => watchdog?.activity(),
   }).finally(() => watchdog?.stop());

@@ -93,6 +93,11 @@ export class Session {
     this.track({ kind: 'builder', name, ...(dockerHost ? { dockerHost } : {}) });
   }
 
+  /** True once cleanup has begun: nothing new may be started on the engine for this session. */
+  get closing(): boolean {
+    return this.cleaned;
+  }
+
   async cleanup(): Promise<string[]> {
     if (this.cleaned) return [];
     this.cleaned = true;
@@ -108,6 +113,8 @@ export class Session {
     debug(`cleanup: removing what carries ${RUN_LABEL}=${this.id}`);
     await removeLabelled(`${RUN_LABEL}=${this.id}`);
     await settleRecord(this.record);
+    // Once more: a `docker run` that was already on its way when cleanup began may have created its container since.
+    await removeLabelled(`${RUN_LABEL}=${this.id}`);
     return problems;
   }
 }
