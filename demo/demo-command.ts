@@ -3,7 +3,7 @@
  * reports/demo-article.md, the article section by section as reproduced here. The demo belongs to
  * this repository, not to the library: the CLI loads this module only for the demo command.
  */
-import { checkReportDestinations } from '../harness/report/write.ts';
+import { checkReportDestinations, stdoutReporter } from '../harness/report/write.ts';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,7 +47,9 @@ export async function demoCommand(args: string[]): Promise<number> {
   await writeFile(article, renderArticleReport(reports, summary));
   const failed = reports.reduce((n, r) => n + r.summary.failed, 0);
   const ratio = summary.qemuToCross;
-  if (ratio) console.log(`build time, QEMU vs cross-compilation (${ratio.platforms.join(', ')}): ${(ratio.qemuMs / 1000).toFixed(1)} s vs ${(ratio.crossMs / 1000).toFixed(1)} s = ${ratio.ratio.toFixed(1)}x`);
-  console.log(`demo: ${reports.length} scenarios, ${failed === 0 ? 'all passed' : `${failed} failure(s)`}; the article, section by section: ${article}`);
+  // With a report on stdout (--reporter json=-), stdout carries nothing else.
+  const say = stdoutReporter(specs) ? console.error : console.log;
+  if (ratio) say(`build time, QEMU vs cross-compilation (${ratio.platforms.join(', ')}): ${(ratio.qemuMs / 1000).toFixed(1)} s vs ${(ratio.crossMs / 1000).toFixed(1)} s = ${ratio.ratio.toFixed(1)}x`);
+  say(`demo: ${reports.length} scenarios, ${failed === 0 ? 'all passed' : `${failed} failure(s)`}; the article, section by section: ${article}`);
   return code;
 }

@@ -30,6 +30,8 @@ export interface VerifyPlatformsOptions {
   platforms?: Platform[];
   /** How each platform runs here, when the caller classified them already. */
   executions?: PlatformExecution[];
+  /** Narrows the platforms once they are known (a shard of what the index lists). */
+  select?: (platforms: Platform[]) => Platform[];
   expect?: Expectation;
   command?: string[];
   allowSkip?: boolean;
@@ -39,7 +41,8 @@ export interface VerifyPlatformsOptions {
 
 export async function verifyPlatforms(o: VerifyPlatformsOptions): Promise<PlatformResult[]> {
   const index = await readIndex(o.source, o.ref.digest ?? o.ref.tag ?? 'latest');
-  const executions = o.executions ?? (o.platforms ?? index.entries.map((e) => e.platform)).map((p) => classify(p, o.probe));
+  const chosen = o.platforms ?? index.entries.map((e) => e.platform);
+  const executions = o.executions ?? (o.select ? o.select(chosen) : chosen).map((p) => classify(p, o.probe));
   const tmp = await mkdtemp(join(tmpdir(), 'mah-verify-'));
   // Removed by the session too: a signal's cleanup does not wait for this function's finally.
   o.ctx.defer(`removing ${tmp}`, () => rm(tmp, { recursive: true, force: true }));

@@ -1,17 +1,39 @@
 /**
  * The command line: dispatches to one module per command (commands/), and turns what goes wrong
  * into one sentence. Exit codes: 0 every platform passed, 1 a check failed, 2 usage or environment
- * error (a HarnessError). Signals clean up every session in progress.
+ * error (a HarnessError). Signals clean up every session in progress. `--version`, `--help` and
+ * `<command> --help` are answered here, before any command module (or the engine) is touched.
  */
 import { HarnessError, UsageError } from '../errors.ts';
 import { activeSessions } from '../scenario/run-scenario.ts';
-import { USAGE } from './args.ts';
-import { stopping, stopProgress } from './progress.ts';
+import { endProgressGroup, stopping, stopProgress } from './progress.ts';
+import { isCommand, USAGE, usageOf, wantsHelp } from './usage.ts';
+import { packageVersion } from './version.ts';
 
 export async function main(argv: string[]): Promise<number> {
   installSignalHandlers();
   try {
     const [command, ...rest] = argv;
+    if (command === undefined) {
+      console.log(USAGE);
+      return 2;
+    }
+    if (command === '--version') {
+      console.log(packageVersion());
+      return 0;
+    }
+    if (command === 'help' || command === '--help' || command === '-h') {
+      // `help run` is `run --help`.
+      const topic = rest[0] === '--help' || rest[0] === '-h' ? undefined : rest[0];
+      if (topic !== undefined && !isCommand(topic)) throw new UsageError(`"${topic}" is not a command.\n${USAGE}`);
+      console.log(topic === undefined ? USAGE : usageOf(topic));
+      return 0;
+    }
+    if (!isCommand(command)) throw new UsageError(`"${command}" is not a command.\n${USAGE}`);
+    if (wantsHelp(rest)) {
+      console.log(usageOf(command));
+      return 0;
+    }
     switch (command) {
       case 'run':
         return await (await import('./commands/run.ts')).runCommand(rest);
@@ -23,16 +45,9 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./commands/doctor.ts')).doctorCommand(rest);
       case 'report':
         return await (await import('./commands/report.ts')).reportCommand(rest);
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        console.log(USAGE);
-        return command === undefined ? 2 : 0;
-      default:
-        throw new UsageError(`"${command}" is not a command.\n${USAGE}`);
     }
   } catch (err) {
+    endProgressGroup();
     if (!stopping()) console.error(`multiarch-harness: ${oneSentence(err)}`);
     return 2;
   }

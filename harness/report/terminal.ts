@@ -1,8 +1,18 @@
 /**
- * The terminal matrix: one row per platform, one column per check, readable at a glance.
+ * The terminal matrix: one row per platform, one column per check, readable at a glance. Pure: with
+ * `color` (off unless asked for; the CLI decides per stream, see cli/color.ts) PASS, FAIL and SKIP
+ * are coloured with picocolors' escape codes.
  */
+import pc from 'picocolors';
 import { noteOf } from './checks.ts';
 import type { CheckResult, RunReport } from '../result/model.ts';
+
+export interface TerminalOptions {
+  /** ANSI colour for PASS/FAIL/SKIP and the check marks; default false. */
+  color?: boolean;
+}
+
+type Paint = (s: string) => string;
 
 const MARK = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP' } as const;
 const CHECK_MARK = { pass: 'ok', fail: 'FAIL', skip: '-' } as const;
@@ -11,19 +21,34 @@ function seconds(ms: number | undefined): string {
   return ms === undefined ? '-' : `${(ms / 1000).toFixed(1)}s`;
 }
 
-function table(rows: string[][]): string {
+/** Columns padded to the widest cell; `paint` colours a cell's text after its width is measured. */
+function table(rows: string[][], paint: (text: string, row: number, col: number) => string): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows.map((r, ri) => r.map((c, i) => `${paint(c, ri, i)}${' '.repeat(widths[i]! - c.length)}`).join('  ').trimEnd()).join('\n');
+}
+
+interface Palette {
+  /** A mark in its colour (a known issue's "*" keeps its mark's colour). */
+  (mark: string): string;
+  /** Any text in the colour of a mark. */
+  as(mark: string, text: string): string;
+}
+
+function palette(color: boolean): Palette {
+  const c = pc.createColors(color);
+  const by: Record<string, Paint> = { PASS: c.green, ok: c.green, FAIL: (s) => c.bold(c.red(s)), SKIP: c.yellow, '-': c.dim };
+  const as = (mark: string, text: string) => (by[mark.replace(/\*$/, '')] ?? String)(text);
+  return Object.assign((mark: string) => as(mark, mark), { as });
 }
 
 function mark(c: CheckResult | undefined): string {
   return c ? CHECK_MARK[c.status] : '-';
 }
 
-function renderSteps(report: RunReport): string[] {
+function renderSteps(report: RunReport, paint: Palette): string[] {
   const lines: string[] = [];
   for (const st of report.steps ?? []) {
-    lines.push(`${st.status === 'pass' ? 'PASS' : 'FAIL'}  ${st.section.padEnd(6)} ${st.title} (${seconds(st.durationMs)})`);
+    lines.push(`${paint(st.status === 'pass' ? 'PASS' : 'FAIL')}  ${st.section.padEnd(6)} ${st.title} (${seconds(st.durationMs)})`);
     for (const c of st.commands) lines.push(`        $ ${c.length > 150 ? `${c.slice(0, 147)}...` : c}`);
     for (const o of st.observed) lines.push(`        = ${o}`);
     for (const d of st.differences) lines.push(`        ~ differs from the article: ${d}`);
@@ -32,7 +57,11 @@ function renderSteps(report: RunReport): string[] {
   return lines;
 }
 
-export function renderTerminal(report: RunReport): string {
+/** Columns of the matrix that hold a mark: RESULT and the four checks. */
+const MARK_COLUMNS = new Set([2, 3, 4, 5, 6]);
+
+export function renderTerminal(report: RunReport, options: TerminalOptions = {}): string {
+  const paint = palette(Boolean(options.color));
   const rows = [['PLATFORM', 'MODE', 'RESULT', 'INDEX', 'CONFIG', 'BINARY', 'RUN', 'BUILD', 'TIME', 'GOT']];
   for (const p of report.platforms) {
     const mode = p.emulator ? `qemu (${p.emulator.handler}${p.emulator.qemuVersion ? ` ${p.emulator.qemuVersion}` : ''})` : p.mode;
@@ -44,8 +73,8 @@ export function renderTerminal(report: RunReport): string {
     `${report.title} [${report.scenario}]${report.article ? ` (article ${report.article})` : ''}`,
     `engine ${report.host.engine} on ${report.host.native}, ${report.host.imageStore} image store, buildx ${report.host.buildx ?? 'none'}`,
     '',
-    ...(report.steps?.length ? [...renderSteps(report), ''] : []),
-    ...(report.platforms.length ? [table(rows)] : []),
+    ...(report.steps?.length ? [...renderSteps(report, paint), ''] : []),
+    ...(report.platforms.length ? [table(rows, (text, row, col) => (row > 0 && MARK_COLUMNS.has(col) ? paint(text) : text))] : []),
   ];
   const problems = report.platforms.filter((p) => noteOf(p));
   const known = report.platforms.filter((p) => p.knownIssues);
@@ -61,6 +90,7 @@ export function renderTerminal(report: RunReport): string {
     }
   }
   const { passed, failed, skipped } = report.summary;
-  lines.push('', `${passed} passed, ${failed} failed, ${skipped} skipped in ${seconds(report.durationMs)}`);
+  const count = (n: number, what: string, mark: string) => (n ? paint.as(mark, `${n} ${what}`) : `${n} ${what}`);
+  lines.push('', `${count(passed, 'passed', 'PASS')}, ${count(failed, 'failed', 'FAIL')}, ${count(skipped, 'skipped', 'SKIP')} in ${seconds(report.durationMs)}`);
   return lines.join('\n');
 }

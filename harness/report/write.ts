@@ -1,6 +1,7 @@
 /**
  * Writes the reports a user asked for with --reporter NAME[=FILE] (repeatable). The terminal
- * matrix always goes to stdout; markdown is appended to $GITHUB_STEP_SUMMARY when that is set.
+ * matrix goes to stdout, or to stderr when one reporter writes to stdout (FILE `-`: only one may);
+ * markdown is appended to $GITHUB_STEP_SUMMARY when that is set and no FILE is given.
  */
 import { constants } from 'node:fs';
 import { access, appendFile, mkdir, realpath, stat, writeFile } from 'node:fs/promises';
@@ -18,6 +19,9 @@ export interface ReporterSpec {
   name: ReporterName;
   file?: string;
 }
+
+/** The FILE that means stdout: `--reporter json=-`. */
+export const STDOUT = '-';
 
 export function parseReporter(text: string): ReporterSpec {
   const [name, file] = text.split(/=(.*)/s, 2) as [string, string | undefined];
@@ -47,10 +51,23 @@ function cannotWrite(file: string, err: unknown): UsageError {
   return new UsageError(`The report ${file} cannot be written: ${REASONS[code] ?? (err as Error).message}; choose another path with --reporter NAME=FILE.`);
 }
 
-/** The files the requested reporters will write (the terminal writes none). */
+/**
+ * The reporter that writes to stdout (FILE `-`), if one does; more than one would interleave two
+ * formats on one stream, so that is a usage error. The terminal's FILE is ignored, `-` included.
+ */
+export function stdoutReporter(specs: readonly ReporterSpec[]): ReporterSpec | undefined {
+  const toStdout = specs.filter((s) => s.name !== 'terminal' && s.file === STDOUT);
+  if (toStdout.length > 1) {
+    const names = toStdout.map((s) => `${s.name}=${STDOUT}`);
+    throw new UsageError(`Only one reporter can write to stdout, but ${names.slice(0, -1).join(', ')} and ${names.at(-1)} ask for it: give the others a file with --reporter NAME=FILE.`);
+  }
+  return toStdout[0];
+}
+
+/** The files the requested reporters will write (the terminal writes none, nor a reporter writing to stdout). */
 export function reportFiles(specs: readonly ReporterSpec[], base: string): string[] {
   return specs.flatMap((spec) => {
-    if (spec.name === 'terminal') return [];
+    if (spec.name === 'terminal' || spec.file === STDOUT) return [];
     if (spec.name === 'markdown' && process.env.GITHUB_STEP_SUMMARY && !spec.file) return [process.env.GITHUB_STEP_SUMMARY];
     return [spec.file ?? DEFAULT_FILE[spec.name](base)];
   });
@@ -62,6 +79,7 @@ export function reportFiles(specs: readonly ReporterSpec[], base: string): strin
  * thrown away at the end for a report path that was never going to work.
  */
 export async function checkReportDestinations(specs: readonly ReporterSpec[], base: string): Promise<void> {
+  stdoutReporter(specs);
   for (const file of reportFiles(specs, base)) {
     const abs = await realTarget(resolve(file));
     const tree = SPECIAL_TREES.find((t) => abs === t || abs.startsWith(`${t}/`));
@@ -110,24 +128,40 @@ async function write(file: string, text: string, append = false): Promise<void> 
   }
 }
 
-/** Writes every requested file report; returns the files written. */
+function writeStdout(text: string): Promise<void> {
+  return new Promise((ok, reject) => {
+    process.stdout.write(text, (err) => (err ? reject(new UsageError(`The report could not be written to stdout: ${err.message}.`)) : ok()));
+  });
+}
+
+function render(name: Exclude<ReporterName, 'terminal'>, reports: RunReport[], single: boolean): string {
+  switch (name) {
+    case 'json': return `${JSON.stringify(single ? reports[0] : reports, null, 2)}\n`;
+    case 'junit': return renderJUnit(reports);
+    case 'html': return renderHtml(reports);
+    case 'markdown': return renderMarkdown(reports);
+  }
+}
+
+/** Writes every requested report; returns where each went (a file, or "stdout"). */
 export async function writeReports(reports: RunReport[], specs: readonly ReporterSpec[], base: string, single: boolean): Promise<string[]> {
+  stdoutReporter(specs);
   const written: string[] = [];
   for (const spec of specs) {
     if (spec.name === 'terminal') continue;
-    const file = spec.file ?? DEFAULT_FILE[spec.name](base);
-    if (spec.name === 'json') await write(file, `${JSON.stringify(single ? reports[0] : reports, null, 2)}\n`);
-    if (spec.name === 'junit') await write(file, renderJUnit(reports));
-    if (spec.name === 'html') await write(file, renderHtml(reports));
-    if (spec.name === 'markdown') {
-      const md = renderMarkdown(reports);
-      if (process.env.GITHUB_STEP_SUMMARY && !spec.file) {
-        await write(process.env.GITHUB_STEP_SUMMARY, `${md}\n`, true);
-        written.push(process.env.GITHUB_STEP_SUMMARY);
-        continue;
-      }
-      await write(file, md);
+    const text = render(spec.name, reports, single);
+    if (spec.file === STDOUT) {
+      await writeStdout(text);
+      written.push('stdout');
+      continue;
     }
+    if (spec.name === 'markdown' && process.env.GITHUB_STEP_SUMMARY && !spec.file) {
+      await write(process.env.GITHUB_STEP_SUMMARY, `${text}\n`, true);
+      written.push(process.env.GITHUB_STEP_SUMMARY);
+      continue;
+    }
+    const file = spec.file ?? DEFAULT_FILE[spec.name](base);
+    await write(file, text);
     written.push(file);
   }
   return written;

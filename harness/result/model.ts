@@ -98,6 +98,8 @@ export interface RunReport {
   summary: { passed: number; failed: number; skipped: number };
   /** Where the engine differs from the article, and other things a reader should know. */
   notes: string[];
+  /** A sharded run (`--shard i/n`): which share of the platforms this report holds; `report merge` joins the shards. */
+  shard?: { index: number; total: number };
 }
 
 /** A platform's result before any check ran: every check not reached yet. */

@@ -5,6 +5,7 @@
 import type { Session } from '../engine/session.ts';
 import type { HostProbe } from '../host/probe.ts';
 import type { Platform } from '../platform/platform.ts';
+import type { Shard } from './shard.ts';
 import type { PlatformResult, RunReport, StepResult } from '../result/model.ts';
 
 export interface RunOptions {
@@ -25,6 +26,8 @@ export interface RunOptions {
   keepGoing?: boolean;
   onProgress?: (message: string) => void;
   probe?: HostProbe;
+  /** Verify: only this stable share of the platforms (shard.ts), so a CI matrix of n jobs covers each once. */
+  shard?: Shard;
 }
 
 /** What a runner is given besides its scenario. */

@@ -26,6 +26,7 @@ async function assertRunnable(s: Scenario, options: RunOptions): Promise<void> {
   if (s.kind === 'build') await assertBuildable(contextPath(s.build.context), s.build.dockerfile);
   if (s.kind === 'verify') parseImageRef(s.image);
   if (s.kind === 'steps' && s.privileged && !options.allowPrivileged) throw new UsageError(privilegedRefusal(s));
+  if (options.shard && s.kind !== 'verify') throw new UsageError(`--shard shares the platforms of a verify among CI jobs; ${s.name} is a ${s.kind} scenario, whose image must be built whole.`);
 }
 
 function runnerFor(s: Scenario, env: RunnerEnv): Promise<ScenarioOutcome> {
@@ -65,6 +66,7 @@ export async function runScenario(s: Scenario, options: RunOptions = {}): Promis
       ...(outcome.steps ? { steps: outcome.steps } : {}),
       summary: summarize(outcome.platforms, outcome.steps),
       notes: [...outcome.notes, ...problems.map((p) => `cleanup: ${p}`)],
+      ...(options.shard && s.kind === 'verify' ? { shard: options.shard } : {}),
     };
   } finally {
     await session.cleanup();

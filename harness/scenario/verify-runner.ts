@@ -1,6 +1,7 @@
 /** The verify scenario's runner: the four checks on an image that already exists, in any registry. */
 import { verifyPlatforms } from '../checks/verify.ts';
-import { parsePlatform } from '../platform/platform.ts';
+import { parsePlatform, type Platform } from '../platform/platform.ts';
+import { shardLabel, shardPlatforms } from './shard.ts';
 import { RegistryClient } from '../registry/client.ts';
 import { parseImageRef } from '../registry/image-ref.ts';
 import type { VerifyScenario } from './define.ts';
@@ -14,6 +15,8 @@ export async function runVerifyScenario(s: VerifyScenario, env: RunnerEnv): Prom
     ctx: env.session, probe: env.probe, ref, source: RegistryClient.for(ref, options.caFile ? { caFile: options.caFile } : {}),
     ...(platforms ? { platforms } : {}), ...(s.expect ? { expect: s.expect } : {}), ...(s.command ? { command: s.command } : {}),
     allowSkip: Boolean(options.allowSkip), concurrency: options.concurrency ?? 2, onProgress: env.progress,
+    ...(options.shard ? { select: (all: Platform[]) => shardPlatforms(all, options.shard!) } : {}),
   });
-  return { platforms: results, notes: [] };
+  const notes = options.shard ? [`Shard ${shardLabel(options.shard)}: ${results.length} of the platforms (\`multiarch-harness report merge\` joins the shards' reports).`] : [];
+  return { platforms: results, notes };
 }

@@ -7,7 +7,7 @@ import { formatPlatform, KNOWN_PLATFORMS, parsePlatformList } from '../../platfo
 import { parse } from '../args.ts';
 
 export async function doctorCommand(args: string[]): Promise<number> {
-  const { values } = parse(args, { brief: { type: 'boolean' }, json: { type: 'boolean' }, fresh: { type: 'boolean' }, require: { type: 'string' } });
+  const { values } = parse(args, { brief: { type: 'boolean' }, json: { type: 'boolean' }, fresh: { type: 'boolean' }, require: { type: 'string' } }, 'doctor');
   const required = values.require === undefined ? [] : values.require === 'all' ? KNOWN_PLATFORMS : parsePlatformList(values.require);
   const probe = await probeHost({ ...(values.fresh ? { freshObservations: true } : {}) });
   const rows = diagnose(probe);

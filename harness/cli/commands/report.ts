@@ -3,14 +3,19 @@ import { checkReportDestinations } from '../../report/write.ts';
 import { readFile } from 'node:fs/promises';
 import { UsageError } from '../../errors.ts';
 import { CHECK_NAMES, type CheckName, type CheckResult, type RunReport } from '../../result/model.ts';
-import { COMMON, parse, reporters, USAGE } from '../args.ts';
+import { mergeReports } from '../../report/merge.ts';
+import { COMMON, parse, reporters } from '../args.ts';
+import { seeHelp } from '../usage.ts';
 import { printAndWriteReports } from '../output.ts';
 
 export async function reportCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { reporter: COMMON.reporter, quiet: COMMON.quiet });
-  if (positionals.length === 0) throw new UsageError(`report takes one or more JSON report files.\n${USAGE}`);
+  const { values, positionals } = parse(args, { reporter: COMMON.reporter, quiet: COMMON.quiet }, 'report');
+  const merge = positionals[0] === 'merge';
+  const files = merge ? positionals.slice(1) : positionals;
+  if (files.length === 0) throw new UsageError(`report ${merge ? 'merge ' : ''}takes one or more JSON report files.\n${seeHelp('report')}`);
   const reports: RunReport[] = [];
-  for (const file of positionals) {
+  const names: string[] = [];
+  for (const file of files) {
     const text = await readFile(file, 'utf8').catch(() => { throw new UsageError(`The report ${file} cannot be read.`); });
     let data: unknown;
     try {
@@ -21,10 +26,13 @@ export async function reportCommand(args: string[]): Promise<number> {
     for (const r of Array.isArray(data) ? data : [data]) {
       if ((r as RunReport)?.schemaVersion !== 1 || !Array.isArray((r as RunReport).platforms)) throw new UsageError(`${file} is not a multiarch-harness report (schemaVersion 1).`);
       reports.push(withEveryCheck(r as RunReport));
+      names.push(file);
     }
   }
   await checkReportDestinations(reporters(values), 'report');
-  return printAndWriteReports(reports, reporters(values), 'report', reports.length === 1, Boolean(values.quiet));
+  // merge: shard reports of one image become one report, every platform exactly once.
+  const out = merge ? [mergeReports(reports, names)] : reports;
+  return printAndWriteReports(out, reporters(values), 'report', out.length === 1, Boolean(values.quiet));
 }
 
 /**

@@ -3,13 +3,15 @@ import { checkReportDestinations } from '../../report/write.ts';
 import { UsageError } from '../../errors.ts';
 import { loadScenario } from '../../scenario/define.ts';
 import { runScenario } from '../../scenario/run-scenario.ts';
-import { COMMON, parse, reporters, runOptions, USAGE } from '../args.ts';
+import { COMMON, parse, platformsOption, reporters, runOptions } from '../args.ts';
+import { seeHelp } from '../usage.ts';
 import { printAndWriteReports } from '../output.ts';
 
 export async function runCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { ...COMMON, builder: { type: 'string' }, 'allow-privileged': { type: 'boolean' }, 'keep-going': { type: 'boolean' }, 'no-cache': { type: 'boolean' } });
-  if (positionals.length !== 1) throw new UsageError(`run takes one scenario file.\n${USAGE}`);
+  const { values, positionals } = parse(args, { ...COMMON, builder: { type: 'string' }, 'allow-privileged': { type: 'boolean' }, 'keep-going': { type: 'boolean' }, 'no-cache': { type: 'boolean' } }, 'run');
+  if (positionals.length !== 1) throw new UsageError(`run takes one scenario file.\n${seeHelp('run')}`);
   const specs = reporters(values);
+  platformsOption(values); // a malformed or doubled platform option is refused before the scenario loads
   const scenario = await loadScenario(positionals[0]!);
   await checkReportDestinations(specs, scenario.name);
   const report = await runScenario(scenario, {

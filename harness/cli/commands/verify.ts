@@ -5,7 +5,9 @@ import type { Expectation } from '../../platform/expectations.ts';
 import { parseImageRef } from '../../registry/image-ref.ts';
 import type { VerifyScenario } from '../../scenario/define.ts';
 import { runScenario } from '../../scenario/run-scenario.ts';
-import { COMMON, parse, reporters, runOptions, USAGE } from '../args.ts';
+import { parseShard } from '../../scenario/shard.ts';
+import { COMMON, parse, reporters, runOptions } from '../args.ts';
+import { seeHelp } from '../usage.ts';
 import { printAndWriteReports } from '../output.ts';
 
 export async function verifyCommand(args: string[]): Promise<number> {
@@ -15,10 +17,12 @@ export async function verifyCommand(args: string[]): Promise<number> {
     'expect-uname': { type: 'boolean' },
     'ca-file': { type: 'string' },
     command: { type: 'string', multiple: true },
-  });
-  if (positionals.length !== 1) throw new UsageError(`verify takes one image reference.\n${USAGE}`);
+    shard: { type: 'string' },
+  }, 'verify');
+  if (positionals.length !== 1) throw new UsageError(`verify takes one image reference.\n${seeHelp('verify')}`);
   if (values['expect-output'] && values['expect-uname']) throw new UsageError('Use --expect-output or --expect-uname, not both.');
   const specs = reporters(values);
+  const options = runOptions(values, 'verify');
   const ref = parseImageRef(positionals[0]!);
   const expect: Expectation | undefined = values['expect-output'] ? { kind: 'output', template: values['expect-output'] } : values['expect-uname'] ? { kind: 'uname' } : undefined;
   const scenario: VerifyScenario = {
@@ -26,6 +30,7 @@ export async function verifyCommand(args: string[]): Promise<number> {
     ...(expect ? { expect } : {}), ...(values.command ? { command: values.command } : {}),
   };
   await checkReportDestinations(specs, scenario.name);
-  const report = await runScenario(scenario, { ...runOptions(values, 'verify'), ...(values['ca-file'] ? { caFile: values['ca-file'] } : {}) });
+  const shard = values.shard ? parseShard(values.shard) : undefined;
+  const report = await runScenario(scenario, { ...options, ...(values['ca-file'] ? { caFile: values['ca-file'] } : {}), ...(shard ? { shard } : {}) });
   return printAndWriteReports([report], specs, scenario.name, true, Boolean(values.quiet));
 }

@@ -1,0 +1,138 @@
+/**
+ * Every command's usage, in one table: `multiarch-harness <command> --help` prints its entry, and
+ * the top-level usage is built from the same entries (synopsis and summary), so nothing is said twice.
+ */
+
+type Option = readonly [flags: string, what: string];
+
+interface CommandUsage {
+  /** The command and its operands, after "multiarch-harness ". */
+  synopsis: string;
+  /** One line: what the command does (the top-level usage lists these). */
+  summary: string;
+  options: readonly Option[];
+  /** Lines after the options. */
+  notes?: readonly string[];
+}
+
+// Options several commands share: written once.
+const PLATFORM: Option = ['--platform, --platforms a,b', 'only these platforms, comma-separated (--platform may also be repeated)'];
+const REPORTER: Option = ['--reporter R[=FILE]', 'also write report R (repeatable); FILE - writes it to stdout, and the matrix then goes to stderr'];
+const JSON_FILE: Option = ['--json FILE', 'short for --reporter json=FILE'];
+const ALLOW_SKIP: Option = ['--allow-skip', 'a platform that cannot run here is skipped, not failed'];
+const QUIET: Option = ['--quiet', 'no progress lines on stderr'];
+const ALLOW_PRIVILEGED: Option = ['--allow-privileged', 'run scenarios that start privileged containers (they run only with it)'];
+const HELP: Option = ['-h, --help', "this command's usage"];
+
+const REPORTERS_NOTE = 'reporters: terminal (the matrix, always; on stdout), json, junit, markdown (appended to $GITHUB_STEP_SUMMARY when set), html';
+const TEMPLATES_NOTE = 'templates: {os} {arch} {variant} {platform} {goarch} {buildplatform} {buildos} {buildarch} {buildvariant}';
+const EXIT_NOTE = 'exit: 0 every platform passed every check, 1 a check failed (or a platform cannot run here), 2 a usage or environment error';
+const ENV_NOTE = 'NO_COLOR / FORCE_COLOR: colour of the matrix; under GITHUB_ACTIONS=true: an ::error annotation per failed check, progress in ::group::s';
+
+export const COMMAND_USAGES = {
+  run: {
+    synopsis: 'run <scenario.ts>',
+    summary: "build a scenario's image for each of its platforms, push it to a throwaway registry, check every platform",
+    options: [
+      PLATFORM, REPORTER, JSON_FILE, ALLOW_SKIP,
+      ['--builder NAME', 'the buildx builder to build with'],
+      ALLOW_PRIVILEGED,
+      ['--keep-going', "when one platform's build fails, build and verify the others without it"],
+      ['--no-cache', "build every step again (BuildKit's cache would hide how it builds here)"],
+      QUIET, HELP,
+    ],
+    notes: [REPORTERS_NOTE, EXIT_NOTE, ENV_NOTE],
+  },
+  verify: {
+    synopsis: 'verify <image-ref>',
+    summary: 'the same four checks (index, config, binary, run) on an existing image in any registry',
+    options: [
+      PLATFORM,
+      ['--expect-output TEMPLATE', 'what each platform must print'],
+      ['--expect-uname', "the output must be the `uname -m` this host reports for the platform"],
+      ['--command ARG', "replaces the image's CMD (repeat it per argument; --command=-m for one that starts with a dash)"],
+      REPORTER, JSON_FILE, ALLOW_SKIP,
+      ['--ca-file PEM', "the registry's CA certificate (a private CA)"],
+      ['--shard i/n', 'only a stable i-th of n shares of the platforms, for a CI matrix of n jobs (report merge joins them)'],
+      QUIET, HELP,
+    ],
+    notes: [TEMPLATES_NOTE, REPORTERS_NOTE, EXIT_NOTE, ENV_NOTE],
+  },
+  demo: {
+    synopsis: 'demo',
+    summary: 'every scenario of the reference article, in its order, and reports/demo-article.md',
+    options: [
+      REPORTER, JSON_FILE,
+      ['--cached', 'let BuildKit use its cache (builds are cold otherwise, for honest timings)'],
+      ['--allow-privileged', '1.4.1 runs tonistiigi/binfmt privileged, so only with it'],
+      QUIET, HELP,
+    ],
+    notes: [REPORTERS_NOTE, EXIT_NOTE],
+  },
+  doctor: {
+    synopsis: 'doctor',
+    summary: 'how this host runs each platform, as observed by running a program of each',
+    options: [
+      ['--brief', 'the platforms grouped by mode, one line per mode'],
+      ['--json', 'the same, as JSON'],
+      ['--fresh', 'observe again rather than use the cached observations'],
+      ['--require all|a,b', 'exit 2 with one sentence per platform that does not run here'],
+      HELP,
+    ],
+  },
+  report: {
+    synopsis: 'report [merge] <report.json>...',
+    summary: 're-render saved JSON reports with any reporter; merge: join the shard reports of one image into one (every platform exactly once)',
+    options: [REPORTER, QUIET, HELP],
+    notes: [REPORTERS_NOTE],
+  },
+} as const satisfies Record<string, CommandUsage>;
+
+export type CommandName = keyof typeof COMMAND_USAGES;
+
+export function isCommand(word: string | undefined): word is CommandName {
+  return word !== undefined && Object.hasOwn(COMMAND_USAGES, word);
+}
+
+function columns(rows: readonly Option[], indent: string): string[] {
+  const width = Math.max(...rows.map(([left]) => left.length));
+  return rows.map(([left, right]) => `${indent}${left.padEnd(width)}  ${right}`);
+}
+
+/** `multiarch-harness <command> --help`. */
+export function usageOf(command: CommandName): string {
+  const u: CommandUsage = COMMAND_USAGES[command];
+  return [
+    `usage: multiarch-harness ${u.synopsis} [options]`,
+    '',
+    `${u.summary[0]!.toUpperCase()}${u.summary.slice(1)}.`,
+    '',
+    'options:',
+    ...columns(u.options, '  '),
+    ...(u.notes?.length ? ['', ...u.notes] : []),
+  ].join('\n');
+}
+
+/** The top-level usage: the commands, one line each, from the same table. */
+export const USAGE = [
+  'usage: multiarch-harness <command> [options]',
+  '       multiarch-harness <command> --help',
+  '       multiarch-harness --version',
+  '',
+  'commands:',
+  ...columns(Object.values(COMMAND_USAGES).map((u) => [u.synopsis, u.summary] as const), '  '),
+].join('\n');
+
+/** The line after a usage error's sentence: where the whole usage is. */
+export function seeHelp(command?: CommandName): string {
+  return `See 'multiarch-harness${command ? ` ${command}` : ''} --help'.`;
+}
+
+/** True when the arguments ask for help (before a `--` that ends the options). */
+export function wantsHelp(args: readonly string[]): boolean {
+  for (const a of args) {
+    if (a === '--') return false;
+    if (a === '--help' || a === '-h') return true;
+  }
+  return false;
+}

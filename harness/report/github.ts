@@ -1,0 +1,62 @@
+/**
+ * GitHub Actions workflow commands: an `::error` annotation per failed check (GitHub shows them on
+ * the run's summary and on the pull request), and `::group::` / `::endgroup::` to fold a
+ * scenario's progress lines. Pure: the CLI decides when (GITHUB_ACTIONS=true) and where to print.
+ */
+import { CHECK_NAMES, type RunReport } from '../result/model.ts';
+
+/** True when running as a GitHub Actions step. */
+export function isGitHubActions(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
+  return env.GITHUB_ACTIONS === 'true';
+}
+
+/** A workflow command's message: %, CR and LF escaped as GitHub's toolkit does (%25, %0D, %0A). */
+export function escapeData(s: string): string {
+  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+/** A workflow command's property value (title=...): the message's escapes, and : and , too (%3A, %2C). */
+export function escapeProperty(s: string): string {
+  return escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+}
+
+export function annotation(level: 'error' | 'warning' | 'notice', title: string, message: string): string {
+  return `::${level} title=${escapeProperty(title)}::${escapeData(message)}`;
+}
+
+const errorAnnotation = (title: string, message: string) => annotation('error', title, message);
+
+/**
+ * One `::error title=<scenario> <platform> <check>::<message>` line per failed check of a failed
+ * platform, and one per failed step (`<scenario> <section> <step>`). A failed platform with no
+ * failed check (not expected: its run check carries the verdict) still gets one line, so no failure
+ * goes unannotated. A platform that passes on known issues gets a `::warning` per known issue.
+ */
+export function renderAnnotations(reports: readonly RunReport[]): string[] {
+  const lines: string[] = [];
+  for (const report of reports) {
+    for (const st of report.steps ?? []) {
+      if (st.status === 'fail') lines.push(errorAnnotation(`${report.scenario} ${st.section} ${st.title}`, st.failures.join('\n') || 'failed'));
+    }
+    for (const p of report.platforms) {
+      // A known issue fails its check but not the platform (nor the job): a warning, not an error.
+      for (const k of p.knownIssues ?? []) lines.push(annotation('warning', `${report.scenario} ${p.platform}`, `known issue, accepted by the scenario: ${k}`));
+      if (p.status !== 'fail') continue;
+      const failed = CHECK_NAMES.filter((c) => p.checks?.[c]?.status === 'fail');
+      const fix = p.fix ? `\nFix: ${p.fix}` : '';
+      for (const check of failed) {
+        lines.push(errorAnnotation(`${report.scenario} ${p.platform} ${check}`, `${p.checks[check].message ?? p.message ?? 'failed'}${check === 'run' ? fix : ''}`));
+      }
+      if (failed.length === 0) lines.push(errorAnnotation(`${report.scenario} ${p.platform}`, `${p.message ?? 'failed'}${fix}`));
+    }
+  }
+  return lines;
+}
+
+export function groupStart(title: string): string {
+  return `::group::${escapeData(title)}`;
+}
+
+export function groupEnd(): string {
+  return '::endgroup::';
+}
