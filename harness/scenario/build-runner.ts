@@ -14,6 +14,7 @@ import { unverifiedResult, type PlatformResult, type RunReport } from '../result
 import { buildLeavingOut, emulatedOf, hungPlatforms, leftOutNote, notBuilt } from './build-attempts.ts';
 import { contextPath, type BuildScenario } from './define.ts';
 import { applyKnownIssues, knownIssueNotes } from './known-issues.ts';
+import { chooseBuilder } from './run-builder.ts';
 import type { RunnerEnv, ScenarioOutcome } from './outcome.ts';
 
 const BUILD_TIMEOUT_MS = 45 * 60_000;
@@ -36,11 +37,13 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerEnv): Promis
     const tag = `${registry.address}/${s.build.repository}:${session.id}`;
     // With the containerd image store, --push also keeps the image in the engine's store: recorded before the build.
     session.trackImage(tag);
-    progress(`building ${runnable.map((e) => formatPlatform(e.platform)).join(', ')}`);
+    const builder = await chooseBuilder(session, probe, options.builder, runnable.length);
+    notes.push(builder.note);
+    progress(`building ${runnable.map((e) => formatPlatform(e.platform)).join(', ')} with the builder ${builder.name}`);
     const attempts = await buildLeavingOut(runnable, (platforms) => buildAndPush({
       context: contextPath(s.build.context), ...(s.build.dockerfile ? { dockerfile: s.build.dockerfile } : {}),
       platforms, tag, labels: session.labels,
-      provenance: s.build.provenance ?? false, builder: options.builder ?? 'default', timeoutMs: BUILD_TIMEOUT_MS,
+      provenance: s.build.provenance ?? false, builder: builder.name, timeoutMs: BUILD_TIMEOUT_MS,
       noCache: Boolean(options.noCache),
       onVertex: (name) => { if (!name.startsWith('[internal]')) progress(`  ${name}`); },
       ...(probe.engineIsLocal ? { emulated: emulatedOf(runnable) } : {}),
