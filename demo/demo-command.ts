@@ -5,18 +5,22 @@
  */
 import { checkReportDestinations, stdoutReporter } from '../harness/report/write.ts';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { COMMON, parse, reporters } from '../harness/cli/args.ts';
 import { printAndWriteReports } from '../harness/cli/output.ts';
 import { progressPrinter } from '../harness/cli/progress.ts';
+import { packageRoot } from '../harness/cli/version.ts';
 import { EnvironmentError } from '../harness/errors.ts';
 import type { RunReport } from '../harness/result/model.ts';
 import { loadScenario, privilegedRefusal } from '../harness/scenario/define.ts';
 import { runScenario } from '../harness/scenario/run-scenario.ts';
 import { qemuToCrossRatio, renderArticleReport, type DemoSummary } from './article-report.ts';
 
-const SCENARIO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../scenarios');
+/**
+ * The article's scenarios, at the package's root: beside demo/ in a checkout, while this module runs
+ * from dist/demo/ once built (in the repository or installed from the package).
+ */
+const SCENARIO_DIR = join(packageRoot(import.meta.url), 'scenarios');
 /** The article's order. */
 export const DEMO_ORDER = ['buildx-basics', 'binfmt-install', 'builder-lifecycle', 'hello-go-qemu', 'hello-go-cross', 'hello-go-cross-scratch', 'platform-args', 'manifest-path', 'manifest-commands'];
 

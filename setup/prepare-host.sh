@@ -14,7 +14,7 @@
 #   - current QEMU user-mode emulators (Debian trixie's) registered in binfmt_misc with the F (fix
 #     binary) flag for every platform the kernel cannot run by itself, proven by running a program
 #     of each platform through the engine before anything is built,
-#   - the npm dependencies of this project,
+#   - the npm dependencies of this project, and the compiled harness (dist/) the CLI runs,
 #   - the offline stand-ins for Docker Hub images, served by a mirror registry on 127.0.0.1:5001.
 # Every change to the host is recorded in $STATE_DIR/changes so that --undo can revert it.
 set -euo pipefail
@@ -183,6 +183,13 @@ stamp=$ROOT/node_modules/.package-lock.json
 if [ ! -f "$stamp" ] || [ "$ROOT/package-lock.json" -nt "$stamp" ]; then
   say "installing npm dependencies"
   (cd "$ROOT" && npm ci --no-audit --no-fund >"$LOG_DIR/npm-ci.log" 2>&1) || die "npm ci failed (see $LOG_DIR/npm-ci.log)."
+fi
+# The CLI (bin/multiarch-harness.mjs, used below) runs the compiled harness in dist/: build it when
+# it is missing or older than a source.
+built=$ROOT/dist/harness/cli/main.js
+if [ ! -f "$built" ] || [ -n "$(cd "$ROOT" && find harness demo package.json tsconfig.json tsconfig.build.json -newer "$built" -print -quit)" ]; then
+  say "compiling the harness (npm run build)"
+  (cd "$ROOT" && npm run build >"$LOG_DIR/build.log" 2>&1) || die "npm run build failed (see $LOG_DIR/build.log)."
 fi
 
 # ---------------------------------------------------------------------------------------------

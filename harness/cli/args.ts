@@ -2,7 +2,7 @@
  * The command line's words: option parsing (one sentence on a mistake, and where the usage is), and
  * the options several commands share. The usage texts are in usage.ts.
  */
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors.ts';
 import { progressPrinter } from './progress.ts';
 import { seeHelp, type CommandName } from './usage.ts';
@@ -10,8 +10,11 @@ import { parsePlatformList, type Platform } from '../platform/platform.ts';
 import { parseReporter, stdoutReporter, type ReporterSpec } from '../report/write.ts';
 import type { RunOptions } from '../scenario/run-scenario.ts';
 
+type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+type Parsed<O extends OptionsConfig> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>>;
+
 /** Parses a command's options; a mistake is one sentence and a pointer to the command's --help. */
-export function parse<O extends NonNullable<Parameters<typeof parseArgs>[0]>['options']>(args: string[], options: O, command?: CommandName) {
+export function parse<O extends OptionsConfig>(args: string[], options: O, command?: CommandName): Parsed<O> {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {

@@ -93,10 +93,26 @@ export function contextPath(c: string | URL): string {
   return c instanceof URL ? fileURLToPath(c) : resolve(c);
 }
 
+/** A scenario file Node cannot load by itself on every version the harness supports (20 strips no types). */
+const TYPESCRIPT = /\.[mc]?ts$/i;
+let tsxRegistered: Promise<void> | undefined;
+
+/**
+ * tsx's ESM loader, registered once, the first time a TypeScript scenario is loaded: the harness
+ * itself is JavaScript (dist/), so tsx is only there for users' scenarios (and what they import).
+ */
+function registerTsx(): Promise<void> {
+  tsxRegistered ??= import('tsx/esm/api').then(({ register }) => {
+    register();
+  });
+  return tsxRegistered;
+}
+
 /** Loads a scenario module (TypeScript through tsx, or JavaScript) and returns its default export. */
 export async function loadScenario(file: string): Promise<Scenario> {
   const path = resolve(file);
   if (!(await stat(path).then((s) => s.isFile(), () => false))) throw new UsageError(`There is no scenario file at ${path}.`);
+  if (TYPESCRIPT.test(path)) await registerTsx();
   let mod: { default?: Scenario };
   try {
     mod = (await import(pathToFileURL(path).href)) as { default?: Scenario };
