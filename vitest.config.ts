@@ -1,15 +1,29 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    // Scenarios and fixtures import the package by name, as a user's would; in tests they get the
+    // sources (no build needed, never a stale one), as the type-check does (scenarios/tsconfig.json,
+    // test/tsconfig.json). The CLI processes the e2e tests start run dist/ and resolve the name there.
+    alias: [
+      { find: /^multiarch-harness\/vitest$/, replacement: source('./harness/vitest.ts') },
+      { find: /^multiarch-harness$/, replacement: source('./harness/index.ts') },
+    ],
+  },
   test: {
     projects: [
       {
+        extends: true,
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
         },
       },
       {
+        extends: true,
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],

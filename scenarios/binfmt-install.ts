@@ -8,7 +8,7 @@
  * had is replaced or gone; --install of an architecture whose handler exists (the kernel refuses a
  * second handler of the same name); and every platform of alpine:latest run, its uname -m checked.
  */
-import { type BinfmtHandler, classify, defineScenario, formatPlatform, judge, parsePlatform, parsePlatformList, type Step } from '../harness/index.ts';
+import { type BinfmtHandler, classify, defineScenario, formatPlatform, judge, parsePlatform, parsePlatformList, type Step } from 'multiarch-harness';
 import { ALPINE_PLATFORMS } from './support/upstream-platforms.ts';
 
 const IMAGE = 'tonistiigi/binfmt';

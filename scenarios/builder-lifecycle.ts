@@ -8,7 +8,7 @@
  * container and its state volume gone). The builder gets a unique name and is always removed.
  */
 import { fileURLToPath } from 'node:url';
-import { type CommandResult, defineScenario, docker, findClassicEngine, type Step } from '../harness/index.ts';
+import { type CommandResult, defineScenario, docker, findClassicEngine, type Step } from 'multiarch-harness';
 
 const HELLO = fileURLToPath(new URL('../samples/hello-go/', import.meta.url));
 const LOAD_ERROR = '"ERROR: docker exporter does not currently support exporting manifest lists"';

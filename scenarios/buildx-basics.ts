@@ -2,7 +2,7 @@
  * Article sections 1.2 and 1.11: buildx is installed (`docker buildx version`) and offers the
  * commands the article lists (`docker buildx --help`).
  */
-import { defineScenario } from '../harness/index.ts';
+import { defineScenario } from 'multiarch-harness';
 
 export default defineScenario({
   kind: 'steps',

@@ -3,7 +3,7 @@
  * published for every Linux platform Go and this host's QEMU both support, with GOARM taken from
  * TARGETVARIANT so arm variants get the code they promise.
  */
-import { defineScenario } from '../harness/index.ts';
+import { defineScenario } from 'multiarch-harness';
 
 export default defineScenario({
   kind: 'build',

@@ -6,7 +6,7 @@
  * Known issue: the recipe sets no GOARM, so Go's cross-compiling default (7) lands in the arm/v6
  * image. QEMU runs ARMv7 code happily, so the article's run passes; the binary check does not.
  */
-import { defineScenario } from '../harness/index.ts';
+import { defineScenario } from 'multiarch-harness';
 import { ALPINE_PLATFORMS } from './support/upstream-platforms.ts';
 
 export default defineScenario({

@@ -3,7 +3,7 @@
  * is an ordinary one; every RUN of a foreign platform executes through binfmt_misc), for every
  * platform golang:1.20-alpine is published for. Each platform must print Hello, linux/<GOARCH>!
  */
-import { defineScenario } from '../harness/index.ts';
+import { defineScenario } from 'multiarch-harness';
 import { GOLANG_ALPINE_PLATFORMS } from './support/upstream-platforms.ts';
 
 export default defineScenario({

@@ -3,7 +3,7 @@
  * article's two images (echo-platform-arm64 and -amd64) in the run's registry: --help, create
  * (and --amend), push (and --purge), inspect (and -v), annotate --os-version, rm.
  */
-import { defineScenario, formatPlatform, parsePlatform, type Step } from '../harness/index.ts';
+import { defineScenario, formatPlatform, parsePlatform, type Step } from 'multiarch-harness';
 import { buildAndPushEcho } from './support/echo-platform.ts';
 
 interface ListJson {

@@ -5,7 +5,7 @@
  * joins them into a list, `docker manifest push --insecure` publishes it, and every platform is
  * run through the list and checked like any image (index, config, binary, uname -m).
  */
-import { classify, defineScenario, formatPlatform, parsePlatform, samePlatform, unameMachine } from '../harness/index.ts';
+import { classify, defineScenario, formatPlatform, parsePlatform, samePlatform, unameMachine } from 'multiarch-harness';
 import { ALPINE_PLATFORMS } from './support/upstream-platforms.ts';
 import { buildAndPushEcho, ECHO_CONTEXT } from './support/echo-platform.ts';
 

@@ -2,7 +2,7 @@
  * Article section 1.9: the eight platform ARGs BuildKit predefines, recorded at build time and
  * asserted per platform (TARGETVARIANT v7/v6 for arm, BUILDPLATFORM this host's).
  */
-import { defineScenario } from '../harness/index.ts';
+import { defineScenario } from 'multiarch-harness';
 import { ALPINE_PLATFORMS } from './support/upstream-platforms.ts';
 
 export default defineScenario({

@@ -4,7 +4,7 @@
  * as its own repository, jianghushinian/echo-platform-<arch>, on the run's registry.
  */
 import { fileURLToPath } from 'node:url';
-import { formatPlatform, type Platform, platformSlug, samePlatform, type Step, type StepsContext } from '../../harness/index.ts';
+import { formatPlatform, type Platform, platformSlug, samePlatform, type Step, type StepsContext } from 'multiarch-harness';
 
 export const ECHO_CONTEXT = fileURLToPath(new URL('../../samples/echo-platform/', import.meta.url));
 

@@ -1,6 +1,6 @@
 // The vitest helpers, used as a user would: a describe per scenario, a test per platform, against
 // the real engine. (Their own pass/fail is what vitest reports for each platform below.)
-import { describeImage, describeScenario } from '../../harness/vitest.ts';
+import { describeImage, describeScenario } from 'multiarch-harness/vitest';
 import echoAmd64 from './fixtures/echo-amd64.ts';
 
 describeScenario(echoAmd64);
