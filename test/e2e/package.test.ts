@@ -1,0 +1,131 @@
+// The package as a user gets it: `npm pack` here, the tarball installed into an empty project in
+// the system's temporary folder (no path back to this repository), and there: plain Node ESM imports
+// it, a strict TypeScript file that uses it type-checks (the declarations included), a vitest suite
+// with describeImage passes, and `npx multiarch-harness run` runs a scenario that imports
+// 'multiarch-harness' by name. The tarball holds no tests and none of this machine's set-up.
+import { execa } from 'execa';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { harnessLeftovers, ROOT } from './helpers.ts';
+
+const IMAGE = '127.0.0.1:5001/library/alpine:latest';
+const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+
+/**
+ * The environment of a user's shell: without what `npm test` and vitest put into this process
+ * (npm_config_*, npm_package_*, INIT_CWD, VITEST*), which would point npm or a nested vitest back here.
+ */
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(npm_|vitest|init_cwd$)/i.test(k))) as Record<string, string>;
+env.GITHUB_STEP_SUMMARY = '';
+
+let tmp = '';
+let project = '';
+let tarball = '';
+
+function run(file: string, args: string[], cwd = project) {
+  return execa(file, args, { cwd, env, extendEnv: false, reject: false, all: true, timeout: 15 * 60_000 });
+}
+
+/** The command's output, for an assertion's message. */
+const said = (r: { command: string; all: string }) => `${r.command}\n${r.all}`;
+
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'mah-package-'));
+  project = join(tmp, 'project');
+  const packed = await run('npm', ['pack', '--pack-destination', tmp], ROOT);
+  expect(packed.exitCode, said(packed)).toBe(0);
+  const tarballs = (await readdir(tmp)).filter((f) => f.endsWith('.tgz'));
+  expect(tarballs).toHaveLength(1);
+  tarball = join(tmp, tarballs[0]!);
+
+  await mkdir(project);
+  await writeFile(join(project, 'package.json'), `${JSON.stringify({ name: 'mah-package-user', private: true, type: 'module' }, null, 2)}\n`);
+  const installed = await run('npm', ['install', tarball, 'typescript@5.9', 'vitest@4.1', '--no-audit', '--no-fund']);
+  expect(installed.exitCode, said(installed)).toBe(0);
+}, 10 * 60_000);
+
+afterAll(async () => {
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+  expect(await harnessLeftovers()).toEqual([]);
+});
+
+describe('the packed package, installed into another project', () => {
+  test('the tarball holds the compiled harness, the CLI, the demo and its scenarios, and no tests or set-up', async () => {
+    const listed = await execa('tar', ['-tzf', tarball]);
+    const files = listed.stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
+    for (const f of ['package.json', 'LICENSE', 'README.md', 'bin/multiarch-harness.mjs', 'dist/harness/index.js', 'dist/harness/index.d.ts',
+      'dist/harness/vitest.js', 'dist/harness/vitest.d.ts', 'dist/harness/cli/main.js', 'dist/demo/demo-command.js', 'scenarios/hello-go-qemu.ts', 'samples/hello-go/Dockerfile']) {
+      expect(files, f).toContain(f);
+    }
+    expect(files.filter((f) => /^(test|setup|bench|\.ci)\//.test(f) || /(^|\/)[^/]+\.test\.[mc]?[jt]s$/.test(f))).toEqual([]);
+    // The sources are compiled: no TypeScript but the demo's scenarios (loaded through tsx, as a user's are).
+    expect(files.filter((f) => /\.[mc]?ts$/.test(f) && !f.endsWith('.d.ts') && !f.startsWith('scenarios/'))).toEqual([]);
+  });
+
+  test('plain Node ESM imports it', async () => {
+    const r = await run('node', ['--input-type=module', '-e', "import('multiarch-harness').then(m => { if (typeof m.defineScenario !== 'function') process.exit(1) })"]);
+    expect(r.exitCode, said(r)).toBe(0);
+  });
+
+  test('a TypeScript file that uses it type-checks under strict, with the declarations checked too', async () => {
+    await writeFile(join(project, 'check.ts'), `import { defineScenario, formatPlatform, parsePlatform, runScenario, type Platform, type RunReport, type VerifyScenario } from 'multiarch-harness';
+import { describeImage } from 'multiarch-harness/vitest';
+
+const scenario: VerifyScenario = defineScenario({
+  kind: 'verify',
+  name: 'alpine',
+  title: 'alpine',
+  image: '${IMAGE}',
+  platforms: ['linux/amd64', 'linux/arm64'],
+  expect: { kind: 'uname' },
+  command: ['uname', '-m'],
+});
+const platform: Platform = parsePlatform('linux/arm/v7');
+export async function failures(): Promise<number> {
+  const report: RunReport = await runScenario(scenario, { platforms: [platform] });
+  return report.summary.failed + formatPlatform(platform).length;
+}
+export const helper: typeof describeImage = describeImage;
+// @ts-expect-error: a verify scenario names its image
+defineScenario({ kind: 'verify', name: 'x', title: 'x' });
+`);
+    const r = await run('npx', ['--no', '--', 'tsc', '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', 'check.ts']);
+    expect(r.exitCode, said(r)).toBe(0);
+  });
+
+  test('a vitest suite with describeImage passes, one test per platform', async () => {
+    await writeFile(join(project, 'alpine.test.ts'), `import { describeImage } from 'multiarch-harness/vitest';
+
+describeImage('${IMAGE}', {
+  platforms: ['linux/amd64', 'linux/arm64'],
+  expect: { kind: 'uname' },
+  command: ['uname', '-m'],
+});
+`);
+    const r = await run('npx', ['--no', '--', 'vitest', 'run', 'alpine.test.ts']);
+    expect(r.exitCode, said(r)).toBe(0);
+    expect(r.all.replace(/\x1b\[[0-9;]*m/g, ''), said(r)).toMatch(/Tests\s+2 passed/);
+  }, 20 * 60_000);
+
+  test('npx multiarch-harness runs a scenario that imports multiarch-harness by name, and says its version', async () => {
+    await writeFile(join(project, 'scenario.ts'), `import { defineScenario } from 'multiarch-harness';
+
+export default defineScenario({
+  kind: 'verify',
+  name: 'alpine-by-name',
+  title: 'alpine, from a scenario that imports the package by name',
+  image: '${IMAGE}',
+  platforms: ['linux/amd64', 'linux/arm64'],
+  expect: { kind: 'uname' },
+  command: ['uname', '-m'],
+});
+`);
+    const r = await run('npx', ['--no', '--', 'multiarch-harness', 'run', 'scenario.ts', '--platforms', 'linux/amd64', '--quiet']);
+    expect(r.exitCode, said(r)).toBe(0);
+    const v = await run('npx', ['--no', '--', 'multiarch-harness', '--version']);
+    expect(v.exitCode, said(v)).toBe(0);
+    expect(v.stdout.trim()).toBe(version);
+  }, 20 * 60_000);
+});
