@@ -52,6 +52,8 @@ export interface PlatformResult {
   secondOpinion?: { emulator: string; status: 'pass' | 'fail'; exitCode?: number; output: string; message: string };
   /** The emulator whose run decided the run check: "QEMU 10.0.13 (qemu-i386)". */
   decidedBy?: string;
+  /** Platforms of the same index whose `uname -m` here is the same: uname cannot tell them apart, the binary check does. */
+  unameTwins?: string[];
   /** The four checks: index entry, image config, entry binary (ELF), run output. */
   checks: Record<CheckName, CheckResult>;
   /** Known issues this platform showed (the scenario expected them): why each is accepted. */
