@@ -109,7 +109,10 @@ export function renderArticleReport(reports: readonly RunReport[], summary: Demo
         }
         out.push('');
         for (const p of r.platforms.filter((x) => x.knownIssues)) for (const k of p.knownIssues!) out.push(`- **Differs from the article:** \`${p.platform}\`: ${cell(k)}`);
-        for (const p of r.platforms.filter((x) => x.message)) out.push(`- **Failed:** \`${p.platform}\`: ${cell(p.message!)}`);
+        for (const p of r.platforms.filter((x) => x.message)) {
+          const what = p.status === 'xfail' ? 'Expected failure (XFAIL)' : p.status === 'xpass' ? 'Unexpected pass (XPASS)' : p.status === 'skip' ? 'Skipped' : 'Failed';
+          out.push(`- **${what}:** \`${p.platform}\`: ${cell(p.message!)}`);
+        }
         for (const n of r.notes) out.push(`- Note: ${cell(n)}`);
         out.push('');
       }

@@ -21,19 +21,30 @@ export interface DescribeOptions extends RunOptions {
 }
 
 export function describeScenario(scenario: Scenario, options: DescribeOptions = {}): void {
-  const platforms = (options.platforms ?? scenario.platforms?.map(parsePlatform))?.map(formatPlatform);
-  if (!platforms?.length) throw new Error(`describeScenario(${scenario.name}) needs the platforms up front: give the scenario or the options a platform list.`);
+  const platforms = (options.platforms ?? scenario.platforms?.map(parsePlatform))?.map(formatPlatform) ?? [];
+  if (!platforms.length && scenario.kind !== 'steps') {
+    throw new Error(`describeScenario(${scenario.name}) needs the platforms up front: give the scenario or the options a platform list.`);
+  }
   describe(scenario.title, () => {
     let report: RunReport | undefined;
     beforeAll(async () => {
       report = await runScenario(scenario, options);
     }, options.timeoutMs ?? 45 * 60_000);
     for (const platform of platforms) {
-      test(platform, () => {
+      test(platform, (ctx) => {
         const r = report?.platforms.find((p) => p.platform === platform);
         expect(r, `${platform} has no result`).toBeDefined();
-        if (r!.status === 'skip') return;
-        expect(r!.status, `${platform} (${r!.mode}): ${r!.message ?? ''}`).toBe('pass');
+        // A platform that cannot run here, or an expected failure, is a skipped test with the reason, never a pass.
+        if (r!.status === 'skip') ctx.skip(`${platform}: ${r!.message ?? 'skipped'}`);
+        if (r!.status === 'xfail') ctx.skip(`${platform}: ${r!.message ?? 'expected failure'}`);
+        expect(['pass', 'xpass'], `${platform} (${r!.mode}): ${r!.message ?? ''}`).toContain(r!.status);
+      });
+    }
+    // A steps scenario's steps are known only once it ran: one test that fails with every failed step.
+    if (scenario.kind === 'steps') {
+      test('steps', () => {
+        const failed = (report?.steps ?? []).filter((st) => st.status === 'fail');
+        expect(failed.map((st) => `${st.section} ${st.title}: ${st.failures.join('; ')}`)).toEqual([]);
       });
     }
   });

@@ -9,6 +9,7 @@ import type { HostProbe } from '../host/probe.ts';
 import type { EntryBinary } from '../image/filesystem.ts';
 import type { PlatformExecution } from '../platform/execution-mode.ts';
 import { judge, type Expectation } from '../platform/expectations.ts';
+import { formatPlatform } from '../platform/platform.ts';
 import { fail, pass, type CheckResult, type PlatformResult } from '../result/model.ts';
 
 
@@ -47,3 +48,19 @@ export function emulatorName(version: string | undefined, handler: string): stri
   return `QEMU ${version ?? '(version unknown)'} (${handler})`;
 }
 
+
+/**
+ * Platforms whose expected `uname -m` on this host is the same as another listed platform's (386
+ * and amd64 in compat mode both say x86_64; arm/v5, v6 and v7 under QEMU all say armv7l; mips64
+ * and mips64le both say mips64): for each, the others it cannot be told apart from by uname alone.
+ */
+export function unameTwins(executions: readonly PlatformExecution[]): Map<string, string[]> {
+  const byUname = new Map<string, string[]>();
+  for (const e of executions) {
+    if (e.mode === 'unavailable' || !e.expectedUname) continue;
+    byUname.set(e.expectedUname, [...(byUname.get(e.expectedUname) ?? []), formatPlatform(e.platform)]);
+  }
+  const twins = new Map<string, string[]>();
+  for (const names of byUname.values()) for (const n of names) if (names.length > 1) twins.set(n, names.filter((x) => x !== n));
+  return twins;
+}

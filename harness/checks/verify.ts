@@ -19,6 +19,7 @@ import { checkEntryBinary } from './binary-check.ts';
 import { checkConfig } from './config-check.ts';
 import { checkIndex } from './index-check.ts';
 import { checkRun } from './run-check.ts';
+import { unameTwins } from './run-verdict.ts';
 
 export interface VerifyPlatformsOptions {
   ctx: Session;
@@ -52,9 +53,25 @@ export async function verifyPlatforms(o: VerifyPlatformsOptions): Promise<Platfo
     const settled = await Promise.allSettled(executions.map((exec) => limit(() => verifyOne(o, index, exec, tmp))));
     const failure = settled.find((x) => x.status === 'rejected');
     if (failure) throw failure.reason;
-    return settled.map((x) => (x as PromiseFulfilledResult<PlatformResult>).value);
+    const results = settled.map((x) => (x as PromiseFulfilledResult<PlatformResult>).value);
+    if (o.expect?.kind === 'uname') sayWhatUnameCannotTell(results, index.entries.map((e) => classify(e.platform, o.probe)));
+    return results;
   } finally {
     await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Where uname cannot tell a platform from another one the index lists (they report the same
+ * machine here), its run check says so, and that the binary check is what tells them apart.
+ */
+function sayWhatUnameCannotTell(results: PlatformResult[], listed: readonly PlatformExecution[]): void {
+  const twins = unameTwins(listed);
+  for (const r of results) {
+    const others = twins.get(r.platform);
+    if (!others || r.checks.run.status === 'skip') continue;
+    r.unameTwins = others;
+    r.checks.run = { ...r.checks.run, message: `${r.checks.run.message ?? ''}; uname -m alone cannot tell ${r.platform} from ${others.join(', ')} on this host (the same machine name), so the binary check decided`.replace(/^; /, '') };
   }
 }
 

@@ -14,7 +14,7 @@ export interface TerminalOptions {
 
 type Paint = (s: string) => string;
 
-const MARK = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP' } as const;
+const MARK = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP', xfail: 'XFAIL', xpass: 'XPASS' } as const;
 const CHECK_MARK = { pass: 'ok', fail: 'FAIL', skip: '-' } as const;
 
 function seconds(ms: number | undefined): string {
@@ -36,7 +36,7 @@ interface Palette {
 
 function palette(color: boolean): Palette {
   const c = pc.createColors(color);
-  const by: Record<string, Paint> = { PASS: c.green, ok: c.green, FAIL: (s) => c.bold(c.red(s)), SKIP: c.yellow, '-': c.dim };
+  const by: Record<string, Paint> = { PASS: c.green, ok: c.green, FAIL: (s) => c.bold(c.red(s)), SKIP: c.yellow, XFAIL: c.yellow, XPASS: c.magenta, '-': c.dim };
   const as = (mark: string, text: string) => (by[mark.replace(/\*$/, '')] ?? String)(text);
   return Object.assign((mark: string) => as(mark, mark), { as });
 }
@@ -91,6 +91,7 @@ export function renderTerminal(report: RunReport, options: TerminalOptions = {})
   }
   const { passed, failed, skipped } = report.summary;
   const count = (n: number, what: string, mark: string) => (n ? paint.as(mark, `${n} ${what}`) : `${n} ${what}`);
-  lines.push('', `${count(passed, 'passed', 'PASS')}, ${count(failed, 'failed', 'FAIL')}, ${count(skipped, 'skipped', 'SKIP')} in ${seconds(report.durationMs)}`);
+  const expected = `${report.summary.xfailed ? `, ${count(report.summary.xfailed, 'xfailed', 'XFAIL')}` : ''}${report.summary.xpassed ? `, ${count(report.summary.xpassed, 'xpassed', 'XPASS')}` : ''}`;
+  lines.push('', `${count(passed, 'passed', 'PASS')}, ${count(failed, 'failed', 'FAIL')}, ${count(skipped, 'skipped', 'SKIP')}${expected} in ${seconds(report.durationMs)}`);
   return lines.join('\n');
 }

@@ -10,6 +10,12 @@ export type CheckName = 'index' | 'config' | 'binary' | 'run';
 export const CHECK_NAMES: readonly CheckName[] = ['index', 'config', 'binary', 'run'];
 
 export type Status = 'pass' | 'fail' | 'skip';
+/**
+ * A platform's verdict. Besides pass, fail and skip, as pytest has them: xfail, an expected failure
+ * (it failed only by a known issue the scenario declares, with its reason), and xpass, a known issue
+ * that does not fail any more (the scenario's declaration is out of date). Neither fails the run.
+ */
+export type PlatformStatus = Status | 'xfail' | 'xpass';
 
 export interface CheckResult {
   status: Status;
@@ -25,7 +31,7 @@ export interface PlatformResult {
   platform: string;
   /** How this engine runs the platform, as observed. */
   mode: ExecutionMode;
-  status: Status;
+  status: PlatformStatus;
   /** What the platform had to print. */
   expected: string;
   /** What it printed (stdout), trimmed. */
@@ -52,6 +58,8 @@ export interface PlatformResult {
   secondOpinion?: { emulator: string; status: 'pass' | 'fail'; exitCode?: number; output: string; message: string };
   /** The emulator whose run decided the run check: "QEMU 10.0.13 (qemu-i386)". */
   decidedBy?: string;
+  /** Platforms of the same index whose `uname -m` here is the same: uname cannot tell them apart, the binary check does. */
+  unameTwins?: string[];
   /** The four checks: index entry, image config, entry binary (ELF), run output. */
   checks: Record<CheckName, CheckResult>;
   /** Known issues this platform showed (the scenario expected them): why each is accepted. */
@@ -94,8 +102,8 @@ export interface RunReport {
   platforms: PlatformResult[];
   /** Step scenarios: each step, its commands, what the article showed and what happened here. */
   steps?: StepResult[];
-  /** Platforms and steps together. */
-  summary: { passed: number; failed: number; skipped: number };
+  /** Platforms and steps together; expected failures (xfail) and unexpected passes (xpass) when there are any. */
+  summary: { passed: number; failed: number; skipped: number; xfailed?: number; xpassed?: number };
   /** Where the engine differs from the article, and other things a reader should know. */
   notes: string[];
   /** A sharded run (`--shard i/n`): which share of the platforms this report holds; `report merge` joins the shards. */
@@ -139,9 +147,13 @@ export function settle(r: PlatformResult): PlatformResult {
 }
 
 export function summarize(platforms: readonly PlatformResult[], steps: readonly StepResult[] = []): RunReport['summary'] {
+  const xfailed = platforms.filter((r) => r.status === 'xfail').length;
+  const xpassed = platforms.filter((r) => r.status === 'xpass').length;
   return {
     passed: platforms.filter((r) => r.status === 'pass').length + steps.filter((x) => x.status === 'pass').length,
     failed: platforms.filter((r) => r.status === 'fail').length + steps.filter((x) => x.status === 'fail').length,
     skipped: platforms.filter((r) => r.status === 'skip').length,
+    ...(xfailed ? { xfailed } : {}),
+    ...(xpassed ? { xpassed } : {}),
   };
 }

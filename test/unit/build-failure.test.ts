@@ -117,3 +117,18 @@ describe('building again without the platform that failed first', () => {
     await expect(buildLeavingOut(all, async () => { throw new TypeError('bug'); }, true, () => undefined)).rejects.toThrow('bug');
   });
 });
+
+describe('known issues', () => {
+  test('a platform failing only by a declared known issue is an expected failure; one that passes despite it is an unexpected pass', async () => {
+    const { applyKnownIssues } = await import('../../harness/scenario/known-issues.ts');
+    const { fail, pass } = await import('../../harness/result/model.ts');
+    const base = { platform: 'linux/arm/v6', mode: 'qemu' as const, expected: 'x', output: 'x', durationMs: 1 };
+    const issue = { platform: 'linux/arm/v6', check: 'binary' as const, matches: /GOARM=7/, why: 'the article builds GOARM=7 for arm/v6' };
+    const failing = { ...base, status: 'fail' as const, message: 'binary: GOARM=7', checks: { index: pass(), config: pass(), binary: fail('GOARM=7 in an arm/v6 entry'), run: pass('x') } };
+    expect(applyKnownIssues(failing, [issue])).toMatchObject({ status: 'xfail', knownIssues: ['binary: the article builds GOARM=7 for arm/v6'] });
+    const passing = { ...base, status: 'pass' as const, checks: { index: pass(), config: pass(), binary: pass(), run: pass('x') } };
+    expect(applyKnownIssues(passing, [issue])).toMatchObject({ status: 'xpass', message: expect.stringMatching(/out of date/) });
+    const other = { ...failing, checks: { ...failing.checks, run: fail('crashed') } };
+    expect(applyKnownIssues(other, [issue]).status).toBe('fail');
+  });
+});

@@ -137,3 +137,17 @@ describe('matchingHandler', () => {
     expect(matchingHandler([{ ...aarch64, enabled: false }], elfHeaderOf(parsePlatform('linux/arm64')))).toBeUndefined();
   });
 });
+
+describe('what uname cannot tell apart', () => {
+  test('arm/v5, v6 and v7 under QEMU, mips64 and mips64le, 386 and amd64 in compat mode', async () => {
+    const { unameTwins } = await import('../../harness/checks/run-verdict.ts');
+    const host = { ...amd64Host([handler('qemu-arm'), handler('qemu-mips64el'), handler('qemu-mips64'), handler('qemu-aarch64')]),
+      observations: { 'linux/386': ran('linux/386', 'x86_64'), 'linux/amd64': ran('linux/amd64', 'x86_64') } };
+    const list = ['linux/amd64', 'linux/386', 'linux/arm/v6', 'linux/arm/v7', 'linux/arm64', 'linux/mips64le', 'linux/mips64'].map((p) => classify(parsePlatform(p), host));
+    const twins = unameTwins(list);
+    expect(twins.get('linux/386')).toEqual(['linux/amd64']);
+    expect(twins.get('linux/arm/v6')).toEqual(['linux/arm/v7']);
+    expect(twins.get('linux/mips64')).toEqual(['linux/mips64le']);
+    expect(twins.has('linux/arm64')).toBe(false);
+  });
+});

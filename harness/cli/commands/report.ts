@@ -42,7 +42,7 @@ export async function reportCommand(args: string[]): Promise<number> {
 function withEveryCheck(r: RunReport): RunReport {
   const platforms = r.platforms.map((p) => {
     if (p.checks) return p;
-    const result: CheckResult = { status: p.status, ...(p.message ? { message: p.message } : {}) };
+    const result: CheckResult = { status: p.status === 'xfail' ? 'fail' : p.status === 'xpass' ? 'pass' : p.status, ...(p.message ? { message: p.message } : {}) };
     return { ...p, checks: Object.fromEntries(CHECK_NAMES.map((c) => [c, result])) as Record<CheckName, CheckResult> };
   });
   return { ...r, platforms };
