@@ -11,6 +11,16 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { harnessLeftovers, ROOT } from './helpers.ts';
 
 const IMAGE = '127.0.0.1:5001/library/alpine:latest';
+/** The text of a verify scenario of the mirror's alpine for amd64 and arm64, as a user's file holds it. */
+const verifyAlpine = (name: string, title: string) => `{
+  kind: 'verify',
+  name: '${name}',
+  title: '${title}',
+  image: '${IMAGE}',
+  platforms: ['linux/amd64', 'linux/arm64'],
+  expect: { kind: 'uname' },
+  command: ['uname', '-m'],
+}`;
 const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
 
 /**
@@ -73,15 +83,7 @@ describe('the packed package, installed into another project', () => {
     await writeFile(join(project, 'check.ts'), `import { defineScenario, formatPlatform, parsePlatform, runScenario, type Platform, type RunReport, type VerifyScenario } from 'multiarch-harness';
 import { describeImage } from 'multiarch-harness/vitest';
 
-const scenario: VerifyScenario = defineScenario({
-  kind: 'verify',
-  name: 'alpine',
-  title: 'alpine',
-  image: '${IMAGE}',
-  platforms: ['linux/amd64', 'linux/arm64'],
-  expect: { kind: 'uname' },
-  command: ['uname', '-m'],
-});
+const scenario: VerifyScenario = defineScenario(${verifyAlpine('alpine', 'alpine')});
 const platform: Platform = parsePlatform('linux/arm/v7');
 export async function failures(): Promise<number> {
   const report: RunReport = await runScenario(scenario, { platforms: [platform] });
@@ -112,15 +114,7 @@ describeImage('${IMAGE}', {
   test('npx multiarch-harness runs a scenario that imports multiarch-harness by name, and says its version', async () => {
     await writeFile(join(project, 'scenario.ts'), `import { defineScenario } from 'multiarch-harness';
 
-export default defineScenario({
-  kind: 'verify',
-  name: 'alpine-by-name',
-  title: 'alpine, from a scenario that imports the package by name',
-  image: '${IMAGE}',
-  platforms: ['linux/amd64', 'linux/arm64'],
-  expect: { kind: 'uname' },
-  command: ['uname', '-m'],
-});
+export default defineScenario(${verifyAlpine('alpine-by-name', 'alpine, from a scenario that imports the package by name')});
 `);
     const r = await run('npx', ['--no', '--', 'multiarch-harness', 'run', 'scenario.ts', '--platforms', 'linux/amd64', '--quiet']);
     expect(r.exitCode, said(r)).toBe(0);

@@ -290,3 +290,56 @@ describe('hangSeconds', () => {
     }
   });
 });
+
+describe('only the watched work, and I/O as progress', () => {
+  test('a cgroup filter keeps other containers\' emulated processes out of sight (and out of reach)', async () => {
+    const host = fakeHost();
+    host.spawn(100, host.interp.arm64, 10);
+    host.spawn(101, host.interp.arm64, 10);
+    writeFileSync(join(host.proc, '100', 'cgroup'), '0::/docker/buildkit/7bm4p0ez0u9vpt7uv5akxu46m\n');
+    writeFileSync(join(host.proc, '101', 'cgroup'), '0::/docker/47ed3c4bbc35edcf11431a993f5f3ec13b776ebb325e295c7a58c15143e77c98\n');
+    const found = await findEmulatedProcesses(host.interpreters, host.proc, /\/buildkit\//);
+    expect(found.map((p) => p.pid)).toEqual([100]);
+    const killed: number[] = [];
+    let now = 0;
+    const dog = new HangWatchdog({
+      interpreters: host.interpreters, idleMs: 1000, procDir: host.proc, now: () => now, kill: (pid) => { killed.push(pid); },
+      onHang: () => undefined, cgroup: () => /\/buildkit\//,
+    });
+    await dog.poll();
+    now += 2000;
+    await dog.poll();
+    expect(killed).toEqual([100]);
+  });
+
+  test('bytes read or written count as progress: a step waiting on the network with no CPU is not a hang', async () => {
+    const host = fakeHost();
+    host.spawn(200, host.interp.riscv, 10);
+    const io = (bytes: number) => writeFileSync(join(host.proc, '200', 'io'), `rchar: ${bytes}\nwchar: 10\nsyscr: 1\n`);
+    io(1000);
+    const { killed, tick } = watch(host, 1000);
+    await tick(0);
+    io(5000);
+    await tick(900);
+    io(9000);
+    await tick(900);
+    expect(killed).toEqual([]);
+    await tick(1100);
+    expect(killed).toEqual([[200, 'SIGKILL']]);
+  });
+
+  test('while the watched container has no id yet, nothing is watched', async () => {
+    const host = fakeHost();
+    host.spawn(300, host.interp.arm64, 10);
+    const killed: number[] = [];
+    let now = 0;
+    const dog = new HangWatchdog({
+      interpreters: host.interpreters, idleMs: 1000, procDir: host.proc, now: () => now, kill: (pid) => { killed.push(pid); },
+      onHang: () => undefined, cgroup: () => undefined,
+    });
+    await dog.poll();
+    now += 5000;
+    await dog.poll();
+    expect(killed).toEqual([]);
+  });
+});
