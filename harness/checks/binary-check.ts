@@ -2,11 +2,11 @@
  * The `binary` check: the entry binary, read from the layers and never run, fits the platform
  * (ELF class, byte order, machine; ARM attributes and GOARM; GOAMD64; Go's GOOS/GOARCH).
  */
-import { join } from 'node:path';
 import { checkBinary } from '../image/binary-rules.ts';
 import { isElf, readElf } from '../image/elf.ts';
 import type { PlatformExecution } from '../platform/execution-mode.ts';
-import { findEntryBinary, ImageFilesystem, type EntryBinary } from '../image/filesystem.ts';
+import { findEntryBinary, type EntryBinary, type ImageFilesystem } from '../image/filesystem.ts';
+import { readImageFilesystem } from '../image/layers.ts';
 import { formatPlatform, type Platform } from '../platform/platform.ts';
 import type { FetchedManifest, ImageConfig, ImageSource } from '../registry/client.ts';
 import { fail, pass, type CheckResult } from '../result/model.ts';
@@ -22,18 +22,14 @@ export interface BinaryCheckInput {
   command?: string[];
   /** A scratch folder for the layers. */
   tmp: string;
+  /** The platform's file system when the caller read it already (it is read once per platform). */
+  fs?: ImageFilesystem;
 }
 
 export async function checkEntryBinary(o: BinaryCheckInput): Promise<{ result: CheckResult; binary?: EntryBinary; summary?: string }> {
   const platform = o.exec.platform;
   try {
-    const layers: string[] = [];
-    for (const [i, layer] of (o.manifest.body.layers ?? []).entries()) {
-      const file = join(o.tmp, `${o.manifest.digest.slice(7, 19)}-${i}`);
-      await o.source.blobToFile(layer.digest, file);
-      layers.push(file);
-    }
-    const fs = await ImageFilesystem.fromLayerFiles(layers);
+    const fs = o.fs ?? await readImageFilesystem(o.source, o.manifest, o.tmp);
     const binary = await findEntryBinary(fs, o.config.config, o.command);
     const via = binary.chain.length > 1 ? ` (via ${binary.chain.join(' -> ')})` : '';
     const where = `${binary.chain.at(-1)}${via}`;

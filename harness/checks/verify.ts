@@ -13,7 +13,11 @@ import type { HostProbe } from '../host/probe.ts';
 import { pinned, type ImageRef } from '../registry/image-ref.ts';
 import type { Platform } from '../platform/platform.ts';
 import { readIndex, type ImageSource, type IndexView } from '../registry/client.ts';
-import { newPlatformResult, settle, type PlatformResult } from '../result/model.ts';
+import { newPlatformResult, settle, skip, STRUCTURE_RUN_SKIP, type PlatformResult } from '../result/model.ts';
+import { readImageFilesystem } from '../image/layers.ts';
+import type { ImageFilesystem } from '../image/filesystem.ts';
+import { runStructureTests } from '../structure/run-structure-tests.ts';
+import type { StructureTestFile } from '../structure/test-file.ts';
 import type { Session } from '../engine/session.ts';
 import { checkEntryBinary } from './binary-check.ts';
 import { checkConfig } from './config-check.ts';
@@ -35,6 +39,11 @@ export interface VerifyPlatformsOptions {
   select?: (platforms: Platform[]) => Platform[];
   expect?: Expectation;
   command?: string[];
+  /**
+   * A container-structure-test file: its tests run on every platform beside the checks. Its command
+   * tests run the image, so the run check runs only when an expectation is given too.
+   */
+  structureTests?: StructureTestFile;
   allowSkip?: boolean;
   concurrency?: number;
   onProgress?: (message: string) => void;
@@ -86,11 +95,31 @@ async function verifyOne(o: VerifyPlatformsOptions, index: IndexView, exec: Plat
   r.checks.config = configured.result;
   if (!configured.manifest || !configured.config) return settle(r);
 
+  // The layers are read once: the binary check and the file tests both read this file system.
+  let fs: ImageFilesystem | { problem: string };
+  try {
+    fs = await readImageFilesystem(o.source, configured.manifest, tmp);
+  } catch (err) {
+    fs = { problem: `the file system of ${r.platform} cannot be read: ${(err as Error).message}` };
+  }
   const binary = await checkEntryBinary({
     source: o.source, manifest: configured.manifest, config: configured.config, exec, native: o.probe.native, tmp, ...(o.command ? { command: o.command } : {}),
+    ...('problem' in fs ? {} : { fs }),
   });
   r.checks.binary = binary.result;
   if (binary.summary) r.binary = binary.summary;
+
+  if (o.structureTests) {
+    r.structureTests = await runStructureTests({
+      ctx: o.ctx, file: o.structureTests, exec, config: configured.config, fs, image: pinned(o.ref, indexed.entry.digest), allowSkip: Boolean(o.allowSkip),
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    });
+    if (!o.expect && exec.mode !== 'unavailable') {
+      const instead = o.structureTests.commandTests.length ? '\'s command tests ran the image instead' : ' has no command tests and no expectation was given';
+      r.checks.run = skip(`${STRUCTURE_RUN_SKIP}${instead} (give --expect-output or --expect-uname to run the image's own command too)`);
+      return settle(r);
+    }
+  }
 
   const ran = await checkRun({
     ctx: o.ctx, probe: o.probe, exec, image: pinned(o.ref, indexed.entry.digest), allowSkip: Boolean(o.allowSkip),

@@ -51,6 +51,7 @@ export const COMMAND_USAGES = {
       ['--expect-output TEMPLATE', 'what each platform must print'],
       ['--expect-uname', "the output must be the `uname -m` this host reports for the platform"],
       ['--command ARG', "replaces the image's CMD (repeat it per argument; --command=-m for one that starts with a dash)"],
+      ['--config FILE', 'a container-structure-test file (schemaVersion 2.0.0), its tests run on every platform; repeatable'],
       REPORTER, JSON_FILE, ALLOW_SKIP,
       ['--ca-file PEM', "the registry's CA certificate (a private CA)"],
       ['--shard i/n', 'only a stable i-th of n shares of the platforms, for a CI matrix of n jobs (report merge joins them)'],

@@ -43,13 +43,15 @@ export interface RunPinnedOptions {
   emulator?: { path: string; argv: string[] };
 }
 
-export async function runPinned(ctx: Session, image: string, platform: Platform, options: RunPinnedOptions): Promise<PlatformRun> {
-  const name = `${ctx.id}-run-${platformSlug(platform)}-${Math.random().toString(36).slice(2, 7)}`;
-  // Recorded before the pull (an interrupted pull is removed too); an image the engine had already is kept.
+/**
+ * Pulls one platform of a pinned image into the engine (untimed by a run's timeout: a slow registry
+ * is not a slow emulator). Recorded before the pull, so an interrupted pull is removed too; an
+ * image the engine had already is kept at the end.
+ */
+export async function pullPinned(ctx: Session, image: string, platform: Platform): Promise<void> {
   if (ctx.closing) throw new EnvironmentError('the run is being cleaned up: nothing more is started.');
   const present = (await docker(['image', 'inspect', '--format', '{{.Id}}', image], { check: false, timeoutMs: 60_000 })).exitCode === 0;
   ctx.trackImage(image, { present });
-  // Pull first, untimed by the run's timeout: a slow registry is not a slow emulator.
   const auth = await pullCredentialsConfig(parseImageRef(image).registry);
   // A signal's cleanup removes it too: a credential must not outlive the pull.
   ctx.defer('removing the temporary docker config', auth.remove);
@@ -61,6 +63,11 @@ export async function runPinned(ctx: Session, image: string, platform: Platform,
   } finally {
     await auth.remove();
   }
+}
+
+export async function runPinned(ctx: Session, image: string, platform: Platform, options: RunPinnedOptions): Promise<PlatformRun> {
+  const name = `${ctx.id}-run-${platformSlug(platform)}-${Math.random().toString(36).slice(2, 7)}`;
+  await pullPinned(ctx, image, platform);
   const via = options.emulator
     ? ['-v', `${options.emulator.path}:${EMULATOR_MOUNT}:ro`, '--entrypoint', EMULATOR_MOUNT, image, ...options.emulator.argv]
     : [image, ...(options.command ?? [])];
@@ -96,4 +103,40 @@ function readCid(file: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+export interface CommandRunOptions {
+  /** The whole command line; the image's ENTRYPOINT is cleared, as container-structure-test does. */
+  argv: string[];
+  /** NAME=value pairs. */
+  env: string[];
+  /** docker run flags built from structured options (user, capabilities, mounts), never from a shell string. */
+  runFlags: string[];
+  timeoutMs: number;
+  /** Keep the container's file system as this image (a setup command's result); removed with the session. */
+  commitAs?: string;
+}
+
+/**
+ * Runs a command in a container of an image already in the engine (pulled by pullPinned, or
+ * committed by an earlier setup command). With `commitAs` the container is committed to that
+ * reference and removed; the image is recorded before it exists and removed with the session.
+ */
+export async function runCommand(ctx: Session, image: string, platform: Platform, o: CommandRunOptions): Promise<PlatformRun> {
+  if (ctx.closing) throw new EnvironmentError('the run is being cleaned up: nothing more is started.');
+  const name = `${ctx.id}-cmd-${platformSlug(platform)}-${Math.random().toString(36).slice(2, 7)}`;
+  const args = [
+    'run', ...(o.commitAs ? [] : ['--rm']), '--name', name, ...ctx.labelArgs(), '--platform', formatPlatform(platform),
+    '--entrypoint', '', ...o.env.flatMap((e) => ['-e', e]), ...o.runFlags, image, ...o.argv,
+  ];
+  const r = await docker(args, { check: false, timeoutMs: o.timeoutMs });
+  try {
+    if (o.commitAs && !r.timedOut) {
+      ctx.trackImage(o.commitAs);
+      await docker(['commit', name, o.commitAs], { timeoutMs: 120_000 });
+    }
+  } finally {
+    if (o.commitAs || r.timedOut) await docker(['rm', '-f', name], { check: false });
+  }
+  return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: r.durationMs, timedOut: r.timedOut };
 }

@@ -18,6 +18,12 @@ export interface FsEntry {
   /** Index of the layer that last wrote this path. */
   layer: number;
   size: number;
+  /** Permission and special bits as the layer's tar header has them (0o4755). */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** The tar entry type: "file", "symlink", "character-device", "fifo", ... */
+  tarType: string;
 }
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -100,7 +106,9 @@ export class ImageFilesystem {
       const type = h.type === 'file' || h.type === 'contiguous-file' ? 'file'
         : h.type === 'symlink' ? 'symlink' : h.type === 'link' ? 'hardlink' : h.type === 'directory' ? 'directory' : 'other';
       if (type !== 'directory') this.removeTree(path, layer); // a file replaces a lower directory
-      this.entries.set(path, { type, layer, size: h.size ?? 0, ...(h.linkname ? { linkname: h.linkname } : {}) });
+      this.entries.set(path, {
+        type, layer, size: h.size ?? 0, mode: h.mode ?? 0, uid: h.uid ?? 0, gid: h.gid ?? 0, tarType: h.type ?? 'file', ...(h.linkname ? { linkname: h.linkname } : {}),
+      });
       return false;
     });
   }
@@ -133,6 +141,27 @@ export class ImageFilesystem {
 
   entry(path: string): FsEntry | undefined {
     return this.entries.get(this.resolve(path));
+  }
+
+  /** The entry at a path whose last component is not followed (as lstat): a symlink is itself. */
+  linkEntry(path: string): FsEntry | undefined {
+    const p = clean(path);
+    if (p === '/') return this.entries.get('/');
+    return this.entries.get(posix.join(this.resolve(posix.dirname(p)), posix.basename(p)));
+  }
+
+  /** The names in a directory (symlinks in its path followed), sorted. */
+  list(dir: string): string[] {
+    const d = this.resolve(dir);
+    const prefix = d === '/' ? '/' : `${d}/`;
+    const names = new Set<string>();
+    for (const p of this.entries.keys()) if (p.startsWith(prefix) && p !== d) names.add(p.slice(prefix.length).split('/')[0]!);
+    return [...names].sort();
+  }
+
+  /** The root exists even when no layer has an entry for it. */
+  isRoot(path: string): boolean {
+    return this.resolve(path) === '/';
   }
 
   /** Reads a regular file (following symlinks and hard links). */

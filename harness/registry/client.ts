@@ -44,7 +44,10 @@ export interface ImageConfig {
   os?: string;
   architecture?: string;
   variant?: string;
-  config?: { Entrypoint?: string[] | null; Cmd?: string[] | null; WorkingDir?: string; Env?: string[]; User?: string };
+  config?: {
+    Entrypoint?: string[] | null; Cmd?: string[] | null; WorkingDir?: string; Env?: string[]; User?: string;
+    Labels?: Record<string, string> | null; ExposedPorts?: Record<string, object> | null; Volumes?: Record<string, object> | null;
+  };
 }
 
 /** Where manifests and blobs come from: a registry (RegistryClient), or an in-memory source in tests. */

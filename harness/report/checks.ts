@@ -3,20 +3,54 @@
  * platform has its four checks (one that was not reached is a skip that says why), so a CI system
  * sees the same test names on every run.
  */
-import { CHECK_NAMES, type CheckName, type CheckResult, type PlatformResult, type RunReport } from '../result/model.ts';
+import { CHECK_NAMES, type CheckName, type CheckResult, type PlatformResult, type RunReport, type StructureTestKind, type StructureTestResult } from '../result/model.ts';
 
 export interface CheckRow {
   report: RunReport;
   platform: PlatformResult;
-  check: CheckName;
+  /** One of the four checks, or "test <name>" for a container-structure-test file's test. */
+  check: CheckName | `test ${string}`;
   result: CheckResult;
+  /** A command test's time, in ms. */
+  durationMs?: number;
 }
 
+/** The four checks of every platform, then its container-structure-test tests, if any. */
 export function checkRows(reports: readonly RunReport[]): CheckRow[] {
   return reports.flatMap((report) =>
-    report.platforms.flatMap((platform) => CHECK_NAMES.map((check) => ({ report, platform, check, result: platform.checks[check] }))),
+    report.platforms.flatMap((platform) => [
+      ...CHECK_NAMES.map((check): CheckRow => ({ report, platform, check, result: platform.checks[check] })),
+      ...(platform.structureTests ?? []).map((t): CheckRow => ({
+        report, platform, check: `test ${t.name}`, result: { status: t.status, ...(t.message ? { message: t.message } : {}) }, ...(t.durationMs !== undefined ? { durationMs: t.durationMs } : {}),
+      })),
+    ]),
   );
 }
+
+/**
+ * A container-structure-test file's results as a matrix: one row per test, one column per
+ * platform. Undefined when no platform ran such a file.
+ */
+export interface TestMatrix {
+  tests: { name: string; kind: StructureTestKind }[];
+  platforms: string[];
+  cell(test: string, platform: string): StructureTestResult | undefined;
+}
+
+export function testMatrix(report: RunReport): TestMatrix | undefined {
+  const withTests = report.platforms.filter((p) => p.structureTests?.length);
+  if (!withTests.length) return undefined;
+  const tests = new Map<string, StructureTestKind>();
+  for (const p of withTests) for (const t of p.structureTests!) if (!tests.has(t.name)) tests.set(t.name, t.kind);
+  return {
+    tests: [...tests].map(([name, kind]) => ({ name, kind })),
+    platforms: report.platforms.map((p) => p.platform),
+    cell: (test, platform) => report.platforms.find((p) => p.platform === platform)?.structureTests?.find((t) => t.name === test),
+  };
+}
+
+/** A platform's name in a matrix header: "arm/v7" for "linux/arm/v7". */
+export const shortPlatform = (p: string) => p.replace(/^linux\//, '');
 
 /**
  * What a reader must be told about a platform beside its matrix row: why it failed or was skipped,

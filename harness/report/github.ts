@@ -47,7 +47,9 @@ export function renderAnnotations(reports: readonly RunReport[]): string[] {
       for (const check of failed) {
         lines.push(errorAnnotation(`${report.scenario} ${p.platform} ${check}`, `${p.checks[check].message ?? p.message ?? 'failed'}${check === 'run' ? fix : ''}`));
       }
-      if (failed.length === 0) lines.push(errorAnnotation(`${report.scenario} ${p.platform}`, `${p.message ?? 'failed'}${fix}`));
+      const failedTests = (p.structureTests ?? []).filter((t) => t.status === 'fail');
+      for (const t of failedTests) lines.push(errorAnnotation(`${report.scenario} ${p.platform} test ${t.name}`, t.message ?? 'failed'));
+      if (failed.length === 0 && failedTests.length === 0) lines.push(errorAnnotation(`${report.scenario} ${p.platform}`, `${p.message ?? 'failed'}${fix}`));
     }
   }
   return lines;

@@ -2,7 +2,7 @@
  * HTML: one self-contained file (no scripts, no external assets) with a matrix per scenario and a
  * per-platform timing chart (build and run time) drawn as inline SVG.
  */
-import { noteOf } from './checks.ts';
+import { noteOf, shortPlatform, testMatrix } from './checks.ts';
 import { xmlEscape as esc } from './junit.ts';
 import { CHECK_NAMES, type RunReport } from '../result/model.ts';
 
@@ -53,7 +53,15 @@ export function renderHtml(reports: readonly RunReport[]): string {
       `${st.differences.map((d) => `<br><em>differs from the article:</em> ${esc(d)}`).join('')}` +
       `${st.failures.map((f) => `<br><strong>${esc(f)}</strong>`).join('')}</td></tr>`).join('\n');
     const stepsTable = steps ? `<table><tr><th>section</th><th>result</th><th>step</th></tr>\n${steps}</table>` : '';
-    const matrix = r.platforms.length ? `<table>${head}\n${body}</table>${problems.length ? `<ul class="problems">${problems.join('')}</ul>` : ''}${chart(r)}` : '';
+    const tm = testMatrix(r);
+    const testsTable = tm
+      ? `<table><tr><th>test</th>${tm.platforms.map((p) => `<th><code>${esc(shortPlatform(p))}</code></th>`).join('')}</tr>\n` +
+        tm.tests.map((t) => `<tr><td>${esc(t.name)} <em>(${t.kind})</em></td>${tm.platforms.map((p) => {
+          const c = tm.cell(t.name, p);
+          return c ? `<td class="${c.status}" title="${esc(c.message ?? '')}">${c.status === 'pass' ? '✓' : c.status === 'fail' ? '✗' : '–'}</td>` : '<td>–</td>';
+        }).join('')}</tr>`).join('\n') + '</table>'
+      : '';
+    const matrix = r.platforms.length ? `<table>${head}\n${body}</table>${testsTable}${problems.length ? `<ul class="problems">${problems.join('')}</ul>` : ''}${chart(r)}` : '';
     return `<section><h2>${esc(r.title)} <code>${esc(r.scenario)}</code></h2>` +
       `<p class="meta">${passed} passed, ${failed} failed, ${skipped} skipped in ${(r.durationMs / 1000).toFixed(1)} s &middot; engine ${esc(r.host.engine)} on ${esc(r.host.native)}, ${esc(r.host.imageStore)} image store${r.image ? ` &middot; <code>${esc(r.image.ref)}</code>` : ''}</p>` +
       `${stepsTable}${matrix}</section>`;

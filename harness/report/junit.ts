@@ -44,11 +44,11 @@ export function renderJUnit(reports: readonly RunReport[]): string {
       if (st.observed.length) out.push(`      <system-out>${xmlEscape(st.observed.join('\n'))}</system-out>`);
       out.push('    </testcase>');
     }
-    for (const { platform, check, result } of mine) {
-      const time = check === 'run' ? secs(platform.durationMs) : '0.000';
+    for (const { platform, check, result, durationMs } of mine) {
+      const time = check === 'run' ? secs(platform.durationMs) : secs(durationMs ?? 0);
       out.push(`    <testcase classname="${xmlEscape(`${report.scenario}.${platform.platform}`)}" name="${xmlEscape(`${platform.platform} ${check}`)}" time="${time}">`);
       if (result.status === 'fail') {
-        const type = platform.emulatorSuspect && check === 'run' ? 'emulator-suspect' : check;
+        const type = platform.emulatorSuspect && check === 'run' ? 'emulator-suspect' : check.startsWith('test ') ? 'structure-test' : check;
         out.push(`      <failure message="${xmlEscape(result.message ?? 'failed')}" type="${type}">${xmlEscape(`mode: ${platform.mode}\nexpected: ${platform.expected}\noutput: ${platform.output}${platform.fix ? `\nfix: ${platform.fix}` : ''}`)}</failure>`);
       } else if (result.status === 'skip') {
         out.push(`      <skipped message="${xmlEscape(result.message ?? 'skipped')}"/>`);

@@ -1,7 +1,7 @@
 /**
  * Markdown: a matrix per scenario, for a pull request comment or GitHub's step summary.
  */
-import { noteOf } from './checks.ts';
+import { noteOf, shortPlatform, testMatrix } from './checks.ts';
 import { CHECK_NAMES, type RunReport } from '../result/model.ts';
 
 const ICON = { pass: '✅', fail: '❌', skip: '⏭️' } as const;
@@ -28,6 +28,11 @@ export function renderMarkdown(reports: readonly RunReport[]): string {
     for (const p of r.platforms) {
       const checks = p.checks;
       out.push(`| \`${p.platform}\` | ${p.mode}${p.emulator?.qemuVersion ? ` (QEMU ${p.emulator.qemuVersion})` : ''} | ${CHECK_NAMES.map((c) => ICON[checks[c].status]).join(' | ')} | ${cell(p.output.split('\n')[0] ?? '')} |`);
+    }
+    const tests = testMatrix(r);
+    if (tests) {
+      out.push('', `| test | ${tests.platforms.map((p) => `\`${shortPlatform(p)}\``).join(' | ')} |`, `|---|${tests.platforms.map(() => ':-:').join('|')}|`);
+      for (const t of tests.tests) out.push(`| ${cell(t.name)} (${t.kind}) | ${tests.platforms.map((p) => { const c = tests.cell(t.name, p); return c ? ICON[c.status] : '–'; }).join(' | ')} |`);
     }
     const problems = r.platforms.filter((p) => noteOf(p));
     if (problems.length) {

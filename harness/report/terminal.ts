@@ -4,7 +4,7 @@
  * are coloured with picocolors' escape codes.
  */
 import pc from 'picocolors';
-import { noteOf } from './checks.ts';
+import { noteOf, shortPlatform, testMatrix } from './checks.ts';
 import type { CheckResult, RunReport } from '../result/model.ts';
 
 export interface TerminalOptions {
@@ -76,6 +76,13 @@ export function renderTerminal(report: RunReport, options: TerminalOptions = {})
     ...(report.steps?.length ? [...renderSteps(report, paint), ''] : []),
     ...(report.platforms.length ? [table(rows, (text, row, col) => (row > 0 && MARK_COLUMNS.has(col) ? paint(text) : text))] : []),
   ];
+  const tests = testMatrix(report);
+  if (tests) {
+    // The container-structure-test file: a row per test, a column per platform.
+    const trows = [['TEST', 'KIND', ...tests.platforms.map(shortPlatform)]];
+    for (const t of tests.tests) trows.push([t.name, t.kind, ...tests.platforms.map((p) => mark(tests.cell(t.name, p)))]);
+    lines.push('', table(trows, (text, row, col) => (row > 0 && col > 1 ? paint(text) : text)));
+  }
   const problems = report.platforms.filter((p) => noteOf(p));
   const known = report.platforms.filter((p) => p.knownIssues);
   if (known.length) {

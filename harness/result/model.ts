@@ -64,8 +64,24 @@ export interface PlatformResult {
   checks: Record<CheckName, CheckResult>;
   /** Known issues this platform showed (the scenario expected them): why each is accepted. */
   knownIssues?: string[];
+  /** A container-structure-test file's tests on this platform (`verify --config`), in the file's order. */
+  structureTests?: StructureTestResult[];
   /** The entry binary as read from the layers: "/app/hello: ELF 64-bit LSB AArch64, static, go1.24.4 linux/arm64". */
   binary?: string;
+}
+
+/** The kinds of test a container-structure-test file holds. */
+export type StructureTestKind = 'command' | 'file-existence' | 'file-content' | 'metadata' | 'license';
+
+/** One test of a container-structure-test file (`verify --config`) on one platform. */
+export interface StructureTestResult {
+  name: string;
+  kind: StructureTestKind;
+  status: Status;
+  /** Why it failed, or was skipped; what it found when it passed. */
+  message?: string;
+  /** Command tests: the time their containers took, in ms. */
+  durationMs?: number;
 }
 
 /** One step of a steps scenario, tied to a section of the reference article. */
@@ -130,13 +146,20 @@ export function unverifiedResult(exec: PlatformExecution, expected: string, stat
   return settle(r);
 }
 
+/** The run check's message when a container-structure-test file's command tests run the image instead. */
+export const STRUCTURE_RUN_SKIP = 'not run: the container-structure-test file';
+
 /** Status and message from the checks: any failure fails; a skipped run with nothing failed skips. */
 export function settle(r: PlatformResult): PlatformResult {
   const failed = CHECK_NAMES.filter((c) => r.checks[c].status === 'fail');
-  if (failed.length) {
+  const failedTests = (r.structureTests ?? []).filter((t) => t.status === 'fail');
+  // With a container-structure-test file, its command tests run the image; the run check is not needed for a verdict.
+  const ranTests = (r.structureTests ?? []).some((t) => t.status === 'pass');
+  if (failed.length || failedTests.length) {
     r.status = 'fail';
-    r.message = failed.length === 1 && r.checks.index.status === 'skip' ? r.checks[failed[0]!].message! : failed.map((c) => `${c}: ${r.checks[c].message}`).join('; ');
-  } else if (r.checks.run.status === 'skip') {
+    r.message = failed.length === 1 && !failedTests.length && r.checks.index.status === 'skip' ? r.checks[failed[0]!].message!
+      : [...failed.map((c) => `${c}: ${r.checks[c].message}`), ...failedTests.map((t) => `test "${t.name}": ${t.message}`)].join('; ');
+  } else if (r.checks.run.status === 'skip' && !(ranTests && r.checks.run.message?.startsWith(STRUCTURE_RUN_SKIP))) {
     r.status = 'skip';
     r.message = r.checks.run.message!;
   } else {

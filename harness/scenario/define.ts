@@ -58,6 +58,11 @@ export interface VerifyScenario {
   platforms?: string[];
   expect?: Expectation;
   command?: string[];
+  /**
+   * container-structure-test files (schemaVersion 2.0.0) whose tests run on every platform: paths,
+   * relative to the working directory, or file: URLs.
+   */
+  structureTests?: (string | URL)[];
 }
 
 /** A sequence of commands, each step tied to an article section (see steps.ts). */

@@ -5,16 +5,21 @@ import { shardLabel, shardPlatforms } from './shard.ts';
 import { RegistryClient } from '../registry/client.ts';
 import { parseImageRef } from '../registry/image-ref.ts';
 import type { VerifyScenario } from './define.ts';
+import { fileURLToPath } from 'node:url';
+import { mergeStructureTests, readStructureTests } from '../structure/test-file.ts';
 import type { RunnerEnv, ScenarioOutcome } from './outcome.ts';
 
 export async function runVerifyScenario(s: VerifyScenario, env: RunnerEnv): Promise<ScenarioOutcome> {
   const { options } = env;
   const ref = parseImageRef(s.image);
   const platforms = options.platforms ?? s.platforms?.map(parsePlatform);
+  const structureTests = s.structureTests?.length
+    ? mergeStructureTests(await Promise.all(s.structureTests.map((f) => readStructureTests(f instanceof URL ? fileURLToPath(f) : f))))
+    : undefined;
   const results = await verifyPlatforms({
     ctx: env.session, probe: env.probe, ref, source: RegistryClient.for(ref, options.caFile ? { caFile: options.caFile } : {}),
     ...(platforms ? { platforms } : {}), ...(s.expect ? { expect: s.expect } : {}), ...(s.command ? { command: s.command } : {}),
-    allowSkip: Boolean(options.allowSkip), concurrency: options.concurrency ?? 2, onProgress: env.progress,
+    ...(structureTests ? { structureTests } : {}), allowSkip: Boolean(options.allowSkip), concurrency: options.concurrency ?? 2, onProgress: env.progress,
     ...(options.shard ? { select: (all: Platform[]) => shardPlatforms(all, options.shard!) } : {}),
   });
   const notes = options.shard ? [`Shard ${shardLabel(options.shard)}: ${results.length} of the platforms (\`multiarch-harness report merge\` joins the shards' reports).`] : [];

@@ -6,6 +6,7 @@ import { parseImageRef } from '../../registry/image-ref.ts';
 import type { VerifyScenario } from '../../scenario/define.ts';
 import { runScenario } from '../../scenario/run-scenario.ts';
 import { parseShard } from '../../scenario/shard.ts';
+import { mergeStructureTests, readStructureTests } from '../../structure/test-file.ts';
 import { COMMON, parse, reporters, runOptions } from '../args.ts';
 import { seeHelp } from '../usage.ts';
 import { printAndWriteReports } from '../output.ts';
@@ -17,6 +18,7 @@ export async function verifyCommand(args: string[]): Promise<number> {
     'expect-uname': { type: 'boolean' },
     'ca-file': { type: 'string' },
     command: { type: 'string', multiple: true },
+    config: { type: 'string', multiple: true },
     shard: { type: 'string' },
   }, 'verify');
   if (positionals.length !== 1) throw new UsageError(`verify takes one image reference.\n${seeHelp('verify')}`);
@@ -25,9 +27,12 @@ export async function verifyCommand(args: string[]): Promise<number> {
   const options = runOptions(values, 'verify');
   const ref = parseImageRef(positionals[0]!);
   const expect: Expectation | undefined = values['expect-output'] ? { kind: 'output', template: values['expect-output'] } : values['expect-uname'] ? { kind: 'uname' } : undefined;
+  // Read now: a mistake in a file is one sentence before any work starts.
+  if (values.config) mergeStructureTests(await Promise.all(values.config.map(readStructureTests)));
   const scenario: VerifyScenario = {
     kind: 'verify', name: `verify-${ref.repository.replaceAll('/', '-')}`, title: `verify ${positionals[0]}`, image: positionals[0]!,
     ...(expect ? { expect } : {}), ...(values.command ? { command: values.command } : {}),
+    ...(values.config ? { structureTests: values.config } : {}),
   };
   await checkReportDestinations(specs, scenario.name);
   const shard = values.shard ? parseShard(values.shard) : undefined;

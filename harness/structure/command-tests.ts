@@ -1,0 +1,77 @@
+/**
+ * A container-structure-test command test on one platform, as container-structure-test's docker
+ * driver runs it: each setup command runs in a container of the image whose result is committed
+ * and becomes the image of the next command; the test's command runs in a fresh container of that
+ * image with the ENTRYPOINT cleared; its stdout, stderr and exit code are compared with the test.
+ * Teardown commands run after it in containers of the same image (container-structure-test's docker
+ * driver skips them, as each test has its own container; they run here so a failing one is seen).
+ * The command and its arguments, and the environment's values, are expanded from the image's
+ * environment as container-structure-test does.
+ */
+import { runCommand } from '../engine/container.ts';
+import type { Session } from '../engine/session.ts';
+import { formatPlatform, platformSlug, type Platform } from '../platform/platform.ts';
+import type { StructureTestResult } from '../result/model.ts';
+import { expandEnv, patternProblems } from './static-tests.ts';
+import type { CommandTest, ContainerRunOptions, EnvVar } from './test-file.ts';
+
+export interface CommandTestInput {
+  ctx: Session;
+  /** The platform's pinned image, already pulled. */
+  image: string;
+  platform: Platform;
+  test: CommandTest;
+  globalEnvVars: readonly EnvVar[];
+  imageEnv: Record<string, string>;
+  runOptions?: ContainerRunOptions;
+  timeoutMs: number;
+}
+
+/** docker run flags for container-structure-test's containerRunOptions. */
+export function runFlags(o: ContainerRunOptions | undefined, hostEnv: NodeJS.ProcessEnv = process.env): string[] {
+  if (!o) return [];
+  return [
+    ...(o.user ? ['--user', o.user] : []),
+    ...(o.privileged ? ['--privileged'] : []),
+    ...o.capabilities.flatMap((c) => ['--cap-add', c]),
+    ...o.bindMounts.flatMap((m) => ['--volume', m]),
+    ...(o.envFile ? ['--env-file', o.envFile] : []),
+    // Names of the harness's own variables, passed when set (container-structure-test skips unset ones).
+    ...o.envVars.filter((n) => hostEnv[n]).flatMap((n) => ['--env', `${n}=${hostEnv[n]}`]),
+  ];
+}
+
+export async function runCommandTest(o: CommandTestInput): Promise<StructureTestResult> {
+  const { test } = o;
+  const base = { name: test.name, kind: 'command' as const };
+  const env = [...o.globalEnvVars, ...test.envVars].map((v) => `${v.key}=${expandEnv(v.value, o.imageEnv)}`);
+  const flags = runFlags(o.runOptions);
+  const started = performance.now();
+  const done = (status: 'pass' | 'fail', message: string): StructureTestResult => ({ ...base, status, message, durationMs: Math.round(performance.now() - started) });
+  let image = o.image;
+  for (const [i, argv] of test.setup.entries()) {
+    const commitAs = `multiarch-harness/cst-${o.ctx.id}:${platformSlug(o.platform)}-${Math.random().toString(36).slice(2, 9)}`.toLowerCase();
+    const r = await runCommand(o.ctx, image, o.platform, { argv: argv.map((a) => expandEnv(a, o.imageEnv)), env, runFlags: flags, timeoutMs: o.timeoutMs, commitAs });
+    if (r.timedOut) return done('fail', `setup command ${i + 1} (${argv.join(' ')}) did not finish within ${o.timeoutMs / 1000} s`);
+    if (r.exitCode === 125 || r.exitCode === 126 || r.exitCode === 127) return done('fail', `setup command ${i + 1} (${argv.join(' ')}) could not be started: ${lastLine(r.stderr)}`);
+    image = commitAs;
+  }
+  const argv = [test.command, ...test.args].map((a) => expandEnv(a, o.imageEnv));
+  const r = await runCommand(o.ctx, image, o.platform, { argv, env, runFlags: flags, timeoutMs: o.timeoutMs });
+  if (r.timedOut) return done('fail', `${argv.join(' ')} did not finish within ${o.timeoutMs / 1000} s on ${formatPlatform(o.platform)}`);
+  const problems = [
+    ...patternProblems('stdout', r.stdout, o.platform, test.expectedOutput, test.excludedOutput),
+    ...patternProblems('stderr', r.stderr, o.platform, test.expectedError, test.excludedError),
+    ...(r.exitCode !== test.exitCode ? [`exit code ${r.exitCode ?? 'none'}, expected ${test.exitCode}${r.exitCode !== 0 && r.stderr.trim() ? ` (${lastLine(r.stderr)})` : ''}`] : []),
+  ];
+  for (const [i, teardown] of test.teardown.entries()) {
+    const t = await runCommand(o.ctx, image, o.platform, { argv: teardown.map((a) => expandEnv(a, o.imageEnv)), env, runFlags: flags, timeoutMs: o.timeoutMs });
+    if (t.timedOut || t.exitCode !== 0) problems.push(`teardown command ${i + 1} (${teardown.join(' ')}) ${t.timedOut ? 'did not finish' : `exited ${t.exitCode}`}`);
+  }
+  return problems.length ? done('fail', problems.join('; ')) : done('pass', `${argv.join(' ')}: exit ${r.exitCode}${r.stdout.trim() ? `, "${lastLine(r.stdout)}"` : ''}`);
+}
+
+function lastLine(s: string): string {
+  const line = s.trim().split('\n').at(-1) ?? '';
+  return line.length > 120 ? `${line.slice(0, 117)}...` : line;
+}
