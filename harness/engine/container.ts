@@ -122,7 +122,7 @@ export interface CommandRunOptions {
  * committed by an earlier setup command). With `commitAs` the container is committed to that
  * reference and removed; the image is recorded before it exists and removed with the session.
  */
-export async function runCommand(ctx: Session, image: string, platform: Platform, o: CommandRunOptions): Promise<PlatformRun> {
+export async function runCommand(ctx: Session, image: string, platform: Platform, o: CommandRunOptions): Promise<PlatformRun & { committedPlatform?: string }> {
   if (ctx.closing) throw new EnvironmentError('the run is being cleaned up: nothing more is started.');
   const name = `${ctx.id}-cmd-${platformSlug(platform)}-${Math.random().toString(36).slice(2, 7)}`;
   const args = [
@@ -134,6 +134,10 @@ export async function runCommand(ctx: Session, image: string, platform: Platform
     if (o.commitAs && !r.timedOut) {
       ctx.trackImage(o.commitAs);
       await docker(['commit', name, o.commitAs], { timeoutMs: 120_000 });
+      // `docker commit` keeps os and architecture but drops the variant (arm/v6 becomes arm): later
+      // runs of the committed image must ask for the platform it records, or the engine looks for it in a registry.
+      const recorded = await docker(['image', 'inspect', '--format', '{{.Os}}/{{.Architecture}}{{if .Variant}}/{{.Variant}}{{end}}', o.commitAs], { timeoutMs: 60_000 });
+      return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: r.durationMs, timedOut: r.timedOut, committedPlatform: recorded.stdout.trim() };
     }
   } finally {
     if (o.commitAs || r.timedOut) await docker(['rm', '-f', name], { check: false });

@@ -10,7 +10,7 @@
  */
 import { runCommand } from '../engine/container.ts';
 import type { Session } from '../engine/session.ts';
-import { formatPlatform, platformSlug, type Platform } from '../platform/platform.ts';
+import { formatPlatform, parsePlatform, platformSlug, type Platform } from '../platform/platform.ts';
 import type { StructureTestResult } from '../result/model.ts';
 import { expandEnv, patternProblems } from './static-tests.ts';
 import type { CommandTest, ContainerRunOptions, EnvVar } from './test-file.ts';
@@ -49,15 +49,17 @@ export async function runCommandTest(o: CommandTestInput): Promise<StructureTest
   const started = performance.now();
   const done = (status: 'pass' | 'fail', message: string): StructureTestResult => ({ ...base, status, message, durationMs: Math.round(performance.now() - started) });
   let image = o.image;
+  let platform = o.platform;
   for (const [i, argv] of test.setup.entries()) {
     const commitAs = `multiarch-harness/cst-${o.ctx.id}:${platformSlug(o.platform)}-${Math.random().toString(36).slice(2, 9)}`.toLowerCase();
-    const r = await runCommand(o.ctx, image, o.platform, { argv: argv.map((a) => expandEnv(a, o.imageEnv)), env, runFlags: flags, timeoutMs: o.timeoutMs, commitAs });
+    const r = await runCommand(o.ctx, image, platform, { argv: argv.map((a) => expandEnv(a, o.imageEnv)), env, runFlags: flags, timeoutMs: o.timeoutMs, commitAs });
     if (r.timedOut) return done('fail', `setup command ${i + 1} (${argv.join(' ')}) did not finish within ${o.timeoutMs / 1000} s`);
     if (r.exitCode === 125 || r.exitCode === 126 || r.exitCode === 127) return done('fail', `setup command ${i + 1} (${argv.join(' ')}) could not be started: ${lastLine(r.stderr)}`);
     image = commitAs;
+    if (r.committedPlatform) platform = parsePlatform(r.committedPlatform);
   }
   const argv = [test.command, ...test.args].map((a) => expandEnv(a, o.imageEnv));
-  const r = await runCommand(o.ctx, image, o.platform, { argv, env, runFlags: flags, timeoutMs: o.timeoutMs });
+  const r = await runCommand(o.ctx, image, platform, { argv, env, runFlags: flags, timeoutMs: o.timeoutMs });
   if (r.timedOut) return done('fail', `${argv.join(' ')} did not finish within ${o.timeoutMs / 1000} s on ${formatPlatform(o.platform)}`);
   const problems = [
     ...patternProblems('stdout', r.stdout, o.platform, test.expectedOutput, test.excludedOutput),
@@ -65,13 +67,15 @@ export async function runCommandTest(o: CommandTestInput): Promise<StructureTest
     ...(r.exitCode !== test.exitCode ? [`exit code ${r.exitCode ?? 'none'}, expected ${test.exitCode}${r.exitCode !== 0 && r.stderr.trim() ? ` (${lastLine(r.stderr)})` : ''}`] : []),
   ];
   for (const [i, teardown] of test.teardown.entries()) {
-    const t = await runCommand(o.ctx, image, o.platform, { argv: teardown.map((a) => expandEnv(a, o.imageEnv)), env, runFlags: flags, timeoutMs: o.timeoutMs });
+    const t = await runCommand(o.ctx, image, platform, { argv: teardown.map((a) => expandEnv(a, o.imageEnv)), env, runFlags: flags, timeoutMs: o.timeoutMs });
     if (t.timedOut || t.exitCode !== 0) problems.push(`teardown command ${i + 1} (${teardown.join(' ')}) ${t.timedOut ? 'did not finish' : `exited ${t.exitCode}`}`);
   }
   return problems.length ? done('fail', problems.join('; ')) : done('pass', `${argv.join(' ')}: exit ${r.exitCode}${r.stdout.trim() ? `, "${lastLine(r.stdout)}"` : ''}`);
 }
 
+/** The line of stderr that says what went wrong: the engine's "docker: Error ..." when there is one, else the last. */
 function lastLine(s: string): string {
-  const line = s.trim().split('\n').at(-1) ?? '';
+  const lines = s.trim().split('\n');
+  const line = lines.find((l) => /^docker: Error/.test(l))?.replace(/^docker: Error response from daemon: /, '') ?? lines.at(-1) ?? '';
   return line.length > 120 ? `${line.slice(0, 117)}...` : line;
 }

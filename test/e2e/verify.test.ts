@@ -69,6 +69,32 @@ describe('verify', () => {
     expect(stdout).toMatch(/linux\/arm64: binary: .*x86-64/);
   });
 
+  test('a container-structure-test file with each kind of test passes on all 9 platforms, and fails on linux/arm64 only where that entry differs', async () => {
+    const config = `${ROOT}test/e2e/fixtures/structure-tests/hello.yaml`;
+    const good = await verify(images.good!, '--config', config);
+    expect(good.code, good.stdout).toBe(0);
+    expect(good.report.platforms).toHaveLength(9);
+    for (const p of good.report.platforms) {
+      expect(p.structureTests!.map((t) => `${t.kind} ${t.status}`), `${p.platform}: ${p.message}`).toEqual([
+        'command pass', 'file-existence pass', 'file-existence pass', 'file-content pass', 'metadata pass',
+      ]);
+    }
+    expect(good.stdout).toMatch(/TEST +KIND +amd64 +386 +arm\/v6/);
+
+    const junit = join(await mkdtemp(join(tmpdir(), 'mah-cst-')), 'junit.xml');
+    const bad = await verify(images.wrongArch!, '--config', config, '--reporter', `junit=${junit}`);
+    expect(bad.code).toBe(1);
+    const byPlatform = Object.fromEntries(bad.report.platforms.map((p) => [p.platform, p]));
+    expect(byPlatform['linux/amd64']!.status).toBe('pass');
+    const failed = byPlatform['linux/arm64']!.structureTests!.filter((t) => t.status === 'fail').map((t) => t.name);
+    // The amd64 program in the arm64 entry greets as amd64 (it runs natively here) and its build info says GOARCH=amd64.
+    expect(failed).toEqual(['greets its own platform', 'built by Go for this platform']);
+    expect(byPlatform['linux/arm64']!.message).toMatch(/test "greets its own platform": expected \/Hello, \{os\}\/\{goarch\}!\/ in stdout, got "Hello, linux\/amd64!"/);
+    const xml = await readFile(junit, 'utf8');
+    expect(xml).toMatch(/<testcase classname="[^"]*linux\/arm64" name="linux\/arm64 test greets its own platform" time="[\d.]+">\s*<failure/);
+    expect(xml).toMatch(/<testcase classname="[^"]*linux\/amd64" name="linux\/amd64 test greets its own platform" time="[\d.]+">\s*<\/testcase>/);
+  });
+
   test('a claimed platform missing from the index fails its index check', async () => {
     const { code, report, stdout } = await verify(images.good!, '--platforms', 'linux/amd64,linux/ppc64', '--expect-output', 'Hello, {os}/{goarch}!');
     expect(code).toBe(1);

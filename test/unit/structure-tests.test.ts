@@ -104,7 +104,7 @@ describe('file, metadata and license tests from layers', () => {
   beforeAll(async () => {
     const dir = await mkdtemp(join(tmpdir(), 'mah-cst-'));
     const pack = tar.pack();
-    const entry = (name: string, o: Partial<tar.Headers>, data = '') => pack.entry({ name, mode: 0o644, uid: 0, gid: 0, ...o }, data);
+    const entry = (name: string, o: Partial<tar.Header>, data = '') => pack.entry({ name, mode: 0o644, uid: 0, gid: 0, ...o }, data);
     entry('bin/', { type: 'directory', mode: 0o755 });
     entry('bin/app', { mode: 0o755, uid: 1000, gid: 1000 }, 'Hello, linux/arm64!\n');
     entry('bin/suid', { mode: 0o4755 });
