@@ -203,7 +203,8 @@ const RUN_OPTIONS = ['user', 'privileged', 'allocateTty', 'envVars', 'envFile', 
 /** Parses a container-structure-test file's text; `file` names it in messages. */
 export function parseStructureTests(text: string, file: string): StructureTestFile {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  // YAML 1.1, as container-structure-test's reader (go-yaml v2): yes/no and on/off are booleans there.
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, version: '1.1' });
   const r = new FileReader(file, lineCounter);
   const problem = doc.errors[0];
   if (problem) throw new UsageError(`${file} line ${lineCounter.linePos(problem.pos[0]).line}: not valid YAML (${problem.message.split('\n')[0]}).`);

@@ -71,6 +71,8 @@ describe('mistakes in a file', () => {
     expect(parseError("schemaVersion: '2.0.0'\n")).toMatch(/has no tests/);
     expect(parseError("schemaVersion: '2.0.0'\ncontainerRunOptions:\n  allocateTty: true\ncommandTests:\n  - name: a\n    command: x\n")).toMatch(/line 3: containerRunOptions\.allocateTty is not supported/);
     expect(parseError('')).toMatch(/is empty/);
+    // YAML 1.1 as go-yaml v2 reads it: "no" is false.
+    expect(parseStructureTests("schemaVersion: '2.0.0'\nfileExistenceTests:\n  - {name: a, path: /x, shouldExist: no}\n", 'x').fileExistenceTests[0]!.shouldExist).toBe(false);
   });
 
   test('files given together: names unique across them, one metadata test each', () => {
