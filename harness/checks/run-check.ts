@@ -20,7 +20,7 @@ export async function checkRun(o: RunCheckInput): Promise<{ result: CheckResult;
     const message = `${name} cannot run here: ${exec.reason}`;
     return { result: o.allowSkip ? skip(message) : fail(message), findings: { output: '', durationMs: 0, ...(exec.fix ? { fix: exec.fix } : {}) } };
   }
-  o.onProgress?.(`running ${name} (${exec.mode})`);
+  o.onProgress?.(`running ${name} (${exec.mode})`, { platform: name, state: `running (${exec.mode})` });
   const timeoutMs = BASE_RUN_TIMEOUT_MS * exec.timeoutFactor;
   const watch = exec.mode === 'qemu' && exec.emulator && o.probe.engineIsLocal ? { handler: exec.emulator.handler, interpreter: exec.emulator.interpreter } : undefined;
   let run: PlatformRun;

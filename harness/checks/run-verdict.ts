@@ -11,6 +11,7 @@ import type { PlatformExecution } from '../platform/execution-mode.ts';
 import { judge, type Expectation } from '../platform/expectations.ts';
 import { formatPlatform } from '../platform/platform.ts';
 import { fail, pass, type CheckResult, type PlatformResult } from '../result/model.ts';
+import type { Progress } from '../result/progress.ts';
 
 
 export interface RunCheckInput {
@@ -24,7 +25,7 @@ export interface RunCheckInput {
   /** The entry binary the binary check resolved: a second opinion runs its command line. */
   binary?: EntryBinary;
   allowSkip?: boolean;
-  onProgress?: (message: string) => void;
+  onProgress?: Progress;
 }
 
 /** What the run found, besides its check: the fields of the platform result it fills. */

@@ -21,7 +21,7 @@ export async function askSecondOpinion(o: RunCheckInput, findings: RunFindings, 
   if (!alt) return fail(`${firstCheck.message}; no other QEMU for ${em.handler} is at hand for a second opinion (Debian: apt-get install qemu-user-static)`);
   if (!o.binary) return fail(`${firstCheck.message}; the program's command line could not be resolved in the image, so it could not be run under another emulator`);
   const altName = emulatorName(alt.qemuVersion, em.handler);
-  o.onProgress?.(`${formatPlatform(o.exec.platform)} ${trouble} under ${firstName}; a second opinion from ${altName}`);
+  o.onProgress?.(`${formatPlatform(o.exec.platform)} ${trouble} under ${firstName}; a second opinion from ${altName}`, { platform: formatPlatform(o.exec.platform), state: `second opinion (${altName})` });
   const timeoutMs = BASE_RUN_TIMEOUT_MS * o.exec.timeoutFactor;
   const second = await runPinned(o.ctx, o.image, o.exec.platform, { timeoutMs, emulator: { path: alt.path, argv: commandLine(o.binary) } });
   const secondCheck = judgeRun(second, o.exec, o.expect, o.probe, timeoutMs);

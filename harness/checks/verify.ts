@@ -24,6 +24,7 @@ import { checkConfig } from './config-check.ts';
 import { checkIndex } from './index-check.ts';
 import { checkRun } from './run-check.ts';
 import { unameTwins } from './run-verdict.ts';
+import type { Progress } from '../result/progress.ts';
 
 export interface VerifyPlatformsOptions {
   ctx: Session;
@@ -46,7 +47,7 @@ export interface VerifyPlatformsOptions {
   structureTests?: StructureTestFile;
   allowSkip?: boolean;
   concurrency?: number;
-  onProgress?: (message: string) => void;
+  onProgress?: Progress;
 }
 
 export async function verifyPlatforms(o: VerifyPlatformsOptions): Promise<PlatformResult[]> {
@@ -86,14 +87,18 @@ function sayWhatUnameCannotTell(results: PlatformResult[], listed: readonly Plat
 
 async function verifyOne(o: VerifyPlatformsOptions, index: IndexView, exec: PlatformExecution, tmp: string): Promise<PlatformResult> {
   const r = newPlatformResult(exec, expectedText(o.expect, exec, o.probe.native));
+  const state = (s: string) => o.onProgress?.('', { platform: r.platform, state: s });
+  const done = (x: PlatformResult) => { state(x.status); return x; };
+  state('reading manifest and config');
   const indexed = checkIndex(index, exec.platform);
   r.checks.index = indexed.result;
-  if (!indexed.entry) return settle(r);
+  if (!indexed.entry) return done(settle(r));
   r.digest = indexed.entry.digest;
 
   const configured = await checkConfig(o.source, indexed.entry, exec.platform);
   r.checks.config = configured.result;
-  if (!configured.manifest || !configured.config) return settle(r);
+  if (!configured.manifest || !configured.config) return done(settle(r));
+  state('reading layers');
 
   // The layers are read once: the binary check and the file tests both read this file system.
   let fs: ImageFilesystem | { problem: string };
@@ -117,7 +122,7 @@ async function verifyOne(o: VerifyPlatformsOptions, index: IndexView, exec: Plat
     if (!o.expect && exec.mode !== 'unavailable') {
       const instead = o.structureTests.commandTests.length ? '\'s command tests ran the image instead' : ' has no command tests and no expectation was given';
       r.checks.run = skip(`${STRUCTURE_RUN_SKIP}${instead} (give --expect-output or --expect-uname to run the image's own command too)`);
-      return settle(r);
+      return done(settle(r));
     }
   }
 
@@ -128,5 +133,5 @@ async function verifyOne(o: VerifyPlatformsOptions, index: IndexView, exec: Plat
   });
   r.checks.run = ran.result;
   Object.assign(r, ran.findings);
-  return settle(r);
+  return done(settle(r));
 }

@@ -3,6 +3,7 @@
  * every runnable platform in one buildx build, then verify the pushed image like any other.
  */
 import { buildAndPush } from '../engine/build.ts';
+import { platformOfVertex } from '../engine/build-progress.ts';
 import { verifyPlatforms } from '../checks/verify.ts';
 import { classify, type PlatformExecution } from '../platform/execution-mode.ts';
 import { expectedText } from '../platform/expectations.ts';
@@ -40,12 +41,17 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerEnv): Promis
     const builder = await chooseBuilder(session, probe, options.builder, runnable.length);
     notes.push(builder.note);
     progress(`building ${runnable.map((e) => formatPlatform(e.platform)).join(', ')} with the builder ${builder.name}`);
+    for (const e of runnable) progress('', { platform: formatPlatform(e.platform), state: 'building' });
     const attempts = await buildLeavingOut(runnable, (platforms) => buildAndPush({
       context: contextPath(s.build.context), ...(s.build.dockerfile ? { dockerfile: s.build.dockerfile } : {}),
       platforms, tag, labels: session.labels,
       provenance: s.build.provenance ?? false, builder: builder.name, timeoutMs: BUILD_TIMEOUT_MS,
       noCache: Boolean(options.noCache),
-      onVertex: (name) => { if (!name.startsWith('[internal]')) progress(`  ${name}`); },
+      onVertex: (name) => {
+        if (name.startsWith('[internal]')) return;
+        const platform = platformOfVertex(name);
+        progress(`  ${name}`, platform ? { platform, state: `building: ${name.replace(/^\[[^\]]*\]\s*/, '')}` } : undefined);
+      },
       ...(probe.engineIsLocal ? { emulated: emulatedOf(runnable) } : {}),
     }), Boolean(options.keepGoing), progress);
     const suspects = hungPlatforms(attempts);
@@ -69,7 +75,7 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerEnv): Promis
       for (const r of settled) {
         const buildMs = build.perPlatformMs[r.platform];
         results.set(r.platform, { ...r, ...(buildMs !== undefined ? { buildMs } : {}) });
-        progress(`${r.status.toUpperCase()} ${r.platform} (${r.mode}) ${r.output.split('\n')[0] ?? ''}`);
+        progress(`${r.status.toUpperCase()} ${r.platform} (${r.mode}) ${r.output.split('\n')[0] ?? ''}`, { platform: r.platform, state: r.status });
       }
     }
   }

@@ -7,6 +7,7 @@ import type { HostProbe } from '../host/probe.ts';
 import type { Platform } from '../platform/platform.ts';
 import type { Shard } from './shard.ts';
 import type { PlatformResult, RunReport, StepResult } from '../result/model.ts';
+import type { Progress } from '../result/progress.ts';
 
 export interface RunOptions {
   platforms?: Platform[];
@@ -24,7 +25,7 @@ export interface RunOptions {
    * without it, as long as platforms remain, and verify the ones that built.
    */
   keepGoing?: boolean;
-  onProgress?: (message: string) => void;
+  onProgress?: Progress;
   probe?: HostProbe;
   /** Verify: only this stable share of the platforms (shard.ts), so a CI matrix of n jobs covers each once. */
   shard?: Shard;
@@ -35,7 +36,7 @@ export interface RunnerEnv {
   session: Session;
   probe: HostProbe;
   options: RunOptions;
-  progress: (message: string) => void;
+  progress: Progress;
 }
 
 /** What a runner found: the platform results (in the order asked for), steps, the image, notes for the reader. */

@@ -22,6 +22,7 @@ export async function runVerifyScenario(s: VerifyScenario, env: RunnerEnv): Prom
     ...(structureTests ? { structureTests } : {}), allowSkip: Boolean(options.allowSkip), concurrency: options.concurrency ?? 2, onProgress: env.progress,
     ...(options.shard ? { select: (all: Platform[]) => shardPlatforms(all, options.shard!) } : {}),
   });
+  for (const r of results) env.progress(`${r.status.toUpperCase()} ${r.platform} (${r.mode})${r.message ? `: ${r.message}` : ''}`, { platform: r.platform, state: r.status });
   const notes = options.shard ? [`Shard ${shardLabel(options.shard)}: ${results.length} of the platforms (\`multiarch-harness report merge\` joins the shards' reports).`] : [];
   return { platforms: results, notes };
 }

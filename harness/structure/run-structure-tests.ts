@@ -15,6 +15,7 @@ import type { StructureTestResult } from '../result/model.ts';
 import { runCommandTest } from './command-tests.ts';
 import { configEnv, runFileContentTest, runFileExistenceTest, runLicenseTest, runMetadataTest } from './static-tests.ts';
 import type { StructureTestFile } from './test-file.ts';
+import type { Progress } from '../result/progress.ts';
 
 export interface StructureRunInput {
   ctx: Session;
@@ -26,7 +27,7 @@ export interface StructureRunInput {
   /** The platform's pinned image (repo@sha256:...). */
   image: string;
   allowSkip: boolean;
-  onProgress?: (message: string) => void;
+  onProgress?: Progress;
 }
 
 export async function runStructureTests(o: StructureRunInput): Promise<StructureTestResult[]> {
@@ -39,7 +40,7 @@ export async function runStructureTests(o: StructureRunInput): Promise<Structure
     const cannot = exec.mode === 'unavailable' ? `${name} cannot run here: ${exec.reason}` : undefined;
     let pullProblem: string | undefined;
     if (!cannot) {
-      o.onProgress?.(`${name}: ${file.commandTests.length} command test(s) (${exec.mode})`);
+      o.onProgress?.(`${name}: ${file.commandTests.length} command test(s) (${exec.mode})`, { platform: name, state: `command tests (${exec.mode})` });
       try {
         await pullPinned(o.ctx, o.image, exec.platform);
       } catch (err) {
