@@ -7,7 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
-import { classify, type PlatformExecution } from '../platform/execution-mode.ts';
+import type { PlatformExecution } from '../platform/execution-mode.ts';
+import { onEngine } from '../engine/engine-scope.ts';
+import { classifyPlaced, placementOf, type PlacedNode } from './placement.ts';
 import { expectedText, type Expectation } from '../platform/expectations.ts';
 import type { HostProbe } from '../host/probe.ts';
 import { pinned, type ImageRef } from '../registry/image-ref.ts';
@@ -36,6 +38,8 @@ export interface VerifyPlatformsOptions {
   platforms?: Platform[];
   /** How each platform runs here, when the caller classified them already. */
   executions?: PlatformExecution[];
+  /** Platforms placed on other engines (--node): they are classified, run and cleaned up there. */
+  nodes?: PlacedNode[];
   /** Narrows the platforms once they are known (a shard of what the index lists). */
   select?: (platforms: Platform[]) => Platform[];
   expect?: Expectation;
@@ -53,7 +57,7 @@ export interface VerifyPlatformsOptions {
 export async function verifyPlatforms(o: VerifyPlatformsOptions): Promise<PlatformResult[]> {
   const index = await readIndex(o.source, o.ref.digest ?? o.ref.tag ?? 'latest');
   const chosen = o.platforms ?? index.entries.map((e) => e.platform);
-  const executions = o.executions ?? (o.select ? o.select(chosen) : chosen).map((p) => classify(p, o.probe));
+  const executions = o.executions ?? (o.select ? o.select(chosen) : chosen).map((p) => classifyPlaced(p, o.probe, o.nodes));
   const tmp = await mkdtemp(join(tmpdir(), 'mah-verify-'));
   // Removed by the session too: a signal's cleanup does not wait for this function's finally.
   o.ctx.defer(`removing ${tmp}`, () => rm(tmp, { recursive: true, force: true }));
@@ -64,7 +68,7 @@ export async function verifyPlatforms(o: VerifyPlatformsOptions): Promise<Platfo
     const failure = settled.find((x) => x.status === 'rejected');
     if (failure) throw failure.reason;
     const results = settled.map((x) => (x as PromiseFulfilledResult<PlatformResult>).value);
-    if (o.expect?.kind === 'uname') sayWhatUnameCannotTell(results, index.entries.map((e) => classify(e.platform, o.probe)));
+    if (o.expect?.kind === 'uname') sayWhatUnameCannotTell(results, index.entries.map((e) => classifyPlaced(e.platform, o.probe, o.nodes)));
     return results;
   } finally {
     await rm(tmp, { recursive: true, force: true });
@@ -85,8 +89,16 @@ function sayWhatUnameCannotTell(results: PlatformResult[], listed: readonly Plat
   }
 }
 
-async function verifyOne(o: VerifyPlatformsOptions, index: IndexView, exec: PlatformExecution, tmp: string): Promise<PlatformResult> {
+async function verifyOne(options: VerifyPlatformsOptions, index: IndexView, exec: PlatformExecution, tmp: string): Promise<PlatformResult> {
+  // The engine this platform is placed on: its probe judges the run, and every docker command goes there.
+  const placed = placementOf(exec.platform, options.probe, options.nodes);
+  const o = { ...options, probe: placed.probe };
+  return onEngine(placed.node, () => verifyPlaced(o, index, exec, tmp, placed.name));
+}
+
+async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: PlatformExecution, tmp: string, node: string): Promise<PlatformResult> {
   const r = newPlatformResult(exec, expectedText(o.expect, exec, o.probe.native));
+  r.node = node;
   const state = (s: string) => o.onProgress?.('', { platform: r.platform, state: s });
   const done = (x: PlatformResult) => { state(x.status); return x; };
   state('reading manifest and config');

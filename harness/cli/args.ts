@@ -7,6 +7,7 @@ import { UsageError } from '../errors.ts';
 import { progressPrinter } from './progress.ts';
 import { seeHelp, type CommandName } from './usage.ts';
 import { parsePlatformList, type Platform } from '../platform/platform.ts';
+import { checkPlacement, parseNodeOption } from '../engine/nodes.ts';
 import { parseReporter, stdoutReporter, type ReporterSpec } from '../report/write.ts';
 import type { RunOptions } from '../scenario/run-scenario.ts';
 
@@ -29,6 +30,7 @@ export const COMMON = {
   reporter: { type: 'string', multiple: true },
   json: { type: 'string' },
   'allow-skip': { type: 'boolean' },
+  node: { type: 'string', multiple: true },
   quiet: { type: 'boolean' },
 } as const;
 
@@ -48,12 +50,15 @@ export function platformsOption(values: { platform?: string[] | undefined; platf
 }
 
 export function runOptions(
-  values: { platform?: string[] | undefined; platforms?: string | undefined; 'allow-skip'?: boolean | undefined; quiet?: boolean | undefined },
+  values: { platform?: string[] | undefined; platforms?: string | undefined; 'allow-skip'?: boolean | undefined; quiet?: boolean | undefined; node?: string[] | undefined },
   name: string,
 ): RunOptions {
   const platforms = platformsOption(values);
+  const nodes = (values.node ?? []).map(parseNodeOption);
+  checkPlacement(nodes);
   return {
     ...(platforms ? { platforms } : {}),
+    ...(nodes.length ? { nodes } : {}),
     allowSkip: Boolean(values['allow-skip']),
     ...(values.quiet ? {} : { onProgress: progressPrinter(name) }),
   };

@@ -5,6 +5,7 @@
  */
 import { execa } from 'execa';
 import { EnvironmentError } from '../errors.ts';
+import { currentEngine } from './engine-scope.ts';
 
 export interface CommandResult {
   command: string;
@@ -58,9 +59,15 @@ export function transientFailure(r: CommandResult): boolean {
   return r.stderr.split('\n').some((line) => !/^\s*[{}"\]]/.test(line) && TRANSIENT_OUTPUT.test(line));
 }
 
-/** Runs `docker ...args`. */
+/**
+ * Runs `docker ...args`, on the engine the current work is placed on (engine-scope.ts) unless the
+ * caller names one in `env`.
+ */
 export async function docker(args: readonly string[], options: DockerOptions = {}): Promise<CommandResult> {
-  return execCommand('docker', args, options);
+  const placed = currentEngine();
+  // A context from the environment would override the placed engine's DOCKER_HOST: unset for this command.
+  const env = placed ? { DOCKER_CONTEXT: undefined, ...placed.env, ...options.env } : options.env;
+  return execCommand('docker', args, { ...options, ...(env ? { env } : {}) });
 }
 
 /**

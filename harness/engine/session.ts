@@ -9,6 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { stateDir } from '../state-dir.ts';
 import { docker } from './docker.ts';
+import { currentDockerHost, onEngine, type EngineEndpoint } from './engine-scope.ts';
 import { claimImage, releaseImage } from './image-users.ts';
 
 /**
@@ -19,7 +20,9 @@ import { claimImage, releaseImage } from './image-users.ts';
 export type Resource =
   | { kind: 'image'; ref: string; dockerHost?: string }
   | { kind: 'builder'; name: string; dockerHost?: string }
-  | { kind: 'manifest-list'; ref: string };
+  | { kind: 'manifest-list'; ref: string }
+  /** Another engine the session placed work on (--node): its labelled containers are removed too. */
+  | { kind: 'engine'; dockerHost: string };
 
 interface SessionRecord {
   id: string;
@@ -83,14 +86,25 @@ export class Session {
    */
   trackImage(ref: string, options: { present?: boolean; dockerHost?: string } = {}): void {
     // The engine it lives on: the one named, else the one this process talks to.
-    const dockerHost = options.dockerHost ?? process.env.DOCKER_HOST;
+    const dockerHost = options.dockerHost ?? currentDockerHost();
     claimImage(this.id, ref, dockerHost, Boolean(options.present));
     this.track({ kind: 'image', ref, ...(dockerHost ? { dockerHost } : {}) });
   }
 
   /** A buildx builder this session creates, removed at the end (`buildx rm --force`). */
-  trackBuilder(name: string, dockerHost = process.env.DOCKER_HOST): void {
+  trackBuilder(name: string, dockerHost = currentDockerHost()): void {
     this.track({ kind: 'builder', name, ...(dockerHost ? { dockerHost } : {}) });
+  }
+
+  /** Other engines this session works on (--node), by DOCKER_HOST, with the variables that reach them. */
+  private readonly engines = new Map<string, EngineEndpoint>();
+
+  /** Records an engine before any work is placed on it: cleanup removes what carries this session's label there too. */
+  useEngine(engine: EngineEndpoint): void {
+    const host = engine.env.DOCKER_HOST;
+    if (!host || this.engines.has(host)) return;
+    this.engines.set(host, engine);
+    this.track({ kind: 'engine', dockerHost: host });
   }
 
   /** True once cleanup has begun: nothing new may be started on the engine for this session. */
@@ -111,10 +125,14 @@ export class Session {
       }
     }
     debug(`cleanup: removing what carries ${RUN_LABEL}=${this.id}`);
-    await removeLabelled(`${RUN_LABEL}=${this.id}`);
+    const everywhere = async () => {
+      await removeLabelled(`${RUN_LABEL}=${this.id}`);
+      for (const engine of this.engines.values()) await onEngine(engine, () => removeLabelled(`${RUN_LABEL}=${this.id}`));
+    };
+    await everywhere();
     await settleRecord(this.record);
     // Once more: a `docker run` that was already on its way when cleanup began may have created its container since.
-    await removeLabelled(`${RUN_LABEL}=${this.id}`);
+    await everywhere();
     return problems;
   }
 }
@@ -198,6 +216,9 @@ export async function sweepStaleSessions(): Promise<number> {
   for (const record of staleRecords()) {
     stale.add(record.id);
     await removeLabelled(`${RUN_LABEL}=${record.id}`);
+    for (const r of record.resources) {
+      if (r.kind === 'engine') await onEngine({ name: r.dockerHost, env: { DOCKER_HOST: r.dockerHost } }, () => removeLabelled(`${RUN_LABEL}=${record.id}`));
+    }
     await settleRecord(record);
   }
   return stale.size;

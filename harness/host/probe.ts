@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import { readHandlers, type BinfmtHandler } from './binfmt.ts';
 import { docker } from '../engine/docker.ts';
+import { currentDockerHost } from '../engine/engine-scope.ts';
 import { EnvironmentError } from '../errors.ts';
 import { normalizePlatform, parsePlatform, type Platform } from '../platform/platform.ts';
 import { qemuVersionOf } from './emulators.ts';
@@ -54,7 +55,8 @@ export async function probeHost(options: { probeImage?: string; labels?: readonl
   const imageStore = imageStoreOf(data.DriverStatus);
   const bx = await docker(['buildx', 'version'], { check: false });
   const buildxVersion = bx.exitCode === 0 ? bx.stdout.trim().split(/\s+/)[1] : undefined;
-  const engineIsLocal = !process.env.DOCKER_HOST?.startsWith('tcp://') && !process.env.DOCKER_HOST?.startsWith('ssh://') && data.Name === hostname();
+  const host = currentDockerHost();
+  const engineIsLocal = !host?.startsWith('tcp://') && !host?.startsWith('ssh://') && data.Name === hostname();
   const handlers = await readHandlers({ engineIsLocal, ...options });
   const qemuVersions: Record<string, string> = {};
   if (engineIsLocal) {

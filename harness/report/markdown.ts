@@ -24,10 +24,11 @@ export function renderMarkdown(reports: readonly RunReport[]): string {
     }
     if (r.steps?.length) out.push('');
     if (r.platforms.length === 0) continue;
-    out.push(`| platform | mode | ${CHECK_NAMES.join(' | ')} | output |`, `|---|---|${CHECK_NAMES.map(() => ':-:').join('|')}|---|`);
+    const byNode = new Set(r.platforms.map((p) => p.node ?? 'default')).size > 1;
+    out.push(`| platform | mode |${byNode ? ' node |' : ''} ${CHECK_NAMES.join(' | ')} | output |`, `|---|---|${byNode ? '---|' : ''}${CHECK_NAMES.map(() => ':-:').join('|')}|---|`);
     for (const p of r.platforms) {
       const checks = p.checks;
-      out.push(`| \`${p.platform}\` | ${p.mode}${p.emulator?.qemuVersion ? ` (QEMU ${p.emulator.qemuVersion})` : ''} | ${CHECK_NAMES.map((c) => ICON[checks[c].status]).join(' | ')} | ${cell(p.output.split('\n')[0] ?? '')} |`);
+      out.push(`| \`${p.platform}\` | ${p.mode}${p.emulator?.qemuVersion ? ` (QEMU ${p.emulator.qemuVersion})` : ''} |${byNode ? ` ${cell(p.node ?? 'default')} |` : ''} ${CHECK_NAMES.map((c) => ICON[checks[c].status]).join(' | ')} | ${cell(p.output.split('\n')[0] ?? '')} |`);
     }
     const tests = testMatrix(r);
     if (tests) {

@@ -62,12 +62,15 @@ const MARK_COLUMNS = new Set([2, 3, 4, 5, 6]);
 
 export function renderTerminal(report: RunReport, options: TerminalOptions = {}): string {
   const paint = palette(Boolean(options.color));
-  const rows = [['PLATFORM', 'MODE', 'RESULT', 'INDEX', 'CONFIG', 'BINARY', 'RUN', 'BUILD', 'TIME', 'GOT']];
+  // With platforms placed on several engines (--node), a column says which engine ran each.
+  const nodes = new Set(report.platforms.map((p) => p.node ?? 'default'));
+  const byNode = nodes.size > 1;
+  const rows = [['PLATFORM', 'MODE', 'RESULT', 'INDEX', 'CONFIG', 'BINARY', 'RUN', 'BUILD', 'TIME', ...(byNode ? ['NODE'] : []), 'GOT']];
   for (const p of report.platforms) {
     const mode = p.emulator ? `qemu (${p.emulator.handler}${p.emulator.qemuVersion ? ` ${p.emulator.qemuVersion}` : ''})` : p.mode;
     const c = p.checks;
     rows.push([p.platform, mode, `${MARK[p.status]}${p.knownIssues ? '*' : ''}`, mark(c?.index), mark(c?.config), mark(c?.binary), mark(c?.run),
-      seconds(p.buildMs), seconds(p.durationMs), p.output.split('\n')[0] ?? '']);
+      seconds(p.buildMs), seconds(p.durationMs), ...(byNode ? [`${p.node ?? 'default'}${p.builtOn ? ` (built on ${p.builtOn})` : ''}`] : []), p.output.split('\n')[0] ?? '']);
   }
   const lines = [
     `${report.title} [${report.scenario}]${report.article ? ` (article ${report.article})` : ''}`,

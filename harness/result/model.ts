@@ -31,6 +31,13 @@ export interface PlatformResult {
   platform: string;
   /** How this engine runs the platform, as observed. */
   mode: ExecutionMode;
+  /**
+   * The engine that ran it: "default" (or the DOCKER_HOST of the run), or the node it was placed on
+   * with --node (a DOCKER_HOST URL or a docker context name).
+   */
+  node?: string;
+  /** Build scenarios with nodes: the builder node that built this platform (its name in `docker buildx inspect`). */
+  builtOn?: string;
   status: PlatformStatus;
   /** What the platform had to print. */
   expected: string;

@@ -45,6 +45,8 @@ export interface BuildScenario {
   /** Command to run instead of the image's CMD. */
   command?: string[];
   knownIssues?: KnownIssue[];
+  /** Platforms built and run on other engines: "linux/arm64,linux/arm/v7=ENDPOINT" each, as --node (which replaces them). */
+  nodes?: string[];
 }
 
 /** Checks an image that already exists, in any registry. */
@@ -63,6 +65,8 @@ export interface VerifyScenario {
    * relative to the working directory, or file: URLs.
    */
   structureTests?: (string | URL)[];
+  /** Platforms run on other engines: "linux/arm64=ENDPOINT" each, as --node (which replaces them). */
+  nodes?: string[];
 }
 
 /** A sequence of commands, each step tied to an article section (see steps.ts). */

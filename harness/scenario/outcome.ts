@@ -8,6 +8,8 @@ import type { Platform } from '../platform/platform.ts';
 import type { Shard } from './shard.ts';
 import type { PlatformResult, RunReport, StepResult } from '../result/model.ts';
 import type { Progress } from '../result/progress.ts';
+import type { NodeSpec } from '../engine/nodes.ts';
+import type { PlacedNode } from '../checks/placement.ts';
 
 export interface RunOptions {
   platforms?: Platform[];
@@ -27,6 +29,11 @@ export interface RunOptions {
   keepGoing?: boolean;
   onProgress?: Progress;
   probe?: HostProbe;
+  /**
+   * Platforms placed on other engines (--node PLATFORMS=ENDPOINT): their probe, runs and cleanup go
+   * there, and build scenarios build them on a builder node on that engine.
+   */
+  nodes?: NodeSpec[];
   /** Verify: only this stable share of the platforms (shard.ts), so a CI matrix of n jobs covers each once. */
   shard?: Shard;
 }
@@ -35,6 +42,8 @@ export interface RunOptions {
 export interface RunnerEnv {
   session: Session;
   probe: HostProbe;
+  /** The nodes platforms are placed on, each probed on its own engine. */
+  nodes: PlacedNode[];
   options: RunOptions;
   progress: Progress;
 }

@@ -5,7 +5,10 @@
  */
 import { assertBuildable } from '../engine/build.ts';
 import { Session, sweepStaleSessions } from '../engine/session.ts';
-import { UsageError } from '../errors.ts';
+import { EnvironmentError, UsageError } from '../errors.ts';
+import { onEngine } from '../engine/engine-scope.ts';
+import { checkPlacement, parseNodeOption, resolveNode, type NodeSpec } from '../engine/nodes.ts';
+import type { PlacedNode } from '../checks/placement.ts';
 import { probeHost } from '../host/probe.ts';
 import { formatPlatform } from '../platform/platform.ts';
 import { parseImageRef } from '../registry/image-ref.ts';
@@ -26,7 +29,31 @@ async function assertRunnable(s: Scenario, options: RunOptions): Promise<void> {
   if (s.kind === 'build') await assertBuildable(contextPath(s.build.context), s.build.dockerfile);
   if (s.kind === 'verify') parseImageRef(s.image);
   if (s.kind === 'steps' && s.privileged && !options.allowPrivileged) throw new UsageError(privilegedRefusal(s));
+  checkPlacement(nodeSpecs(s, options));
+  if (nodeSpecs(s, options).length && s.kind === 'steps') throw new UsageError(`--node places the platforms of a build or verify scenario; ${s.name} is a steps scenario, whose steps name their engines themselves.`);
   if (options.shard && s.kind !== 'verify') throw new UsageError(`--shard shares the platforms of a verify among CI jobs; ${s.name} is a ${s.kind} scenario, whose image must be built whole.`);
+}
+
+/** The nodes of the command line, else the scenario's own. */
+function nodeSpecs(s: Scenario, options: RunOptions): NodeSpec[] {
+  if (options.nodes?.length) return options.nodes;
+  return s.kind === 'steps' ? [] : (s.nodes ?? []).map(parseNodeOption);
+}
+
+/** Each node's engine, recorded with the session before any work goes there, and probed there. */
+async function probeNodes(session: Session, specs: readonly NodeSpec[], progress: (m: string) => void): Promise<PlacedNode[]> {
+  const placed: PlacedNode[] = [];
+  for (const spec of specs) {
+    const node = await resolveNode(spec);
+    session.useEngine(node);
+    progress(`node ${node.name}: probing the engine for ${node.platforms.map(formatPlatform).join(', ')}`);
+    try {
+      placed.push({ node, probe: await onEngine(node, () => probeHost({ labels: session.labels })) });
+    } catch (err) {
+      throw new EnvironmentError(`The node ${node.name} (for ${node.platforms.map(formatPlatform).join(', ')}) cannot be used: ${(err as Error).message}`);
+    }
+  }
+  return placed;
 }
 
 function runnerFor(s: Scenario, env: RunnerEnv): Promise<ScenarioOutcome> {
@@ -47,7 +74,8 @@ export async function runScenario(s: Scenario, options: RunOptions = {}): Promis
     const swept = await sweepStaleSessions();
     if (swept) progress(`removed what ${swept} earlier killed session(s) left behind`);
     const probe = options.probe ?? (await probeHost({ labels: session.labels }));
-    const outcome = await runnerFor(s, { session, probe, options, progress });
+    const nodes = await probeNodes(session, nodeSpecs(s, options), progress);
+    const outcome = await runnerFor(s, { session, probe, nodes, options, progress });
     const problems = await session.cleanup();
     return {
       schemaVersion: 1,

@@ -17,7 +17,7 @@ export async function runVerifyScenario(s: VerifyScenario, env: RunnerEnv): Prom
     ? mergeStructureTests(await Promise.all(s.structureTests.map((f) => readStructureTests(f instanceof URL ? fileURLToPath(f) : f))))
     : undefined;
   const results = await verifyPlatforms({
-    ctx: env.session, probe: env.probe, ref, source: RegistryClient.for(ref, options.caFile ? { caFile: options.caFile } : {}),
+    ctx: env.session, probe: env.probe, nodes: env.nodes, ref, source: RegistryClient.for(ref, options.caFile ? { caFile: options.caFile } : {}),
     ...(platforms ? { platforms } : {}), ...(s.expect ? { expect: s.expect } : {}), ...(s.command ? { command: s.command } : {}),
     ...(structureTests ? { structureTests } : {}), allowSkip: Boolean(options.allowSkip), concurrency: options.concurrency ?? 2, onProgress: env.progress,
     ...(options.shard ? { select: (all: Platform[]) => shardPlatforms(all, options.shard!) } : {}),

@@ -1,0 +1,35 @@
+/**
+ * Which Docker engine a piece of work talks to. By default the one the environment names
+ * (DOCKER_HOST, else the CLI's default); a platform placed on another node (--node) runs its work
+ * inside `onEngine(node, ...)`, and every docker command started from there, however deep, goes to
+ * that engine: the probe, the pull, the run, the second opinion and the cleanup alike.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+export interface EngineEndpoint {
+  /** How the user named it: a docker context name or a DOCKER_HOST URL. */
+  name: string;
+  /** The variables that point the docker CLI at it (DOCKER_HOST, and for TLS DOCKER_TLS_VERIFY, DOCKER_CERT_PATH). */
+  env: Record<string, string>;
+}
+
+const scope = new AsyncLocalStorage<EngineEndpoint>();
+
+export function onEngine<T>(engine: EngineEndpoint | undefined, fn: () => Promise<T>): Promise<T> {
+  return engine ? scope.run(engine, fn) : fn();
+}
+
+/** The engine the current work is placed on, when it is not the default one. */
+export function currentEngine(): EngineEndpoint | undefined {
+  return scope.getStore();
+}
+
+/** The DOCKER_HOST the current work's docker commands use (undefined: the CLI's default). */
+export function currentDockerHost(): string | undefined {
+  return currentEngine()?.env.DOCKER_HOST ?? process.env.DOCKER_HOST;
+}
+
+/** The name the default engine goes by in reports. */
+export function defaultEngineName(): string {
+  return process.env.DOCKER_HOST || (process.env.DOCKER_CONTEXT ? `context ${process.env.DOCKER_CONTEXT}` : 'default');
+}
