@@ -6,10 +6,11 @@
 import { markdownCell } from '../harness/report/markdown.ts';
 import type { RunReport } from '../harness/result/model.ts';
 
-/** The article's sections that show a command or an output, with their titles. */
+/** The article's sections that show a command or an output (and 1.4.2, which it only describes), with their titles. */
 export const ARTICLE_SECTIONS: ReadonlyArray<[string, string]> = [
   ['1.2', '安装 (install): docker buildx version'],
   ['1.4.1', '在内核中使用 QEMU 仿真支持 (QEMU in the kernel): tonistiigi/binfmt --install all'],
+  ['1.4.2', '使用相同的构建器实例在多个本机节点上构建 (one builder, a native node per platform): described only; reproduced with a node per engine'],
   ['1.5', '创建 builder (create a builder): buildx ls, buildx create'],
   ['1.6', '启动 builder (start it): buildx inspect --bootstrap'],
   ['1.7', '使用 builder 构建跨平台镜像 (build with the builder): buildx build --platform, --load, --push, imagetools inspect, run'],

@@ -22,7 +22,7 @@ import { qemuToCrossRatio, renderArticleReport, type DemoSummary } from './artic
  */
 const SCENARIO_DIR = join(packageRoot(import.meta.url), 'scenarios');
 /** The article's order. */
-export const DEMO_ORDER = ['buildx-basics', 'binfmt-install', 'builder-lifecycle', 'hello-go-qemu', 'hello-go-cross', 'hello-go-cross-scratch', 'platform-args', 'manifest-path', 'manifest-commands'];
+export const DEMO_ORDER = ['buildx-basics', 'binfmt-install', 'builder-nodes', 'builder-lifecycle', 'hello-go-qemu', 'hello-go-cross', 'hello-go-cross-scratch', 'platform-args', 'manifest-path', 'manifest-commands'];
 
 export async function demoCommand(args: string[]): Promise<number> {
   const { values } = parse(args, { reporter: COMMON.reporter, json: COMMON.json, quiet: COMMON.quiet, cached: { type: 'boolean' }, 'allow-privileged': { type: 'boolean' } });

@@ -15,6 +15,10 @@ export { probeHost, type HostProbe } from './host/probe.ts';
 export type { BinfmtHandler } from './host/binfmt.ts';
 export { findClassicEngine, type ClassicEngine } from './host/classic-engine.ts';
 export { docker, type CommandResult, type DockerOptions } from './engine/docker.ts';
+export { platformBuildTimes } from './engine/build-progress.ts';
+export { onEngine, type EngineEndpoint } from './engine/engine-scope.ts';
+export { parseNodeOption, resolveNode, type EngineNode, type NodeSpec } from './engine/nodes.ts';
+export type { PlacedNode } from './checks/placement.ts';
 // Reading binaries without running them.
 export { readElf, type ElfInfo } from './image/elf.ts';
 export { checkBinary } from './image/binary-rules.ts';

@@ -175,3 +175,11 @@ export function unionLength(intervals: Array<[number, number]>): number {
   if (!Number.isNaN(start)) total += end - start;
   return Math.round(total);
 }
+
+/** Milliseconds per platform from a whole `buildx build --progress=rawjson` stderr (for steps that run the command themselves). */
+export function platformBuildTimes(stderr: string): Record<string, number> {
+  const timings = new BuildTimings();
+  const splitter = new RawJsonSplitter((o) => { for (const v of o.vertexes ?? []) timings.add(v); });
+  for (const line of stderr.split('\n')) splitter.line(line);
+  return timings.perPlatform();
+}

@@ -5,7 +5,8 @@
 import { buildAndPush } from '../engine/build.ts';
 import { platformOfVertex } from '../engine/build-progress.ts';
 import { verifyPlatforms } from '../checks/verify.ts';
-import { classify, type PlatformExecution } from '../platform/execution-mode.ts';
+import type { PlatformExecution } from '../platform/execution-mode.ts';
+import { classifyPlaced, placementOf } from '../checks/placement.ts';
 import { expectedText } from '../platform/expectations.ts';
 import { formatPlatform, parsePlatform } from '../platform/platform.ts';
 import { RegistryClient } from '../registry/client.ts';
@@ -23,10 +24,13 @@ const BUILD_TIMEOUT_MS = 45 * 60_000;
 export async function runBuildScenario(s: BuildScenario, env: RunnerEnv): Promise<ScenarioOutcome> {
   const { session, probe, options, progress } = env;
   const platforms = options.platforms ?? s.platforms.map(parsePlatform);
-  const executions = platforms.map((p) => classify(p, probe));
+  const executions = platforms.map((p) => classifyPlaced(p, probe, env.nodes));
   const results = new Map<string, PlatformResult>();
   const notes: string[] = [];
-  const unverified = (e: PlatformExecution, status: 'fail' | 'skip', message: string) => unverifiedResult(e, expectedText(s.expect, e, probe.native), status, message);
+  const unverified = (e: PlatformExecution, status: 'fail' | 'skip', message: string) => {
+    const placed = placementOf(e.platform, probe, env.nodes);
+    return { ...unverifiedResult(e, expectedText(s.expect, e, placed.probe.native), status, message), node: placed.name };
+  };
   for (const e of executions.filter((x) => x.mode === 'unavailable')) {
     results.set(formatPlatform(e.platform), unverified(e, options.allowSkip ? 'skip' : 'fail', `${formatPlatform(e.platform)} cannot run here: ${e.reason}`));
   }
@@ -38,7 +42,7 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerEnv): Promis
     const tag = `${registry.address}/${s.build.repository}:${session.id}`;
     // With the containerd image store, --push also keeps the image in the engine's store: recorded before the build.
     session.trackImage(tag);
-    const builder = await chooseBuilder(session, probe, options.builder, runnable.length);
+    const builder = await chooseBuilder(session, probe, options.builder, runnable.map((e) => e.platform), env.nodes);
     notes.push(builder.note);
     progress(`building ${runnable.map((e) => formatPlatform(e.platform)).join(', ')} with the builder ${builder.name}`);
     for (const e of runnable) progress('', { platform: formatPlatform(e.platform), state: 'building' });
@@ -67,14 +71,15 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerEnv): Promis
       notes.push('Per-platform build times come from BuildKit\'s rawjson progress stream of one multi-platform build (union of each platform\'s step intervals; platforms build concurrently).');
       const ref = parseImageRef(tag);
       const verified = await verifyPlatforms({
-        ctx: session, probe, ref, source: RegistryClient.for(ref), executions: attempts.attempted, expect: s.expect,
+        ctx: session, probe, nodes: env.nodes, ref, source: RegistryClient.for(ref), executions: attempts.attempted, expect: s.expect,
         ...(s.command ? { command: s.command } : {}), allowSkip: Boolean(options.allowSkip), concurrency: options.concurrency ?? 2, onProgress: progress,
       });
       const settled = verified.map((v) => applyKnownIssues(v, s.knownIssues ?? []));
       notes.push(...knownIssueNotes(settled));
       for (const r of settled) {
         const buildMs = build.perPlatformMs[r.platform];
-        results.set(r.platform, { ...r, ...(buildMs !== undefined ? { buildMs } : {}) });
+        const builtOn = builder.nodeOf?.(r.platform);
+        results.set(r.platform, { ...r, ...(buildMs !== undefined ? { buildMs } : {}), ...(builtOn ? { builtOn } : {}) });
         progress(`${r.status.toUpperCase()} ${r.platform} (${r.mode}) ${r.output.split('\n')[0] ?? ''}`, { platform: r.platform, state: r.status });
       }
     }

@@ -8,17 +8,73 @@
  * and removes it at the end.
  */
 import { docker } from '../engine/docker.ts';
+import { defaultEngineName } from '../engine/engine-scope.ts';
 import type { Session } from '../engine/session.ts';
 import type { HostProbe } from '../host/probe.ts';
+import { formatPlatform, samePlatform, type Platform } from '../platform/platform.ts';
+import type { PlacedNode } from '../checks/placement.ts';
 
 export interface ChosenBuilder {
   name: string;
   /** One sentence for the report: which builder, and why. */
   note: string;
+  /** A builder with several nodes: the builder node that builds a platform. */
+  nodeOf?: (platform: string) => string | undefined;
 }
 
-export async function chooseBuilder(session: Session, probe: HostProbe, requested: string | undefined, platformCount: number): Promise<ChosenBuilder> {
+/** One builder node: its name in `buildx inspect`, the engine it runs on, the platforms it builds. */
+export interface BuilderNode {
+  node: string;
+  /** Undefined: the default engine (the current DOCKER_HOST or context). */
+  endpoint?: string;
+  platforms: Platform[];
+}
+
+/**
+ * The builder nodes for a build whose platforms are placed on engines: one on the default engine for
+ * the platforms placed nowhere, then one per node (in the order given) for its platforms.
+ */
+export function builderNodes(builder: string, platforms: readonly Platform[], nodes: readonly PlacedNode[]): BuilderNode[] {
+  const placedOn = (p: Platform) => nodes.find((n) => n.node.platforms.some((q) => samePlatform(p, q)));
+  const out: BuilderNode[] = [];
+  const local = platforms.filter((p) => !placedOn(p));
+  if (local.length) out.push({ node: `${builder}0`, platforms: local });
+  for (const n of nodes) {
+    const mine = platforms.filter((p) => placedOn(p) === n);
+    if (mine.length) out.push({ node: `${builder}${out.length}`, endpoint: n.node.name, platforms: mine });
+  }
+  return out;
+}
+
+/**
+ * The article's 1.4.2: one builder, one node per engine, each node restricted to its platforms
+ * (`buildx create --append --node N --platform ...`), docker-container driver with network=host
+ * (the run's registry listens on 127.0.0.1). BuildKit then builds each platform on the node that
+ * lists it, all in one `buildx build`. Created for the run and always removed.
+ */
+async function createNodesBuilder(session: Session, platforms: readonly Platform[], nodes: readonly PlacedNode[]): Promise<ChosenBuilder> {
+  const name = `${session.id}-nodes`;
+  session.trackBuilder(name);
+  const layout = builderNodes(name, platforms, nodes);
+  for (const [i, n] of layout.entries()) {
+    await docker([
+      'buildx', 'create', ...(i ? ['--append'] : []), '--name', name, '--node', n.node, '--driver', 'docker-container', '--driver-opt', 'network=host',
+      '--platform', n.platforms.map(formatPlatform).join(','), ...(n.endpoint ? [n.endpoint] : []),
+    ], { timeoutMs: 120_000 });
+  }
+  await docker(['buildx', 'inspect', '--bootstrap', name], { timeoutMs: 300_000 });
+  const where = layout.map((n) => `${n.node} on ${n.endpoint ?? defaultEngineName()} (${n.platforms.map(formatPlatform).join(', ')})`).join('; ');
+  return {
+    name,
+    note: `Built with a builder of ${layout.length} node(s), one per engine, each building only its platforms: ${where}. Created for this run and removed after it.`,
+    nodeOf: (platform) => layout.find((n) => n.platforms.some((p) => formatPlatform(p) === platform))?.node,
+  };
+}
+
+export async function chooseBuilder(session: Session, probe: HostProbe, requested: string | undefined, platforms: readonly Platform[], nodes: readonly PlacedNode[] = []): Promise<ChosenBuilder> {
+  const platformCount = platforms.length;
   if (requested) return { name: requested, note: `Built with the builder ${requested}, as asked (--builder).` };
+  if (nodes.length) return createNodesBuilder(session, platforms, nodes);
   if (probe.imageStore === 'containerd' || platformCount < 2) {
     return { name: 'default', note: `Built with the engine's default builder (docker driver, ${probe.imageStore} image store).` };
   }

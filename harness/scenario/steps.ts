@@ -18,6 +18,10 @@ import { parsePlatform, type Platform } from '../platform/platform.ts';
 import { RegistryClient } from '../registry/client.ts';
 import { parseImageRef } from '../registry/image-ref.ts';
 import type { Session } from '../engine/session.ts';
+import { onEngine } from '../engine/engine-scope.ts';
+import { parseNodeOption, resolveNode } from '../engine/nodes.ts';
+import { probeHost } from '../host/probe.ts';
+import type { PlacedNode } from '../checks/placement.ts';
 
 
 export class StepFailure extends Error {
@@ -99,6 +103,11 @@ export interface StepsContext {
    * the results join the scenario's platform matrix and are returned.
    */
   verify(image: string, options?: StepVerifyOptions): Promise<PlatformResult[]>;
+  /**
+   * Another engine as a node, "linux/arm64,linux/arm/v7=ENDPOINT" as --node takes it: recorded for
+   * cleanup, probed there (what it runs, and how); give it to verify() to run those platforms there.
+   */
+  node(spec: string): Promise<PlacedNode>;
   /** The binfmt_misc handlers of the engine's kernel, read now. */
   handlers(): Promise<BinfmtHandler[]>;
   onProgress: (message: string) => void;
@@ -110,6 +119,8 @@ export interface StepVerifyOptions {
   expect?: Expectation;
   command?: string[];
   caFile?: string;
+  /** Platforms run on other engines (from node()). */
+  nodes?: PlacedNode[];
 }
 
 export async function createStepsContext(ctx: Session, probe: HostProbe, onProgress: (m: string) => void): Promise<{ t: StepsContext; steps: StepResult[] }> {
@@ -131,11 +142,17 @@ export async function createStepsContext(ctx: Session, probe: HostProbe, onProgr
       const results = await verifyPlatforms({
         ctx, probe, ref, source: RegistryClient.for(ref, options.caFile ? { caFile: options.caFile } : {}), onProgress,
         ...(platforms ? { platforms } : {}), ...(options.expect ? { expect: options.expect } : {}), ...(options.command ? { command: options.command } : {}),
+        ...(options.nodes ? { nodes: options.nodes } : {}),
       });
       t.platforms.push(...results);
       return results;
     },
     handlers: () => readHandlers({ engineIsLocal: probe.engineIsLocal, labels: ctx.labels }),
+    async node(spec) {
+      const node = await resolveNode(parseNodeOption(spec));
+      ctx.useEngine(node);
+      return { node, probe: await onEngine(node, () => probeHost({ labels: ctx.labels })) };
+    },
     async step(section, title, fn) {
       const s = new Step(section, title);
       const started = performance.now();
