@@ -50,7 +50,9 @@ async function probeNodes(session: Session, specs: readonly NodeSpec[], progress
     try {
       placed.push({ node, probe: await onEngine(node, () => probeHost({ labels: session.labels })) });
     } catch (err) {
-      throw new EnvironmentError(`The node ${node.name} (for ${node.platforms.map(formatPlatform).join(', ')}) cannot be used: ${(err as Error).message}`);
+      // The probe's own advice (start an engine here, run prepare-host) is about this machine, not the node's.
+      const why = /^No Docker engine answers/.test((err as Error).message) ? 'no Docker engine answers there (docker info failed).' : (err as Error).message;
+      throw new EnvironmentError(`The node ${node.name} (for ${node.platforms.map(formatPlatform).join(', ')}) cannot be used: ${why}`);
     }
   }
   return placed;
