@@ -185,18 +185,25 @@ export class RegistryClient implements ImageSource {
     return new EnvironmentError(`${this.registry} answered ${status} for ${what}.`);
   }
 
+  /**
+   * A manifest, checked against its digest: the one asked for when the reference is a digest, else
+   * the one the registry states (Docker-Content-Digest). Its digest is that of the bytes received.
+   */
   async manifest(reference: string): Promise<FetchedManifest> {
     const res = await this.send(`${this.base()}/manifests/${reference}`, { headers: { Accept: Object.values(MEDIA).join(', ') } });
     if (res.status !== 200) throw this.explain(res.status, `manifest ${reference}`);
-    const body = this.json<FetchedManifest['body']>(res, `manifest ${reference}`);
     const header = res.headers['docker-content-digest'];
-    const digest = (Array.isArray(header) ? header[0] : header) ?? `sha256:${createHash('sha256').update(res.body).digest('hex')}`;
+    const stated = Array.isArray(header) ? header[0] : header;
+    const wanted = isDigest(reference) ? reference : stated && isDigest(stated) ? stated : undefined;
+    const digest = wanted ? checkDigest(wanted, res.body, `the manifest ${reference}`, this.registry) : digestOf('sha256', res.body);
+    const body = this.json<FetchedManifest['body']>(res, `manifest ${reference}`);
     return { digest, mediaType: String(res.headers['content-type'] ?? body.mediaType ?? ''), body };
   }
 
   async blobJson<T>(digest: string): Promise<T> {
     const res = await this.send(`${this.base()}/blobs/${digest}`, {});
     if (res.status !== 200) throw this.explain(res.status, `blob ${digest}`);
+    checkDigest(digest, res.body, `the blob ${digest}`, this.registry);
     return this.json<T>(res, `blob ${digest}`);
   }
 
@@ -212,9 +219,28 @@ export class RegistryClient implements ImageSource {
   }
 
   async blobToFile(digest: string, file: string): Promise<void> {
-    const res = await this.send(`${this.base()}/blobs/${digest}`, {}, file);
+    const algorithm = digestAlgorithm(digest);
+    const res = await this.send(`${this.base()}/blobs/${digest}`, algorithm ? { digestAlgorithm: algorithm } : {}, file);
     if (res.status !== 200) throw this.explain(res.status, `blob ${digest}`);
+    const got = `${algorithm ?? 'sha256'}:${res.contentDigest}`;
+    if (got !== digest) throw new DigestMismatchError(`${this.registry} served other content for the blob ${digest}: its bytes have the digest ${got}.`);
   }
+}
+
+/** Content whose bytes do not have the digest that names them: the registry (or something between) served other bytes. */
+export class DigestMismatchError extends EnvironmentError {
+  override name = 'DigestMismatchError';
+}
+
+const isDigest = (s: string) => /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/.test(s);
+const digestAlgorithm = (d: string): 'sha256' | 'sha512' | undefined => (d.startsWith('sha512:') ? 'sha512' : d.startsWith('sha256:') ? 'sha256' : undefined);
+const digestOf = (algorithm: 'sha256' | 'sha512', bytes: Buffer) => `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
+
+/** The digest of the bytes, which must be `wanted`; otherwise one sentence with both digests. */
+export function checkDigest(wanted: string, bytes: Buffer, what: string, registry: string): string {
+  const got = digestOf(digestAlgorithm(wanted) ?? 'sha256', bytes);
+  if (got !== wanted) throw new DigestMismatchError(`${registry} served other content for ${what}: expected the digest ${wanted}, its bytes have ${got}.`);
+  return got;
 }
 
 export async function fetchManifest(ref: ImageRef, reference = ref.digest ?? ref.tag ?? 'latest'): Promise<FetchedManifest> {

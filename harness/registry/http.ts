@@ -7,11 +7,15 @@ import { createWriteStream } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import { createHash } from 'node:crypto';
 
 export interface HttpOptions {
   method?: 'GET' | 'HEAD';
   headers?: Record<string, string>;
   ca?: Buffer;
+  /** httpDownload: the hash of the content to compute while it streams (the digest's algorithm). */
+  digestAlgorithm?: 'sha256' | 'sha512';
   /** Refuse bodies larger than this when reading into memory. */
   maxBytes?: number;
   timeoutMs?: number;
@@ -22,6 +26,8 @@ export interface HttpResponse {
   headers: http.IncomingHttpHeaders;
   body: Buffer;
   url: string;
+  /** httpDownload: the hex hash of what was written to the file. */
+  contentDigest?: string;
 }
 
 function open(url: string, options: HttpOptions, redirects = 5): Promise<{ res: http.IncomingMessage; url: string }> {
@@ -74,6 +80,9 @@ export async function httpDownload(url: string, file: string, options: HttpOptio
     for await (const c of res) chunks.push(c as Buffer);
     return { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), url: finalUrl };
   }
-  await pipeline(res, createWriteStream(file));
-  return { status: 200, headers: res.headers, body: Buffer.alloc(0), url: finalUrl };
+  // The content's digest is computed as it streams past, so checking it costs no second read.
+  const hash = createHash(options.digestAlgorithm ?? 'sha256');
+  const tap = new Transform({ transform(chunk: Buffer, _enc, done) { hash.update(chunk); done(null, chunk); } });
+  await pipeline(res, tap, createWriteStream(file));
+  return { status: 200, headers: res.headers, body: Buffer.alloc(0), url: finalUrl, contentDigest: hash.digest('hex') };
 }
