@@ -1,9 +1,16 @@
 /**
- * The `binary` check: the entry binary, read from the layers and never run, fits the platform
- * (ELF class, byte order, machine; ARM attributes and GOARM; GOAMD64; Go's GOOS/GOARCH).
+ * The `binary` check, read from the layers and never run: every ELF file of the platform's final
+ * file system (layers applied in order, whiteouts honoured, the last copy of a path winning as at
+ * run time) must fit the platform (ELF class, byte order, machine; ARM attributes and GOARM; GOAMD64
+ * and the x86-64 ISA level; Go's GOOS/GOARCH), unless the image declares it foreign on purpose
+ * (`allowForeign` globs: emulators, cross toolchains, firmware). The entry program (ENTRYPOINT + CMD,
+ * through wrapper scripts' #! lines; also when --command replaces what runs) is named first. Every
+ * program's loader and libraries must be in the image and fit (dynamic-deps.ts).
  */
+import picomatch from 'picomatch';
 import { checkBinary } from '../image/binary-rules.ts';
-import { isElf, readElf } from '../image/elf.ts';
+import { checkDependencies, type DependencyProblem } from '../image/dynamic-deps.ts';
+import { isElf, readElf, type ElfInfo } from '../image/elf.ts';
 import type { PlatformExecution } from '../platform/execution-mode.ts';
 import { findEntryBinary, type EntryBinary, type ImageFilesystem } from '../image/filesystem.ts';
 import { readImageFilesystem } from '../image/layers.ts';
@@ -18,33 +25,150 @@ export interface BinaryCheckInput {
   exec: PlatformExecution;
   /** The engine's own platform: a binary of it runs natively whatever the image claims. */
   native: Platform;
-  /** The command that replaces the image's CMD, when one does. */
+  /** The command that replaces the image's CMD, when one does: its program is checked too. */
   command?: string[];
   /** A scratch folder for the layers. */
   tmp: string;
   /** The platform's file system when the caller read it already (it is read once per platform). */
   fs?: ImageFilesystem;
+  /** Globs of paths whose ELF files are foreign on purpose (`--allow-foreign`). */
+  allowForeign?: readonly string[];
 }
 
-export async function checkEntryBinary(o: BinaryCheckInput): Promise<{ result: CheckResult; binary?: EntryBinary; summary?: string }> {
-  const platform = o.exec.platform;
-  try {
-    const fs = o.fs ?? await readImageFilesystem(o.source, o.manifest, o.tmp);
-    const binary = await findEntryBinary(fs, o.config.config, o.command);
-    const via = binary.chain.length > 1 ? ` (via ${binary.chain.join(' -> ')})` : '';
-    const where = `${binary.chain.at(-1)}${via}`;
-    if (!isElf(binary.content)) return { result: fail(`the entry binary ${where} is not an ELF file`), binary };
-    const elf = readElf(binary.content);
-    const verdict = checkBinary(elf, platform);
-    const summary = `${where}: ${verdict.summary}`;
-    if (verdict.pass) return { result: pass(summary), binary, summary };
-    // A binary of the host's own machine runs natively whatever the platform claims: the run
-    // check cannot catch that, only this one can.
-    const native = o.exec.mode === 'qemu' && checkBinary(elf, o.native).pass
-      ? `; it runs natively on this ${formatPlatform(o.native)} host, not under ${o.exec.emulator?.handler ?? 'QEMU'}, so running it proves nothing`
-      : '';
-    return { result: fail(`${where}: ${verdict.problems.join('; ')} (${verdict.summary})${native}`), binary, summary };
-  } catch (err) {
-    return { result: fail(`the entry binary of ${formatPlatform(platform)} cannot be read: ${(err as Error).message}`) };
+export interface BinaryCheckOutcome {
+  result: CheckResult;
+  /** The program a run starts (the --command one when given): the run check's second opinion runs it. */
+  binary?: EntryBinary;
+  summary?: string;
+  /** How many ELF files were read, and how long the check took. */
+  elfFiles?: number;
+  durationMs?: number;
+}
+
+const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
+
+/**
+ * e_type: 2 an executable, 3 a shared object or position-independent executable; 1 (relocatable
+ * objects: .o, Go's .syso) and 4 (core dumps) are never run or loaded, so they are not judged.
+ */
+function loadable(content: Buffer): boolean {
+  if (content.length < 18) return false;
+  const type = content[5] === 2 ? content.readUInt16BE(16) : content.readUInt16LE(16);
+  return type === 2 || type === 3;
+}
+const LISTED = 5;
+
+function listed(items: readonly string[]): string {
+  return items.length > LISTED ? `${items.slice(0, LISTED).join('; ')}; and ${items.length - LISTED} more` : items.join('; ');
+}
+
+/** ld.so.conf, its usual includes and musl's path files, read ahead: the lookup is synchronous. */
+async function loaderConfig(fs: ImageFilesystem): Promise<Map<string, string>> {
+  const files = ['/etc/ld.so.conf', ...fs.list('/etc/ld.so.conf.d').map((n) => `/etc/ld.so.conf.d/${n}`), ...fs.list('/etc').filter((n) => /^ld-musl-.*\.path$/.test(n)).map((n) => `/etc/${n}`)];
+  const out = new Map<string, string>();
+  for (const f of files) {
+    const text = await fs.read(f).then((b) => b.toString('utf8'), () => undefined);
+    if (text !== undefined) out.set(f, text);
   }
+  return out;
+}
+
+export async function checkEntryBinary(o: BinaryCheckInput): Promise<BinaryCheckOutcome> {
+  const platform = o.exec.platform;
+  const name = formatPlatform(platform);
+  const started = performance.now();
+  let fs: ImageFilesystem;
+  try {
+    fs = o.fs ?? await readImageFilesystem(o.source, o.manifest, o.tmp);
+  } catch (err) {
+    return { result: fail(`the file system of ${name} cannot be read: ${(err as Error).message}`) };
+  }
+  const problems: string[] = [];
+
+  // The image's own program, and the --command one: both named, both must be ELF files that fit.
+  const entries: Array<{ role: string; binary: EntryBinary }> = [];
+  const own = await findEntryBinary(fs, o.config.config, undefined).catch((err: Error) => err);
+  if (own instanceof Error) {
+    if (!o.command?.length) problems.push(`the entry program cannot be found: ${own.message}`);
+  } else {
+    entries.push({ role: 'entry', binary: own });
+  }
+  if (o.command?.length) {
+    const cmd = await findEntryBinary(fs, o.config.config, o.command).catch((err: Error) => err);
+    if (cmd instanceof Error) problems.push(`the command ${JSON.stringify(o.command)} cannot be found in the image: ${cmd.message}`);
+    else if (!entries.some((e) => e.binary.chain.at(-1) === cmd.chain.at(-1))) entries.push({ role: 'command', binary: cmd });
+  }
+
+  // Every ELF file, each read once.
+  const isAllowed = o.allowForeign?.length ? picomatch([...o.allowForeign], { dot: true }) : () => false;
+  const elfs = new Map<string, ElfInfo>();
+  const misfits: string[] = [];
+  const allowed: string[] = [];
+  const unreadable: string[] = [];
+  try {
+    await fs.forEachFileStartingWith(ELF_MAGIC, (path, _entry, content) => {
+      if (!loadable(content)) return;
+      let elf: ElfInfo;
+      try {
+        elf = readElf(content);
+      } catch (err) {
+        unreadable.push(`${path}: ${(err as Error).message}`);
+        return;
+      }
+      elfs.set(path, elf);
+      const verdict = checkBinary(elf, platform);
+      if (verdict.pass) return;
+      if (isAllowed(path)) allowed.push(path);
+      else misfits.push(`${path}: ${verdict.problems.join('; ')} (${verdict.summary})`);
+    });
+  } catch (err) {
+    return { result: fail(`the file system of ${name} cannot be read: ${(err as Error).message}`) };
+  }
+
+  // The named programs first, with what they are.
+  const summaries: string[] = [];
+  for (const { role, binary } of entries) {
+    const path = binary.chain.at(-1)!;
+    const via = binary.chain.length > 1 ? ` (via ${binary.chain.join(' -> ')})` : '';
+    const elf = elfs.get(fs.resolve(path)) ?? (isElf(binary.content) ? readElf(binary.content) : undefined);
+    if (!elf) {
+      problems.unshift(`the ${role} program ${path}${via} is not an ELF file`);
+      continue;
+    }
+    const verdict = checkBinary(elf, platform);
+    summaries.push(`${role === 'entry' ? '' : 'command '}${path}${via}: ${verdict.summary}`);
+    if (!verdict.pass) {
+      // A binary of the host's own machine runs natively whatever the platform claims: the run check cannot catch that, only this one can.
+      const native = o.exec.mode === 'qemu' && checkBinary(elf, o.native).pass
+        ? `; it runs natively on this ${formatPlatform(o.native)} host, not under ${o.exec.emulator?.handler ?? 'QEMU'}, so running it proves nothing`
+        : '';
+      problems.unshift(`the ${role} program ${path}${via}: ${verdict.problems.join('; ')} (${verdict.summary})${native}`);
+    }
+  }
+  const entryPaths = new Set(entries.map((e) => fs.resolve(e.binary.chain.at(-1)!)));
+  const others = misfits.filter((m) => !entryPaths.has(m.slice(0, m.indexOf(': '))));
+  if (others.length) problems.push(`${others.length} of ${elfs.size} ELF files do not fit ${name}: ${listed(others)}`);
+  if (unreadable.length) problems.push(`${unreadable.length} ELF file(s) cannot be read: ${listed(unreadable)}`);
+
+  // Programs' loaders and libraries: the named ones, and every executable ELF file of the image.
+  const texts = await loaderConfig(fs);
+  const env = Object.fromEntries((o.config.config?.Env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const programs = new Set([...entryPaths, ...[...elfs].filter(([p, e]) => e.interpreter && (fs.entry(p)?.mode ?? 0) & 0o111).map(([p]) => p)]);
+  const deps: DependencyProblem[] = [];
+  for (const program of programs) {
+    if (isAllowed(program)) continue;
+    deps.push(...checkDependencies({ fs, elfs, env, fits: (e) => checkBinary(e as ElfInfo, platform).pass }, program, (f) => texts.get(f)));
+  }
+  const depMessages = [...new Set(deps.map((d) => d.message))];
+  if (depMessages.length) problems.push(`${depMessages.length} loader or library problem(s): ${listed(depMessages)}`);
+
+  const durationMs = Math.round(performance.now() - started);
+  const allowedNote = allowed.length ? `; ${allowed.length} foreign ELF file(s) allowed by --allow-foreign (${listed(allowed)})` : '';
+  const summary = summaries.join('; ') || undefined;
+  const scope = `${elfs.size} ELF file(s) checked in ${(durationMs / 1000).toFixed(1)} s`;
+  const entryBinary = entries.find((e) => e.role === 'command')?.binary ?? entries[0]?.binary;
+  const outcome = { ...(entryBinary ? { binary: entryBinary } : {}), ...(summary ? { summary } : {}), elfFiles: elfs.size, durationMs };
+  // The named programs come first in either case: what they are, then what is wrong.
+  if (problems.length) return { result: fail(`${summary ? `${summary}; ` : ''}${problems.join('; ')} (${scope}${allowedNote})`), ...outcome };
+  return { result: pass(`${summary ?? 'no entry program'}; ${scope}, all fit ${name}${allowedNote}`), ...outcome };
 }

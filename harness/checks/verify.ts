@@ -49,6 +49,8 @@ export interface VerifyPlatformsOptions {
    * tests run the image, so the run check runs only when an expectation is given too.
    */
   structureTests?: StructureTestFile;
+  /** Globs of paths whose ELF files are foreign on purpose (emulators, cross toolchains, firmware). */
+  allowForeign?: readonly string[];
   allowSkip?: boolean;
   concurrency?: number;
   onProgress?: Progress;
@@ -121,7 +123,7 @@ async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: P
   }
   const binary = await checkEntryBinary({
     source: o.source, manifest: configured.manifest, config: configured.config, exec, native: o.probe.native, tmp, ...(o.command ? { command: o.command } : {}),
-    ...('problem' in fs ? {} : { fs }),
+    ...('problem' in fs ? {} : { fs }), ...(o.allowForeign?.length ? { allowForeign: o.allowForeign } : {}),
   });
   r.checks.binary = binary.result;
   if (binary.summary) r.binary = binary.summary;

@@ -31,6 +31,7 @@ export const COMMON = {
   json: { type: 'string' },
   'allow-skip': { type: 'boolean' },
   node: { type: 'string', multiple: true },
+  'allow-foreign': { type: 'string', multiple: true },
   quiet: { type: 'boolean' },
 } as const;
 
@@ -50,7 +51,7 @@ export function platformsOption(values: { platform?: string[] | undefined; platf
 }
 
 export function runOptions(
-  values: { platform?: string[] | undefined; platforms?: string | undefined; 'allow-skip'?: boolean | undefined; quiet?: boolean | undefined; node?: string[] | undefined },
+  values: { platform?: string[] | undefined; platforms?: string | undefined; 'allow-skip'?: boolean | undefined; quiet?: boolean | undefined; node?: string[] | undefined; 'allow-foreign'?: string[] | undefined },
   name: string,
 ): RunOptions {
   const platforms = platformsOption(values);
@@ -59,6 +60,7 @@ export function runOptions(
   return {
     ...(platforms ? { platforms } : {}),
     ...(nodes.length ? { nodes } : {}),
+    ...(values['allow-foreign']?.length ? { allowForeign: values['allow-foreign'] } : {}),
     allowSkip: Boolean(values['allow-skip']),
     ...(values.quiet ? {} : { onProgress: progressPrinter(name) }),
   };

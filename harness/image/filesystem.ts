@@ -24,6 +24,11 @@ export interface FsEntry {
   gid: number;
   /** The tar entry type: "file", "symlink", "character-device", "fifo", ... */
   tarType: string;
+  /**
+   * Its place among the entries of its layer's tar. A layer may hold the same path twice; the
+   * runtime's file is the last copy, and this is the one read.
+   */
+  ordinal?: number;
 }
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -91,7 +96,9 @@ export class ImageFilesystem {
   }
 
   private async apply(layer: number): Promise<void> {
+    let ordinal = -1;
     await walkTar(this.layers[layer]!, (h) => {
+      ordinal++;
       const path = clean(h.name);
       const base = posix.basename(path);
       const dir = posix.dirname(path);
@@ -107,7 +114,7 @@ export class ImageFilesystem {
         : h.type === 'symlink' ? 'symlink' : h.type === 'link' ? 'hardlink' : h.type === 'directory' ? 'directory' : 'other';
       if (type !== 'directory') this.removeTree(path, layer); // a file replaces a lower directory
       this.entries.set(path, {
-        type, layer, size: h.size ?? 0, mode: h.mode ?? 0, uid: h.uid ?? 0, gid: h.gid ?? 0, tarType: h.type ?? 'file', ...(h.linkname ? { linkname: h.linkname } : {}),
+        type, layer, ordinal, size: h.size ?? 0, mode: h.mode ?? 0, uid: h.uid ?? 0, gid: h.gid ?? 0, tarType: h.type ?? 'file', ...(h.linkname ? { linkname: h.linkname } : {}),
       });
       return false;
     });
@@ -150,6 +157,53 @@ export class ImageFilesystem {
     return this.entries.get(posix.join(this.resolve(posix.dirname(p)), posix.basename(p)));
   }
 
+  /** Every path of the final file system with its entry (after whiteouts; the last copy of a path wins). */
+  paths(): IterableIterator<[string, FsEntry]> {
+    return this.entries.entries();
+  }
+
+  /**
+   * Reads every regular file of the final file system that starts with `magic`, one layer at a time
+   * and each layer once: a file's content is kept only once its first bytes match, and handed to
+   * `onFile` before the next is read (so memory holds one file at a time).
+   */
+  async forEachFileStartingWith(magic: Buffer, onFile: (path: string, entry: FsEntry, content: Buffer) => void | Promise<void>): Promise<void> {
+    const byLayer = new Map<number, Map<number, string>>();
+    for (const [path, e] of this.entries) {
+      if (e.type !== 'file' || e.size < magic.length || e.ordinal === undefined) continue;
+      const m = byLayer.get(e.layer) ?? new Map<number, string>();
+      m.set(e.ordinal, path);
+      byLayer.set(e.layer, m);
+    }
+    for (const [layer, wanted] of [...byLayer].sort((a, b) => a[0] - b[0])) {
+      const extract = tar.extract();
+      const input = await tarStream(this.layers[layer]!);
+      input.pipe(extract);
+      let ordinal = -1;
+      for await (const entry of extract) {
+        const path = wanted.get(++ordinal);
+        if (path === undefined) {
+          entry.resume();
+          continue;
+        }
+        const chunks: Buffer[] = [];
+        let length = 0;
+        let matched: boolean | undefined;
+        for await (const c of entry) {
+          const chunk = c as Buffer;
+          if (matched === false) continue;
+          chunks.push(chunk);
+          length += chunk.length;
+          if (matched === undefined && length >= magic.length) {
+            matched = Buffer.concat(chunks).subarray(0, magic.length).equals(magic);
+            if (!matched) chunks.length = 0;
+          }
+        }
+        if (matched) await onFile(path, this.entries.get(path)!, Buffer.concat(chunks));
+      }
+    }
+  }
+
   /** The names in a directory (symlinks in its path followed), sorted. */
   list(dir: string): string[] {
     const d = this.resolve(dir);
@@ -176,7 +230,9 @@ export class ImageFilesystem {
     if (e.type !== 'file') throw new ImageFsError(`${path} is not a regular file in the image`);
     let found: Buffer | undefined;
     const wanted = resolved;
-    await walkTar(this.layers[e.layer]!, (h) => clean(h.name) === wanted && !found, (_h, data) => { found = data; });
+    let ordinal = -1;
+    // The copy the runtime sees: the last one of that path in its layer (its ordinal), not the first.
+    await walkTar(this.layers[e.layer]!, (h) => ++ordinal === e!.ordinal || (e!.ordinal === undefined && clean(h.name) === wanted && !found), (_h, data) => { found = data; });
     if (!found) throw new ImageFsError(`${path} could not be read from layer ${e.layer}`);
     return found;
   }

@@ -72,7 +72,7 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerEnv): Promis
       const ref = parseImageRef(tag);
       const verified = await verifyPlatforms({
         ctx: session, probe, nodes: env.nodes, ref, source: RegistryClient.for(ref), executions: attempts.attempted, expect: s.expect,
-        ...(s.command ? { command: s.command } : {}), allowSkip: Boolean(options.allowSkip), concurrency: options.concurrency ?? 2, onProgress: progress,
+        ...(s.command ? { command: s.command } : {}), allowForeign: [...(s.allowForeign ?? []), ...(options.allowForeign ?? [])], allowSkip: Boolean(options.allowSkip), concurrency: options.concurrency ?? 2, onProgress: progress,
       });
       const settled = verified.map((v) => applyKnownIssues(v, s.knownIssues ?? []));
       notes.push(...knownIssueNotes(settled));

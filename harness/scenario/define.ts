@@ -47,6 +47,8 @@ export interface BuildScenario {
   knownIssues?: KnownIssue[];
   /** Platforms built and run on other engines: "linux/arm64,linux/arm/v7=ENDPOINT" each, as --node (which replaces them). */
   nodes?: string[];
+  /** Globs of paths whose ELF files are foreign on purpose (emulators, cross toolchains, firmware), as --allow-foreign. */
+  allowForeign?: string[];
 }
 
 /** Checks an image that already exists, in any registry. */
@@ -67,6 +69,8 @@ export interface VerifyScenario {
   structureTests?: (string | URL)[];
   /** Platforms run on other engines: "linux/arm64=ENDPOINT" each, as --node (which replaces them). */
   nodes?: string[];
+  /** Globs of paths whose ELF files are foreign on purpose, as --allow-foreign. */
+  allowForeign?: string[];
 }
 
 /** A sequence of commands, each step tied to an article section (see steps.ts). */

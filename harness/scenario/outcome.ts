@@ -34,6 +34,8 @@ export interface RunOptions {
    * there, and build scenarios build them on a builder node on that engine.
    */
   nodes?: NodeSpec[];
+  /** Globs of paths whose ELF files are foreign on purpose (--allow-foreign), besides the scenario's own. */
+  allowForeign?: string[];
   /** Verify: only this stable share of the platforms (shard.ts), so a CI matrix of n jobs covers each once. */
   shard?: Shard;
 }

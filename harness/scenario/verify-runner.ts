@@ -19,10 +19,12 @@ export async function runVerifyScenario(s: VerifyScenario, env: RunnerEnv): Prom
   const results = await verifyPlatforms({
     ctx: env.session, probe: env.probe, nodes: env.nodes, ref, source: RegistryClient.for(ref, options.caFile ? { caFile: options.caFile } : {}),
     ...(platforms ? { platforms } : {}), ...(s.expect ? { expect: s.expect } : {}), ...(s.command ? { command: s.command } : {}),
-    ...(structureTests ? { structureTests } : {}), allowSkip: Boolean(options.allowSkip), concurrency: options.concurrency ?? 2, onProgress: env.progress,
+    ...(structureTests ? { structureTests } : {}), allowForeign: [...(s.allowForeign ?? []), ...(options.allowForeign ?? [])], allowSkip: Boolean(options.allowSkip), concurrency: options.concurrency ?? 2, onProgress: env.progress,
     ...(options.shard ? { select: (all: Platform[]) => shardPlatforms(all, options.shard!) } : {}),
   });
   for (const r of results) env.progress(`${r.status.toUpperCase()} ${r.platform} (${r.mode})${r.message ? `: ${r.message}` : ''}`, { platform: r.platform, state: r.status });
   const notes = options.shard ? [`Shard ${shardLabel(options.shard)}: ${results.length} of the platforms (\`multiarch-harness report merge\` joins the shards' reports).`] : [];
+  const foreign = [...(s.allowForeign ?? []), ...(options.allowForeign ?? [])];
+  if (foreign.length) notes.push(`ELF files matching ${foreign.join(', ')} are allowed to be for other platforms (--allow-foreign); the binary check lists the ones it found.`);
   return { platforms: results, notes };
 }

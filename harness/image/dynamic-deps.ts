@@ -1,0 +1,161 @@
+/**
+ * What a dynamically linked program needs at run time, looked up in the image as the dynamic loader
+ * would: its loader (PT_INTERP) must exist and fit the platform, and every library it names
+ * (DT_NEEDED), and every library those name, must be found where the loader looks — for glibc:
+ * DT_RPATH (when there is no DT_RUNPATH), LD_LIBRARY_PATH from the image's environment, DT_RUNPATH,
+ * the directories of /etc/ld.so.conf (with its includes), then the default directories; for musl:
+ * LD_LIBRARY_PATH, the paths of the object, /etc/ld-musl-<arch>.path or its defaults. As the loader
+ * does, a candidate of another class or machine is passed over; a library found only in such
+ * forms is foreign, one found nowhere is missing. `$ORIGIN` is the object's own directory.
+ */
+import { posix } from 'node:path';
+import type { ImageFilesystem } from './filesystem.ts';
+
+/** The ELF facts the lookup needs (ElfInfo has them). */
+export interface DynamicElf {
+  bits: 32 | 64;
+  endian: 'little' | 'big';
+  machine: number;
+  machineName: string;
+  interpreter?: string;
+  needed?: string[];
+  runpath?: string[];
+  rpath?: string[];
+}
+
+export interface DependencyProblem {
+  /** The program whose load would fail. */
+  program: string;
+  /** The object that names the missing or foreign file (the program itself, or one of its libraries). */
+  object: string;
+  kind: 'missing-loader' | 'foreign-loader' | 'missing-library' | 'foreign-library';
+  /** The file as named: the loader's path, or the library's name. */
+  name: string;
+  /** Foreign: where it was found, and what it is. */
+  found?: string;
+  message: string;
+}
+
+export interface DependencyLookup {
+  fs: ImageFilesystem;
+  /** Every ELF file of the image, read already, by path (not following symlinks). */
+  elfs: ReadonlyMap<string, DynamicElf>;
+  /** The image config's environment (LD_LIBRARY_PATH). */
+  env: Record<string, string>;
+  /** Does an object fit the platform (class, byte order, machine)? */
+  fits: (e: DynamicElf) => boolean;
+}
+
+function sameKind(a: DynamicElf, b: DynamicElf): boolean {
+  return a.bits === b.bits && a.endian === b.endian && a.machine === b.machine;
+}
+
+/** The ELF file a path names in the image, symlinks and hard links followed. */
+function elfAt(o: DependencyLookup, path: string): { path: string; elf: DynamicElf } | undefined {
+  let resolved: string;
+  try {
+    resolved = o.fs.resolve(path);
+  } catch {
+    return undefined;
+  }
+  const e = o.fs.entry(resolved);
+  const real = e?.type === 'hardlink' && e.linkname ? o.fs.resolve(`/${e.linkname}`) : resolved;
+  const elf = o.elfs.get(real);
+  return elf ? { path: real, elf } : undefined;
+}
+
+/** Directories of /etc/ld.so.conf and the files it includes (glob patterns in `include` lines). */
+export function ldSoConfDirs(fs: ImageFilesystem, readText: (path: string) => string | undefined): string[] {
+  const dirs: string[] = [];
+  const seen = new Set<string>();
+  const visit = (file: string, depth: number) => {
+    if (depth > 8 || seen.has(file)) return;
+    seen.add(file);
+    const text = readText(file);
+    if (text === undefined) return;
+    for (const raw of text.split('\n')) {
+      const line = raw.replace(/#.*/, '').trim();
+      if (!line) continue;
+      const inc = /^include\s+(.+)$/.exec(line);
+      if (inc) {
+        for (const pattern of inc[1]!.split(/\s+/)) {
+          const abs = pattern.startsWith('/') ? pattern : posix.join(posix.dirname(file), pattern);
+          const dir = posix.dirname(abs);
+          const re = new RegExp(`^${posix.basename(abs).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+          for (const name of fs.list(dir).filter((n) => re.test(n))) visit(posix.join(dir, name), depth + 1);
+        }
+      } else {
+        dirs.push(...line.split(/[:\s,]+/).filter((d) => d.startsWith('/')));
+      }
+    }
+  };
+  visit('/etc/ld.so.conf', 0);
+  return dirs;
+}
+
+const MUSL_DEFAULT = ['/lib', '/usr/local/lib', '/usr/lib'];
+
+function expandOrigin(dirs: readonly string[] | undefined, object: string, bits: 32 | 64): string[] {
+  return (dirs ?? []).filter(Boolean).map((d) => d.replace(/\$(\{ORIGIN\}|ORIGIN)/g, posix.dirname(object)).replace(/\$(\{LIB\}|LIB)/g, bits === 64 ? 'lib64' : 'lib'));
+}
+
+/**
+ * Checks a program's loader and libraries, transitively. Text files the lookup reads
+ * (ld.so.conf and its includes, musl's path file) come from `readText`.
+ */
+export function checkDependencies(o: DependencyLookup, program: string, readText: (path: string) => string | undefined): DependencyProblem[] {
+  const root = elfAt(o, program);
+  if (!root || (!root.elf.interpreter && !root.elf.needed?.length)) return [];
+  const problems: DependencyProblem[] = [];
+  const exe = root.elf;
+  const interp = exe.interpreter;
+  if (interp) {
+    const loader = elfAt(o, interp);
+    if (!loader) {
+      problems.push({ program, object: program, kind: 'missing-loader', name: interp, message: `${program}: its loader ${interp} does not exist in the image` });
+    } else if (!o.fits(loader.elf) || !sameKind(loader.elf, exe)) {
+      problems.push({ program, object: program, kind: 'foreign-loader', name: interp, found: loader.path, message: `${program}: its loader ${interp}${loader.path !== interp ? ` (${loader.path})` : ''} is built for ${loader.elf.machineName} (${loader.elf.bits}-bit), not this platform` });
+    }
+  }
+  const musl = Boolean(interp && /ld-musl-/.test(interp));
+  const confDirs = musl
+    ? (readText(`/etc/ld-musl-${/ld-musl-([^.]+)\./.exec(interp!)?.[1] ?? ''}.path`)?.split(/[:\n]/).map((d) => d.trim()).filter(Boolean) ?? MUSL_DEFAULT)
+    : [...ldSoConfDirs(o.fs, readText), ...(exe.bits === 64 ? ['/lib64', '/usr/lib64'] : []), '/lib', '/usr/lib'];
+  const ldLibraryPath = (o.env.LD_LIBRARY_PATH ?? '').split(/[:;]/).filter(Boolean);
+
+  const queue: Array<{ object: string; elf: DynamicElf }> = [{ object: root.path, elf: exe }];
+  const done = new Set<string>([root.path]);
+  while (queue.length) {
+    const { object, elf } = queue.shift()!;
+    const runpath = expandOrigin(elf.runpath, object, elf.bits);
+    // glibc: DT_RPATH of the object, and of the program, only when the object has no DT_RUNPATH.
+    const rpath = elf.runpath?.length ? [] : [...expandOrigin(elf.rpath, object, elf.bits), ...(object !== root.path ? expandOrigin(exe.rpath, root.path, exe.bits) : [])];
+    const dirs = musl ? [...ldLibraryPath, ...rpath, ...runpath, ...confDirs] : [...rpath, ...ldLibraryPath, ...runpath, ...confDirs];
+    for (const name of elf.needed ?? []) {
+      const candidates = name.includes('/') ? [name.startsWith('/') ? name : posix.join('/', name)] : [...new Set(dirs)].map((d) => posix.join(d, name));
+      let foreign: { path: string; elf: DynamicElf } | undefined;
+      let found: { path: string; elf: DynamicElf } | undefined;
+      for (const c of candidates) {
+        const hit = elfAt(o, c);
+        if (!hit) continue;
+        if (sameKind(hit.elf, exe)) {
+          found = hit;
+          break;
+        }
+        foreign ??= hit;
+      }
+      if (found) {
+        if (!done.has(found.path)) {
+          done.add(found.path);
+          queue.push({ object: found.path, elf: found.elf });
+        }
+      } else if (foreign) {
+        problems.push({ program, object, kind: 'foreign-library', name, found: foreign.path, message: `${object} needs ${name}: the only one found, ${foreign.path}, is built for ${foreign.elf.machineName} (${foreign.elf.bits}-bit)` });
+      } else if (!(musl && /^libc\.(musl-[^.]+\.so\.1|so)$/.test(name) && interp && elfAt(o, interp))) {
+        // musl's loader is its libc too: a program naming libc.musl-<arch>.so.1 is served by the loader itself.
+        problems.push({ program, object, kind: 'missing-library', name, message: `${object} needs ${name}, which is not in the image where the loader looks` });
+      }
+    }
+  }
+  return problems;
+}
