@@ -5,7 +5,7 @@
  * `<command> --help` are answered here, before any command module (or the engine) is touched.
  */
 import { HarnessError, UsageError } from '../errors.ts';
-import { activeSessions } from '../scenario/run-scenario.ts';
+import { activeSessions } from '../engine/active-sessions.ts';
 import { endProgressGroup, stopping, stopProgress } from './progress.ts';
 import { isCommand, USAGE, usageOf, wantsHelp } from './usage.ts';
 import { packageVersion } from './version.ts';

@@ -21,8 +21,8 @@ import { runVerifyScenario } from './verify-runner.ts';
 
 export type { RunOptions } from './outcome.ts';
 
-/** Sessions in progress, so a signal handler can clean them up. */
-export const activeSessions = new Set<Session>();
+export { activeSessions } from '../engine/active-sessions.ts';
+import { activeSessions } from '../engine/active-sessions.ts';
 
 /** Refuses, before anything is created, what cannot run: a missing Dockerfile, a bad image reference, a privileged scenario not allowed. */
 async function assertRunnable(s: Scenario, options: RunOptions): Promise<void> {
