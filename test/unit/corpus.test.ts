@@ -1,0 +1,135 @@
+/**
+ * The corpus of real, third-party binaries (test/support/corpus.ts): each tree is a root
+ * filesystem for the platform its files were published for. Fetched once (npm, Debian's mirror)
+ * and cached in test/.cache/corpus; nothing here runs the binaries.
+ */
+import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { debianDynamicCorpus, goCorpus, resolveInRoot, rustCorpus, type CorpusTree } from '../support/corpus.ts';
+import { elfFacts, formatPlatform } from '../../harness/platform/platform.ts';
+import { readElf } from '../../harness/image/elf.ts';
+
+const FIRST_RUN = 10 * 60_000;
+
+/** Every path in the tree (inside the root), with lstat's answer. */
+async function walk(root: string, dir = '/'): Promise<Array<{ path: string; link: boolean; file: boolean; size: number }>> {
+  const out = [];
+  for (const name of await readdir(join(root, dir))) {
+    const path = join(dir, name);
+    const st = await lstat(join(root, path));
+    out.push({ path, link: st.isSymbolicLink(), file: st.isFile(), size: st.size });
+    if (st.isDirectory()) out.push(...(await walk(root, path)));
+  }
+  return out;
+}
+
+async function checkTree(tree: CorpusTree): Promise<void> {
+  const what = `${tree.name} for ${formatPlatform(tree.platform)}`;
+  expect(isAbsolute(tree.root), what).toBe(true);
+  expect((await stat(tree.root)).isDirectory(), what).toBe(true);
+  expect(() => new RegExp(tree.expectOutput), what).not.toThrow();
+  expect(tree.elfFiles.length, what).toBeGreaterThan(0);
+
+  const want = elfFacts(tree.platform);
+  for (const file of tree.elfFiles) {
+    expect(file.startsWith('/'), `${what}: ${file}`).toBe(true);
+    const host = await resolveInRoot(tree.root, file);
+    expect(host, `${what}: ${file} is missing`).toBeDefined();
+    const buf = await readFile(host!);
+    expect([...buf.subarray(0, 4)], `${what}: ${file} has no ELF magic`).toEqual([0x7f, 0x45, 0x4c, 0x46]);
+    const info = readElf(buf);
+    expect({ bits: info.bits, endian: info.endian, machine: info.machine }, `${what}: ${file}`).toEqual(want);
+  }
+
+  const program = await resolveInRoot(tree.root, tree.command[0]!);
+  expect(program, `${what}: ${tree.command[0]} is missing from the root`).toBeDefined();
+  const st = await stat(program!);
+  expect(st.isFile() && (st.mode & 0o111) !== 0, `${what}: ${tree.command[0]} is not an executable file`).toBe(true);
+  const info = readElf(await readFile(program!));
+  if (tree.kind === 'c-dynamic') {
+    expect(info.interpreter, what).toBeDefined();
+    const loader = await resolveInRoot(tree.root, info.interpreter!);
+    expect(loader, `${what}: its loader ${info.interpreter} is missing from the root`).toBeDefined();
+    expect(readElf(await readFile(loader!)).machine, what).toBe(want.machine);
+  } else {
+    expect(info.interpreter, `${what}: should be statically linked`).toBeUndefined();
+  }
+
+  // Nothing dangles, and no symlink leads out of the root.
+  for (const entry of await walk(tree.root)) {
+    if (!entry.link) continue;
+    expect(await resolveInRoot(tree.root, entry.path), `${what}: ${entry.path} -> ${await readlink(join(tree.root, entry.path))} dangles`).toBeDefined();
+  }
+}
+
+function platforms(trees: CorpusTree[]): string[] {
+  return trees.map((t) => formatPlatform(t.platform));
+}
+
+describe('corpus of third-party binaries', () => {
+  test('Go: esbuild for every Linux platform npm has it for', async () => {
+    const trees = await goCorpus();
+    expect(platforms(trees)).toEqual([
+      'linux/amd64', 'linux/386', 'linux/arm64', 'linux/arm/v7', 'linux/ppc64le',
+      'linux/s390x', 'linux/riscv64', 'linux/mips64le', 'linux/loong64',
+    ]);
+    expect(new Set(platforms(trees)).size).toBe(trees.length);
+    for (const tree of trees) {
+      expect(tree.kind).toBe('go-static');
+      expect(tree.command).toEqual(['/usr/local/bin/esbuild', '--version']);
+      expect(tree.name).toMatch(/^esbuild 0\.28\.2 \(Go go1\.\d+/);
+      await checkTree(tree);
+    }
+  }, FIRST_RUN);
+
+  test('Rust: sentry-cli (static, musl) for every Linux platform npm has it for', async () => {
+    const trees = await rustCorpus();
+    expect(platforms(trees)).toEqual(['linux/amd64', 'linux/386', 'linux/arm64', 'linux/arm/v7']);
+    expect(new Set(platforms(trees)).size).toBe(trees.length);
+    for (const tree of trees) {
+      expect(tree.kind).toBe('rust');
+      expect(tree.command).toEqual(['/usr/local/bin/sentry-cli', '--version']);
+      expect(new RegExp(tree.expectOutput).test('sentry-cli 3.8.0\n')).toBe(true);
+      await checkTree(tree);
+    }
+  }, FIRST_RUN);
+
+  test('C, dynamic: Debian hello with its loader and libraries for every Debian architecture', async () => {
+    const trees = await debianDynamicCorpus();
+    expect(platforms(trees)).toEqual([
+      'linux/amd64', 'linux/386', 'linux/arm64', 'linux/arm/v7', 'linux/arm/v5', 'linux/ppc64le',
+      'linux/s390x', 'linux/riscv64', 'linux/mips64le', 'linux/loong64',
+    ]);
+    expect(new Set(platforms(trees)).size).toBe(trees.length);
+    for (const tree of trees) {
+      expect(tree.kind).toBe('c-dynamic');
+      expect(tree.command).toEqual(['/usr/bin/hello']);
+      expect(new RegExp(tree.expectOutput).test('Hello, world!\n')).toBe(true);
+      // hello, the loader and libc (the loader appears once even though hello names it in DT_NEEDED too).
+      expect(tree.elfFiles[0]).toBe('/usr/bin/hello');
+      expect(tree.elfFiles.map((f) => f.split('/').at(-1))).toContain('libc.so.6');
+      expect(tree.elfFiles).toHaveLength(3);
+      await checkTree(tree);
+      // Merged /usr as in Debian, and nothing but what hello needs: no docs, manual pages or locales.
+      expect(await readlink(join(tree.root, 'lib'))).toBe('usr/lib');
+      expect(await readlink(join(tree.root, 'bin'))).toBe('usr/bin');
+      const entries = await walk(tree.root);
+      expect(entries.some((e) => e.path.startsWith('/usr/share'))).toBe(false);
+      expect(entries.some((e) => e.path.startsWith('/etc/ld.so.conf.d/'))).toBe(true);
+      expect(entries.filter((e) => e.file).reduce((n, e) => n + e.size, 0)).toBeLessThan(5 * 1024 * 1024);
+    }
+  }, FIRST_RUN);
+
+  test('a second call reads the cache: same trees, nothing rebuilt', async () => {
+    for (const corpus of [goCorpus, rustCorpus, debianDynamicCorpus]) {
+      const first = await corpus();
+      const markers = await Promise.all(first.map((t) => stat(join(t.root, '..', 'tree.json')).then((s) => s.mtimeMs)));
+      const started = Date.now();
+      const second = await corpus();
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(second).toEqual(first);
+      expect(await Promise.all(second.map((t) => stat(join(t.root, '..', 'tree.json')).then((s) => s.mtimeMs)))).toEqual(markers);
+    }
+  }, FIRST_RUN);
+});
