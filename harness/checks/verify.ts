@@ -4,7 +4,7 @@
  * whose input an earlier check could not provide is not reached, and says so.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import type { PlatformExecution } from '../platform/execution-mode.ts';
@@ -17,6 +17,7 @@ import type { Platform } from '../platform/platform.ts';
 import { readIndex, type ImageSource, type IndexView } from '../registry/client.ts';
 import { newPlatformResult, settle, skip, STRUCTURE_RUN_SKIP, type PlatformResult } from '../result/model.ts';
 import { readImageFilesystem } from '../image/layers.ts';
+import { timed } from '../result/phases.ts';
 import type { ImageFilesystem } from '../image/filesystem.ts';
 import { runStructureTests } from '../structure/run-structure-tests.ts';
 import type { StructureTestFile } from '../structure/test-file.ts';
@@ -56,6 +57,16 @@ export interface VerifyPlatformsOptions {
   onProgress?: Progress;
 }
 
+/**
+ * How many platforms are verified at once when nobody says: twice the cores. A platform's work is
+ * mostly waiting (a registry, the engine's pull, a container's start), and its CPU-heavy part, an
+ * emulated program, is short for a verify; more at once keeps the cores busy without the machine
+ * thrashing. `--concurrency N` sets it.
+ */
+export function defaultConcurrency(): number {
+  return Math.max(2, availableParallelism() * 2);
+}
+
 export async function verifyPlatforms(o: VerifyPlatformsOptions): Promise<PlatformResult[]> {
   const index = await readIndex(o.source, o.ref.digest ?? o.ref.tag ?? 'latest');
   const chosen = o.platforms ?? index.entries.map((e) => e.platform);
@@ -64,7 +75,7 @@ export async function verifyPlatforms(o: VerifyPlatformsOptions): Promise<Platfo
   // Removed by the session too: a signal's cleanup does not wait for this function's finally.
   o.ctx.defer(`removing ${tmp}`, () => rm(tmp, { recursive: true, force: true }));
   try {
-    const limit = pLimit(o.concurrency ?? 2);
+    const limit = pLimit(o.concurrency ?? defaultConcurrency());
     // Every platform finishes (or fails) before the caller cleans up: none is left pulling or running.
     const settled = await Promise.allSettled(executions.map((exec) => limit(() => verifyOne(o, index, exec, tmp))));
     const failure = settled.find((x) => x.status === 'rejected');
@@ -109,32 +120,36 @@ async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: P
   if (!indexed.entry) return done(settle(r));
   r.digest = indexed.entry.digest;
 
-  const configured = await checkConfig(o.source, indexed.entry, exec.platform);
+  const configured = await timed('static checks', () => checkConfig(o.source, indexed.entry!, exec.platform));
   r.checks.config = configured.result;
   if (!configured.manifest || !configured.config) return done(settle(r));
   state('reading layers');
 
+  const { manifest, config } = configured;
+  const entry = indexed.entry;
   // The layers are read once: the binary check and the file tests both read this file system.
   let fs: ImageFilesystem | { problem: string };
   try {
-    fs = await readImageFilesystem(o.source, configured.manifest, tmp);
+    fs = await timed('static checks', () => readImageFilesystem(o.source, manifest, tmp));
   } catch (err) {
     fs = { problem: `the file system of ${r.platform} cannot be read: ${(err as Error).message}` };
   }
-  const binary = await checkEntryBinary({
-    source: o.source, manifest: configured.manifest, config: configured.config, exec, native: o.probe.native, tmp, ...(o.command ? { command: o.command } : {}),
+  const binary = await timed('static checks', () => checkEntryBinary({
+    source: o.source, manifest, config, exec, native: o.probe.native, tmp, ...(o.command ? { command: o.command } : {}),
     ...('problem' in fs ? {} : { fs }), ...(o.allowForeign?.length ? { allowForeign: o.allowForeign } : {}),
-  });
+  }));
   r.checks.binary = binary.result;
   if (binary.summary) r.binary = binary.summary;
 
-  if (o.structureTests) {
-    r.structureTests = await runStructureTests({
-      ctx: o.ctx, file: o.structureTests, exec, config: configured.config, fs, image: pinned(o.ref, indexed.entry.digest), allowSkip: Boolean(o.allowSkip),
+  const structureTests = o.structureTests;
+  if (structureTests) {
+    const files = fs;
+    r.structureTests = await timed('structure tests', () => runStructureTests({
+      ctx: o.ctx, file: structureTests, exec, config, fs: files, image: pinned(o.ref, entry.digest), allowSkip: Boolean(o.allowSkip),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-    });
+    }));
     if (!o.expect && exec.mode !== 'unavailable') {
-      const instead = o.structureTests.commandTests.length ? '\'s command tests ran the image instead' : ' has no command tests and no expectation was given';
+      const instead = structureTests.commandTests.length ? '\'s command tests ran the image instead' : ' has no command tests and no expectation was given';
       r.checks.run = skip(`${STRUCTURE_RUN_SKIP}${instead} (give --expect-output or --expect-uname to run the image's own command too)`);
       return done(settle(r));
     }

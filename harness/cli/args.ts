@@ -32,6 +32,7 @@ export const COMMON = {
   'allow-skip': { type: 'boolean' },
   node: { type: 'string', multiple: true },
   'allow-foreign': { type: 'string', multiple: true },
+  concurrency: { type: 'string' },
   quiet: { type: 'boolean' },
 } as const;
 
@@ -51,15 +52,18 @@ export function platformsOption(values: { platform?: string[] | undefined; platf
 }
 
 export function runOptions(
-  values: { platform?: string[] | undefined; platforms?: string | undefined; 'allow-skip'?: boolean | undefined; quiet?: boolean | undefined; node?: string[] | undefined; 'allow-foreign'?: string[] | undefined },
+  values: { platform?: string[] | undefined; platforms?: string | undefined; 'allow-skip'?: boolean | undefined; quiet?: boolean | undefined; node?: string[] | undefined; 'allow-foreign'?: string[] | undefined; concurrency?: string | undefined },
   name: string,
 ): RunOptions {
   const platforms = platformsOption(values);
   const nodes = (values.node ?? []).map(parseNodeOption);
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1)) throw new UsageError(`--concurrency takes a whole number of platforms at once, 1 or more; got "${values.concurrency}".`);
   checkPlacement(nodes);
   return {
     ...(platforms ? { platforms } : {}),
     ...(nodes.length ? { nodes } : {}),
+    ...(concurrency ? { concurrency } : {}),
     ...(values['allow-foreign']?.length ? { allowForeign: values['allow-foreign'] } : {}),
     allowSkip: Boolean(values['allow-skip']),
     ...(values.quiet ? {} : { onProgress: progressPrinter(name) }),

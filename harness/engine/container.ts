@@ -13,6 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EnvironmentError } from '../errors.ts';
+import { timed } from '../result/phases.ts';
 import { isTransient, withRetry } from '../retry.ts';
 import { docker, DockerError } from './docker.ts';
 import { HangWatchdog, hangSeconds, type Hang } from './hang-watchdog.ts';
@@ -67,7 +68,7 @@ export async function pullPinned(ctx: Session, image: string, platform: Platform
 
 export async function runPinned(ctx: Session, image: string, platform: Platform, options: RunPinnedOptions): Promise<PlatformRun> {
   const name = `${ctx.id}-run-${platformSlug(platform)}-${Math.random().toString(36).slice(2, 7)}`;
-  await pullPinned(ctx, image, platform);
+  await timed('pull', () => pullPinned(ctx, image, platform));
   const via = options.emulator
     ? ['-v', `${options.emulator.path}:${EMULATOR_MOUNT}:ro`, '--entrypoint', EMULATOR_MOUNT, image, ...options.emulator.argv]
     : [image, ...(options.command ?? [])];
@@ -88,9 +89,9 @@ export async function runPinned(ctx: Session, image: string, platform: Platform,
     : undefined;
   watchdog?.start();
   if (ctx.closing) throw new EnvironmentError('the run is being cleaned up: nothing more is started.');
-  const r = await docker(['run', '--rm', '--name', name, ...(cidFile ? ['--cidfile', cidFile] : []), ...ctx.labelArgs(), '--platform', formatPlatform(platform), ...via], {
+  const r = await timed('run', () => docker(['run', '--rm', '--name', name, ...(cidFile ? ['--cidfile', cidFile] : []), ...ctx.labelArgs(), '--platform', formatPlatform(platform), ...via], {
     check: false, timeoutMs: options.timeoutMs, onOutput: () => watchdog?.activity(),
-  }).finally(() => watchdog?.stop());
+  })).finally(() => watchdog?.stop());
   if (cidDir) await rm(cidDir, { recursive: true, force: true });
   if (r.timedOut) await docker(['rm', '-f', name], { check: false });
   return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: r.durationMs, timedOut: r.timedOut, ...(hung ? { hung } : {}) };

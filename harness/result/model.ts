@@ -131,6 +131,11 @@ export interface RunReport {
   notes: string[];
   /** A sharded run (`--shard i/n`): which share of the platforms this report holds; `report merge` joins the shards. */
   shard?: { index: number; total: number };
+  /**
+   * Where the time went: busy milliseconds per phase (sweep, probe, registry, build, static checks,
+   * structure tests, pull, run, cleanup), summed over platforms that run at the same time.
+   */
+  phasesMs?: Record<string, number>;
 }
 
 /** A platform's result before any check ran: every check not reached yet. */

@@ -10,6 +10,8 @@ import { classifyPlaced, placementOf } from '../checks/placement.ts';
 import { expectedText } from '../platform/expectations.ts';
 import { formatPlatform, parsePlatform } from '../platform/platform.ts';
 import { RegistryClient } from '../registry/client.ts';
+import { withBlobCache } from '../registry/blob-cache.ts';
+import { timed } from '../result/phases.ts';
 import { parseImageRef } from '../registry/image-ref.ts';
 import { startRegistry } from '../registry/local-registry.ts';
 import { unverifiedResult, type PlatformResult, type RunReport } from '../result/model.ts';
@@ -37,7 +39,7 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerEnv): Promis
   const runnable = executions.filter((x) => x.mode !== 'unavailable');
   let image: RunReport['image'];
   if (runnable.length > 0) {
-    const registry = await startRegistry(session);
+    const registry = await timed('registry', () => startRegistry(session));
     progress(`registry ${registry.address} is up`);
     const tag = `${registry.address}/${s.build.repository}:${session.id}`;
     // With the containerd image store, --push also keeps the image in the engine's store: recorded before the build.
@@ -46,7 +48,7 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerEnv): Promis
     notes.push(builder.note);
     progress(`building ${runnable.map((e) => formatPlatform(e.platform)).join(', ')} with the builder ${builder.name}`);
     for (const e of runnable) progress('', { platform: formatPlatform(e.platform), state: 'building' });
-    const attempts = await buildLeavingOut(runnable, (platforms) => buildAndPush({
+    const attempts = await timed('build', () => buildLeavingOut(runnable, (platforms) => buildAndPush({
       context: contextPath(s.build.context), ...(s.build.dockerfile ? { dockerfile: s.build.dockerfile } : {}),
       platforms, tag, labels: session.labels,
       provenance: s.build.provenance ?? false, builder: builder.name, timeoutMs: BUILD_TIMEOUT_MS,
@@ -57,7 +59,7 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerEnv): Promis
         progress(`  ${name}`, platform ? { platform, state: `building: ${name.replace(/^\[[^\]]*\]\s*/, '')}` } : undefined);
       },
       ...(probe.engineIsLocal ? { emulated: emulatedOf(runnable) } : {}),
-    }), Boolean(options.keepGoing), progress);
+    }), Boolean(options.keepGoing), progress));
     const suspects = hungPlatforms(attempts);
     for (const [e, message] of notBuilt(attempts)) {
       const r = unverified(e, 'fail', message);
@@ -71,8 +73,8 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerEnv): Promis
       notes.push('Per-platform build times come from BuildKit\'s rawjson progress stream of one multi-platform build (union of each platform\'s step intervals; platforms build concurrently).');
       const ref = parseImageRef(tag);
       const verified = await verifyPlatforms({
-        ctx: session, probe, nodes: env.nodes, ref, source: RegistryClient.for(ref), executions: attempts.attempted, expect: s.expect,
-        ...(s.command ? { command: s.command } : {}), allowForeign: [...(s.allowForeign ?? []), ...(options.allowForeign ?? [])], allowSkip: Boolean(options.allowSkip), concurrency: options.concurrency ?? 2, onProgress: progress,
+        ctx: session, probe, nodes: env.nodes, ref, source: withBlobCache(RegistryClient.for(ref)), executions: attempts.attempted, expect: s.expect,
+        ...(s.command ? { command: s.command } : {}), allowForeign: [...(s.allowForeign ?? []), ...(options.allowForeign ?? [])], allowSkip: Boolean(options.allowSkip), ...(options.concurrency ? { concurrency: options.concurrency } : {}), onProgress: progress,
       });
       const settled = verified.map((v) => applyKnownIssues(v, s.knownIssues ?? []));
       notes.push(...knownIssueNotes(settled));

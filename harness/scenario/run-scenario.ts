@@ -6,6 +6,7 @@
 import { assertBuildable } from '../engine/build.ts';
 import { Session, sweepStaleSessions } from '../engine/session.ts';
 import { EnvironmentError, UsageError } from '../errors.ts';
+import { measurePhases, timed } from '../result/phases.ts';
 import { onEngine } from '../engine/engine-scope.ts';
 import { checkPlacement, parseNodeOption, resolveNode, type NodeSpec } from '../engine/nodes.ts';
 import type { PlacedNode } from '../checks/placement.ts';
@@ -73,12 +74,15 @@ export async function runScenario(s: Scenario, options: RunOptions = {}): Promis
   const session = new Session();
   activeSessions.add(session);
   try {
-    const swept = await sweepStaleSessions();
-    if (swept) progress(`removed what ${swept} earlier killed session(s) left behind`);
-    const probe = options.probe ?? (await probeHost({ labels: session.labels }));
-    const nodes = await probeNodes(session, nodeSpecs(s, options), progress);
-    const outcome = await runnerFor(s, { session, probe, nodes, options, progress });
-    const problems = await session.cleanup();
+    const { value: { probe, outcome, problems }, phases } = await measurePhases(async () => {
+      const swept = await timed('sweep', () => sweepStaleSessions());
+      if (swept) progress(`removed what ${swept} earlier killed session(s) left behind`);
+      const probe = options.probe ?? (await timed('probe', () => probeHost({ labels: session.labels })));
+      const nodes = await timed('probe', () => probeNodes(session, nodeSpecs(s, options), progress));
+      const outcome = await runnerFor(s, { session, probe, nodes, options, progress });
+      const problems = await timed('cleanup', () => session.cleanup());
+      return { probe, outcome, problems };
+    });
     return {
       schemaVersion: 1,
       kind: s.kind,
@@ -97,6 +101,7 @@ export async function runScenario(s: Scenario, options: RunOptions = {}): Promis
       summary: summarize(outcome.platforms, outcome.steps),
       notes: [...outcome.notes, ...problems.map((p) => `cleanup: ${p}`)],
       ...(options.shard && s.kind === 'verify' ? { shard: options.shard } : {}),
+      phasesMs: phases,
     };
   } finally {
     await session.cleanup();

@@ -16,6 +16,7 @@ import { readHandlers, type BinfmtHandler } from '../host/binfmt.ts';
 import type { Expectation } from '../platform/expectations.ts';
 import { parsePlatform, type Platform } from '../platform/platform.ts';
 import { RegistryClient } from '../registry/client.ts';
+import { withBlobCache } from '../registry/blob-cache.ts';
 import { parseImageRef } from '../registry/image-ref.ts';
 import type { Session } from '../engine/session.ts';
 import { onEngine } from '../engine/engine-scope.ts';
@@ -140,7 +141,7 @@ export async function createStepsContext(ctx: Session, probe: HostProbe, onProgr
       const ref = parseImageRef(image);
       const platforms = options.platforms?.map((p) => (typeof p === 'string' ? parsePlatform(p) : p));
       const results = await verifyPlatforms({
-        ctx, probe, ref, source: RegistryClient.for(ref, options.caFile ? { caFile: options.caFile } : {}), onProgress,
+        ctx, probe, ref, source: withBlobCache(RegistryClient.for(ref, options.caFile ? { caFile: options.caFile } : {})), onProgress,
         ...(platforms ? { platforms } : {}), ...(options.expect ? { expect: options.expect } : {}), ...(options.command ? { command: options.command } : {}),
         ...(options.nodes ? { nodes: options.nodes } : {}),
       });

@@ -3,6 +3,7 @@ import { verifyPlatforms } from '../checks/verify.ts';
 import { parsePlatform, type Platform } from '../platform/platform.ts';
 import { shardLabel, shardPlatforms } from './shard.ts';
 import { RegistryClient } from '../registry/client.ts';
+import { withBlobCache } from '../registry/blob-cache.ts';
 import { parseImageRef } from '../registry/image-ref.ts';
 import type { VerifyScenario } from './define.ts';
 import { fileURLToPath } from 'node:url';
@@ -17,9 +18,9 @@ export async function runVerifyScenario(s: VerifyScenario, env: RunnerEnv): Prom
     ? mergeStructureTests(await Promise.all(s.structureTests.map((f) => readStructureTests(f instanceof URL ? fileURLToPath(f) : f))))
     : undefined;
   const results = await verifyPlatforms({
-    ctx: env.session, probe: env.probe, nodes: env.nodes, ref, source: RegistryClient.for(ref, options.caFile ? { caFile: options.caFile } : {}),
+    ctx: env.session, probe: env.probe, nodes: env.nodes, ref, source: withBlobCache(RegistryClient.for(ref, options.caFile ? { caFile: options.caFile } : {})),
     ...(platforms ? { platforms } : {}), ...(s.expect ? { expect: s.expect } : {}), ...(s.command ? { command: s.command } : {}),
-    ...(structureTests ? { structureTests } : {}), allowForeign: [...(s.allowForeign ?? []), ...(options.allowForeign ?? [])], allowSkip: Boolean(options.allowSkip), concurrency: options.concurrency ?? 2, onProgress: env.progress,
+    ...(structureTests ? { structureTests } : {}), allowForeign: [...(s.allowForeign ?? []), ...(options.allowForeign ?? [])], allowSkip: Boolean(options.allowSkip), ...(options.concurrency ? { concurrency: options.concurrency } : {}), onProgress: env.progress,
     ...(options.shard ? { select: (all: Platform[]) => shardPlatforms(all, options.shard!) } : {}),
   });
   for (const r of results) env.progress(`${r.status.toUpperCase()} ${r.platform} (${r.mode})${r.message ? `: ${r.message}` : ''}`, { platform: r.platform, state: r.status });

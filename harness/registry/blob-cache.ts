@@ -1,0 +1,63 @@
+/**
+ * Layers kept on disk by digest, across runs: a second verify of the same image (or of another
+ * image sharing its base layers) reads them from here instead of the registry. Only content whose
+ * bytes were checked against its digest is kept (the registry client checks every blob), written
+ * under a temporary name and renamed, so concurrent sessions never see half a file. Files unused for
+ * two weeks are removed when a cache is opened. MULTIARCH_BLOB_CACHE=off turns it off.
+ */
+import { copyFile, link, mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stateDir } from '../state-dir.ts';
+import type { ImageSource } from './client.ts';
+
+const MAX_IDLE_MS = 14 * 24 * 3600_000;
+let pruned = false;
+
+export function blobCacheDir(): string {
+  return join(stateDir(), 'blobs');
+}
+
+async function prune(dir: string): Promise<void> {
+  if (pruned) return;
+  pruned = true;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const now = Date.now();
+  for (const n of names) {
+    const s = await stat(join(dir, n)).catch(() => undefined);
+    if (s && now - s.mtimeMs > MAX_IDLE_MS) await rm(join(dir, n), { force: true });
+  }
+}
+
+/** A hard link where it can (same file system), a copy where it cannot. */
+async function place(from: string, to: string): Promise<void> {
+  await rm(to, { force: true });
+  await link(from, to).catch(() => copyFile(from, to));
+}
+
+export function withBlobCache(source: ImageSource, dir = blobCacheDir()): ImageSource {
+  if (process.env.MULTIARCH_BLOB_CACHE === 'off') return source;
+  return {
+    manifest: (reference) => source.manifest(reference),
+    blobJson: (digest) => source.blobJson(digest),
+    async blobToFile(digest, file) {
+      const name = digest.replace(':', '-');
+      if (!/^sha(256|512)-[0-9a-f]+$/.test(name)) return source.blobToFile(digest, file);
+      await mkdir(dir, { recursive: true });
+      void prune(dir);
+      const cached = join(dir, name);
+      if (await stat(cached).then(() => true, () => false)) {
+        const now = new Date();
+        await utimes(cached, now, now).catch(() => undefined);
+        return place(cached, file);
+      }
+      const partial = `${cached}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.partial`;
+      try {
+        await source.blobToFile(digest, partial);
+        await rename(partial, cached);
+      } finally {
+        await rm(partial, { force: true });
+      }
+      return place(cached, file);
+    },
+  };
+}
