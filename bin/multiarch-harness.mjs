@@ -11,3 +11,9 @@ if (!existsSync(entry)) {
 }
 const { main } = await import(entry.href);
 process.exitCode = await main(process.argv.slice(2));
+// For bench/: this process's own CPU time and peak memory (not its children's, the docker CLI's).
+if (process.env.MULTIARCH_RUSAGE_FILE) {
+  const { writeFileSync } = await import('node:fs');
+  const u = process.resourceUsage();
+  writeFileSync(process.env.MULTIARCH_RUSAGE_FILE, JSON.stringify({ userMs: u.userCPUTime / 1000, systemMs: u.systemCPUTime / 1000, maxRssKiB: u.maxRSS }));
+}

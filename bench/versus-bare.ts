@@ -1,0 +1,139 @@
+/**
+ * Benchmark: the harness against the bare commands a user would type for the same job, in one go
+ * and in alternation (harness, bare, harness, bare, ...), medians of whole processes:
+ *
+ * 1. verify of a multi-platform image against a sequential `docker run --platform P image uname -m`
+ *    loop, cold (the loop removes the image afterwards, as the harness does) and warm (it keeps it);
+ * 2. a build scenario (scenarios/platform-args.ts, cached build) against the same bare commands: a
+ *    registry:2 container, one `buildx build --platform ... --push`, a `docker run` per platform,
+ *    the registry removed.
+ *
+ * Prints the wall-time ratios, the harness process's own CPU seconds (its children, the docker CLI,
+ * are the bare commands' cost too) and share of the wall time, its peak memory, and where its time
+ * went per phase (the report's phasesMs). Not a test: nothing here passes or fails on a timing.
+ *
+ *   npm run bench:versus-bare              (rounds: 3)
+ *   npm run bench:versus-bare -- --short   (one round, what CI prints)
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { $ } from 'zx';
+
+$.verbose = false;
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const CLI = join(ROOT, 'bin/multiarch-harness.mjs');
+const short = process.argv.includes('--short');
+const ROUNDS = short ? 1 : 3;
+const SOURCE = '127.0.0.1:5001/library/alpine:latest';
+const IMAGE = '127.0.0.1:5001/bench/alpine:latest';
+const tmp = await mkdtemp(join(tmpdir(), 'mah-bench-'));
+
+interface Sample { wallMs: number; cpuMs?: number; rssMiB?: number; phases?: Record<string, number> }
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Runs the harness with args; its own CPU and memory from MULTIARCH_RUSAGE_FILE, its phases from the JSON report. */
+async function harness(args: string[]): Promise<Sample> {
+  const rusage = join(tmp, 'rusage.json');
+  const json = join(tmp, 'report.json');
+  const t = performance.now();
+  const r = await $({ env: { ...process.env, MULTIARCH_RUSAGE_FILE: rusage }, nothrow: true })`node ${CLI} ${args} --quiet --json ${json}`;
+  const wallMs = performance.now() - t;
+  if (r.exitCode !== 0) throw new Error(`the harness failed (exit ${r.exitCode}): ${r.stdout}${r.stderr}`);
+  const u = JSON.parse(await readFile(rusage, 'utf8')) as { userMs: number; systemMs: number; maxRssKiB: number };
+  const report = JSON.parse(await readFile(json, 'utf8')) as { phasesMs?: Record<string, number> };
+  return { wallMs, cpuMs: u.userMs + u.systemMs, rssMiB: u.maxRssKiB / 1024, phases: report.phasesMs ?? {} };
+}
+
+async function timedRun(fn: () => Promise<unknown>): Promise<Sample> {
+  const t = performance.now();
+  await fn();
+  return { wallMs: performance.now() - t };
+}
+
+async function platformsOf(ref: string): Promise<string[]> {
+  const r = await $`docker buildx imagetools inspect --raw ${ref}`;
+  const index = JSON.parse(r.stdout) as { manifests: Array<{ platform?: { os: string; architecture: string; variant?: string } }> };
+  return index.manifests.filter((m) => m.platform && m.platform.os !== 'unknown').map((m) => [m.platform!.os, m.platform!.architecture, m.platform!.variant].filter(Boolean).join('/'));
+}
+
+async function bareVerify(platforms: string[], keep: boolean): Promise<void> {
+  for (const p of platforms) await $`docker run --rm --platform ${p} ${IMAGE} uname -m`;
+  if (!keep) await $`docker image rm ${IMAGE}`;
+}
+
+async function bareBuild(platforms: string[]): Promise<void> {
+  const id = (await $`docker run -d --rm -p 127.0.0.1::5000 registry:2`).stdout.trim();
+  try {
+    const port = (await $`docker port ${id} 5000/tcp`).stdout.trim().split(':').at(-1);
+    const tag = `127.0.0.1:${port}/platform-args:bench`;
+    await $`docker buildx build --platform ${platforms.join(',')} --provenance=false --push -t ${tag} ${join(ROOT, 'samples/platform-args')}`;
+    for (const p of platforms) await $`docker run --rm --platform ${p} ${tag}`;
+    await $`docker image rm ${tag}`.nothrow();
+  } finally {
+    await $`docker rm -f ${id}`.nothrow();
+  }
+}
+
+function line(name: string, h: Sample[], bare: Sample[]): string {
+  const hw = median(h.map((s) => s.wallMs));
+  const bw = median(bare.map((s) => s.wallMs));
+  const cpu = median(h.map((s) => s.cpuMs!));
+  const rss = Math.max(...h.map((s) => s.rssMiB!));
+  return `${name.padEnd(34)} harness ${(hw / 1000).toFixed(1).padStart(6)} s  bare ${(bw / 1000).toFixed(1).padStart(6)} s  ratio ${(hw / bw).toFixed(2)}  ` +
+    `harness CPU ${(cpu / 1000).toFixed(2)} s (${((cpu / hw) * 100).toFixed(0)}% of wall)  peak ${rss.toFixed(0)} MiB`;
+}
+
+function phases(h: Sample[]): string {
+  const keys = [...new Set(h.flatMap((s) => Object.keys(s.phases ?? {})))];
+  return keys.map((k) => `${k} ${(median(h.map((s) => s.phases?.[k] ?? 0)) / 1000).toFixed(1)} s`).join(', ');
+}
+
+try {
+  console.log(`machine: ${cpus()[0]?.model ?? '?'} x ${availableParallelism()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; rounds ${ROUNDS}`);
+  await $`docker buildx imagetools create -t ${IMAGE} ${SOURCE}`;
+  const platforms = await platformsOf(IMAGE);
+  await $`docker image rm ${IMAGE}`.nothrow();
+  // One unmeasured round each: the harness's layer cache and the engine's content are as in steady use.
+  await harness(['verify', IMAGE, '--expect-uname', '--command', 'uname', '--command=-m']);
+  await bareVerify(platforms, false);
+
+  const hv: Sample[] = [];
+  const cold: Sample[] = [];
+  const warm: Sample[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    hv.push(await harness(['verify', IMAGE, '--expect-uname', '--command', 'uname', '--command=-m']));
+    cold.push(await timedRun(() => bareVerify(platforms, false)));
+    await $`docker pull -q ${IMAGE}`;
+    warm.push(await timedRun(() => bareVerify(platforms, true)));
+    await $`docker image rm ${IMAGE}`.nothrow();
+  }
+  console.log(`verify ${platforms.length} platforms (${IMAGE}, uname -m):`);
+  console.log(line('  vs a cold docker-run loop', hv, cold));
+  console.log(line('  vs a warm docker-run loop', hv, warm));
+  console.log(`  harness phases (busy time, median): ${phases(hv)}`);
+
+  const buildPlatforms = platforms;
+  await harness(['run', 'scenarios/platform-args.ts']);
+  await bareBuild(buildPlatforms);
+  const hb: Sample[] = [];
+  const bb: Sample[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    hb.push(await harness(['run', 'scenarios/platform-args.ts']));
+    bb.push(await timedRun(() => bareBuild(buildPlatforms)));
+  }
+  console.log(`build scenario platform-args (${buildPlatforms.length} platforms, BuildKit cache warm):`);
+  console.log(line('  vs registry + buildx --push + runs', hb, bb));
+  console.log(`  harness phases (busy time, median): ${phases(hb)}`);
+
+  const help: number[] = [];
+  for (let i = 0; i < 5; i++) help.push((await timedRun(() => $`node ${CLI} --help`)).wallMs);
+  const bareNode: number[] = [];
+  for (let i = 0; i < 5; i++) bareNode.push((await timedRun(() => $`node -e 0`)).wallMs);
+  console.log(`start-up: --help ${(median(help) / 1000).toFixed(2)} s (node alone ${(median(bareNode) / 1000).toFixed(2)} s)`);
+} finally {
+  await $`docker image rm ${IMAGE}`.nothrow();
+  await rm(tmp, { recursive: true, force: true });
+}
