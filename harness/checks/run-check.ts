@@ -25,7 +25,7 @@ export async function checkRun(o: RunCheckInput): Promise<{ result: CheckResult;
   const watch = exec.mode === 'qemu' && exec.emulator && o.probe.engineIsLocal ? { handler: exec.emulator.handler, interpreter: exec.emulator.interpreter } : undefined;
   let run: PlatformRun;
   try {
-    run = await runPinned(o.ctx, o.image, exec.platform, { timeoutMs, ...(o.command ? { command: o.command } : {}), ...(watch ? { watch } : {}) });
+    run = await runPinned(o.ctx, o.image, exec.platform, { timeoutMs, ...(o.command ? { command: o.command } : {}), ...(watch ? { watch } : {}), ...(o.present !== undefined ? { present: o.present } : {}) });
   } catch (err) {
     // The pull failed (or the engine did not answer): this platform fails with the engine's words; the others go on.
     if (!(err instanceof DockerError)) throw err;

@@ -22,10 +22,15 @@ export interface RunCheckInput {
   image: string;
   expect?: Expectation;
   command?: string[];
-  /** The entry binary the binary check resolved: a second opinion runs its command line. */
-  binary?: EntryBinary;
+  /**
+   * The entry binary the binary check resolved: a second opinion runs its command line. A promise
+   * when the run starts before the binary check ends (they overlap; only a second opinion waits).
+   */
+  binary?: EntryBinary | Promise<EntryBinary | undefined>;
   allowSkip?: boolean;
   onProgress?: Progress;
+  /** Whether the engine had the pinned image before this run, when the caller asked already (one call for all platforms). */
+  present?: boolean;
 }
 
 /** What the run found, besides its check: the fields of the platform result it fills. */

@@ -19,11 +19,12 @@ export async function askSecondOpinion(o: RunCheckInput, findings: RunFindings, 
   if (!o.probe.engineIsLocal) return fail(`${firstCheck.message}; the engine is not on this machine, so no other emulator could give a second opinion`);
   const alt = (await otherEmulators(em.handler, em))[0];
   if (!alt) return fail(`${firstCheck.message}; no other QEMU for ${em.handler} is at hand for a second opinion (Debian: apt-get install qemu-user-static)`);
-  if (!o.binary) return fail(`${firstCheck.message}; the program's command line could not be resolved in the image, so it could not be run under another emulator`);
+  const binary = await o.binary;
+  if (!binary) return fail(`${firstCheck.message}; the program's command line could not be resolved in the image, so it could not be run under another emulator`);
   const altName = emulatorName(alt.qemuVersion, em.handler);
   o.onProgress?.(`${formatPlatform(o.exec.platform)} ${trouble} under ${firstName}; a second opinion from ${altName}`, { platform: formatPlatform(o.exec.platform), state: `second opinion (${altName})` });
   const timeoutMs = BASE_RUN_TIMEOUT_MS * o.exec.timeoutFactor;
-  const second = await runPinned(o.ctx, o.image, o.exec.platform, { timeoutMs, emulator: { path: alt.path, argv: commandLine(o.binary) } });
+  const second = await runPinned(o.ctx, o.image, o.exec.platform, { timeoutMs, emulator: { path: alt.path, argv: commandLine(binary) } });
   const secondCheck = judgeRun(second, o.exec, o.expect, o.probe, timeoutMs);
   findings.secondOpinion = {
     emulator: `${altName}: ${alt.path}`, status: secondCheck.status === 'pass' ? 'pass' : 'fail', output: second.stdout.trim(),

@@ -10,6 +10,8 @@ import pLimit from 'p-limit';
 import type { PlatformExecution } from '../platform/execution-mode.ts';
 import { onEngine } from '../engine/engine-scope.ts';
 import { classifyPlaced, placementOf, type PlacedNode } from './placement.ts';
+import { imagesPresent } from '../engine/container.ts';
+import { samePlatform } from '../platform/platform.ts';
 import { expectedText, type Expectation } from '../platform/expectations.ts';
 import type { HostProbe } from '../host/probe.ts';
 import { pinned, type ImageRef } from '../registry/image-ref.ts';
@@ -58,13 +60,13 @@ export interface VerifyPlatformsOptions {
 }
 
 /**
- * How many platforms are verified at once when nobody says: twice the cores. A platform's work is
+ * How many platforms are verified at once when nobody says: four per core. A platform's work is
  * mostly waiting (a registry, the engine's pull, a container's start), and its CPU-heavy part, an
  * emulated program, is short for a verify; more at once keeps the cores busy without the machine
- * thrashing. `--concurrency N` sets it.
+ * thrashing (measured with bench/versus-bare.ts on 2 cores: 8 at once beat 4). `--concurrency N` sets it.
  */
 export function defaultConcurrency(): number {
-  return Math.max(2, availableParallelism() * 2);
+  return Math.max(2, availableParallelism() * 4);
 }
 
 export async function verifyPlatforms(o: VerifyPlatformsOptions): Promise<PlatformResult[]> {
@@ -75,9 +77,15 @@ export async function verifyPlatforms(o: VerifyPlatformsOptions): Promise<Platfo
   // Removed by the session too: a signal's cleanup does not wait for this function's finally.
   o.ctx.defer(`removing ${tmp}`, () => rm(tmp, { recursive: true, force: true }));
   try {
+    // Which pinned images the default engine has already: one call for all its platforms, not one each.
+    const local = executions.filter((e) => !placementOf(e.platform, o.probe, o.nodes).node);
+    const refs = local.map((e) => index.entries.find((x) => samePlatform(x.platform, e.platform))).filter((x) => x).map((x) => pinned(o.ref, x!.digest));
+    const answer = o.expect || !o.structureTests ? await imagesPresent(refs) : undefined;
+    const known = new Set(answer ? refs : []);
+    const present = answer ?? new Set<string>();
     const limit = pLimit(o.concurrency ?? defaultConcurrency());
     // Every platform finishes (or fails) before the caller cleans up: none is left pulling or running.
-    const settled = await Promise.allSettled(executions.map((exec) => limit(() => verifyOne(o, index, exec, tmp))));
+    const settled = await Promise.allSettled(executions.map((exec) => limit(() => verifyOne(o, index, exec, tmp, { known, present }))));
     const failure = settled.find((x) => x.status === 'rejected');
     if (failure) throw failure.reason;
     const results = settled.map((x) => (x as PromiseFulfilledResult<PlatformResult>).value);
@@ -102,14 +110,17 @@ function sayWhatUnameCannotTell(results: PlatformResult[], listed: readonly Plat
   }
 }
 
-async function verifyOne(options: VerifyPlatformsOptions, index: IndexView, exec: PlatformExecution, tmp: string): Promise<PlatformResult> {
+/** Pinned images the default engine was asked about, and the ones it had. */
+interface Presence { known: Set<string>; present: Set<string> }
+
+async function verifyOne(options: VerifyPlatformsOptions, index: IndexView, exec: PlatformExecution, tmp: string, presence: Presence): Promise<PlatformResult> {
   // The engine this platform is placed on: its probe judges the run, and every docker command goes there.
   const placed = placementOf(exec.platform, options.probe, options.nodes);
   const o = { ...options, probe: placed.probe };
-  return onEngine(placed.node, () => verifyPlaced(o, index, exec, tmp, placed.name));
+  return onEngine(placed.node, () => verifyPlaced(o, index, exec, tmp, placed.name, presence));
 }
 
-async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: PlatformExecution, tmp: string, node: string): Promise<PlatformResult> {
+async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: PlatformExecution, tmp: string, node: string, presence: Presence): Promise<PlatformResult> {
   const r = newPlatformResult(exec, expectedText(o.expect, exec, o.probe.native));
   r.node = node;
   const state = (s: string) => o.onProgress?.('', { platform: r.platform, state: s });
@@ -127,39 +138,52 @@ async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: P
 
   const { manifest, config } = configured;
   const entry = indexed.entry;
-  // The layers are read once: the binary check and the file tests both read this file system.
-  let fs: ImageFilesystem | { problem: string };
-  try {
-    fs = await timed('static checks', () => readImageFilesystem(o.source, manifest, tmp));
-  } catch (err) {
-    fs = { problem: `the file system of ${r.platform} cannot be read: ${(err as Error).message}` };
-  }
-  const binary = await timed('static checks', () => checkEntryBinary({
-    source: o.source, manifest, config, exec, native: o.probe.native, tmp, ...(o.command ? { command: o.command } : {}),
-    ...('problem' in fs ? {} : { fs }), ...(o.allowForeign?.length ? { allowForeign: o.allowForeign } : {}),
-  }));
+  const structureTests = o.structureTests;
+  // With a container-structure-test file and no expectation, its command tests run the image instead.
+  const runs = !(structureTests && !o.expect && exec.mode !== 'unavailable');
+  // The static checks (layers, every ELF file) and the run overlap: neither waits for the other;
+  // only a second opinion after a crash needs the entry program the binary check resolves.
+  const statics = (async () => {
+    // The layers are read once: the binary check and the file tests both read this file system.
+    let fs: ImageFilesystem | { problem: string };
+    try {
+      fs = await timed('static checks', () => readImageFilesystem(o.source, manifest, tmp));
+    } catch (err) {
+      fs = { problem: `the file system of ${r.platform} cannot be read: ${(err as Error).message}` };
+    }
+    const files = fs;
+    const binary = await timed('static checks', () => checkEntryBinary({
+      source: o.source, manifest, config, exec, native: o.probe.native, tmp, ...(o.command ? { command: o.command } : {}),
+      ...('problem' in files ? {} : { fs: files }), ...(o.allowForeign?.length ? { allowForeign: o.allowForeign } : {}),
+    }));
+    return { fs: files, binary };
+  })();
+  const running = runs
+    ? checkRun({
+        ctx: o.ctx, probe: o.probe, exec, image: pinned(o.ref, entry.digest), allowSkip: Boolean(o.allowSkip),
+        ...(o.expect ? { expect: o.expect } : {}), ...(o.command ? { command: o.command } : {}), binary: statics.then((x) => x.binary.binary),
+        ...(presence.known.has(pinned(o.ref, entry.digest)) ? { present: presence.present.has(pinned(o.ref, entry.digest)) } : {}),
+        ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      })
+    : undefined;
+  // Awaited below; until then a failure must not count as unhandled.
+  running?.catch(() => undefined);
+  const { fs, binary } = await statics;
   r.checks.binary = binary.result;
   if (binary.summary) r.binary = binary.summary;
 
-  const structureTests = o.structureTests;
   if (structureTests) {
-    const files = fs;
     r.structureTests = await timed('structure tests', () => runStructureTests({
-      ctx: o.ctx, file: structureTests, exec, config, fs: files, image: pinned(o.ref, entry.digest), allowSkip: Boolean(o.allowSkip),
+      ctx: o.ctx, file: structureTests, exec, config, fs, image: pinned(o.ref, entry.digest), allowSkip: Boolean(o.allowSkip),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     }));
-    if (!o.expect && exec.mode !== 'unavailable') {
-      const instead = structureTests.commandTests.length ? '\'s command tests ran the image instead' : ' has no command tests and no expectation was given';
-      r.checks.run = skip(`${STRUCTURE_RUN_SKIP}${instead} (give --expect-output or --expect-uname to run the image's own command too)`);
-      return done(settle(r));
-    }
   }
-
-  const ran = await checkRun({
-    ctx: o.ctx, probe: o.probe, exec, image: pinned(o.ref, indexed.entry.digest), allowSkip: Boolean(o.allowSkip),
-    ...(o.expect ? { expect: o.expect } : {}), ...(o.command ? { command: o.command } : {}), ...(binary.binary ? { binary: binary.binary } : {}),
-    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-  });
+  if (!running) {
+    const instead = structureTests!.commandTests.length ? '\'s command tests ran the image instead' : ' has no command tests and no expectation was given';
+    r.checks.run = skip(`${STRUCTURE_RUN_SKIP}${instead} (give --expect-output or --expect-uname to run the image's own command too)`);
+    return done(settle(r));
+  }
+  const ran = await running;
   r.checks.run = ran.result;
   Object.assign(r, ran.findings);
   return done(settle(r));

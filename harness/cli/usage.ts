@@ -18,7 +18,7 @@ interface CommandUsage {
 // Options several commands share: written once.
 const PLATFORM: Option = ['--platform, --platforms a,b', 'only these platforms, comma-separated (--platform may also be repeated)'];
 const ALLOW_FOREIGN: Option = ['--allow-foreign GLOB', 'ELF files under these paths may be for other platforms (emulators, cross toolchains, firmware); repeatable, shown in the report'];
-const CONCURRENCY: Option = ['--concurrency N', 'platforms checked at once (default: twice the cores)'];
+const CONCURRENCY: Option = ['--concurrency N', 'platforms checked at once (default: four per core)'];
 const NODE: Option = ['--node PLATFORMS=ENDPOINT', 'run (and build) these platforms on another engine: a DOCKER_HOST URL (unix://, tcp://, ssh://) or a docker context; repeatable'];
 const REPORTER: Option = ['--reporter R[=FILE]', 'also write report R (repeatable); FILE - writes it to stdout, and the matrix then goes to stderr'];
 const JSON_FILE: Option = ['--json FILE', 'short for --reporter json=FILE'];

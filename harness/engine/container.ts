@@ -42,6 +42,19 @@ export interface RunPinnedOptions {
   watch?: { handler: string; interpreter: string };
   /** Run through this emulator instead, with this command line (program path resolved in the image). */
   emulator?: { path: string; argv: string[] };
+  /** Whether the engine had the image before, when the caller knows (imagesPresent); asked otherwise. */
+  present?: boolean;
+}
+
+/** Which of these images the engine has, in one `docker image inspect` (it reports each missing one and goes on). */
+export async function imagesPresent(refs: readonly string[]): Promise<Set<string> | undefined> {
+  if (refs.length === 0) return new Set();
+  const r = await docker(['image', 'inspect', '--format', '{{.Id}}', ...refs], { check: false, timeoutMs: 60_000 });
+  if (r.exitCode === 0) return new Set(refs);
+  const missing = refs.filter((ref) => r.stderr.includes(ref));
+  // An answer that names none of them is no answer: each run asks for itself.
+  if (missing.length === 0) return undefined;
+  return new Set(refs.filter((ref) => !missing.includes(ref)));
 }
 
 /**
@@ -49,9 +62,9 @@ export interface RunPinnedOptions {
  * is not a slow emulator). Recorded before the pull, so an interrupted pull is removed too; an
  * image the engine had already is kept at the end.
  */
-export async function pullPinned(ctx: Session, image: string, platform: Platform): Promise<void> {
+export async function pullPinned(ctx: Session, image: string, platform: Platform, known?: { present: boolean }): Promise<void> {
   if (ctx.closing) throw new EnvironmentError('the run is being cleaned up: nothing more is started.');
-  const present = (await docker(['image', 'inspect', '--format', '{{.Id}}', image], { check: false, timeoutMs: 60_000 })).exitCode === 0;
+  const present = known?.present ?? (await docker(['image', 'inspect', '--format', '{{.Id}}', image], { check: false, timeoutMs: 60_000 })).exitCode === 0;
   ctx.trackImage(image, { present });
   const auth = await pullCredentialsConfig(parseImageRef(image).registry);
   // A signal's cleanup removes it too: a credential must not outlive the pull.
@@ -68,7 +81,7 @@ export async function pullPinned(ctx: Session, image: string, platform: Platform
 
 export async function runPinned(ctx: Session, image: string, platform: Platform, options: RunPinnedOptions): Promise<PlatformRun> {
   const name = `${ctx.id}-run-${platformSlug(platform)}-${Math.random().toString(36).slice(2, 7)}`;
-  await timed('pull', () => pullPinned(ctx, image, platform));
+  await timed('pull', () => pullPinned(ctx, image, platform, options.present !== undefined ? { present: options.present } : undefined));
   const via = options.emulator
     ? ['-v', `${options.emulator.path}:${EMULATOR_MOUNT}:ro`, '--entrypoint', EMULATOR_MOUNT, image, ...options.emulator.argv]
     : [image, ...(options.command ?? [])];

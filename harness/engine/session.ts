@@ -164,10 +164,20 @@ async function settleRecord(record: SessionRecord): Promise<void> {
   for (const r of record.resources) {
     if (r.kind === 'manifest-list') await docker(['manifest', 'rm', r.ref], { check: false, timeoutMs: 60_000 });
   }
+  // Images: one `docker image rm` per engine for all of them (it goes on past a missing one).
+  const byHost = new Map<string, Array<Extract<Resource, { kind: 'image' }>>>();
   for (const r of record.resources) {
     if (r.kind !== 'image' || !releaseImage(record.id, r.ref, r.dockerHost, sessionAlive)) continue;
-    const x = await docker(['image', 'rm', '-f', r.ref], { check: false, timeoutMs: 120_000, ...env(r.dockerHost) });
-    if (x.exitCode !== 0 && !/no such image|not found/i.test(x.stderr)) {
+    const list = byHost.get(r.dockerHost ?? '') ?? [];
+    list.push(r);
+    byHost.set(r.dockerHost ?? '', list);
+  }
+  for (const [host, images] of byHost) {
+    const x = await docker(['image', 'rm', '-f', ...images.map((i) => i.ref)], { check: false, timeoutMs: 120_000, ...env(host || undefined) });
+    if (x.exitCode === 0 || x.stderr.split('\n').every((l) => !l.trim() || /no such image|not found/i.test(l))) continue;
+    // Something else failed: the images still there stay in the record, for the next sweep.
+    for (const r of images) {
+      if ((await docker(['image', 'inspect', '--format', '{{.Id}}', r.ref], { check: false, ...env(host || undefined) })).exitCode !== 0) continue;
       failed.push(r);
       claimImage(record.id, r.ref, r.dockerHost, false);
     }
@@ -188,16 +198,20 @@ function sessionAlive(id: string): boolean {
 
 /** Removes the containers, networks and volumes that carry a label filter. */
 export async function removeLabelled(label: string): Promise<void> {
-  const ids = (await docker(['ps', '-aq', '--filter', `label=${label}`], { check: false })).stdout.split('\n').filter(Boolean);
+  const list = async (args: string[]) => (await docker([...args, '--filter', `label=${label}`], { check: false })).stdout.split('\n').filter(Boolean);
+  // Listed at once; removed in order: containers first (they hold networks, volumes and images).
+  const [ids, nets, vols, images] = await Promise.all([
+    list(['ps', '-aq']), list(['network', 'ls', '-q']), list(['volume', 'ls', '-q']),
+    // Images a session made itself carry its label too (the probe images of host/observe.ts).
+    list(['image', 'ls', '-q', '--no-trunc']),
+  ]);
   debug(`containers with ${label}: ${ids.join(' ') || 'none'}`);
   if (ids.length) await docker(['rm', '-f', '-v', ...ids], { check: false });
-  const nets = (await docker(['network', 'ls', '-q', '--filter', `label=${label}`], { check: false })).stdout.split('\n').filter(Boolean);
-  if (nets.length) await docker(['network', 'rm', ...nets], { check: false });
-  const vols = (await docker(['volume', 'ls', '-q', '--filter', `label=${label}`], { check: false })).stdout.split('\n').filter(Boolean);
-  if (vols.length) await docker(['volume', 'rm', '-f', ...vols], { check: false });
-  // Images a session made itself carry its label too (the probe images of host/observe.ts).
-  const images = (await docker(['image', 'ls', '-q', '--no-trunc', '--filter', `label=${label}`], { check: false })).stdout.split('\n').filter(Boolean);
-  if (images.length) await docker(['image', 'rm', '-f', ...new Set(images)], { check: false });
+  await Promise.all([
+    nets.length ? docker(['network', 'rm', ...nets], { check: false }) : undefined,
+    vols.length ? docker(['volume', 'rm', '-f', ...vols], { check: false }) : undefined,
+    images.length ? docker(['image', 'rm', '-f', ...new Set(images)], { check: false }) : undefined,
+  ]);
 }
 
 /**

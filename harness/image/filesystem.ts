@@ -5,7 +5,8 @@
  * as the runtime would (ENTRYPOINT + CMD, WORKDIR for relative paths, PATH from the config,
  * shebang interpreters).
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { open } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { createGunzip } from 'node:zlib';
@@ -82,9 +83,22 @@ export class ImageFilesystem {
 
   private constructor(private readonly layers: readonly string[]) {}
 
-  /** Indexes layer files (tar or tar+gzip), lowest first. */
+  /**
+   * Indexes layer files (tar or tar+gzip), lowest first. A compressed layer is decompressed once,
+   * next to its file (`<file>.tar`): every later read (the entry, every ELF file) reads the tar.
+   */
   static async fromLayerFiles(layers: readonly string[]): Promise<ImageFilesystem> {
-    const fs = new ImageFilesystem(layers);
+    const tars: string[] = [];
+    for (const file of layers) {
+      if (!(await isGzip(file))) {
+        tars.push(file);
+        continue;
+      }
+      const tarFile = `${file}.tar`;
+      await pipeline(createReadStream(file), createGunzip(), createWriteStream(tarFile));
+      tars.push(tarFile);
+    }
+    const fs = new ImageFilesystem(tars);
     for (let i = 0; i < layers.length; i++) await fs.apply(i);
     return fs;
   }
