@@ -1,8 +1,11 @@
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { checkBinary } from '../../harness/image/binary-rules.ts';
+import { checkBinary, describeElf } from '../../harness/image/binary-rules.ts';
 import { isElf, NotElfError, readElf } from '../../harness/image/elf.ts';
 import { elfFacts, formatPlatform, goTarget, parsePlatform, type Platform } from '../../harness/platform/platform.ts';
+import { debianHellos, debianLibcs, type DebianProgram } from '../support/debian-programs.ts';
+import { npmFile } from '../support/npm-binaries.ts';
 import { debianBusybox, helloForEveryPlatform, helloWith, type GoBinary } from '../support/real-binaries.ts';
 
 let hellos: Array<{ platform: Platform; binary: GoBinary }> = [];
@@ -76,6 +79,149 @@ describe('ARM build attributes of non-Go binaries (Debian busybox-static)', () =
     expect(v6.problems[0]).toMatch(/ARM attributes require ARM v7/);
     expect(checkBinary(armhf, parsePlatform('linux/arm/v7')).pass).toBe(true);
   }, 300_000);
+});
+
+/** A copy whose ELF header names no section headers, as `sstrip` leaves a file: the loader reads program headers only. */
+function withoutSectionHeaders(file: Buffer): Buffer {
+  const copy = Buffer.from(file);
+  const [shoff, width, shnum, shstrndx] = copy[4] === 2 ? [40, 8, 60, 62] : [32, 4, 48, 50];
+  copy.fill(0, shoff, shoff + width);
+  copy.fill(0, shnum, shnum + 2);
+  copy.fill(0, shstrndx, shstrndx + 2);
+  return copy;
+}
+
+describe('dynamic linking of Debian C programs (PT_INTERP, PT_DYNAMIC)', () => {
+  // Observed with readelf -l / -d. Where glibc's loader is in DT_NEEDED too, the toolchain put it there.
+  const WANT: Record<string, { platform: string; interpreter: string; needed: string[] }> = {
+    amd64: { platform: 'linux/amd64', interpreter: '/lib64/ld-linux-x86-64.so.2', needed: ['libc.so.6'] },
+    i386: { platform: 'linux/386', interpreter: '/lib/ld-linux.so.2', needed: ['libc.so.6'] },
+    arm64: { platform: 'linux/arm64', interpreter: '/lib/ld-linux-aarch64.so.1', needed: ['libc.so.6', 'ld-linux-aarch64.so.1'] },
+    armhf: { platform: 'linux/arm/v7', interpreter: '/lib/ld-linux-armhf.so.3', needed: ['libc.so.6', 'ld-linux-armhf.so.3'] },
+    armel: { platform: 'linux/arm/v6', interpreter: '/lib/ld-linux.so.3', needed: ['libc.so.6', 'ld-linux.so.3'] },
+    ppc64el: { platform: 'linux/ppc64le', interpreter: '/lib64/ld64.so.2', needed: ['libc.so.6'] },
+    s390x: { platform: 'linux/s390x', interpreter: '/lib/ld64.so.1', needed: ['libc.so.6'] },
+    riscv64: { platform: 'linux/riscv64', interpreter: '/lib/ld-linux-riscv64-lp64d.so.1', needed: ['libc.so.6', 'ld-linux-riscv64-lp64d.so.1'] },
+    mips64el: { platform: 'linux/mips64le', interpreter: '/lib64/ld.so.1', needed: ['libc.so.6', 'ld.so.1'] },
+  };
+  let hellos: DebianProgram[] = [];
+  beforeAll(async () => {
+    hellos = await debianHellos();
+  }, 600_000);
+
+  test('hello of nine architectures: its loader and the libraries it needs, with or without section headers', async () => {
+    expect(hellos.map((h) => h.arch).sort()).toEqual(Object.keys(WANT).sort());
+    for (const hello of hellos) {
+      const want = WANT[hello.arch]!;
+      const file = await readFile(hello.path);
+      const info = readElf(file);
+      expect(info, `${hello.suite} ${hello.arch}`).toMatchObject({ interpreter: want.interpreter, needed: want.needed });
+      expect(info.runpath ?? info.rpath ?? info.soname).toBeUndefined();
+      const bare = readElf(withoutSectionHeaders(file));
+      expect([bare.interpreter, bare.needed], `${hello.arch} without section headers`).toEqual([want.interpreter, want.needed]);
+      expect(checkBinary(info, parsePlatform(want.platform)), hello.arch).toMatchObject({ pass: true, problems: [] });
+    }
+  });
+
+  test("glibc: libc.so.6's soname and needed loader; a gconv module's DT_RUNPATH $ORIGIN", async () => {
+    const triplets = { amd64: ['x86_64-linux-gnu', 'ld-linux-x86-64.so.2'], arm64: ['aarch64-linux-gnu', 'ld-linux-aarch64.so.1'], armhf: ['arm-linux-gnueabihf', 'ld-linux-armhf.so.3'] } as const;
+    const libcs = await debianLibcs(['amd64', 'arm64', 'armhf']);
+    for (const [arch, [triplet, loader]] of Object.entries(triplets)) {
+      const root = join(libcs.get(arch)!, 'usr/lib', triplet);
+      const libc = readElf(withoutSectionHeaders(await readFile(join(root, 'libc.so.6'))));
+      expect(libc, arch).toMatchObject({ soname: 'libc.so.6', needed: [loader] });
+      const gconv = readElf(await readFile(join(root, 'gconv/EUC-KR.so')));
+      expect(gconv.runpath, arch).toEqual(['$ORIGIN']);
+      expect(gconv.needed?.slice(0, 2), arch).toEqual(['libKSC.so', 'libc.so.6']);
+      expect(gconv.rpath).toBeUndefined();
+    }
+  }, 600_000);
+
+  test("sharp's Node addon (npm): DT_RPATH, split on ':', and DT_SONAME", async () => {
+    const addon = readElf(await readFile(await npmFile('@img/sharp-linux-x64', '0.35.5', 'lib/sharp-linux-x64-0.35.5.node')));
+    expect(addon.soname).toBe('sharp-linux-x64-0.35.5.node');
+    expect(addon.needed).toEqual(['libvips-cpp.so.8.18.7', 'libstdc++.so.6', 'libm.so.6', 'libgcc_s.so.1', 'libpthread.so.0', 'libc.so.6', 'ld-linux-x86-64.so.2']);
+    expect(addon.rpath).toHaveLength(5);
+    expect(addon.rpath?.[0]).toBe('$ORIGIN/../../sharp-libvips-linux-x64/lib');
+    expect(addon.runpath).toBeUndefined();
+  }, 300_000);
+});
+
+/**
+ * A CONSTRUCTED ELF, not a real binary (none reachable here is marked above x86-64 baseline): an
+ * x86-64 header, and program headers for one note of type NT_GNU_PROPERTY_TYPE_0 holding
+ * GNU_PROPERTY_X86_ISA_1_NEEDED and GNU_PROPERTY_X86_ISA_1_USED, laid out as binutils does.
+ */
+function constructedX86Elf(o: { needed?: number; used?: number; propertySegment?: boolean }): Buffer {
+  const props: Buffer[] = [];
+  for (const [type, value] of [[0xc0008002, o.needed], [0xc0010002, o.used]] as const) {
+    if (value === undefined) continue;
+    const p = Buffer.alloc(16); // pr_type, pr_datasz, the 4-byte bitmask, padding to 8
+    p.writeUInt32LE(type, 0);
+    p.writeUInt32LE(4, 4);
+    p.writeUInt32LE(value, 8);
+    props.push(p);
+  }
+  const desc = Buffer.concat(props);
+  const noteHeader = Buffer.alloc(16);
+  noteHeader.writeUInt32LE(4, 0); // namesz
+  noteHeader.writeUInt32LE(desc.length, 4);
+  noteHeader.writeUInt32LE(5, 8); // NT_GNU_PROPERTY_TYPE_0
+  noteHeader.write('GNU\0', 12, 'latin1');
+  const note = Buffer.concat([noteHeader, desc]);
+
+  const segments = o.propertySegment === false ? [4] : [4, 0x6474e553]; // PT_NOTE, PT_GNU_PROPERTY
+  const noteAt = 64 + 56 * segments.length;
+  const header = Buffer.alloc(noteAt);
+  Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]).copy(header);
+  header.writeUInt16LE(2, 16); // ET_EXEC
+  header.writeUInt16LE(62, 18); // EM_X86_64
+  header.writeUInt32LE(1, 20);
+  header.writeBigUInt64LE(64n, 32); // e_phoff
+  header.writeUInt16LE(64, 52);
+  header.writeUInt16LE(56, 54);
+  header.writeUInt16LE(segments.length, 56);
+  header.writeUInt16LE(64, 58);
+  segments.forEach((type, i) => {
+    const p = 64 + 56 * i;
+    header.writeUInt32LE(type, p);
+    header.writeUInt32LE(4, p + 4); // PF_R
+    header.writeBigUInt64LE(BigInt(noteAt), p + 8);
+    header.writeBigUInt64LE(BigInt(0x400000 + noteAt), p + 16);
+    header.writeBigUInt64LE(BigInt(0x400000 + noteAt), p + 24);
+    header.writeBigUInt64LE(BigInt(note.length), p + 32);
+    header.writeBigUInt64LE(BigInt(note.length), p + 40);
+    header.writeBigUInt64LE(8n, p + 48);
+  });
+  return Buffer.concat([header, note]);
+}
+
+describe('x86-64 ISA level from the GNU property note', () => {
+  test('CONSTRUCTED: ISA_1_NEEDED v3 fails linux/amd64 and amd64/v2, fits v3 and v4; ISA_1_USED does not count', () => {
+    const v3 = readElf(constructedX86Elf({ needed: 0b0111, used: 0b1111 }));
+    expect(v3.x86IsaNeeded).toBe(3);
+    expect(checkBinary(v3, parsePlatform('linux/amd64')).problems).toEqual(['it needs x86-64-v3 (GNU property note), more than linux/amd64']);
+    expect(checkBinary(v3, parsePlatform('linux/amd64/v2')).problems).toEqual(['it needs x86-64-v3 (GNU property note), more than linux/amd64/v2']);
+    expect(checkBinary(v3, parsePlatform('linux/amd64/v3')).pass).toBe(true);
+    expect(checkBinary(v3, parsePlatform('linux/amd64/v4')).pass).toBe(true);
+    expect(describeElf(v3)).toBe('ELF 64-bit LSB x86-64, needs x86-64-v3, static');
+
+    expect(readElf(constructedX86Elf({ needed: 0b0001, used: 0b1111 })).x86IsaNeeded).toBe(1);
+    expect(readElf(constructedX86Elf({ used: 0b1111 })).x86IsaNeeded).toBeUndefined();
+    // Linkers older than PT_GNU_PROPERTY left the note in a PT_NOTE segment only.
+    expect(readElf(constructedX86Elf({ needed: 0b1111, propertySegment: false })).x86IsaNeeded).toBe(4);
+  });
+
+  test("Debian's amd64 programs are marked x86-64 baseline; other machines carry no level", async () => {
+    const hellos = await debianHellos();
+    const amd64 = readElf(await readFile(hellos.find((h) => h.arch === 'amd64')!.path));
+    expect(amd64.x86IsaNeeded).toBe(1);
+    expect(describeElf(amd64)).toBe('ELF 64-bit LSB x86-64, needs x86-64 baseline, dynamic (/lib64/ld-linux-x86-64.so.2)');
+    expect(checkBinary(amd64, parsePlatform('linux/amd64')).pass).toBe(true);
+    const libc = readElf(withoutSectionHeaders(await readFile(join((await debianLibcs(['amd64'])).get('amd64')!, 'usr/lib/x86_64-linux-gnu/libc.so.6'))));
+    expect(libc.x86IsaNeeded).toBe(1);
+    expect(readElf(await readFile(hellos.find((h) => h.arch === 'arm64')!.path)).x86IsaNeeded).toBeUndefined();
+  }, 600_000);
 });
 
 describe('not ELF', () => {
