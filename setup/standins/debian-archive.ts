@@ -43,7 +43,7 @@ export class DebianArchive {
   /** Reads the suite's package lists once; later calls reuse them (pass force to refresh, or ask for other architectures). */
   async update(force = false): Promise<void> {
     const lists = join(this.dir, 'lists');
-    const have = await readdir(lists).then((f) => f.some((n) => n.endsWith('_Packages')), () => false);
+    const have = await readdir(lists).then((f) => f.some((n) => /_Packages(\.\w+)?$/.test(n)), () => false);
     const archesFile = join(this.dir, 'architectures');
     const sameArches = (await readFile(archesFile, 'utf8').catch(() => '')) === this.arches.join(',');
     if (have && sameArches && !force) return;
