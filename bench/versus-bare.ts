@@ -69,6 +69,8 @@ async function bareBuild(platforms: string[]): Promise<void> {
   try {
     const port = (await $`docker port ${id} 5000/tcp`).stdout.trim().split(':').at(-1);
     const tag = `127.0.0.1:${port}/platform-args:bench`;
+    // As a user's script would: wait until the registry answers.
+    for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 50));
     await $`docker buildx build --platform ${platforms.join(',')} --provenance=false --push -t ${tag} ${join(ROOT, 'samples/platform-args')}`;
     for (const p of platforms) await $`docker run --rm --platform ${p} ${tag}`;
     await $`docker image rm ${tag}`.nothrow();
