@@ -3,7 +3,8 @@
  * would: its loader (PT_INTERP) must exist and fit the platform, and every library it names
  * (DT_NEEDED), and every library those name, must be found where the loader looks — for glibc:
  * DT_RPATH (when there is no DT_RUNPATH), LD_LIBRARY_PATH from the image's environment, DT_RUNPATH,
- * the directories of /etc/ld.so.conf (with its includes), then the default directories; for musl:
+ * the directories of /etc/ld.so.conf (with its includes), then the built-in directories (with
+ * Debian's multiarch ones: /usr/lib/<triplet>); for musl:
  * LD_LIBRARY_PATH, the paths of the object, /etc/ld-musl-<arch>.path or its defaults. As the loader
  * does, a candidate of another class or machine is passed over; a library found only in such
  * forms is foreign, one found nowhere is missing. `$ORIGIN` is the object's own directory.
@@ -95,6 +96,32 @@ export function ldSoConfDirs(fs: ImageFilesystem, readText: (path: string) => st
 
 const MUSL_DEFAULT = ['/lib', '/usr/local/lib', '/usr/lib'];
 
+/**
+ * Multiarch triplets by ELF machine (and class, byte order): Debian's and Ubuntu's glibc has
+ * /lib/<triplet> and /usr/lib/<triplet> in its built-in search path (`ld.so --help` lists them),
+ * so a program finds libc there with no /etc/ld.so.conf and no cache at all.
+ */
+function triplets(e: DynamicElf): string[] {
+  const le = e.endian === 'little';
+  switch (e.machine) {
+    case 62: return ['x86_64-linux-gnu'];
+    case 3: return ['i386-linux-gnu', 'i686-linux-gnu'];
+    case 183: return ['aarch64-linux-gnu'];
+    case 40: return ['arm-linux-gnueabihf', 'arm-linux-gnueabi'];
+    case 21: return le ? ['powerpc64le-linux-gnu'] : ['powerpc64-linux-gnu'];
+    case 22: return ['s390x-linux-gnu'];
+    case 243: return ['riscv64-linux-gnu'];
+    case 8: return e.bits === 64 ? (le ? ['mips64el-linux-gnuabi64'] : ['mips64-linux-gnuabi64']) : (le ? ['mipsel-linux-gnu'] : ['mips-linux-gnu']);
+    case 258: return ['loongarch64-linux-gnu'];
+    default: return [];
+  }
+}
+
+/** glibc's built-in directories, after ld.so.conf: the multiarch ones, then lib64 (64-bit) and lib. */
+function glibcDefaults(e: DynamicElf): string[] {
+  return [...triplets(e).flatMap((t) => [`/lib/${t}`, `/usr/lib/${t}`]), ...(e.bits === 64 ? ['/lib64', '/usr/lib64'] : []), '/lib', '/usr/lib'];
+}
+
 function expandOrigin(dirs: readonly string[] | undefined, object: string, bits: 32 | 64): string[] {
   return (dirs ?? []).filter(Boolean).map((d) => d.replace(/\$(\{ORIGIN\}|ORIGIN)/g, posix.dirname(object)).replace(/\$(\{LIB\}|LIB)/g, bits === 64 ? 'lib64' : 'lib'));
 }
@@ -120,7 +147,7 @@ export function checkDependencies(o: DependencyLookup, program: string, readText
   const musl = Boolean(interp && /ld-musl-/.test(interp));
   const confDirs = musl
     ? (readText(`/etc/ld-musl-${/ld-musl-([^.]+)\./.exec(interp!)?.[1] ?? ''}.path`)?.split(/[:\n]/).map((d) => d.trim()).filter(Boolean) ?? MUSL_DEFAULT)
-    : [...ldSoConfDirs(o.fs, readText), ...(exe.bits === 64 ? ['/lib64', '/usr/lib64'] : []), '/lib', '/usr/lib'];
+    : [...ldSoConfDirs(o.fs, readText), ...glibcDefaults(exe)];
   const ldLibraryPath = (o.env.LD_LIBRARY_PATH ?? '').split(/[:;]/).filter(Boolean);
 
   const queue: Array<{ object: string; elf: DynamicElf }> = [{ object: root.path, elf: exe }];

@@ -113,7 +113,9 @@ export class ImageFilesystem {
     let ordinal = -1;
     await walkTar(this.layers[layer]!, (h) => {
       ordinal++;
-      const path = clean(h.name);
+      // As containerd applies a layer: symlinks in the parent components are followed (within the
+      // root), so "lib/x" under a "lib -> usr/lib" link lands at /usr/lib/x.
+      const path = this.underResolvedParent(clean(h.name));
       const base = posix.basename(path);
       const dir = posix.dirname(path);
       if (base === '.wh..wh..opq') {
@@ -132,6 +134,16 @@ export class ImageFilesystem {
       });
       return false;
     });
+  }
+
+  private underResolvedParent(path: string): string {
+    if (path === '/') return path;
+    const dir = posix.dirname(path);
+    try {
+      return posix.join(dir === '/' ? '/' : this.resolve(dir), posix.basename(path));
+    } catch {
+      return path;
+    }
   }
 
   has(path: string): boolean {
