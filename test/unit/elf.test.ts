@@ -7,6 +7,7 @@ import { elfFacts, formatPlatform, goTarget, parsePlatform, type Platform } from
 import { debianHellos, debianLibcs, type DebianProgram } from '../support/debian-programs.ts';
 import { npmFile } from '../support/npm-binaries.ts';
 import { debianBusybox, helloForEveryPlatform, helloWith, type GoBinary } from '../support/real-binaries.ts';
+import { withoutSectionHeaders } from '../support/elf-edits.ts';
 
 let hellos: Array<{ platform: Platform; binary: GoBinary }> = [];
 
@@ -81,15 +82,6 @@ describe('ARM build attributes of non-Go binaries (Debian busybox-static)', () =
   }, 300_000);
 });
 
-/** A copy whose ELF header names no section headers, as `sstrip` leaves a file: the loader reads program headers only. */
-function withoutSectionHeaders(file: Buffer): Buffer {
-  const copy = Buffer.from(file);
-  const [shoff, width, shnum, shstrndx] = copy[4] === 2 ? [40, 8, 60, 62] : [32, 4, 48, 50];
-  copy.fill(0, shoff, shoff + width);
-  copy.fill(0, shnum, shnum + 2);
-  copy.fill(0, shstrndx, shstrndx + 2);
-  return copy;
-}
 
 describe('dynamic linking of Debian C programs (PT_INTERP, PT_DYNAMIC)', () => {
   // Observed with readelf -l / -d. Where glibc's loader is in DT_NEEDED too, the toolchain put it there.

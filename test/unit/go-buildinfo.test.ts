@@ -21,6 +21,7 @@ import { readElf, readGoBuildInfo } from '../../harness/image/elf.ts';
 import { goTarget, parsePlatform } from '../../harness/platform/platform.ts';
 import { debianGos, goVersionM, type DebianGo } from '../support/go-toolchains.ts';
 import { npmFile } from '../support/npm-binaries.ts';
+import { withoutSectionHeaders } from '../support/elf-edits.ts';
 
 interface Release {
   pkg: string;
@@ -72,18 +73,6 @@ const RELEASES: Release[] = [
   esbuild('loong64', '0.28.2', 'linux/loong64', 'go1.26.5', undefined, 'runtime'),
 ];
 
-/**
- * A copy whose ELF header names no section headers (offset, count and string index zeroed), as
- * `sstrip` leaves a file: what is left is what the loader reads, the program headers.
- */
-function withoutSectionHeaders(file: Buffer): Buffer {
-  const copy = Buffer.from(file);
-  const [shoff, width, shnum, shstrndx] = copy[4] === 2 ? [40, 8, 60, 62] : [32, 4, 48, 50];
-  copy.fill(0, shoff, shoff + width);
-  copy.fill(0, shnum, shnum + 2);
-  copy.fill(0, shstrndx, shstrndx + 2);
-  return copy;
-}
 
 const GO_MAGIC = Buffer.from('\xff Go buildinf:', 'latin1');
 
