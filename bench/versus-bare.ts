@@ -66,15 +66,17 @@ async function bareVerify(platforms: string[], keep: boolean): Promise<void> {
 
 async function bareBuild(platforms: string[]): Promise<void> {
   const id = (await $`docker run -d --rm -p 127.0.0.1::5000 registry:2`).stdout.trim();
+  let tag: string | undefined;
   try {
     const port = (await $`docker port ${id} 5000/tcp`).stdout.trim().split(':').at(-1);
-    const tag = `127.0.0.1:${port}/platform-args:bench`;
+    tag = `127.0.0.1:${port}/platform-args:bench`;
     // As a user's script would: wait until the registry answers.
     for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 50));
     await $`docker buildx build --platform ${platforms.join(',')} --provenance=false --push -t ${tag} ${join(ROOT, 'samples/platform-args')}`;
     for (const p of platforms) await $`docker run --rm --platform ${p} ${tag}`;
-    await $`docker image rm ${tag}`.nothrow();
   } finally {
+    // Whatever happened: no image and no registry left behind.
+    if (tag) await $`docker image rm ${tag}`.nothrow();
     await $`docker rm -f ${id}`.nothrow();
   }
 }
