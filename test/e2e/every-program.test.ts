@@ -179,6 +179,23 @@ describe('each failure branch of the binary check, with an image made to fail it
     });
   });
 
+  test('the config, the entry and its kind: a config of another platform fails config; a missing program, or one that is not ELF, fails binary', async () => {
+    const config = { Entrypoint: ['/app'], Cmd: ['--version'] };
+    const mislabeled = await push('config-bad', [
+      { platform: parsePlatform('linux/amd64'), layers: [await tarLayer([{ path: '/app', content: app.amd64 }])], config },
+      { platform: parsePlatform(arm64), configPlatform: parsePlatform('linux/amd64'), layers: [await tarLayer([{ path: '/app', content: app.arm64 }])], config },
+    ]);
+    const c = await verify(mislabeled);
+    expect(failedOnes(c.report)).toEqual([arm64]);
+    expect(c.report.platforms.find((p) => p.platform === arm64)!.checks.config).toMatchObject({ status: 'fail', message: 'the image config says linux/amd64, the index says linux/arm64' });
+
+    const missing = await pair('entry-missing', [armBase(() => app.arm64)], { Cmd: ['/usr/bin/nothing-here'] });
+    expect(failedOnes(missing.report)).toContain(arm64);
+    expect(binaryOf(missing.report, arm64).message).toMatch(/the entry program cannot be found: \/usr\/bin\/nothing-here .*does not exist in the image/);
+    const notElf = await pair('entry-not-elf', [[...armBase(() => app.arm64), { path: '/data.txt', content: 'just text\n' }]], { Cmd: ['/data.txt'] });
+    expect(binaryOf(notElf.report, arm64)).toMatchObject({ status: 'fail', message: expect.stringMatching(/the entry program \/data\.txt is not an ELF file/) });
+  });
+
   test('--allow-foreign: an emulator shipped on purpose passes, and the report lists it', async () => {
     const config = { Entrypoint: ['/app'], Cmd: ['--version'] };
     const layers = [[...armBase(() => app.arm64), { path: '/usr/libexec/emulators/app-x86', content: app.amd64 }]];
