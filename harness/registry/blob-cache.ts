@@ -3,7 +3,8 @@
  * image sharing its base layers) reads them from here instead of the registry. Only content whose
  * bytes were checked against its digest is kept (the registry client checks every blob), written
  * under a temporary name and renamed, so concurrent sessions never see half a file. Files unused for
- * two weeks are removed when a cache is opened. MULTIARCH_BLOB_CACHE=off turns it off.
+ * two weeks are removed when a cache is opened, and the least recently used ones beyond 4 GiB
+ * (MULTIARCH_BLOB_CACHE_MAX_GIB). MULTIARCH_BLOB_CACHE=off turns it off.
  */
 import { copyFile, link, mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,14 +18,30 @@ export function blobCacheDir(): string {
   return join(stateDir(), 'blobs');
 }
 
+/** The cache's size limit: MULTIARCH_BLOB_CACHE_MAX_GIB, default 4 GiB; least recently used go first. */
+function maxBytes(): number {
+  const gib = Number(process.env.MULTIARCH_BLOB_CACHE_MAX_GIB ?? 4);
+  return (Number.isFinite(gib) && gib > 0 ? gib : 4) * 2 ** 30;
+}
+
 async function prune(dir: string): Promise<void> {
   if (pruned) return;
   pruned = true;
   const names = await readdir(dir).catch(() => [] as string[]);
   const now = Date.now();
+  const kept: Array<{ file: string; size: number; used: number }> = [];
   for (const n of names) {
-    const s = await stat(join(dir, n)).catch(() => undefined);
-    if (s && now - s.mtimeMs > MAX_IDLE_MS) await rm(join(dir, n), { force: true });
+    const file = join(dir, n);
+    const s = await stat(file).catch(() => undefined);
+    if (!s) continue;
+    if (now - s.mtimeMs > MAX_IDLE_MS) await rm(file, { force: true });
+    else kept.push({ file, size: s.size, used: s.mtimeMs });
+  }
+  let total = kept.reduce((t, f) => t + f.size, 0);
+  for (const f of kept.sort((a, b) => a.used - b.used)) {
+    if (total <= maxBytes()) break;
+    await rm(f.file, { force: true });
+    total -= f.size;
   }
 }
 
