@@ -65,7 +65,9 @@ export function withBlobCache(source: ImageSource, dir = blobCacheDir()): ImageS
       if (await stat(cached).then(() => true, () => false)) {
         const now = new Date();
         await utimes(cached, now, now).catch(() => undefined);
-        return place(cached, file);
+        // Another session's pruning may take it away in between: then it is downloaded.
+        const placed = await place(cached, file).then(() => true, () => false);
+        if (placed) return;
       }
       const partial = `${cached}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.partial`;
       try {
