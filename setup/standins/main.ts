@@ -18,6 +18,7 @@ import { DebianArchive } from './debian-archive.ts';
 import { ensureMirror, mirrorHas } from './mirror.ts';
 import { describeRecipe, type Recipe } from './recipe.ts';
 import { RECIPES } from './recipes/index.ts';
+import { setupStatus, withHeartbeat } from '../status.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const log = (s: string) => console.log(`[standins] ${s}`);
@@ -58,8 +59,10 @@ async function buildStandIn(r: Recipe, trixie: DebianArchive, bookworm: DebianAr
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const started = Date.now();
+  setupStatus.now = 'fetching Debian packages';
   await r.prepare({ trixie, bookworm, dir, stateDir });
   const target = `127.0.0.1:${port}/${r.mirrorRepo}:${r.tag}`;
+  setupStatus.now = `buildx build --push of ${r.platforms.length} platforms`;
   await withRetry(
     () =>
       docker([
@@ -112,7 +115,8 @@ async function main(): Promise<void> {
       continue;
     }
     log(`${r.ref}: building for ${r.platforms.length} platforms`);
-    await buildStandIn(r, trixie, bookworm);
+    // A line every 30 s: a cold BuildKit compile is minutes without output of its own.
+    await withHeartbeat((now, s) => `[standins] ${r.ref}: ${now || 'working'} (${s} s so far)`, () => buildStandIn(r, trixie, bookworm));
     await refreshLocalCopies(r);
     await writeFile(keyFile, key);
     // Images built FROM this one must pick up the new base.
