@@ -9,10 +9,10 @@
  */
 import picomatch from 'picomatch';
 import { checkBinary } from '../image/binary-rules.ts';
-import { checkDependencies, type DependencyProblem } from '../image/dynamic-deps.ts';
+import { checkDependencies, readLoaderConfig, type DependencyProblem } from '../image/dynamic-deps.ts';
 import { isElf, readElf, type ElfInfo } from '../image/elf.ts';
 import type { PlatformExecution } from '../platform/execution-mode.ts';
-import { findEntryBinary, type EntryBinary, type ImageFilesystem } from '../image/filesystem.ts';
+import { envMap, findEntryBinary, type EntryBinary, type ImageFilesystem } from '../image/filesystem.ts';
 import { readImageFilesystem } from '../image/layers.ts';
 import { formatPlatform, type Platform } from '../platform/platform.ts';
 import type { FetchedManifest, ImageConfig, ImageSource } from '../registry/client.ts';
@@ -29,8 +29,8 @@ export interface BinaryCheckInput {
   command?: string[];
   /** A scratch folder for the layers. */
   tmp: string;
-  /** The platform's file system when the caller read it already (it is read once per platform). */
-  fs?: ImageFilesystem;
+  /** The platform's file system when the caller read it already, or why it could not (it is read once per platform). */
+  fs?: ImageFilesystem | { problem: string };
   /** Globs of paths whose ELF files are foreign on purpose (`--allow-foreign`). */
   allowForeign?: readonly string[];
 }
@@ -62,21 +62,11 @@ function listed(items: readonly string[]): string {
   return items.length > LISTED ? `${items.slice(0, LISTED).join('; ')}; and ${items.length - LISTED} more` : items.join('; ');
 }
 
-/** ld.so.conf, its usual includes and musl's path files, read ahead: the lookup is synchronous. */
-async function loaderConfig(fs: ImageFilesystem): Promise<Map<string, string>> {
-  const files = ['/etc/ld.so.conf', ...fs.list('/etc/ld.so.conf.d').map((n) => `/etc/ld.so.conf.d/${n}`), ...fs.list('/etc').filter((n) => /^ld-musl-.*\.path$/.test(n)).map((n) => `/etc/${n}`)];
-  const out = new Map<string, string>();
-  for (const f of files) {
-    const text = await fs.read(f).then((b) => b.toString('utf8'), () => undefined);
-    if (text !== undefined) out.set(f, text);
-  }
-  return out;
-}
-
 export async function checkEntryBinary(o: BinaryCheckInput): Promise<BinaryCheckOutcome> {
   const platform = o.exec.platform;
   const name = formatPlatform(platform);
   const started = performance.now();
+  if (o.fs && 'problem' in o.fs) return { result: fail(o.fs.problem) };
   let fs: ImageFilesystem;
   try {
     fs = o.fs ?? await readImageFilesystem(o.source, o.manifest, o.tmp);
@@ -151,13 +141,13 @@ export async function checkEntryBinary(o: BinaryCheckInput): Promise<BinaryCheck
   if (unreadable.length) problems.push(`${unreadable.length} ELF file(s) cannot be read: ${listed(unreadable)}`);
 
   // Programs' loaders and libraries: the named ones, and every executable ELF file of the image.
-  const texts = await loaderConfig(fs);
-  const env = Object.fromEntries((o.config.config?.Env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const loader = await readLoaderConfig(fs);
+  const env = envMap(o.config.config?.Env);
   const programs = new Set([...entryPaths, ...[...elfs].filter(([p, e]) => e.interpreter && (fs.entry(p)?.mode ?? 0) & 0o111).map(([p]) => p)]);
   const deps: DependencyProblem[] = [];
   for (const program of programs) {
     if (isAllowed(program)) continue;
-    deps.push(...checkDependencies({ fs, elfs, env, fits: (e) => checkBinary(e as ElfInfo, platform).pass }, program, (f) => texts.get(f)));
+    deps.push(...checkDependencies({ fs, elfs, env, loader, fits: (e) => checkBinary(e as ElfInfo, platform).pass }, program));
   }
   const depMessages = [...new Set(deps.map((d) => d.message))];
   if (depMessages.length) problems.push(`${depMessages.length} loader or library problem(s): ${listed(depMessages)}`);

@@ -17,7 +17,7 @@ import type { HostProbe } from '../host/probe.ts';
 import { pinned, type ImageRef } from '../registry/image-ref.ts';
 import type { Platform } from '../platform/platform.ts';
 import { readIndex, type ImageSource, type IndexView } from '../registry/client.ts';
-import { newPlatformResult, settle, skip, STRUCTURE_RUN_SKIP, type PlatformResult } from '../result/model.ts';
+import { newPlatformResult, settle, skip, type PlatformResult } from '../result/model.ts';
 import { readImageFilesystem } from '../image/layers.ts';
 import { timed } from '../result/phases.ts';
 import type { ImageFilesystem } from '../image/filesystem.ts';
@@ -80,12 +80,11 @@ export async function verifyPlatforms(o: VerifyPlatformsOptions): Promise<Platfo
     // Which pinned images the default engine has already: one call for all its platforms, not one each.
     const local = executions.filter((e) => !placementOf(e.platform, o.probe, o.nodes).node);
     const refs = local.map((e) => index.entries.find((x) => samePlatform(x.platform, e.platform))).filter((x) => x).map((x) => pinned(o.ref, x!.digest));
-    const answer = o.expect || !o.structureTests ? await imagesPresent(refs) : undefined;
-    const known = new Set(answer ? refs : []);
-    const present = answer ?? new Set<string>();
+    const answer = runsTheImage(o) ? await imagesPresent(refs) : undefined;
+    const presence: Presence = new Map(answer ? refs.map((ref) => [ref, answer.has(ref)]) : []);
     const limit = pLimit(o.concurrency ?? defaultConcurrency());
     // Every platform finishes (or fails) before the caller cleans up: none is left pulling or running.
-    const settled = await Promise.allSettled(executions.map((exec) => limit(() => verifyOne(o, index, exec, tmp, { known, present }))));
+    const settled = await Promise.allSettled(executions.map((exec) => limit(() => verifyOne(o, index, exec, tmp, presence))));
     const failure = settled.find((x) => x.status === 'rejected');
     if (failure) throw failure.reason;
     const results = settled.map((x) => (x as PromiseFulfilledResult<PlatformResult>).value);
@@ -110,8 +109,13 @@ function sayWhatUnameCannotTell(results: PlatformResult[], listed: readonly Plat
   }
 }
 
-/** Pinned images the default engine was asked about, and the ones it had. */
-interface Presence { known: Set<string>; present: Set<string> }
+/** Whether the default engine had each pinned image it was asked about. */
+type Presence = ReadonlyMap<string, boolean>;
+
+/** The image's own command runs unless a container-structure-test file's command tests run it instead. */
+function runsTheImage(o: VerifyPlatformsOptions): boolean {
+  return Boolean(o.expect) || !o.structureTests;
+}
 
 async function verifyOne(options: VerifyPlatformsOptions, index: IndexView, exec: PlatformExecution, tmp: string, presence: Presence): Promise<PlatformResult> {
   // The engine this platform is placed on: its probe judges the run, and every docker command goes there.
@@ -140,7 +144,8 @@ async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: P
   const entry = indexed.entry;
   const structureTests = o.structureTests;
   // With a container-structure-test file and no expectation, its command tests run the image instead.
-  const runs = !(structureTests && !o.expect && exec.mode !== 'unavailable');
+  // (On a platform that cannot run, the run check says so either way.)
+  const runs = runsTheImage(o) || exec.mode === 'unavailable';
   // The static checks (layers, every ELF file) and the run overlap: neither waits for the other;
   // only a second opinion after a crash needs the entry program the binary check resolves.
   const statics = (async () => {
@@ -154,7 +159,7 @@ async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: P
     const files = fs;
     const binary = await timed('static checks', () => checkEntryBinary({
       source: o.source, manifest, config, exec, native: o.probe.native, tmp, ...(o.command ? { command: o.command } : {}),
-      ...('problem' in files ? {} : { fs: files }), ...(o.allowForeign?.length ? { allowForeign: o.allowForeign } : {}),
+      fs: files, ...(o.allowForeign?.length ? { allowForeign: o.allowForeign } : {}),
     }));
     return { fs: files, binary };
   })();
@@ -162,7 +167,7 @@ async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: P
     ? checkRun({
         ctx: o.ctx, probe: o.probe, exec, image: pinned(o.ref, entry.digest), allowSkip: Boolean(o.allowSkip),
         ...(o.expect ? { expect: o.expect } : {}), ...(o.command ? { command: o.command } : {}), binary: statics.then((x) => x.binary.binary),
-        ...(presence.known.has(pinned(o.ref, entry.digest)) ? { present: presence.present.has(pinned(o.ref, entry.digest)) } : {}),
+        ...(presence.has(pinned(o.ref, entry.digest)) ? { present: presence.get(pinned(o.ref, entry.digest))! } : {}),
         ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       })
     : undefined;
@@ -180,7 +185,7 @@ async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: P
   }
   if (!running) {
     const instead = structureTests!.commandTests.length ? '\'s command tests ran the image instead' : ' has no command tests and no expectation was given';
-    r.checks.run = skip(`${STRUCTURE_RUN_SKIP}${instead} (give --expect-output or --expect-uname to run the image's own command too)`);
+    r.checks.run = skip(`not run: the container-structure-test file${instead} (give --expect-output or --expect-uname to run the image's own command too)`);
     return done(settle(r));
   }
   const ran = await running;

@@ -38,12 +38,12 @@ export function progressPrinter(name: string): Progress {
       if (message) console.error(line);
       return;
     }
-    if (boardOf !== name) {
+    // Each scenario has a table of its own.
+    if (!board || boardOf !== name) {
       board?.close();
       board = new ProgressBoard(process.stderr);
       boardOf = name;
     }
-    board ??= new ProgressBoard(process.stderr);
     if (platform) board.update(platform);
     // A platform's own lines (its build steps, its run) are its row of the table; the rest scrolls above.
     else if (message) board.line(line);

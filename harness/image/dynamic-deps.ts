@@ -10,6 +10,7 @@
  * forms is foreign, one found nowhere is missing. `$ORIGIN` is the object's own directory.
  */
 import { posix } from 'node:path';
+import picomatch from 'picomatch';
 import type { ImageFilesystem } from './filesystem.ts';
 
 /** The ELF facts the lookup needs (ElfInfo has them). */
@@ -45,6 +46,8 @@ export interface DependencyLookup {
   env: Record<string, string>;
   /** Does an object fit the platform (class, byte order, machine)? */
   fits: (e: DynamicElf) => boolean;
+  /** The image's loader configuration (readLoaderConfig). */
+  loader: LoaderConfig;
 }
 
 function sameKind(a: DynamicElf, b: DynamicElf): boolean {
@@ -65,33 +68,47 @@ function elfAt(o: DependencyLookup, path: string): { path: string; elf: DynamicE
   return elf ? { path: real, elf } : undefined;
 }
 
-/** Directories of /etc/ld.so.conf and the files it includes (glob patterns in `include` lines). */
-export function ldSoConfDirs(fs: ImageFilesystem, readText: (path: string) => string | undefined): string[] {
-  const dirs: string[] = [];
+/** Where an image's loaders look besides the objects' own paths: read once per image. */
+export interface LoaderConfig {
+  /** Directories of /etc/ld.so.conf and the files it includes, in order. */
+  ldSoConf: string[];
+  /** musl's /etc/ld-musl-<arch>.path files: their directories, by <arch>. */
+  musl: Map<string, string[]>;
+}
+
+async function text(fs: ImageFilesystem, path: string): Promise<string | undefined> {
+  return fs.read(path).then((b) => b.toString('utf8'), () => undefined);
+}
+
+/** /etc/ld.so.conf with its `include` lines (glob patterns) followed, and musl's path files. */
+export async function readLoaderConfig(fs: ImageFilesystem): Promise<LoaderConfig> {
+  const ldSoConf: string[] = [];
   const seen = new Set<string>();
-  const visit = (file: string, depth: number) => {
+  const visit = async (file: string, depth: number): Promise<void> => {
     if (depth > 8 || seen.has(file)) return;
     seen.add(file);
-    const text = readText(file);
-    if (text === undefined) return;
-    for (const raw of text.split('\n')) {
+    for (const raw of (await text(fs, file))?.split('\n') ?? []) {
       const line = raw.replace(/#.*/, '').trim();
-      if (!line) continue;
       const inc = /^include\s+(.+)$/.exec(line);
-      if (inc) {
-        for (const pattern of inc[1]!.split(/\s+/)) {
-          const abs = pattern.startsWith('/') ? pattern : posix.join(posix.dirname(file), pattern);
-          const dir = posix.dirname(abs);
-          const re = new RegExp(`^${posix.basename(abs).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-          for (const name of fs.list(dir).filter((n) => re.test(n))) visit(posix.join(dir, name), depth + 1);
-        }
-      } else {
-        dirs.push(...line.split(/[:\s,]+/).filter((d) => d.startsWith('/')));
+      if (!inc) {
+        ldSoConf.push(...line.split(/[:\s,]+/).filter((d) => d.startsWith('/')));
+        continue;
+      }
+      for (const pattern of inc[1]!.split(/\s+/)) {
+        const abs = pattern.startsWith('/') ? pattern : posix.join(posix.dirname(file), pattern);
+        const matches = picomatch(posix.basename(abs), { dot: true });
+        for (const name of fs.list(posix.dirname(abs)).filter((n) => matches(n))) await visit(posix.join(posix.dirname(abs), name), depth + 1);
       }
     }
   };
-  visit('/etc/ld.so.conf', 0);
-  return dirs;
+  await visit('/etc/ld.so.conf', 0);
+  const musl = new Map<string, string[]>();
+  for (const name of fs.list('/etc')) {
+    const arch = /^ld-musl-(.+)\.path$/.exec(name)?.[1];
+    const dirs = arch ? (await text(fs, `/etc/${name}`))?.split(/[:\n]/).map((d) => d.trim()).filter(Boolean) : undefined;
+    if (arch && dirs) musl.set(arch, dirs);
+  }
+  return { ldSoConf, musl };
 }
 
 const MUSL_DEFAULT = ['/lib', '/usr/local/lib', '/usr/lib'];
@@ -126,11 +143,8 @@ function expandOrigin(dirs: readonly string[] | undefined, object: string, bits:
   return (dirs ?? []).filter(Boolean).map((d) => d.replace(/\$(\{ORIGIN\}|ORIGIN)/g, posix.dirname(object)).replace(/\$(\{LIB\}|LIB)/g, bits === 64 ? 'lib64' : 'lib'));
 }
 
-/**
- * Checks a program's loader and libraries, transitively. Text files the lookup reads
- * (ld.so.conf and its includes, musl's path file) come from `readText`.
- */
-export function checkDependencies(o: DependencyLookup, program: string, readText: (path: string) => string | undefined): DependencyProblem[] {
+/** Checks a program's loader and libraries, transitively. */
+export function checkDependencies(o: DependencyLookup, program: string): DependencyProblem[] {
   const root = elfAt(o, program);
   if (!root || (!root.elf.interpreter && !root.elf.needed?.length)) return [];
   const problems: DependencyProblem[] = [];
@@ -146,8 +160,8 @@ export function checkDependencies(o: DependencyLookup, program: string, readText
   }
   const musl = Boolean(interp && /ld-musl-/.test(interp));
   const confDirs = musl
-    ? (readText(`/etc/ld-musl-${/ld-musl-([^.]+)\./.exec(interp!)?.[1] ?? ''}.path`)?.split(/[:\n]/).map((d) => d.trim()).filter(Boolean) ?? MUSL_DEFAULT)
-    : [...ldSoConfDirs(o.fs, readText), ...glibcDefaults(exe)];
+    ? (o.loader.musl.get(/ld-musl-([^.]+)\./.exec(interp!)?.[1] ?? '') ?? MUSL_DEFAULT)
+    : [...o.loader.ldSoConf, ...glibcDefaults(exe)];
   const ldLibraryPath = (o.env.LD_LIBRARY_PATH ?? '').split(/[:;]/).filter(Boolean);
 
   const queue: Array<{ object: string; elf: DynamicElf }> = [{ object: root.path, elf: exe }];

@@ -276,6 +276,11 @@ export interface EntryBinary {
   content: Buffer;
 }
 
+/** An image config's environment ("NAME=value" lines) as a map; the first `=` splits name from value. */
+export function envMap(env: readonly string[] | null | undefined): Record<string, string> {
+  return Object.fromEntries((env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+}
+
 /** The process the runtime would start: ENTRYPOINT + CMD (or the override), resolved in the image. */
 export async function findEntryBinary(
   fs: ImageFilesystem,
@@ -284,7 +289,7 @@ export async function findEntryBinary(
 ): Promise<EntryBinary> {
   const argv = override?.length ? [...(config?.Entrypoint ?? []), ...override] : [...(config?.Entrypoint ?? []), ...(config?.Cmd ?? [])];
   if (argv.length === 0) throw new ImageFsError('the image has neither ENTRYPOINT nor CMD');
-  const env = Object.fromEntries((config?.Env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const env = envMap(config?.Env);
   const workdir = config?.WorkingDir || '/';
   const locate = (cmd: string): string => {
     if (cmd.includes('/')) return cmd.startsWith('/') ? cmd : posix.join(workdir, cmd);

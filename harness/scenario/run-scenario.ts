@@ -5,10 +5,10 @@
  */
 import { assertBuildable } from '../engine/build.ts';
 import { Session, sweepStaleSessions } from '../engine/session.ts';
-import { EnvironmentError, UsageError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 import { measurePhases, timed } from '../result/phases.ts';
-import { onEngine } from '../engine/engine-scope.ts';
-import { checkPlacement, parseNodeOption, resolveNode, type NodeSpec } from '../engine/nodes.ts';
+import { checkPlacement, parseNodeOption, type NodeSpec } from '../engine/nodes.ts';
+import { placeNode } from './place-node.ts';
 import type { PlacedNode } from '../checks/placement.ts';
 import { probeHost } from '../host/probe.ts';
 import { formatPlatform } from '../platform/platform.ts';
@@ -44,18 +44,7 @@ function nodeSpecs(s: Scenario, options: RunOptions): NodeSpec[] {
 /** Each node's engine, recorded with the session before any work goes there, and probed there. */
 async function probeNodes(session: Session, specs: readonly NodeSpec[], progress: (m: string) => void): Promise<PlacedNode[]> {
   const placed: PlacedNode[] = [];
-  for (const spec of specs) {
-    const node = await resolveNode(spec);
-    session.useEngine(node);
-    progress(`node ${node.name}: probing the engine for ${node.platforms.map(formatPlatform).join(', ')}`);
-    try {
-      placed.push({ node, probe: await onEngine(node, () => probeHost({ labels: session.labels })) });
-    } catch (err) {
-      // The probe's own advice (start an engine here, run prepare-host) is about this machine, not the node's.
-      const why = /^No Docker engine answers/.test((err as Error).message) ? 'no Docker engine answers there (docker info failed).' : (err as Error).message;
-      throw new EnvironmentError(`The node ${node.name} (for ${node.platforms.map(formatPlatform).join(', ')}) cannot be used: ${why}`);
-    }
-  }
+  for (const spec of specs) placed.push(await placeNode(session, spec, progress));
   return placed;
 }
 

@@ -19,9 +19,8 @@ import { RegistryClient } from '../registry/client.ts';
 import { withBlobCache } from '../registry/blob-cache.ts';
 import { parseImageRef } from '../registry/image-ref.ts';
 import type { Session } from '../engine/session.ts';
-import { onEngine } from '../engine/engine-scope.ts';
-import { parseNodeOption, resolveNode } from '../engine/nodes.ts';
-import { probeHost } from '../host/probe.ts';
+import { parseNodeOption } from '../engine/nodes.ts';
+import { placeNode } from './place-node.ts';
 import type { PlacedNode } from '../checks/placement.ts';
 
 
@@ -149,11 +148,7 @@ export async function createStepsContext(ctx: Session, probe: HostProbe, onProgr
       return results;
     },
     handlers: () => readHandlers({ engineIsLocal: probe.engineIsLocal, labels: ctx.labels }),
-    async node(spec) {
-      const node = await resolveNode(parseNodeOption(spec));
-      ctx.useEngine(node);
-      return { node, probe: await onEngine(node, () => probeHost({ labels: ctx.labels })) };
-    },
+    node: (spec) => placeNode(ctx, parseNodeOption(spec)),
     async step(section, title, fn) {
       const s = new Step(section, title);
       const started = performance.now();

@@ -5,16 +5,16 @@
  * the layers hold the same bytes, and this way a platform that cannot run here is still tested.
  */
 import { posix } from 'node:path';
-import type { ImageFilesystem, FsEntry } from '../image/filesystem.ts';
+import { envMap, type ImageFilesystem, type FsEntry } from '../image/filesystem.ts';
 import type { Platform } from '../platform/platform.ts';
 import type { ImageConfig } from '../registry/client.ts';
 import type { StructureTestResult } from '../result/model.ts';
 import { matches } from './patterns.ts';
 import type { EnvVar, FileContentTest, FileExistenceTest, LicenseTest, MetadataTest } from './test-file.ts';
 
-/** The image's environment as a map (the first `=` splits name from value). */
+/** The image's environment as a map. */
 export function configEnv(config: ImageConfig): Record<string, string> {
-  return Object.fromEntries((config.config?.Env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  return envMap(config.config?.Env);
 }
 
 /** $NAME and ${NAME} from the image's environment, as Go's os.Expand (unknown names become empty). */
