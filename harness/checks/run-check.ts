@@ -1,11 +1,13 @@
 /**
- * The `run` check: `docker run --platform P repo@sha256:<that platform's manifest>` prints what is
- * expected (exit code 0 when nothing is expected). Pinned by digest, so the local image cache can
- * never substitute another architecture. A crash or hang under QEMU makes the result
+ * The `run` check: `docker run --network none --platform P repo@sha256:<digest>` prints what is
+ * expected (exit code 0 when nothing is expected). Pinned by digest (the index's on a containerd
+ * store, the platform's manifest's on a classic one: run-reference.ts), so the local image cache
+ * can never substitute another architecture. No network unless asked (engine/run-network.ts). A crash or hang under QEMU makes the result
  * emulator-suspect and asks another emulator for a second opinion (second-opinion.ts).
  */
 import { BASE_RUN_TIMEOUT_MS, runPinned, type PlatformRun } from '../engine/container.ts';
 import { DockerError } from '../engine/docker.ts';
+import { EngineApiError } from '../engine/engine-api.ts';
 import { formatPlatform } from '../platform/platform.ts';
 import { fail, skip, type CheckResult } from '../result/model.ts';
 import { askSecondOpinion } from './second-opinion.ts';
@@ -25,10 +27,13 @@ export async function checkRun(o: RunCheckInput): Promise<{ result: CheckResult;
   const watch = exec.mode === 'qemu' && exec.emulator && o.probe.engineIsLocal ? { handler: exec.emulator.handler, interpreter: exec.emulator.interpreter } : undefined;
   let run: PlatformRun;
   try {
-    run = await runPinned(o.ctx, o.image, exec.platform, { timeoutMs, ...(o.command ? { command: o.command } : {}), ...(watch ? { watch } : {}), ...(o.present !== undefined ? { present: o.present } : {}) });
+    run = await runPinned(o.ctx, o.image, exec.platform, {
+      timeoutMs, ...(o.command ? { command: o.command } : {}), ...(watch ? { watch } : {}), ...(o.present !== undefined ? { present: o.present } : {}),
+      ...(o.network ? { network: o.network } : {}),
+    });
   } catch (err) {
     // The pull failed (or the engine did not answer): this platform fails with the engine's words; the others go on.
-    if (!(err instanceof DockerError)) throw err;
+    if (!(err instanceof DockerError) && !(err instanceof EngineApiError)) throw err;
     return { result: fail(`the image of ${name} could not be pulled or started: ${err.message}`), findings: { output: '', durationMs: 0 } };
   }
   const findings: RunFindings = { output: run.stdout.trim(), durationMs: run.durationMs, ...(run.exitCode !== undefined ? { exitCode: run.exitCode } : {}) };

@@ -14,6 +14,9 @@ import { fail, pass, type CheckResult, type PlatformResult } from '../result/mod
 import type { Progress } from '../result/progress.ts';
 
 
+/** What a second opinion needs of the entry program: its command line (not its bytes). */
+export type CommandLineOf = Pick<EntryBinary, 'argv' | 'chain'>;
+
 export interface RunCheckInput {
   ctx: Session;
   probe: HostProbe;
@@ -26,11 +29,13 @@ export interface RunCheckInput {
    * The entry binary the binary check resolved: a second opinion runs its command line. A promise
    * when the run starts before the binary check ends (they overlap; only a second opinion waits).
    */
-  binary?: EntryBinary | Promise<EntryBinary | undefined>;
+  binary?: CommandLineOf | Promise<CommandLineOf | undefined>;
   allowSkip?: boolean;
   onProgress?: Progress;
   /** Whether the engine had the pinned image before this run, when the caller asked already (one call for all platforms). */
   present?: boolean;
+  /** The network its container joins (docker run --network). */
+  network?: string;
 }
 
 /** What the run found, besides its check: the fields of the platform result it fills. */

@@ -4,12 +4,11 @@
  * and started as its entrypoint with the program's command line. Passing there points at the first
  * emulator; failing there too points at the image. The emulator whose run decided is recorded.
  */
-import type { EntryBinary } from '../image/filesystem.ts';
 import { otherEmulators } from '../host/emulators.ts';
 import { formatPlatform } from '../platform/platform.ts';
 import { fail, pass, type CheckResult } from '../result/model.ts';
 import { BASE_RUN_TIMEOUT_MS, runPinned, type PlatformRun } from '../engine/container.ts';
-import { emulatorName, judgeRun, type RunCheckInput, type RunFindings } from './run-verdict.ts';
+import { emulatorName, judgeRun, type CommandLineOf, type RunCheckInput, type RunFindings } from './run-verdict.ts';
 
 export async function askSecondOpinion(o: RunCheckInput, findings: RunFindings, firstCheck: CheckResult, first: PlatformRun): Promise<CheckResult> {
   const em = o.exec.emulator!;
@@ -24,7 +23,7 @@ export async function askSecondOpinion(o: RunCheckInput, findings: RunFindings, 
   const altName = emulatorName(alt.qemuVersion, em.handler);
   o.onProgress?.(`${formatPlatform(o.exec.platform)} ${trouble} under ${firstName}; a second opinion from ${altName}`, { platform: formatPlatform(o.exec.platform), state: `second opinion (${altName})` });
   const timeoutMs = BASE_RUN_TIMEOUT_MS * o.exec.timeoutFactor;
-  const second = await runPinned(o.ctx, o.image, o.exec.platform, { timeoutMs, emulator: { path: alt.path, argv: commandLine(binary) } });
+  const second = await runPinned(o.ctx, o.image, o.exec.platform, { timeoutMs, emulator: { path: alt.path, argv: commandLine(binary) }, ...(o.network ? { network: o.network } : {}) });
   const secondCheck = judgeRun(second, o.exec, o.expect, o.probe, timeoutMs);
   findings.secondOpinion = {
     emulator: `${altName}: ${alt.path}`, status: secondCheck.status === 'pass' ? 'pass' : 'fail', output: second.stdout.trim(),
@@ -41,7 +40,7 @@ export async function askSecondOpinion(o: RunCheckInput, findings: RunFindings, 
 }
 
 /** The command line the kernel would run: the resolved program (or its #! interpreter) and its arguments. */
-function commandLine(bin: EntryBinary): string[] {
+function commandLine(bin: CommandLineOf): string[] {
   // A #! chain: the last interpreter found runs the scripts before it, in reverse order.
   return [bin.chain.at(-1)!, ...bin.chain.slice(0, -1).reverse(), ...bin.argv.slice(1)];
 }

@@ -14,9 +14,10 @@ import { imagesPresent } from '../engine/container.ts';
 import { samePlatform } from '../platform/platform.ts';
 import { expectedText, type Expectation } from '../platform/expectations.ts';
 import type { HostProbe } from '../host/probe.ts';
-import { pinned, type ImageRef } from '../registry/image-ref.ts';
+import type { ImageRef } from '../registry/image-ref.ts';
+import { runReference } from './run-reference.ts';
 import type { Platform } from '../platform/platform.ts';
-import { readIndex, type ImageSource, type IndexView } from '../registry/client.ts';
+import { readIndex, type ImageSource, type IndexEntry, type IndexView } from '../registry/client.ts';
 import { newPlatformResult, settle, skip, type PlatformResult } from '../result/model.ts';
 import { readImageFilesystem } from '../image/layers.ts';
 import { timed } from '../result/phases.ts';
@@ -25,9 +26,11 @@ import { runStructureTests } from '../structure/run-structure-tests.ts';
 import type { StructureTestFile } from '../structure/test-file.ts';
 import type { Session } from '../engine/session.ts';
 import { checkEntryBinary } from './binary-check.ts';
+import { keepVerdict, reusedVerdict, type BinaryVerdict, type BinaryVerdictKey } from './binary-check-cache.ts';
 import { checkConfig } from './config-check.ts';
 import { checkIndex } from './index-check.ts';
 import { checkRun } from './run-check.ts';
+import { DEFAULT_RUN_NETWORK } from '../engine/run-network.ts';
 import { unameTwins } from './run-verdict.ts';
 import type { Progress } from '../result/progress.ts';
 
@@ -54,6 +57,8 @@ export interface VerifyPlatformsOptions {
   structureTests?: StructureTestFile;
   /** Globs of paths whose ELF files are foreign on purpose (emulators, cross toolchains, firmware). */
   allowForeign?: readonly string[];
+  /** The network the run check's containers join (docker run --network); default none. */
+  network?: string;
   allowSkip?: boolean;
   concurrency?: number;
   onProgress?: Progress;
@@ -79,7 +84,8 @@ export async function verifyPlatforms(o: VerifyPlatformsOptions): Promise<Platfo
   try {
     // Which pinned images the default engine has already: one call for all its platforms, not one each.
     const local = executions.filter((e) => !placementOf(e.platform, o.probe, o.nodes).node);
-    const refs = local.map((e) => index.entries.find((x) => samePlatform(x.platform, e.platform))).filter((x) => x).map((x) => pinned(o.ref, x!.digest));
+    const entries = local.map((e) => index.entries.find((x) => samePlatform(x.platform, e.platform))).filter((x) => x !== undefined);
+    const refs = [...new Set(entries.map((entry) => runReferenceOf(o, index, entry, o.probe)))];
     const answer = runsTheImage(o) ? await imagesPresent(refs) : undefined;
     const presence: Presence = new Map(answer ? refs.map((ref) => [ref, answer.has(ref)]) : []);
     const limit = pLimit(o.concurrency ?? defaultConcurrency());
@@ -107,6 +113,11 @@ function sayWhatUnameCannotTell(results: PlatformResult[], listed: readonly Plat
     r.unameTwins = others;
     r.checks.run = { ...r.checks.run, message: `${r.checks.run.message ?? ''}; uname -m alone cannot tell ${r.platform} from ${others.join(', ')} on this host (the same machine name), so the binary check decided`.replace(/^; /, '') };
   }
+}
+
+/** Where a platform's container starts from on the engine it is placed on (run-reference.ts). */
+function runReferenceOf(o: VerifyPlatformsOptions, index: IndexView, entry: IndexEntry, probe: HostProbe): string {
+  return runReference({ ref: o.ref, indexDigest: index.digest, entries: index.entries, entry, imageStore: probe.imageStore });
 }
 
 /** Whether the default engine had each pinned image it was asked about. */
@@ -148,7 +159,14 @@ async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: P
   const runs = runsTheImage(o) || exec.mode === 'unavailable';
   // The static checks (layers, every ELF file) and the run overlap: neither waits for the other;
   // only a second opinion after a crash needs the entry program the binary check resolves.
-  const statics = (async () => {
+  const verdictKey: BinaryVerdictKey = {
+    manifestDigest: manifest.digest, exec, native: o.probe.native, ...(o.command ? { command: o.command } : {}),
+    ...(o.allowForeign?.length ? { allowForeign: o.allowForeign } : {}),
+  };
+  const statics = (async (): Promise<{ fs?: ImageFilesystem | { problem: string }; binary: BinaryVerdict }> => {
+    // The same manifest judged before by this harness: no layer is read at all (unless file tests need them).
+    const reused = structureTests ? undefined : await reusedVerdict(verdictKey);
+    if (reused) return { binary: reused };
     // The layers are read once: the binary check and the file tests both read this file system.
     let fs: ImageFilesystem | { problem: string };
     try {
@@ -161,13 +179,15 @@ async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: P
       source: o.source, manifest, config, exec, native: o.probe.native, tmp, ...(o.command ? { command: o.command } : {}),
       fs: files, ...(o.allowForeign?.length ? { allowForeign: o.allowForeign } : {}),
     }));
+    await keepVerdict(verdictKey, { ...binary, readable: binary.elfFiles !== undefined });
     return { fs: files, binary };
   })();
+  const image = runReferenceOf(o, index, entry, o.probe);
   const running = runs
     ? checkRun({
-        ctx: o.ctx, probe: o.probe, exec, image: pinned(o.ref, entry.digest), allowSkip: Boolean(o.allowSkip),
+        ctx: o.ctx, probe: o.probe, exec, image, allowSkip: Boolean(o.allowSkip), network: o.network ?? DEFAULT_RUN_NETWORK,
         ...(o.expect ? { expect: o.expect } : {}), ...(o.command ? { command: o.command } : {}), binary: statics.then((x) => x.binary.binary),
-        ...(presence.has(pinned(o.ref, entry.digest)) ? { present: presence.get(pinned(o.ref, entry.digest))! } : {}),
+        ...(presence.has(image) ? { present: presence.get(image)! } : {}),
         ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       })
     : undefined;
@@ -179,7 +199,7 @@ async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: P
 
   if (structureTests) {
     r.structureTests = await timed('structure tests', () => runStructureTests({
-      ctx: o.ctx, file: structureTests, exec, config, fs, image: pinned(o.ref, entry.digest), allowSkip: Boolean(o.allowSkip),
+      ctx: o.ctx, file: structureTests, exec, config, fs: fs!, image, allowSkip: Boolean(o.allowSkip),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     }));
   }

@@ -8,6 +8,7 @@ import { progressPrinter } from './progress.ts';
 import { seeHelp, type CommandName } from './usage.ts';
 import { parsePlatformList, type Platform } from '../platform/platform.ts';
 import { checkPlacement, parseNodeOption } from '../engine/nodes.ts';
+import { networkName } from '../engine/run-network.ts';
 import { parseReporter, stdoutReporter, type ReporterSpec } from '../report/write.ts';
 import type { RunOptions } from '../scenario/run-scenario.ts';
 
@@ -33,6 +34,7 @@ export const COMMON = {
   node: { type: 'string', multiple: true },
   'allow-foreign': { type: 'string', multiple: true },
   concurrency: { type: 'string' },
+  network: { type: 'string' },
   quiet: { type: 'boolean' },
 } as const;
 
@@ -51,8 +53,9 @@ export function platformsOption(values: { platform?: string[] | undefined; platf
   return text ? parsePlatformList(text) : undefined;
 }
 
+
 export function runOptions(
-  values: { platform?: string[] | undefined; platforms?: string | undefined; 'allow-skip'?: boolean | undefined; quiet?: boolean | undefined; node?: string[] | undefined; 'allow-foreign'?: string[] | undefined; concurrency?: string | undefined },
+  values: { platform?: string[] | undefined; platforms?: string | undefined; 'allow-skip'?: boolean | undefined; quiet?: boolean | undefined; node?: string[] | undefined; 'allow-foreign'?: string[] | undefined; concurrency?: string | undefined; network?: string | undefined },
   name: string,
 ): RunOptions {
   const platforms = platformsOption(values);
@@ -65,6 +68,7 @@ export function runOptions(
     ...(nodes.length ? { nodes } : {}),
     ...(concurrency ? { concurrency } : {}),
     ...(values['allow-foreign']?.length ? { allowForeign: values['allow-foreign'] } : {}),
+    ...(values.network !== undefined ? { network: networkName(values.network) } : {}),
     allowSkip: Boolean(values['allow-skip']),
     ...(values.quiet ? {} : { onProgress: progressPrinter(name) }),
   };

@@ -19,6 +19,7 @@ interface CommandUsage {
 const PLATFORM: Option = ['--platform, --platforms a,b', 'only these platforms, comma-separated (--platform may also be repeated)'];
 const ALLOW_FOREIGN: Option = ['--allow-foreign GLOB', 'ELF files under these paths may be for other platforms (emulators, cross toolchains, firmware); repeatable, shown in the report'];
 const CONCURRENCY: Option = ['--concurrency N', 'platforms checked at once (default: four per core)'];
+const NETWORK: Option = ['--network NAME', "the network the image's command runs in (docker run --network; default none: no network)"];
 const NODE: Option = ['--node PLATFORMS=ENDPOINT', 'run (and build) these platforms on another engine: a DOCKER_HOST URL (unix://, tcp://, ssh://) or a docker context; repeatable'];
 const REPORTER: Option = ['--reporter R[=FILE]', 'also write report R (repeatable); FILE - writes it to stdout, and the matrix then goes to stderr'];
 const JSON_FILE: Option = ['--json FILE', 'short for --reporter json=FILE'];
@@ -37,7 +38,7 @@ export const COMMAND_USAGES = {
     synopsis: 'run <scenario.ts>',
     summary: "build a scenario's image for each of its platforms, push it to a throwaway registry, check every platform",
     options: [
-      PLATFORM, NODE, REPORTER, JSON_FILE, ALLOW_SKIP, ALLOW_FOREIGN, CONCURRENCY,
+      PLATFORM, NODE, REPORTER, JSON_FILE, ALLOW_SKIP, ALLOW_FOREIGN, CONCURRENCY, NETWORK,
       ['--builder NAME', 'the buildx builder to build with'],
       ALLOW_PRIVILEGED,
       ['--keep-going', "when one platform's build fails, build and verify the others without it"],
@@ -54,7 +55,7 @@ export const COMMAND_USAGES = {
       ['--expect-output TEMPLATE', 'what each platform must print'],
       ['--expect-uname', "the output must be the `uname -m` this host reports for the platform"],
       ['--command ARG', "replaces the image's CMD (repeat it per argument; --command=-m for one that starts with a dash)"],
-      ALLOW_FOREIGN, CONCURRENCY,
+      ALLOW_FOREIGN, CONCURRENCY, NETWORK,
       ['--config FILE', 'a container-structure-test file (schemaVersion 2.0.0), its tests run on every platform; repeatable'],
       REPORTER, JSON_FILE, ALLOW_SKIP,
       ['--ca-file PEM', "the registry's CA certificate (a private CA)"],

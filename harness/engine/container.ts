@@ -6,7 +6,8 @@
  * A run can also be given another emulator explicitly (a second opinion): the emulator binary is
  * mounted into the container and started as its entrypoint with the program's command line.
  */
-import { pullCredentialsConfig } from '../registry/credentials.ts';
+import { findCredentials } from '../registry/credentials.ts';
+import { EngineApiError, engineJsonLines, engineStatus } from './engine-api.ts';
 import { parseImageRef } from '../registry/image-ref.ts';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,7 +16,7 @@ import { join } from 'node:path';
 import { EnvironmentError } from '../errors.ts';
 import { timed } from '../result/phases.ts';
 import { isTransient, withRetry } from '../retry.ts';
-import { docker, DockerError } from './docker.ts';
+import { docker } from './docker.ts';
 import { HangWatchdog, hangSeconds, type Hang } from './hang-watchdog.ts';
 import type { Session } from './session.ts';
 import { formatPlatform, platformSlug, type Platform } from '../platform/platform.ts';
@@ -44,17 +45,38 @@ export interface RunPinnedOptions {
   emulator?: { path: string; argv: string[] };
   /** Whether the engine had the image before, when the caller knows (imagesPresent); asked otherwise. */
   present?: boolean;
+  /** docker run --network (the engine's default, bridge, when not given). */
+  network?: string;
 }
 
-/** Which of these images the engine has, in one `docker image inspect` (it reports each missing one and goes on). */
+/** Which of these images the engine has: one API request each, all at once (404: it has not). */
 export async function imagesPresent(refs: readonly string[]): Promise<Set<string> | undefined> {
-  if (refs.length === 0) return new Set();
-  const r = await docker(['image', 'inspect', '--format', '{{.Id}}', ...refs], { check: false, timeoutMs: 60_000 });
-  if (r.exitCode === 0) return new Set(refs);
-  const missing = refs.filter((ref) => r.stderr.includes(ref));
-  // An answer that names none of them is no answer: each run asks for itself.
-  if (missing.length === 0) return undefined;
-  return new Set(refs.filter((ref) => !missing.includes(ref)));
+  const answers = await Promise.all(refs.map((ref) => engineStatus('GET', `/images/${ref}/json`).then((a) => a.status, () => 0)));
+  // An engine that gave no answer (or an odd one) for one of them: each run asks for itself.
+  if (answers.some((s) => s !== 200 && s !== 404)) return undefined;
+  return new Set(refs.filter((_, i) => answers[i] === 200));
+}
+
+/** Whether the engine has this image (asked of the API; an engine that does not answer fails here). */
+async function imagePresent(ref: string): Promise<boolean> {
+  const a = await engineStatus('GET', `/images/${ref}/json`);
+  if (a.status !== 200 && a.status !== 404) throw new EngineApiError(a.status, a.message);
+  return a.status === 200;
+}
+
+/** Credentials for pulls, looked up once per registry in a process (a credential helper is a process). */
+const pullAuth = new Map<string, Promise<string | undefined>>();
+
+/** The X-Registry-Auth header the CLI would send: base64url of the credentials as JSON, when there are any. */
+function registryAuthHeader(registry: string): Promise<string | undefined> {
+  let auth = pullAuth.get(registry);
+  if (!auth) {
+    auth = findCredentials(registry).then((c) => c
+      ? Buffer.from(JSON.stringify({ username: c.username, password: c.password, serveraddress: registry })).toString('base64url')
+      : undefined);
+    pullAuth.set(registry, auth);
+  }
+  return auth;
 }
 
 /**
@@ -64,19 +86,18 @@ export async function imagesPresent(refs: readonly string[]): Promise<Set<string
  */
 export async function pullPinned(ctx: Session, image: string, platform: Platform, known?: { present: boolean }): Promise<void> {
   if (ctx.closing) throw new EnvironmentError('the run is being cleaned up: nothing more is started.');
-  const present = known?.present ?? (await docker(['image', 'inspect', '--format', '{{.Id}}', image], { check: false, timeoutMs: 60_000 })).exitCode === 0;
+  const present = known?.present ?? await imagePresent(image);
   ctx.trackImage(image, { present });
-  const auth = await pullCredentialsConfig(parseImageRef(image).registry);
-  // A signal's cleanup removes it too: a credential must not outlive the pull.
-  ctx.defer('removing the temporary docker config', auth.remove);
-  try {
-    // A registry's passing failure (a 5xx, a reset connection) is tried again; anything else fails the platform.
-    await withRetry(() => docker(['pull', '--quiet', '--platform', formatPlatform(platform), image], { timeoutMs: 300_000, ...(auth.env ? { env: auth.env } : {}) }), {
-      attempts: 3, retryIf: (e) => isTransient(e) && !(e as DockerError).result.timedOut,
-    });
-  } finally {
-    await auth.remove();
-  }
+  // As `docker pull --platform P repo@sha256:...` asks it: the repository, the digest as its "tag".
+  const at = image.lastIndexOf('@');
+  const auth = await registryAuthHeader(parseImageRef(image).registry);
+  // A registry's passing failure (a 5xx, a reset connection) is tried again; anything else fails the platform.
+  await withRetry(() => engineJsonLines('POST', '/images/create', {
+    query: { fromImage: image.slice(0, at), tag: image.slice(at + 1), platform: formatPlatform(platform) },
+    ...(auth ? { headers: { 'X-Registry-Auth': auth } } : {}), timeoutMs: 300_000,
+  }), { attempts: 3, retryIf: isTransient }).catch((err: Error) => {
+    throw err instanceof EngineApiError ? new EngineApiError(err.status, `pulling ${image} for ${formatPlatform(platform)} failed: ${err.message}`, false) : err;
+  });
 }
 
 export async function runPinned(ctx: Session, image: string, platform: Platform, options: RunPinnedOptions): Promise<PlatformRun> {
@@ -102,7 +123,7 @@ export async function runPinned(ctx: Session, image: string, platform: Platform,
     : undefined;
   watchdog?.start();
   if (ctx.closing) throw new EnvironmentError('the run is being cleaned up: nothing more is started.');
-  const r = await timed('run', () => docker(['run', '--rm', '--name', name, ...(cidFile ? ['--cidfile', cidFile] : []), ...ctx.labelArgs(), '--platform', formatPlatform(platform), ...via], {
+  const r = await timed('run', () => docker(['run', '--rm', '--name', name, ...(cidFile ? ['--cidfile', cidFile] : []), ...ctx.labelArgs(), ...(options.network ? ['--network', options.network] : []), '--platform', formatPlatform(platform), ...via], {
     check: false, timeoutMs: options.timeoutMs, onOutput: () => watchdog?.activity(),
   })).finally(() => watchdog?.stop());
   if (cidDir) await rm(cidDir, { recursive: true, force: true });

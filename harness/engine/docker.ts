@@ -67,7 +67,19 @@ export async function docker(args: readonly string[], options: DockerOptions = {
   const placed = currentEngine();
   // A context from the environment would override the placed engine's DOCKER_HOST: unset for this command.
   const env = placed ? { DOCKER_CONTEXT: undefined, ...placed.env, ...options.env } : options.env;
-  return execCommand('docker', args, { ...options, ...(env ? { env } : {}) });
+  inFlight++;
+  try {
+    return await execCommand('docker', args, { ...options, ...(env ? { env } : {}) });
+  } finally {
+    inFlight--;
+  }
+}
+
+let inFlight = 0;
+
+/** How many docker commands of this process are running now (a cleanup with none in flight sweeps once). */
+export function dockerCommandsInFlight(): number {
+  return inFlight;
 }
 
 /**

@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stateDir } from '../state-dir.ts';
-import { docker } from './docker.ts';
+import { docker, dockerCommandsInFlight } from './docker.ts';
+import { engineJson, engineStatus } from './engine-api.ts';
 import { currentDockerHost, onEngine, type EngineEndpoint } from './engine-scope.ts';
 import { claimImage, releaseImage } from './image-users.ts';
 
@@ -115,6 +116,8 @@ export class Session {
   async cleanup(): Promise<string[]> {
     if (this.cleaned) return [];
     this.cleaned = true;
+    // A docker command already on its way (a run started just before) may create a container after the first sweep.
+    const inFlight = dockerCommandsInFlight() > 0;
     const problems: string[] = [];
     for (const { what, fn } of this.cleanups.reverse()) {
       try {
@@ -131,8 +134,8 @@ export class Session {
     };
     await everywhere();
     await settleRecord(this.record);
-    // Once more: a `docker run` that was already on its way when cleanup began may have created its container since.
-    await everywhere();
+    // Once more when a docker command was on its way when cleanup began: it may have created its container since.
+    if (inFlight) await everywhere();
     return problems;
   }
 }
@@ -173,14 +176,16 @@ async function settleRecord(record: SessionRecord): Promise<void> {
     byHost.set(r.dockerHost ?? '', list);
   }
   for (const [host, images] of byHost) {
-    const x = await docker(['image', 'rm', '-f', ...images.map((i) => i.ref)], { check: false, timeoutMs: 120_000, ...env(host || undefined) });
-    if (x.exitCode === 0 || x.stderr.split('\n').every((l) => !l.trim() || /no such image|not found/i.test(l))) continue;
-    // Something else failed: the images still there stay in the record, for the next sweep.
-    for (const r of images) {
-      if ((await docker(['image', 'inspect', '--format', '{{.Id}}', r.ref], { check: false, ...env(host || undefined) })).exitCode !== 0) continue;
+    const engine = host ? { name: host, env: { DOCKER_HOST: host } } : undefined;
+    // All at once, through the engine's API; gone already (404) is as good as removed.
+    const answers = await onEngine(engine, () => Promise.all(images.map((i) => engineStatus('DELETE', `/images/${i.ref}`, { query: { force: 'true' }, timeoutMs: 120_000 })
+      .then((a) => a.status, () => 0))));
+    images.forEach((r, i) => {
+      if (answers[i] === 200 || answers[i] === 404) return;
+      // Something else failed: the image stays in the record, for the next sweep.
       failed.push(r);
       claimImage(record.id, r.ref, r.dockerHost, false);
-    }
+    });
   }
   if (failed.length) writeRecord({ ...record, pid: 0, resources: failed });
   else rmSync(join(recordsDir(), `${record.id}.json`), { force: true });
@@ -196,21 +201,26 @@ function sessionAlive(id: string): boolean {
   }
 }
 
-/** Removes the containers, networks and volumes that carry a label filter. */
+/** Removes the containers, networks, volumes and images that carry a label filter (through the engine's API). */
 export async function removeLabelled(label: string): Promise<void> {
-  const list = async (args: string[]) => (await docker([...args, '--filter', `label=${label}`], { check: false })).stdout.split('\n').filter(Boolean);
+  const query = { filters: JSON.stringify({ label: [label] }) };
+  const list = <T>(path: string, extra: Record<string, string> = {}) => engineJson<T>('GET', path, { query: { ...query, ...extra } }).catch(() => undefined);
   // Listed at once; removed in order: containers first (they hold networks, volumes and images).
-  const [ids, nets, vols, images] = await Promise.all([
-    list(['ps', '-aq']), list(['network', 'ls', '-q']), list(['volume', 'ls', '-q']),
+  const [containers, nets, vols, images] = await Promise.all([
+    list<Array<{ Id: string }>>('/containers/json', { all: 'true' }),
+    list<Array<{ Id: string }>>('/networks'),
+    list<{ Volumes?: Array<{ Name: string }> | null }>('/volumes'),
     // Images a session made itself carry its label too (the probe images of host/observe.ts).
-    list(['image', 'ls', '-q', '--no-trunc']),
+    list<Array<{ Id: string }>>('/images/json'),
   ]);
+  const ids = (containers ?? []).map((c) => c.Id);
   debug(`containers with ${label}: ${ids.join(' ') || 'none'}`);
-  if (ids.length) await docker(['rm', '-f', '-v', ...ids], { check: false });
+  const remove = (path: string, q: Record<string, string> = {}) => engineStatus('DELETE', path, { query: q, timeoutMs: 120_000 }).catch(() => undefined);
+  await Promise.all(ids.map((id) => remove(`/containers/${id}`, { force: 'true', v: 'true' })));
   await Promise.all([
-    nets.length ? docker(['network', 'rm', ...nets], { check: false }) : undefined,
-    vols.length ? docker(['volume', 'rm', '-f', ...vols], { check: false }) : undefined,
-    images.length ? docker(['image', 'rm', '-f', ...new Set(images)], { check: false }) : undefined,
+    ...(nets ?? []).map((n) => remove(`/networks/${n.Id}`)),
+    ...(vols?.Volumes ?? []).map((v) => remove(`/volumes/${v.Name}`, { force: 'true' })),
+    ...[...new Set((images ?? []).map((i) => i.Id))].map((id) => remove(`/images/${id}`, { force: 'true' })),
   ]);
 }
 
@@ -220,11 +230,13 @@ export async function removeLabelled(label: string): Promise<void> {
  * builders, manifest lists). Returns how many sessions were swept.
  */
 export async function sweepStaleSessions(): Promise<number> {
-  const r = await docker(['ps', '-a', '--filter', `label=${RUN_LABEL}`, '--format', `{{.Label "${RUN_LABEL}"}} {{.Label "${PID_LABEL}"}}`], { check: false });
+  const labelled = await engineJson<Array<{ Labels?: Record<string, string> }>>('GET', '/containers/json', {
+    query: { all: 'true', filters: JSON.stringify({ label: [RUN_LABEL] }) },
+  }).catch(() => [] as Array<{ Labels?: Record<string, string> }>);
   const stale = new Set<string>();
-  for (const line of r.stdout.split('\n').filter(Boolean)) {
-    const [run, pid] = line.split(' ');
-    if (run && !pidAlive(Number(pid))) stale.add(run);
+  for (const c of labelled) {
+    const run = c.Labels?.[RUN_LABEL];
+    if (run && !pidAlive(Number(c.Labels?.[PID_LABEL]))) stale.add(run);
   }
   for (const run of stale) await removeLabelled(`${RUN_LABEL}=${run}`);
   for (const record of staleRecords()) {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { execCommand } from '../engine/docker.ts';
 import { readElf } from '../image/elf.ts';
 import { stateDir } from '../state-dir.ts';
+import { versionOfFile } from './version-cache.ts';
 
 
 export interface EmulatorAtHand {
@@ -37,11 +38,15 @@ async function isStatic(path: string): Promise<boolean> {
   }
 }
 
-/** QEMU's version, asked of the binary ("10.0.13"); Debian's *-binfmt-P names refuse to run outside binfmt_misc, so the file they link to is asked. */
+/**
+ * QEMU's version, asked of the binary ("10.0.13"); Debian's *-binfmt-P names refuse to run outside
+ * binfmt_misc, so the file they link to is asked. Kept by the file's identity (version-cache.ts).
+ */
 export async function qemuVersionOf(path: string): Promise<string | undefined> {
-  const binary = await realpath(path).catch(() => path);
-  const r = await execCommand(binary, ['--version'], { check: false, timeoutMs: 5000 });
-  return r.exitCode === 0 ? /version ([^\s]+)/.exec(r.stdout)?.[1] : undefined;
+  return versionOfFile(path, async (binary) => {
+    const r = await execCommand(binary, ['--version'], { check: false, timeoutMs: 5000 });
+    return r.exitCode === 0 ? /version ([^\s]+)/.exec(r.stdout)?.[1] : undefined;
+  });
 }
 
 /** Static QEMU binaries for `handler` (qemu-i386, ...) other than the one the handler runs, newest first. */

@@ -3,9 +3,14 @@
  * image store, buildx, the binfmt handlers its kernel has registered, and how it really runs each
  * platform (observed by running a probe program per platform: host/observe.ts).
  */
-import { hostname } from 'node:os';
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { homedir, hostname } from 'node:os';
+import { join } from 'node:path';
 import { readHandlers, type BinfmtHandler } from './binfmt.ts';
-import { docker } from '../engine/docker.ts';
+import { execCommand } from '../engine/docker.ts';
+import { EngineApiError, engineJson } from '../engine/engine-api.ts';
+import { versionOfFile } from './version-cache.ts';
 import { currentDockerHost } from '../engine/engine-scope.ts';
 import { EnvironmentError } from '../errors.ts';
 import { normalizePlatform, parsePlatform, type Platform } from '../platform/platform.ts';
@@ -32,38 +37,58 @@ export interface HostProbe {
   observedAt?: string;
 }
 
+/** What the probe reads of the engine's GET /info (what `docker info --format '{{json .}}'` prints). */
+interface EngineInfo {
+  ID?: string; Name?: string; KernelVersion?: string; ServerVersion?: string; OSType?: string; Architecture?: string;
+  DriverStatus?: Array<[string, string]>; ServerErrors?: string[];
+}
+
+/** Where the docker CLI looks for plugins on Linux, in its order: the user's, then the system's. */
+function pluginDirs(): string[] {
+  const config = process.env.DOCKER_CONFIG ?? join(homedir(), '.docker');
+  return [join(config, 'cli-plugins'), '/usr/local/lib/docker/cli-plugins', '/usr/local/libexec/docker/cli-plugins', '/usr/lib/docker/cli-plugins', '/usr/libexec/docker/cli-plugins'];
+}
+
+/** buildx's version ("0.13.1+ds1", what `docker buildx version` prints second), from the plugin the CLI would run; undefined when there is none. */
+async function buildxPluginVersion(): Promise<string | undefined> {
+  for (const dir of pluginDirs()) {
+    const file = join(dir, 'docker-buildx');
+    if (!(await access(file, constants.X_OK).then(() => true, () => false))) continue;
+    return versionOfFile(file, async (real) => {
+      const r = await execCommand(real, ['version'], { check: false, timeoutMs: 20_000 });
+      return r.exitCode === 0 ? r.stdout.trim().split(/\s+/)[1] : undefined;
+    });
+  }
+  return undefined;
+}
+
 /** Which image store `docker info`'s DriverStatus describes: the containerd store names its snapshotter. */
 export function imageStoreOf(driverStatus: ReadonlyArray<[string, string]> | undefined): HostProbe['imageStore'] {
   return (driverStatus ?? []).some(([k, v]) => k === 'driver-type' && v.includes('snapshotter')) ? 'containerd' : 'classic';
 }
 
 export async function probeHost(options: { probeImage?: string; labels?: readonly string[]; freshObservations?: boolean } = {}): Promise<HostProbe> {
-  const info = await docker(['info', '--format', '{{json .}}'], { check: false, timeoutMs: 20_000 });
-  if (info.exitCode !== 0 || !info.stdout.startsWith('{')) {
-    throw new EnvironmentError(
-      'No Docker engine answers (docker info failed): start one, or run `bash setup/prepare-host.sh` as root on Debian/Ubuntu.',
-    );
-  }
-  const data = JSON.parse(info.stdout) as {
-    ID?: string; Name?: string; KernelVersion?: string; ServerVersion?: string; OSType?: string; Architecture?: string;
-    DriverStatus?: Array<[string, string]>; ServerErrors?: string[];
-  };
+  // Both questions at once, asked of the engine's API (engine-api.ts), and buildx's version from its file.
+  const [data, ver, buildxVersion] = await Promise.all([
+    engineJson<EngineInfo>('GET', '/info', { timeoutMs: 20_000 }),
+    engineJson<{ Os?: string; Arch?: string; ApiVersion?: string }>('GET', '/version', { timeoutMs: 20_000 }),
+    buildxPluginVersion(),
+  ]).catch((err: Error) => {
+    // No engine at all is engine-api.ts's sentence ("No Docker engine answers ..."); an engine that answers badly is this one.
+    throw err instanceof EngineApiError ? new EnvironmentError(`The Docker engine cannot be used: it answered ${err.status} (${err.message}).`) : err;
+  });
   if (data.ServerErrors?.length) throw new EnvironmentError(`The Docker engine cannot be used: ${data.ServerErrors[0]}`);
-  const ver = await docker(['version', '--format', '{{.Server.Os}}/{{.Server.Arch}} {{.Server.APIVersion}}']);
-  const [platformText, apiVersion] = ver.stdout.trim().split(' ');
-  const native = normalizePlatform(parsePlatform(platformText!));
+  const native = normalizePlatform(parsePlatform(`${ver.Os ?? 'linux'}/${ver.Arch ?? 'unknown'}`));
+  const apiVersion = ver.ApiVersion;
   const imageStore = imageStoreOf(data.DriverStatus);
-  const bx = await docker(['buildx', 'version'], { check: false });
-  const buildxVersion = bx.exitCode === 0 ? bx.stdout.trim().split(/\s+/)[1] : undefined;
   const host = currentDockerHost();
   const engineIsLocal = !host?.startsWith('tcp://') && !host?.startsWith('ssh://') && data.Name === hostname();
   const handlers = await readHandlers({ engineIsLocal, ...options });
   const qemuVersions: Record<string, string> = {};
   if (engineIsLocal) {
-    for (const h of handlers.filter((x) => x.enabled && /qemu/.test(x.interpreter + x.name))) {
-      const version = await qemuVersionOf(h.interpreter);
-      if (version) qemuVersions[h.interpreter] = version;
-    }
+    const qemus = handlers.filter((x) => x.enabled && /qemu/.test(x.interpreter + x.name));
+    const found = await Promise.all(qemus.map((h) => qemuVersionOf(h.interpreter)));
+    qemus.forEach((h, i) => { if (found[i]) qemuVersions[h.interpreter] = found[i]; });
   }
   const kernel = data.KernelVersion ?? 'unknown';
   const key = await handlerSetKey(`${data.ID ?? data.Name}@${data.ServerVersion}`, kernel, handlers, engineIsLocal);

@@ -64,6 +64,8 @@ export interface IndexView {
   problems: string[];
   /** False for a single-platform image (a manifest, not an index). */
   isIndex: boolean;
+  /** The digest of what the reference named: the index (or the single manifest). */
+  digest?: string;
 }
 
 
@@ -271,7 +273,7 @@ export async function readIndex(source: ImageSource, reference: string): Promise
       throw new EnvironmentError(`${reference} is neither an image index nor an image manifest (its JSON has no "manifests" and no "config").`);
     }
     const config = await source.blobJson<ImageConfig>(top.body.config.digest);
-    return { entries: [{ platform: configPlatform(config), digest: top.digest, mediaType: top.mediaType }], problems: [], isIndex: false };
+    return { entries: [{ platform: configPlatform(config), digest: top.digest, mediaType: top.mediaType }], problems: [], isIndex: false, digest: top.digest };
   }
   const digests = new Set(top.body.manifests.map((d) => d.digest));
   const problems: string[] = [];
@@ -279,5 +281,5 @@ export async function readIndex(source: ImageSource, reference: string): Promise
     const target = d.annotations?.['vnd.docker.reference.digest'];
     if (target && !digests.has(target)) problems.push(`the attestation ${d.digest.slice(0, 19)} refers to ${target.slice(0, 19)}, which the index does not list`);
   }
-  return { entries: platformEntries(top), problems, isIndex: true };
+  return { entries: platformEntries(top), problems, isIndex: true, digest: top.digest };
 }

@@ -3,8 +3,8 @@
  * environment first, then the user's docker config ($DOCKER_CONFIG or ~/.docker/config.json):
  * a credential helper for that registry, the global credsStore, or the stored "auth".
  */
-import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { execCommand } from '../engine/docker.ts';
 import { EnvironmentError } from '../errors.ts';
@@ -73,27 +73,4 @@ export function parseChallenge(header: string): { scheme: string; params: Record
   const params: Record<string, string> = {};
   for (const m of header.slice(space + 1).matchAll(/(\w+)=(?:"([^"]*)"|([^,\s]*))/g)) params[m[1]!.toLowerCase()] = m[2] ?? m[3] ?? '';
   return { scheme, params };
-}
-
-/**
- * The docker CLI reads credentials only from its config: when they come from the environment, a
- * pull gets a private, temporary config folder (0700, config.json 0600) holding just them (and the
- * user's contexts, so the same engine is used), removed right after.
- */
-export async function pullCredentialsConfig(registry: string, env: NodeJS.ProcessEnv = process.env): Promise<{ env?: Record<string, string>; remove: () => Promise<void> }> {
-  if (!env.MULTIARCH_REGISTRY_USERNAME || !env.MULTIARCH_REGISTRY_PASSWORD) return { remove: async () => undefined };
-  const dir = await mkdtemp(join(tmpdir(), 'mah-pull-auth-'));
-  const remove = () => rm(dir, { recursive: true, force: true });
-  try {
-    const userDir = env.DOCKER_CONFIG ?? join(homedir(), '.docker');
-    const user = await readFile(join(userDir, 'config.json'), 'utf8').then((t) => JSON.parse(t) as { currentContext?: string }, () => ({} as { currentContext?: string }));
-    const auth = Buffer.from(`${env.MULTIARCH_REGISTRY_USERNAME}:${env.MULTIARCH_REGISTRY_PASSWORD}`).toString('base64');
-    const config = { auths: { [configKeys(registry)[0]!]: { auth } }, ...(user.currentContext ? { currentContext: user.currentContext } : {}) };
-    await writeFile(join(dir, 'config.json'), JSON.stringify(config), { mode: 0o600 });
-    await symlink(join(userDir, 'contexts'), join(dir, 'contexts')).catch(() => undefined);
-    return { env: { DOCKER_CONFIG: dir }, remove };
-  } catch (err) {
-    await remove();
-    throw err;
-  }
 }

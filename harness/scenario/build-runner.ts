@@ -19,7 +19,7 @@ import { buildLeavingOut, emulatedOf, hungPlatforms, leftOutNote, notBuilt } fro
 import { contextPath, type BuildScenario } from './define.ts';
 import { applyKnownIssues, knownIssueNotes } from './known-issues.ts';
 import { chooseBuilder } from './run-builder.ts';
-import type { RunnerEnv, ScenarioOutcome } from './outcome.ts';
+import { checkOptions, type RunnerEnv, type ScenarioOutcome } from './outcome.ts';
 
 const BUILD_TIMEOUT_MS = 45 * 60_000;
 
@@ -74,7 +74,7 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerEnv): Promis
       const ref = parseImageRef(tag);
       const verified = await verifyPlatforms({
         ctx: session, probe, nodes: env.nodes, ref, source: withBlobCache(RegistryClient.for(ref)), executions: attempts.attempted, expect: s.expect,
-        ...(s.command ? { command: s.command } : {}), allowForeign: [...(s.allowForeign ?? []), ...(options.allowForeign ?? [])], allowSkip: Boolean(options.allowSkip), ...(options.concurrency ? { concurrency: options.concurrency } : {}), onProgress: progress,
+        ...(s.command ? { command: s.command } : {}), ...checkOptions(s, options), onProgress: progress,
       });
       const settled = verified.map((v) => applyKnownIssues(v, s.knownIssues ?? []));
       notes.push(...knownIssueNotes(settled));

@@ -49,6 +49,8 @@ export interface BuildScenario {
   nodes?: string[];
   /** Globs of paths whose ELF files are foreign on purpose (emulators, cross toolchains, firmware), as --allow-foreign. */
   allowForeign?: string[];
+  /** The network the run check's containers join, as --network (default none: no network). */
+  network?: string;
 }
 
 /** Checks an image that already exists, in any registry. */
@@ -71,6 +73,8 @@ export interface VerifyScenario {
   nodes?: string[];
   /** Globs of paths whose ELF files are foreign on purpose, as --allow-foreign. */
   allowForeign?: string[];
+  /** The network the run check's containers join, as --network (default none: no network). */
+  network?: string;
 }
 
 /** A sequence of commands, each step tied to an article section (see steps.ts). */

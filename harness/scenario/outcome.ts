@@ -36,8 +36,23 @@ export interface RunOptions {
   nodes?: NodeSpec[];
   /** Globs of paths whose ELF files are foreign on purpose (--allow-foreign), besides the scenario's own. */
   allowForeign?: string[];
+  /** The network the run check's containers join (--network); the scenario's, else none. */
+  network?: string;
   /** Verify: only this stable share of the platforms (shard.ts), so a CI matrix of n jobs covers each once. */
   shard?: Shard;
+}
+
+/** The run-check options a scenario and the command line both give: the command line's add to (or replace) the scenario's. */
+export function checkOptions(s: { allowForeign?: string[]; network?: string }, options: RunOptions): {
+  allowForeign: string[]; allowSkip: boolean; network?: string; concurrency?: number;
+} {
+  const network = options.network ?? s.network;
+  return {
+    allowForeign: [...(s.allowForeign ?? []), ...(options.allowForeign ?? [])],
+    allowSkip: Boolean(options.allowSkip),
+    ...(network ? { network } : {}),
+    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+  };
 }
 
 /** What a runner is given besides its scenario. */

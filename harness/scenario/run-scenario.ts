@@ -5,6 +5,7 @@
  */
 import { assertBuildable } from '../engine/build.ts';
 import { Session, sweepStaleSessions } from '../engine/session.ts';
+import { assertNetworkExists } from '../engine/run-network.ts';
 import { UsageError } from '../errors.ts';
 import { measurePhases, timed } from '../result/phases.ts';
 import { checkPlacement, parseNodeOption, type NodeSpec } from '../engine/nodes.ts';
@@ -33,7 +34,9 @@ async function assertRunnable(s: Scenario, options: RunOptions): Promise<void> {
   checkPlacement(nodeSpecs(s, options));
   if (nodeSpecs(s, options).length && s.kind === 'steps') throw new UsageError(`--node places the platforms of a build or verify scenario; ${s.name} is a steps scenario, whose steps name their engines themselves.`);
   if (options.shard && s.kind !== 'verify') throw new UsageError(`--shard shares the platforms of a verify among CI jobs; ${s.name} is a ${s.kind} scenario, whose image must be built whole.`);
+  await assertNetworkExists(options.network ?? (s.kind === 'steps' ? undefined : s.network));
 }
+
 
 /** The nodes of the command line, else the scenario's own. */
 function nodeSpecs(s: Scenario, options: RunOptions): NodeSpec[] {
@@ -64,9 +67,12 @@ export async function runScenario(s: Scenario, options: RunOptions = {}): Promis
   activeSessions.add(session);
   try {
     const { value: { probe, outcome, problems }, phases } = await measurePhases(async () => {
-      const swept = await timed('sweep', () => sweepStaleSessions());
+      // At once: the sweep removes only what sessions with no live process left, never this one's probe.
+      const [swept, probe] = await Promise.all([
+        timed('sweep', () => sweepStaleSessions()),
+        options.probe ?? timed('probe', () => probeHost({ labels: session.labels })),
+      ]);
       if (swept) progress(`removed what ${swept} earlier killed session(s) left behind`);
-      const probe = options.probe ?? (await timed('probe', () => probeHost({ labels: session.labels })));
       const nodes = await timed('probe', () => probeNodes(session, nodeSpecs(s, options), progress));
       const outcome = await runnerFor(s, { session, probe, nodes, options, progress });
       const problems = await timed('cleanup', () => session.cleanup());

@@ -8,7 +8,7 @@ import { parseImageRef } from '../registry/image-ref.ts';
 import type { VerifyScenario } from './define.ts';
 import { fileURLToPath } from 'node:url';
 import { mergeStructureTests, readStructureTests } from '../structure/test-file.ts';
-import type { RunnerEnv, ScenarioOutcome } from './outcome.ts';
+import { checkOptions, type RunnerEnv, type ScenarioOutcome } from './outcome.ts';
 
 export async function runVerifyScenario(s: VerifyScenario, env: RunnerEnv): Promise<ScenarioOutcome> {
   const { options } = env;
@@ -17,15 +17,16 @@ export async function runVerifyScenario(s: VerifyScenario, env: RunnerEnv): Prom
   const structureTests = s.structureTests?.length
     ? mergeStructureTests(await Promise.all(s.structureTests.map((f) => readStructureTests(f instanceof URL ? fileURLToPath(f) : f))))
     : undefined;
+  const checks = checkOptions(s, options);
   const results = await verifyPlatforms({
     ctx: env.session, probe: env.probe, nodes: env.nodes, ref, source: withBlobCache(RegistryClient.for(ref, options.caFile ? { caFile: options.caFile } : {})),
     ...(platforms ? { platforms } : {}), ...(s.expect ? { expect: s.expect } : {}), ...(s.command ? { command: s.command } : {}),
-    ...(structureTests ? { structureTests } : {}), allowForeign: [...(s.allowForeign ?? []), ...(options.allowForeign ?? [])], allowSkip: Boolean(options.allowSkip), ...(options.concurrency ? { concurrency: options.concurrency } : {}), onProgress: env.progress,
+    ...(structureTests ? { structureTests } : {}), ...checks, onProgress: env.progress,
     ...(options.shard ? { select: (all: Platform[]) => shardPlatforms(all, options.shard!) } : {}),
   });
   for (const r of results) env.progress(`${r.status.toUpperCase()} ${r.platform} (${r.mode})${r.message ? `: ${r.message}` : ''}`, { platform: r.platform, state: r.status });
   const notes = options.shard ? [`Shard ${shardLabel(options.shard)}: ${results.length} of the platforms (\`multiarch-harness report merge\` joins the shards' reports).`] : [];
-  const foreign = [...(s.allowForeign ?? []), ...(options.allowForeign ?? [])];
+  const foreign = checks.allowForeign;
   if (foreign.length) notes.push(`ELF files matching ${foreign.join(', ')} are allowed to be for other platforms (--allow-foreign); the binary check lists the ones it found.`);
   return { platforms: results, notes };
 }

@@ -1,0 +1,122 @@
+/**
+ * The binary check's verdicts, kept on disk by everything they depend on, so that verifying the same
+ * image again reads no layer at all (issue 12: work done once). A verdict depends on:
+ *
+ * - the platform's manifest digest, which fixes its config and every layer byte (content addressing);
+ * - what was asked: the platform, the --command, the --allow-foreign globs;
+ * - the host facts the message uses: how the platform runs here (native, compat, or which QEMU
+ *   handler) and the engine's own platform;
+ * - the harness's code: the name, size and modification time of every file of the harness, so an
+ *   upgraded (or edited) harness judges again.
+ *
+ * Like the layer cache (registry/blob-cache.ts), it holds no conclusion about the host that was not
+ * observed: the run check, which is about this host, is never cached. A reused verdict says so in
+ * its message, with when it was reached. Verdicts unused for two weeks are removed.
+ * MULTIARCH_CHECK_CACHE=off turns it off.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { EntryBinary } from '../image/filesystem.ts';
+import type { PlatformExecution } from '../platform/execution-mode.ts';
+import { formatPlatform, type Platform } from '../platform/platform.ts';
+import type { CheckResult } from '../result/model.ts';
+import { stateDir } from '../state-dir.ts';
+
+/** What a reused verdict carries: the check's result and what the run check may need (a second opinion's command line). */
+export interface BinaryVerdict {
+  result: CheckResult;
+  summary?: string;
+  elfFiles?: number;
+  /** The program's command line, without its bytes. */
+  binary?: Pick<EntryBinary, 'command' | 'argv' | 'path' | 'chain'>;
+}
+
+export interface BinaryVerdictKey {
+  manifestDigest: string;
+  exec: PlatformExecution;
+  native: Platform;
+  command?: readonly string[];
+  allowForeign?: readonly string[];
+}
+
+const MAX_IDLE_MS = 14 * 24 * 3600_000;
+
+function enabled(): boolean {
+  return process.env.MULTIARCH_CHECK_CACHE !== 'off';
+}
+
+function cacheDir(): string {
+  return join(stateDir(), 'verdicts');
+}
+
+let fingerprint: Promise<string> | undefined;
+
+/** The harness's code as it is now: every file's name, size and modification time, under the folder this module is in. */
+function codeFingerprint(): Promise<string> {
+  fingerprint ??= (async () => {
+    const root = dirname(dirname(fileURLToPath(import.meta.url)));
+    const names = (await readdir(root, { recursive: true })).filter((n) => /\.(ts|js)$/.test(n)).sort();
+    const stats = await Promise.all(names.map((n) => stat(join(root, n)).then((s) => `${n}:${s.size}:${s.mtimeMs}`, () => `${n}:gone`)));
+    return createHash('sha256').update(stats.join('\n')).digest('hex');
+  })();
+  return fingerprint;
+}
+
+async function fileOf(k: BinaryVerdictKey): Promise<string> {
+  const identity = JSON.stringify({
+    code: await codeFingerprint(), manifest: k.manifestDigest, platform: formatPlatform(k.exec.platform), mode: k.exec.mode,
+    handler: k.exec.emulator?.handler ?? null, native: formatPlatform(k.native), command: k.command ?? null, allowForeign: k.allowForeign ?? [],
+  });
+  return join(cacheDir(), `${createHash('sha256').update(identity).digest('hex').slice(0, 32)}.json`);
+}
+
+/** A verdict reached before for exactly this key, its message saying it was reused; undefined when there is none. */
+export async function reusedVerdict(k: BinaryVerdictKey): Promise<BinaryVerdict | undefined> {
+  if (!enabled()) return undefined;
+  const file = await fileOf(k);
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  if (!text) return undefined;
+  try {
+    const stored = JSON.parse(text) as BinaryVerdict & { judgedAt: string };
+    const now = new Date();
+    await utimes(file, now, now).catch(() => undefined);
+    const note = `reused: the harness judged this manifest, ${k.manifestDigest.slice(0, 19)}, at ${stored.judgedAt}`;
+    const { judgedAt: _, ...verdict } = stored;
+    return { ...verdict, result: { ...verdict.result, message: verdict.result.message ? `${verdict.result.message} (${note})` : note } };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keeps a verdict for next time (never a check that could not read the image: that may pass later). */
+export async function keepVerdict(k: BinaryVerdictKey, v: BinaryVerdict & { readable: boolean }): Promise<void> {
+  if (!enabled() || !v.readable) return;
+  const file = await fileOf(k);
+  const { readable: _, ...verdict } = v;
+  const binary = verdict.binary ? { command: verdict.binary.command, argv: verdict.binary.argv, path: verdict.binary.path, chain: verdict.binary.chain } : undefined;
+  try {
+    await mkdir(cacheDir(), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify({ ...verdict, ...(binary ? { binary } : {}), judgedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }));
+    await rename(tmp, file);
+    await pruneOnce();
+  } catch {
+    // A read-only state folder costs a judgement next time, nothing more.
+  }
+}
+
+let pruned = false;
+
+/** Verdicts unused for two weeks go, at most once per process and only when one was written. */
+async function pruneOnce(): Promise<void> {
+  if (pruned) return;
+  pruned = true;
+  const now = Date.now();
+  for (const n of await readdir(cacheDir()).catch(() => [] as string[])) {
+    const file = join(cacheDir(), n);
+    const s = await stat(file).catch(() => undefined);
+    if (s && now - s.mtimeMs > MAX_IDLE_MS) await rm(file, { force: true });
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * The Docker Engine API, spoken over HTTP from this process, for the calls a run makes many times:
+ * the probe's questions, listings, image presence, pulls, removals and the run's containers. Each
+ * docker CLI command costs a process (about 10 ms of this process's CPU to start it and 15 ms of
+ * the CLI's own); a verify of 8 platforms made 25 of them, which was half the harness's CPU.
+ *
+ * Not dockerode (testcontainers brings it): loading it costs 0.09 s of CPU and 24 MiB at every
+ * start, more than the calls it would save. The API is small and stable; this is its transport.
+ *
+ * Which engine: the one the current work is placed on (engine-scope.ts), else DOCKER_HOST, else the
+ * docker context in use, else /var/run/docker.sock, as the CLI chooses. unix:// and plain tcp://
+ * are dialled directly; anything else (ssh://, TLS, a context) through `docker system dial-stdio`,
+ * the CLI's own tunnel to the engine, so every transport the CLI knows works the same way.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Agent, request, type IncomingMessage } from 'node:http';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Duplex } from 'node:stream';
+import { EnvironmentError } from '../errors.ts';
+import { currentEngine } from './engine-scope.ts';
+
+/** An answer of the engine that is not a success: its status and its own message. */
+export class EngineApiError extends EnvironmentError {
+  override name = 'EngineApiError';
+  constructor(readonly status: number, message: string, transient = status >= 500 && /timeout|reset|unavailable|EOF/i.test(message)) {
+    super(message, { transient });
+  }
+}
+
+interface Transport {
+  /** For the cache: where the engine is. */
+  key: string;
+  agent: Agent;
+  socketPath?: string;
+  host?: string;
+  port?: number;
+}
+
+const transports = new Map<string, Transport>();
+
+/** The environment docker commands of the current work get: the placed engine's variables over this process's. */
+function engineEnv(): Record<string, string | undefined> {
+  const placed = currentEngine();
+  return placed ? { ...process.env, DOCKER_CONTEXT: undefined, ...placed.env } : { ...process.env };
+}
+
+/** The context the CLI would use when DOCKER_HOST is not set: DOCKER_CONTEXT, else the config's currentContext. */
+function contextInUse(env: Record<string, string | undefined>): string | undefined {
+  if (env.DOCKER_CONTEXT) return env.DOCKER_CONTEXT === 'default' ? undefined : env.DOCKER_CONTEXT;
+  try {
+    const dir = env.DOCKER_CONFIG ?? join(homedir(), '.docker');
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { currentContext?: string };
+    return config.currentContext && config.currentContext !== 'default' ? config.currentContext : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function transportFor(env: Record<string, string | undefined>): Transport {
+  const host = env.DOCKER_HOST || undefined;
+  const context = host ? undefined : contextInUse(env);
+  const tls = Boolean(env.DOCKER_TLS_VERIFY || env.DOCKER_CERT_PATH);
+  const key = JSON.stringify([host, context, tls ? env.DOCKER_CERT_PATH : undefined]);
+  const known = transports.get(key);
+  if (known) return known;
+  let t: Transport;
+  if (!context && (!host || host.startsWith('unix://'))) {
+    t = { key, agent: new Agent({ keepAlive: true }), socketPath: host ? host.slice('unix://'.length) : '/var/run/docker.sock' };
+  } else if (!context && !tls && host?.startsWith('tcp://')) {
+    const url = new URL(host.replace(/^tcp:/, 'http:'));
+    t = { key, agent: new Agent({ keepAlive: true }), host: url.hostname, port: Number(url.port || 2375) };
+  } else {
+    // The CLI's tunnel: it dials the engine as the CLI would (ssh, TLS, a context) and relays bytes.
+    const tunnelEnv = { ...env };
+    const agent = new Agent({ keepAlive: true });
+    (agent as unknown as { createConnection: () => Duplex }).createConnection = () => dialStdio(tunnelEnv);
+    t = { key, agent, host: 'docker' };
+  }
+  transports.set(key, t);
+  return t;
+}
+
+function dialStdio(env: Record<string, string | undefined>): Duplex {
+  const child = spawn('docker', ['system', 'dial-stdio'], { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'ignore'] });
+  const duplex = new Duplex({
+    write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void) { child.stdin.write(chunk, cb); },
+    final(cb: () => void) { child.stdin.end(); cb(); },
+    read() { child.stdout.resume(); },
+    destroy(err: Error | null, cb: (err: Error | null) => void) { child.kill(); cb(err); },
+  });
+  child.stdout.on('data', (d: Buffer) => { if (!duplex.push(d)) child.stdout.pause(); });
+  child.stdout.on('end', () => duplex.push(null));
+  child.on('error', (err) => duplex.destroy(err));
+  return duplex;
+}
+
+export interface ApiRequest {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+function pathOf(path: string, query: ApiRequest['query']): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) q.set(k, String(v));
+  const s = q.toString();
+  return s ? `${path}?${s}` : path;
+}
+
+/** Sends one request to the engine the current work is placed on; the response is handed over unread. */
+export function engineRequest(method: string, path: string, o: ApiRequest = {}): Promise<IncomingMessage> {
+  const t = transportFor(engineEnv());
+  const body = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
+  return new Promise((resolve, reject) => {
+    const req = request({
+      agent: t.agent, method, path: pathOf(path, o.query),
+      ...(t.socketPath ? { socketPath: t.socketPath } : { host: t.host, port: t.port }),
+      headers: { Host: 'docker', ...(body ? { 'Content-Type': 'application/json', 'Content-Length': String(body.length) } : {}), ...o.headers },
+      timeout: o.timeoutMs ?? 60_000,
+    }, resolve);
+    req.on('timeout', () => req.destroy(new EnvironmentError(`the Docker engine did not answer ${method} ${path} within ${(o.timeoutMs ?? 60_000) / 1000} s`, { transient: true })));
+    req.on('error', (err) => reject(noEngine(err)));
+    req.end(body);
+  });
+}
+
+function noEngine(err: Error): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES' || (code === 'ECONNRESET' && /socket hang up/.test(err.message))) {
+    const why = code === 'EACCES' ? 'permission denied on its socket' : code === 'ECONNRESET' ? 'the connection to it was closed' : 'nothing listens on its socket';
+    return new EnvironmentError(`No Docker engine answers (${why}): start one, or run \`bash setup/prepare-host.sh\` as root on Debian/Ubuntu.`);
+  }
+  return err;
+}
+
+async function readAll(res: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The engine's own words for a failed request ({"message": ...}), or the status line. */
+function messageOf(res: IncomingMessage, text: string): string {
+  try {
+    return (JSON.parse(text) as { message?: string }).message ?? `${res.statusCode} ${res.statusMessage}`;
+  } catch {
+    return text.trim() || `${res.statusCode} ${res.statusMessage}`;
+  }
+}
+
+/** A request whose answer is JSON (or nothing); a status of 400 or more is an EngineApiError. */
+export async function engineJson<T>(method: string, path: string, o: ApiRequest = {}): Promise<T> {
+  const res = await engineRequest(method, path, o);
+  const text = await readAll(res);
+  if ((res.statusCode ?? 500) >= 400) throw new EngineApiError(res.statusCode ?? 500, messageOf(res, text));
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** The status alone (404 is an answer here: "no such image"), the body read and dropped. */
+export async function engineStatus(method: string, path: string, o: ApiRequest = {}): Promise<{ status: number; message: string }> {
+  const res = await engineRequest(method, path, o);
+  const text = await readAll(res);
+  const status = res.statusCode ?? 500;
+  return { status, message: status >= 400 ? messageOf(res, text) : '' };
+}
+
+/**
+ * A request whose answer is a stream of JSON lines (a pull's progress): each line to `onLine`. A
+ * line with "error" is the engine's failure, reported after the stream ends, as the CLI does.
+ */
+export async function engineJsonLines(method: string, path: string, o: ApiRequest & { onLine?: (line: Record<string, unknown>) => void } = {}): Promise<void> {
+  const res = await engineRequest(method, path, o);
+  if ((res.statusCode ?? 500) >= 400) {
+    const text = await readAll(res);
+    throw new EngineApiError(res.statusCode ?? 500, messageOf(res, text));
+  }
+  let pending = '';
+  let failure: string | undefined;
+  for await (const chunk of res) {
+    pending += (chunk as Buffer).toString('utf8');
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines.filter((l) => l.trim())) {
+      const data = JSON.parse(line) as Record<string, unknown>;
+      if (typeof data.error === 'string') failure ??= data.error;
+      o.onLine?.(data);
+    }
+  }
+  if (failure) throw new EngineApiError(500, failure, /\b(500|502|503|504)\b|connection reset|unexpected EOF|i\/o timeout|TLS handshake timeout|toomanyrequests/i.test(failure));
+}

@@ -1,0 +1,42 @@
+/**
+ * Versions of programs on this machine (QEMU builds, the buildx plugin), asked of each program once
+ * and kept in the state folder by the file's identity: device, inode, size and modification time.
+ * The same file gives the same answer; a replaced or upgraded one is asked again. Asking costs a
+ * process each (11 QEMU handlers: about 0.2 s of every start); reading this costs one small file.
+ */
+import { mkdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stateDir } from '../state-dir.ts';
+
+let versions: Promise<Record<string, string>> | undefined;
+const versionFile = () => join(stateDir(), 'program-versions.json');
+
+function cache(): Promise<Record<string, string>> {
+  versions ??= readFile(versionFile(), 'utf8').then((t) => JSON.parse(t) as Record<string, string>, () => ({}));
+  return versions;
+}
+
+/** The version of the program at `path`, from the cache when the file is the one asked before, else from `ask`. */
+export async function versionOfFile(path: string, ask: (realPath: string) => Promise<string | undefined>): Promise<string | undefined> {
+  const real = await realpath(path).catch(() => path);
+  const s = await stat(real).catch(() => undefined);
+  const identity = s ? `${real}:${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}` : undefined;
+  const known = identity ? (await cache())[identity] : undefined;
+  if (known) return known;
+  const version = await ask(real);
+  if (version && identity) await remember(identity, version);
+  return version;
+}
+
+async function remember(identity: string, version: string): Promise<void> {
+  const all = await cache();
+  all[identity] = version;
+  try {
+    await mkdir(stateDir(), { recursive: true });
+    const tmp = `${versionFile()}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(all, null, 2));
+    await rename(tmp, versionFile());
+  } catch {
+    // A read-only state folder costs a process next time, nothing more.
+  }
+}
