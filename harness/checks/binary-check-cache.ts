@@ -6,8 +6,8 @@
  * - what was asked: the platform, the --command, the --allow-foreign globs;
  * - the host facts the message uses: how the platform runs here (native, compat, or which QEMU
  *   handler) and the engine's own platform;
- * - the harness's code: the name, size and modification time of every file of the harness, so an
- *   upgraded (or edited) harness judges again.
+ * - the harness's code (its build's hash of every compiled file), so an upgraded or changed
+ *   harness judges again.
  *
  * Like the layer cache (registry/blob-cache.ts), it holds no conclusion about the host that was not
  * observed: the run check, which is about this host, is never cached. A reused verdict says so in
@@ -53,10 +53,16 @@ function cacheDir(): string {
 
 let fingerprint: Promise<string> | undefined;
 
-/** The harness's code as it is now: every file's name, size and modification time, under the folder this module is in. */
+/**
+ * The harness's code as it is now: the compiled harness carries its own id (code-id.txt, the hash
+ * of every compiled file, written by `npm run build`); run from its TypeScript sources (tests), every
+ * source file's name, size and modification time.
+ */
 function codeFingerprint(): Promise<string> {
   fingerprint ??= (async () => {
     const root = dirname(dirname(fileURLToPath(import.meta.url)));
+    const built = await readFile(join(root, 'code-id.txt'), 'utf8').catch(() => undefined);
+    if (built?.trim()) return built.trim();
     const names = (await readdir(root, { recursive: true })).filter((n) => /\.(ts|js)$/.test(n)).sort();
     const stats = await Promise.all(names.map((n) => stat(join(root, n)).then((s) => `${n}:${s.size}:${s.mtimeMs}`, () => `${n}:gone`)));
     return createHash('sha256').update(stats.join('\n')).digest('hex');

@@ -19,13 +19,10 @@ import { runReference } from './run-reference.ts';
 import type { Platform } from '../platform/platform.ts';
 import { readIndex, type ImageSource, type IndexEntry, type IndexView } from '../registry/client.ts';
 import { newPlatformResult, settle, skip, type PlatformResult } from '../result/model.ts';
-import { readImageFilesystem } from '../image/layers.ts';
 import { timed } from '../result/phases.ts';
 import type { ImageFilesystem } from '../image/filesystem.ts';
-import { runStructureTests } from '../structure/run-structure-tests.ts';
 import type { StructureTestFile } from '../structure/test-file.ts';
 import type { Session } from '../engine/session.ts';
-import { checkEntryBinary } from './binary-check.ts';
 import { keepVerdict, reusedVerdict, type BinaryVerdict, type BinaryVerdictKey } from './binary-check-cache.ts';
 import { checkConfig } from './config-check.ts';
 import { checkIndex } from './index-check.ts';
@@ -170,11 +167,14 @@ async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: P
     // The layers are read once: the binary check and the file tests both read this file system.
     let fs: ImageFilesystem | { problem: string };
     try {
+      const { readImageFilesystem } = await import('../image/layers.ts');
       fs = await timed('static checks', () => readImageFilesystem(o.source, manifest, tmp));
     } catch (err) {
       fs = { problem: `the file system of ${r.platform} cannot be read: ${(err as Error).message}` };
     }
     const files = fs;
+    // Loaded when a verdict must be reached: a verify whose verdicts are all reused never loads the ELF and tar readers.
+    const { checkEntryBinary } = await import('./binary-check.ts');
     const binary = await timed('static checks', () => checkEntryBinary({
       source: o.source, manifest, config, exec, native: o.probe.native, tmp, ...(o.command ? { command: o.command } : {}),
       fs: files, ...(o.allowForeign?.length ? { allowForeign: o.allowForeign } : {}),
@@ -198,6 +198,7 @@ async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: P
   if (binary.summary) r.binary = binary.summary;
 
   if (structureTests) {
+    const { runStructureTests } = await import('../structure/run-structure-tests.ts');
     r.structureTests = await timed('structure tests', () => runStructureTests({
       ctx: o.ctx, file: structureTests, exec, config, fs: fs!, image, allowSkip: Boolean(o.allowSkip),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),

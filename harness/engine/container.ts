@@ -1,18 +1,16 @@
 /**
  * Runs a pinned image as one platform: `docker run --rm --platform P ref@digest`, with a timeout
- * scaled for emulation. A run that times out has its container removed (killing the CLI alone
- * would leave it running). Under QEMU a run that uses no CPU and prints nothing for
- * MULTIARCH_HANG_SECONDS is a hang: its emulator processes are killed and the run says so.
+ * scaled for emulation, through the engine's API (api-run.ts; pulls too, engine-api.ts). A run that
+ * times out has its container removed. Under QEMU a run that uses no CPU and prints nothing for
+ * MULTIARCH_HANG_SECONDS is a hang: its container is removed and the run says so.
  * A run can also be given another emulator explicitly (a second opinion): the emulator binary is
  * mounted into the container and started as its entrypoint with the program's command line.
+ * Commands of container-structure-test files (runCommand) keep the docker CLI: they commit containers.
  */
 import { findCredentials } from '../registry/credentials.ts';
 import { EngineApiError, engineJsonLines, engineStatus } from './engine-api.ts';
+import { runContainer } from './api-run.ts';
 import { parseImageRef } from '../registry/image-ref.ts';
-import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { EnvironmentError } from '../errors.ts';
 import { timed } from '../result/phases.ts';
 import { isTransient, withRetry } from '../retry.ts';
@@ -67,12 +65,13 @@ async function imagePresent(ref: string): Promise<boolean> {
 /** Credentials for pulls, looked up once per registry in a process (a credential helper is a process). */
 const pullAuth = new Map<string, Promise<string | undefined>>();
 
-/** The X-Registry-Auth header the CLI would send: base64url of the credentials as JSON, when there are any. */
+/** The X-Registry-Auth header the CLI would send: the credentials as JSON in padded base64url, when there are any. */
 function registryAuthHeader(registry: string): Promise<string | undefined> {
   let auth = pullAuth.get(registry);
   if (!auth) {
     auth = findCredentials(registry).then((c) => c
-      ? Buffer.from(JSON.stringify({ username: c.username, password: c.password, serveraddress: registry })).toString('base64url')
+      // base64url with its padding: the engine decodes it with Go's padded URL alphabet.
+      ? Buffer.from(JSON.stringify({ username: c.username, password: c.password, serveraddress: registry })).toString('base64').replaceAll('+', '-').replaceAll('/', '_')
       : undefined);
     pullAuth.set(registry, auth);
   }
@@ -103,42 +102,30 @@ export async function pullPinned(ctx: Session, image: string, platform: Platform
 export async function runPinned(ctx: Session, image: string, platform: Platform, options: RunPinnedOptions): Promise<PlatformRun> {
   const name = `${ctx.id}-run-${platformSlug(platform)}-${Math.random().toString(36).slice(2, 7)}`;
   await timed('pull', () => pullPinned(ctx, image, platform, options.present !== undefined ? { present: options.present } : undefined));
-  const via = options.emulator
-    ? ['-v', `${options.emulator.path}:${EMULATOR_MOUNT}:ro`, '--entrypoint', EMULATOR_MOUNT, image, ...options.emulator.argv]
-    : [image, ...(options.command ?? [])];
   const watched = options.emulator ? { handler: 'second-opinion', interpreter: options.emulator.path } : options.watch;
-  // The container's id, written by docker at creation: the watchdog looks only at its processes.
-  const cidDir = watched ? await mkdtemp(join(tmpdir(), 'mah-cid-')) : undefined;
-  const cidFile = cidDir ? join(cidDir, 'id') : undefined;
+  // The container's id, known at creation: the watchdog looks only at its processes.
+  let containerId: string | undefined;
   let hung: Hang | undefined;
   const watchdog = watched
     ? new HangWatchdog({
         interpreters: [{ handler: watched.handler, path: watched.interpreter }], idleMs: hangSeconds() * 1000,
-        cgroup: () => {
-          const id = cidFile ? readCid(cidFile) : undefined;
-          return id ? new RegExp(id) : undefined;
-        },
-        onHang: (h) => { hung = h; void docker(['rm', '-f', name], { check: false }); },
+        cgroup: () => (containerId ? new RegExp(containerId) : undefined),
+        onHang: (h) => { hung = h; void engineStatus('DELETE', `/containers/${containerId ?? name}`, { query: { force: 'true' } }).catch(() => undefined); },
       })
     : undefined;
   watchdog?.start();
   if (ctx.closing) throw new EnvironmentError('the run is being cleaned up: nothing more is started.');
-  const r = await timed('run', () => docker(['run', '--rm', '--name', name, ...(cidFile ? ['--cidfile', cidFile] : []), ...ctx.labelArgs(), ...(options.network ? ['--network', options.network] : []), '--platform', formatPlatform(platform), ...via], {
-    check: false, timeoutMs: options.timeoutMs, onOutput: () => watchdog?.activity(),
+  const r = await timed('run', () => runContainer({
+    name, platform: formatPlatform(platform), image, labels: ctx.labelRecord, timeoutMs: options.timeoutMs,
+    ...(options.emulator
+      ? { entrypoint: [EMULATOR_MOUNT], cmd: options.emulator.argv, binds: [`${options.emulator.path}:${EMULATOR_MOUNT}:ro`] }
+      : options.command?.length ? { cmd: options.command } : {}),
+    ...(options.network ? { network: options.network } : {}),
+    onCreated: (id) => { containerId = id; }, onOutput: () => watchdog?.activity(),
   })).finally(() => watchdog?.stop());
-  if (cidDir) await rm(cidDir, { recursive: true, force: true });
-  if (r.timedOut) await docker(['rm', '-f', name], { check: false });
   return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: r.durationMs, timedOut: r.timedOut, ...(hung ? { hung } : {}) };
 }
 
-function readCid(file: string): string | undefined {
-  try {
-    const id = readFileSync(file, 'utf8').trim();
-    return /^[0-9a-f]{64}$/.test(id) ? id : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 export interface CommandRunOptions {
   /** The whole command line; the image's ENTRYPOINT is cleared, as container-structure-test does. */

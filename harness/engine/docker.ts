@@ -3,7 +3,6 @@
  * (execCommand(): QEMU's --version, credential helpers). Arguments are always an array (never a
  * shell string), output is captured, and failures become a DockerError that carries the result.
  */
-import { execa } from 'execa';
 import { EnvironmentError } from '../errors.ts';
 import { currentEngine } from './engine-scope.ts';
 
@@ -90,6 +89,8 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 15 * 60_000;
 
 export async function execCommand(file: string, args: readonly string[], options: DockerOptions = {}): Promise<CommandResult> {
   const started = performance.now();
+  // Loaded at the first command: a verify that speaks only to the engine's API never needs it.
+  const { execa } = await import('execa');
   const child = execa(file, args, {
     reject: false,
     timeout: options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,

@@ -114,7 +114,8 @@ function pathOf(path: string, query: ApiRequest['query']): string {
 export function engineRequest(method: string, path: string, o: ApiRequest = {}): Promise<IncomingMessage> {
   const t = transportFor(engineEnv());
   const body = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
-  return new Promise((resolve, reject) => {
+  inFlight++;
+  return new Promise<IncomingMessage>((resolve, reject) => {
     const req = request({
       agent: t.agent, method, path: pathOf(path, o.query),
       ...(t.socketPath ? { socketPath: t.socketPath } : { host: t.host, port: t.port }),
@@ -124,6 +125,37 @@ export function engineRequest(method: string, path: string, o: ApiRequest = {}):
     req.on('timeout', () => req.destroy(new EnvironmentError(`the Docker engine did not answer ${method} ${path} within ${(o.timeoutMs ?? 60_000) / 1000} s`, { transient: true })));
     req.on('error', (err) => reject(noEngine(err)));
     req.end(body);
+  }).finally(() => { inFlight--; });
+}
+
+let inFlight = 0;
+
+/** How many API requests of this process await their answer now (one may be creating a container). */
+export function engineRequestsInFlight(): number {
+  return inFlight;
+}
+
+/**
+ * A request the engine answers by switching protocols (101): the raw connection, for attaching to a
+ * container's output. Whatever came with the switch is put back in front of the stream.
+ */
+export function engineUpgrade(method: string, path: string, o: ApiRequest = {}): Promise<Duplex> {
+  const t = transportFor(engineEnv());
+  return new Promise((resolve, reject) => {
+    const req = request({
+      agent: t.agent, method, path: pathOf(path, o.query),
+      ...(t.socketPath ? { socketPath: t.socketPath } : { host: t.host, port: t.port }),
+      headers: { Host: 'docker', Connection: 'Upgrade', Upgrade: 'tcp', ...o.headers },
+    });
+    req.on('upgrade', (_res, socket, head) => {
+      if (head.length) socket.unshift(head);
+      resolve(socket);
+    });
+    req.on('response', (res) => {
+      void readAll(res).then((text) => reject(new EngineApiError(res.statusCode ?? 500, messageOf(res, text))));
+    });
+    req.on('error', (err) => reject(noEngine(err)));
+    req.end();
   });
 }
 

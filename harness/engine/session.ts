@@ -9,7 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { stateDir } from '../state-dir.ts';
 import { docker, dockerCommandsInFlight } from './docker.ts';
-import { engineJson, engineStatus } from './engine-api.ts';
+import { engineJson, engineRequestsInFlight, engineStatus } from './engine-api.ts';
 import { currentDockerHost, onEngine, type EngineEndpoint } from './engine-scope.ts';
 import { claimImage, releaseImage } from './image-users.ts';
 
@@ -117,7 +117,7 @@ export class Session {
     if (this.cleaned) return [];
     this.cleaned = true;
     // A docker command already on its way (a run started just before) may create a container after the first sweep.
-    const inFlight = dockerCommandsInFlight() > 0;
+    const inFlight = dockerCommandsInFlight() + engineRequestsInFlight() > 0;
     const problems: string[] = [];
     for (const { what, fn } of this.cleanups.reverse()) {
       try {

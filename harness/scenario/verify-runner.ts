@@ -7,16 +7,13 @@ import { withBlobCache } from '../registry/blob-cache.ts';
 import { parseImageRef } from '../registry/image-ref.ts';
 import type { VerifyScenario } from './define.ts';
 import { fileURLToPath } from 'node:url';
-import { mergeStructureTests, readStructureTests } from '../structure/test-file.ts';
 import { checkOptions, type RunnerEnv, type ScenarioOutcome } from './outcome.ts';
 
 export async function runVerifyScenario(s: VerifyScenario, env: RunnerEnv): Promise<ScenarioOutcome> {
   const { options } = env;
   const ref = parseImageRef(s.image);
   const platforms = options.platforms ?? s.platforms?.map(parsePlatform);
-  const structureTests = s.structureTests?.length
-    ? mergeStructureTests(await Promise.all(s.structureTests.map((f) => readStructureTests(f instanceof URL ? fileURLToPath(f) : f))))
-    : undefined;
+  const structureTests = s.structureTests?.length ? await readScenarioStructureTests(s.structureTests) : undefined;
   const checks = checkOptions(s, options);
   const results = await verifyPlatforms({
     ctx: env.session, probe: env.probe, nodes: env.nodes, ref, source: withBlobCache(RegistryClient.for(ref, options.caFile ? { caFile: options.caFile } : {})),
@@ -29,4 +26,10 @@ export async function runVerifyScenario(s: VerifyScenario, env: RunnerEnv): Prom
   const foreign = checks.allowForeign;
   if (foreign.length) notes.push(`ELF files matching ${foreign.join(', ')} are allowed to be for other platforms (--allow-foreign); the binary check lists the ones it found.`);
   return { platforms: results, notes };
+}
+
+/** A scenario's container-structure-test files, merged; the YAML reader is loaded only for a scenario that has them. */
+async function readScenarioStructureTests(files: ReadonlyArray<string | URL>) {
+  const { mergeStructureTests, readStructureTests } = await import('../structure/test-file.ts');
+  return mergeStructureTests(await Promise.all(files.map((f) => readStructureTests(f instanceof URL ? fileURLToPath(f) : f))));
 }

@@ -6,7 +6,6 @@ import { parseImageRef } from '../../registry/image-ref.ts';
 import type { VerifyScenario } from '../../scenario/define.ts';
 import { runScenario } from '../../scenario/run-scenario.ts';
 import { parseShard } from '../../scenario/shard.ts';
-import { mergeStructureTests, readStructureTests } from '../../structure/test-file.ts';
 import { COMMON, parse, reporters, runOptions } from '../args.ts';
 import { seeHelp } from '../usage.ts';
 import { printAndWriteReports } from '../output.ts';
@@ -28,7 +27,11 @@ export async function verifyCommand(args: string[]): Promise<number> {
   const ref = parseImageRef(positionals[0]!);
   const expect: Expectation | undefined = values['expect-output'] ? { kind: 'output', template: values['expect-output'] } : values['expect-uname'] ? { kind: 'uname' } : undefined;
   // Read now: a mistake in a file is one sentence before any work starts.
-  if (values.config) mergeStructureTests(await Promise.all(values.config.map(readStructureTests)));
+  if (values.config) {
+    // Read now, so a mistake in a file is one sentence before any work; the YAML reader is loaded only then.
+    const { mergeStructureTests, readStructureTests } = await import('../../structure/test-file.ts');
+    mergeStructureTests(await Promise.all(values.config.map(readStructureTests)));
+  }
   const scenario: VerifyScenario = {
     kind: 'verify', name: `verify-${ref.repository.replaceAll('/', '-')}`, title: `verify ${positionals[0]}`, image: positionals[0]!,
     ...(expect ? { expect } : {}), ...(values.command ? { command: values.command } : {}),
