@@ -3,7 +3,8 @@
  * and in alternation (harness, bare, harness, bare, ...), medians of whole processes:
  *
  * 1. verify of a multi-platform image against a sequential `docker run --platform P image uname -m`
- *    loop, cold (the loop removes the image afterwards, as the harness does) and warm (it keeps it);
+ *    loop, cold (the loop removes the image afterwards, as the harness does), cold with
+ *    `--network none` (the harness's default for its runs), and warm (it keeps the image);
  * 2. a build scenario (scenarios/platform-args.ts, cached build) against the same bare commands: a
  *    registry:2 container, one `buildx build --platform ... --push`, a `docker run` per platform,
  *    the registry removed.
@@ -59,8 +60,8 @@ async function platformsOf(ref: string): Promise<string[]> {
   return index.manifests.filter((m) => m.platform && m.platform.os !== 'unknown').map((m) => [m.platform!.os, m.platform!.architecture, m.platform!.variant].filter(Boolean).join('/'));
 }
 
-async function bareVerify(platforms: string[], keep: boolean): Promise<void> {
-  for (const p of platforms) await $`docker run --rm --platform ${p} ${IMAGE} uname -m`;
+async function bareVerify(platforms: string[], keep: boolean, flags: string[] = []): Promise<void> {
+  for (const p of platforms) await $`docker run --rm ${flags} --platform ${p} ${IMAGE} uname -m`;
   if (!keep) await $`docker image rm ${IMAGE}`;
 }
 
@@ -106,16 +107,20 @@ try {
 
   const hv: Sample[] = [];
   const cold: Sample[] = [];
+  const coldNoNetwork: Sample[] = [];
   const warm: Sample[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     hv.push(await harness(['verify', IMAGE, '--expect-uname', '--command', 'uname', '--command=-m']));
     cold.push(await timedRun(() => bareVerify(platforms, false)));
+    // The harness's containers join no network by default: the same loop with that flag, for a fair view of the rest.
+    coldNoNetwork.push(await timedRun(() => bareVerify(platforms, false, ['--network', 'none'])));
     await $`docker pull -q ${IMAGE}`;
     warm.push(await timedRun(() => bareVerify(platforms, true)));
     await $`docker image rm ${IMAGE}`.nothrow();
   }
   console.log(`verify ${platforms.length} platforms (${IMAGE}, uname -m):`);
   console.log(line('  vs a cold docker-run loop', hv, cold));
+  console.log(line('  vs the cold loop, --network none', hv, coldNoNetwork));
   console.log(line('  vs a warm docker-run loop', hv, warm));
   console.log(`  harness phases (busy time, median): ${phases(hv)}`);
 

@@ -2,7 +2,9 @@
  * The binary check's verdicts, kept on disk by everything they depend on, so that verifying the same
  * image again reads no layer at all (issue 12: work done once). A verdict depends on:
  *
- * - the platform's manifest digest, which fixes its config and every layer byte (content addressing);
+ * - the platform's layers, by digest (every byte of the file system), and the config's runtime
+ *   part (entrypoint, command, environment, working folder): not the whole config, whose creation
+ *   time changes with every rebuild of the same content, so a cached build's image is not judged again;
  * - what was asked: the platform, the --command, the --allow-foreign globs;
  * - the host facts the message uses: how the platform runs here (native, compat, or which QEMU
  *   handler) and the engine's own platform;
@@ -34,7 +36,10 @@ export interface BinaryVerdict {
 }
 
 export interface BinaryVerdictKey {
-  manifestDigest: string;
+  /** The layers' digests, in order. */
+  layers: readonly string[];
+  /** The image config's `config` object (Entrypoint, Cmd, Env, WorkingDir, ...). */
+  runtimeConfig: unknown;
   exec: PlatformExecution;
   native: Platform;
   command?: readonly string[];
@@ -72,7 +77,7 @@ function codeFingerprint(): Promise<string> {
 
 async function fileOf(k: BinaryVerdictKey): Promise<string> {
   const identity = JSON.stringify({
-    code: await codeFingerprint(), manifest: k.manifestDigest, platform: formatPlatform(k.exec.platform), mode: k.exec.mode,
+    code: await codeFingerprint(), layers: k.layers, runtime: k.runtimeConfig ?? null, platform: formatPlatform(k.exec.platform), mode: k.exec.mode,
     handler: k.exec.emulator?.handler ?? null, native: formatPlatform(k.native), command: k.command ?? null, allowForeign: k.allowForeign ?? [],
   });
   return join(cacheDir(), `${createHash('sha256').update(identity).digest('hex').slice(0, 32)}.json`);
@@ -88,7 +93,7 @@ export async function reusedVerdict(k: BinaryVerdictKey): Promise<BinaryVerdict 
     const stored = JSON.parse(text) as BinaryVerdict & { judgedAt: string };
     const now = new Date();
     await utimes(file, now, now).catch(() => undefined);
-    const note = `reused: the harness judged this manifest, ${k.manifestDigest.slice(0, 19)}, at ${stored.judgedAt}`;
+    const note = `reused: the harness judged the same layers and entry settings at ${stored.judgedAt}`;
     const { judgedAt: _, ...verdict } = stored;
     return { ...verdict, result: { ...verdict.result, message: verdict.result.message ? `${verdict.result.message} (${note})` : note } };
   } catch {

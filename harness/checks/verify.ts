@@ -27,6 +27,7 @@ import { keepVerdict, reusedVerdict, type BinaryVerdict, type BinaryVerdictKey }
 import { checkConfig } from './config-check.ts';
 import { checkIndex } from './index-check.ts';
 import { checkRun } from './run-check.ts';
+import type { CommandLineOf } from './run-verdict.ts';
 import { DEFAULT_RUN_NETWORK } from '../engine/run-network.ts';
 import { unameTwins } from './run-verdict.ts';
 import type { Progress } from '../result/progress.ts';
@@ -37,6 +38,8 @@ export interface VerifyPlatformsOptions {
   ref: ImageRef;
   /** Where manifests and blobs come from: the registry client, or an in-memory source in tests. */
   source: ImageSource;
+  /** The index, when the caller started reading it already (while the engine was probed). */
+  index?: Promise<IndexView>;
   /** Platforms to check; default every platform the index lists. */
   platforms?: Platform[];
   /** How each platform runs here, when the caller classified them already. */
@@ -72,7 +75,7 @@ export function defaultConcurrency(): number {
 }
 
 export async function verifyPlatforms(o: VerifyPlatformsOptions): Promise<PlatformResult[]> {
-  const index = await readIndex(o.source, o.ref.digest ?? o.ref.tag ?? 'latest');
+  const index = await (o.index ?? readIndex(o.source, o.ref.digest ?? o.ref.tag ?? 'latest'));
   const chosen = o.platforms ?? index.entries.map((e) => e.platform);
   const executions = o.executions ?? (o.select ? o.select(chosen) : chosen).map((p) => classifyPlaced(p, o.probe, o.nodes));
   const tmp = await mkdtemp(join(tmpdir(), 'mah-verify-'));
@@ -142,26 +145,49 @@ async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: P
   r.checks.index = indexed.result;
   if (!indexed.entry) return done(settle(r));
   r.digest = indexed.entry.digest;
-
-  const configured = await timed('static checks', () => checkConfig(o.source, indexed.entry!, exec.platform));
-  r.checks.config = configured.result;
-  if (!configured.manifest || !configured.config) return done(settle(r));
-  state('reading layers');
-
-  const { manifest, config } = configured;
   const entry = indexed.entry;
   const structureTests = o.structureTests;
+  const image = runReferenceOf(o, index, entry, o.probe);
+
+  // The run starts now, beside the config and binary checks: neither waits for the other; only a
+  // second opinion after a crash needs the entry program the binary check resolves.
   // With a container-structure-test file and no expectation, its command tests run the image instead.
   // (On a platform that cannot run, the run check says so either way.)
   const runs = runsTheImage(o) || exec.mode === 'unavailable';
-  // The static checks (layers, every ELF file) and the run overlap: neither waits for the other;
-  // only a second opinion after a crash needs the entry program the binary check resolves.
-  const verdictKey: BinaryVerdictKey = {
-    manifestDigest: manifest.digest, exec, native: o.probe.native, ...(o.command ? { command: o.command } : {}),
-    ...(o.allowForeign?.length ? { allowForeign: o.allowForeign } : {}),
+  let resolveBinary: (b: CommandLineOf | undefined) => void = () => undefined;
+  const binaryOfEntry = new Promise<CommandLineOf | undefined>((resolve) => { resolveBinary = resolve; });
+  const running = runs
+    ? checkRun({
+        ctx: o.ctx, probe: o.probe, exec, image, allowSkip: Boolean(o.allowSkip), network: o.network ?? DEFAULT_RUN_NETWORK,
+        ...(o.expect ? { expect: o.expect } : {}), ...(o.command ? { command: o.command } : {}), binary: binaryOfEntry,
+        ...(presence.has(image) ? { present: presence.get(image)! } : {}),
+        ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      })
+    : undefined;
+  // Awaited below, on every path: no platform returns with its container still running.
+  running?.catch(() => undefined);
+  const ranResult = async () => {
+    if (!running) return;
+    const ran = await running;
+    r.checks.run = ran.result;
+    Object.assign(r, ran.findings);
   };
-  const statics = (async (): Promise<{ fs?: ImageFilesystem | { problem: string }; binary: BinaryVerdict }> => {
-    // The same manifest judged before by this harness: no layer is read at all (unless file tests need them).
+
+  const configured = await timed('static checks', () => checkConfig(o.source, entry, exec.platform));
+  r.checks.config = configured.result;
+  if (!configured.manifest || !configured.config) {
+    resolveBinary(undefined);
+    await ranResult();
+    return done(settle(r));
+  }
+  state('reading layers');
+  const { manifest, config } = configured;
+  const verdictKey: BinaryVerdictKey = {
+    layers: (manifest.body.layers ?? []).map((l) => l.digest), runtimeConfig: config.config, exec, native: o.probe.native,
+    ...(o.command ? { command: o.command } : {}), ...(o.allowForeign?.length ? { allowForeign: o.allowForeign } : {}),
+  };
+  const statics = async (): Promise<{ fs?: ImageFilesystem | { problem: string }; binary: BinaryVerdict }> => {
+    // The same layers and entry settings judged before by this harness: no layer is read at all (unless file tests need them).
     const reused = structureTests ? undefined : await reusedVerdict(verdictKey);
     if (reused) return { binary: reused };
     // The layers are read once: the binary check and the file tests both read this file system.
@@ -181,19 +207,9 @@ async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: P
     }));
     await keepVerdict(verdictKey, { ...binary, readable: binary.elfFiles !== undefined });
     return { fs: files, binary };
-  })();
-  const image = runReferenceOf(o, index, entry, o.probe);
-  const running = runs
-    ? checkRun({
-        ctx: o.ctx, probe: o.probe, exec, image, allowSkip: Boolean(o.allowSkip), network: o.network ?? DEFAULT_RUN_NETWORK,
-        ...(o.expect ? { expect: o.expect } : {}), ...(o.command ? { command: o.command } : {}), binary: statics.then((x) => x.binary.binary),
-        ...(presence.has(image) ? { present: presence.get(image)! } : {}),
-        ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-      })
-    : undefined;
-  // Awaited below; until then a failure must not count as unhandled.
-  running?.catch(() => undefined);
-  const { fs, binary } = await statics;
+  };
+  const { fs, binary } = await statics().catch((err: unknown) => { resolveBinary(undefined); throw err; });
+  resolveBinary(binary.binary);
   r.checks.binary = binary.result;
   if (binary.summary) r.binary = binary.summary;
 
@@ -209,8 +225,6 @@ async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: P
     r.checks.run = skip(`not run: the container-structure-test file${instead} (give --expect-output or --expect-uname to run the image's own command too)`);
     return done(settle(r));
   }
-  const ran = await running;
-  r.checks.run = ran.result;
-  Object.assign(r, ran.findings);
+  await ranResult();
   return done(settle(r));
 }

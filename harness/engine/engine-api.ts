@@ -40,10 +40,12 @@ interface Transport {
 
 const transports = new Map<string, Transport>();
 
-/** The environment docker commands of the current work get: the placed engine's variables over this process's. */
+/** The variables that choose the engine, as docker commands of the current work get them: the placed engine's over this process's. */
 function engineEnv(): Record<string, string | undefined> {
+  const e = process.env;
+  const own = { DOCKER_HOST: e.DOCKER_HOST, DOCKER_CONTEXT: e.DOCKER_CONTEXT, DOCKER_CONFIG: e.DOCKER_CONFIG, DOCKER_TLS_VERIFY: e.DOCKER_TLS_VERIFY, DOCKER_CERT_PATH: e.DOCKER_CERT_PATH };
   const placed = currentEngine();
-  return placed ? { ...process.env, DOCKER_CONTEXT: undefined, ...placed.env } : { ...process.env };
+  return placed ? { ...own, DOCKER_CONTEXT: undefined, ...placed.env } : own;
 }
 
 /** The context the CLI would use when DOCKER_HOST is not set: DOCKER_CONTEXT, else the config's currentContext. */
@@ -59,12 +61,13 @@ function contextInUse(env: Record<string, string | undefined>): string | undefin
 }
 
 function transportFor(env: Record<string, string | undefined>): Transport {
+  // Known by the variables that choose it (a context named in the config is read once per process).
+  const key = JSON.stringify([env.DOCKER_HOST, env.DOCKER_CONTEXT, env.DOCKER_CONFIG, env.DOCKER_TLS_VERIFY, env.DOCKER_CERT_PATH]);
+  const known = transports.get(key);
+  if (known) return known;
   const host = env.DOCKER_HOST || undefined;
   const context = host ? undefined : contextInUse(env);
   const tls = Boolean(env.DOCKER_TLS_VERIFY || env.DOCKER_CERT_PATH);
-  const key = JSON.stringify([host, context, tls ? env.DOCKER_CERT_PATH : undefined]);
-  const known = transports.get(key);
-  if (known) return known;
   let t: Transport;
   if (!context && (!host || host.startsWith('unix://'))) {
     t = { key, agent: new Agent({ keepAlive: true }), socketPath: host ? host.slice('unix://'.length) : '/var/run/docker.sock' };
@@ -73,7 +76,7 @@ function transportFor(env: Record<string, string | undefined>): Transport {
     t = { key, agent: new Agent({ keepAlive: true }), host: url.hostname, port: Number(url.port || 2375) };
   } else {
     // The CLI's tunnel: it dials the engine as the CLI would (ssh, TLS, a context) and relays bytes.
-    const tunnelEnv = { ...env };
+    const tunnelEnv = { ...process.env, ...env };
     const agent = new Agent({ keepAlive: true });
     (agent as unknown as { createConnection: () => Duplex }).createConnection = () => dialStdio(tunnelEnv);
     t = { key, agent, host: 'docker' };

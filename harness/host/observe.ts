@@ -14,7 +14,6 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
-import tar from 'tar-stream';
 import { type BinfmtHandler, matchingHandler } from './binfmt.ts';
 import { docker } from '../engine/docker.ts';
 import type { PlatformObservation } from '../platform/observation.ts';
@@ -111,6 +110,8 @@ export async function observePlatforms(o: ObserveOptions): Promise<HostObservati
 }
 
 async function tarOf(name: string, content: Uint8Array): Promise<Buffer> {
+  // Loaded only when a probe image is made (observations are cached).
+  const { default: tar } = await import('tar-stream');
   const pack = tar.pack();
   pack.entry({ name, mode: 0o755, uid: 0, gid: 0 }, Buffer.from(content));
   pack.finalize();

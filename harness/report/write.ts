@@ -7,9 +7,6 @@ import { constants } from 'node:fs';
 import { access, appendFile, mkdir, realpath, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors.ts';
-import { renderHtml } from './html.ts';
-import { renderJUnit } from './junit.ts';
-import { renderMarkdown } from './markdown.ts';
 import type { RunReport } from '../result/model.ts';
 
 export const REPORTERS = ['terminal', 'json', 'junit', 'markdown', 'html'] as const;
@@ -134,12 +131,13 @@ function writeStdout(text: string): Promise<void> {
   });
 }
 
-function render(name: Exclude<ReporterName, 'terminal'>, reports: RunReport[], single: boolean): string {
+/** A report's text; each format's module is loaded only when that report is asked for. */
+async function render(name: Exclude<ReporterName, 'terminal'>, reports: RunReport[], single: boolean): Promise<string> {
   switch (name) {
     case 'json': return `${JSON.stringify(single ? reports[0] : reports, null, 2)}\n`;
-    case 'junit': return renderJUnit(reports);
-    case 'html': return renderHtml(reports);
-    case 'markdown': return renderMarkdown(reports);
+    case 'junit': return (await import('./junit.ts')).renderJUnit(reports);
+    case 'html': return (await import('./html.ts')).renderHtml(reports);
+    case 'markdown': return (await import('./markdown.ts')).renderMarkdown(reports);
   }
 }
 
@@ -149,7 +147,7 @@ export async function writeReports(reports: RunReport[], specs: readonly Reporte
   const written: string[] = [];
   for (const spec of specs) {
     if (spec.name === 'terminal') continue;
-    const text = render(spec.name, reports, single);
+    const text = await render(spec.name, reports, single);
     if (spec.file === STDOUT) {
       await writeStdout(text);
       written.push('stdout');

@@ -15,11 +15,8 @@ import { probeHost } from '../host/probe.ts';
 import { formatPlatform } from '../platform/platform.ts';
 import { parseImageRef } from '../registry/image-ref.ts';
 import { summarize, type RunReport } from '../result/model.ts';
-import { runBuildScenario } from './build-runner.ts';
 import { contextPath, privilegedRefusal, type Scenario } from './define.ts';
 import type { RunOptions, RunnerEnv, ScenarioOutcome } from './outcome.ts';
-import { runStepsScenario } from './steps-runner.ts';
-import { runVerifyScenario } from './verify-runner.ts';
 
 export type { RunOptions } from './outcome.ts';
 
@@ -51,11 +48,26 @@ async function probeNodes(session: Session, specs: readonly NodeSpec[], progress
   return placed;
 }
 
-function runnerFor(s: Scenario, env: RunnerEnv): Promise<ScenarioOutcome> {
+/**
+ * The scenario's runner, loaded for its kind (a verify never loads the build and steps machinery)
+ * and started on what needs no engine while the engine is probed: a verify reads the image's index
+ * from its registry meanwhile.
+ */
+async function startRunner(s: Scenario, options: RunOptions): Promise<(env: RunnerEnv) => Promise<ScenarioOutcome>> {
   switch (s.kind) {
-    case 'build': return runBuildScenario(s, env);
-    case 'verify': return runVerifyScenario(s, env);
-    case 'steps': return runStepsScenario(s, env);
+    case 'build': {
+      const { runBuildScenario } = await import('./build-runner.ts');
+      return (env) => runBuildScenario(s, env);
+    }
+    case 'verify': {
+      const { readVerifyIndex, runVerifyScenario } = await import('./verify-runner.ts');
+      const early = readVerifyIndex(s, options);
+      return (env) => runVerifyScenario(s, env, early);
+    }
+    case 'steps': {
+      const { runStepsScenario } = await import('./steps-runner.ts');
+      return (env) => runStepsScenario(s, env);
+    }
   }
 }
 
@@ -67,6 +79,8 @@ export async function runScenario(s: Scenario, options: RunOptions = {}): Promis
   activeSessions.add(session);
   try {
     const { value: { probe, outcome, problems }, phases } = await measurePhases(async () => {
+      const runner = startRunner(s, options);
+      runner.catch(() => undefined);
       // At once: the sweep removes only what sessions with no live process left, never this one's probe.
       const [swept, probe] = await Promise.all([
         timed('sweep', () => sweepStaleSessions()),
@@ -74,7 +88,7 @@ export async function runScenario(s: Scenario, options: RunOptions = {}): Promis
       ]);
       if (swept) progress(`removed what ${swept} earlier killed session(s) left behind`);
       const nodes = await timed('probe', () => probeNodes(session, nodeSpecs(s, options), progress));
-      const outcome = await runnerFor(s, { session, probe, nodes, options, progress });
+      const outcome = await (await runner)({ session, probe, nodes, options, progress });
       const problems = await timed('cleanup', () => session.cleanup());
       return { probe, outcome, problems };
     });

@@ -2,21 +2,37 @@
 import { verifyPlatforms } from '../checks/verify.ts';
 import { parsePlatform, type Platform } from '../platform/platform.ts';
 import { shardLabel, shardPlatforms } from './shard.ts';
-import { RegistryClient } from '../registry/client.ts';
+import { readIndex, RegistryClient, type ImageSource, type IndexView } from '../registry/client.ts';
 import { withBlobCache } from '../registry/blob-cache.ts';
-import { parseImageRef } from '../registry/image-ref.ts';
+import { parseImageRef, type ImageRef } from '../registry/image-ref.ts';
 import type { VerifyScenario } from './define.ts';
 import { fileURLToPath } from 'node:url';
-import { checkOptions, type RunnerEnv, type ScenarioOutcome } from './outcome.ts';
+import { checkOptions, type RunOptions, type RunnerEnv, type ScenarioOutcome } from './outcome.ts';
 
-export async function runVerifyScenario(s: VerifyScenario, env: RunnerEnv): Promise<ScenarioOutcome> {
-  const { options } = env;
+/** What a verify reads before the engine is probed: the image's index, from its registry (through the layer cache). */
+export interface VerifyIndexRead {
+  ref: ImageRef;
+  source: ImageSource;
+  index: Promise<IndexView>;
+}
+
+export function readVerifyIndex(s: VerifyScenario, options: RunOptions): VerifyIndexRead {
   const ref = parseImageRef(s.image);
+  const source = withBlobCache(RegistryClient.for(ref, options.caFile ? { caFile: options.caFile } : {}));
+  const index = readIndex(source, ref.digest ?? ref.tag ?? 'latest');
+  // Awaited by the run; a probe that fails first must not leave it unhandled.
+  index.catch(() => undefined);
+  return { ref, source, index };
+}
+
+export async function runVerifyScenario(s: VerifyScenario, env: RunnerEnv, early = readVerifyIndex(s, env.options)): Promise<ScenarioOutcome> {
+  const { options } = env;
+  const { ref, source, index } = early;
   const platforms = options.platforms ?? s.platforms?.map(parsePlatform);
   const structureTests = s.structureTests?.length ? await readScenarioStructureTests(s.structureTests) : undefined;
   const checks = checkOptions(s, options);
   const results = await verifyPlatforms({
-    ctx: env.session, probe: env.probe, nodes: env.nodes, ref, source: withBlobCache(RegistryClient.for(ref, options.caFile ? { caFile: options.caFile } : {})),
+    ctx: env.session, probe: env.probe, nodes: env.nodes, ref, source, index,
     ...(platforms ? { platforms } : {}), ...(s.expect ? { expect: s.expect } : {}), ...(s.command ? { command: s.command } : {}),
     ...(structureTests ? { structureTests } : {}), ...checks, onProgress: env.progress,
     ...(options.shard ? { select: (all: Platform[]) => shardPlatforms(all, options.shard!) } : {}),

@@ -1,4 +1,4 @@
-/** The binary check's verdicts kept by manifest digest, question and harness code (binary-check-cache.ts). */
+/** The binary check's verdicts kept by layers, entry settings, question and harness code (binary-check-cache.ts). */
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,8 @@ afterEach(async () => {
 });
 
 const key = (over: Partial<BinaryVerdictKey> = {}): BinaryVerdictKey => ({
-  manifestDigest: `sha256:${'1'.repeat(64)}`,
+  layers: [`sha256:${'1'.repeat(64)}`],
+  runtimeConfig: { Entrypoint: ['/app/hello'], Env: ['PATH=/usr/bin'] },
   exec: { platform: parsePlatform('linux/arm64'), mode: 'qemu', timeoutFactor: 5, observed: true, emulator: { handler: 'qemu-aarch64', interpreter: '/usr/bin/qemu-aarch64', flags: 'F' } },
   native: parsePlatform('linux/amd64'),
   ...over,
@@ -34,13 +35,15 @@ describe('binary check verdicts', () => {
     await keepVerdict(key(), { ...verdict, readable: true });
     const again = await reusedVerdict(key());
     expect(again?.result.status).toBe('pass');
-    expect(again?.result.message).toMatch(/^\/app\/hello: ELF .* all fit linux\/arm64 \(reused: the harness judged this manifest, sha256:111111111111, at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)$/);
+    expect(again?.result.message).toMatch(/^\/app\/hello: ELF .* all fit linux\/arm64 \(reused: the harness judged the same layers and entry settings at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)$/);
     expect(again?.binary).toEqual({ command: '/app/hello', argv: ['/app/hello'], path: '/app/hello', chain: ['/app/hello'] });
     expect(again?.elfFiles).toBe(1);
   });
 
   test.each<[string, Partial<BinaryVerdictKey>]>([
-    ['another manifest', { manifestDigest: `sha256:${'2'.repeat(64)}` }],
+    ['another layer', { layers: [`sha256:${'1'.repeat(64)}`, `sha256:${'2'.repeat(64)}`] }],
+    ['another entrypoint', { runtimeConfig: { Entrypoint: ['/app/other'], Env: ['PATH=/usr/bin'] } }],
+    ['another environment (LD_LIBRARY_PATH, PATH)', { runtimeConfig: { Entrypoint: ['/app/hello'], Env: ['PATH=/bin'] } }],
     ['another --command', { command: ['uname', '-m'] }],
     ['other --allow-foreign globs', { allowForeign: ['/usr/local/go/src/**'] }],
     ['another engine platform', { native: parsePlatform('linux/arm64') }],
