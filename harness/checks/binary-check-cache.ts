@@ -2,9 +2,10 @@
  * The binary check's verdicts, kept on disk by everything they depend on, so that verifying the same
  * image again reads no layer at all (issue 12: work done once). A verdict depends on:
  *
- * - the platform's layers, by digest (every byte of the file system), and the config's runtime
- *   part (entrypoint, command, environment, working folder): not the whole config, whose creation
- *   time changes with every rebuild of the same content, so a cached build's image is not judged again;
+ * - the platform's layers, by digest (every byte of the file system), and the config's entry
+ *   settings (entrypoint, command, environment, working folder): not the whole config, whose
+ *   creation time and labels change with every rebuild of the same content, so a cached build's
+ *   image is not judged again;
  * - what was asked: the platform, the --command, the --allow-foreign globs;
  * - the host facts the message uses: how the platform runs here (native, compat, or which QEMU
  *   handler) and the engine's own platform;
@@ -38,7 +39,7 @@ export interface BinaryVerdict {
 export interface BinaryVerdictKey {
   /** The layers' digests, in order. */
   layers: readonly string[];
-  /** The image config's `config` object (Entrypoint, Cmd, Env, WorkingDir, ...). */
+  /** What the check reads of the image config's `config` object: Entrypoint, Cmd, Env, WorkingDir. */
   runtimeConfig: unknown;
   exec: PlatformExecution;
   native: Platform;

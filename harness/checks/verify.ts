@@ -120,6 +120,14 @@ function runReferenceOf(o: VerifyPlatformsOptions, index: IndexView, entry: Inde
   return runReference({ ref: o.ref, indexDigest: index.digest, entries: index.entries, entry, imageStore: probe.imageStore });
 }
 
+/**
+ * What the binary check reads of the config besides the layers (findEntryBinary, the library
+ * search): not its labels (the harness labels what it builds with its run), nor its history and times.
+ */
+function entrySettings(c: { Entrypoint?: string[] | null; Cmd?: string[] | null; WorkingDir?: string; Env?: string[] } | undefined): unknown {
+  return { Entrypoint: c?.Entrypoint ?? null, Cmd: c?.Cmd ?? null, WorkingDir: c?.WorkingDir ?? '', Env: c?.Env ?? [] };
+}
+
 /** Whether the default engine had each pinned image it was asked about. */
 type Presence = ReadonlyMap<string, boolean>;
 
@@ -183,7 +191,7 @@ async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: P
   state('reading layers');
   const { manifest, config } = configured;
   const verdictKey: BinaryVerdictKey = {
-    layers: (manifest.body.layers ?? []).map((l) => l.digest), runtimeConfig: config.config, exec, native: o.probe.native,
+    layers: (manifest.body.layers ?? []).map((l) => l.digest), runtimeConfig: entrySettings(config.config), exec, native: o.probe.native,
     ...(o.command ? { command: o.command } : {}), ...(o.allowForeign?.length ? { allowForeign: o.allowForeign } : {}),
   };
   const statics = async (): Promise<{ fs?: ImageFilesystem | { problem: string }; binary: BinaryVerdict }> => {

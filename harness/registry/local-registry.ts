@@ -30,7 +30,8 @@ export async function startRegistry(ctx: Session, image = process.env.MULTIARCH_
       .withExposedPorts(5000)
       .withLabels(ctx.labelRecord)
       .withEnvironment({ REGISTRY_STORAGE_DELETE_ENABLED: 'true' })
-      .withWaitStrategy(Wait.forHttp('/v2/', 5000).forStatusCode(200))
+      // Polled every 200 ms (testcontainers' default is once a second, which cost up to a second per run).
+      .withWaitStrategy(Wait.forHttp('/v2/', 5000).forStatusCode(200).withReadTimeout(200))
       .withStartupTimeout(60_000)
       .start();
   } catch (err) {
