@@ -19,8 +19,8 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { harnessCodeId } from '../code-id.ts';
 import type { EntryBinary } from '../image/filesystem.ts';
 import type { PlatformExecution } from '../platform/execution-mode.ts';
 import { formatPlatform, type Platform } from '../platform/platform.ts';
@@ -57,28 +57,9 @@ function cacheDir(): string {
   return join(stateDir(), 'verdicts');
 }
 
-let fingerprint: Promise<string> | undefined;
-
-/**
- * The harness's code as it is now: the compiled harness carries its own id (code-id.txt, the hash
- * of every compiled file, written by `npm run build`); run from its TypeScript sources (tests), every
- * source file's name, size and modification time.
- */
-function codeFingerprint(): Promise<string> {
-  fingerprint ??= (async () => {
-    const root = dirname(dirname(fileURLToPath(import.meta.url)));
-    const built = await readFile(join(root, 'code-id.txt'), 'utf8').catch(() => undefined);
-    if (built?.trim()) return built.trim();
-    const names = (await readdir(root, { recursive: true })).filter((n) => /\.(ts|js)$/.test(n)).sort();
-    const stats = await Promise.all(names.map((n) => stat(join(root, n)).then((s) => `${n}:${s.size}:${s.mtimeMs}`, () => `${n}:gone`)));
-    return createHash('sha256').update(stats.join('\n')).digest('hex');
-  })();
-  return fingerprint;
-}
-
 async function fileOf(k: BinaryVerdictKey): Promise<string> {
   const identity = JSON.stringify({
-    code: await codeFingerprint(), layers: k.layers, runtime: k.runtimeConfig ?? null, platform: formatPlatform(k.exec.platform), mode: k.exec.mode,
+    code: await harnessCodeId(), layers: k.layers, runtime: k.runtimeConfig ?? null, platform: formatPlatform(k.exec.platform), mode: k.exec.mode,
     handler: k.exec.emulator?.handler ?? null, native: formatPlatform(k.native), command: k.command ?? null, allowForeign: k.allowForeign ?? [],
   });
   return join(cacheDir(), `${createHash('sha256').update(identity).digest('hex').slice(0, 32)}.json`);

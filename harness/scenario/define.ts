@@ -6,6 +6,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { UsageError } from '../errors.ts';
+import { compiledScenario } from './compiled-scenarios.ts';
 import type { Expectation } from '../platform/expectations.ts';
 import type { CheckName } from '../result/model.ts';
 import type { StepsContext } from './steps.ts';
@@ -125,14 +126,17 @@ function registerTsx(): Promise<void> {
   return tsxRegistered;
 }
 
-/** Loads a scenario module (TypeScript through tsx, or JavaScript) and returns its default export. */
+/** Loads a scenario module (TypeScript compiled once and kept, or through tsx; or JavaScript) and returns its default export. */
 export async function loadScenario(file: string): Promise<Scenario> {
   const path = resolve(file);
   if (!(await stat(path).then((s) => s.isFile(), () => false))) throw new UsageError(`There is no scenario file at ${path}.`);
-  if (TYPESCRIPT.test(path)) await registerTsx();
   let mod: { default?: Scenario };
   try {
-    mod = (await import(pathToFileURL(path).href)) as { default?: Scenario };
+    // A TypeScript scenario compiled before (or now) is plain JavaScript; what that cache does not take goes through tsx.
+    const compiled = TYPESCRIPT.test(path) ? await compiledScenario(path) : undefined;
+    if (TYPESCRIPT.test(path) && !compiled) await registerTsx();
+    const url = compiled ? `${pathToFileURL(compiled).href}?v=${(await stat(compiled)).mtimeMs}` : pathToFileURL(path).href;
+    mod = (await import(url)) as { default?: Scenario };
   } catch (err) {
     throw new UsageError(`The scenario ${path} ${loadFailure(err)}`, { cause: err });
   }

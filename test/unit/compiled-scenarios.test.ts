@@ -1,0 +1,85 @@
+/**
+ * TypeScript scenarios compiled once and kept (compiled-scenarios.ts): what the kept JavaScript sees
+ * (its own import.meta per file, the harness that runs it), when it is compiled again, and compile
+ * errors located in the scenario's own text.
+ */
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { compiledScenario, loadsAsEsModule, ScenarioCompileError } from '../../harness/scenario/compiled-scenarios.ts';
+
+let dir: string;
+let state: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mah-scenarios-'));
+  state = await mkdtemp(join(tmpdir(), 'mah-state-'));
+  process.env.MULTIARCH_STATE_DIR = state;
+  await writeFile(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+  await mkdir(join(dir, 'support'));
+  await writeFile(join(dir, 'support', 'where.ts'), "export const helperUrl: string = import.meta.url;\nexport const sample = new URL('../samples/x/', import.meta.url).href;\n");
+  await writeFile(join(dir, 'scenario.ts'), [
+    "import { defineScenario } from 'multiarch-harness';",
+    "import { helperUrl, sample } from './support/where.ts';",
+    'export const own: string = import.meta.url;',
+    'export const ownDir: string = import.meta.dirname;',
+    'export { helperUrl, sample };',
+    "export default defineScenario({ kind: 'verify', name: 'v', title: 't', image: 'alpine' });",
+  ].join('\n'));
+});
+afterAll(async () => {
+  delete process.env.MULTIARCH_STATE_DIR;
+  await rm(dir, { recursive: true, force: true });
+  await rm(state, { recursive: true, force: true });
+});
+
+describe('compiled scenarios', () => {
+  test('each file keeps its own import.meta; the harness import is the running harness', async () => {
+    const compiled = await compiledScenario(join(dir, 'scenario.ts'));
+    expect(compiled).toMatch(new RegExp(`^${state}/compiled-scenarios/[0-9a-f]{24}\\.mjs$`));
+    const text = await readFile(compiled!, 'utf8');
+    expect(text).toContain(pathToFileURL(join(process.cwd(), 'harness', 'index.ts')).href);
+    expect(text).not.toMatch(/from ["']\.\/support/);
+    // Evaluated as the CLI does (vitest runs the harness from its TypeScript sources).
+    const mod = await import(`${pathToFileURL(compiled!).href}?t=1`) as Record<string, unknown>;
+    expect(mod.own).toBe(pathToFileURL(join(dir, 'scenario.ts')).href);
+    expect(mod.ownDir).toBe(dir);
+    expect(mod.helperUrl).toBe(pathToFileURL(join(dir, 'support', 'where.ts')).href);
+    expect(mod.sample).toBe(pathToFileURL(join(dir, 'samples', 'x')).href + '/');
+    expect((mod.default as { kind: string }).kind).toBe('verify');
+  });
+
+  test('kept while nothing changed; compiled again when an imported file changes', async () => {
+    const first = await compiledScenario(join(dir, 'scenario.ts'));
+    const before = (await stat(first!)).mtimeMs;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await compiledScenario(join(dir, 'scenario.ts'))).toBe(first);
+    expect((await stat(first!)).mtimeMs).toBe(before);
+    await writeFile(join(dir, 'support', 'where.ts'), "export const helperUrl: string = 'changed';\nexport const sample = '';\n");
+    await compiledScenario(join(dir, 'scenario.ts'));
+    expect(await readFile(first!, 'utf8')).toContain('"changed"');
+  });
+
+  test('a compile error is located in the scenario\'s own text (line and column as written)', async () => {
+    await writeFile(join(dir, 'broken.ts'), "export const a = 1;\nexport const b = 2;\nexport const c = ;\n");
+    const err = await compiledScenario(join(dir, 'broken.ts')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ScenarioCompileError);
+    const first = (err as ScenarioCompileError).errors[0]!;
+    expect(first.location).toMatchObject({ line: 3, column: 17 });
+    await writeFile(join(dir, 'broken1.ts'), 'export const x = ;\n');
+    const err1 = await compiledScenario(join(dir, 'broken1.ts')).catch((e: unknown) => e) as ScenarioCompileError;
+    expect(err1.errors[0]!.location).toMatchObject({ line: 1, column: 17 });
+  });
+
+  test('only what Node loads as an ES module is compiled here', async () => {
+    expect(await loadsAsEsModule(join(dir, 'scenario.ts'))).toBe(true);
+    expect(await loadsAsEsModule('/nowhere/at/all/x.mts')).toBe(true);
+    expect(await loadsAsEsModule('/nowhere/at/all/x.cts')).toBe(false);
+    const cjs = await mkdtemp(join(tmpdir(), 'mah-cjs-'));
+    await writeFile(join(cjs, 'package.json'), '{}');
+    expect(await loadsAsEsModule(join(cjs, 'x.ts'))).toBe(false);
+    expect(await compiledScenario(join(cjs, 'x.ts'))).toBeUndefined();
+    await rm(cjs, { recursive: true, force: true });
+  });
+});
