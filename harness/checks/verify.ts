@@ -181,58 +181,67 @@ async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: P
     Object.assign(r, ran.findings);
   };
 
-  const configured = await timed('static checks', () => checkConfig(o.source, entry, exec.platform));
-  r.checks.config = configured.result;
-  if (!configured.manifest || !configured.config) {
-    resolveBinary(undefined);
+  try {
+    return await checkAndJudge();
+  } finally {
+    // Whatever the checks below did (a throw included), no platform returns with its container still running.
+    await running?.catch(() => undefined);
+  }
+
+  async function checkAndJudge(): Promise<PlatformResult> {
+    const configured = await timed('static checks', () => checkConfig(o.source, entry, exec.platform));
+    r.checks.config = configured.result;
+    if (!configured.manifest || !configured.config) {
+      resolveBinary(undefined);
+      await ranResult();
+      return done(settle(r));
+    }
+    state('reading layers');
+    const { manifest, config } = configured;
+    const verdictKey: BinaryVerdictKey = {
+      layers: (manifest.body.layers ?? []).map((l) => l.digest), runtimeConfig: entrySettings(config.config), exec, native: o.probe.native,
+      ...(o.command ? { command: o.command } : {}), ...(o.allowForeign?.length ? { allowForeign: o.allowForeign } : {}),
+    };
+    const statics = async (): Promise<{ fs?: ImageFilesystem | { problem: string }; binary: BinaryVerdict }> => {
+      // The same layers and entry settings judged before by this harness: no layer is read at all (unless file tests need them).
+      const reused = structureTests ? undefined : await reusedVerdict(verdictKey);
+      if (reused) return { binary: reused };
+      // The layers are read once: the binary check and the file tests both read this file system.
+      let fs: ImageFilesystem | { problem: string };
+      try {
+        const { readImageFilesystem } = await import('../image/layers.ts');
+        fs = await timed('static checks', () => readImageFilesystem(o.source, manifest, tmp));
+      } catch (err) {
+        fs = { problem: `the file system of ${r.platform} cannot be read: ${(err as Error).message}` };
+      }
+      const files = fs;
+      // Loaded when a verdict must be reached: a verify whose verdicts are all reused never loads the ELF and tar readers.
+      const { checkEntryBinary } = await import('./binary-check.ts');
+      const binary = await timed('static checks', () => checkEntryBinary({
+        source: o.source, manifest, config, exec, native: o.probe.native, tmp, ...(o.command ? { command: o.command } : {}),
+        fs: files, ...(o.allowForeign?.length ? { allowForeign: o.allowForeign } : {}),
+      }));
+      await keepVerdict(verdictKey, { ...binary, readable: binary.elfFiles !== undefined });
+      return { fs: files, binary };
+    };
+    const { fs, binary } = await statics().catch((err: unknown) => { resolveBinary(undefined); throw err; });
+    resolveBinary(binary.binary);
+    r.checks.binary = binary.result;
+    if (binary.summary) r.binary = binary.summary;
+
+    if (structureTests) {
+      const { runStructureTests } = await import('../structure/run-structure-tests.ts');
+      r.structureTests = await timed('structure tests', () => runStructureTests({
+        ctx: o.ctx, file: structureTests, exec, config, fs: fs!, image, allowSkip: Boolean(o.allowSkip),
+        ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      }));
+    }
+    if (!running) {
+      const instead = structureTests!.commandTests.length ? '\'s command tests ran the image instead' : ' has no command tests and no expectation was given';
+      r.checks.run = skip(`not run: the container-structure-test file${instead} (give --expect-output or --expect-uname to run the image's own command too)`);
+      return done(settle(r));
+    }
     await ranResult();
     return done(settle(r));
   }
-  state('reading layers');
-  const { manifest, config } = configured;
-  const verdictKey: BinaryVerdictKey = {
-    layers: (manifest.body.layers ?? []).map((l) => l.digest), runtimeConfig: entrySettings(config.config), exec, native: o.probe.native,
-    ...(o.command ? { command: o.command } : {}), ...(o.allowForeign?.length ? { allowForeign: o.allowForeign } : {}),
-  };
-  const statics = async (): Promise<{ fs?: ImageFilesystem | { problem: string }; binary: BinaryVerdict }> => {
-    // The same layers and entry settings judged before by this harness: no layer is read at all (unless file tests need them).
-    const reused = structureTests ? undefined : await reusedVerdict(verdictKey);
-    if (reused) return { binary: reused };
-    // The layers are read once: the binary check and the file tests both read this file system.
-    let fs: ImageFilesystem | { problem: string };
-    try {
-      const { readImageFilesystem } = await import('../image/layers.ts');
-      fs = await timed('static checks', () => readImageFilesystem(o.source, manifest, tmp));
-    } catch (err) {
-      fs = { problem: `the file system of ${r.platform} cannot be read: ${(err as Error).message}` };
-    }
-    const files = fs;
-    // Loaded when a verdict must be reached: a verify whose verdicts are all reused never loads the ELF and tar readers.
-    const { checkEntryBinary } = await import('./binary-check.ts');
-    const binary = await timed('static checks', () => checkEntryBinary({
-      source: o.source, manifest, config, exec, native: o.probe.native, tmp, ...(o.command ? { command: o.command } : {}),
-      fs: files, ...(o.allowForeign?.length ? { allowForeign: o.allowForeign } : {}),
-    }));
-    await keepVerdict(verdictKey, { ...binary, readable: binary.elfFiles !== undefined });
-    return { fs: files, binary };
-  };
-  const { fs, binary } = await statics().catch((err: unknown) => { resolveBinary(undefined); throw err; });
-  resolveBinary(binary.binary);
-  r.checks.binary = binary.result;
-  if (binary.summary) r.binary = binary.summary;
-
-  if (structureTests) {
-    const { runStructureTests } = await import('../structure/run-structure-tests.ts');
-    r.structureTests = await timed('structure tests', () => runStructureTests({
-      ctx: o.ctx, file: structureTests, exec, config, fs: fs!, image, allowSkip: Boolean(o.allowSkip),
-      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-    }));
-  }
-  if (!running) {
-    const instead = structureTests!.commandTests.length ? '\'s command tests ran the image instead' : ' has no command tests and no expectation was given';
-    r.checks.run = skip(`not run: the container-structure-test file${instead} (give --expect-output or --expect-uname to run the image's own command too)`);
-    return done(settle(r));
-  }
-  await ranResult();
-  return done(settle(r));
 }

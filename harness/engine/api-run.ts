@@ -3,12 +3,14 @@
  * create the container (with AutoRemove), attach to its output, wait for it to be removed, start it,
  * and read the exit status. No CLI process per run (engine-api.ts says why that matters).
  *
- * What differs from the CLI is only what it prints: a container that cannot start (its program is
- * missing, or is not executable here) gets the CLI's exit code for that (127, 126, else 125) and the
- * engine's own sentence as its last line of stderr, instead of the CLI's "Run 'docker run --help'".
+ * What differs from the CLI is only what it prints: a container the engine refuses (exit 125) or that
+ * cannot start (its program is missing, or not executable here: 127, 126, else 125) gets the CLI's
+ * exit code and the engine's own sentence as its last line of stderr, instead of the CLI's "Run
+ * 'docker run --help'". Whatever happens after the container exists, it is removed before this returns.
  */
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { EngineApiError, engineJson, engineStatus, engineUpgrade } from './engine-api.ts';
+import { EngineApiError, engineJson, engineRequest, engineStatus, engineUpgrade } from './engine-api.ts';
 
 export interface ContainerSpec {
   name: string;
@@ -72,52 +74,81 @@ function attach(id: string): Promise<Duplex> {
   return engineUpgrade('POST', `/containers/${id}/attach`, { query: { stream: 1, stdout: 1, stderr: 1 } });
 }
 
+/** Removes a container whatever state it is in (gone already is fine). */
+function forceRemove(id: string): Promise<unknown> {
+  return engineStatus('DELETE', `/containers/${id}`, { query: { force: 'true' } }).catch(() => undefined);
+}
+
+/** The body of a response already under way, as JSON (the wait's answer). */
+async function jsonBody<T>(res: IncomingMessage): Promise<T> {
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  if ((res.statusCode ?? 500) >= 400) throw new EngineApiError(res.statusCode ?? 500, (JSON.parse(text || '{}') as { message?: string }).message ?? `${res.statusCode}`);
+  return JSON.parse(text) as T;
+}
+
 export async function runContainer(spec: ContainerSpec): Promise<ContainerRun> {
   const started = performance.now();
-  const { Id: id } = await engineJson<{ Id: string }>('POST', '/containers/create', {
-    query: { name: spec.name, platform: spec.platform },
-    body: {
-      Image: spec.image, Labels: spec.labels, AttachStdout: true, AttachStderr: true, Tty: false, OpenStdin: false,
-      ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}), ...(spec.cmd?.length ? { Cmd: spec.cmd } : {}),
-      HostConfig: { AutoRemove: true, ...(spec.network ? { NetworkMode: spec.network } : {}), ...(spec.binds?.length ? { Binds: spec.binds } : {}) },
-    },
-  });
+  const took = () => Math.round(performance.now() - started);
+  let id: string;
+  try {
+    ({ Id: id } = await engineJson<{ Id: string }>('POST', '/containers/create', {
+      query: { name: spec.name, platform: spec.platform },
+      body: {
+        Image: spec.image, Labels: spec.labels, AttachStdout: true, AttachStderr: true, Tty: false, OpenStdin: false,
+        ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}), ...(spec.cmd?.length ? { Cmd: spec.cmd } : {}),
+        HostConfig: { AutoRemove: true, ...(spec.network ? { NetworkMode: spec.network } : {}), ...(spec.binds?.length ? { Binds: spec.binds } : {}) },
+      },
+    }));
+  } catch (err) {
+    // The engine refused the container (no image for this platform, a bad option): `docker run` exits 125 with its words.
+    if (err instanceof EngineApiError && err.status < 500) return { exitCode: 125, stdout: '', stderr: err.message, durationMs: took(), timedOut: false };
+    throw err;
+  }
   spec.onCreated?.(id);
   const out = new OutputDemuxer();
-  const socket = await attach(id);
-  const streamEnded = new Promise<void>((resolve) => {
-    socket.on('data', (chunk: Buffer) => { out.push(chunk); spec.onOutput?.(); });
-    socket.on('end', resolve);
-    socket.on('close', resolve);
-    socket.on('error', () => resolve());
-  });
-  // Asked before the start, as the CLI does: a container that ends at once is not missed.
-  const waited = engineJson<{ StatusCode: number; Error?: { Message?: string } | null }>('POST', `/containers/${id}/wait`, {
-    query: { condition: 'removed' }, timeoutMs: spec.timeoutMs + 60_000,
-  });
-  waited.catch(() => undefined);
-  const start = await engineStatus('POST', `/containers/${id}/start`);
-  if (start.status >= 400) {
-    socket.destroy();
-    // AutoRemove removes a container that never started too; this makes sure.
-    await engineStatus('DELETE', `/containers/${id}`, { query: { force: 'true' } }).catch(() => undefined);
-    return { exitCode: startFailureExitCode(start.message), stdout: '', stderr: start.message, durationMs: Math.round(performance.now() - started), timedOut: false };
-  }
+  let socket: Duplex | undefined;
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), spec.timeoutMs); });
-  const first = await Promise.race([waited.then(() => 'done' as const, () => 'done' as const), timedOut]);
-  clearTimeout(timer);
-  if (first === 'timeout') {
-    // Killing the container ends it (and AutoRemove removes it); the force removal is for an engine that did not.
-    await engineStatus('DELETE', `/containers/${id}`, { query: { force: 'true' } }).catch(() => undefined);
-    socket.destroy();
-    return { exitCode: undefined, stdout: out.text('stdout'), stderr: out.text('stderr'), durationMs: Math.round(performance.now() - started), timedOut: true };
+  try {
+    socket = await attach(id);
+    const attached = socket;
+    const streamEnded = new Promise<void>((resolve) => {
+      attached.on('data', (chunk: Buffer) => { out.push(chunk); spec.onOutput?.(); });
+      attached.on('end', resolve);
+      attached.on('close', resolve);
+      attached.on('error', () => resolve());
+    });
+    // Registered before the start, as the CLI does (the engine answers its headers once the wait is
+    // registered): a container that ends and is removed at once is not missed.
+    const waitResponse = await engineRequest('POST', `/containers/${id}/wait`, { query: { condition: 'removed' }, timeoutMs: spec.timeoutMs + 60_000 });
+    const waited = jsonBody<{ StatusCode: number; Error?: { Message?: string } | null }>(waitResponse);
+    waited.catch(() => undefined);
+    const start = await engineStatus('POST', `/containers/${id}/start`);
+    if (start.status >= 400) {
+      // AutoRemove removes a container that never started too; this makes sure.
+      await forceRemove(id);
+      return { exitCode: startFailureExitCode(start.message), stdout: '', stderr: start.message, durationMs: took(), timedOut: false };
+    }
+    const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), spec.timeoutMs); });
+    // The run ends when the engine says the container is gone and its output has ended; the timeout bounds both.
+    const ended = (async () => { const status = await waited; await streamEnded; return status; })();
+    ended.catch(() => undefined);
+    const first = await Promise.race([ended, timedOut]);
+    if (first === 'timeout') {
+      await forceRemove(id);
+      return { exitCode: undefined, stdout: out.text('stdout'), stderr: out.text('stderr'), durationMs: took(), timedOut: true };
+    }
+    return {
+      exitCode: first.StatusCode, stdout: out.text('stdout'), stderr: [out.text('stderr'), first.Error?.Message].filter(Boolean).join('\n'),
+      durationMs: took(), timedOut: false,
+    };
+  } catch (err) {
+    // The engine stopped answering mid-run (a reset connection): the container must not outlive this run.
+    await forceRemove(id);
+    throw err instanceof EngineApiError ? err : new EngineApiError(500, (err as Error).message, true);
+  } finally {
+    clearTimeout(timer);
+    socket?.destroy();
   }
-  await streamEnded;
-  const status = await waited.catch((err: Error) => err);
-  if (status instanceof Error) throw status instanceof EngineApiError ? status : new EngineApiError(500, status.message);
-  return {
-    exitCode: status.StatusCode, stdout: out.text('stdout'), stderr: [out.text('stderr'), status.Error?.Message].filter(Boolean).join('\n'),
-    durationMs: Math.round(performance.now() - started), timedOut: false,
-  };
 }

@@ -69,10 +69,15 @@ const pullAuth = new Map<string, Promise<string | undefined>>();
 function registryAuthHeader(registry: string): Promise<string | undefined> {
   let auth = pullAuth.get(registry);
   if (!auth) {
-    auth = findCredentials(registry).then((c) => c
+    auth = findCredentials(registry).then((c) => {
+      if (!c) return undefined;
+      // A credential helper's identity token comes with the user name <token>, as the CLI sends it.
+      const config = c.username === '<token>' ? { identitytoken: c.password, serveraddress: registry } : { username: c.username, password: c.password, serveraddress: registry };
       // base64url with its padding: the engine decodes it with Go's padded URL alphabet.
-      ? Buffer.from(JSON.stringify({ username: c.username, password: c.password, serveraddress: registry })).toString('base64').replaceAll('+', '-').replaceAll('/', '_')
-      : undefined);
+      return Buffer.from(JSON.stringify(config)).toString('base64').replaceAll('+', '-').replaceAll('/', '_');
+    });
+    // A lookup that failed (a helper that did not answer) is tried again by the next pull.
+    auth.catch(() => pullAuth.delete(registry));
     pullAuth.set(registry, auth);
   }
   return auth;

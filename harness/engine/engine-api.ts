@@ -9,11 +9,13 @@
  *
  * Which engine: the one the current work is placed on (engine-scope.ts), else DOCKER_HOST, else the
  * docker context in use, else /var/run/docker.sock, as the CLI chooses. unix:// and plain tcp://
- * are dialled directly; anything else (ssh://, TLS, a context) through `docker system dial-stdio`,
- * the CLI's own tunnel to the engine, so every transport the CLI knows works the same way.
+ * are dialled directly, and so is a context whose endpoint is a unix socket; anything else (ssh://,
+ * TLS) through `docker system dial-stdio`, the CLI's own tunnel to the engine, so every transport
+ * the CLI knows works the same way (MULTIARCH_ENGINE_TUNNEL=1 sends everything through it).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { Agent, request, type IncomingMessage } from 'node:http';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +31,7 @@ export class EngineApiError extends EnvironmentError {
   }
 }
 
-interface Transport {
+export interface Transport {
   /** For the cache: where the engine is. */
   key: string;
   agent: Agent;
@@ -43,7 +45,10 @@ const transports = new Map<string, Transport>();
 /** The variables that choose the engine, as docker commands of the current work get them: the placed engine's over this process's. */
 function engineEnv(): Record<string, string | undefined> {
   const e = process.env;
-  const own = { DOCKER_HOST: e.DOCKER_HOST, DOCKER_CONTEXT: e.DOCKER_CONTEXT, DOCKER_CONFIG: e.DOCKER_CONFIG, DOCKER_TLS_VERIFY: e.DOCKER_TLS_VERIFY, DOCKER_CERT_PATH: e.DOCKER_CERT_PATH };
+  const own = {
+    DOCKER_HOST: e.DOCKER_HOST, DOCKER_CONTEXT: e.DOCKER_CONTEXT, DOCKER_CONFIG: e.DOCKER_CONFIG, DOCKER_TLS_VERIFY: e.DOCKER_TLS_VERIFY, DOCKER_CERT_PATH: e.DOCKER_CERT_PATH,
+    MULTIARCH_ENGINE_TUNNEL: e.MULTIARCH_ENGINE_TUNNEL,
+  };
   const placed = currentEngine();
   return placed ? { ...own, DOCKER_CONTEXT: undefined, ...placed.env } : own;
 }
@@ -52,9 +57,29 @@ function engineEnv(): Record<string, string | undefined> {
 function contextInUse(env: Record<string, string | undefined>): string | undefined {
   if (env.DOCKER_CONTEXT) return env.DOCKER_CONTEXT === 'default' ? undefined : env.DOCKER_CONTEXT;
   try {
-    const dir = env.DOCKER_CONFIG ?? join(homedir(), '.docker');
-    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { currentContext?: string };
+    const config = JSON.parse(readFileSync(join(configDir(env), 'config.json'), 'utf8')) as { currentContext?: string };
     return config.currentContext && config.currentContext !== 'default' ? config.currentContext : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function configDir(env: Record<string, string | undefined>): string {
+  return env.DOCKER_CONFIG ?? join(homedir(), '.docker');
+}
+
+/**
+ * A context's engine endpoint when it is a plain unix socket with no TLS (rootless Docker, Docker
+ * Desktop, colima): read from the CLI's context store (contexts/meta/<sha256 of the name>/meta.json),
+ * so it is dialled directly. Anything else is left to the CLI's tunnel.
+ */
+function contextSocket(env: Record<string, string | undefined>, name: string): string | undefined {
+  const id = createHash('sha256').update(name).digest('hex');
+  try {
+    const meta = JSON.parse(readFileSync(join(configDir(env), 'contexts', 'meta', id, 'meta.json'), 'utf8')) as { Endpoints?: { docker?: { Host?: string } } };
+    const host = meta.Endpoints?.docker?.Host;
+    if (!host?.startsWith('unix://') || existsSync(join(configDir(env), 'contexts', 'tls', id))) return undefined;
+    return host.slice('unix://'.length);
   } catch {
     return undefined;
   }
@@ -62,40 +87,61 @@ function contextInUse(env: Record<string, string | undefined>): string | undefin
 
 function transportFor(env: Record<string, string | undefined>): Transport {
   // Known by the variables that choose it (a context named in the config is read once per process).
-  const key = JSON.stringify([env.DOCKER_HOST, env.DOCKER_CONTEXT, env.DOCKER_CONFIG, env.DOCKER_TLS_VERIFY, env.DOCKER_CERT_PATH]);
+  const key = JSON.stringify([env.DOCKER_HOST, env.DOCKER_CONTEXT, env.DOCKER_CONFIG, env.DOCKER_TLS_VERIFY, env.DOCKER_CERT_PATH, env.MULTIARCH_ENGINE_TUNNEL]);
   const known = transports.get(key);
   if (known) return known;
   const host = env.DOCKER_HOST || undefined;
   const context = host ? undefined : contextInUse(env);
+  const contextPath = context ? contextSocket(env, context) : undefined;
   const tls = Boolean(env.DOCKER_TLS_VERIFY || env.DOCKER_CERT_PATH);
   let t: Transport;
-  if (!context && (!host || host.startsWith('unix://'))) {
+  if (env.MULTIARCH_ENGINE_TUNNEL === '1') {
+    // Asked for: every request through the CLI's tunnel (an engine only the CLI can reach; the tunnel's own test).
+    t = tunnelTransport(key, { ...process.env, ...env });
+  } else if (contextPath) {
+    t = { key, agent: new Agent({ keepAlive: true }), socketPath: contextPath };
+  } else if (!context && (!host || host.startsWith('unix://'))) {
     t = { key, agent: new Agent({ keepAlive: true }), socketPath: host ? host.slice('unix://'.length) : '/var/run/docker.sock' };
   } else if (!context && !tls && host?.startsWith('tcp://')) {
     const url = new URL(host.replace(/^tcp:/, 'http:'));
-    t = { key, agent: new Agent({ keepAlive: true }), host: url.hostname, port: Number(url.port || 2375) };
+    t = { key, agent: new Agent({ keepAlive: true }), host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || 2375) };
   } else {
-    // The CLI's tunnel: it dials the engine as the CLI would (ssh, TLS, a context) and relays bytes.
-    const tunnelEnv = { ...process.env, ...env };
-    const agent = new Agent({ keepAlive: true });
-    (agent as unknown as { createConnection: () => Duplex }).createConnection = () => dialStdio(tunnelEnv);
-    t = { key, agent, host: 'docker' };
+    t = tunnelTransport(key, { ...process.env, ...env });
   }
   transports.set(key, t);
   return t;
 }
 
+/**
+ * The CLI's tunnel, `docker system dial-stdio`: it dials the engine as the CLI would (ssh, TLS, a
+ * context) and relays bytes. One tunnel per request (no keep-alive: a kept tunnel would be a
+ * process holding this one open).
+ */
+export function tunnelTransport(key: string, env: Record<string, string | undefined>): Transport {
+  const agent = new Agent({ keepAlive: false });
+  (agent as unknown as { createConnection: () => Duplex }).createConnection = () => dialStdio(env);
+  return { key, agent, host: 'docker' };
+}
+
 function dialStdio(env: Record<string, string | undefined>): Duplex {
-  const child = spawn('docker', ['system', 'dial-stdio'], { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'ignore'] });
+  const child = spawn('docker', ['system', 'dial-stdio'], { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
   const duplex = new Duplex({
     write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void) { child.stdin.write(chunk, cb); },
     final(cb: () => void) { child.stdin.end(); cb(); },
     read() { child.stdout.resume(); },
     destroy(err: Error | null, cb: (err: Error | null) => void) { child.kill(); cb(err); },
   });
+  // What node:http asks of a socket; a pipe to a process has nothing to tune.
+  Object.assign(duplex, { setTimeout: () => duplex, setKeepAlive: () => duplex, setNoDelay: () => duplex, ref: () => duplex, unref: () => duplex });
   child.stdout.on('data', (d: Buffer) => { if (!duplex.push(d)) child.stdout.pause(); });
   child.stdout.on('end', () => duplex.push(null));
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
+  child.stdin.on('error', (err) => duplex.destroy(err));
   child.on('error', (err) => duplex.destroy(err));
+  child.on('exit', (code) => {
+    if (code && !duplex.destroyed) duplex.destroy(new EnvironmentError(`No Docker engine answers through \`docker system dial-stdio\` (${stderr.trim().split('\n').at(-1) || `exit ${code}`}).`));
+  });
   return duplex;
 }
 
@@ -155,8 +201,9 @@ export function engineUpgrade(method: string, path: string, o: ApiRequest = {}):
       resolve(socket);
     });
     req.on('response', (res) => {
-      void readAll(res).then((text) => reject(new EngineApiError(res.statusCode ?? 500, messageOf(res, text))));
+      readAll(res).then((text) => reject(new EngineApiError(res.statusCode ?? 500, messageOf(res, text))), (err: Error) => reject(noEngine(err)));
     });
+    req.setTimeout(o.timeoutMs ?? 60_000, () => req.destroy(new EnvironmentError(`the Docker engine did not answer ${method} ${path} within ${(o.timeoutMs ?? 60_000) / 1000} s`, { transient: true })));
     req.on('error', (err) => reject(noEngine(err)));
     req.end();
   });
@@ -214,15 +261,25 @@ export async function engineJsonLines(method: string, path: string, o: ApiReques
   }
   let pending = '';
   let failure: string | undefined;
-  for await (const chunk of res) {
-    pending += (chunk as Buffer).toString('utf8');
-    const lines = pending.split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines.filter((l) => l.trim())) {
-      const data = JSON.parse(line) as Record<string, unknown>;
-      if (typeof data.error === 'string') failure ??= data.error;
-      o.onLine?.(data);
+  try {
+    for await (const chunk of res) {
+      pending += (chunk as Buffer).toString('utf8');
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines.filter((l) => l.trim())) {
+        let data: Record<string, unknown>;
+        try {
+          data = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          continue; // Not a progress line: nothing to learn from it.
+        }
+        if (typeof data.error === 'string') failure ??= data.error;
+        o.onLine?.(data);
+      }
     }
+  } catch (err) {
+    // A connection that ends mid-stream (the engine restarted, a reset) may go better a second time.
+    throw new EngineApiError(500, `the engine's answer ended early (connection reset: ${(err as Error).message})`, true);
   }
   if (failure) throw new EngineApiError(500, failure, /\b(500|502|503|504)\b|connection reset|unexpected EOF|i\/o timeout|TLS handshake timeout|toomanyrequests/i.test(failure));
 }

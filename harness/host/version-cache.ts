@@ -4,6 +4,7 @@
  * The same file gives the same answer; a replaced or upgraded one is asked again. Asking costs a
  * process each (11 QEMU handlers: about 0.2 s of every start); reading this costs one small file.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stateDir } from '../state-dir.ts';
@@ -12,7 +13,13 @@ let versions: Promise<Record<string, string>> | undefined;
 const versionFile = () => join(stateDir(), 'program-versions.json');
 
 function cache(): Promise<Record<string, string>> {
-  versions ??= readFile(versionFile(), 'utf8').then((t) => JSON.parse(t) as Record<string, string>, () => ({}));
+  versions ??= readFile(versionFile(), 'utf8').then((t) => {
+    try {
+      return JSON.parse(t) as Record<string, string>;
+    } catch {
+      return {}; // A damaged file is asked again, and rewritten.
+    }
+  }, () => ({}));
   return versions;
 }
 
@@ -33,7 +40,8 @@ async function remember(identity: string, version: string): Promise<void> {
   all[identity] = version;
   try {
     await mkdir(stateDir(), { recursive: true });
-    const tmp = `${versionFile()}.${process.pid}.tmp`;
+    // A name of its own per write: several versions are asked at once.
+    const tmp = `${versionFile()}.${process.pid}.${randomUUID()}.tmp`;
     await writeFile(tmp, JSON.stringify(all, null, 2));
     await rename(tmp, versionFile());
   } catch {

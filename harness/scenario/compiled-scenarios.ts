@@ -17,8 +17,8 @@
  * package.json says "type": "module". Anything else goes through tsx as before (loadScenario).
  * MULTIARCH_SCENARIO_CACHE=off turns it off.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { harnessCodeId } from '../code-id.ts';
@@ -88,15 +88,29 @@ export class ScenarioCompileError extends Error {
 export async function compiledScenario(source: string): Promise<string | undefined> {
   if (process.env.MULTIARCH_SCENARIO_CACHE === 'off' || !(await loadsAsEsModule(source))) return undefined;
   const paths = keptPaths(source);
-  const kept = await readFile(paths.record, 'utf8').then((t) => JSON.parse(t) as KeptCompilation, () => undefined);
+  const kept = await readFile(paths.record, 'utf8').then((t) => {
+    try {
+      return JSON.parse(t) as KeptCompilation;
+    } catch {
+      return undefined; // A damaged record: compiled again.
+    }
+  }, () => undefined);
   const compiler = await harnessCodeId();
   if (kept && kept.source === source && kept.compiler === compiler && await unchanged(kept) && await stat(paths.module).then(() => true, () => false)) return paths.module;
-  await compile(source, paths, compiler);
+  try {
+    await compile(source, paths, compiler);
+  } catch (err) {
+    if (err instanceof ScenarioCompileError) throw err;
+    // The state folder cannot be written (read-only, full): tsx loads the scenario, as before this cache.
+    return undefined;
+  }
   return paths.module;
 }
 
 async function compile(source: string, paths: { module: string; record: string }, compiler: string): Promise<void> {
   const esbuild = await import('esbuild');
+  // A file changed while it was being compiled must not be recorded as the one compiled.
+  const compiledAt = Date.now();
   // The declarations go on the file's first line, before its own text: every line keeps its number.
   const prefixOf = (path: string) => `const __mah_url = ${JSON.stringify(pathToFileURL(path).href)}, __mah_dirname = ${JSON.stringify(dirname(path))}, __mah_filename = ${JSON.stringify(path)};`;
   const prefixes = new Map<string, number>();
@@ -145,11 +159,17 @@ async function compile(source: string, paths: { module: string; record: string }
     const s = await stat(path);
     return { path, size: s.size, mtimeMs: s.mtimeMs };
   }));
+  const settled = inputs.every((i) => i.mtimeMs < compiledAt);
   await mkdir(dirname(paths.module), { recursive: true });
-  const tmp = `.${process.pid}.tmp`;
+  const tmp = `.${process.pid}.${randomUUID()}.tmp`;
   await writeFile(paths.module + tmp, result.outputFiles[0]!.text);
   await rename(paths.module + tmp, paths.module);
   const record: KeptCompilation = { source, compiler, inputs };
+  if (!settled) {
+    // Used this once; the next run compiles again.
+    await rm(paths.record, { force: true });
+    return;
+  }
   await writeFile(paths.record + tmp, JSON.stringify(record));
   await rename(paths.record + tmp, paths.record);
 }
