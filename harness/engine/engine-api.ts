@@ -135,12 +135,14 @@ function dialStdio(env: Record<string, string | undefined>): Duplex {
   // What node:http asks of a socket; a pipe to a process has nothing to tune.
   Object.assign(duplex, { setTimeout: () => duplex, setKeepAlive: () => duplex, setNoDelay: () => duplex, ref: () => duplex, unref: () => duplex });
   child.stdout.on('data', (d: Buffer) => { if (!duplex.push(d)) child.stdout.pause(); });
-  child.stdout.on('end', () => duplex.push(null));
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
   child.stdin.on('error', (err) => duplex.destroy(err));
   child.on('error', (err) => duplex.destroy(err));
-  child.on('exit', (code) => {
-    if (code && !duplex.destroyed) duplex.destroy(new EnvironmentError(`No Docker engine answers through \`docker system dial-stdio\` (${stderr.trim().split('\n').at(-1) || `exit ${code}`}).`));
+  // The stream ends when the tunnel has exited: a tunnel that failed says why (ssh's own words), not "socket hang up".
+  child.on('close', (code) => {
+    if (duplex.destroyed) return;
+    if (code) duplex.destroy(new EnvironmentError(`No Docker engine answers through \`docker system dial-stdio\` (${stderr.trim().split('\n').at(-1) || `exit ${code}`}).`));
+    else duplex.push(null);
   });
   return duplex;
 }
