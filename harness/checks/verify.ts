@@ -184,7 +184,9 @@ async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: P
   try {
     return await checkAndJudge();
   } finally {
-    // Whatever the checks below did (a throw included), no platform returns with its container still running.
+    // Whatever the checks below did (a throw included): a second opinion never waits for a binary
+    // that will not come (resolving twice does nothing), and no platform returns with its container running.
+    resolveBinary(undefined);
     await running?.catch(() => undefined);
   }
 

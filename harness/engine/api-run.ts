@@ -84,8 +84,14 @@ async function jsonBody<T>(res: IncomingMessage): Promise<T> {
   const chunks: Buffer[] = [];
   for await (const c of res) chunks.push(c as Buffer);
   const text = Buffer.concat(chunks).toString('utf8');
-  if ((res.statusCode ?? 500) >= 400) throw new EngineApiError(res.statusCode ?? 500, (JSON.parse(text || '{}') as { message?: string }).message ?? `${res.statusCode}`);
-  return JSON.parse(text) as T;
+  let body: unknown;
+  try {
+    body = JSON.parse(text || '{}');
+  } catch {
+    throw new EngineApiError(res.statusCode ?? 500, `the engine answered what is not JSON: ${text.slice(0, 120)}`);
+  }
+  if ((res.statusCode ?? 500) >= 400) throw new EngineApiError(res.statusCode ?? 500, (body as { message?: string }).message ?? `${res.statusCode}`);
+  return body as T;
 }
 
 export async function runContainer(spec: ContainerSpec): Promise<ContainerRun> {
@@ -104,13 +110,15 @@ export async function runContainer(spec: ContainerSpec): Promise<ContainerRun> {
   } catch (err) {
     // The engine refused the container (no image for this platform, a bad option): `docker run` exits 125 with its words.
     if (err instanceof EngineApiError && err.status < 500) return { exitCode: 125, stdout: '', stderr: err.message, durationMs: took(), timedOut: false };
+    // No answer (a timeout, a reset, a 5xx): the engine may have made it all the same; its name is this run's own.
+    await forceRemove(spec.name);
     throw err;
   }
-  spec.onCreated?.(id);
   const out = new OutputDemuxer();
   let socket: Duplex | undefined;
   let timer: NodeJS.Timeout | undefined;
   try {
+    spec.onCreated?.(id);
     socket = await attach(id);
     const attached = socket;
     const streamEnded = new Promise<void>((resolve) => {
@@ -146,7 +154,7 @@ export async function runContainer(spec: ContainerSpec): Promise<ContainerRun> {
   } catch (err) {
     // The engine stopped answering mid-run (a reset connection): the container must not outlive this run.
     await forceRemove(id);
-    throw err instanceof EngineApiError ? err : new EngineApiError(500, (err as Error).message, true);
+    throw err;
   } finally {
     clearTimeout(timer);
     socket?.destroy();

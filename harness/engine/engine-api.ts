@@ -126,20 +126,47 @@ export function tunnelTransport(key: string, env: Record<string, string | undefi
 function dialStdio(env: Record<string, string | undefined>): Duplex {
   const child = spawn('docker', ['system', 'dial-stdio'], { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
+  // node:http times a request out through its socket's idle timer ('timeout' events): a pipe has none, so this is it.
+  let idleMs = 0;
+  let idle: NodeJS.Timeout | undefined;
+  const touch = () => {
+    clearTimeout(idle);
+    if (idleMs > 0) idle = setTimeout(() => duplex.emit('timeout'), idleMs);
+  };
   const duplex = new Duplex({
-    write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void) { child.stdin.write(chunk, cb); },
+    write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void) { touch(); child.stdin.write(chunk, cb); },
     final(cb: () => void) { child.stdin.end(); cb(); },
     read() { child.stdout.resume(); },
-    destroy(err: Error | null, cb: (err: Error | null) => void) { child.kill(); cb(err); },
+    destroy(err: Error | null, cb: (err: Error | null) => void) {
+      clearTimeout(idle);
+      // SIGKILL: the CLI answers a first SIGTERM by cancelling its context only, and its pipes would keep this process alive.
+      child.kill('SIGKILL');
+      child.stdin.destroy();
+      child.stdout.destroy();
+      child.stderr.destroy();
+      cb(err);
+    },
   });
-  // What node:http asks of a socket; a pipe to a process has nothing to tune.
-  Object.assign(duplex, { setTimeout: () => duplex, setKeepAlive: () => duplex, setNoDelay: () => duplex, ref: () => duplex, unref: () => duplex });
-  child.stdout.on('data', (d: Buffer) => { if (!duplex.push(d)) child.stdout.pause(); });
+  // What node:http asks of a socket besides reading and writing.
+  Object.assign(duplex, {
+    setTimeout: (ms: number, onTimeout?: () => void) => {
+      idleMs = ms;
+      if (onTimeout) duplex.once('timeout', onTimeout);
+      touch();
+      return duplex;
+    },
+    setKeepAlive: () => duplex, setNoDelay: () => duplex, ref: () => duplex, unref: () => duplex,
+  });
+  child.stdout.on('data', (d: Buffer) => { touch(); if (!duplex.push(d)) child.stdout.pause(); });
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
   child.stdin.on('error', (err) => duplex.destroy(err));
-  child.on('error', (err) => duplex.destroy(err));
+  child.on('error', (err) => {
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    duplex.destroy(missing ? new EnvironmentError('The docker CLI is needed to reach this engine (ssh://, TLS): it was not found on PATH.') : err);
+  });
   // The stream ends when the tunnel has exited: a tunnel that failed says why (ssh's own words), not "socket hang up".
   child.on('close', (code) => {
+    clearTimeout(idle);
     if (duplex.destroyed) return;
     if (code) duplex.destroy(new EnvironmentError(`No Docker engine answers through \`docker system dial-stdio\` (${stderr.trim().split('\n').at(-1) || `exit ${code}`}).`));
     else duplex.push(null);

@@ -35,16 +35,21 @@ export async function versionOfFile(path: string, ask: (realPath: string) => Pro
   return version;
 }
 
+/** Writes go one after another, each the whole map as it is then: a later write never loses an earlier version. */
+let writing: Promise<void> = Promise.resolve();
+
 async function remember(identity: string, version: string): Promise<void> {
   const all = await cache();
   all[identity] = version;
-  try {
-    await mkdir(stateDir(), { recursive: true });
-    // A name of its own per write: several versions are asked at once.
-    const tmp = `${versionFile()}.${process.pid}.${randomUUID()}.tmp`;
-    await writeFile(tmp, JSON.stringify(all, null, 2));
-    await rename(tmp, versionFile());
-  } catch {
-    // A read-only state folder costs a process next time, nothing more.
-  }
+  writing = writing.then(async () => {
+    try {
+      await mkdir(stateDir(), { recursive: true });
+      const tmp = `${versionFile()}.${process.pid}.${randomUUID()}.tmp`;
+      await writeFile(tmp, JSON.stringify(all, null, 2));
+      await rename(tmp, versionFile());
+    } catch {
+      // A read-only state folder costs a process next time, nothing more.
+    }
+  });
+  await writing;
 }
