@@ -18,14 +18,14 @@
  * MULTIARCH_CHECK_CACHE=off turns it off.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { harnessCodeId } from '../code-id.ts';
 import type { EntryBinary } from '../image/filesystem.ts';
 import type { PlatformExecution } from '../platform/execution-mode.ts';
 import { formatPlatform, type Platform } from '../platform/platform.ts';
 import type { CheckResult } from '../result/model.ts';
-import { stateDir } from '../state-dir.ts';
+import { stateDir, writeStateFile } from '../state-dir.ts';
 
 /** What a reused verdict carries: the check's result and what the run check may need (a second opinion's command line). */
 export interface BinaryVerdict {
@@ -90,10 +90,7 @@ export async function keepVerdict(k: BinaryVerdictKey, v: BinaryVerdict & { read
   const { readable: _, ...verdict } = v;
   const binary = verdict.binary ? { command: verdict.binary.command, argv: verdict.binary.argv, path: verdict.binary.path, chain: verdict.binary.chain } : undefined;
   try {
-    await mkdir(cacheDir(), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify({ ...verdict, ...(binary ? { binary } : {}), judgedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }));
-    await rename(tmp, file);
+    await writeStateFile(file, JSON.stringify({ ...verdict, ...(binary ? { binary } : {}), judgedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }));
     await pruneOnce();
   } catch {
     // A read-only state folder costs a judgement next time, nothing more.

@@ -8,9 +8,8 @@
  * exit code and the engine's own sentence as its last line of stderr, instead of the CLI's "Run
  * 'docker run --help'". Whatever happens after the container exists, it is removed before this returns.
  */
-import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { EngineApiError, engineJson, engineRequest, engineStatus, engineUpgrade } from './engine-api.ts';
+import { EngineApiError, engineJson, engineRequest, engineStatus, engineUpgrade, responseJson } from './engine-api.ts';
 
 export interface ContainerSpec {
   name: string;
@@ -75,23 +74,8 @@ function attach(id: string): Promise<Duplex> {
 }
 
 /** Removes a container whatever state it is in (gone already is fine). */
-function forceRemove(id: string): Promise<unknown> {
+export function forceRemove(id: string): Promise<unknown> {
   return engineStatus('DELETE', `/containers/${id}`, { query: { force: 'true' } }).catch(() => undefined);
-}
-
-/** The body of a response already under way, as JSON (the wait's answer). */
-async function jsonBody<T>(res: IncomingMessage): Promise<T> {
-  const chunks: Buffer[] = [];
-  for await (const c of res) chunks.push(c as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  let body: unknown;
-  try {
-    body = JSON.parse(text || '{}');
-  } catch {
-    throw new EngineApiError(res.statusCode ?? 500, `the engine answered what is not JSON: ${text.slice(0, 120)}`);
-  }
-  if ((res.statusCode ?? 500) >= 400) throw new EngineApiError(res.statusCode ?? 500, (body as { message?: string }).message ?? `${res.statusCode}`);
-  return body as T;
 }
 
 export async function runContainer(spec: ContainerSpec): Promise<ContainerRun> {
@@ -130,7 +114,7 @@ export async function runContainer(spec: ContainerSpec): Promise<ContainerRun> {
     // Registered before the start, as the CLI does (the engine answers its headers once the wait is
     // registered): a container that ends and is removed at once is not missed.
     const waitResponse = await engineRequest('POST', `/containers/${id}/wait`, { query: { condition: 'removed' }, timeoutMs: spec.timeoutMs + 60_000 });
-    const waited = jsonBody<{ StatusCode: number; Error?: { Message?: string } | null }>(waitResponse);
+    const waited = responseJson<{ StatusCode: number; Error?: { Message?: string } | null }>(waitResponse);
     waited.catch(() => undefined);
     const start = await engineStatus('POST', `/containers/${id}/start`);
     if (start.status >= 400) {

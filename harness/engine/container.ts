@@ -9,7 +9,7 @@
  */
 import { findCredentials } from '../registry/credentials.ts';
 import { EngineApiError, engineJsonLines, engineStatus } from './engine-api.ts';
-import { runContainer } from './api-run.ts';
+import { forceRemove, runContainer } from './api-run.ts';
 import { parseImageRef } from '../registry/image-ref.ts';
 import { EnvironmentError } from '../errors.ts';
 import { timed } from '../result/phases.ts';
@@ -55,13 +55,6 @@ export async function imagesPresent(refs: readonly string[]): Promise<Set<string
   return new Set(refs.filter((_, i) => answers[i] === 200));
 }
 
-/** Whether the engine has this image (asked of the API; an engine that does not answer fails here). */
-async function imagePresent(ref: string): Promise<boolean> {
-  const a = await engineStatus('GET', `/images/${ref}/json`);
-  if (a.status !== 200 && a.status !== 404) throw new EngineApiError(a.status, a.message);
-  return a.status === 200;
-}
-
 /** Credentials for pulls, looked up once per registry in a process (a credential helper is a process). */
 const pullAuth = new Map<string, Promise<string | undefined>>();
 
@@ -90,7 +83,7 @@ function registryAuthHeader(registry: string): Promise<string | undefined> {
  */
 export async function pullPinned(ctx: Session, image: string, platform: Platform, known?: { present: boolean }): Promise<void> {
   if (ctx.closing) throw new EnvironmentError('the run is being cleaned up: nothing more is started.');
-  const present = known?.present ?? await imagePresent(image);
+  const present = known?.present ?? (await imagesPresent([image]))?.has(image) ?? false;
   ctx.trackImage(image, { present });
   // As `docker pull --platform P repo@sha256:...` asks it: the repository, the digest as its "tag".
   const at = image.lastIndexOf('@');
@@ -115,7 +108,7 @@ export async function runPinned(ctx: Session, image: string, platform: Platform,
     ? new HangWatchdog({
         interpreters: [{ handler: watched.handler, path: watched.interpreter }], idleMs: hangSeconds() * 1000,
         cgroup: () => (containerId ? new RegExp(containerId) : undefined),
-        onHang: (h) => { hung = h; void engineStatus('DELETE', `/containers/${containerId ?? name}`, { query: { force: 'true' } }).catch(() => undefined); },
+        onHang: (h) => { hung = h; void forceRemove(containerId ?? name); },
       })
     : undefined;
   watchdog?.start();

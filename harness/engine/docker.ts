@@ -4,7 +4,7 @@
  * shell string), output is captured, and failures become a DockerError that carries the result.
  */
 import { EnvironmentError } from '../errors.ts';
-import { currentEngine } from './engine-scope.ts';
+import { placedVariables } from './engine-scope.ts';
 
 export interface CommandResult {
   command: string;
@@ -48,6 +48,11 @@ export class DockerError extends EnvironmentError {
   }
 }
 
+/** Whether an engine's or registry's sentence names a passing failure (engine-api.ts reads the API's errors with it too). */
+export function transientText(text: string): boolean {
+  return TRANSIENT_OUTPUT.test(text);
+}
+
 /**
  * Whether a failed command's own words say "try again": its timeout, or an error line (not the
  * progress JSON a build streams, whose byte counts and log text would match anything) naming a
@@ -63,9 +68,8 @@ export function transientFailure(r: CommandResult): boolean {
  * caller names one in `env`.
  */
 export async function docker(args: readonly string[], options: DockerOptions = {}): Promise<CommandResult> {
-  const placed = currentEngine();
-  // A context from the environment would override the placed engine's DOCKER_HOST: unset for this command.
-  const env = placed ? { DOCKER_CONTEXT: undefined, ...placed.env, ...options.env } : options.env;
+  const placed = placedVariables();
+  const env = placed ? { ...placed, ...options.env } : options.env;
   inFlight++;
   try {
     return await execCommand('docker', args, { ...options, ...(env ? { env } : {}) });

@@ -21,12 +21,13 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { EnvironmentError } from '../errors.ts';
-import { currentEngine } from './engine-scope.ts';
+import { transientText } from './docker.ts';
+import { placedVariables } from './engine-scope.ts';
 
 /** An answer of the engine that is not a success: its status and its own message. */
 export class EngineApiError extends EnvironmentError {
   override name = 'EngineApiError';
-  constructor(readonly status: number, message: string, transient = status >= 500 && /timeout|reset|unavailable|EOF/i.test(message)) {
+  constructor(readonly status: number, message: string, transient = status >= 500 && transientText(message)) {
     super(message, { transient });
   }
 }
@@ -49,8 +50,7 @@ function engineEnv(): Record<string, string | undefined> {
     DOCKER_HOST: e.DOCKER_HOST, DOCKER_CONTEXT: e.DOCKER_CONTEXT, DOCKER_CONFIG: e.DOCKER_CONFIG, DOCKER_TLS_VERIFY: e.DOCKER_TLS_VERIFY, DOCKER_CERT_PATH: e.DOCKER_CERT_PATH,
     MULTIARCH_ENGINE_TUNNEL: e.MULTIARCH_ENGINE_TUNNEL,
   };
-  const placed = currentEngine();
-  return placed ? { ...own, DOCKER_CONTEXT: undefined, ...placed.env } : own;
+  return { ...own, ...placedVariables() };
 }
 
 /** The context the CLI would use when DOCKER_HOST is not set: DOCKER_CONTEXT, else the config's currentContext. */
@@ -264,10 +264,18 @@ function messageOf(res: IncomingMessage, text: string): string {
 
 /** A request whose answer is JSON (or nothing); a status of 400 or more is an EngineApiError. */
 export async function engineJson<T>(method: string, path: string, o: ApiRequest = {}): Promise<T> {
-  const res = await engineRequest(method, path, o);
+  return responseJson<T>(await engineRequest(method, path, o));
+}
+
+/** An answer under way, read whole as JSON (or nothing); a status of 400 or more, or text that is not JSON, is an EngineApiError. */
+export async function responseJson<T>(res: IncomingMessage): Promise<T> {
   const text = await readAll(res);
   if ((res.statusCode ?? 500) >= 400) throw new EngineApiError(res.statusCode ?? 500, messageOf(res, text));
-  return (text ? JSON.parse(text) : undefined) as T;
+  try {
+    return (text ? JSON.parse(text) : undefined) as T;
+  } catch {
+    throw new EngineApiError(res.statusCode ?? 500, `the engine answered what is not JSON: ${text.slice(0, 120)}`);
+  }
 }
 
 /** The status alone (404 is an answer here: "no such image"), the body read and dropped. */
@@ -310,5 +318,5 @@ export async function engineJsonLines(method: string, path: string, o: ApiReques
     // A connection that ends mid-stream (the engine restarted, a reset) may go better a second time.
     throw new EngineApiError(500, `the engine's answer ended early (connection reset: ${(err as Error).message})`, true);
   }
-  if (failure) throw new EngineApiError(500, failure, /\b(500|502|503|504)\b|connection reset|unexpected EOF|i\/o timeout|TLS handshake timeout|toomanyrequests/i.test(failure));
+  if (failure) throw new EngineApiError(500, failure, transientText(failure));
 }

@@ -24,6 +24,16 @@ export function currentEngine(): EngineEndpoint | undefined {
   return scope.getStore();
 }
 
+/**
+ * The variables a placed engine sets over this process's, for a docker command or an API request
+ * of the current work (undefined on the default engine). A context from the environment would
+ * override the placed engine's DOCKER_HOST, so it is unset.
+ */
+export function placedVariables(): Record<string, string | undefined> | undefined {
+  const placed = currentEngine();
+  return placed ? { DOCKER_CONTEXT: undefined, ...placed.env } : undefined;
+}
+
 /** The DOCKER_HOST the current work's docker commands use (undefined: the CLI's default). */
 export function currentDockerHost(): string | undefined {
   return currentEngine()?.env.DOCKER_HOST ?? process.env.DOCKER_HOST;

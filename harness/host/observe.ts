@@ -11,7 +11,7 @@
  * and a changed handler is observed again.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { type BinfmtHandler, matchingHandler } from './binfmt.ts';
@@ -19,7 +19,7 @@ import { docker } from '../engine/docker.ts';
 import type { PlatformObservation } from '../platform/observation.ts';
 import { platformSlug, type Platform } from '../platform/platform.ts';
 import { labelArgs } from '../engine/session.ts';
-import { stateDir } from '../state-dir.ts';
+import { stateDir, writeStateFile } from '../state-dir.ts';
 import { elfHeaderOf, PROBE_PLATFORMS, probeProgram } from './probe-program.ts';
 
 export interface HostObservations {
@@ -71,9 +71,7 @@ async function readCache(key: string): Promise<HostObservations | undefined> {
 async function writeCache(data: HostObservations): Promise<void> {
   const file = cacheFile(data.key);
   try {
-    await mkdir(join(stateDir(), 'observations'), { recursive: true });
-    await writeFile(`${file}.${process.pid}.tmp`, JSON.stringify(data, null, 2));
-    await rename(`${file}.${process.pid}.tmp`, file);
+    await writeStateFile(file, JSON.stringify(data, null, 2));
   } catch {
     // A read-only state folder costs a probe next time, nothing more.
   }

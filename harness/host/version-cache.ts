@@ -4,10 +4,9 @@
  * The same file gives the same answer; a replaced or upgraded one is asked again. Asking costs a
  * process each (11 QEMU handlers: about 0.2 s of every start); reading this costs one small file.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stateDir } from '../state-dir.ts';
+import { stateDir, writeStateFile } from '../state-dir.ts';
 
 let versions: Promise<Record<string, string>> | undefined;
 const versionFile = () => join(stateDir(), 'program-versions.json');
@@ -43,10 +42,7 @@ async function remember(identity: string, version: string): Promise<void> {
   all[identity] = version;
   writing = writing.then(async () => {
     try {
-      await mkdir(stateDir(), { recursive: true });
-      const tmp = `${versionFile()}.${process.pid}.${randomUUID()}.tmp`;
-      await writeFile(tmp, JSON.stringify(all, null, 2));
-      await rename(tmp, versionFile());
+      await writeStateFile(versionFile(), JSON.stringify(all, null, 2));
     } catch {
       // A read-only state folder costs a process next time, nothing more.
     }

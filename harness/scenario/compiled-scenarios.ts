@@ -17,12 +17,12 @@
  * package.json says "type": "module". Anything else goes through tsx as before (loadScenario).
  * MULTIARCH_SCENARIO_CACHE=off turns it off.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { harnessCodeId } from '../code-id.ts';
-import { stateDir } from '../state-dir.ts';
+import { stateDir, writeStateFile } from '../state-dir.ts';
 
 interface KeptInput {
   path: string;
@@ -160,16 +160,12 @@ async function compile(source: string, paths: { module: string; record: string }
     return { path, size: s.size, mtimeMs: s.mtimeMs };
   }));
   const settled = inputs.every((i) => i.mtimeMs < compiledAt);
-  await mkdir(dirname(paths.module), { recursive: true });
-  const tmp = `.${process.pid}.${randomUUID()}.tmp`;
-  await writeFile(paths.module + tmp, result.outputFiles[0]!.text);
-  await rename(paths.module + tmp, paths.module);
+  await writeStateFile(paths.module, result.outputFiles[0]!.text);
   const record: KeptCompilation = { source, compiler, inputs };
   if (!settled) {
     // Used this once; the next run compiles again.
     await rm(paths.record, { force: true });
     return;
   }
-  await writeFile(paths.record + tmp, JSON.stringify(record));
-  await rename(paths.record + tmp, paths.record);
+  await writeStateFile(paths.record, JSON.stringify(record));
 }
