@@ -5,7 +5,7 @@
  */
 import { execa } from 'execa';
 import { formatPlatform, goTargetEnv, type Platform } from '../harness/platform/platform.ts';
-import { setupStatus } from './status.ts';
+import { setStatus } from './status.ts';
 
 export interface GoBuild {
   /** A package path or a file, as `go build` takes it. */
@@ -21,7 +21,7 @@ export interface GoBuild {
 }
 
 export async function goBuild(b: GoBuild): Promise<void> {
-  setupStatus.now = `go build ${b.target} for ${b.platform ? formatPlatform(b.platform) : `${b.env?.GOOS ?? ''}/${b.env?.GOARCH ?? ''}`}`;
+  setStatus(`go build ${b.target} for ${b.platform ? formatPlatform(b.platform) : `${b.env?.GOOS ?? ''}/${b.env?.GOARCH ?? ''}`}`);
   await execa('go', ['build', '-trimpath', '-ldflags', b.ldflags ?? '-s -w', '-o', b.out, b.target], {
     ...(b.cwd ? { cwd: b.cwd } : {}),
     env: { CGO_ENABLED: '0', ...(b.platform ? goTargetEnv(b.platform) : {}), ...b.env },

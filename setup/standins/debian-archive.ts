@@ -1,10 +1,19 @@
 /**
  * Fetches Debian packages for foreign architectures through a private apt configuration, so the
  * host's own apt sources stay untouched, and extracts them into folders the stand-in images copy.
+ * Stand-ins are prepared side by side: apt runs one call at a time per archive (its lists and
+ * cache are one folder), and each package is extracted once however many stand-ins ask for it.
  */
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import pLimit from 'p-limit';
+import { readdirSync } from 'node:fs';
+
+/** Whether `archives` holds the .deb of this version (apt names it name_version-without-epoch_arch.deb). */
+function hasDeb(archives: string, name: string, arch: string, version: string): boolean {
+  return readdirSync(archives).some((f) => f.startsWith(`${name}_`) && f.endsWith(`_${arch}.deb`) && f.includes(version.replace(/^\d+:/, '')));
+}
 
 export interface FetchedPackage {
   name: string;
@@ -16,6 +25,10 @@ export interface FetchedPackage {
 
 export class DebianArchive {
   private readonly dir: string;
+  /** One apt call at a time on this archive's folder. */
+  private readonly apt = pLimit(1);
+  /** Each package's extraction, once: `name:arch` -> its folder. */
+  private readonly extracted = new Map<string, Promise<FetchedPackage>>();
 
   constructor(
     stateDir: string,
@@ -42,6 +55,10 @@ export class DebianArchive {
 
   /** Reads the suite's package lists once; later calls reuse them (pass force to refresh, or ask for other architectures). */
   async update(force = false): Promise<void> {
+    await this.apt(() => this.updateNow(force));
+  }
+
+  private async updateNow(force: boolean): Promise<void> {
     const lists = join(this.dir, 'lists');
     const have = await readdir(lists).then((f) => f.some((n) => /_Packages(\.\w+)?$/.test(n)), () => false);
     const archesFile = join(this.dir, 'architectures');
@@ -65,7 +82,7 @@ export class DebianArchive {
     const wanted = specs.map(({ name, arch }) => `${name}:${arch}`).filter((s) => !this.versions.has(s));
     if (wanted.length === 0) return;
     await mkdir(join(this.dir, 'cache'), { recursive: true });
-    const { stdout } = await execa('apt-cache', [...this.aptOptions(), 'show', '--no-all-versions', ...wanted], { reject: false });
+    const { stdout } = await this.apt(() => execa('apt-cache', [...this.aptOptions(), 'show', '--no-all-versions', ...wanted], { reject: false }));
     for (const para of stdout.split(/\n\n+/)) {
       const name = /^Package: (.+)$/m.exec(para)?.[1];
       const arch = /^Architecture: (.+)$/m.exec(para)?.[1];
@@ -84,13 +101,22 @@ export class DebianArchive {
 
   /**
    * apt-get download; when the mirror no longer has a listed version (404: the lists are older than
-   * the mirror), the lists are read again once and the download retried.
+   * the mirror), the lists are read again once and the download retried. Queued with the other apt
+   * calls; `specs` is asked for when the turn comes, so what another stand-in fetched meanwhile is
+   * not fetched again.
    */
-  private async download(specs: string[], cwd: string): Promise<void> {
+  private async download(specs: () => string[], cwd: string): Promise<void> {
+    await this.apt(async () => {
+      const wanted = specs();
+      if (wanted.length) await this.downloadNow(wanted, cwd);
+    });
+  }
+
+  private async downloadNow(specs: string[], cwd: string): Promise<void> {
     const r = await execa('apt-get', [...this.aptOptions(), 'download', ...specs], { cwd, reject: false });
     if (r.exitCode === 0) return;
     if (!/404\s+Not Found/.test(String(r.stderr) + String(r.stdout))) throw new Error(`apt-get download ${specs.join(' ')} failed: ${String(r.stderr).trim().split('\n').at(-1)}`);
-    await this.update(true);
+    await this.updateNow(true);
     this.versions.clear();
     await execa('apt-get', [...this.aptOptions(), 'download', ...specs], { cwd });
   }
@@ -100,20 +126,37 @@ export class DebianArchive {
     await this.lookUp(specs);
     const archives = join(this.dir, 'archives');
     await mkdir(archives, { recursive: true });
-    const missing: string[] = [];
+    const missing: Array<{ name: string; arch: string; version: string }> = [];
     for (const { name, arch } of specs) {
+      if (this.extracted.has(`${name}:${arch}`)) continue;
       const version = await this.candidateVersion(name, arch);
       const root = join(this.dir, 'extracted', `${name}_${version.replaceAll(':', '%3a')}_${arch}`);
-      if (!(await stat(join(root, '.complete')).then(() => true, () => false))) missing.push(arch === 'all' ? name : `${name}:${arch}`);
+      if (!(await stat(join(root, '.complete')).then(() => true, () => false))) missing.push({ name, arch, version });
     }
-    if (missing.length) await this.download(missing, archives);
+    if (missing.length) {
+      await this.download(
+        () => missing.filter((m) => !hasDeb(archives, m.name, m.arch, m.version)).map(({ name, arch }) => (arch === 'all' ? name : `${name}:${arch}`)),
+        archives,
+      );
+    }
     const out: FetchedPackage[] = [];
     for (const { name, arch } of specs) out.push(await this.fetch(name, arch));
     return out;
   }
 
   /** Downloads (once) and extracts (once) one package for one architecture. */
-  async fetch(name: string, arch: string): Promise<FetchedPackage> {
+  fetch(name: string, arch: string): Promise<FetchedPackage> {
+    const key = `${name}:${arch}`;
+    let done = this.extracted.get(key);
+    if (!done) {
+      done = this.fetchOnce(name, arch);
+      this.extracted.set(key, done);
+      done.catch(() => this.extracted.delete(key));
+    }
+    return done;
+  }
+
+  private async fetchOnce(name: string, arch: string): Promise<FetchedPackage> {
     const archives = join(this.dir, 'archives');
     const rootOf = (version: string) => join(this.dir, 'extracted', `${name}_${version.replaceAll(':', '%3a')}_${arch}`);
     const debOf = async (version: string) => (await readdir(archives)).find(
@@ -122,7 +165,8 @@ export class DebianArchive {
     let version = await this.candidateVersion(name, arch);
     if (await stat(join(rootOf(version), '.complete')).then(() => true, () => false)) return { name, arch, version, root: rootOf(version) };
     if (!(await debOf(version))) {
-      await this.download([arch === 'all' ? name : `${name}:${arch}`], archives);
+      const wanted = version;
+      await this.download(() => (hasDeb(archives, name, arch, wanted) ? [] : [arch === 'all' ? name : `${name}:${arch}`]), archives);
       version = await this.candidateVersion(name, arch); // the lists may have been read again
     }
     const deb = await debOf(version);

@@ -1,6 +1,9 @@
 /**
  * Builds the offline stand-ins for Docker Hub images and pushes them to the mirror registry.
- * Each is rebuilt only when its recipe or its Debian packages changed, or the mirror lost it.
+ * Each is rebuilt only when its recipe or its Debian packages changed, or the mirror lost it, or an
+ * image it is built FROM was rebuilt. The ones to rebuild are built side by side: each prepares its
+ * context (Debian packages, Go compiles) at once, and waits for the images it is built FROM only
+ * before its own `buildx build`.
  *
  *   node bin/run-ts.mjs setup/standins/main.ts --mirror-port 5001 --state-dir DIR [--force]
  */
@@ -18,7 +21,7 @@ import { DebianArchive } from './debian-archive.ts';
 import { ensureMirror, mirrorHas } from './mirror.ts';
 import { describeRecipe, type Recipe } from './recipe.ts';
 import { RECIPES } from './recipes/index.ts';
-import { setupStatus, withHeartbeat } from '../status.ts';
+import { setStatus, withHeartbeat } from '../status.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const log = (s: string) => console.log(`[standins] ${s}`);
@@ -54,15 +57,18 @@ async function cacheKey(r: Recipe, trixie: DebianArchive, bookworm: DebianArchiv
   return h.digest('hex').slice(0, 16);
 }
 
-async function buildStandIn(r: Recipe, trixie: DebianArchive, bookworm: DebianArchive): Promise<void> {
+/** Prepares r's context, waits for `bases` (the stand-ins it is built FROM), then builds and pushes it. */
+async function buildStandIn(r: Recipe, trixie: DebianArchive, bookworm: DebianArchive, bases: Promise<unknown>): Promise<void> {
   const dir = join(stateDir, 'standins', 'contexts', r.mirrorRepo.replaceAll('/', '_'));
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const started = Date.now();
-  setupStatus.now = 'fetching Debian packages';
+  setStatus('fetching Debian packages');
   await r.prepare({ trixie, bookworm, dir, stateDir });
+  setStatus(`waiting for ${r.dependsOn.join(', ')}`);
+  await bases;
   const target = `127.0.0.1:${port}/${r.mirrorRepo}:${r.tag}`;
-  setupStatus.now = `buildx build --push of ${r.platforms.length} platforms`;
+  setStatus(`buildx build --push of ${r.platforms.length} platforms`);
   await withRetry(
     () =>
       docker([
@@ -94,34 +100,55 @@ async function refreshLocalCopies(r: Recipe): Promise<void> {
 
 async function main(): Promise<void> {
   const trixie = new DebianArchive(stateDir, 'trixie', ['amd64', 'arm64', 'armhf', 'armel', 'i386', 'ppc64el', 's390x', 'riscv64']);
-  await trixie.update();
   const bookworm = new DebianArchive(stateDir, 'bookworm', ['amd64', 'arm64', 'armhf', 'armel', 'i386', 'ppc64el', 's390x']);
-  await bookworm.update();
-  await ensureMirror(port, stateDir, log);
-  const sources = await recipeSourcesHash();
-  await trixie.lookUp(RECIPES.flatMap((r) => r.packages.filter((p) => p.arch !== 'host' && !p.suite)));
-  await bookworm.lookUp(RECIPES.flatMap((r) => r.packages.filter((p) => p.suite === 'bookworm')));
+  const [sources] = await Promise.all([recipeSourcesHash(), trixie.update(), bookworm.update(), ensureMirror(port, stateDir, log)]);
+  await Promise.all([
+    trixie.lookUp(RECIPES.flatMap((r) => r.packages.filter((p) => p.arch !== 'host' && !p.suite))),
+    bookworm.lookUp(RECIPES.flatMap((r) => r.packages.filter((p) => p.suite === 'bookworm'))),
+  ]);
   const keysDir = join(stateDir, 'standins', 'keys');
   await mkdir(keysDir, { recursive: true });
-  let rebuiltUpstream = false;
-  for (const r of RECIPES) {
-    if (values.only && r.ref !== values.only) continue;
+  const keyFileOf = (r: Recipe) => join(keysDir, r.mirrorRepo.replaceAll('/', '_') + `_${r.tag}`);
+  const wanted = RECIPES.filter((r) => !values.only || r.ref === values.only);
+
+  // Which to rebuild: RECIPES lists a recipe after those it is built FROM, so one pass sees them first.
+  const keys = new Map<Recipe, string>();
+  const rebuild = new Set<string>();
+  for (const r of wanted) {
     const key = await cacheKey(r, trixie, bookworm, sources);
-    const keyFile = join(keysDir, r.mirrorRepo.replaceAll('/', '_') + `_${r.tag}`);
-    const previous = await readFile(keyFile, 'utf8').catch(() => '');
-    const fresh = previous === key && !values.force && !rebuiltUpstream && (await mirrorHas(port, r.mirrorRepo, r.tag));
-    if (fresh) {
-      log(`${r.ref}: up to date`);
-      continue;
-    }
-    log(`${r.ref}: building for ${r.platforms.length} platforms`);
-    // A line every 30 s: a cold BuildKit compile is minutes without output of its own.
-    await withHeartbeat((now, s) => `[standins] ${r.ref}: ${now || 'working'} (${s} s so far)`, () => buildStandIn(r, trixie, bookworm));
-    await refreshLocalCopies(r);
-    await writeFile(keyFile, key);
-    // Images built FROM this one must pick up the new base.
-    rebuiltUpstream = rebuiltUpstream || r.dependsOn.length === 0;
+    keys.set(r, key);
+    const previous = await readFile(keyFileOf(r), 'utf8').catch(() => '');
+    const stale = values.force || previous !== key || r.dependsOn.some((d) => rebuild.has(d)) || !(await mirrorHas(port, r.mirrorRepo, r.tag));
+    if (stale) rebuild.add(`${r.mirrorRepo}:${r.tag}`);
+    else log(`${r.ref}: up to date`);
   }
+
+  const built = new Map<string, Promise<void>>();
+  for (const r of wanted) {
+    const name = `${r.mirrorRepo}:${r.tag}`;
+    if (!rebuild.has(name)) continue;
+    log(`${r.ref}: building for ${r.platforms.length} platforms`);
+    const bases = Promise.all(r.dependsOn.map((d) => built.get(d)).filter((b) => b !== undefined)).catch(() => {
+      throw new Error(`not built, because ${r.dependsOn.join(', ')} failed`);
+    });
+    bases.catch(() => undefined); // awaited by buildStandIn once its context is ready
+    // A line every 30 s for each: a cold BuildKit compile is minutes without output of its own.
+    const done = withHeartbeat(
+      (now, s) => `[standins] ${r.ref}: ${now || 'working'} (${s} s so far)`,
+      () => buildStandIn(r, trixie, bookworm, bases),
+    ).then(async () => {
+      await refreshLocalCopies(r);
+      await writeFile(keyFileOf(r), keys.get(r)!);
+    });
+    done.catch(() => undefined); // reported below, with every other failure
+    built.set(name, done);
+  }
+  const results = await Promise.allSettled(built.values());
+  const failures = [...built.keys()].flatMap((name, i) => {
+    const r = results[i]!;
+    return r.status === 'rejected' ? [`${name}: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`] : [];
+  });
+  if (failures.length) throw new Error(`${failures.length} stand-in(s) failed:\n  ${failures.join('\n  ')}`);
 }
 
 main().catch((err: unknown) => {
