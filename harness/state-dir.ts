@@ -4,7 +4,7 @@
  * ~/.cache/multiarch-harness.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -18,9 +18,20 @@ export function stateDir(): string {
  * writers, of this process or another, never share one), then renamed over the old one, so a
  * reader never sees half a file. Its folder is made when missing.
  */
-export async function writeStateFile(file: string, text: string): Promise<void> {
+export async function writeStateFile(file: string, text: string | Uint8Array): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
   await writeFile(tmp, text);
   await rename(tmp, file);
+}
+
+/** A JSON file of the state folder, parsed; undefined when it is missing or damaged (then it is made again). */
+export async function readStateFile<T>(file: string): Promise<T | undefined> {
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
 }

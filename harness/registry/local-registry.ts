@@ -3,6 +3,7 @@
  * loopback, stopped at the end of the run.
  */
 import { EnvironmentError } from '../errors.ts';
+import { requireKept } from '../kept-bundle.ts';
 import type { Session } from '../engine/session.ts';
 
 export interface LocalRegistry {
@@ -23,7 +24,8 @@ function configureTestcontainers(): void {
 
 export async function startRegistry(ctx: Session, image = process.env.MULTIARCH_REGISTRY_IMAGE ?? 'registry:2'): Promise<LocalRegistry> {
   configureTestcontainers();
-  const { GenericContainer, Wait } = await import('testcontainers');
+  // From one kept file (kept-bundle.ts): loading its 750 files cost 0.23 s of CPU per run.
+  const { GenericContainer, Wait } = await requireKept<typeof import('testcontainers')>('testcontainers', import.meta.url);
   let container;
   try {
     container = await new GenericContainer(image)

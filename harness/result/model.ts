@@ -133,7 +133,9 @@ export interface RunReport {
   shard?: { index: number; total: number };
   /**
    * Where the time went: busy milliseconds per phase (sweep, probe, registry, build, static checks,
-   * structure tests, pull, run, cleanup), summed over platforms that run at the same time.
+   * structure tests, pull, run, cleanup), summed over platforms that run at the same time. Runs
+   * that go on at once in one process (concurrent suites in one vitest file) count each other's
+   * phases too: the clock is per process, not per run (result/phases.ts says why).
    */
   phasesMs?: Record<string, number>;
 }

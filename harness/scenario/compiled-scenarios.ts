@@ -11,7 +11,7 @@
  * that runs the scenario.
  * Each TypeScript file sees its own `import.meta.url`, `import.meta.dirname` and
  * `import.meta.filename`, as if it ran where it lies. The kept compilation records every file it
- * came from (path, size, modification time); a change to any of them compiles it again.
+ * came from (kept-inputs.ts); a change to any of them compiles it again.
  *
  * Only files Node would load as ES modules are compiled here: .mts, and .ts in a package whose
  * package.json says "type": "module". Anything else goes through tsx as before (loadScenario).
@@ -22,13 +22,8 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { harnessCodeId } from '../code-id.ts';
-import { stateDir, writeStateFile } from '../state-dir.ts';
-
-interface KeptInput {
-  path: string;
-  size: number;
-  mtimeMs: number;
-}
+import { readStateFile, stateDir, writeStateFile } from '../state-dir.ts';
+import { inputsUnchanged, keptInputs, type KeptInput } from '../kept-inputs.ts';
 
 interface KeptCompilation {
   source: string;
@@ -69,11 +64,6 @@ function keptPaths(source: string): { module: string; record: string } {
   return { module: `${base}.mjs`, record: `${base}.json` };
 }
 
-async function unchanged(kept: KeptCompilation): Promise<boolean> {
-  const now = await Promise.all(kept.inputs.map((i) => stat(i.path).then((s) => s.size === i.size && s.mtimeMs === i.mtimeMs, () => false)));
-  return now.every(Boolean);
-}
-
 /** A compile error as esbuild reports it, with the file, line and column of the scenario's own text. */
 export class ScenarioCompileError extends Error {
   constructor(readonly errors: Array<{ text: string; location: { file: string; line: number; column: number } | null }>) {
@@ -88,15 +78,9 @@ export class ScenarioCompileError extends Error {
 export async function compiledScenario(source: string): Promise<string | undefined> {
   if (process.env.MULTIARCH_SCENARIO_CACHE === 'off' || !(await loadsAsEsModule(source))) return undefined;
   const paths = keptPaths(source);
-  const kept = await readFile(paths.record, 'utf8').then((t) => {
-    try {
-      return JSON.parse(t) as KeptCompilation;
-    } catch {
-      return undefined; // A damaged record: compiled again.
-    }
-  }, () => undefined);
+  const kept = await readStateFile<KeptCompilation>(paths.record);
   const compiler = await harnessCodeId();
-  if (kept && kept.source === source && kept.compiler === compiler && await unchanged(kept) && await stat(paths.module).then(() => true, () => false)) return paths.module;
+  if (kept && kept.source === source && kept.compiler === compiler && inputsUnchanged(kept.inputs) && await stat(paths.module).then(() => true, () => false)) return paths.module;
   try {
     await compile(source, paths, compiler);
   } catch (err) {
@@ -154,18 +138,12 @@ async function compile(source: string, paths: { module: string; record: string }
     })));
   }
   const cwd = process.cwd();
-  const inputs = await Promise.all(Object.keys(result.metafile!.inputs).map(async (p) => {
-    const path = p.startsWith('/') ? p : join(cwd, p);
-    const s = await stat(path);
-    return { path, size: s.size, mtimeMs: s.mtimeMs };
-  }));
-  const settled = inputs.every((i) => i.mtimeMs < compiledAt);
+  const inputs = keptInputs(Object.keys(result.metafile!.inputs).map((p) => (p.startsWith('/') ? p : join(cwd, p))), compiledAt);
   await writeStateFile(paths.module, result.outputFiles[0]!.text);
-  const record: KeptCompilation = { source, compiler, inputs };
-  if (!settled) {
+  if (!inputs) {
     // Used this once; the next run compiles again.
     await rm(paths.record, { force: true });
     return;
   }
-  await writeStateFile(paths.record, JSON.stringify(record));
+  await writeStateFile(paths.record, JSON.stringify({ source, compiler, inputs } satisfies KeptCompilation));
 }

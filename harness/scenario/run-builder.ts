@@ -6,9 +6,13 @@
  * docker-container builder for the run (network=host, so it reaches registries on 127.0.0.1;
  * buildx gives it ~/.docker/buildx/buildkitd.default.toml, the mirror config where there is one)
  * and removes it at the end.
+ *
+ * A docker-container builder runs BuildKit's image, which buildx pulls on an engine that lacks it:
+ * that image is the run's too, removed with the builder unless the engine had it before.
  */
+import { imagesPresent } from '../engine/container.ts';
 import { docker } from '../engine/docker.ts';
-import { defaultEngineName } from '../engine/engine-scope.ts';
+import { defaultEngineName, onEngine, type EngineEndpoint } from '../engine/engine-scope.ts';
 import type { Session } from '../engine/session.ts';
 import type { HostProbe } from '../host/probe.ts';
 import { formatPlatform, samePlatform, type Platform } from '../platform/platform.ts';
@@ -56,6 +60,7 @@ async function createNodesBuilder(session: Session, platforms: readonly Platform
   const name = `${session.id}-nodes`;
   session.trackBuilder(name);
   const layout = builderNodes(name, platforms, nodes);
+  await Promise.all(layout.map((n) => trackBuildkitImage(session, nodes.find((p) => p.node.name === n.endpoint)?.node)));
   for (const [i, n] of layout.entries()) {
     await docker([
       'buildx', 'create', ...(i ? ['--append'] : []), '--name', name, '--node', n.node, '--driver', 'docker-container', '--driver-opt', 'network=host',
@@ -80,9 +85,25 @@ export async function chooseBuilder(session: Session, probe: HostProbe, requeste
   }
   const name = `${session.id}-builder`;
   session.trackBuilder(name);
+  await trackBuildkitImage(session);
   await docker(['buildx', 'create', '--name', name, '--driver', 'docker-container', '--driver-opt', 'network=host'], { timeoutMs: 120_000 });
   return {
     name,
     note: `The engine uses the classic image store, whose default builder cannot build several platforms into one image: built with a docker-container builder created for this run (${name}, network=host) and removed after it.`,
   };
+}
+
+/** The image buildx boots a docker-container builder from (its default --driver-opt image). */
+export const BUILDKIT_IMAGE = 'moby/buildkit:buildx-stable-1';
+
+/**
+ * Records BuildKit's image on the engine a builder node runs on (undefined: the default engine)
+ * before buildx may pull it there: removed at the end when that engine did not have it, kept when
+ * it did or could not say.
+ */
+async function trackBuildkitImage(session: Session, engine?: EngineEndpoint): Promise<void> {
+  await onEngine(engine, async () => {
+    const present = await imagesPresent([BUILDKIT_IMAGE]);
+    session.trackImage(BUILDKIT_IMAGE, { present: present ? present.has(BUILDKIT_IMAGE) : true });
+  });
 }

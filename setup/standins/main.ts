@@ -64,6 +64,10 @@ async function buildStandIn(r: Recipe, trixie: DebianArchive, bookworm: DebianAr
   await mkdir(dir, { recursive: true });
   const started = Date.now();
   setStatus('fetching Debian packages');
+  // Its whole package list as one turn of each archive's apt queue, in build order: the base image
+  // (alpine) is not kept waiting behind the big downloads of the images built FROM it.
+  const listed = (suite: 'bookworm' | undefined) => r.packages.filter((p) => p.arch !== 'host' && p.suite === suite);
+  await Promise.all([trixie.fetchAll(listed(undefined)), bookworm.fetchAll(listed('bookworm'))]);
   await r.prepare({ trixie, bookworm, dir, stateDir });
   setStatus(`waiting for ${r.dependsOn.join(', ')}`);
   await bases;

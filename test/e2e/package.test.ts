@@ -66,7 +66,7 @@ describe('the packed package, installed into another project', () => {
     const listed = await execa('tar', ['-tzf', tarball]);
     const files = listed.stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
     for (const f of ['package.json', 'LICENSE', 'README.md', 'bin/multiarch-harness.mjs', 'dist/harness/index.js', 'dist/harness/index.d.ts',
-      'dist/harness/vitest.js', 'dist/harness/vitest.d.ts', 'dist/harness/cli/main.js', 'dist/demo/demo-command.js', 'scenarios/hello-go-qemu.ts', 'samples/hello-go/Dockerfile']) {
+      'dist/harness/vitest.js', 'dist/harness/vitest.d.ts', 'dist/harness/cli/main.js', 'dist/cli.cjs', 'dist/demo/demo-command.js', 'scenarios/hello-go-qemu.ts', 'samples/hello-go/Dockerfile']) {
       expect(files, f).toContain(f);
     }
     expect(files.filter((f) => /^(test|setup|bench|\.ci)\//.test(f) || /(^|\/)[^/]+\.test\.[mc]?[jt]s$/.test(f))).toEqual([]);
@@ -109,6 +109,31 @@ describeImage('${IMAGE}', {
     const r = await run('npx', ['--no', '--', 'vitest', 'run', 'alpine.test.ts']);
     expect(r.exitCode, said(r)).toBe(0);
     expect(r.all.replace(/\x1b\[[0-9;]*m/g, ''), said(r)).toMatch(/Tests\s+2 passed/);
+  }, 20 * 60_000);
+
+  test('the installed CLI runs verify from its one-file bundle with a kept code cache, as its ES modules do', async () => {
+    // A state folder of its own: the first run makes the code cache, the second takes it.
+    const state = join(tmp, 'state');
+    const verifyOnce = async (name: string, extra: Record<string, string> = {}) => {
+      const rusage = join(tmp, `${name}.rusage.json`);
+      const json = join(tmp, `${name}.json`);
+      const r = await execa('npx', ['--no', '--', 'multiarch-harness', 'verify', IMAGE, '--platforms', 'linux/amd64,linux/arm64', '--expect-uname',
+        '--command', 'uname', '--command=-m', '--json', json, '--quiet'], {
+        cwd: project, env: { ...env, MULTIARCH_STATE_DIR: state, MULTIARCH_RUSAGE_FILE: rusage, ...extra }, extendEnv: false, reject: false, all: true,
+      });
+      expect(r.exitCode, said(r)).toBe(0);
+      const report = JSON.parse(await readFile(json, 'utf8')) as { platforms: Array<{ platform: string; status: string; checks: Record<string, { status: string }> }> };
+      const rows = report.platforms.map((p) => `${p.platform} ${p.status} ${Object.entries(p.checks).map(([k, c]) => `${k}=${c.status}`).join(' ')}`).sort();
+      return { loaded: (JSON.parse(await readFile(rusage, 'utf8')) as { loaded: string }).loaded, rows };
+    };
+    const first = await verifyOnce('first');
+    const second = await verifyOnce('second');
+    const modules = await verifyOnce('modules', { MULTIARCH_BUNDLE_CACHE: 'off' });
+    expect([first.loaded, second.loaded, modules.loaded]).toEqual(['one-file', 'one-file, cached', 'modules']);
+    expect(first.rows).toHaveLength(2);
+    expect(first.rows.every((r) => / pass /.test(r))).toBe(true);
+    expect(second.rows).toEqual(first.rows);
+    expect(modules.rows).toEqual(first.rows);
   }, 20 * 60_000);
 
   test('npx multiarch-harness runs a scenario that imports multiarch-harness by name, and says its version', async () => {

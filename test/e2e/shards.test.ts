@@ -19,14 +19,23 @@ afterAll(async () => {
 const read = async (f: string) => JSON.parse(await readFile(join(tmp, f), 'utf8')) as RunReport;
 const verdicts = (r: RunReport) => r.platforms.map((p) => ({ platform: p.platform, status: p.status, checks: Object.fromEntries(Object.entries(p.checks).map(([k, c]) => [k, c.status])) }))
   .sort((a, b) => a.platform.localeCompare(b.platform));
-const verify = (image: string, json: string, ...rest: string[]) =>
-  cli(['verify', image, '--expect-uname', '--command', 'uname', '--command=-m', '--json', join(tmp, json), '--quiet', ...rest]);
+/** verify IMAGE into tmp/json; its exit code, and what did not pass (for an assertion's message). */
+async function verify(image: string, json: string, ...rest: string[]): Promise<{ exitCode: number | undefined; why: string }> {
+  const r = await cli(['verify', image, '--expect-uname', '--command', 'uname', '--command=-m', '--json', join(tmp, json), '--quiet', ...rest]);
+  const report = await read(json).catch(() => undefined);
+  const failed = (report?.platforms ?? []).flatMap((p) => Object.entries(p.checks).filter(([, c]) => c.status === 'fail').map(([k, c]) => `${p.platform} ${k} (${p.mode}): ${c.message ?? ''}`));
+  return { exitCode: r.exitCode, why: [`verify ${json}: exit ${r.exitCode}`, ...failed, r.stderr].join('\n') };
+}
+const passes = async (r: Promise<{ exitCode: number | undefined; why: string }>) => {
+  const { exitCode, why } = await r;
+  expect(exitCode, why).toBe(0);
+};
 
 describe('shards', () => {
   test('two shards merged give the verdicts of one unsharded verify', async () => {
-    expect((await verify(IMAGE, 'whole.json')).exitCode).toBe(0);
-    expect((await verify(IMAGE, 'shard1.json', '--shard', '1/2')).exitCode).toBe(0);
-    expect((await verify(IMAGE, 'shard2.json', '--shard', '2/2')).exitCode).toBe(0);
+    await passes(verify(IMAGE, 'whole.json'));
+    await passes(verify(IMAGE, 'shard1.json', '--shard', '1/2'));
+    await passes(verify(IMAGE, 'shard2.json', '--shard', '2/2'));
     const [whole, one, two] = [await read('whole.json'), await read('shard1.json'), await read('shard2.json')];
     // QEMU says armv7l for arm/v6 and arm/v7 alike: the run check says uname cannot tell them apart.
     const v6 = whole.platforms.find((p) => p.platform === 'linux/arm/v6')!;
@@ -45,7 +54,7 @@ describe('shards', () => {
 
   test('a shard report of another image is refused, naming both', async () => {
     // Go's source tree carries test programs of other machines (debug/dwarf/testdata, ...): foreign on purpose.
-    expect((await verify(OTHER, 'other2.json', '--shard', '2/2', '--platforms', 'linux/amd64,linux/arm64', '--allow-foreign', '/usr/local/go/src/**')).exitCode).toBe(0);
+    await passes(verify(OTHER, 'other2.json', '--shard', '2/2', '--platforms', 'linux/amd64,linux/arm64', '--allow-foreign', '/usr/local/go/src/**'));
     const r = await cli(['report', 'merge', join(tmp, 'shard1.json'), join(tmp, 'other2.json')]);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/^multiarch-harness: .*other2\.json.*(checked|sha256).*shard1\.json|^multiarch-harness: .*shard1\.json.*other2\.json/m);
