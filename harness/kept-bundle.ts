@@ -78,6 +78,7 @@ async function makeBundle(entry: string, base: string): Promise<string> {
       setup(build) {
         // Native addons stay requires, by absolute path.
         build.onResolve({ filter: /\.node$/ }, async (args) => {
+          if (args.pluginData === 'resolving') return undefined;
           const r = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: 'resolving' });
           return r.errors.length || !r.path ? undefined : { path: r.path, external: true };
         });
