@@ -2,13 +2,51 @@
  * Fetches Debian packages for foreign architectures through a private apt configuration, so the
  * host's own apt sources stay untouched, and extracts them into folders the stand-in images copy.
  * Stand-ins are prepared side by side: apt runs one call at a time per archive (its lists and
- * cache are one folder), and each package is extracted once however many stand-ins ask for it.
+ * cache are one folder), the most urgent stand-in's first (withAptRank), and each package is
+ * extracted once however many stand-ins ask for it.
  */
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import pLimit from 'p-limit';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { readdirSync } from 'node:fs';
+
+const rank = new AsyncLocalStorage<number>();
+
+/** Runs fn with its apt calls served before those of any higher rank waiting with them (0 first; none: last). */
+export function withAptRank<T>(r: number, fn: () => Promise<T>): Promise<T> {
+  return rank.run(r, fn);
+}
+
+/** One call at a time; of those waiting, the lowest rank first, then the oldest. */
+class AptQueue {
+  private busy = false;
+  private seq = 0;
+  private readonly waiting: Array<{ rank: number; seq: number; start: () => void }> = [];
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.push({
+        rank: rank.getStore() ?? Number.MAX_SAFE_INTEGER,
+        seq: this.seq++,
+        start: () => {
+          fn().then(resolve, reject).finally(() => {
+            this.busy = false;
+            this.next();
+          });
+        },
+      });
+      this.next();
+    });
+  }
+
+  private next(): void {
+    if (this.busy || this.waiting.length === 0) return;
+    this.waiting.sort((a, b) => a.rank - b.rank || a.seq - b.seq);
+    this.busy = true;
+    this.waiting.shift()!.start();
+  }
+}
 
 /** Whether `archives` holds the .deb of this version (apt names it name_version-without-epoch_arch.deb). */
 function hasDeb(archives: string, name: string, arch: string, version: string): boolean {
@@ -26,7 +64,8 @@ export interface FetchedPackage {
 export class DebianArchive {
   private readonly dir: string;
   /** One apt call at a time on this archive's folder. */
-  private readonly apt = pLimit(1);
+  private readonly queue = new AptQueue();
+  private readonly apt = <T>(fn: () => Promise<T>): Promise<T> => this.queue.run(fn);
   /** Each package's extraction, once: `name:arch` -> its folder. */
   private readonly extracted = new Map<string, Promise<FetchedPackage>>();
 

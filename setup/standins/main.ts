@@ -17,7 +17,7 @@ import { findClassicEngine } from '../../harness/host/classic-engine.ts';
 import { docker } from '../../harness/engine/docker.ts';
 import { formatPlatform } from '../../harness/platform/platform.ts';
 import { withRetry } from '../../harness/retry.ts';
-import { DebianArchive } from './debian-archive.ts';
+import { DebianArchive, withAptRank } from './debian-archive.ts';
 import { ensureMirror, mirrorHas } from './mirror.ts';
 import { describeRecipe, type Recipe } from './recipe.ts';
 import { RECIPES } from './recipes/index.ts';
@@ -139,7 +139,7 @@ async function main(): Promise<void> {
     // A line every 30 s for each: a cold BuildKit compile is minutes without output of its own.
     const done = withHeartbeat(
       (now, s) => `[standins] ${r.ref}: ${now || 'working'} (${s} s so far)`,
-      () => buildStandIn(r, trixie, bookworm, bases),
+      () => withAptRank(RECIPES.indexOf(r), () => buildStandIn(r, trixie, bookworm, bases)),
     ).then(async () => {
       await refreshLocalCopies(r);
       await writeFile(keyFileOf(r), keys.get(r)!);
