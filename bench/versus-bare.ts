@@ -31,7 +31,7 @@ const SOURCE = '127.0.0.1:5001/library/alpine:latest';
 const IMAGE = '127.0.0.1:5001/bench/alpine:latest';
 const tmp = await mkdtemp(join(tmpdir(), 'mah-bench-'));
 
-interface Sample { wallMs: number; cpuMs?: number; rssMiB?: number; phases?: Record<string, number> }
+interface Sample { wallMs: number; cpuMs?: number; rssMiB?: number; phases?: Record<string, number>; loaded?: string }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -43,9 +43,9 @@ async function harness(args: string[]): Promise<Sample> {
   const r = await $({ env: { ...process.env, MULTIARCH_RUSAGE_FILE: rusage }, nothrow: true })`node ${CLI} ${args} --quiet --json ${json}`;
   const wallMs = performance.now() - t;
   if (r.exitCode !== 0) throw new Error(`the harness failed (exit ${r.exitCode}): ${r.stdout}${r.stderr}`);
-  const u = JSON.parse(await readFile(rusage, 'utf8')) as { userMs: number; systemMs: number; maxRssKiB: number };
+  const u = JSON.parse(await readFile(rusage, 'utf8')) as { userMs: number; systemMs: number; maxRssKiB: number; loaded?: string };
   const report = JSON.parse(await readFile(json, 'utf8')) as { phasesMs?: Record<string, number> };
-  return { wallMs, cpuMs: u.userMs + u.systemMs, rssMiB: u.maxRssKiB / 1024, phases: report.phasesMs ?? {} };
+  return { wallMs, cpuMs: u.userMs + u.systemMs, rssMiB: u.maxRssKiB / 1024, phases: report.phasesMs ?? {}, ...(u.loaded ? { loaded: u.loaded } : {}) };
 }
 
 async function timedRun(fn: () => Promise<unknown>): Promise<Sample> {
@@ -88,7 +88,8 @@ function line(name: string, h: Sample[], bare: Sample[]): string {
   const cpu = median(h.map((s) => s.cpuMs!));
   const rss = Math.max(...h.map((s) => s.rssMiB!));
   return `${name.padEnd(34)} harness ${(hw / 1000).toFixed(1).padStart(6)} s  bare ${(bw / 1000).toFixed(1).padStart(6)} s  ratio ${(hw / bw).toFixed(2)}  ` +
-    `harness CPU ${(cpu / 1000).toFixed(2)} s (${((cpu / hw) * 100).toFixed(0)}% of wall)  peak ${rss.toFixed(0)} MiB`;
+    `harness CPU ${(cpu / 1000).toFixed(2)} s (${((cpu / hw) * 100).toFixed(1)}% of wall)  peak ${rss.toFixed(0)} MiB` +
+    `  code: ${[...new Set(h.map((s) => s.loaded ?? 'modules'))].join(' / ')}`;
 }
 
 function phases(h: Sample[]): string {
