@@ -105,7 +105,11 @@ async function refreshLocalCopies(r: Recipe): Promise<void> {
 async function main(): Promise<void> {
   const trixie = new DebianArchive(stateDir, 'trixie', ['amd64', 'arm64', 'armhf', 'armel', 'i386', 'ppc64el', 's390x', 'riscv64']);
   const bookworm = new DebianArchive(stateDir, 'bookworm', ['amd64', 'arm64', 'armhf', 'armel', 'i386', 'ppc64el', 's390x']);
-  const [sources] = await Promise.all([recipeSourcesHash(), trixie.update(), bookworm.update(), ensureMirror(port, stateDir, log)]);
+  // A line every 30 s here too: on a bare machine the mirror's registry is compiled first (a minute).
+  const [sources] = await withHeartbeat((now, s) => `[standins] ${now || 'reading Debian\'s package lists'} (${s} s so far)`, () => {
+    setStatus('reading Debian\'s package lists, starting the mirror registry');
+    return Promise.all([recipeSourcesHash(), trixie.update(), bookworm.update(), ensureMirror(port, stateDir, log)]);
+  });
   await Promise.all([
     trixie.lookUp(RECIPES.flatMap((r) => r.packages.filter((p) => p.arch !== 'host' && !p.suite))),
     bookworm.lookUp(RECIPES.flatMap((r) => r.packages.filter((p) => p.suite === 'bookworm'))),
