@@ -17,10 +17,11 @@
  * Anything wrong (the state folder read-only, esbuild failing, a damaged file) loads the package
  * the usual way; so does MULTIARCH_BUNDLE_CACHE=off.
  */
-import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { constants, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { rm } from 'node:fs/promises';
+import { access, mkdir, rm } from 'node:fs/promises';
 import { Script } from 'node:vm';
 import { stateDir, readStateFile, writeStateFile } from './state-dir.ts';
 import { inputsUnchanged, keptInputs, type KeptInput } from './kept-inputs.ts';
@@ -36,8 +37,9 @@ const loaded = new Map<string, Promise<unknown>>();
 
 /** The kept files of one package entry: `<base>.cjs`, `<base>.json`, and `<base>.<identity>.cache`. */
 export function keptBase(entry: string): string {
+  // One per installed copy: checkouts or projects that share the state folder keep theirs side by side.
   const name = entry.replace(/^.*node_modules\//, '').replace(/[^\w.-]+/g, '_');
-  return join(stateDir(), 'bundles', name);
+  return join(stateDir(), 'bundles', `${name}-${createHash('sha256').update(entry).digest('hex').slice(0, 12)}`);
 }
 
 /**
@@ -59,7 +61,12 @@ async function loadKept(entry: string): Promise<unknown> {
   const base = keptBase(entry);
   const record = await readStateFile<KeptBundleRecord>(`${base}.json`);
   let bundle = record && record.entry === entry && inputsUnchanged(record.inputs) ? record.bundle : undefined;
-  bundle ??= await makeBundle(entry, base);
+  if (!bundle) {
+    // Where nothing can be kept (a read-only state folder), esbuild is not run for nothing at every start.
+    await mkdir(dirname(base), { recursive: true });
+    await access(dirname(base), constants.W_OK);
+    bundle = await makeBundle(entry, base);
+  }
   return runBundle(bundle, entry, base);
 }
 
