@@ -60,7 +60,7 @@ async function loadKept(entry: string): Promise<unknown> {
   if (process.env.MULTIARCH_BUNDLE_CACHE === 'off') throw new Error('kept bundles are off');
   const base = keptBase(entry);
   const record = await readStateFile<KeptBundleRecord>(`${base}.json`);
-  let bundle = record && record.entry === entry && inputsUnchanged(record.inputs) ? record.bundle : undefined;
+  let bundle = record && record.entry === entry && inputsUnchanged(record.inputs) && statSync(record.bundle, { throwIfNoEntry: false }) ? record.bundle : undefined;
   if (!bundle) {
     // Where nothing can be kept (a read-only state folder), esbuild is not run for nothing at every start.
     await mkdir(dirname(base), { recursive: true });
