@@ -1,7 +1,6 @@
 // After `tsc` and write-code-id.mjs: dist/cli.cjs, the compiled CLI as one CommonJS file, for the
-// commands that never load a user's scenario (verify, doctor, report). Node's loader spent more
-// CPU finding and compiling the ~150 modules of a verify than the verify itself spent working;
-// bin/multiarch-harness.mjs runs this one file through vm.Script with a kept code cache instead
+// commands that never load a user's scenario (verify, doctor, report): instead of Node finding,
+// reading and compiling the ~150 modules of a verify at every start, bin/multiarch-harness.mjs runs this one file through vm.Script with a kept code cache instead
 // (harness/kept-bundle.ts, loadBuiltBundle).
 //   - Its first line names the code id of the dist/ it was made from: a bundle that does not match
 //     the modules beside it is not used.
@@ -52,6 +51,6 @@ const result = await build({
   }],
 });
 const text = result.outputFiles[0].text;
-// import.meta left in a package file would be empty in CommonJS: refuse rather than ship that.
+// import.meta left in a package file would be empty in CommonJS: say so.
 if (/import\.meta\b/.test(text.replace(/__mah_url/g, ''))) console.warn('bundle-cli: import.meta remains in dist/cli.cjs');
 writeFileSync(join(dist, 'cli.cjs'), text);
