@@ -5,6 +5,8 @@
 #   bash setup/prepare-host.sh --emulate linux/386
 #                                       also run these platforms under QEMU where the kernel could
 #                                       run them natively (so the QEMU path is tested); `none` undoes it
+#   bash setup/prepare-host.sh --wait   also wait for the stand-ins otherwise finished in the
+#                                       background (moby/buildkit on a bare machine: see step 3)
 #   bash setup/prepare-host.sh --undo   put back what an earlier preparation changed on the host
 #
 # On a host that already has a working Docker engine with buildx (Docker Desktop, a CI runner,
@@ -32,7 +34,18 @@ record() { mkdir -p "$STATE_DIR"; grep -qxF "$1" "$CHANGES" 2>/dev/null || echo 
 
 engine_up() { timeout 10 docker info >/dev/null 2>&1; }
 
+stop_background_standins() { # the set-up's own background stand-in build, if it runs (its process group)
+  local record=$STATE_DIR/standins/background.json pid
+  [ -f "$record" ] || return 0
+  pid=$(sed -n 's/^ *"pid": *\([0-9][0-9]*\).*/\1/p' "$record")
+  if [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'standins/main.ts'; then
+    kill -TERM -- "-$pid" 2>/dev/null && say "stopped the background stand-in build (pid $pid)" || true
+  fi
+  rm -f "$record"
+}
+
 undo() {
+  stop_background_standins
   [ -f "$CHANGES" ] || { say "nothing recorded in $CHANGES: nothing to undo"; return 0; }
   # Reverse order of the recorded changes.
   tac "$CHANGES" | while read -r change; do
@@ -71,12 +84,14 @@ undo() {
 }
 
 emulate=
+wait_all=
 while [ $# -gt 0 ]; do
   case "$1" in
     --undo) undo; exit 0 ;;
+    --wait) wait_all=--wait; shift ;;
     --emulate) [ $# -ge 2 ] || die "--emulate takes a platform list (linux/386) or none."; emulate=$2; shift 2 ;;
     --emulate=*) emulate=${1#--emulate=}; shift ;;
-    *) die "unknown option $1 (options: --emulate PLATFORMS|none, --undo)." ;;
+    *) die "unknown option $1 (options: --emulate PLATFORMS|none, --wait, --undo)." ;;
   esac
 done
 
@@ -207,10 +222,15 @@ if [ $managed_engine = yes ]; then
 fi
 
 # ---------------------------------------------------------------------------------------------
-# 3. Offline stand-ins for Docker Hub images, and the mirror registry that serves them.
+# 3. Offline stand-ins for Docker Hub images, and the mirror registry that serves them. When
+#    moby/buildkit has to be built (a bare machine: six Go compiles, the long pole), it is built
+#    after the others in a background process at a lower CPU priority, recorded in
+#    $STATE_DIR/standins/background.json (log: $LOG_DIR/standins-background.log); the harness waits
+#    for it before it creates a docker-container builder, and it is pushed only whole. --wait
+#    builds it before saying ready.
 # ---------------------------------------------------------------------------------------------
 if [ $managed_engine = yes ] || [ "${MULTIARCH_STANDINS:-}" = always ]; then
-  node "$ROOT/bin/run-ts.mjs" "$ROOT/setup/standins/main.ts" --mirror-port "$MIRROR_PORT" --state-dir "$STATE_DIR" \
+  node "$ROOT/bin/run-ts.mjs" "$ROOT/setup/standins/main.ts" --mirror-port "$MIRROR_PORT" --state-dir "$STATE_DIR" $wait_all \
     || die "building the offline stand-ins failed (see the lines above)."
   record mirror-container
 

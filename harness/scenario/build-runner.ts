@@ -44,7 +44,7 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerEnv): Promis
     const tag = `${registry.address}/${s.build.repository}:${session.id}`;
     // With the containerd image store, --push also keeps the image in the engine's store: recorded before the build.
     session.trackImage(tag);
-    const builder = await chooseBuilder(session, probe, options.builder, runnable.map((e) => e.platform), env.nodes);
+    const builder = await chooseBuilder(session, probe, options.builder, runnable.map((e) => e.platform), env.nodes, (line) => progress(line));
     notes.push(builder.note);
     progress(`building ${runnable.map((e) => formatPlatform(e.platform)).join(', ')} with the builder ${builder.name}`);
     for (const e of runnable) progress('', { platform: formatPlatform(e.platform), state: 'building' });

@@ -16,6 +16,7 @@ import { defaultEngineName, onEngine, type EngineEndpoint } from '../engine/engi
 import type { Session } from '../engine/session.ts';
 import type { HostProbe } from '../host/probe.ts';
 import { formatPlatform, samePlatform, type Platform } from '../platform/platform.ts';
+import { awaitStandIn } from '../host/background-standins.ts';
 import type { PlacedNode } from '../checks/placement.ts';
 
 export interface ChosenBuilder {
@@ -56,10 +57,11 @@ export function builderNodes(builder: string, platforms: readonly Platform[], no
  * (the run's registry listens on 127.0.0.1). BuildKit then builds each platform on the node that
  * lists it, all in one `buildx build`. Created for the run and always removed.
  */
-async function createNodesBuilder(session: Session, platforms: readonly Platform[], nodes: readonly PlacedNode[]): Promise<ChosenBuilder> {
+async function createNodesBuilder(session: Session, platforms: readonly Platform[], nodes: readonly PlacedNode[], onWait?: (line: string) => void): Promise<ChosenBuilder> {
   const name = `${session.id}-nodes`;
   session.trackBuilder(name);
   const layout = builderNodes(name, platforms, nodes);
+  await awaitBuildkitStandIn(onWait);
   await Promise.all(layout.map((n) => trackBuildkitImage(session, nodes.find((p) => p.node.name === n.endpoint)?.node)));
   for (const [i, n] of layout.entries()) {
     await docker([
@@ -76,15 +78,19 @@ async function createNodesBuilder(session: Session, platforms: readonly Platform
   };
 }
 
-export async function chooseBuilder(session: Session, probe: HostProbe, requested: string | undefined, platforms: readonly Platform[], nodes: readonly PlacedNode[] = []): Promise<ChosenBuilder> {
+export async function chooseBuilder(
+  session: Session, probe: HostProbe, requested: string | undefined, platforms: readonly Platform[], nodes: readonly PlacedNode[] = [],
+  onWait?: (line: string) => void,
+): Promise<ChosenBuilder> {
   const platformCount = platforms.length;
   if (requested) return { name: requested, note: `Built with the builder ${requested}, as asked (--builder).` };
-  if (nodes.length) return createNodesBuilder(session, platforms, nodes);
+  if (nodes.length) return createNodesBuilder(session, platforms, nodes, onWait);
   if (probe.imageStore === 'containerd' || platformCount < 2) {
     return { name: 'default', note: `Built with the engine's default builder (docker driver, ${probe.imageStore} image store).` };
   }
   const name = `${session.id}-builder`;
   session.trackBuilder(name);
+  await awaitBuildkitStandIn(onWait);
   await trackBuildkitImage(session);
   await docker(['buildx', 'create', '--name', name, '--driver', 'docker-container', '--driver-opt', 'network=host'], { timeoutMs: 120_000 });
   return {
@@ -95,6 +101,11 @@ export async function chooseBuilder(session: Session, probe: HostProbe, requeste
 
 /** The image buildx boots a docker-container builder from (its default --driver-opt image). */
 export const BUILDKIT_IMAGE = 'moby/buildkit:buildx-stable-1';
+
+/** Where the set-up is still building BuildKit's stand-in in the background (a bare machine), waits for it. */
+function awaitBuildkitStandIn(onWait?: (line: string) => void): Promise<void> {
+  return awaitStandIn(BUILDKIT_IMAGE, onWait ? { onWait } : {});
+}
 
 /**
  * Records BuildKit's image on the engine a builder node runs on (undefined: the default engine)

@@ -21,6 +21,8 @@ import { parseImageRef } from '../registry/image-ref.ts';
 import type { Session } from '../engine/session.ts';
 import { parseNodeOption } from '../engine/nodes.ts';
 import { placeNode } from './place-node.ts';
+import { awaitStandIn, createsContainerBuilder } from '../host/background-standins.ts';
+import { BUILDKIT_IMAGE } from './run-builder.ts';
 import type { PlacedNode } from '../checks/placement.ts';
 
 
@@ -36,7 +38,7 @@ function shown(arg: string): string {
 export class Step {
   readonly result: StepResult;
 
-  constructor(section: string, title: string) {
+  constructor(section: string, title: string, private readonly onProgress: (message: string) => void = () => undefined) {
     this.result = { section, title, commands: [], observed: [], differences: [], status: 'pass', failures: [], durationMs: 0 };
   }
 
@@ -44,6 +46,8 @@ export class Step {
   async docker(args: readonly string[], options: DockerOptions = {}): Promise<CommandResult> {
     const host = options.env?.DOCKER_HOST;
     this.result.commands.push([...(host ? [`DOCKER_HOST=${host}`] : []), 'docker', ...args].map(shown).join(' '));
+    // A docker-container builder boots BuildKit's image: where the set-up still builds its stand-in, wait.
+    if (createsContainerBuilder(args)) await awaitStandIn(BUILDKIT_IMAGE, { onWait: (line) => this.onProgress(`  ${line}`) });
     return docker(args, { timeoutMs: 10 * 60_000, ...options, check: false });
   }
 
@@ -150,7 +154,7 @@ export async function createStepsContext(ctx: Session, probe: HostProbe, onProgr
     handlers: () => readHandlers({ engineIsLocal: probe.engineIsLocal, labels: ctx.labels }),
     node: (spec) => placeNode(ctx, parseNodeOption(spec)),
     async step(section, title, fn) {
-      const s = new Step(section, title);
+      const s = new Step(section, title, onProgress);
       const started = performance.now();
       onProgress(`${section} ${title}`);
       try {

@@ -3,8 +3,9 @@
  *   - the source is moby/buildkit as Docker 26.1.5 vendors it, shipped in
  *     golang-github-docker-docker-dev;
  *   - its imports come from the golang-*-dev packages that Debian's Contents-all index names for
- *     each missing import path (about 96 packages, found by repeating `go list` until nothing is
- *     missing);
+ *     each missing import path (96 packages, found by repeating `go list` until nothing is
+ *     missing). The list found is shipped (buildkit-packages.txt) and fetched in one apt call;
+ *     `go list` still checks the tree, and looks up anything missing as before;
  *   - Go is trixie's Go 1.24, in GOPATH mode.
  * Adjustments, all recorded here: protobuf 1.5 instead of 1.3 (grpc needs it); go-systemd's
  * /v22 import path links to the package itself; the GitHub Actions and Azure cache backends are
@@ -75,6 +76,12 @@ function goEnv(root: string, gopath: string, extra: Record<string, string> = {})
   };
 }
 
+/** buildkit-packages.txt: the packages an earlier discovery found (comments and blank lines left out). */
+async function knownPackages(): Promise<string[]> {
+  const text = await readFile(join(dirname(fileURLToPath(import.meta.url)), 'buildkit-packages.txt'), 'utf8');
+  return text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+}
+
 /** The GOPATH with buildkit's source and every package it imports, resolved once. */
 async function sourceTree(base: string, root: string, trixie: DebianArchive, log: (s: string) => void): Promise<string> {
   const gopath = join(base, 'gopath');
@@ -86,12 +93,16 @@ async function sourceTree(base: string, root: string, trixie: DebianArchive, log
       if (await exists(join(pkg.root, 'usr/share/gocode/src'))) await cp(join(pkg.root, 'usr/share/gocode/src'), join(gopath, 'src'), { recursive: true, verbatimSymlinks: true, force: true });
     }
   };
-  await add([BUILDKIT_SOURCE_PACKAGE]);
-  const index = await goPackageIndex(base);
-  const taken = new Set<string>([BUILDKIT_SOURCE_PACKAGE]);
+  // The source and the packages found before, in one apt call: two or three rounds of discovery less.
+  const known = await trixie.available((await knownPackages()).map((name) => ({ name, arch: 'all' })));
+  await add([BUILDKIT_SOURCE_PACKAGE, ...known.map((k) => k.name)]);
+  let index: Map<string, string[]> | undefined;
+  const taken = new Set<string>([BUILDKIT_SOURCE_PACKAGE, ...known.map((k) => k.name)]);
   for (let round = 0; round < 20; round++) {
     const r = await execa('go', ['list', '-e', '-deps', '-f', '{{with .Error}}{{.Err}}{{end}}', ...TARGETS], { env: goEnv(root, gopath), reject: false });
     const missing = new Set([...`${r.stdout}\n${r.stderr}`.matchAll(/cannot find package "([^"]+)"/g)].map((m) => m[1]!));
+    if (missing.size === 0) break;
+    index ??= await goPackageIndex(base);
     const wanted = new Set<string>();
     for (const m of missing) {
       const parts = m.split('/');

@@ -130,6 +130,12 @@ export class DebianArchive {
     }
   }
 
+  /** Those of `specs` this suite has (in one apt-cache call). */
+  async available<T extends { name: string; arch: string }>(specs: readonly T[]): Promise<T[]> {
+    await this.lookUp(specs);
+    return specs.filter(({ name, arch }) => this.versions.has(`${name}:${arch}`));
+  }
+
   /** The version apt would fetch, without fetching it: part of each stand-in's cache key. */
   async candidateVersion(name: string, arch: string): Promise<string> {
     await this.lookUp([{ name, arch }]);

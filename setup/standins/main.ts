@@ -3,11 +3,16 @@
  * Each is rebuilt only when its recipe or its Debian packages changed, or the mirror lost it, or an
  * image it is built FROM was rebuilt. The ones to rebuild are built side by side: each prepares its
  * context (Debian packages, Go compiles) at once, and waits for the images it is built FROM only
- * before its own `buildx build`.
+ * before its own `buildx build`. A recipe marked `background` (BuildKit: the long pole, for
+ * docker-container builders only) is built after the others in a process of its own, started here
+ * and left running (--in-background), unless --wait; harness/host/background-standins.ts has its
+ * record, and what uses the image waits for it.
  *
- *   node bin/run-ts.mjs setup/standins/main.ts --mirror-port 5001 --state-dir DIR [--force]
+ *   node bin/run-ts.mjs setup/standins/main.ts --mirror-port 5001 --state-dir DIR [--force] [--wait] [--only REF]...
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +27,10 @@ import { ensureMirror, mirrorHas } from './mirror.ts';
 import { describeRecipe, type Recipe } from './recipe.ts';
 import { RECIPES } from './recipes/index.ts';
 import { setStatus, withHeartbeat } from '../status.ts';
+import {
+  awaitStandIn, describeBackgroundBuild, endBackgroundBuild, forgetBackgroundFailure, readBackgroundBuild, recordBackgroundBuild, runningBackgroundBuild,
+  type BackgroundBuild,
+} from '../../harness/host/background-standins.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const log = (s: string) => console.log(`[standins] ${s}`);
@@ -31,15 +40,20 @@ const { values } = parseArgs({
     'mirror-port': { type: 'string', default: '5001' },
     'state-dir': { type: 'string', default: '/var/lib/multiarch-harness' },
     force: { type: 'boolean', default: false },
-    only: { type: 'string' },
+    only: { type: 'string', multiple: true, default: [] },
+    /** Build the background recipes too before returning. */
+    wait: { type: 'boolean', default: false },
+    /** This is the background process main.ts started: it records itself, and its end. */
+    'in-background': { type: 'boolean', default: false },
   },
 });
+const inBackground = values['in-background']!;
 const port = Number(values['mirror-port']);
 const stateDir = values['state-dir']!;
 
 async function recipeSourcesHash(): Promise<string> {
   const h = createHash('sha256');
-  const files = (await readdir(HERE, { recursive: true })).filter((f) => /\.(ts|go)$/.test(f)).sort();
+  const files = (await readdir(HERE, { recursive: true })).filter((f) => /\.(ts|go|txt)$/.test(f)).sort();
   for (const f of files) h.update(f).update(await readFile(join(HERE, f)));
   for (const shared of ['../../harness/platform/platform.ts', '../../scenarios/support/upstream-platforms.ts', '../go-build.ts']) h.update(await readFile(join(HERE, shared)));
   return h.digest('hex');
@@ -117,12 +131,19 @@ async function main(): Promise<void> {
   const keysDir = join(stateDir, 'standins', 'keys');
   await mkdir(keysDir, { recursive: true });
   const keyFileOf = (r: Recipe) => join(keysDir, r.mirrorRepo.replaceAll('/', '_') + `_${r.tag}`);
-  const wanted = RECIPES.filter((r) => !values.only || r.ref === values.only);
+  const wanted = RECIPES.filter((r) => values.only!.length === 0 || values.only!.includes(r.ref));
+  // Another set-up's background process is building these: not built twice.
+  const elsewhere = inBackground ? undefined : await runningBackgroundBuild(stateDir);
+  if (!inBackground) await forgetBackgroundFailure(stateDir);
 
   // Which to rebuild: RECIPES lists a recipe after those it is built FROM, so one pass sees them first.
   const keys = new Map<Recipe, string>();
   const rebuild = new Set<string>();
   for (const r of wanted) {
+    if (elsewhere?.refs.includes(r.ref)) {
+      log(`${r.ref}: being built in the background (pid ${elsewhere.pid}, log ${elsewhere.log})`);
+      continue;
+    }
     const key = await cacheKey(r, trixie, bookworm, sources);
     keys.set(r, key);
     const previous = await readFile(keyFileOf(r), 'utf8').catch(() => '');
@@ -132,9 +153,14 @@ async function main(): Promise<void> {
   }
 
   const built = new Map<string, Promise<void>>();
+  const later: Recipe[] = [];
   for (const r of wanted) {
     const name = `${r.mirrorRepo}:${r.tag}`;
     if (!rebuild.has(name)) continue;
+    if (r.background && !values.wait && !inBackground) {
+      later.push(r);
+      continue;
+    }
     log(`${r.ref}: building for ${r.platforms.length} platforms`);
     const bases = Promise.all(r.dependsOn.map((d) => built.get(d)).filter((b) => b !== undefined)).catch(() => {
       throw new Error(`not built, because ${r.dependsOn.join(', ')} failed`);
@@ -157,9 +183,56 @@ async function main(): Promise<void> {
     return r.status === 'rejected' ? [`${name}: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`] : [];
   });
   if (failures.length) throw new Error(`${failures.length} stand-in(s) failed:\n  ${failures.join('\n  ')}`);
+  if (later.length) await startInBackground(later);
+  if (values.wait && elsewhere) {
+    for (const ref of elsewhere.refs) await awaitStandIn(ref, { dir: stateDir, onWait: (line) => log(line) });
+  }
 }
 
-main().catch((err: unknown) => {
+/**
+ * Starts this script again for `recipes`, detached and at a lower CPU priority, its output in a log,
+ * and returns once that process has recorded itself (so a user of the image never finds neither
+ * the image nor the record).
+ */
+async function startInBackground(recipes: Recipe[]): Promise<void> {
+  const logFile = join(stateDir, 'logs', 'standins-background.log');
+  await mkdir(dirname(logFile), { recursive: true });
+  const out = openSync(logFile, 'w');
+  const child = spawn('nice', [
+    '-n', '10', process.execPath, join(HERE, '../../bin/run-ts.mjs'), join(HERE, 'main.ts'), '--in-background',
+    '--mirror-port', String(port), '--state-dir', stateDir, ...recipes.flatMap((r) => ['--only', r.ref]),
+  ], { detached: true, stdio: ['ignore', out, out] });
+  closeSync(out);
+  let exited: number | null | undefined;
+  child.on('exit', (code) => { exited = code; });
+  const deadline = Date.now() + 60_000;
+  let recorded: BackgroundBuild | undefined;
+  while (!(recorded = await readBackgroundBuild(stateDir)) || recorded.pid !== child.pid) {
+    if (exited !== undefined) throw new Error(`the background build of ${recipes.map((r) => r.ref).join(', ')} ended at once (exit ${exited}); see ${logFile}`);
+    if (Date.now() > deadline) throw new Error(`the background build of ${recipes.map((r) => r.ref).join(', ')} did not start within 60 s; see ${logFile}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.unref();
+  for (const r of recipes) {
+    log(`${r.ref}: building for ${r.platforms.length} platforms in the background (pid ${child.pid}, log ${logFile}); a docker-container builder waits for it (\`prepare-host.sh --wait\` waits now)`);
+  }
+}
+
+async function runInBackground(): Promise<void> {
+  const refs = RECIPES.filter((r) => values.only!.includes(r.ref)).map((r) => r.ref);
+  await recordBackgroundBuild(await describeBackgroundBuild(process.pid, refs, join(stateDir, 'logs', 'standins-background.log')), stateDir);
+  try {
+    await main();
+    await endBackgroundBuild(process.pid, undefined, stateDir);
+    log(`done: ${refs.join(', ')}`);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    await endBackgroundBuild(process.pid, { refs, message, log: join(stateDir, 'logs', 'standins-background.log') }, stateDir);
+    throw err;
+  }
+}
+
+(inBackground ? runInBackground() : main()).catch((err: unknown) => {
   console.error(`[standins] ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

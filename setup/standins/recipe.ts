@@ -28,6 +28,12 @@ export interface Recipe {
   dependsOn: string[];
   /** Debian packages whose versions enter the cache key (trixie unless the suite says otherwise). */
   packages: Array<{ name: string; arch: string; suite?: 'bookworm' }>;
+  /**
+   * Built after the set-up says ready, in a process of its own, when it has to be built at all: only
+   * some runs use it, and it is the long pole (harness/host/background-standins.ts: its users wait
+   * for it). `prepare-host.sh --wait` builds it before saying ready, like the others.
+   */
+  background?: true;
   /** Fills ctx.dir with the Dockerfile and files; returns a package list for the label. */
   prepare(ctx: RecipeContext): Promise<FetchedPackage[]>;
 }

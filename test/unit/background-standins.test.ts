@@ -1,0 +1,88 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import {
+  awaitStandIn, backgroundFailureFile, backgroundFile, createsContainerBuilder, describeBackgroundBuild, endBackgroundBuild, isRunning,
+  recordBackgroundBuild, runningBackgroundBuild,
+} from '../../harness/host/background-standins.ts';
+
+const REF = 'moby/buildkit:buildx-stable-1';
+let dir: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mah-bg-test-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A process that runs `script` (sh), recorded as the background build of `refs`. */
+async function recorded(script: string, refs = [REF]) {
+  const child = spawn('sh', ['-c', script], { stdio: 'ignore' });
+  const exited = new Promise((r) => child.on('exit', r));
+  const b = await describeBackgroundBuild(child.pid!, refs, join(dir, 'standins-background.log'));
+  await recordBackgroundBuild(b, dir);
+  return { b, exited };
+}
+
+describe('stand-ins finished in the background', () => {
+  test('nothing recorded: returns at once', async () => {
+    await expect(awaitStandIn(REF, { dir, pollMs: 10 })).resolves.toBeUndefined();
+    expect(await runningBackgroundBuild(dir)).toBeUndefined();
+  });
+
+  test('waits while the recorded process runs, and returns once it removed its record', async () => {
+    const record = backgroundFile(dir);
+    const { b } = await recorded(`sleep 0.6; rm -f '${record}'`);
+    expect(await isRunning(b)).toBe(true);
+    expect((await runningBackgroundBuild(dir))?.pid).toBe(b.pid);
+    await writeFile(b.log, '[standins] moby/buildkit:buildx-stable-1: go build github.com/moby/buildkit/cmd/buildkitd for linux/s390x (240 s so far)\n');
+    const lines: string[] = [];
+    const started = Date.now();
+    await awaitStandIn(REF, { dir, pollMs: 20, everyMs: 10_000, onWait: (l) => lines.push(l) });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`pid ${b.pid}`);
+    expect(lines[0]).toMatch(/^waiting for moby\/buildkit:buildx-stable-1, which the set-up builds in the background \(pid \d+, log \S+\): go build github.com\/moby\/buildkit\/cmd\/buildkitd for linux\/s390x \(waited 0 s\)$/);
+  });
+
+  test('a record whose process ended without finishing: one sentence naming the log', async () => {
+    const { b, exited } = await recorded('exit 0');
+    await exited;
+    expect(await isRunning(b)).toBe(false);
+    await expect(awaitStandIn(REF, { dir, pollMs: 10 })).rejects.toThrow(/background build of moby\/buildkit:buildx-stable-1 stopped before it finished \(log: .*standins-background\.log\); run `bash setup\/prepare-host\.sh`/);
+  });
+
+  test('a pid now held by another process, or a record of an earlier boot, is not the build', async () => {
+    const { b } = await recorded('sleep 5');
+    expect(await isRunning({ ...b, startTicks: String(Number(b.startTicks) - 1) })).toBe(false);
+    expect(await isRunning({ ...b, bootId: 'another-boot' })).toBe(false);
+    process.kill(b.pid);
+  });
+
+  test('a failed build: its record goes, its failure is said', async () => {
+    const { b } = await recorded('sleep 5');
+    await endBackgroundBuild(b.pid, { refs: [REF], message: 'go build failed', log: b.log }, dir);
+    process.kill(b.pid);
+    await expect(awaitStandIn(REF, { dir, pollMs: 10 })).rejects.toThrow(/could not build moby\/buildkit:buildx-stable-1 in the background: go build failed/);
+    await rm(backgroundFailureFile(dir));
+    await expect(awaitStandIn(REF, { dir, pollMs: 10 })).resolves.toBeUndefined();
+  });
+
+  test('another image being built is not waited for', async () => {
+    const { b } = await recorded('sleep 5', ['library/registry:2']);
+    await expect(awaitStandIn(REF, { dir, pollMs: 10 })).resolves.toBeUndefined();
+    process.kill(b.pid);
+  });
+
+  test('which docker commands start BuildKit\'s image', () => {
+    expect(createsContainerBuilder(['buildx', 'create', '--name', 'b'])).toBe(true);
+    expect(createsContainerBuilder(['buildx', 'create', '--name', 'b', '--driver', 'docker-container'])).toBe(true);
+    expect(createsContainerBuilder(['buildx', 'create', '--driver=docker-container'])).toBe(true);
+    expect(createsContainerBuilder(['buildx', 'create', '--driver', 'remote', 'tcp://127.0.0.1:1234'])).toBe(false);
+    expect(createsContainerBuilder(['buildx', 'ls'])).toBe(false);
+    expect(createsContainerBuilder(['run', 'buildx', 'create'])).toBe(false);
+  });
+});
