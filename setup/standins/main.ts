@@ -200,7 +200,7 @@ async function startInBackground(recipes: Recipe[]): Promise<void> {
   const out = openSync(logFile, 'w');
   const child = spawn('nice', [
     '-n', '10', process.execPath, join(HERE, '../../bin/run-ts.mjs'), join(HERE, 'main.ts'), '--in-background',
-    '--mirror-port', String(port), '--state-dir', stateDir, ...recipes.flatMap((r) => ['--only', r.ref]),
+    '--mirror-port', String(port), '--state-dir', stateDir, ...(values.force ? ['--force'] : []), ...recipes.flatMap((r) => ['--only', r.ref]),
   ], { detached: true, stdio: ['ignore', out, out] });
   closeSync(out);
   let exited: number | null | undefined;
