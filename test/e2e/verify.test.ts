@@ -1,10 +1,10 @@
 // `verify` against images built here into a real registry: a correct 9-platform image passes all
 // four checks; an arm64 entry holding an amd64 binary, a missing platform, and GOARM=7 code in an
 // arm/v6 entry each fail, naming the platform and the check.
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { buildAndPush } from '../../harness/engine/build.ts';
 import { startRegistry, type LocalRegistry } from '../../harness/registry/local-registry.ts';
 import { parsePlatformList } from '../../harness/platform/platform.ts';
@@ -81,7 +81,9 @@ describe('verify', () => {
     }
     expect(good.stdout).toMatch(/TEST +KIND +amd64 +386 +arm\/v6/);
 
-    const junit = join(await mkdtemp(join(tmpdir(), 'mah-cst-')), 'junit.xml');
+    const junitDir = await mkdtemp(join(tmpdir(), 'mah-cst-'));
+    onTestFinished(() => rm(junitDir, { recursive: true, force: true }));
+    const junit = join(junitDir, 'junit.xml');
     const bad = await verify(images.wrongArch!, '--config', config, '--reporter', `junit=${junit}`);
     expect(bad.code).toBe(1);
     const byPlatform = Object.fromEntries(bad.report.platforms.map((p) => [p.platform, p]));

@@ -2,24 +2,29 @@
 // test/e2e/every-program.test.ts): ld.so.conf with includes, $ORIGIN in RUNPATH, RPATH ignored
 // beside RUNPATH, LD_LIBRARY_PATH from the image, musl's path file, a foreign candidate passed over.
 import { createWriteStream } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { checkDependencies, readLoaderConfig, type DynamicElf } from '../../harness/image/dynamic-deps.ts';
 import { ImageFilesystem } from '../../harness/image/filesystem.ts';
 
 const arm64 = (o: Partial<DynamicElf> = {}): DynamicElf => ({ bits: 64, endian: 'little', machine: 183, machineName: 'AArch64', ...o });
 const x86 = (o: Partial<DynamicElf> = {}): DynamicElf => ({ bits: 64, endian: 'little', machine: 62, machineName: 'x86-64', ...o });
 
+const scratch: string[] = [];
+afterAll(() => Promise.all(scratch.map((d) => rm(d, { recursive: true, force: true }))));
+
 async function image(files: Record<string, string>, links: Record<string, string> = {}): Promise<ImageFilesystem> {
   const pack = tar.pack();
   for (const [path, content] of Object.entries(files)) pack.entry({ name: path.slice(1), mode: 0o755 }, content);
   for (const [path, target] of Object.entries(links)) pack.entry({ name: path.slice(1), type: 'symlink', linkname: target });
   pack.finalize();
-  const file = join(await mkdtemp(join(tmpdir(), 'mah-deps-')), 'layer.tar');
+  const dir = await mkdtemp(join(tmpdir(), 'mah-deps-'));
+  scratch.push(dir);
+  const file = join(dir, 'layer.tar');
   await pipeline(pack, createWriteStream(file));
   return ImageFilesystem.fromLayerFiles([file]);
 }

@@ -2,7 +2,7 @@
 // against mistakes (each one sentence naming the line), and the file, metadata and license tests
 // against layers and configs made here.
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -122,6 +122,7 @@ describe('file, metadata and license tests from layers', () => {
     const file = join(dir, 'layer.tar');
     await pipeline(pack, createWriteStream(file));
     fs = await ImageFilesystem.fromLayerFiles([file]);
+    return () => rm(dir, { recursive: true, force: true });
   });
 
   test('modes as Go prints them', () => {
