@@ -131,6 +131,19 @@ export async function awaitStandIn(ref: string, options: AwaitOptions = {}): Pro
   }
 }
 
+/** doctor's line on the set-up's background build: running, failed or stopped; undefined when there is none. */
+export async function describeBackground(dir = stateDir()): Promise<string | undefined> {
+  const b = await readBackgroundBuild(dir);
+  if (b && (await isRunning(b))) {
+    const now = (await lastLogLine(b.log, b.refs[0] ?? '')) || 'starting';
+    return `stand-ins: ${b.refs.join(', ')} being built in the background since ${b.started} (pid ${b.pid}, log ${b.log}): ${now}; a docker-container builder waits for it`;
+  }
+  if (b) return `stand-ins: the background build of ${b.refs.join(', ')} stopped before it finished (log ${b.log}); \`bash setup/prepare-host.sh\` builds it again`;
+  const failed = await readStateFile<BackgroundFailure>(backgroundFailureFile(dir));
+  if (failed) return `stand-ins: the background build of ${failed.refs.join(', ')} failed: ${failed.message} (log ${failed.log}); \`bash setup/prepare-host.sh\` tries again`;
+  return undefined;
+}
+
 /** Whether `docker ...args` creates a builder that runs BuildKit's image (docker-container, buildx create's default driver). */
 export function createsContainerBuilder(args: readonly string[]): boolean {
   if (args[0] !== 'buildx' || args[1] !== 'create') return false;

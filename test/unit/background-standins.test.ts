@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import {
-  awaitStandIn, backgroundFailureFile, backgroundFile, createsContainerBuilder, describeBackgroundBuild, endBackgroundBuild, isRunning,
+  awaitStandIn, backgroundFailureFile, backgroundFile, createsContainerBuilder, describeBackground, describeBackgroundBuild, endBackgroundBuild, isRunning,
   recordBackgroundBuild, runningBackgroundBuild,
 } from '../../harness/host/background-standins.ts';
 
@@ -31,6 +31,7 @@ describe('stand-ins finished in the background', () => {
   test('nothing recorded: returns at once', async () => {
     await expect(awaitStandIn(REF, { dir, pollMs: 10 })).resolves.toBeUndefined();
     expect(await runningBackgroundBuild(dir)).toBeUndefined();
+    expect(await describeBackground(dir)).toBeUndefined();
   });
 
   test('waits while the recorded process runs, and returns once it removed its record', async () => {
@@ -39,6 +40,7 @@ describe('stand-ins finished in the background', () => {
     expect(await isRunning(b)).toBe(true);
     expect((await runningBackgroundBuild(dir))?.pid).toBe(b.pid);
     await writeFile(b.log, '[standins] moby/buildkit:buildx-stable-1: go build github.com/moby/buildkit/cmd/buildkitd for linux/s390x (240 s so far)\n');
+    expect(await describeBackground(dir)).toMatch(/^stand-ins: moby\/buildkit:buildx-stable-1 being built in the background since .* \(pid \d+, log .*\): go build github.com\/moby\/buildkit\/cmd\/buildkitd for linux\/s390x; a docker-container builder waits for it$/);
     const lines: string[] = [];
     const started = Date.now();
     await awaitStandIn(REF, { dir, pollMs: 20, everyMs: 10_000, onWait: (l) => lines.push(l) });
@@ -52,6 +54,7 @@ describe('stand-ins finished in the background', () => {
     const { b, exited } = await recorded('exit 0');
     await exited;
     expect(await isRunning(b)).toBe(false);
+    expect(await describeBackground(dir)).toMatch(/stopped before it finished/);
     await expect(awaitStandIn(REF, { dir, pollMs: 10 })).rejects.toThrow(/background build of moby\/buildkit:buildx-stable-1 stopped before it finished \(log: .*standins-background\.log\); run `bash setup\/prepare-host\.sh`/);
   });
 
@@ -66,6 +69,7 @@ describe('stand-ins finished in the background', () => {
     const { b } = await recorded('sleep 5');
     await endBackgroundBuild(b.pid, { refs: [REF], message: 'go build failed', log: b.log }, dir);
     process.kill(b.pid);
+    expect(await describeBackground(dir)).toMatch(/^stand-ins: the background build of moby\/buildkit:buildx-stable-1 failed: go build failed/);
     await expect(awaitStandIn(REF, { dir, pollMs: 10 })).rejects.toThrow(/could not build moby\/buildkit:buildx-stable-1 in the background: go build failed/);
     await rm(backgroundFailureFile(dir));
     await expect(awaitStandIn(REF, { dir, pollMs: 10 })).resolves.toBeUndefined();

@@ -1,5 +1,6 @@
 /** `multiarch-harness doctor`: how this host runs each platform, as observed. */
 import { findClassicEngine } from '../../host/classic-engine.ts';
+import { describeBackground } from '../../host/background-standins.ts';
 import { describeClassicEngine, diagnose, renderDoctor } from '../../host/doctor.ts';
 import { probeHost } from '../../host/probe.ts';
 import { classify } from '../../platform/execution-mode.ts';
@@ -12,8 +13,9 @@ export async function doctorCommand(args: string[]): Promise<number> {
   const probe = await probeHost({ ...(values.fresh ? { freshObservations: true } : {}) });
   const rows = diagnose(probe);
   const classic = await findClassicEngine();
-  if (values.json) console.log(JSON.stringify({ host: probe, platforms: rows, classicEngine: classic }, null, 2));
-  else console.log(`${renderDoctor(probe, rows, Boolean(values.brief))}\n${describeClassicEngine(classic)}`);
+  const background = await describeBackground();
+  if (values.json) console.log(JSON.stringify({ host: probe, platforms: rows, classicEngine: classic, ...(background ? { standIns: background } : {}) }, null, 2));
+  else console.log([renderDoctor(probe, rows, Boolean(values.brief)), describeClassicEngine(classic), ...(background ? [background] : [])].join('\n'));
   const missing = required.map((p) => classify(p, probe)).filter((r) => r.mode === 'unavailable' || !r.observed);
   for (const r of missing) {
     console.error(`multiarch-harness: ${formatPlatform(r.platform)} does not run here: ${r.observed ? r.reason : 'it could not be observed'} Fix: ${r.fix ?? 'see doctor'}.`);
