@@ -42,6 +42,8 @@ export interface BuildResult {
   totalMs: number;
   /** Wall-clock time each platform's steps ran, from BuildKit's rawjson progress stream. */
   perPlatformMs: Record<string, number>;
+  /** Why each earlier attempt failed, when the build was tried again after a transient failure. */
+  retried: string[];
 }
 
 /**
@@ -122,7 +124,11 @@ export async function buildAndPush(req: BuildRequest): Promise<BuildResult> {
       }
       return { r, timings };
     };
-    const { r, timings } = await withRetry(attempt, { attempts: 3, retryIf: (e) => isTransient(e) && !(e as DockerError).result?.timedOut });
+    const retried: string[] = [];
+    const { r, timings } = await withRetry(attempt, {
+      attempts: 3, retryIf: (e) => isTransient(e) && !(e as DockerError).result?.timedOut,
+      onRetry: (e) => retried.push(e instanceof Error ? e.message : String(e)),
+    });
     const meta = JSON.parse(await readFile(metadata, 'utf8')) as Record<string, unknown>;
     const descriptor = meta['containerimage.descriptor'] as { mediaType?: string } | undefined;
     return {
@@ -130,6 +136,7 @@ export async function buildAndPush(req: BuildRequest): Promise<BuildResult> {
       mediaType: descriptor?.mediaType ?? '',
       totalMs: r.durationMs,
       perPlatformMs: timings.perPlatform(req.platforms.length === 1 ? formatPlatform(req.platforms[0]!) : undefined),
+      retried,
     };
   } finally {
     await rm(tmp, { recursive: true, force: true });

@@ -71,6 +71,9 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerEnv): Promis
     if (build) {
       image = { ref: tag, digest: build.digest, mediaType: build.mediaType, buildMs: build.totalMs };
       notes.push('Per-platform build times come from BuildKit\'s rawjson progress stream of one multi-platform build (union of each platform\'s step intervals; platforms build concurrently).');
+      if (build.retried.length) {
+        notes.push(`The build was tried again after ${build.retried.length === 1 ? 'a transient failure' : `${build.retried.length} transient failures`} (${build.retried.map((m) => m.replace(/\s+/g, ' ').slice(0, 300)).join('; ')}); the build phase's time counts every attempt, the per-platform times only the last.`);
+      }
       const ref = parseImageRef(tag);
       const verified = await verifyPlatforms({
         ctx: session, probe, nodes: env.nodes, ref, source: withBlobCache(RegistryClient.for(ref)), executions: attempts.attempted, expect: s.expect,

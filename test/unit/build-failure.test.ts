@@ -38,7 +38,7 @@ describe('building again without the platform that failed first', () => {
   const all = ['linux/amd64', 'linux/arm64', 'linux/386', 'linux/arm/v7'].map((p) => ({ platform: parsePlatform(p) }));
   const built = (platforms: Platform[]): BuildResult => ({
     digest: 'sha256:index', mediaType: 'application/vnd.oci.image.index.v1+json', totalMs: 1,
-    perPlatformMs: Object.fromEntries(platforms.map((p) => [formatPlatform(p), 1])),
+    perPlatformMs: Object.fromEntries(platforms.map((p) => [formatPlatform(p), 1])), retried: [],
   });
   /** A fake buildx: the first broken platform in the build fails, and BuildKit cancels the rest. */
   function fakeBuild(broken: string[], calls: string[][]) {
