@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// The CLI entry point: runs the compiled harness (dist/). verify, doctor and report start from
+// The CLI entry point: runs the compiled harness (dist/). verify, doctor, report, and `run` of a
+// scenario the harness compiles itself (TypeScript that Node loads as an ES module) start from
 // dist/cli.cjs, the same code as one file with a kept code cache (setup/bundle-cli.mjs,
-// harness/kept-bundle.ts); run and demo from the ES modules, because a scenario imports the harness
-// and must get the same one. TypeScript scenarios are compiled by the harness when it loads one.
+// harness/kept-bundle.ts); such a scenario gets that bundle's harness API, the one that runs it.
+// A scenario that goes through tsx or is JavaScript, and demo, run on the ES modules: the
+// scenario's own `import 'multiarch-harness'` gets the same harness there.
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const entry = new URL('../dist/harness/cli/main.js', import.meta.url);
@@ -14,10 +17,21 @@ if (!existsSync(entry)) {
 }
 const argv = process.argv.slice(2);
 const ONE_FILE = new Set(['verify', 'doctor', 'report']);
+
+/** Whether `run`'s scenario (its one TypeScript argument) is compiled by the harness, and so may run on the one-file CLI. */
+async function compiledRun(args) {
+  if (process.env.MULTIARCH_SCENARIO_CACHE === 'off') return false;
+  const files = args.filter((a) => !a.startsWith('-') && /\.m?ts$/i.test(a));
+  if (files.length !== 1) return false;
+  const { loadsAsEsModule } = await import(new URL('../dist/harness/scenario/module-kind.js', import.meta.url).href);
+  return loadsAsEsModule(resolve(files[0]));
+}
+
 let main;
 let bundle;
 let loaded = 'modules';
-if (ONE_FILE.has(argv[0] ?? '') && process.env.MULTIARCH_BUNDLE_CACHE !== 'off') {
+const oneFile = ONE_FILE.has(argv[0] ?? '') || (argv[0] === 'run' && await compiledRun(argv.slice(1)));
+if (oneFile && process.env.MULTIARCH_BUNDLE_CACHE !== 'off') {
   try {
     const { loadBuiltBundle } = await import(new URL('../dist/harness/kept-bundle.js', import.meta.url).href);
     bundle = await loadBuiltBundle(fileURLToPath(new URL('../dist/cli.cjs', import.meta.url)), argv[0]);
@@ -25,6 +39,8 @@ if (ONE_FILE.has(argv[0] ?? '') && process.env.MULTIARCH_BUNDLE_CACHE !== 'off')
     bundle = undefined; // the ES modules, as without the bundle
   }
   if (bundle) {
+    // Scenarios loaded from the bundle are imported by this module's import(), and get the bundle's harness API.
+    bundle.exports.useOneFileHarness((url) => import(url));
     main = bundle.exports.main;
     loaded = bundle.cached ? 'one-file, cached' : 'one-file';
   }

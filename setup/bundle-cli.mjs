@@ -1,15 +1,17 @@
-// After `tsc` and write-code-id.mjs: dist/cli.cjs, the compiled CLI as one CommonJS file, for the
-// commands that never load a user's scenario (verify, doctor, report): instead of Node finding,
-// reading and compiling the ~150 modules of a verify at every start, bin/multiarch-harness.mjs runs this one file through vm.Script with a kept code cache instead
-// (harness/kept-bundle.ts, loadBuiltBundle).
+// After `tsc` and write-code-id.mjs: dist/cli.cjs, the compiled CLI as one CommonJS file
+// (entry: harness/one-file-entry.ts). For verify, doctor, report, and `run` of a scenario the
+// harness compiles itself (an ES module in TypeScript): instead of Node finding, reading and
+// compiling the ~150 modules of a command at every start, bin/multiarch-harness.mjs runs this one
+// file through vm.Script with a kept code cache (harness/kept-bundle.ts, loadBuiltBundle).
 //   - Its first line names the code id of the dist/ it was made from: a bundle that does not match
 //     the modules beside it is not used.
 //   - Every dist file keeps its own import.meta.url, relative to the bundle wherever the package is
 //     installed.
 //   - The packages the harness uses are bundled in, but for esbuild (a native binary) and
 //     testcontainers (loaded from its own kept bundle).
-//   - `run` and `demo` stay on the ES modules: a scenario imports the harness, and must get the
-//     same one; their modules are left out.
+//   - A scenario run from here gets this bundle's harness API and is imported by bin/'s own
+//     import() (harness/scenario/module-import.ts). `demo` stays on the ES modules (it runs
+//     scenarios of every kind, and once); its modules are left out.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,10 +19,10 @@ import { build } from 'esbuild';
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
 const codeId = readFileSync(join(dist, 'harness/code-id.txt'), 'utf8').trim();
-const LEFT_OUT = [/\/dist\/harness\/cli\/commands\/run\.js$/, /\/dist\/demo\//];
+const LEFT_OUT = [/\/dist\/demo\//];
 
 const result = await build({
-  entryPoints: [join(dist, 'harness/cli/main.js')],
+  entryPoints: [join(dist, 'harness/one-file-entry.js')],
   outfile: join(dist, 'cli.cjs'),
   bundle: true, format: 'cjs', platform: 'node', target: 'node20', write: false, logLevel: 'warning',
   banner: { js: `// multiarch-harness code id ${codeId}` },
@@ -35,7 +37,7 @@ const result = await build({
         if (args.pluginData === 'resolving' || args.kind === 'entry-point') return undefined;
         const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'resolving' });
         if (r.path && LEFT_OUT.some((re) => re.test(r.path))) {
-          // Never reached from this bundle (bin/ sends run and demo to the ES modules); required by path if it ever is.
+          // Never reached from this bundle (bin/ sends demo to the ES modules); required by path if it ever is.
           return { path: `./${relative(dist, r.path)}`, external: true };
         }
         return undefined;
@@ -52,5 +54,5 @@ const result = await build({
 });
 const text = result.outputFiles[0].text;
 // import.meta left in a package file would be empty in CommonJS: say so.
-if (/import\.meta\b/.test(text.replace(/__mah_url/g, ''))) console.warn('bundle-cli: import.meta remains in dist/cli.cjs');
+if (/(^|[^"'\w.])import\.meta\b/m.test(text)) console.warn('bundle-cli: import.meta remains in dist/cli.cjs');
 writeFileSync(join(dist, 'cli.cjs'), text);

@@ -18,12 +18,16 @@
  * MULTIARCH_SCENARIO_CACHE=off turns it off.
  */
 import { createHash } from 'node:crypto';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { harnessCodeId } from '../code-id.ts';
 import { readStateFile, stateDir, writeStateFile } from '../state-dir.ts';
 import { inputsUnchanged, keptInputs, type KeptInput } from '../kept-inputs.ts';
+import { loadsAsEsModule } from './module-kind.ts';
+import { harnessApiNames, harnessApiSource } from './module-import.ts';
 
 interface KeptCompilation {
   source: string;
@@ -33,6 +37,8 @@ interface KeptCompilation {
 }
 
 const TYPESCRIPT_FILE = /\.[mc]?ts$/i;
+/** esbuild's namespace for the module a scenario's `import ... from 'multiarch-harness'` becomes. */
+const HARNESS_API_NAMESPACE = 'multiarch-harness-api';
 
 /** This harness's own files for `multiarch-harness` and `multiarch-harness/vitest` (package.json's exports). */
 function harnessEntry(specifier: string): string | undefined {
@@ -40,23 +46,6 @@ function harnessEntry(specifier: string): string | undefined {
   if (!sub) return undefined;
   const here = fileURLToPath(import.meta.url);
   return join(dirname(dirname(here)), `${sub}${extname(here)}`);
-}
-
-/** Whether Node would load this file as an ES module: .mts, or .ts under a package.json with "type": "module". */
-export async function loadsAsEsModule(path: string): Promise<boolean> {
-  if (/\.mts$/i.test(path)) return true;
-  if (!/\.ts$/i.test(path)) return false;
-  for (let dir = dirname(path); ; dir = dirname(dir)) {
-    const text = await readFile(join(dir, 'package.json'), 'utf8').catch(() => undefined);
-    if (text !== undefined) {
-      try {
-        return (JSON.parse(text) as { type?: string }).type === 'module';
-      } catch {
-        return false;
-      }
-    }
-    if (dirname(dir) === dir) return false;
-  }
 }
 
 function keptPaths(source: string): { module: string; record: string } {
@@ -73,7 +62,7 @@ export class ScenarioCompileError extends Error {
 
 /**
  * The path of the scenario's JavaScript, compiled now or kept from before; undefined when the file
- * is not one this cache compiles (the caller loads it through tsx).
+ * is not one this cache compiles, or nothing can be written anywhere (the caller loads it through tsx).
  */
 export async function compiledScenario(source: string): Promise<string | undefined> {
   if (process.env.MULTIARCH_SCENARIO_CACHE === 'off' || !(await loadsAsEsModule(source))) return undefined;
@@ -83,12 +72,23 @@ export async function compiledScenario(source: string): Promise<string | undefin
   if (kept && kept.source === source && kept.compiler === compiler && inputsUnchanged(kept.inputs) && await stat(paths.module).then(() => true, () => false)) return paths.module;
   try {
     await compile(source, paths, compiler);
+    return paths.module;
   } catch (err) {
     if (err instanceof ScenarioCompileError) throw err;
-    // The state folder cannot be written (read-only, full): tsx loads the scenario, as before this cache.
+  }
+  // The state folder cannot be written (read-only, full): compiled for this process only, into a
+  // folder removed when it exits. (Not through tsx: on the one-file CLI, a scenario loaded by tsx
+  // would import a second copy of the harness.) Where even that fails, tsx loads it.
+  try {
+    const folder = await mkdtemp(join(tmpdir(), 'mah-scenario-'));
+    process.once('exit', () => rmSync(folder, { recursive: true, force: true }));
+    const once = { module: join(folder, 'scenario.mjs'), record: join(folder, 'scenario.json') };
+    await compile(source, once, compiler);
+    return once.module;
+  } catch (err) {
+    if (err instanceof ScenarioCompileError) throw err;
     return undefined;
   }
-  return paths.module;
 }
 
 async function compile(source: string, paths: { module: string; record: string }, compiler: string): Promise<void> {
@@ -109,8 +109,10 @@ async function compile(source: string, paths: { module: string; record: string }
           // Relative TypeScript files are compiled in; anything else stays an import, by its resolved path.
           build.onResolve({ filter: /.*/ }, async (args) => {
             if (args.kind === 'entry-point' || args.pluginData === 'resolving') return undefined;
-            if (args.path.startsWith('node:')) return { path: args.path, external: true };
-            // The harness a scenario imports is the harness that runs it (a tsconfig's paths may point elsewhere, at sources).
+            if (args.path.startsWith('node:') || args.path.startsWith('file:')) return { path: args.path, external: true };
+            // The harness a scenario imports is the harness that runs it (a tsconfig's paths may point elsewhere, at sources):
+            // its API from the one-file CLI when that runs it, else its own ES module (module-import.ts).
+            if (args.path === 'multiarch-harness') return { path: args.path, namespace: HARNESS_API_NAMESPACE };
             const own = harnessEntry(args.path);
             if (own) return { path: pathToFileURL(own).href, external: true };
             const r = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'resolving' });
@@ -119,6 +121,11 @@ async function compile(source: string, paths: { module: string; record: string }
             // The scenario's own TypeScript (by relative path, or a tsconfig alias) is compiled in; packages and JavaScript stay imports.
             const ownTs = TYPESCRIPT_FILE.test(r.path) && !r.path.includes('/node_modules/');
             return ownTs ? { path: r.path } : { path: pathToFileURL(r.path).href, external: true };
+          });
+          build.onLoad({ filter: /.*/, namespace: HARNESS_API_NAMESPACE }, async () => {
+            const index = pathToFileURL(harnessEntry('multiarch-harness')!).href;
+            const names = await harnessApiNames(index);
+            return { loader: 'js', contents: `${harnessApiSource(index)}\nexport const { ${names.join(', ')} } = api;\n` };
           });
           build.onLoad({ filter: TYPESCRIPT_FILE }, async (args) => {
             const prefix = prefixOf(args.path);
@@ -138,7 +145,8 @@ async function compile(source: string, paths: { module: string; record: string }
     })));
   }
   const cwd = process.cwd();
-  const inputs = keptInputs(Object.keys(result.metafile!.inputs).map((p) => (p.startsWith('/') ? p : join(cwd, p))), compiledAt);
+  const files = Object.keys(result.metafile!.inputs).filter((p) => !p.startsWith(`${HARNESS_API_NAMESPACE}:`));
+  const inputs = keptInputs(files.map((p) => (p.startsWith('/') ? p : join(cwd, p))), compiledAt);
   await writeStateFile(paths.module, result.outputFiles[0]!.text);
   if (!inputs) {
     // Used this once; the next run compiles again.

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { UsageError } from '../errors.ts';
 import { compiledScenario } from './compiled-scenarios.ts';
+import { importModule } from './module-import.ts';
 import type { Expectation } from '../platform/expectations.ts';
 import type { CheckName } from '../result/model.ts';
 import type { StepsContext } from './steps.ts';
@@ -120,7 +121,7 @@ let tsxRegistered: Promise<void> | undefined;
  * itself is JavaScript (dist/), so tsx is only there for users' scenarios (and what they import).
  */
 function registerTsx(): Promise<void> {
-  tsxRegistered ??= import('tsx/esm/api').then(({ register }) => {
+  tsxRegistered ??= importModule<typeof import('tsx/esm/api')>('tsx/esm/api').then(({ register }) => {
     register();
   });
   return tsxRegistered;
@@ -136,7 +137,7 @@ export async function loadScenario(file: string): Promise<Scenario> {
     const compiled = TYPESCRIPT.test(path) ? await compiledScenario(path) : undefined;
     if (TYPESCRIPT.test(path) && !compiled) await registerTsx();
     const url = compiled ? `${pathToFileURL(compiled).href}?v=${(await stat(compiled)).mtimeMs}` : pathToFileURL(path).href;
-    mod = (await import(url)) as { default?: Scenario };
+    mod = await importModule<{ default?: Scenario }>(url);
   } catch (err) {
     throw new UsageError(`The scenario ${path} ${loadFailure(err)}`, { cause: err });
   }

@@ -137,12 +137,25 @@ describeImage('${IMAGE}', {
   }, 20 * 60_000);
 
   test('npx multiarch-harness runs a scenario that imports multiarch-harness by name, and says its version', async () => {
-    await writeFile(join(project, 'scenario.ts'), `import { defineScenario } from 'multiarch-harness';
+    // The scenario says which harness it got: on the one-file CLI, that bundle's own API (the code that runs it).
+    await writeFile(join(project, 'scenario.ts'), `import { writeFileSync } from 'node:fs';
+import { defineScenario } from 'multiarch-harness';
 
+const provided = (globalThis as Record<symbol, { defineScenario?: unknown } | undefined>)[Symbol.for('multiarch-harness/api')];
+writeFileSync(process.env.SCENARIO_PROBE!, provided?.defineScenario === defineScenario ? 'the running bundle' : 'its ES modules');
 export default defineScenario(${verifyAlpine('alpine-by-name', 'alpine, from a scenario that imports the package by name')});
 `);
-    const r = await run('npx', ['--no', '--', 'multiarch-harness', 'run', 'scenario.ts', '--platforms', 'linux/amd64', '--quiet']);
-    expect(r.exitCode, said(r)).toBe(0);
+    const runOnce = async (name: string, extra: Record<string, string> = {}) => {
+      const rusage = join(tmp, `${name}.rusage.json`);
+      const probe = join(tmp, `${name}.probe.txt`);
+      const r = await execa('npx', ['--no', '--', 'multiarch-harness', 'run', 'scenario.ts', '--platforms', 'linux/amd64', '--quiet'], {
+        cwd: project, env: { ...env, MULTIARCH_RUSAGE_FILE: rusage, SCENARIO_PROBE: probe, ...extra }, extendEnv: false, reject: false, all: true,
+      });
+      expect(r.exitCode, said(r)).toBe(0);
+      return `${(JSON.parse(await readFile(rusage, 'utf8')) as { loaded: string }).loaded}: ${await readFile(probe, 'utf8')}`;
+    };
+    expect(await runOnce('run-one-file')).toMatch(/^one-file(, cached)?: the running bundle$/);
+    expect(await runOnce('run-modules', { MULTIARCH_BUNDLE_CACHE: 'off' })).toBe('modules: its ES modules');
     const v = await run('npx', ['--no', '--', 'multiarch-harness', '--version']);
     expect(v.exitCode, said(v)).toBe(0);
     expect(v.stdout.trim()).toBe(version);

@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { compiledScenario, loadsAsEsModule, ScenarioCompileError } from '../../harness/scenario/compiled-scenarios.ts';
+import { compiledScenario, ScenarioCompileError } from '../../harness/scenario/compiled-scenarios.ts';
+import { loadsAsEsModule } from '../../harness/scenario/module-kind.ts';
+import { provideHarness } from '../../harness/scenario/module-import.ts';
 
 let dir: string;
 let state: string;
@@ -48,6 +50,35 @@ describe('compiled scenarios', () => {
     expect(mod.helperUrl).toBe(pathToFileURL(join(dir, 'support', 'where.ts')).href);
     expect(mod.sample).toBe(pathToFileURL(join(dir, 'samples', 'x')).href + '/');
     expect((mod.default as { kind: string }).kind).toBe('verify');
+  });
+
+  test('on the one-file CLI, the scenario gets the harness API that CLI provides (the same compilation)', async () => {
+    const compiled = await compiledScenario(join(dir, 'scenario.ts'));
+    const marked = (s: object) => ({ ...s, providedBy: 'the one-file CLI' });
+    provideHarness({ defineScenario: marked }, (url) => import(url));
+    try {
+      const mod = await import(`${pathToFileURL(compiled!).href}?t=provided`) as { default: { providedBy?: string; kind: string } };
+      expect(mod.default).toMatchObject({ kind: 'verify', providedBy: 'the one-file CLI' });
+    } finally {
+      delete (globalThis as Record<symbol, unknown>)[Symbol.for('multiarch-harness/api')];
+    }
+    // Without it, the harness's own module, as in the first test.
+    const plain = await import(`${pathToFileURL(compiled!).href}?t=plain`) as { default: { providedBy?: string } };
+    expect(plain.default.providedBy).toBeUndefined();
+  });
+
+  test('where the state folder cannot be written, compiled for this process into a temporary folder', async () => {
+    const blocked = join(dir, 'not-a-folder');
+    await writeFile(blocked, 'a file where the state folder would be');
+    process.env.MULTIARCH_STATE_DIR = blocked;
+    try {
+      const compiled = await compiledScenario(join(dir, 'scenario.ts'));
+      expect(compiled).toMatch(new RegExp(`^${tmpdir()}/mah-scenario-[^/]+/scenario\\.mjs$`));
+      const mod = await import(pathToFileURL(compiled!).href) as { default: { kind: string } };
+      expect(mod.default.kind).toBe('verify');
+    } finally {
+      process.env.MULTIARCH_STATE_DIR = state;
+    }
   });
 
   test('kept while nothing changed; compiled again when an imported file changes', async () => {
