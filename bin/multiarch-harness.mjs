@@ -3,10 +3,10 @@
 // scenario the harness compiles itself (TypeScript that Node loads as an ES module) start from
 // dist/cli.cjs, the same code as one file with a kept code cache (setup/bundle-cli.mjs,
 // harness/kept-bundle.ts); such a scenario gets that bundle's harness API, the one that runs it.
-// A scenario that goes through tsx or is JavaScript, and demo, run on the ES modules: the
-// scenario's own `import 'multiarch-harness'` gets the same harness there.
+// A scenario that goes through tsx, is JavaScript, or imports a package or a JavaScript file (each
+// of which would import the harness from dist/), and demo, run on the ES modules: there every
+// `import 'multiarch-harness'` gets the same harness.
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const entry = new URL('../dist/harness/cli/main.js', import.meta.url);
@@ -18,29 +18,23 @@ if (!existsSync(entry)) {
 const argv = process.argv.slice(2);
 const ONE_FILE = new Set(['verify', 'doctor', 'report']);
 
-/** Whether `run`'s scenario (its one TypeScript argument) is compiled by the harness, and so may run on the one-file CLI. */
-async function compiledRun(args) {
-  if (process.env.MULTIARCH_SCENARIO_CACHE === 'off') return false;
-  const files = args.filter((a) => !a.startsWith('-') && /\.m?ts$/i.test(a));
-  if (files.length !== 1) return false;
-  const { loadsAsEsModule } = await import(new URL('../dist/harness/scenario/module-kind.js', import.meta.url).href);
-  return loadsAsEsModule(resolve(files[0]));
-}
+// `run` may start from the bundle only with a TypeScript argument; the bundle says for sure (prepareOneFileRun).
+const mayRunOnOneFile = (args) => process.env.MULTIARCH_SCENARIO_CACHE !== 'off' && args.some((a) => /\.m?ts$/i.test(a));
 
 let main;
 let bundle;
 let loaded = 'modules';
-const oneFile = ONE_FILE.has(argv[0] ?? '') || (argv[0] === 'run' && await compiledRun(argv.slice(1)));
-if (oneFile && process.env.MULTIARCH_BUNDLE_CACHE !== 'off') {
+const run = argv[0] === 'run';
+if ((ONE_FILE.has(argv[0] ?? '') || (run && mayRunOnOneFile(argv.slice(1)))) && process.env.MULTIARCH_BUNDLE_CACHE !== 'off') {
   try {
     const { loadBuiltBundle } = await import(new URL('../dist/harness/kept-bundle.js', import.meta.url).href);
     bundle = await loadBuiltBundle(fileURLToPath(new URL('../dist/cli.cjs', import.meta.url)), argv[0]);
   } catch {
     bundle = undefined; // the ES modules, as without the bundle
   }
+  // A scenario run from the bundle is imported by this module's import(), and gets the bundle's harness API.
+  if (bundle && run && !(await bundle.exports.prepareOneFileRun(argv.slice(1), (url) => import(url)))) bundle = undefined;
   if (bundle) {
-    // Scenarios loaded from the bundle are imported by this module's import(), and get the bundle's harness API.
-    bundle.exports.useOneFileHarness((url) => import(url));
     main = bundle.exports.main;
     loaded = bundle.cached ? 'one-file, cached' : 'one-file';
   }

@@ -19,9 +19,9 @@
  */
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { harnessCodeId } from '../code-id.ts';
 import { readStateFile, stateDir, writeStateFile } from '../state-dir.ts';
@@ -34,6 +34,8 @@ interface KeptCompilation {
   /** The harness (and so the compiler settings and esbuild) that compiled it. */
   compiler: string;
   inputs: KeptInput[];
+  /** foreignImportsOf */
+  foreign: string[];
 }
 
 const TYPESCRIPT_FILE = /\.[mc]?ts$/i;
@@ -60,6 +62,19 @@ export class ScenarioCompileError extends Error {
   }
 }
 
+/** What each compiled scenario (by the path of its JavaScript) imports from outside itself, in this process. */
+const externalsOf = new Map<string, string[]>();
+
+/**
+ * What the compiled scenario at `module` imports from outside itself, but for node: modules and
+ * the harness: packages and JavaScript files, which Node loads on its own (each of them importing
+ * `multiarch-harness` gets it from dist/, not from the one-file CLI). Undefined for a module not
+ * compiled in this process.
+ */
+export function foreignImportsOf(module: string): string[] | undefined {
+  return externalsOf.get(module);
+}
+
 /**
  * The path of the scenario's JavaScript, compiled now or kept from before; undefined when the file
  * is not one this cache compiles, or nothing can be written anywhere (the caller loads it through tsx).
@@ -68,30 +83,62 @@ export async function compiledScenario(source: string): Promise<string | undefin
   if (process.env.MULTIARCH_SCENARIO_CACHE === 'off' || !(await loadsAsEsModule(source))) return undefined;
   const paths = keptPaths(source);
   const kept = await readStateFile<KeptCompilation>(paths.record);
-  const compiler = await harnessCodeId();
-  if (kept && kept.source === source && kept.compiler === compiler && inputsUnchanged(kept.inputs) && await stat(paths.module).then(() => true, () => false)) return paths.module;
-  try {
-    await compile(source, paths, compiler);
+  // The harness's code and where it lies: a compilation names the harness's files by path.
+  const compiler = `${await harnessCodeId()} ${harnessEntry('multiarch-harness')}`;
+  if (kept && kept.source === source && kept.compiler === compiler && Array.isArray(kept.foreign) && inputsUnchanged(kept.inputs) && await stat(paths.module).then(() => true, () => false)) {
+    externalsOf.set(paths.module, kept.foreign);
     return paths.module;
-  } catch (err) {
-    if (err instanceof ScenarioCompileError) throw err;
   }
-  // The state folder cannot be written (read-only, full): compiled for this process only, into a
-  // folder removed when it exits. (Not through tsx: on the one-file CLI, a scenario loaded by tsx
-  // would import a second copy of the harness.) Where even that fails, tsx loads it.
+  const compiled = await compile(source);
   try {
-    const folder = await mkdtemp(join(tmpdir(), 'mah-scenario-'));
-    process.once('exit', () => rmSync(folder, { recursive: true, force: true }));
-    const once = { module: join(folder, 'scenario.mjs'), record: join(folder, 'scenario.json') };
-    await compile(source, once, compiler);
-    return once.module;
-  } catch (err) {
-    if (err instanceof ScenarioCompileError) throw err;
+    await writeStateFile(paths.module, compiled.text);
+    if (compiled.inputs) await writeStateFile(paths.record, JSON.stringify({ source, compiler, inputs: compiled.inputs, foreign: compiled.foreign } satisfies KeptCompilation));
+    else await rm(paths.record, { force: true }); // a file changed while it was compiled: compiled again next time
+    externalsOf.set(paths.module, compiled.foreign);
+    return paths.module;
+  } catch {
+    // The state folder cannot be written (read-only, full): kept for this process only (below).
+  }
+  try {
+    const module = join(await processFolder(), `${basename(paths.module)}`);
+    await writeFile(module, compiled.text);
+    externalsOf.set(module, compiled.foreign);
+    return module;
+  } catch {
     return undefined;
   }
 }
 
-async function compile(source: string, paths: { module: string; record: string }, compiler: string): Promise<void> {
+let scratch: Promise<string> | undefined;
+
+/**
+ * One folder for this process's compilations where the state folder cannot be written, removed
+ * when the process exits. (Not tsx instead: on the one-file CLI, a scenario loaded by tsx would
+ * import a second copy of the harness.)
+ */
+function processFolder(): Promise<string> {
+  scratch ??= mkdtemp(join(tmpdir(), 'mah-scenario-')).then((folder) => {
+    process.once('exit', () => {
+      try {
+        rmSync(folder, { recursive: true, force: true });
+      } catch {
+        // Nothing more can be done while exiting.
+      }
+    });
+    return folder;
+  });
+  scratch.catch(() => { scratch = undefined; });
+  return scratch;
+}
+
+interface Compilation {
+  text: string;
+  /** The files it came from; undefined when one changed while it was compiled. */
+  inputs: KeptInput[] | undefined;
+  foreign: string[];
+}
+
+async function compile(source: string): Promise<Compilation> {
   const esbuild = await import('esbuild');
   // A file changed while it was being compiled must not be recorded as the one compiled.
   const compiledAt = Date.now();
@@ -118,14 +165,14 @@ async function compile(source: string, paths: { module: string; record: string }
             const r = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'resolving' });
             if (r.errors.length) return { errors: r.errors };
             if (!r.path || r.external) return { path: args.path, external: true };
-            // The scenario's own TypeScript (by relative path, or a tsconfig alias) is compiled in; packages and JavaScript stay imports.
-            const ownTs = TYPESCRIPT_FILE.test(r.path) && !r.path.includes('/node_modules/');
-            return ownTs ? { path: r.path } : { path: pathToFileURL(r.path).href, external: true };
+            // TypeScript is compiled in (Node 20 cannot load it: also a package's, such as this package's own scenarios
+            // and their support files when they run from node_modules); JavaScript stays an import.
+            return TYPESCRIPT_FILE.test(r.path) && !r.path.endsWith('.d.ts') ? { path: r.path } : { path: pathToFileURL(r.path).href, external: true };
           });
           build.onLoad({ filter: /.*/, namespace: HARNESS_API_NAMESPACE }, async () => {
             const index = pathToFileURL(harnessEntry('multiarch-harness')!).href;
             const names = await harnessApiNames(index);
-            return { loader: 'js', contents: `${harnessApiSource(index)}\nexport const { ${names.join(', ')} } = api;\n` };
+            return { loader: 'js', contents: `${harnessApiSource(index)}\nexport const { ${names.join(', ')} } = __mah_harness_api;\n` };
           });
           build.onLoad({ filter: TYPESCRIPT_FILE }, async (args) => {
             const prefix = prefixOf(args.path);
@@ -140,18 +187,15 @@ async function compile(source: string, paths: { module: string; record: string }
     if (!errors?.length) throw err;
     // Locations in the scenario's own text: the prefix sits on line 1 only.
     throw new ScenarioCompileError(errors.map((e) => ({
-      text: e.text,
+      text: e.text.replaceAll(`${HARNESS_API_NAMESPACE}:multiarch-harness`, 'multiarch-harness'),
       location: e.location ? { ...e.location, column: e.location.line === 1 ? Math.max(0, e.location.column - (prefixes.get(e.location.file) ?? prefixes.get(join(process.cwd(), e.location.file)) ?? 0)) : e.location.column } : null,
     })));
   }
   const cwd = process.cwd();
   const files = Object.keys(result.metafile!.inputs).filter((p) => !p.startsWith(`${HARNESS_API_NAMESPACE}:`));
   const inputs = keptInputs(files.map((p) => (p.startsWith('/') ? p : join(cwd, p))), compiledAt);
-  await writeStateFile(paths.module, result.outputFiles[0]!.text);
-  if (!inputs) {
-    // Used this once; the next run compiles again.
-    await rm(paths.record, { force: true });
-    return;
-  }
-  await writeStateFile(paths.record, JSON.stringify({ source, compiler, inputs } satisfies KeptCompilation));
+  const index = pathToFileURL(harnessEntry('multiarch-harness')!).href;
+  const imports = Object.values(result.metafile!.outputs).flatMap((o) => o.imports).filter((i) => i.external).map((i) => i.path);
+  const foreign = [...new Set(imports.filter((path) => !path.startsWith('node:') && path !== index))].sort();
+  return { text: result.outputFiles[0]!.text, inputs, foreign };
 }

@@ -16,10 +16,18 @@ export function importModule<T>(url: string): Promise<T> {
   return importer(url) as Promise<T>;
 }
 
+const ownImport = importer;
+
 /** For the one-file CLI only: the import() to use, and the harness API its scenarios get. */
 export function provideHarness(api: object, importOf: (url: string) => Promise<unknown>): void {
   importer = importOf;
   (globalThis as Record<symbol, unknown>)[HARNESS_API] = api;
+}
+
+/** Undoes provideHarness: scenarios import this harness's own way and get their own API again. */
+export function withdrawHarness(): void {
+  importer = ownImport;
+  delete (globalThis as Record<symbol, unknown>)[HARNESS_API];
 }
 
 /**
@@ -27,7 +35,12 @@ export function provideHarness(api: object, importOf: (url: string) => Promise<u
  * or else the ES module at `indexUrl`. Same text in both cases, so one compilation serves both.
  */
 export function harnessApiSource(indexUrl: string): string {
-  return `const api = globalThis[Symbol.for(${JSON.stringify(HARNESS_API.description)})] ?? await import(${JSON.stringify(indexUrl)});`;
+  return `const __mah_harness_api = globalThis[Symbol.for(${JSON.stringify(HARNESS_API.description)})] ?? await import(${JSON.stringify(indexUrl)});`;
+}
+
+/** Whether this process runs the one-file CLI's harness (a scenario gets its API). */
+export function runsOneFileHarness(): boolean {
+  return (globalThis as Record<symbol, unknown>)[HARNESS_API] !== undefined;
 }
 
 /** The names the harness API exports, from the one-file CLI's copy when there is one. */

@@ -1,8 +1,6 @@
 /**
- * Whether Node would load a scenario file as an ES module. Its own module, with nothing but node:
- * imports: bin/multiarch-harness.mjs asks it before choosing how to load the harness for `run`
- * (a scenario compiled by compiled-scenarios.ts can run on the one-file CLI, one that goes through
- * tsx cannot), and loading it must cost next to nothing.
+ * Whether Node would load a scenario file as an ES module: such a TypeScript scenario is compiled
+ * by the harness (compiled-scenarios.ts); any other goes through tsx.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';

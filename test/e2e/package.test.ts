@@ -156,6 +156,11 @@ export default defineScenario(${verifyAlpine('alpine-by-name', 'alpine, from a s
     };
     expect(await runOnce('run-one-file')).toMatch(/^one-file(, cached)?: the running bundle$/);
     expect(await runOnce('run-modules', { MULTIARCH_BUNDLE_CACHE: 'off' })).toBe('modules: its ES modules');
+    // A scenario that imports a JavaScript file (which imports the package itself) runs on the ES modules: one harness for both.
+    await writeFile(join(project, 'helper.mjs'), "export { defineScenario } from 'multiarch-harness';\n");
+    const text = await readFile(join(project, 'scenario.ts'), 'utf8');
+    await writeFile(join(project, 'scenario.ts'), text.replace("import { defineScenario } from 'multiarch-harness';", "import { defineScenario } from './helper.mjs';"));
+    expect(await runOnce('run-with-js')).toBe('modules: its ES modules');
     const v = await run('npx', ['--no', '--', 'multiarch-harness', '--version']);
     expect(v.exitCode, said(v)).toBe(0);
     expect(v.stdout.trim()).toBe(version);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { compiledScenario, ScenarioCompileError } from '../../harness/scenario/compiled-scenarios.ts';
+import { compiledScenario, foreignImportsOf, ScenarioCompileError } from '../../harness/scenario/compiled-scenarios.ts';
 import { loadsAsEsModule } from '../../harness/scenario/module-kind.ts';
 import { provideHarness } from '../../harness/scenario/module-import.ts';
 
@@ -73,7 +73,7 @@ describe('compiled scenarios', () => {
     process.env.MULTIARCH_STATE_DIR = blocked;
     try {
       const compiled = await compiledScenario(join(dir, 'scenario.ts'));
-      expect(compiled).toMatch(new RegExp(`^${tmpdir()}/mah-scenario-[^/]+/scenario\\.mjs$`));
+      expect(compiled).toMatch(new RegExp(`^${tmpdir().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/mah-scenario-[^/]+/[0-9a-f]{24}\\.mjs$`));
       const mod = await import(pathToFileURL(compiled!).href) as { default: { kind: string } };
       expect(mod.default.kind).toBe('verify');
     } finally {
@@ -112,5 +112,35 @@ describe('compiled scenarios', () => {
     expect(await loadsAsEsModule(join(cjs, 'x.ts'))).toBe(false);
     expect(await compiledScenario(join(cjs, 'x.ts'))).toBeUndefined();
     await rm(cjs, { recursive: true, force: true });
+  });
+
+  test('what a compiled scenario imports from outside itself: nothing but node: and the harness, or the JavaScript and packages it names', async () => {
+    const own = await compiledScenario(join(dir, 'scenario.ts'));
+    expect(foreignImportsOf(own!)).toEqual([]);
+    await writeFile(join(dir, 'helper.js'), 'export const fromJs = 1;\n');
+    await writeFile(join(dir, 'with-js.ts'), "import { defineScenario } from 'multiarch-harness';\nimport { fromJs } from './helper.js';\nexport default defineScenario({ kind: 'verify', name: `v${fromJs}`, title: 't', image: 'alpine' });\n");
+    const withJs = await compiledScenario(join(dir, 'with-js.ts'));
+    expect(foreignImportsOf(withJs!)).toEqual([pathToFileURL(join(dir, 'helper.js')).href]);
+    // Kept: the same answer, read back from its record.
+    expect(foreignImportsOf(await compiledScenario(join(dir, 'with-js.ts')) as string)).toEqual([pathToFileURL(join(dir, 'helper.js')).href]);
+  });
+
+  test('TypeScript under node_modules is compiled in too (Node 20 cannot load it), as a package\'s own scenarios need', async () => {
+    const pkg = join(dir, 'node_modules', 'some-scenarios');
+    await mkdir(join(pkg, 'support'), { recursive: true });
+    await writeFile(join(pkg, 'package.json'), JSON.stringify({ name: 'some-scenarios', type: 'module' }));
+    await writeFile(join(pkg, 'support', 'platforms.ts'), "export const PLATFORMS: string[] = ['linux/amd64'];\n");
+    await writeFile(join(pkg, 'scenario.ts'), "import { defineScenario } from 'multiarch-harness';\nimport { PLATFORMS } from './support/platforms.ts';\nexport default defineScenario({ kind: 'verify', name: 'p', title: 't', image: 'alpine', platforms: PLATFORMS });\n");
+    const compiled = await compiledScenario(join(pkg, 'scenario.ts'));
+    expect(foreignImportsOf(compiled!)).toEqual([]);
+    const mod = await import(pathToFileURL(compiled!).href) as { default: { platforms: string[] } };
+    expect(mod.default.platforms).toEqual(['linux/amd64']);
+  });
+
+  test('a name the harness does not export is said as an import from multiarch-harness', async () => {
+    await writeFile(join(dir, 'no-such-name.ts'), "import { noSuchThing } from 'multiarch-harness';\nexport default noSuchThing;\n");
+    const err = await compiledScenario(join(dir, 'no-such-name.ts')).catch((e: unknown) => e) as ScenarioCompileError;
+    expect(err).toBeInstanceOf(ScenarioCompileError);
+    expect(err.errors[0]!.text).toMatch(/No matching export in "multiarch-harness" for import "noSuchThing"/);
   });
 });
