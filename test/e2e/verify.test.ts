@@ -131,6 +131,7 @@ describe('verify', () => {
 
   test('reporters: JUnit valid against schemas/junit.xsd, Markdown appended to the step summary, HTML rendered by Chromium', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'mah-reports-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
     const summary = join(dir, 'step-summary.md');
     await writeFile(summary, '# earlier step\n');
     const r = await cli(['verify', images.wrongArch!, '--quiet', '--expect-output', 'Hello, {os}/{goarch}!',

@@ -5,9 +5,9 @@
  */
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { compiledScenario, foreignImportsOf, ScenarioCompileError } from '../../harness/scenario/compiled-scenarios.ts';
 import { loadsAsEsModule } from '../../harness/scenario/module-kind.ts';
 import { provideHarness } from '../../harness/scenario/module-import.ts';
@@ -73,6 +73,8 @@ describe('compiled scenarios', () => {
     process.env.MULTIARCH_STATE_DIR = blocked;
     try {
       const compiled = await compiledScenario(join(dir, 'scenario.ts'));
+      // Removed when the process exits; a test worker may be ended without that.
+      if (compiled) onTestFinished(() => rm(dirname(compiled), { recursive: true, force: true }));
       expect(compiled).toMatch(new RegExp(`^${tmpdir().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/mah-scenario-[^/]+/[0-9a-f]{24}\\.mjs$`));
       const mod = await import(pathToFileURL(compiled!).href) as { default: { kind: string } };
       expect(mod.default.kind).toBe('verify');

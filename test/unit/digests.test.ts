@@ -2,12 +2,12 @@
 // (a lying registry, a broken proxy) is caught, with both digests, here against a real HTTP server
 // on 127.0.0.1 that serves what it likes.
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { RegistryClient } from '../../harness/registry/client.ts';
 
 const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -40,7 +40,9 @@ describe('digests', () => {
     expect((await client.manifest(sha(manifest))).digest).toBe(sha(manifest));
     expect((await client.manifest('latest')).digest).toBe(sha(manifest));
     expect(await client.blobJson(sha(config))).toEqual({ architecture: 'arm64', os: 'linux' });
-    const file = join(await mkdtemp(join(tmpdir(), 'mah-digest-')), 'layer');
+    const folder = await mkdtemp(join(tmpdir(), 'mah-digest-'));
+    onTestFinished(() => rm(folder, { recursive: true, force: true }));
+    const file = join(folder, 'layer');
     await client.blobToFile(sha(layer), file);
     expect(await readFile(file)).toEqual(layer);
   });
@@ -50,7 +52,9 @@ describe('digests', () => {
     served.set(sha(manifest), Buffer.from(JSON.stringify({ schemaVersion: 2, layers: [] }))).set(sha(config), other).set(sha(layer), Buffer.from('other bytes'));
     await expect(client.manifest(sha(manifest))).rejects.toThrow(new RegExp(`served other content for the manifest ${sha(manifest)}: expected the digest ${sha(manifest)}, its bytes have sha256:[0-9a-f]{64}`));
     await expect(client.blobJson(sha(config))).rejects.toThrow(`its bytes have ${sha(other)}`);
-    const file = join(await mkdtemp(join(tmpdir(), 'mah-digest-')), 'layer');
+    const folder = await mkdtemp(join(tmpdir(), 'mah-digest-'));
+    onTestFinished(() => rm(folder, { recursive: true, force: true }));
+    const file = join(folder, 'layer');
     await expect(client.blobToFile(sha(layer), file)).rejects.toThrow(`served other content for the blob ${sha(layer)}: its bytes have the digest ${sha('other bytes')}`);
     // By tag: the registry's stated digest does not match what it sent.
     served.set('latest', Buffer.from('{"schemaVersion":2}'));

@@ -1,11 +1,11 @@
 import { createWriteStream } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import tar from 'tar-stream';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { findEntryBinary, ImageFilesystem, ImageFsError } from '../../harness/image/filesystem.ts';
 
 type E = { name: string; type?: 'file' | 'symlink' | 'link' | 'directory'; linkname?: string; data?: string };
@@ -24,6 +24,9 @@ const ELF = '\x7fELF-pretend';
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mah-imagefs-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
 });
 
 describe('ImageFilesystem', () => {
