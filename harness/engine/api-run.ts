@@ -9,6 +9,7 @@
  * 'docker run --help'". Whatever happens after the container exists, it is removed before this returns.
  */
 import type { Duplex } from 'node:stream';
+import type { BindMount } from './none-network.ts';
 import { EngineApiError, engineJson, engineRequest, engineStatus, engineUpgrade, responseJson } from './engine-api.ts';
 
 export interface ContainerSpec {
@@ -24,6 +25,10 @@ export interface ContainerSpec {
   network?: string;
   /** host:container[:ro] bind mounts. */
   binds?: string[];
+  /** Bind mounts whose source must exist (the engine refuses the container otherwise). */
+  mounts?: BindMount[];
+  /** No network sandbox at all: the runtime makes the namespace (none-network.ts). */
+  networkDisabled?: boolean;
   timeoutMs: number;
   /** Called whenever the container writes anything (a hang watchdog's sign of life). */
   onOutput?: () => void;
@@ -88,7 +93,11 @@ export async function runContainer(spec: ContainerSpec): Promise<ContainerRun> {
       body: {
         Image: spec.image, Labels: spec.labels, AttachStdout: true, AttachStderr: true, Tty: false, OpenStdin: false,
         ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}), ...(spec.cmd?.length ? { Cmd: spec.cmd } : {}),
-        HostConfig: { AutoRemove: true, ...(spec.network ? { NetworkMode: spec.network } : {}), ...(spec.binds?.length ? { Binds: spec.binds } : {}) },
+        ...(spec.networkDisabled ? { NetworkDisabled: true } : {}),
+        HostConfig: {
+          AutoRemove: true, ...(spec.network ? { NetworkMode: spec.network } : {}), ...(spec.binds?.length ? { Binds: spec.binds } : {}),
+          ...(spec.mounts?.length ? { Mounts: spec.mounts } : {}),
+        },
       },
     }));
   } catch (err) {

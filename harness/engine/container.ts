@@ -9,7 +9,8 @@
  */
 import { findCredentials } from '../registry/credentials.ts';
 import { EngineApiError, engineJsonLines, engineStatus } from './engine-api.ts';
-import { forceRemove, runContainer } from './api-run.ts';
+import { forceRemove, runContainer, type ContainerRun, type ContainerSpec } from './api-run.ts';
+import { engineTakesNetworkFiles, noneNetworkFiles, refusedNetworkFiles } from './none-network.ts';
 import { parseImageRef } from '../registry/image-ref.ts';
 import { EnvironmentError } from '../errors.ts';
 import { timed } from '../result/phases.ts';
@@ -45,6 +46,8 @@ export interface RunPinnedOptions {
   present?: boolean;
   /** docker run --network (the engine's default, bridge, when not given). */
   network?: string;
+  /** The engine is on this machine (probe.engineIsLocal): none is given without its network sandbox (none-network.ts). */
+  localEngine?: boolean;
 }
 
 /** Which of these images the engine has: one API request each, all at once (404: it has not). */
@@ -113,17 +116,34 @@ export async function runPinned(ctx: Session, image: string, platform: Platform,
     : undefined;
   watchdog?.start();
   if (ctx.closing) throw new EnvironmentError('the run is being cleaned up: nothing more is started.');
-  const r = await timed('run', () => runContainer({
+  const r = await timed('run', () => runOnNetwork({
     name, platform: formatPlatform(platform), image, labels: ctx.labelRecord, timeoutMs: options.timeoutMs,
     ...(options.emulator
       ? { entrypoint: [EMULATOR_MOUNT], cmd: options.emulator.argv, binds: [`${options.emulator.path}:${EMULATOR_MOUNT}:ro`] }
       : options.command?.length ? { cmd: options.command } : {}),
     ...(options.network ? { network: options.network } : {}),
     onCreated: (id) => { containerId = id; }, onOutput: () => watchdog?.activity(),
-  })).finally(() => watchdog?.stop());
+  }, Boolean(options.localEngine))).finally(() => watchdog?.stop());
   return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: r.durationMs, timedOut: r.timedOut, ...(hung ? { hung } : {}) };
 }
 
+
+/**
+ * A run on its network: none on an engine on this machine goes without the engine's sandbox, with
+ * the engine's hosts and resolv.conf written for it (none-network.ts); an engine that refuses them
+ * runs it again on plain none (it had not started: the refusal comes at its creation).
+ */
+async function runOnNetwork(spec: ContainerSpec, localEngine: boolean): Promise<ContainerRun> {
+  if (spec.network !== 'none' || !localEngine || !engineTakesNetworkFiles()) return runContainer(spec);
+  const files = await noneNetworkFiles(spec.name);
+  try {
+    const r = await runContainer({ ...spec, networkDisabled: true, mounts: files.mounts });
+    if (r.exitCode === 125 && refusedNetworkFiles(r.stderr)) return await runContainer(spec);
+    return r;
+  } finally {
+    await files.remove();
+  }
+}
 
 export interface CommandRunOptions {
   /** The whole command line; the image's ENTRYPOINT is cleared, as container-structure-test does. */
