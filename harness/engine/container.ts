@@ -141,7 +141,7 @@ async function runOnNetwork(spec: ContainerSpec, localEngine: boolean): Promise<
     if (r.exitCode === 125 && refusedNetworkFiles(r.stderr)) return await runContainer(spec);
     return r;
   } finally {
-    await files.remove();
+    files.remove();
   }
 }
 

@@ -188,6 +188,12 @@ function pathOf(path: string, query: ApiRequest['query']): string {
   return s ? `${path}?${s}` : path;
 }
 
+/**
+ * No TLS server name to work out (the engine's API here is plain HTTP): Node's agent would test the
+ * Host header for an IP address, compiling its IPv6 pattern on the first request (4 ms a process).
+ */
+const NO_SERVER_NAME = { servername: '' } as object;
+
 /** Sends one request to the engine the current work is placed on; the response is handed over unread. */
 export function engineRequest(method: string, path: string, o: ApiRequest = {}): Promise<IncomingMessage> {
   const t = transportFor(engineEnv());
@@ -195,7 +201,7 @@ export function engineRequest(method: string, path: string, o: ApiRequest = {}):
   inFlight++;
   return new Promise<IncomingMessage>((resolve, reject) => {
     const req = request({
-      agent: t.agent, method, path: pathOf(path, o.query),
+      agent: t.agent, method, path: pathOf(path, o.query), ...NO_SERVER_NAME,
       ...(t.socketPath ? { socketPath: t.socketPath } : { host: t.host, port: t.port }),
       headers: { Host: 'docker', ...(body ? { 'Content-Type': 'application/json', 'Content-Length': String(body.length) } : {}), ...o.headers },
       timeout: o.timeoutMs ?? 60_000,
@@ -221,7 +227,7 @@ export function engineUpgrade(method: string, path: string, o: ApiRequest = {}):
   const t = transportFor(engineEnv());
   return new Promise((resolve, reject) => {
     const req = request({
-      agent: t.agent, method, path: pathOf(path, o.query),
+      agent: t.agent, method, path: pathOf(path, o.query), ...NO_SERVER_NAME,
       ...(t.socketPath ? { socketPath: t.socketPath } : { host: t.host, port: t.port }),
       headers: { Host: 'docker', Connection: 'Upgrade', Upgrade: 'tcp', ...o.headers },
     });
@@ -247,10 +253,16 @@ function noEngine(err: Error): Error {
   return err;
 }
 
-async function readAll(res: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of res) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+/** The whole answer as text (by events: a stream's async iterator costs more than most answers' reading). */
+function readAll(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', reject);
+    // Ended without its end (the connection closed mid-answer): as the stream's iterator would, an error.
+    res.on('close', () => { if (!res.complete) reject(new Error('the engine closed the connection before the end of its answer')); });
+  });
 }
 
 /** The engine's own words for a failed request ({"message": ...}), or the status line. */

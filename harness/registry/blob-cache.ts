@@ -1,12 +1,13 @@
 /**
- * Layers kept on disk by digest, across runs: a second verify of the same image (or of another
- * image sharing its base layers) reads them from here instead of the registry. Only content whose
+ * Layers, manifests and configs kept on disk by digest, across runs: a second verify of the same
+ * image (or of another image sharing its base layers) reads them from here instead of the registry. Only content whose
  * bytes were checked against its digest is kept (the registry client checks every blob), written
  * under a temporary name and renamed, so concurrent sessions never see half a file. Files unused for
  * two weeks are removed when a cache is opened, and the least recently used ones beyond 4 GiB
  * (MULTIARCH_BLOB_CACHE_MAX_GIB). MULTIARCH_BLOB_CACHE=off turns it off.
  */
-import { copyFile, link, mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { copyFile, link, mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stateDir } from '../state-dir.ts';
 import type { ImageSource } from './client.ts';
@@ -51,11 +52,45 @@ async function place(from: string, to: string): Promise<void> {
   await link(from, to).catch(() => copyFile(from, to));
 }
 
+/**
+ * JSON content named by its digest (a manifest, a config), read from the registry once (which
+ * checks its bytes against the digest) and kept here; 16 registry requests fewer for a verify of 8
+ * platforms seen before. A reference that is not a digest is always asked for.
+ */
+async function keptJson<T>(dir: string, kind: string, reference: string, fetch: () => Promise<T>): Promise<T> {
+  const name = reference.replace(':', '-');
+  if (!/^sha(256|512)-[0-9a-f]+$/.test(name)) return fetch();
+  const kept = join(dir, `${kind}-${name}.json`);
+  // Read synchronously: a few hundred bytes, cheaper than a round through libuv's threads.
+  let text: string | undefined;
+  try {
+    text = readFileSync(kept, 'utf8');
+  } catch {
+    text = undefined;
+  }
+  if (text !== undefined) {
+    // Not touched on use (unlike a layer): a few hundred bytes, asked for again two weeks after it was written.
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      // Not whole (a disk that filled up): asked again and written anew.
+    }
+  }
+  const value = await fetch();
+  const partial = `${kept}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.partial`;
+  await mkdir(dir, { recursive: true })
+    .then(() => writeFile(partial, JSON.stringify(value)))
+    .then(() => rename(partial, kept))
+    .catch(() => rm(partial, { force: true }));
+  return value;
+}
+
 export function withBlobCache(source: ImageSource, dir = blobCacheDir()): ImageSource {
   if (process.env.MULTIARCH_BLOB_CACHE === 'off') return source;
   return {
-    manifest: (reference) => source.manifest(reference),
-    blobJson: (digest) => source.blobJson(digest),
+    // A manifest or config named by its digest cannot change: read once, checked, then kept (by tag: always asked).
+    manifest: (reference) => keptJson(dir, 'manifest', reference, () => source.manifest(reference)),
+    blobJson: (digest) => keptJson(dir, 'json', digest, () => source.blobJson(digest)),
     async blobToFile(digest, file) {
       const name = digest.replace(':', '-');
       if (!/^sha(256|512)-[0-9a-f]+$/.test(name)) return source.blobToFile(digest, file);

@@ -60,7 +60,7 @@ describe('a run on no network', () => {
       expect(interfaces).toBe('lo');
       // The engine's own files come from its containers folder; the harness's from its scratch folder.
       expect(dSources!.split('\n')).toEqual([expect.stringMatching(/\/containers\/[0-9a-f]{64}\/hosts$|\/containers\/[0-9a-f]{64}\/resolv\.conf$/), expect.stringMatching(/\/containers\//)]);
-      expect(sources!.split('\n').sort()).toEqual([expect.stringMatching(/\/mah-network-[^/]+\/[^/]+\/hosts$/), expect.stringMatching(/\/mah-network-[^/]+\/[^/]+\/resolv\.conf$/)]);
+      expect(sources!.split('\n').sort()).toEqual([expect.stringMatching(/\/mah-network-[^/]+\/[^/]+\.hosts$/), expect.stringMatching(/\/mah-network-[^/]+\/[^/]+\.resolv\.conf$/)]);
     }
     expect((await networkFolders()).filter((n) => !before.includes(n))).toEqual([]);
   });
