@@ -11,7 +11,8 @@
  * and a changed handler is observed again.
  */
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { type BinfmtHandler, matchingHandler } from './binfmt.ts';
@@ -48,7 +49,12 @@ export async function handlerSetKey(engine: string, kernel: string, handlers: re
   for (const x of [...handlers].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     h.update(JSON.stringify(x));
     if (local && x.interpreter) {
-      const s = await stat(x.interpreter).catch(() => undefined);
+      let s: ReturnType<typeof statSync> | undefined;
+      try {
+        s = statSync(x.interpreter);
+      } catch {
+        s = undefined;
+      }
       h.update(s ? `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}` : 'missing');
     }
   }

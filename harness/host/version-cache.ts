@@ -4,7 +4,8 @@
  * The same file gives the same answer; a replaced or upgraded one is asked again. Asking costs a
  * process each (11 QEMU handlers: about 0.2 s of every start); reading this costs one small file.
  */
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { realpathSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stateDir, writeStateFile } from '../state-dir.ts';
 
@@ -24,8 +25,19 @@ function cache(): Promise<Record<string, string>> {
 
 /** The version of the program at `path`, from the cache when the file is the one asked before, else from `ask`. */
 export async function versionOfFile(path: string, ask: (realPath: string) => Promise<string | undefined>): Promise<string | undefined> {
-  const real = await realpath(path).catch(() => path);
-  const s = await stat(real).catch(() => undefined);
+  // Synchronously: one call each for some 30 handlers at every start, cheaper than rounds through libuv's threads.
+  let real = path;
+  try {
+    real = realpathSync.native(path);
+  } catch {
+    real = path;
+  }
+  let s: ReturnType<typeof statSync> | undefined;
+  try {
+    s = statSync(real);
+  } catch {
+    s = undefined;
+  }
   const identity = s ? `${real}:${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}` : undefined;
   const known = identity ? (await cache())[identity] : undefined;
   if (known) return known;

@@ -40,10 +40,16 @@ async function harnessOutputs(label: string, prefix: string[] = []): Promise<Map
   return new Map(report.platforms.map((p) => [p.platform, sections(p.output ?? '')]));
 }
 
+let imageWasThere = false;
 // Not under /tmp: the second test hides /tmp from the harness, and its report is written here.
-beforeAll(async () => { dir = await mkdtemp(join('/var/tmp', 'mah-none-network-')); });
+beforeAll(async () => {
+  dir = await mkdtemp(join('/var/tmp', 'mah-none-network-'));
+  imageWasThere = (await execa('docker', ['image', 'inspect', IMAGE], { reject: false })).exitCode === 0;
+});
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
+  // The comparison's `docker run` pulled it: the engine is left as it was (other tests expect it absent).
+  if (!imageWasThere) await execa('docker', ['image', 'rm', IMAGE], { reject: false });
   expect(await harnessLeftovers()).toEqual([]);
 });
 
