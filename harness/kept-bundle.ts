@@ -10,6 +10,8 @@
  *   - every bundled file keeps its own `__dirname` and `__filename`;
  *   - native addons (.node) and node: modules stay `require`s, by absolute path;
  *   - `import()` inside the package becomes `require` (a vm.Script has no module loader);
+ *   - a few requires that serve only what the harness never asks of the package load on first use
+ *     instead of at load (kept-bundle-lazy.ts);
  *   - the script is named as a file beside the package's entry, so Node treats it as package code
  *     (no DEP0005 warning for `new Buffer`, as for the package itself).
  * The code cache is named by the bundle file's identity (inode, size, times): V8 checks only the
@@ -26,6 +28,7 @@ import { access, mkdir, rm } from 'node:fs/promises';
 import { Script } from 'node:vm';
 import { stateDir, readStateFile, writeStateFile } from './state-dir.ts';
 import { inputsUnchanged, keptInputs, type KeptInput } from './kept-inputs.ts';
+import { LAZY_REQUIRES_ID, withLazyRequires } from './kept-bundle-lazy.ts';
 
 interface KeptBundleRecord {
   /** The package entry the bundle was made from. */
@@ -40,7 +43,7 @@ const loaded = new Map<string, Promise<unknown>>();
 export function keptBase(entry: string): string {
   // One per installed copy: checkouts or projects that share the state folder keep theirs side by side.
   const name = entry.replace(/^.*node_modules\//, '').replace(/[^\w.-]+/g, '_');
-  return join(stateDir(), 'bundles', `${name}-${createHash('sha256').update(entry).digest('hex').slice(0, 12)}`);
+  return join(stateDir(), 'bundles', `${name}-${createHash('sha256').update(entry).update(LAZY_REQUIRES_ID).digest('hex').slice(0, 12)}`);
 }
 
 /**
@@ -91,7 +94,7 @@ async function makeBundle(entry: string, base: string): Promise<string> {
           return r.errors.length || !r.path ? undefined : { path: r.path, external: true };
         });
         build.onLoad({ filter: /\.[cm]?js$/ }, (args) => ({
-          loader: 'js', contents: prefixOf(args.path) + readFileSync(args.path, 'utf8'), resolveDir: dirname(args.path),
+          loader: 'js', contents: prefixOf(args.path) + withLazyRequires(args.path, readFileSync(args.path, 'utf8')), resolveDir: dirname(args.path),
         }));
       },
     }],

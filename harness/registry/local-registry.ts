@@ -4,6 +4,7 @@
  */
 import { EnvironmentError } from '../errors.ts';
 import { requireKept } from '../kept-bundle.ts';
+import { RegistryReady } from './registry-ready.ts';
 import type { Session } from '../engine/session.ts';
 
 export interface LocalRegistry {
@@ -25,15 +26,16 @@ function configureTestcontainers(): void {
 export async function startRegistry(ctx: Session, image = process.env.MULTIARCH_REGISTRY_IMAGE ?? 'registry:2'): Promise<LocalRegistry> {
   configureTestcontainers();
   // From one kept file (kept-bundle.ts): loading its 750 files one by one costs about three times the CPU.
-  const { GenericContainer, Wait } = await requireKept<typeof import('testcontainers')>('testcontainers', import.meta.url);
+  const { GenericContainer } = await requireKept<typeof import('testcontainers')>('testcontainers', import.meta.url);
   let container;
   try {
     container = await new GenericContainer(image)
       .withExposedPorts(5000)
       .withLabels(ctx.labelRecord)
       .withEnvironment({ REGISTRY_STORAGE_DELETE_ENABLED: 'true' })
-      // Polled every 200 ms (testcontainers' default is once a second, which cost up to a second per run).
-      .withWaitStrategy(Wait.forHttp('/v2/', 5000).forStatusCode(200).withReadTimeout(200))
+      // GET /v2/ answers 200, asked every 200 ms (testcontainers' HTTP wait asks once a second by default,
+      // which cost up to a second per run, and loads its undici: registry-ready.ts).
+      .withWaitStrategy(new RegistryReady(5000))
       .withStartupTimeout(60_000)
       .start();
   } catch (err) {

@@ -1,0 +1,43 @@
+/**
+ * The run registry's readiness (registry/registry-ready.ts): GET /v2/ must answer 200; anything
+ * else, or nothing listening, is asked again until the start-up timeout, which is one error.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { RegistryReady, registryAnswers } from '../../harness/registry/registry-ready.ts';
+
+let server: Server;
+let port: number;
+let asked = 0;
+beforeAll(async () => {
+  // Not ready for its first two questions (a registry still starting answers 503), then the API's 200.
+  server = createServer((req, res) => {
+    asked++;
+    res.writeHead(req.url === '/v2/' && asked > 2 ? 200 : 503).end('{}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+const bound = (p: number) => ({ getBinding: (containerPort: number) => (containerPort === 5000 ? p : -1) });
+
+describe('the run registry is ready', () => {
+  test('when /v2/ answers 200, asked again until it does', async () => {
+    await new RegistryReady(5000, '127.0.0.1').waitUntilReady(undefined, bound(port));
+    expect(asked).toBe(3);
+    expect(await registryAnswers('127.0.0.1', port)).toBe(true);
+  });
+
+  test('nothing listening is not ready, and the start-up timeout is one error', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const gone = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    expect(await registryAnswers('127.0.0.1', gone)).toBe(false);
+    const wait = new RegistryReady(5000, '127.0.0.1').withStartupTimeout(500);
+    expect(wait.isStartupTimeoutSet()).toBe(true);
+    await expect(wait.waitUntilReady(undefined, bound(gone))).rejects.toThrow(/did not answer GET \/v2\/ with 200 on 127\.0\.0\.1:\d+ within 0\.5 s/);
+  });
+});
