@@ -9,7 +9,7 @@
 import { $ } from 'zx';
 import { PID_LABEL, RUN_LABEL } from '../../harness/engine/session.ts';
 
-export type ItemKind = 'container' | 'network' | 'volume' | 'image' | 'builder' | 'record';
+export type ItemKind = 'container' | 'network' | 'volume' | 'image' | 'builder' | 'record' | 'scratch';
 
 export interface Item {
   /** `${engine} ${kind} ${identity}`: what two snapshots are compared by. */
@@ -101,6 +101,7 @@ async function readKind(target: EngineTarget, kind: ItemKind): Promise<Item[] | 
       return [...names].map((n) => item(n, n, { name: n }));
     }
     case 'record':
+    case 'scratch':
       return [];
   }
 }

@@ -3,9 +3,8 @@
  * (index, config, binary, run), each its own unit in this folder, each reported on its own. A check
  * whose input an earlier check could not provide is not reached, and says so.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import pLimit from 'p-limit';
 import type { PlatformExecution } from '../platform/execution-mode.ts';
 import { onEngine } from '../engine/engine-scope.ts';
@@ -31,6 +30,7 @@ import type { CommandLineOf } from './run-verdict.ts';
 import { DEFAULT_RUN_NETWORK } from '../engine/run-network.ts';
 import { unameTwins } from './run-verdict.ts';
 import type { Progress } from '../result/progress.ts';
+import { scratchFolder } from '../scratch-folders.ts';
 
 export interface VerifyPlatformsOptions {
   ctx: Session;
@@ -78,7 +78,7 @@ export async function verifyPlatforms(o: VerifyPlatformsOptions): Promise<Platfo
   const index = await (o.index ?? readIndex(o.source, o.ref.digest ?? o.ref.tag ?? 'latest'));
   const chosen = o.platforms ?? index.entries.map((e) => e.platform);
   const executions = o.executions ?? (o.select ? o.select(chosen) : chosen).map((p) => classifyPlaced(p, o.probe, o.nodes));
-  const tmp = await mkdtemp(join(tmpdir(), 'mah-verify-'));
+  const tmp = await scratchFolder('verify');
   // Removed by the session too: a signal's cleanup does not wait for this function's finally.
   o.ctx.defer(`removing ${tmp}`, () => rm(tmp, { recursive: true, force: true }));
   try {

@@ -3,8 +3,7 @@
  * through a named builder (never the user's global current builder).
  */
 import { labelArgs } from './session.ts';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BuildTimings, RawJsonSplitter, type BuildFailureCause } from './build-progress.ts';
 import { looksLikeCrash, RUNTIME_CRASH } from './crash-signs.ts';
@@ -13,6 +12,7 @@ import { docker, DockerError, type CommandResult } from './docker.ts';
 import { UsageError } from '../errors.ts';
 import { formatPlatform, type Platform } from '../platform/platform.ts';
 import { isTransient, withRetry } from '../retry.ts';
+import { scratchFolder } from '../scratch-folders.ts';
 
 export interface BuildRequest {
   context: string;
@@ -89,7 +89,7 @@ export async function assertBuildable(context: string, dockerfile = 'Dockerfile'
 
 export async function buildAndPush(req: BuildRequest): Promise<BuildResult> {
   await assertBuildable(req.context, req.dockerfile);
-  const tmp = await mkdtemp(join(tmpdir(), 'mah-build-'));
+  const tmp = await scratchFolder('build');
   const metadata = join(tmp, 'metadata.json');
   try {
     const attempt = async () => {

@@ -11,11 +11,11 @@
  * writable pair per container, as the engine's are. An engine that cannot find the files (another
  * machine's) refuses the mount: it gets plain none from then on.
  */
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { currentEngine } from './engine-scope.ts';
+import { scratchFolder } from '../scratch-folders.ts';
 
 /**
  * The engine's /etc/hosts for a container on no network (libnetwork/etchosts, Docker 26.1): its
@@ -110,7 +110,7 @@ export interface BindMount { Type: 'bind'; Source: string; Target: string; ReadO
 /** One folder per process, removed when it exits. */
 let folder: Promise<string> | undefined;
 function scratch(): Promise<string> {
-  folder ??= mkdtemp(join(tmpdir(), 'mah-network-')).then((path) => {
+  folder ??= scratchFolder('network').then((path) => {
     process.once('exit', () => rmSync(path, { recursive: true, force: true }));
     return path;
   });

@@ -12,6 +12,7 @@ import { docker, dockerCommandsInFlight } from './docker.ts';
 import { engineJson, engineRequestsInFlight, engineStatus } from './engine-api.ts';
 import { currentDockerHost, onEngine, type EngineEndpoint } from './engine-scope.ts';
 import { claimImage, releaseImage } from './image-users.ts';
+import { pidAlive, sweepScratchFolders } from '../scratch-folders.ts';
 
 /**
  * What a session creates that cannot carry its label (images, buildx builders, local manifest
@@ -226,10 +227,12 @@ export async function removeLabelled(label: string): Promise<void> {
 
 /**
  * Removes what earlier sessions left behind when their process is gone (killed with SIGKILL, a
- * crash): labelled containers, networks and volumes, and what their records list (images,
- * builders, manifest lists). Returns how many sessions were swept.
+ * crash): labelled containers, networks and volumes, what their records list (images, builders,
+ * manifest lists), and their scratch folders. Returns how many sessions were swept.
  */
 export async function sweepStaleSessions(): Promise<number> {
+  // Their scratch folders too (scratch-folders.ts), beside the engine's answer.
+  const folders = sweepScratchFolders();
   const labelled = await engineJson<Array<{ Labels?: Record<string, string> }>>('GET', '/containers/json', {
     query: { all: 'true', filters: JSON.stringify({ label: [RUN_LABEL] }) },
   }).catch(() => [] as Array<{ Labels?: Record<string, string> }>);
@@ -247,6 +250,7 @@ export async function sweepStaleSessions(): Promise<number> {
     }
     await settleRecord(record);
   }
+  await folders;
   return stale.size;
 }
 
@@ -270,12 +274,3 @@ function staleRecords(): SessionRecord[] {
   return out;
 }
 
-function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

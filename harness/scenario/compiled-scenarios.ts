@@ -19,8 +19,7 @@
  */
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { harnessCodeId } from '../code-id.ts';
@@ -28,6 +27,7 @@ import { readStateFile, stateDir, writeStateFile } from '../state-dir.ts';
 import { inputsUnchanged, keptInputs, type KeptInput } from '../kept-inputs.ts';
 import { loadsAsEsModule } from './module-kind.ts';
 import { harnessApiNames, harnessApiSource } from './module-import.ts';
+import { scratchFolder } from '../scratch-folders.ts';
 
 interface KeptCompilation {
   source: string;
@@ -117,7 +117,7 @@ let scratch: Promise<string> | undefined;
  * import a second copy of the harness.)
  */
 function processFolder(): Promise<string> {
-  scratch ??= mkdtemp(join(tmpdir(), 'mah-scenario-')).then((folder) => {
+  scratch ??= scratchFolder('scenario').then((folder) => {
     process.once('exit', () => {
       try {
         rmSync(folder, { recursive: true, force: true });

@@ -4,9 +4,7 @@
  * why the engine differs, and the assertions that held or failed. Everything a step creates is
  * registered with the run so cleanup removes it.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { docker, type CommandResult, type DockerOptions } from '../engine/docker.ts';
 import type { HostProbe } from '../host/probe.ts';
 import { startRegistry, type LocalRegistry } from '../registry/local-registry.ts';
@@ -24,6 +22,7 @@ import { placeNode } from './place-node.ts';
 import { awaitStandIn, createsContainerBuilder } from '../host/background-standins.ts';
 import { BUILDKIT_IMAGE } from './run-builder.ts';
 import type { PlacedNode } from '../checks/placement.ts';
+import { scratchFolder } from '../scratch-folders.ts';
 
 
 export class StepFailure extends Error {
@@ -129,7 +128,7 @@ export interface StepVerifyOptions {
 
 export async function createStepsContext(ctx: Session, probe: HostProbe, onProgress: (m: string) => void): Promise<{ t: StepsContext; steps: StepResult[] }> {
   const steps: StepResult[] = [];
-  const tmp = await mkdtemp(join(tmpdir(), 'mah-steps-'));
+  const tmp = await scratchFolder('steps');
   ctx.defer('removing the scratch folder', () => rm(tmp, { recursive: true, force: true }));
   let registry: Promise<LocalRegistry> | undefined;
   const t: StepsContext = {

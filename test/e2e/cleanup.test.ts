@@ -1,6 +1,8 @@
-// A run cleans up after a signal; what a SIGKILLed run left is swept by the next run; handlers read
+// A run cleans up after a signal; what a SIGKILLed run left (its scratch folders too) is swept by the next run; handlers read
 // through the engine equal the handlers read from this host's /proc.
 import { execa } from 'execa';
+import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { describe, expect, test } from 'vitest';
 import { readEngineHandlers, readLocalHandlers } from '../../harness/host/binfmt.ts';
 import { RUN_LABEL, sweepStaleSessions } from '../../harness/engine/session.ts';
@@ -57,9 +59,13 @@ describe('what cannot carry a label', () => {
     await child;
     const builders = async () => (await execa('docker', ['buildx', 'ls', '--format', '{{.Name}}'])).stdout.split('\n');
     expect(await builders()).toContain(left);
+    // Its steps' scratch folder, named for its process (scratch-folders.ts), is left too.
+    const scratch = async () => (await readdir(tmpdir())).filter((n) => n.startsWith(`mah-steps-${child.pid}-`));
+    expect(await scratch()).toHaveLength(1);
     expect((await execa('docker', ['image', 'inspect', IMAGE], { reject: false })).exitCode).toBe(0);
     expect(await sweepStaleSessions()).toBeGreaterThanOrEqual(1);
     expect(await builders()).not.toContain(left);
+    expect(await scratch()).toEqual([]);
     expect((await execa('docker', ['image', 'inspect', IMAGE], { reject: false })).exitCode).not.toBe(0);
     expect((await execa('docker', ['images', '-q', '--no-trunc'])).stdout.split('\n').sort()).toEqual(imagesBefore);
     expect(await harnessLeftovers()).toEqual([]);
