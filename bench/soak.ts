@@ -291,11 +291,11 @@ function sessionRecords(): Item[] {
   });
 }
 
-/** The harness's scratch folders (scratch-folders.ts: mah-<kind>-<pid>-XXXXXX in the temporary folder): one left after the final sweep is a leak too. */
+/** The harness's scratch folders (scratch-folders.ts: mah-<kind>-<pid namespace>-<pid>-XXXXXX in the temporary folder): one left after the final sweep is a leak too. */
 function scratchFolders(): Item[] {
   let names: string[];
-  try { names = readdirSync(tmpdir()).filter((n) => /^mah-(verify|network|build|steps|scenario)-\d+-[A-Za-z0-9]{6}$/.test(n)); } catch { return []; }
-  return names.map((n) => ({ key: `state scratch ${n}`, engine: 'state', kind: 'scratch', id: n, name: n, what: join(tmpdir(), n), pid: Number(n.split('-')[2]) }) satisfies Item);
+  try { names = readdirSync(tmpdir()).filter((n) => /^mah-(verify|network|build|steps|scenario)-\d+-\d+-[A-Za-z0-9]{6}$/.test(n)); } catch { return []; }
+  return names.map((n) => ({ key: `state scratch ${n}`, engine: 'state', kind: 'scratch', id: n, name: n, what: join(tmpdir(), n), pid: Number(n.split('-')[3]) }) satisfies Item);
 }
 
 const snapshot = () => takeSnapshot(targets, () => [...sessionRecords(), ...scratchFolders()]);

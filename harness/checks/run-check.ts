@@ -29,7 +29,7 @@ export async function checkRun(o: RunCheckInput): Promise<{ result: CheckResult;
   try {
     run = await runPinned(o.ctx, o.image, exec.platform, {
       timeoutMs, ...(o.command ? { command: o.command } : {}), ...(watch ? { watch } : {}), ...(o.present !== undefined ? { present: o.present } : {}),
-      ...(o.network ? { network: o.network } : {}), localEngine: o.probe.engineIsLocal,
+      ...(o.network ? { network: o.network } : {}), localEngine: o.probe.engineIsLocal && o.probe.dockerEngine === true,
     });
   } catch (err) {
     // The pull failed (or the engine did not answer): this platform fails with the engine's words; the others go on.

@@ -37,6 +37,8 @@ export interface ContainerSpec {
 }
 
 export interface ContainerRun {
+  /** The engine refused to create the container (a 4xx answer): its words. The program did not run. */
+  refused?: string;
   exitCode: number | undefined;
   stdout: string;
   stderr: string;
@@ -102,7 +104,7 @@ export async function runContainer(spec: ContainerSpec): Promise<ContainerRun> {
     }));
   } catch (err) {
     // The engine refused the container (no image for this platform, a bad option): `docker run` exits 125 with its words.
-    if (err instanceof EngineApiError && err.status < 500) return { exitCode: 125, stdout: '', stderr: err.message, durationMs: took(), timedOut: false };
+    if (err instanceof EngineApiError && err.status < 500) return { refused: err.message, exitCode: 125, stdout: '', stderr: err.message, durationMs: took(), timedOut: false };
     // No answer (a timeout, a reset, a 5xx): the engine may have made it all the same; its name is this run's own.
     await forceRemove(spec.name);
     throw err;

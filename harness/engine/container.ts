@@ -46,7 +46,7 @@ export interface RunPinnedOptions {
   present?: boolean;
   /** docker run --network (the engine's default, bridge, when not given). */
   network?: string;
-  /** The engine is on this machine (probe.engineIsLocal): none is given without its network sandbox (none-network.ts). */
+  /** Docker Engine on this machine (probe.engineIsLocal and dockerEngine): none is given without its network sandbox (none-network.ts). */
   localEngine?: boolean;
 }
 
@@ -135,10 +135,17 @@ export async function runPinned(ctx: Session, image: string, platform: Platform,
  */
 async function runOnNetwork(spec: ContainerSpec, localEngine: boolean): Promise<ContainerRun> {
   if (spec.network !== 'none' || !localEngine || !engineTakesNetworkFiles()) return runContainer(spec);
-  const files = await noneNetworkFiles(spec.name);
+  let files: Awaited<ReturnType<typeof noneNetworkFiles>>;
+  try {
+    files = await noneNetworkFiles(spec.name);
+  } catch {
+    // This machine's temporary folder cannot take them (full, read-only): plain none, as on another engine.
+    return runContainer(spec);
+  }
   try {
     const r = await runContainer({ ...spec, networkDisabled: true, mounts: files.mounts });
-    if (r.exitCode === 125 && refusedNetworkFiles(r.stderr)) return await runContainer(spec);
+    // Refused at creation (the program never ran), for the files: the same run on plain none.
+    if (r.refused !== undefined && refusedNetworkFiles(r.refused)) return await runContainer(spec);
     return r;
   } finally {
     files.remove();

@@ -8,13 +8,15 @@
  * no hook: 8 containers at once took 2.3-2.9 machine CPU-seconds instead of 3.0-4.0, and 1.3-1.6 s
  * instead of 1.7-2.2 s (2 cores, Docker 26.1.5). What the engine then leaves out, `/etc/hosts` and
  * `/etc/resolv.conf`, is written here as the engine writes it for none and bind-mounted, one
- * writable pair per container, as the engine's are. An engine that cannot find the files (another
- * machine's) refuses the mount: it gets plain none from then on.
+ * writable pair per container, as the engine's are (0644). Plain none instead, as before: on an
+ * engine that is not Docker Engine on this machine (the caller says); on one that refused the files
+ * once (another machine's cannot find them); under SELinux enforcing (the files' label would hide
+ * them from the container without a word); when this machine's temporary folder cannot take them.
  */
 import { readFile } from 'node:fs/promises';
-import { rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { currentEngine } from './engine-scope.ts';
+import { currentEngine, defaultEngineName } from './engine-scope.ts';
 import { scratchFolder } from '../scratch-folders.ts';
 
 /**
@@ -90,12 +92,28 @@ async function hostResolverFile(): Promise<{ path: string; text: string }> {
 const refusing = new Set<string>();
 
 function engineKey(): string {
-  return currentEngine()?.name ?? 'default';
+  return currentEngine()?.name ?? defaultEngineName();
 }
 
-/** Whether the current engine has not refused the files yet. */
+/**
+ * SELinux enforcing: files in the temporary folder carry a label containers may not read, and the
+ * engine mounts them without a word. Read once per process.
+ */
+let enforcing: boolean | undefined;
+function selinuxEnforcing(): boolean {
+  if (enforcing === undefined) {
+    try {
+      enforcing = readFileSync('/sys/fs/selinux/enforce', 'utf8').trim() === '1';
+    } catch {
+      enforcing = false;
+    }
+  }
+  return enforcing;
+}
+
+/** Whether the current engine can take the files: it has not refused them, and SELinux would not hide them. */
 export function engineTakesNetworkFiles(): boolean {
-  return !refusing.has(engineKey());
+  return !refusing.has(engineKey()) && !selinuxEnforcing();
 }
 
 /** The engine refused a bind mount of the files (the path is not on its machine): from now on it gets plain none. */
@@ -107,13 +125,20 @@ export function refusedNetworkFiles(message: string): boolean {
 
 export interface BindMount { Type: 'bind'; Source: string; Target: string; ReadOnly?: boolean }
 
-/** One folder per process, removed when it exits. */
+/** One folder per process, removed when it exits (made again if it could not be, or was removed meanwhile). */
 let folder: Promise<string> | undefined;
 function scratch(): Promise<string> {
   folder ??= scratchFolder('network').then((path) => {
-    process.once('exit', () => rmSync(path, { recursive: true, force: true }));
+    process.once('exit', () => {
+      try {
+        rmSync(path, { recursive: true, force: true });
+      } catch {
+        // Nothing more can be done while exiting; the next session's sweep removes it.
+      }
+    });
     return path;
   });
+  folder.catch(() => { folder = undefined; });
   return folder;
 }
 
@@ -125,12 +150,24 @@ export async function noneNetworkFiles(container: string): Promise<{ mounts: Bin
   resolver ??= hostResolverFile();
   ipv6 ??= loopbackHasIpv6();
   const [dir, host, v6] = await Promise.all([scratch(), resolver, ipv6]);
+  // Made again if something removed it meanwhile (a sweep of another pid namespace sharing /tmp, a tmp cleaner).
+  mkdirSync(dir, { recursive: true });
   const hosts = join(dir, `${container}.hosts`);
   const resolvConf = join(dir, `${container}.resolv.conf`);
-  writeFileSync(hosts, noneNetworkHosts(v6));
-  writeFileSync(resolvConf, noneNetworkResolvConf(host.text, host.path));
+  for (const [file, text] of [[hosts, noneNetworkHosts(v6)], [resolvConf, noneNetworkResolvConf(host.text, host.path)]] as const) {
+    writeFileSync(file, text);
+    // 0644 whatever the umask, as the engine's own: a program running as another user reads them.
+    chmodSync(file, 0o644);
+  }
   return {
     mounts: [{ Type: 'bind', Source: hosts, Target: '/etc/hosts' }, { Type: 'bind', Source: resolvConf, Target: '/etc/resolv.conf' }],
-    remove: () => { rmSync(hosts, { force: true }); rmSync(resolvConf, { force: true }); },
+    remove: () => {
+      try {
+        rmSync(hosts, { force: true });
+        rmSync(resolvConf, { force: true });
+      } catch {
+        // Left for the exit's removal of the folder.
+      }
+    },
   };
 }

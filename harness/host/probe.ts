@@ -28,6 +28,8 @@ export interface HostProbe {
   buildxVersion: string | undefined;
   /** True when the engine's kernel is this machine's kernel (handlers read from /proc). */
   engineIsLocal: boolean;
+  /** Docker Engine itself (its /version lists the component Engine), not another engine that speaks its API (Podman). */
+  dockerEngine?: boolean;
   handlers: BinfmtHandler[];
   /** QEMU version by interpreter path, when it could be asked (local engine only). */
   qemuVersions: Record<string, string>;
@@ -71,7 +73,7 @@ export async function probeHost(options: { probeImage?: string; labels?: readonl
   // Both questions at once, asked of the engine's API (engine-api.ts), and buildx's version from its file.
   const [data, ver, buildxVersion] = await Promise.all([
     engineJson<EngineInfo>('GET', '/info', { timeoutMs: 20_000 }),
-    engineJson<{ Os?: string; Arch?: string; ApiVersion?: string }>('GET', '/version', { timeoutMs: 20_000 }),
+    engineJson<{ Os?: string; Arch?: string; ApiVersion?: string; Components?: Array<{ Name?: string }> }>('GET', '/version', { timeoutMs: 20_000 }),
     buildxPluginVersion(),
   ]).catch((err: Error) => {
     // No engine at all is engine-api.ts's sentence ("No Docker engine answers ..."); an engine that answers badly is this one.
@@ -104,6 +106,7 @@ export async function probeHost(options: { probeImage?: string; labels?: readonl
     imageStore,
     buildxVersion,
     engineIsLocal,
+    dockerEngine: (ver.Components ?? []).some((c) => c.Name === 'Engine'),
     handlers,
     qemuVersions,
     observations: seen.platforms,

@@ -6,6 +6,7 @@
  * two weeks are removed when a cache is opened, and the least recently used ones beyond 4 GiB
  * (MULTIARCH_BLOB_CACHE_MAX_GIB). MULTIARCH_BLOB_CACHE=off turns it off.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { copyFile, link, mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -55,12 +56,12 @@ async function place(from: string, to: string): Promise<void> {
 /**
  * JSON content named by its digest (a manifest, a config), read from the registry once (which
  * checks its bytes against the digest) and kept here; 16 registry requests fewer for a verify of 8
- * platforms seen before. A reference that is not a digest is always asked for.
+ * platforms seen before. Kept per repository (`origin`): a repository that does not hold the
+ * content, or refuses it, still says so. A reference that is not a whole digest is always asked for.
  */
-async function keptJson<T>(dir: string, kind: string, reference: string, fetch: () => Promise<T>): Promise<T> {
-  const name = reference.replace(':', '-');
-  if (!/^sha(256|512)-[0-9a-f]+$/.test(name)) return fetch();
-  const kept = join(dir, `${kind}-${name}.json`);
+async function keptJson<T>(dir: string, kind: string, origin: string, reference: string, fetch: () => Promise<T>): Promise<T> {
+  if (!/^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/.test(reference)) return fetch();
+  const kept = join(dir, `${kind}-${origin}-${reference.replace(':', '-')}.json`);
   // Read synchronously: a few hundred bytes, cheaper than a round through libuv's threads.
   let text: string | undefined;
   try {
@@ -85,12 +86,20 @@ async function keptJson<T>(dir: string, kind: string, reference: string, fetch: 
   return value;
 }
 
+/** Which repository a source reads (a RegistryClient's registry and repository), hashed for file names. */
+function originOf(source: ImageSource): string {
+  const where = source as { registry?: unknown; repository?: unknown };
+  const name = typeof where.registry === 'string' && typeof where.repository === 'string' ? `${where.registry}/${where.repository}` : 'source';
+  return createHash('sha256').update(name).digest('hex').slice(0, 12);
+}
+
 export function withBlobCache(source: ImageSource, dir = blobCacheDir()): ImageSource {
   if (process.env.MULTIARCH_BLOB_CACHE === 'off') return source;
+  const origin = originOf(source);
   return {
     // A manifest or config named by its digest cannot change: read once, checked, then kept (by tag: always asked).
-    manifest: (reference) => keptJson(dir, 'manifest', reference, () => source.manifest(reference)),
-    blobJson: (digest) => keptJson(dir, 'json', digest, () => source.blobJson(digest)),
+    manifest: (reference) => keptJson(dir, 'manifest', origin, reference, () => source.manifest(reference)),
+    blobJson: (digest) => keptJson(dir, 'json', origin, digest, () => source.blobJson(digest)),
     async blobToFile(digest, file) {
       const name = digest.replace(':', '-');
       if (!/^sha(256|512)-[0-9a-f]+$/.test(name)) return source.blobToFile(digest, file);

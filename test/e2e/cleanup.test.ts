@@ -60,7 +60,7 @@ describe('what cannot carry a label', () => {
     const builders = async () => (await execa('docker', ['buildx', 'ls', '--format', '{{.Name}}'])).stdout.split('\n');
     expect(await builders()).toContain(left);
     // Its steps' scratch folder, named for its process (scratch-folders.ts), is left too.
-    const scratch = async () => (await readdir(tmpdir())).filter((n) => n.startsWith(`mah-steps-${child.pid}-`));
+    const scratch = async () => (await readdir(tmpdir())).filter((n) => new RegExp(`^mah-steps-\\d+-${child.pid}-`).test(n));
     expect(await scratch()).toHaveLength(1);
     expect((await execa('docker', ['image', 'inspect', IMAGE], { reject: false })).exitCode).toBe(0);
     expect(await sweepStaleSessions()).toBeGreaterThanOrEqual(1);

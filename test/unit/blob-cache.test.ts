@@ -16,10 +16,11 @@ let dir: string;
 beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'mah-blob-cache-')); });
 afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
 
-/** A registry that counts what it is asked. */
-function countingSource() {
+/** A registry that counts what it is asked (a repository of its own when named). */
+function countingSource(repository?: string) {
   const asked: string[] = [];
-  const source: ImageSource = {
+  const source: ImageSource & { registry?: string; repository?: string } = {
+    ...(repository ? { registry: '127.0.0.1:5000', repository } : {}),
     async manifest(reference) {
       asked.push(`manifest ${reference}`);
       return { digest: reference.startsWith('sha256:') ? reference : DIGEST, mediaType: 'application/vnd.oci.image.manifest.v1+json', body: { config: { mediaType: 'c', digest: CONFIG, size: 2 } } } as FetchedManifest;
@@ -51,8 +52,26 @@ describe('manifests and configs kept by digest', () => {
     expect((await readdir(dir)).filter((n) => n.endsWith('.partial'))).toEqual([]);
   });
 
+  test('another repository asks its registry again: it may not hold the content, or refuse it', async () => {
+    const one = countingSource('team/app');
+    await withBlobCache(one.source, dir).manifest(DIGEST);
+    await withBlobCache(countingSource('team/app').source, dir).manifest(DIGEST);
+    const other = countingSource('someone/else');
+    await withBlobCache(other.source, dir).manifest(DIGEST);
+    expect(one.asked).toEqual([`manifest ${DIGEST}`]);
+    expect(other.asked).toEqual([`manifest ${DIGEST}`]);
+  });
+
+  test('a digest that is not whole is always asked for', async () => {
+    const s = countingSource();
+    const c = withBlobCache(s.source, dir);
+    await c.manifest('sha256:abc');
+    await c.manifest('sha256:abc');
+    expect(s.asked).toEqual(['manifest sha256:abc', 'manifest sha256:abc']);
+  });
+
   test('a kept file that is not whole is asked for again and written anew', async () => {
-    const file = join(dir, `json-${CONFIG.replace(':', '-')}.json`);
+    const file = join(dir, (await readdir(dir)).find((n) => n.startsWith('json-') && n.endsWith(`${CONFIG.replace(':', '-')}.json`))!);
     await writeFile(file, '{"architec');
     const s = countingSource();
     expect(await withBlobCache(s.source, dir).blobJson(CONFIG)).toEqual({ architecture: 'arm64', os: 'linux' });
