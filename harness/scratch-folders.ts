@@ -5,7 +5,7 @@
  * the next session's sweep removes those whose process is gone. Only its own pid namespace's: a
  * container sharing /tmp sees other pids, and would take a live process's folder for a dead one's.
  */
-import { readlinkSync } from 'node:fs';
+import { readlinkSync, rmSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +29,28 @@ export function pidNamespace(): string {
 
 export function scratchFolder(kind: ScratchKind): Promise<string> {
   return mkdtemp(join(tmpdir(), `mah-${kind}-${pidNamespace()}-${process.pid}-`));
+}
+
+const perProcess = new Map<ScratchKind, Promise<string>>();
+
+/** One scratch folder of this kind for the whole process, removed when it exits; made again if making it failed. */
+export function processScratchFolder(kind: ScratchKind): Promise<string> {
+  let folder = perProcess.get(kind);
+  if (!folder) {
+    folder = scratchFolder(kind).then((path) => {
+      process.once('exit', () => {
+        try {
+          rmSync(path, { recursive: true, force: true });
+        } catch {
+          // Nothing more can be done while exiting; the next session's sweep removes it.
+        }
+      });
+      return path;
+    });
+    folder.catch(() => perProcess.delete(kind));
+    perProcess.set(kind, folder);
+  }
+  return folder;
 }
 
 /** Whether a process with this id exists (EPERM: it does, another user's). */

@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { currentEngine, defaultEngineName } from './engine-scope.ts';
-import { scratchFolder } from '../scratch-folders.ts';
+import { processScratchFolder } from '../scratch-folders.ts';
 
 /**
  * The engine's /etc/hosts for a container on no network (libnetwork/etchosts, Docker 26.1): its
@@ -125,22 +125,6 @@ export function refusedNetworkFiles(message: string): boolean {
 
 export interface BindMount { Type: 'bind'; Source: string; Target: string; ReadOnly?: boolean }
 
-/** One folder per process, removed when it exits (made again if it could not be, or was removed meanwhile). */
-let folder: Promise<string> | undefined;
-function scratch(): Promise<string> {
-  folder ??= scratchFolder('network').then((path) => {
-    process.once('exit', () => {
-      try {
-        rmSync(path, { recursive: true, force: true });
-      } catch {
-        // Nothing more can be done while exiting; the next session's sweep removes it.
-      }
-    });
-    return path;
-  });
-  folder.catch(() => { folder = undefined; });
-  return folder;
-}
 
 /**
  * The hosts and resolv.conf of one container, written for it; `remove` deletes them once it is gone.
@@ -149,7 +133,8 @@ function scratch(): Promise<string> {
 export async function noneNetworkFiles(container: string): Promise<{ mounts: BindMount[]; remove: () => void }> {
   resolver ??= hostResolverFile();
   ipv6 ??= loopbackHasIpv6();
-  const [dir, host, v6] = await Promise.all([scratch(), resolver, ipv6]);
+  // One folder per process, removed when it exits.
+  const [dir, host, v6] = await Promise.all([processScratchFolder('network'), resolver, ipv6]);
   // Made again if something removed it meanwhile (a sweep of another pid namespace sharing /tmp, a tmp cleaner).
   mkdirSync(dir, { recursive: true });
   const hosts = join(dir, `${container}.hosts`);

@@ -18,7 +18,6 @@
  * MULTIARCH_SCENARIO_CACHE=off turns it off.
  */
 import { createHash } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -27,7 +26,7 @@ import { readStateFile, stateDir, writeStateFile } from '../state-dir.ts';
 import { inputsUnchanged, keptInputs, type KeptInput } from '../kept-inputs.ts';
 import { loadsAsEsModule } from './module-kind.ts';
 import { harnessApiNames, harnessApiSource } from './module-import.ts';
-import { scratchFolder } from '../scratch-folders.ts';
+import { processScratchFolder } from '../scratch-folders.ts';
 
 interface KeptCompilation {
   source: string;
@@ -109,26 +108,13 @@ export async function compiledScenario(source: string): Promise<string | undefin
   }
 }
 
-let scratch: Promise<string> | undefined;
-
 /**
  * One folder for this process's compilations where the state folder cannot be written, removed
  * when the process exits. (Not tsx instead: on the one-file CLI, a scenario loaded by tsx would
  * import a second copy of the harness.)
  */
 function processFolder(): Promise<string> {
-  scratch ??= scratchFolder('scenario').then((folder) => {
-    process.once('exit', () => {
-      try {
-        rmSync(folder, { recursive: true, force: true });
-      } catch {
-        // Nothing more can be done while exiting.
-      }
-    });
-    return folder;
-  });
-  scratch.catch(() => { scratch = undefined; });
-  return scratch;
+  return processScratchFolder('scenario');
 }
 
 interface Compilation {
