@@ -8,7 +8,7 @@
  * and the run goes on plain none with the engine's own files.
  */
 import { execa } from 'execa';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -25,31 +25,35 @@ let dir: string;
 const sections = (output: string) => output.trim().split(/^==$/m).map((s) => s.trim());
 const networkFolders = async () => (await readdir(tmpdir())).filter((n) => n.startsWith('mah-network-'));
 
+const present = async () => (await execa('docker', ['image', 'inspect', IMAGE], { reject: false })).exitCode === 0;
+
+/** What `docker run --network none` shows; the image it pulls is removed again (other tests expect it absent). */
 async function dockerNone(platform: string): Promise<string[]> {
-  const r = await execa('docker', ['run', '--rm', '--network', 'none', '--platform', platform, IMAGE, 'sh', '-c', SCRIPT]);
-  return sections(r.stdout);
+  const had = await present();
+  try {
+    const r = await execa('docker', ['run', '--rm', '--network', 'none', '--platform', platform, IMAGE, 'sh', '-c', SCRIPT]);
+    return sections(r.stdout);
+  } finally {
+    if (!had) await execa('docker', ['image', 'rm', IMAGE]);
+  }
 }
 
-async function harnessOutputs(label: string, prefix: string[] = []): Promise<Map<string, string[]>> {
+async function harnessOutputs(label: string, prefix: string[] = [], env: Record<string, string> = {}): Promise<Map<string, string[]>> {
   const json = join(dir, `${label}.json`);
   const args = ['verify', IMAGE, '--platform', PLATFORMS.join(','), '--command', 'sh', '--command=-c', `--command=${SCRIPT}`, '--quiet', '--json', json];
-  const r = prefix.length ? await execa(prefix[0]!, [...prefix.slice(1), 'node', CLI, ...args], { cwd: ROOT, reject: false }) : await cli(args);
+  const r = prefix.length ? await execa(prefix[0]!, [...prefix.slice(1), 'node', CLI, ...args], { cwd: ROOT, reject: false, env }) : await cli(args);
   expect(r.stderr).toBe('');
   expect(r.exitCode).toBe(0);
   const report = JSON.parse(await readFile(json, 'utf8')) as RunReport;
   return new Map(report.platforms.map((p) => [p.platform, sections(p.output ?? '')]));
 }
 
-let imageWasThere = false;
-// Not under /tmp: the second test hides /tmp from the harness, and its report is written here.
+// Not under /tmp, where the harness's own files go: the second test hides that from the engine.
 beforeAll(async () => {
   dir = await mkdtemp(join('/var/tmp', 'mah-none-network-'));
-  imageWasThere = (await execa('docker', ['image', 'inspect', IMAGE], { reject: false })).exitCode === 0;
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
-  // The comparison's `docker run` pulled it: the engine is left as it was (other tests expect it absent).
-  if (!imageWasThere) await execa('docker', ['image', 'rm', IMAGE], { reject: false });
   expect(await harnessLeftovers()).toEqual([]);
 });
 
@@ -72,8 +76,11 @@ describe('a run on no network', () => {
   });
 
   test('an engine that cannot see the harness\'s files refuses them, and the run goes on plain none', async () => {
-    // The harness in its own mount namespace with a private /tmp: its files exist where the engine cannot find them.
-    const outputs = await harnessOutputs('refused', ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs mah-private /tmp && exec "$@"', 'sh']);
+    // The harness in its own mount namespace, its temporary folder a tmpfs only it sees: its files
+    // exist where the engine cannot find them. (Not /tmp itself: the checkout may be there.)
+    const hidden = join(dir, 'hidden-tmp');
+    await mkdir(hidden);
+    const outputs = await harnessOutputs('refused', ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs mah-private "$TMPDIR" && exec "$@"', 'sh'], { TMPDIR: hidden });
     for (const platform of PLATFORMS) {
       const [hosts, resolver, interfaces, sources] = outputs.get(platform)!;
       const [dHosts, dResolver] = await dockerNone(platform);
