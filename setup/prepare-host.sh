@@ -13,9 +13,10 @@
 # a developer's machine) nothing is installed: the script reports what that engine can do and the
 # harness adapts to it. On a bare Debian/Ubuntu host, as root, it installs and starts:
 #   - a Docker engine with the containerd image store and the buildx plugin,
-#   - current QEMU user-mode emulators (Debian trixie's) registered in binfmt_misc with the F (fix
-#     binary) flag for every platform the kernel cannot run by itself, proven by running a program
-#     of each platform through the engine before anything is built,
+#   - current QEMU user-mode emulators (the newest Debian has: sid's) registered in binfmt_misc with
+#     the F (fix binary) flag for every platform the kernel cannot run by itself (the kernel is asked
+#     through the engine), proven by running a program of each platform through the engine before
+#     anything is built; trixie's and bookworm's QEMU are kept for second opinions,
 #   - the npm dependencies of this project, and the compiled harness (dist/) the CLI runs,
 #   - the offline stand-ins for Docker Hub images, served by a mirror registry on 127.0.0.1:5001.
 # Every change to the host is recorded in $STATE_DIR/changes so that --undo can revert it.
@@ -138,8 +139,9 @@ if [ $managed_engine = yes ]; then
     qemu-user-static binfmt-support file binutils
   # Go and the registry's Go sources, for the registry stand-in (setup/standins/registry-binary.ts).
   apt_install golang-go golang-github-docker-distribution-dev golang-github-bshuster-repo-logrus-logstash-hook-dev
-  # The tests validate the JUnit report (xmllint) and render the HTML report (headless Chromium).
-  apt_install libxml2-utils chromium fonts-dejavu-core
+  # The tests validate the JUnit report (xmllint), render the HTML report (headless Chromium) and
+  # build a static stand-in emulator (test/fixtures/lying-emulator.c: cc -static).
+  apt_install libxml2-utils chromium fonts-dejavu-core gcc libc6-dev
   if ! command -v dockerd >/dev/null || ! [ -x /usr/libexec/docker/cli-plugins/docker-buildx ] || ! command -v containerd >/dev/null; then
     say "installing the Docker engine 26, containerd 1.7 and buildx 0.13 from Debian trixie"
     trixie_apt update -qq >"$LOG_DIR/trixie-update.log" 2>&1 || die "could not read Debian trixie's package lists (see $LOG_DIR/trixie-update.log)."

@@ -3,33 +3,42 @@
  * host cannot run by itself, and proves by execution which ones it can.
  *
  *   node bin/run-ts.mjs setup/register-emulators.ts --state-dir DIR [--emulate linux/386,...|none]
+ *                                                   [--ask-kernel linux/amd64,linux/s390x]
  *
- * - The emulators are Debian trixie's QEMU (qemu-user, static-pie binaries), copied to
+ * - The emulators are the newest QEMU Debian has (sid's qemu-user, static-pie binaries), copied to
  *   DIR/emulators/qemu-<version>/ and registered with flags P and F (F: opened at registration, so
  *   they work inside containers), under QEMU's usual handler names (qemu-aarch64, ...), replacing
- *   bookworm's older QEMU 7.2 registrations for those names (that QEMU stays installed: the harness
- *   asks it for a second opinion when a program crashes under the current one).
+ *   bookworm's older QEMU 7.2 registrations for those names. trixie's QEMU 10.0 is kept beside it and
+ *   bookworm's stays installed: the harness asks them for a second opinion when a program crashes or
+ *   hangs under the registered one.
  * - 32-bit modes of the host's own architecture (386 on amd64, arm on arm64) run natively on some
- *   kernels and not at all on others: the kernel is asked by executing a tiny static program of
- *   that platform with any handler for it briefly disabled. A handler is registered only where the
- *   kernel refuses, or where --emulate asks for one (so that the QEMU path is exercised on a host
- *   that could run the platform natively). `--emulate none` removes such requested handlers again.
+ *   kernels and not at all on others: the kernel is asked by running a tiny static program of that
+ *   platform through the engine with every handler for it disabled for a moment. A handler is
+ *   registered where the kernel refuses, where the answer says neither (then in one sentence), or
+ *   where --emulate asks for one (so that the QEMU path is exercised on a host that could run the
+ *   platform natively). `--emulate none` removes such requested handlers again.
+ * - --ask-kernel asks the same question for other platforms first: the host's own platform answers
+ *   "runs" and a foreign one "refuses" on any machine, so every answer's path runs everywhere.
  * Every registration is recorded in DIR/changes, so `prepare-host.sh --undo` can put Debian's back.
  */
-import { execFile } from 'node:child_process';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { BINFMT_DIR, matchingHandler, parseHandler, readLocalHandlers, type BinfmtHandler } from '../harness/host/binfmt.ts';
-import { elfHeaderOf, probeProgram } from '../harness/host/probe-program.ts';
+import { observeNow } from '../harness/host/observe.ts';
+import { elfHeaderOf } from '../harness/host/probe-program.ts';
 import { elfFacts, formatPlatform, KNOWN_PLATFORMS, parsePlatformList, qemuHandlerName, type Platform } from '../harness/platform/platform.ts';
 import { DebianArchive } from './standins/debian-archive.ts';
 
-const run = promisify(execFile);
 const log = (s: string) => console.log(`[emulators] ${s}`);
 
 const { values } = parseArgs({
-  options: { 'state-dir': { type: 'string', default: '/var/lib/multiarch-harness' }, emulate: { type: 'string' }, restore: { type: 'string' } },
+  options: {
+    'state-dir': { type: 'string', default: '/var/lib/multiarch-harness' },
+    emulate: { type: 'string' },
+    restore: { type: 'string' },
+    'ask-kernel': { type: 'string' },
+  },
 });
 const stateDir = values['state-dir']!;
 const changes = join(stateDir, 'changes');
@@ -80,38 +89,58 @@ async function unregister(name: string): Promise<void> {
   await writeProc(join(BINFMT_DIR, name), '-1');
 }
 
-/** Can the kernel run this platform's programs itself? Asked with any handler for it disabled for a moment. */
-async function kernelRuns(p: Platform, handlers: readonly BinfmtHandler[]): Promise<boolean> {
-  // In the state folder, not /tmp: a noexec /tmp would refuse any program, and say nothing about the kernel.
-  await mkdir(stateDir, { recursive: true });
-  const tmp = await mkdtemp(join(stateDir, 'native-'));
-  const file = join(tmp, 'probe');
-  await writeFile(file, probeProgram(p), { mode: 0o755 });
-  const matching = handlers.filter((h) => matchingHandler([h], elfHeaderOf(p)));
+/**
+ * What the kernel answered for a platform's programs, asked with every handler that would take them
+ * disabled for a moment: it ran the program itself, it refused it (ENOEXEC), or the question got no
+ * answer that says either (the engine could not be asked, the program failed otherwise).
+ */
+export type KernelAnswer = { kind: 'runs'; machine: string } | { kind: 'refuses' } | { kind: 'unknown'; why: string };
+
+/**
+ * Asks the kernel by running the platform's probe program through the engine (host/observe.ts, as
+ * doctor does): the container runtime calls execve(2) itself, so a refusal is the kernel's own
+ * ENOEXEC ("exec format error"). Not from this process: Node starts programs through execvp(3), and
+ * glibc's execvp runs a file the kernel refuses again through /bin/sh, so a refusal would reach us
+ * as the shell's "not found".
+ */
+async function askKernel(p: Platform, handlers: readonly BinfmtHandler[]): Promise<KernelAnswer> {
+  const matching = handlers.filter((h) => h.enabled && matchingHandler([h], elfHeaderOf(p)));
   try {
     for (const h of matching) await writeProc(join(BINFMT_DIR, h.name), '0');
-    return await run(file, [], { timeout: 10_000 }).then(() => true, (err: NodeJS.ErrnoException) => {
-      // Only "exec format error" means the kernel refuses the platform; anything else is this host's trouble.
-      if (err.code === 'ENOEXEC') return false;
-      throw new Error(`running a ${formatPlatform(p)} program to ask the kernel failed: ${err.message}`);
-    });
+    const seen = await observeNow(formatPlatform(p), await readLocalHandlers());
+    if (seen.ran && !seen.handler) return { kind: 'runs', machine: seen.machine ?? '' };
+    if (seen.ran) return { kind: 'unknown', why: `it ran through the handler ${seen.handler}, which stayed enabled` };
+    if (seen.error === 'exec format error') return { kind: 'refuses' };
+    return { kind: 'unknown', why: seen.error ?? 'the engine gave no answer' };
   } finally {
     for (const h of matching) await writeProc(join(BINFMT_DIR, h.name), '1');
-    await rm(tmp, { recursive: true, force: true });
   }
 }
 
-/** Trixie's qemu-user for this host, its static binaries copied to a fixed, versioned folder. */
-async function currentQemu(): Promise<{ dir: string; version: string }> {
+/** The line that says what the kernel answered, and what follows from it. */
+export function describeAnswer(p: Platform, a: KernelAnswer): string {
+  const name = formatPlatform(p);
+  if (a.kind === 'runs') return `${name}: this kernel runs its programs by itself (uname -m ${a.machine})`;
+  if (a.kind === 'refuses') return `${name}: this kernel does not run its programs by itself (exec format error)`;
+  return `${name}: could not tell whether this kernel runs its programs by itself (${a.why}); QEMU is registered for it, so it runs either way`;
+}
+
+/**
+ * Debian's qemu-user of one suite for this host, its static binaries copied to a fixed, versioned
+ * folder (<state>/emulators/qemu-<version>/), where the harness also finds them for second opinions.
+ */
+async function qemuOf(suite: string): Promise<{ dir: string; version: string }> {
   const debArch = ({ amd64: 'amd64', arm64: 'arm64', ppc64le: 'ppc64el', s390x: 's390x', riscv64: 'riscv64' } as Record<string, string>)[HOST_ARCH!]!;
-  const trixie = new DebianArchive(stateDir, 'trixie', ['amd64', 'arm64', 'armhf', 'armel', 'i386', 'ppc64el', 's390x', 'riscv64']);
-  await trixie.update();
-  const version = await trixie.candidateVersion('qemu-user', debArch);
+  // trixie's lists are shared with the stand-ins, which read them for these architectures.
+  const arches = suite === 'trixie' ? ['amd64', 'arm64', 'armhf', 'armel', 'i386', 'ppc64el', 's390x', 'riscv64'] : [debArch];
+  const archive = new DebianArchive(stateDir, suite, arches);
+  await archive.update();
+  const version = await archive.candidateVersion('qemu-user', debArch);
   const plain = version.replace(/^\d+:/, '').replace(/[+~].*$/, '');
   const dir = join(stateDir, 'emulators', `qemu-${plain}`);
   if (await stat(join(dir, '.complete')).then(() => true, () => false)) return { dir, version: plain };
-  log(`fetching Debian trixie's qemu-user ${version} (QEMU ${plain})`);
-  const pkg = await trixie.fetch('qemu-user', debArch);
+  log(`fetching Debian ${suite}'s qemu-user ${version} (QEMU ${plain})`);
+  const pkg = await archive.fetch('qemu-user', debArch);
   await mkdir(dir, { recursive: true });
   for (const name of new Set(KNOWN_PLATFORMS.map(qemuHandlerName))) {
     const src = join(pkg.root, 'usr/bin', name);
@@ -121,6 +150,19 @@ async function currentQemu(): Promise<{ dir: string; version: string }> {
   }
   await writeFile(join(dir, '.complete'), `${version}\n`);
   return { dir, version: plain };
+}
+
+/**
+ * The QEMU to register: the newest Debian has (sid's). trixie's stays beside it, and bookworm's
+ * qemu-user-static (7.2) in /usr/bin, for the harness's second opinion when a program crashes or
+ * hangs under the registered one: emulator regressions come and go with the version (QEMU 10.1's
+ * ldconfig segfault on emulated arm64, Go hanging under qemu-user).
+ */
+async function currentQemu(): Promise<{ dir: string; version: string }> {
+  const newest = await qemuOf('sid');
+  const previous = await qemuOf('trixie');
+  log(`registering QEMU ${newest.version} (Debian sid); QEMU ${previous.version} (trixie) and bookworm's kept for second opinions`);
+  return newest;
 }
 
 const savedDir = join(stateDir, 'binfmt-saved');
@@ -154,8 +196,19 @@ async function main(): Promise<void> {
   if (!HOST_ARCH) throw new Error(`this host's architecture (${process.arch}) is not one the harness registers emulators on.`);
   if (!(await stat(join(BINFMT_DIR, 'register')).then(() => true, () => false))) throw new Error(`${BINFMT_DIR} is not mounted.`);
   const emulate = values.emulate === 'none' ? [] : values.emulate ? parsePlatformList(values.emulate) : undefined;
+  // Platforms whose answer is asked of the kernel before a handler is registered: the 32-bit modes of
+  // the host's architecture, and any --ask-kernel names (the host's own platform answers "runs", a
+  // foreign one "refuses": every answer can be had on any machine).
+  const asked = [...(COMPAT_CANDIDATES[HOST_ARCH] ?? []), ...(values['ask-kernel'] ? [values['ask-kernel']] : [])].flatMap((t) => parsePlatformList(t));
   const qemu = await currentQemu();
   let handlers = await readLocalHandlers();
+  const answers = new Map<string, KernelAnswer>();
+  for (const p of asked) {
+    if (answers.has(p.architecture)) continue;
+    const answer = await askKernel(p, handlers);
+    answers.set(p.architecture, answer);
+    log(describeAnswer(p, answer));
+  }
   const done: string[] = [];
   const byHandler = new Map<string, Platform>();
   for (const p of KNOWN_PLATFORMS) if (p.architecture !== HOST_ARCH && !byHandler.has(qemuHandlerName(p))) byHandler.set(qemuHandlerName(p), p);
@@ -166,20 +219,15 @@ async function main(): Promise<void> {
       continue;
     }
     const existing = handlers.find((h) => h.name === name);
-    const candidate = COMPAT_CANDIDATES[HOST_ARCH]?.includes(formatPlatform(p));
-    if (candidate) {
-      const asked = emulate?.some((e) => e.architecture === p.architecture);
-      const native = await kernelRuns(p, handlers);
-      log(`${formatPlatform(p)}: this kernel ${native ? 'runs' : 'does not run'} its programs by itself`);
-      if (native && !asked) {
-        if (emulate && existing?.interpreter === interpreter) {
-          await unregister(name);
-          await restore(name);
-          await forget(`binfmt-current:${name}`);
-          log(`${name}: removed (--emulate none; the kernel runs ${formatPlatform(p)} itself)`);
-        }
-        continue;
+    if (answers.get(p.architecture)?.kind === 'runs' && !emulate?.some((e) => e.architecture === p.architecture)) {
+      // The kernel runs it itself: no handler, unless --emulate asks for one (`none` takes it away again).
+      if (emulate && existing?.interpreter === interpreter) {
+        await unregister(name);
+        await restore(name);
+        await forget(`binfmt-current:${name}`);
+        log(`${name}: removed (--emulate none; the kernel runs ${formatPlatform(p)} itself)`);
       }
+      continue;
     }
     if (existing?.enabled && existing.interpreter === interpreter && existing.flags.includes('F')) continue;
     if (existing) {

@@ -22,7 +22,8 @@ export interface BinfmtHandler {
 export const BINFMT_DIR = '/proc/sys/fs/binfmt_misc';
 
 export function parseHandler(name: string, text: string): BinfmtHandler {
-  const field = (key: string) => new RegExp(`^${key}\\s*:?\\s*(.*)$`, 'm').exec(text)?.[1]?.trim();
+  // Within one line: a handler without flags prints `flags: ` and its offset on the next line.
+  const field = (key: string) => new RegExp(`^${key}[ \\t]*:?[ \\t]*(.*)$`, 'm').exec(text)?.[1]?.trim();
   const magic = field('magic');
   const mask = field('mask');
   const offset = field('offset');

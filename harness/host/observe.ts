@@ -131,6 +131,15 @@ function parseProbePlatform(text: string): Platform {
   return variant ? { os, architecture, variant } : { os, architecture };
 }
 
+/**
+ * One platform's probe, run now through the engine and not cached: what the set-up asks when it wants
+ * the kernel's own answer for a platform (its handlers disabled for a moment), where an answer kept
+ * for another handler set would say nothing.
+ */
+export function observeNow(platform: string, handlers: readonly BinfmtHandler[], env?: Record<string, string | undefined>): Promise<PlatformObservation> {
+  return observeOne(platform, { key: '', handlers, platforms: [platform], ...(env ? { docker: { env } } : {}) });
+}
+
 async function observeOne(platformText: string, o: ObserveOptions): Promise<PlatformObservation> {
   const platform = parseProbePlatform(platformText);
   const handler = matchingHandler(o.handlers, elfHeaderOf(platform));
@@ -166,8 +175,9 @@ const SIGNALS: Record<number, string> = { 4: 'SIGILL', 5: 'SIGTRAP', 6: 'SIGABRT
 
 function failureOf(exitCode: number | undefined, stderr: string): string {
   const text = lastLine(stderr);
+  // runc's "exec /probe: exec format error": the kernel's own word (ENOEXEC), kept whole.
   const m = /exec [^:]*: (.*)$/.exec(text);
-  if (m) return m[1]!.replace(/^exec /, '');
+  if (m) return m[1]!;
   if (exitCode !== undefined && exitCode > 128) return `killed by ${SIGNALS[exitCode - 128] ?? `signal ${exitCode - 128}`}${text ? ` (${text})` : ''}`;
   return `exit code ${exitCode ?? '?'}${text ? `: ${text}` : ''}`;
 }

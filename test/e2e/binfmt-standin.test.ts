@@ -1,30 +1,22 @@
-// The tonistiigi/binfmt stand-in against the real kernel. With the host's qemu-mips64el handler
-// taken away for the test, `--install mips64le` registers the image's own emulator, a mips64le
+// The tonistiigi/binfmt stand-in against the real kernel. With the host's qemu-mips64el handler (if
+// it has one) taken away for the test, `--install mips64le` registers the image's own emulator, a mips64le
 // program runs through it from another container (flag F: the kernel holds the emulator open),
-// `--uninstall` removes it again, and the host's handler is put back exactly as it was.
+// `--uninstall` removes it again, and binfmt_misc is put back exactly as it was, entry by entry.
 import { readFile, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import { parseHandler } from '../../harness/host/binfmt.ts';
+import { restoreBinfmt, snapshotBinfmt } from './support/host-facts.ts';
 
 const HANDLER = '/proc/sys/fs/binfmt_misc/qemu-mips64el';
 const binfmt = (...args: string[]) => execa('docker', ['run', '--privileged', '--rm', 'tonistiigi/binfmt', ...args]);
 const supported = async () => (JSON.parse((await binfmt()).stdout) as { supported: string[] }).supported;
 
-/** The registration line that recreates a handler from its /proc text. */
-function registrationOf(name: string, text: string): string {
-  const field = (k: string) => new RegExp(`^${k}:? (.*)$`, 'm').exec(text)?.[1]?.trim() ?? '';
-  const escaped = (hex: string) => hex.replace(/../g, (b) => `\\x${b}`);
-  const shown = field('flags');
-  const flags = shown.includes('C') ? shown.replace('O', '') : shown; // the kernel adds O for C
-  return `:${name}:M:${field('offset') || '0'}:${escaped(field('magic'))}:${escaped(field('mask'))}:${field('interpreter')}:${flags}`;
-}
-
 describe('tonistiigi/binfmt stand-in', () => {
   test('installs a working handler where none is, and uninstalls it; the host\'s is restored', async () => {
-    const original = await readFile(HANDLER, 'utf8');
+    const original = await snapshotBinfmt();
     try {
-      await writeFile(HANDLER, '-1');
+      await writeFile(HANDLER, '-1').catch(() => undefined);
       expect(await supported()).not.toContain('linux/mips64le');
 
       const install = await binfmt('--install', 'mips64le');
@@ -40,10 +32,9 @@ describe('tonistiigi/binfmt stand-in', () => {
       expect(await readFile(HANDLER, 'utf8').catch(() => 'gone')).toBe('gone');
       expect(await supported()).not.toContain('linux/mips64le');
     } finally {
-      await writeFile(HANDLER, '-1').catch(() => undefined);
-      await writeFile('/proc/sys/fs/binfmt_misc/register', registrationOf('qemu-mips64el', original));
+      await restoreBinfmt(original);
     }
-    expect(parseHandler('qemu-mips64el', await readFile(HANDLER, 'utf8'))).toEqual(parseHandler('qemu-mips64el', original));
+    expect(await snapshotBinfmt()).toEqual(original);
   });
 
   test('without --privileged it cannot mount binfmt_misc, says so, and, like upstream, exits 0', async () => {

@@ -8,10 +8,11 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, test } from 'vitest';
-import { parseHandler } from '../../harness/host/binfmt.ts';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { stateDir } from '../../harness/state-dir.ts';
 import type { RunReport } from '../../harness/result/model.ts';
 import { cli, harnessLeftovers, ROOT } from './helpers.ts';
+import { probeDirectly, restoreBinfmt, snapshotBinfmt } from './support/host-facts.ts';
 
 const run = promisify(execFile);
 const BINFMT = '/proc/sys/fs/binfmt_misc';
@@ -29,60 +30,42 @@ async function observed386(): Promise<DoctorRow> {
   return rows.find((x) => x.platform.architecture === '386')!;
 }
 
-/** A QEMU for i386 on this machine: the current one prepare-host keeps, else Debian's 7.2. */
+/** A QEMU for i386 on this machine: the ones prepare-host keeps in the state folder, else Debian's 7.2. */
 async function someQemuI386(): Promise<string> {
-  const kept = await readdir('/var/lib/multiarch-harness/emulators').catch(() => [] as string[]);
-  const current = kept.map((d) => `/var/lib/multiarch-harness/emulators/${d}/qemu-i386`);
+  const kept = await readdir(join(stateDir(), 'emulators')).catch(() => [] as string[]);
+  const current = kept.map((d) => join(stateDir(), 'emulators', d, 'qemu-i386'));
   for (const c of [...current, '/usr/bin/qemu-i386-static']) if (await readFile(c).then(() => true, () => false)) return c;
   throw new Error('no QEMU for i386 on this machine (bash setup/prepare-host.sh installs one)');
 }
 
-/** The registration line that recreates a handler from its /proc text. */
-function registrationOf(text: string): string {
-  const h = parseHandler('qemu-i386', text);
-  const escaped = (hex: string) => hex.replace(/../g, (b) => `\\x${b}`);
-  return `:qemu-i386:M:${h.offset ?? 0}:${escaped(h.magic!)}:${escaped(h.mask!)}:${h.interpreter}:${h.flags}`;
-}
-
-let original: string | undefined;
-async function saveHandler(): Promise<void> {
-  original = await readFile(I386, 'utf8').catch(() => undefined);
-}
+let binfmt: Map<string, string>;
+beforeEach(async () => {
+  binfmt = await snapshotBinfmt();
+});
 afterEach(async () => {
-  // Put back exactly what was there.
-  await writeFile(I386, '-1').catch(() => undefined);
-  if (original !== undefined) {
-    await writeFile(`${BINFMT}/register`, registrationOf(original));
-    if (!/^enabled$/m.test(original)) await writeFile(I386, '0');
-    expect(parseHandler('qemu-i386', await readFile(I386, 'utf8'))).toEqual(parseHandler('qemu-i386', original));
-  }
+  // Put back exactly what was there, entry by entry.
+  await restoreBinfmt(binfmt);
+  expect(await snapshotBinfmt()).toEqual(binfmt);
   expect(await harnessLeftovers()).toEqual([]);
 });
 
 describe('observed execution modes', () => {
-  test('386 follows the qemu-i386 handler: qemu with i686 while one is there, what the kernel does without it', async () => {
-    await saveHandler();
-    const before = await observed386();
-    expect(before.observed).toBe(true);
-    if (original !== undefined) {
-      // This host runs 386 through a handler (its kernel cannot, or it was asked to emulate it).
-      expect(before).toMatchObject({ mode: 'qemu', expectedUname: 'i686' });
-      await writeFile(I386, '0');
-      const without = await observed386();
-      expect(without.observed).toBe(true);
-      expect(['compat', 'unavailable']).toContain(without.mode);
-      if (without.mode === 'compat') expect(without.expectedUname).toBe('x86_64');
-    } else {
-      expect(['compat', 'unavailable']).toContain(before.mode);
-      await writeFile(`${BINFMT}/register`, `:qemu-i386:M:0:${MAGIC}:${MASK}:${await someQemuI386()}:F`);
-      expect(await observed386()).toMatchObject({ mode: 'qemu', expectedUname: 'i686', observed: true, emulator: { handler: 'qemu-i386' } });
-      await writeFile(I386, '-1');
-      expect(await observed386()).toMatchObject({ mode: before.mode, observed: true });
-    }
+  test('386 follows the qemu-i386 handler: what the kernel does without one, qemu with i686 while one is there', async () => {
+    // Both halves on every machine, each held against the 386 probe run directly on this host.
+    await writeFile(I386, '-1').catch(() => undefined);
+    const bare = await probeDirectly('linux/386');
+    const without = await observed386();
+    expect(without.observed).toBe(true);
+    if (bare.ran) expect(without).toMatchObject({ mode: 'compat', expectedUname: bare.machine });
+    else expect(without.mode).toBe('unavailable');
+
+    await writeFile(`${BINFMT}/register`, `:qemu-i386:M:0:${MAGIC}:${MASK}:${await someQemuI386()}:F`);
+    const emulated = await probeDirectly('linux/386');
+    expect(emulated).toMatchObject({ ran: true, handler: 'qemu-i386' });
+    expect(await observed386()).toMatchObject({ mode: 'qemu', expectedUname: emulated.machine, observed: true, emulator: { handler: 'qemu-i386' } });
   });
 
   test('an emulator that crashes real programs gets a second opinion from another QEMU, which decides', async () => {
-    await saveHandler();
     const tmp = await mkdtemp(join(tmpdir(), 'mah-lying-'));
     try {
       const liar = join(tmp, 'lying-emulator');

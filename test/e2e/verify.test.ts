@@ -1,5 +1,6 @@
 // `verify` against images built here into a real registry: a correct 9-platform image passes all
-// four checks; an arm64 entry holding an amd64 binary, a missing platform, and GOARM=7 code in an
+// four checks; a foreign entry holding a binary of this host (arm64 holding amd64 on an amd64 host), a
+// missing platform, and GOARM=7 code in an
 // arm/v6 entry each fail, naming the platform and the check.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,17 +8,23 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { buildAndPush } from '../../harness/engine/build.ts';
 import { startRegistry, type LocalRegistry } from '../../harness/registry/local-registry.ts';
-import { parsePlatformList } from '../../harness/platform/platform.ts';
+import { elfFacts, goTarget, parsePlatform, parsePlatformList, qemuHandlerName } from '../../harness/platform/platform.ts';
 import type { RunReport } from '../../harness/result/model.ts';
 import { Session } from '../../harness/engine/session.ts';
 import { execa } from 'execa';
 import { RUN_LABEL } from '../../harness/engine/session.ts';
 import { cli, ROOT } from './helpers.ts';
+import { engineNative } from './support/host-facts.ts';
 
 const NINE = 'linux/amd64,linux/386,linux/arm/v6,linux/arm/v7,linux/arm64,linux/ppc64le,linux/riscv64,linux/s390x,linux/mips64le';
 const ctx = new Session();
 let registry: LocalRegistry;
 const images: Record<string, string> = {};
+/** The build platform (this host's), and a foreign platform whose entry the wrong-arch build fills with the host's binary. */
+let native: string;
+let foreign: string;
+const re = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+const goarch = (p: string) => goTarget(parsePlatform(p)).goarch;
 
 async function build(name: string, dockerfile: string, platforms: string): Promise<string> {
   const tag = `${registry.address}/${name}:test`;
@@ -33,9 +40,11 @@ async function verify(ref: string, ...args: string[]): Promise<{ code: number | 
 }
 
 beforeAll(async () => {
+  native = await engineNative();
+  foreign = native === 'linux/arm64' ? 'linux/amd64' : 'linux/arm64';
   registry = await startRegistry(ctx);
   images.good = await build('hello-nine', `${ROOT}samples/hello-go/Dockerfile.cross-scratch`, NINE);
-  images.wrongArch = await build('hello-wrong-arch', `${ROOT}test/e2e/fixtures/dockerfiles/wrong-arch`, 'linux/amd64,linux/arm64');
+  images.wrongArch = await build('hello-wrong-arch', `${ROOT}test/e2e/fixtures/dockerfiles/wrong-arch`, `${native},${foreign}`);
   images.armv6 = await build('hello-article-cross', `${ROOT}test/e2e/fixtures/dockerfiles/article-cross-scratch`, 'linux/arm/v6,linux/arm/v7');
 }, 30 * 60_000);
 
@@ -55,21 +64,24 @@ describe('verify', () => {
     }
   });
 
-  test('an arm64 entry holding an amd64 binary fails the binary and run checks of linux/arm64 only', async () => {
+  test('a foreign entry holding this host\'s binary fails the binary and run checks of that platform only', async () => {
     const { code, report, stdout } = await verify(images.wrongArch!, '--expect-output', 'Hello, {os}/{goarch}!');
     expect(code).toBe(1);
-    const arm64 = report.platforms.find((p) => p.platform === 'linux/arm64')!;
-    expect(arm64.checks!.index.status).toBe('pass');
-    expect(arm64.checks!.config.status).toBe('pass');
-    expect(arm64.checks!.binary).toMatchObject({ status: 'fail', message: expect.stringMatching(/built for x86-64 \(e_machine 62\), not linux\/arm64/) });
-    expect(arm64.checks!.binary.message).toMatch(/runs natively on this linux\/amd64 host, not under qemu-aarch64/);
-    // The x86-64 binary ran natively on this amd64 host: the run check sees the wrong greeting.
-    expect(arm64.checks!.run).toMatchObject({ status: 'fail', message: expect.stringMatching(/expected the line "Hello, linux\/arm64!", got "Hello, linux\/amd64!"/) });
-    expect(report.platforms.find((p) => p.platform === 'linux/amd64')!.status).toBe('pass');
-    expect(stdout).toMatch(/linux\/arm64: binary: .*x86-64/);
+    const wrong = report.platforms.find((p) => p.platform === foreign)!;
+    const machine = elfFacts(parsePlatform(native)).machine;
+    expect(wrong.checks!.index.status).toBe('pass');
+    expect(wrong.checks!.config.status).toBe('pass');
+    expect(wrong.checks!.binary).toMatchObject({ status: 'fail', message: expect.stringMatching(new RegExp(`built for [^(]+ \\(e_machine ${machine}\\), not ${re(foreign)}`)) });
+    expect(wrong.checks!.binary.message).toMatch(new RegExp(`runs natively on this ${re(native)} host, not under ${qemuHandlerName(parsePlatform(foreign))}`));
+    // The host's binary ran natively: the run check sees the wrong greeting.
+    expect(wrong.checks!.run).toMatchObject({
+      status: 'fail', message: expect.stringMatching(new RegExp(`expected the line "Hello, linux/${goarch(foreign)}!", got "Hello, linux/${goarch(native)}!"`)),
+    });
+    expect(report.platforms.find((p) => p.platform === native)!.status).toBe('pass');
+    expect(stdout).toMatch(new RegExp(`${re(foreign)}: binary: .*e_machine ${machine}`));
   });
 
-  test('a container-structure-test file with each kind of test passes on all 9 platforms, and fails on linux/arm64 only where that entry differs', async () => {
+  test('a container-structure-test file with each kind of test passes on all 9 platforms, and fails on the mislabeled entry only', async () => {
     const config = `${ROOT}test/e2e/fixtures/structure-tests/hello.yaml`;
     const good = await verify(images.good!, '--config', config);
     expect(good.code, good.stdout).toBe(0);
@@ -87,14 +99,14 @@ describe('verify', () => {
     const bad = await verify(images.wrongArch!, '--config', config, '--reporter', `junit=${junit}`);
     expect(bad.code).toBe(1);
     const byPlatform = Object.fromEntries(bad.report.platforms.map((p) => [p.platform, p]));
-    expect(byPlatform['linux/amd64']!.status).toBe('pass');
-    const failed = byPlatform['linux/arm64']!.structureTests!.filter((t) => t.status === 'fail').map((t) => t.name);
-    // The amd64 program in the arm64 entry greets as amd64 (it runs natively here) and its build info says GOARCH=amd64.
+    expect(byPlatform[native]!.status).toBe('pass');
+    const failed = byPlatform[foreign]!.structureTests!.filter((t) => t.status === 'fail').map((t) => t.name);
+    // The host's program in the foreign entry greets as the host (it runs natively here) and its build info says the host's GOARCH.
     expect(failed).toEqual(['greets its own platform', 'built by Go for this platform']);
-    expect(byPlatform['linux/arm64']!.message).toMatch(/test "greets its own platform": expected \/Hello, \{os\}\/\{goarch\}!\/ in stdout, got "Hello, linux\/amd64!"/);
+    expect(byPlatform[foreign]!.message).toMatch(new RegExp(`test "greets its own platform": expected /Hello, \\{os\\}/\\{goarch\\}!/ in stdout, got "Hello, linux/${goarch(native)}!"`));
     const xml = await readFile(junit, 'utf8');
-    expect(xml).toMatch(/<testcase classname="[^"]*linux\/arm64" name="linux\/arm64 test greets its own platform" time="[\d.]+">\s*<failure/);
-    expect(xml).toMatch(/<testcase classname="[^"]*linux\/amd64" name="linux\/amd64 test greets its own platform" time="[\d.]+">\s*<\/testcase>/);
+    expect(xml).toMatch(new RegExp(`<testcase classname="[^"]*${re(foreign)}" name="${re(foreign)} test greets its own platform" time="[\\d.]+">\\s*<failure`));
+    expect(xml).toMatch(new RegExp(`<testcase classname="[^"]*${re(native)}" name="${re(native)} test greets its own platform" time="[\\d.]+">\\s*</testcase>`));
   });
 
   test('a claimed platform missing from the index fails its index check', async () => {
@@ -143,14 +155,14 @@ describe('verify', () => {
     expect(junit.exitCode).toBe(0);
     const xml = await readFile(`${dir}/r.xml`, 'utf8');
     expect(xml.match(/<testcase /g)).toHaveLength(2 * 4);
-    expect(xml).toMatch(/<testcase classname="verify-hello-wrong-arch\.linux\/arm64" name="linux\/arm64 binary"[^>]*>\s*<failure message="[^"]*x86-64/);
+    expect(xml).toMatch(new RegExp(`<testcase classname="verify-hello-wrong-arch\\.${re(foreign)}" name="${re(foreign)} binary"[^>]*>\\s*<failure message="[^"]*e_machine ${elfFacts(parsePlatform(native)).machine}`));
     // An invalid document must not validate: the check can fail.
     await writeFile(`${dir}/bad.xml`, xml.replace(/(<testcase [^>]*?) time="[^"]*"/, '$1'));
     expect((await execa('xmllint', ['--noout', '--schema', `${ROOT}schemas/junit.xsd`, `${dir}/bad.xml`], { reject: false })).exitCode).not.toBe(0);
 
     const md = await readFile(summary, 'utf8');
     expect(md.startsWith('# earlier step\n')).toBe(true);
-    expect(md).toMatch(/\| `linux\/arm64` \| qemu[^|]*\| ✅ \| ✅ \| ❌ \| ❌ \|/);
+    expect(md).toMatch(new RegExp(`\\| \`${re(foreign)}\` \\| qemu[^|]*\\| ✅ \\| ✅ \\| ❌ \\| ❌ \\|`));
 
     const chromium = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', `--user-data-dir=${dir}/chromium`, '--window-size=1100,700'];

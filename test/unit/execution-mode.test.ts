@@ -77,6 +77,11 @@ describe('parseHandler', () => {
     });
     expect(parseHandler('x', 'disabled\ninterpreter /q\nflags: OCF\n')).toMatchObject({ enabled: false, flags: 'OCF' });
   });
+
+  test('a registration without flags has none (the next line is not read as its flags)', () => {
+    const text = 'enabled\ninterpreter /usr/bin/jexec\nflags: \noffset 0\nmagic 504b0304\n';
+    expect(parseHandler('jar', text)).toMatchObject({ flags: '', offset: 0, magic: '504b0304' });
+  });
 });
 
 const ran = (platform: string, machine: string, handler?: string): PlatformObservation => ({ platform, ran: true, machine, ...(handler ? { handler } : {}), durationMs: 1 });
