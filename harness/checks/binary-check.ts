@@ -83,10 +83,18 @@ export async function checkEntryBinary(o: BinaryCheckInput): Promise<BinaryCheck
   } else {
     entries.push({ role: 'entry', binary: own });
   }
+  // What the run starts: the --command line when one is given, even where its program is the image's
+  // own (checked once, but a second opinion must run the same command line, not the image's CMD).
+  let runs: EntryBinary | undefined = own instanceof Error ? undefined : own;
   if (o.command?.length) {
     const cmd = await findEntryBinary(fs, o.config.config, o.command).catch((err: Error) => err);
-    if (cmd instanceof Error) problems.push(`the command ${JSON.stringify(o.command)} cannot be found in the image: ${cmd.message}`);
-    else if (!entries.some((e) => e.binary.chain.at(-1) === cmd.chain.at(-1))) entries.push({ role: 'command', binary: cmd });
+    if (cmd instanceof Error) {
+      problems.push(`the command ${JSON.stringify(o.command)} cannot be found in the image: ${cmd.message}`);
+      runs = undefined;
+    } else {
+      runs = cmd;
+      if (!entries.some((e) => e.binary.chain.at(-1) === cmd.chain.at(-1))) entries.push({ role: 'command', binary: cmd });
+    }
   }
 
   // Every ELF file, each read once.
@@ -156,8 +164,7 @@ export async function checkEntryBinary(o: BinaryCheckInput): Promise<BinaryCheck
   const allowedNote = allowed.length ? `; ${allowed.length} foreign ELF file(s) allowed by --allow-foreign (${listed(allowed)})` : '';
   const summary = summaries.join('; ') || undefined;
   const scope = `${elfs.size} ELF file(s) checked in ${(durationMs / 1000).toFixed(1)} s`;
-  const entryBinary = entries.find((e) => e.role === 'command')?.binary ?? entries[0]?.binary;
-  const outcome = { ...(entryBinary ? { binary: entryBinary } : {}), ...(summary ? { summary } : {}), elfFiles: elfs.size, durationMs };
+  const outcome = { ...(runs ? { binary: runs } : {}), ...(summary ? { summary } : {}), elfFiles: elfs.size, durationMs };
   // The named programs come first in either case: what they are, then what is wrong.
   if (problems.length) return { result: fail(`${summary ? `${summary}; ` : ''}${problems.join('; ')} (${scope}${allowedNote})`), ...outcome };
   return { result: pass(`${summary ?? 'no entry program'}; ${scope}, all fit ${name}${allowedNote}`), ...outcome };

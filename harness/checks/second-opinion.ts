@@ -23,7 +23,8 @@ export async function askSecondOpinion(o: RunCheckInput, findings: RunFindings, 
   const altName = emulatorName(alt.qemuVersion, em.handler);
   o.onProgress?.(`${formatPlatform(o.exec.platform)} ${trouble} under ${firstName}; a second opinion from ${altName}`, { platform: formatPlatform(o.exec.platform), state: `second opinion (${altName})` });
   const timeoutMs = BASE_RUN_TIMEOUT_MS * o.exec.timeoutFactor;
-  const second = await runPinned(o.ctx, o.image, o.exec.platform, { timeoutMs, emulator: { path: alt.path, argv: commandLine(binary) }, ...(o.network ? { network: o.network } : {}), localEngine: o.probe.engineIsLocal && o.probe.dockerEngine === true });
+  const second = await runPinned(o.ctx, o.image, o.exec.platform, {
+    timeoutMs, emulator: { path: alt.path, argv: commandLine(binary) }, watch: { handler: em.handler, interpreter: em.interpreter }, ...(o.network ? { network: o.network } : {}), localEngine: o.probe.engineIsLocal && o.probe.dockerEngine === true });
   const secondCheck = judgeRun(second, o.exec, o.expect, o.probe, timeoutMs);
   findings.secondOpinion = {
     emulator: `${altName}: ${alt.path}`, status: secondCheck.status === 'pass' ? 'pass' : 'fail', output: second.stdout.trim(),

@@ -103,13 +103,18 @@ export async function pullPinned(ctx: Session, image: string, platform: Platform
 export async function runPinned(ctx: Session, image: string, platform: Platform, options: RunPinnedOptions): Promise<PlatformRun> {
   const name = `${ctx.id}-run-${platformSlug(platform)}-${Math.random().toString(36).slice(2, 7)}`;
   await timed('pull', () => pullPinned(ctx, image, platform, options.present !== undefined ? { present: options.present } : undefined));
-  const watched = options.emulator ? { handler: 'second-opinion', interpreter: options.emulator.path } : options.watch;
+  // A second opinion's program runs under the emulator given, but whatever it execs goes through the
+  // kernel's handler again: both are watched (a shell that execs a hanging program left the first).
+  const watched = [
+    ...(options.emulator ? [{ handler: 'second-opinion', interpreter: options.emulator.path }] : []),
+    ...(options.watch ? [options.watch] : []),
+  ];
   // The container's id, known at creation: the watchdog looks only at its processes.
   let containerId: string | undefined;
   let hung: Hang | undefined;
-  const watchdog = watched
+  const watchdog = watched.length
     ? new HangWatchdog({
-        interpreters: [{ handler: watched.handler, path: watched.interpreter }], idleMs: hangSeconds() * 1000,
+        interpreters: watched.map((w) => ({ handler: w.handler, path: w.interpreter })), idleMs: hangSeconds() * 1000,
         cgroup: () => (containerId ? new RegExp(containerId) : undefined),
         onHang: (h) => { hung = h; void forceRemove(containerId ?? name); },
       })

@@ -110,4 +110,22 @@ describe('the kernel asked before QEMU is registered', () => {
     expect(r.stderr).not.toMatch(/^\s+at /m);
     expect((await probeDirectly(foreign)).ran).toBe(true);
   });
+
+  test('--emulate asks for QEMU where the kernel would run the platform itself, and --emulate none puts binfmt_misc back entry by entry', async ({ skip }) => {
+    const native = await engineNative();
+    const compat = ({ 'linux/amd64': 'linux/386', 'linux/arm64': 'linux/arm/v7' } as Record<string, string>)[native];
+    if (!compat) return skip(`host without a 32-bit mode: ${native}`);
+    const handler = qemuHandlerName(parsePlatform(compat));
+    const asked = await registerEmulators(['--emulate', compat]);
+    expect(asked.exitCode, asked.stdout + asked.stderr).toBe(0);
+    expect(parseHandler(handler, await readFile(join(BINFMT, handler), 'utf8'))).toMatchObject({ enabled: true, interpreter: expect.stringContaining(join(stateDir(), 'emulators')) });
+    expect(await probeDirectly(compat)).toMatchObject({ ran: true, handler });
+    expect(await doctorRow(parsePlatform(compat).architecture)).toMatchObject({ mode: 'qemu', observed: true, emulator: { handler } });
+
+    const none = await registerEmulators(['--emulate', 'none']);
+    expect(none.exitCode, none.stdout + none.stderr).toBe(0);
+    // Where the kernel runs it itself the handler goes again; where it refuses, the set-up's own was
+    // there before and stays: either way binfmt_misc is as it was, entry by entry.
+    expect(await snapshotBinfmt()).toEqual(binfmt);
+  });
 });

@@ -108,4 +108,14 @@ describe('the checks, on an in-memory image', () => {
     expect(bad.result.status).toBe('fail');
     expect(bad.result.message).toMatch(/x86-64.*runs natively on this linux\/amd64 host, not under qemu-aarch64, so running it proves nothing/);
   });
+
+  test('binary: with --command, the program a run starts is that command line, also where its program is the image\'s own', async () => {
+    const honest = await checkConfig(source, { platform: arm64, digest: 'sha256:honest-manifest', mediaType: '' }, arm64);
+    const plain = await checkEntryBinary({ source, manifest: honest.manifest!, config: honest.config!, exec: qemu(arm64), native: amd64, tmp });
+    const own = plain.binary!.argv[0]!;
+    const same = await checkEntryBinary({ source, manifest: honest.manifest!, config: honest.config!, exec: qemu(arm64), native: amd64, tmp, command: [own, '--other'] });
+    // The command replaces CMD (the ENTRYPOINT stays, as docker run does): the command line differs from the image's own.
+    expect(same.binary!.argv.slice(-2)).toEqual([own, '--other']);
+    expect(same.binary!.argv).not.toEqual(plain.binary!.argv);
+  });
 });
