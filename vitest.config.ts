@@ -18,8 +18,20 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // Offline and fast: nothing downloaded, nothing compiled (test/unit/offline.test.ts holds them to it).
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Real software nobody here wrote: fetched from npm and Debian's archive, or built by Go, once,
+          // into test/.cache/ (test/support/); the first run downloads and compiles for minutes.
+          name: 'corpus',
+          include: ['test/corpus/**/*.test.ts'],
+          testTimeout: 10 * 60_000,
+          hookTimeout: 10 * 60_000,
         },
       },
       {

@@ -114,6 +114,7 @@ export function renderArticleReport(reports: readonly RunReport[], summary: Demo
           const what = p.status === 'xfail' ? 'Expected failure (XFAIL)' : p.status === 'xpass' ? 'Unexpected pass (XPASS)' : p.status === 'skip' ? 'Skipped' : 'Failed';
           out.push(`- **${what}:** \`${p.platform}\`: ${cell(p.message!)}`);
         }
+        for (const f of r.failures ?? []) out.push(`- **Failed:** ${cell(f)}`);
         for (const n of r.notes) out.push(`- Note: ${cell(n)}`);
         out.push('');
       }

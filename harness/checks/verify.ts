@@ -191,7 +191,7 @@ async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: P
   }
 
   async function checkAndJudge(): Promise<PlatformResult> {
-    const configured = await timed('static checks', () => checkConfig(o.source, entry, exec.platform));
+    const configured = await timed(o.ctx.phases, 'static checks', () => checkConfig(o.source, entry, exec.platform));
     r.checks.config = configured.result;
     if (!configured.manifest || !configured.config) {
       resolveBinary(undefined);
@@ -212,14 +212,14 @@ async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: P
       let fs: ImageFilesystem | { problem: string };
       try {
         const { readImageFilesystem } = await import('../image/layers.ts');
-        fs = await timed('static checks', () => readImageFilesystem(o.source, manifest, tmp));
+        fs = await timed(o.ctx.phases, 'static checks', () => readImageFilesystem(o.source, manifest, tmp));
       } catch (err) {
         fs = { problem: `the file system of ${r.platform} cannot be read: ${(err as Error).message}` };
       }
       const files = fs;
       // Loaded when a verdict must be reached: a verify whose verdicts are all reused never loads the ELF and tar readers.
       const { checkEntryBinary } = await import('./binary-check.ts');
-      const binary = await timed('static checks', () => checkEntryBinary({
+      const binary = await timed(o.ctx.phases, 'static checks', () => checkEntryBinary({
         source: o.source, manifest, config, exec, native: o.probe.native, tmp, ...(o.command ? { command: o.command } : {}),
         fs: files, ...(o.allowForeign?.length ? { allowForeign: o.allowForeign } : {}),
       }));
@@ -233,7 +233,7 @@ async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: P
 
     if (structureTests) {
       const { runStructureTests } = await import('../structure/run-structure-tests.ts');
-      r.structureTests = await timed('structure tests', () => runStructureTests({
+      r.structureTests = await timed(o.ctx.phases, 'structure tests', () => runStructureTests({
         ctx: o.ctx, file: structureTests, exec, config, fs: fs!, image, allowSkip: Boolean(o.allowSkip),
         ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       }));

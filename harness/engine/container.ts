@@ -102,7 +102,7 @@ export async function pullPinned(ctx: Session, image: string, platform: Platform
 
 export async function runPinned(ctx: Session, image: string, platform: Platform, options: RunPinnedOptions): Promise<PlatformRun> {
   const name = `${ctx.id}-run-${platformSlug(platform)}-${Math.random().toString(36).slice(2, 7)}`;
-  await timed('pull', () => pullPinned(ctx, image, platform, options.present !== undefined ? { present: options.present } : undefined));
+  await timed(ctx.phases, 'pull', () => pullPinned(ctx, image, platform, options.present !== undefined ? { present: options.present } : undefined));
   // A second opinion's program runs under the emulator given, but whatever it execs goes through the
   // kernel's handler again: both are watched (a shell that execs a hanging program left the first).
   const watched = [
@@ -121,7 +121,7 @@ export async function runPinned(ctx: Session, image: string, platform: Platform,
     : undefined;
   watchdog?.start();
   if (ctx.closing) throw new EnvironmentError('the run is being cleaned up: nothing more is started.');
-  const r = await timed('run', () => runOnNetwork({
+  const r = await timed(ctx.phases, 'run', () => runOnNetwork({
     name, platform: formatPlatform(platform), image, labels: ctx.labelRecord, timeoutMs: options.timeoutMs,
     ...(options.emulator
       ? { entrypoint: [EMULATOR_MOUNT], cmd: options.emulator.argv, binds: [`${options.emulator.path}:${EMULATOR_MOUNT}:ro`] }

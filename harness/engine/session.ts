@@ -13,6 +13,7 @@ import { engineJson, engineRequestsInFlight, engineStatus } from './engine-api.t
 import { currentDockerHost, onEngine, type EngineEndpoint } from './engine-scope.ts';
 import { claimImage, releaseImage } from './image-users.ts';
 import { pidAlive, sweepScratchFolders } from '../scratch-folders.ts';
+import { PhaseClock } from '../result/phases.ts';
 
 /**
  * What a session creates that cannot carry its label (images, buildx builders, local manifest
@@ -49,6 +50,8 @@ export function labelArgs(labels: readonly string[]): string[] {
 
 export class Session {
   readonly id = `mah-${randomBytes(4).toString('hex')}`;
+  /** The run's time per phase: whatever this session's work does is timed here (result/phases.ts). */
+  readonly phases = new PhaseClock();
   private readonly cleanups: Array<{ what: string; fn: () => Promise<unknown> }> = [];
   private readonly record: SessionRecord = { id: this.id, pid: process.pid, startedAt: new Date().toISOString(), resources: [] };
   private cleaned = false;

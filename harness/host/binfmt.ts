@@ -51,7 +51,8 @@ export function matchingHandler(handlers: readonly BinfmtHandler[], header: Uint
     const mask = h.mask ? Buffer.from(h.mask, 'hex') : undefined;
     const at = h.offset ?? 0;
     if (header.length < at + magic.length) return false;
-    return magic.every((byte, i) => (header[at + i]! & (mask?.[i] ?? 0xff)) === byte);
+    // As the kernel compares (fs/binfmt_misc.c): the bytes that differ from the magic, masked, are none.
+    return magic.every((byte, i) => ((header[at + i]! ^ byte) & (mask?.[i] ?? 0xff)) === 0);
   });
 }
 

@@ -43,7 +43,7 @@ export interface PlatformExecution {
 const COMPAT: Record<string, string[]> = { amd64: ['386'], arm64: ['arm'] };
 
 /** What `uname -m` says for a compat process: the 64-bit kernel's machine (no linux32 personality). */
-const COMPAT_UNAME: Record<string, string> = { amd64: 'x86_64', arm64: 'armv8l' };
+const COMPAT_UNAME: Record<string, string> = { amd64: 'x86_64', arm64: 'aarch64' };
 
 /**
  * What QEMU's user-mode emulation reports where it differs from real hardware: its default ARM CPU
@@ -59,7 +59,8 @@ type HostFacts = Pick<HostProbe, 'native' | 'handlers' | 'qemuVersions'> & { obs
 export function classify(platform: Platform, host: HostFacts): PlatformExecution {
   const expected = expectedExecution(platform, host);
   const seen = host.observations?.[observationKey(platform)];
-  if (!seen || platform.os !== host.native.os || !isKnownArchitecture(platform)) return expected;
+  // An engine failure (no probe image, no answer in time) says nothing about the platform.
+  if (!seen || seen.engineFailure || platform.os !== host.native.os || !isKnownArchitecture(platform)) return expected;
   const observed = fromObservation(platform, seen, host, expected);
   if (observed.mode !== expected.mode || (observed.mode !== 'unavailable' && observed.expectedUname !== expected.expectedUname)) {
     observed.tableExpected = { mode: expected.mode, ...(expected.expectedUname ? { uname: expected.expectedUname } : {}) };

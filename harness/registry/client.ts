@@ -6,9 +6,10 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { STATUS_CODES } from 'node:http';
 import { findCredentials, parseChallenge, type Credentials } from './credentials.ts';
 import { EnvironmentError } from '../errors.ts';
-import { httpDownload, httpRequest, type HttpOptions, type HttpResponse } from './http.ts';
+import { formatBytes, HttpFailure, httpDownload, httpRequest, type HttpOptions, type HttpResponse } from './http.ts';
 import { isLoopbackRegistry, type ImageRef } from './image-ref.ts';
 import { normalizePlatform, type Platform } from '../platform/platform.ts';
 import { withRetry } from '../retry.ts';
@@ -75,6 +76,13 @@ export interface ClientOptions {
   credentials?: Credentials;
 }
 
+/**
+ * The most of a manifest or an image config read into memory: 4 MiB, as the distribution registry
+ * caps a manifest it accepts. A larger answer is refused (by its Content-Length, or once more bytes
+ * came) without being read whole. Layers are streamed to files, never held.
+ */
+export const MAX_JSON_BYTES = 4 * 1024 * 1024;
+
 /** Node's TLS error codes for a certificate it cannot verify. */
 const CERTIFICATE_ERRORS = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT',
@@ -137,17 +145,55 @@ export class RegistryClient implements ImageSource {
         if (res.status === 401 && (await this.authenticate(res))) res = await go();
       } catch (err) {
         if (err instanceof EnvironmentError) throw err;
+        if (err instanceof HttpFailure) throw this.failed(err, options.method ?? 'GET');
         const cause = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-        if (CERTIFICATE_ERRORS.has(cause)) {
-          throw new EnvironmentError(`The registry ${this.registry} presents a TLS certificate that cannot be verified (${cause}): pass the CA that signed it with --ca-file PEM.`);
-        }
         throw new EnvironmentError(`The registry ${this.registry} cannot be reached (${cause}).`);
       }
       // 5xx and 429 (too many requests) are passing states: tried again, with a growing delay.
-      if (res.status >= 500 || res.status === 429) throw new EnvironmentError(`${this.registry} answered ${res.status} to ${url}.`, { transient: true });
+      if (res.status >= 500 || res.status === 429) {
+        throw new EnvironmentError(`The registry ${this.registry} answered ${statusText(res.status)} to ${options.method ?? 'GET'} ${url}.`, { transient: true });
+      }
       return res;
     };
     return withRetry(attempt, { attempts: 4 });
+  }
+
+  /**
+   * One sentence for a request that got no whole answer: what happened and where, and for an
+   * answer cut off, after how long and how much. A connection closed (before or in the middle of
+   * an answer) and a name server that did not answer are passing states, tried again.
+   */
+  private failed(f: HttpFailure, method: string): EnvironmentError {
+    const u = new URL(f.url);
+    const address = `${u.hostname}:${u.port || (u.protocol === 'https:' ? 443 : 80)}`;
+    const ownHost = u.host === new URL(this.base()).host;
+    const who = ownHost ? `The registry ${this.registry}` : `${u.host} (where the registry ${this.registry} sent the request)`;
+    const after = `after ${seconds(f.afterMs)}`;
+    switch (f.kind) {
+      case 'refused':
+        return new EnvironmentError(`${who} cannot be reached (ECONNREFUSED): nothing listens on ${address}.`);
+      case 'unresolved':
+        return f.code === 'EAI_AGAIN'
+          ? new EnvironmentError(`${who} cannot be reached (EAI_AGAIN): no name server answered for ${u.hostname}.`, { transient: true })
+          : new EnvironmentError(`${who} cannot be reached (${f.code}): the name ${u.hostname} does not resolve.`);
+      case 'tls':
+        if (CERTIFICATE_ERRORS.has(f.code)) {
+          return new EnvironmentError(`${who} presents a TLS certificate that cannot be verified (${f.code}): pass the CA that signed it with --ca-file PEM.`);
+        }
+        return new EnvironmentError(`The TLS handshake with ${ownHost ? `the registry ${this.registry}` : u.host} failed (${f.code}: ${f.message})${/wrong version number|packet length too long|unknown protocol/i.test(f.message) ? `: what answers on ${address} does not speak TLS` : ''}.`);
+      case 'timeout':
+        return f.code === 'ETIMEDOUT'
+          ? new EnvironmentError(`${who} cannot be reached (ETIMEDOUT): no connection to ${address} within ${seconds(f.silenceMs)}.`)
+          : new EnvironmentError(`${who} was reached but did not answer ${method} ${f.url} (nothing came for ${seconds(f.silenceMs)}).`);
+      case 'closed':
+        return new EnvironmentError(`${who} was reached but closed the connection before answering ${method} ${f.url} (${f.code}, ${after}).`, { transient: true });
+      case 'cut': {
+        const then = f.cut?.silent ? `then nothing for ${seconds(f.silenceMs)}` : `then it closed the connection (${f.code})`;
+        return new EnvironmentError(`${who} stopped answering in the middle of its answer to ${method} ${f.url}: ${formatBytes(f.cut?.received ?? 0)} came in ${seconds(Math.max(0, f.afterMs - (f.cut?.silent ? f.silenceMs : 0)))}, ${then}.`, { transient: true });
+      }
+      default:
+        return new EnvironmentError(`${who} cannot be reached (${f.code}: ${f.message}).`);
+    }
   }
 
   private async authenticate(res: HttpResponse): Promise<boolean> {
@@ -183,8 +229,8 @@ export class RegistryClient implements ImageSource {
     if (status === 401 || status === 403) {
       return new EnvironmentError(`${this.registry} refused ${what} (${status}): log in with \`docker login ${this.registry}\` or set MULTIARCH_REGISTRY_USERNAME and MULTIARCH_REGISTRY_PASSWORD.`);
     }
-    if (status === 404) return new EnvironmentError(`${this.registry}/${this.repository} has no ${what}.`);
-    return new EnvironmentError(`${this.registry} answered ${status} for ${what}.`);
+    if (status === 404) return new EnvironmentError(`${this.registry}/${this.repository} has no ${what} (404).`);
+    return new EnvironmentError(`The registry ${this.registry} answered ${statusText(status)} for ${what}.`);
   }
 
   /**
@@ -192,7 +238,7 @@ export class RegistryClient implements ImageSource {
    * the one the registry states (Docker-Content-Digest). Its digest is that of the bytes received.
    */
   async manifest(reference: string): Promise<FetchedManifest> {
-    const res = await this.send(`${this.base()}/manifests/${reference}`, { headers: { Accept: Object.values(MEDIA).join(', ') } });
+    const res = await this.send(`${this.base()}/manifests/${reference}`, { headers: { Accept: Object.values(MEDIA).join(', ') }, maxBytes: MAX_JSON_BYTES });
     if (res.status !== 200) throw this.explain(res.status, `manifest ${reference}`);
     const header = res.headers['docker-content-digest'];
     const stated = Array.isArray(header) ? header[0] : header;
@@ -203,7 +249,7 @@ export class RegistryClient implements ImageSource {
   }
 
   async blobJson<T>(digest: string): Promise<T> {
-    const res = await this.send(`${this.base()}/blobs/${digest}`, {});
+    const res = await this.send(`${this.base()}/blobs/${digest}`, { maxBytes: MAX_JSON_BYTES });
     if (res.status !== 200) throw this.explain(res.status, `blob ${digest}`);
     checkDigest(digest, res.body, `the blob ${digest}`, this.registry);
     return this.json<T>(res, `blob ${digest}`);
@@ -232,6 +278,14 @@ export class RegistryClient implements ImageSource {
 /** Content whose bytes do not have the digest that names them: the registry (or something between) served other bytes. */
 export class DigestMismatchError extends EnvironmentError {
   override name = 'DigestMismatchError';
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+
+/** "503 (Service Unavailable)". */
+function statusText(status: number): string {
+  const text = STATUS_CODES[status];
+  return text ? `${status} (${text})` : String(status);
 }
 
 const isDigest = (s: string) => /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/.test(s);

@@ -5,7 +5,9 @@
  * some 20 ms of CPU and as much again in garbage collection per build scenario.
  */
 import { request } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
+
+/** The global timer, not node:timers/promises': a test's fake clock drives it. */
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Whether http://host:port/v2/ answers 200 now (no answer within a second is a no). */
 export function registryAnswers(host: string, port: number): Promise<boolean> {

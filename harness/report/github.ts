@@ -27,14 +27,16 @@ export function annotation(level: 'error' | 'warning' | 'notice', title: string,
 const errorAnnotation = (title: string, message: string) => annotation('error', title, message);
 
 /**
- * One `::error title=<scenario> <platform> <check>::<message>` line per failed check of a failed
- * platform, and one per failed step (`<scenario> <section> <step>`). A failed platform with no
+ * One `::error title=<scenario>::<sentence>` line per failure of the run as a whole (it verified
+ * nothing), one `::error title=<scenario> <platform> <check>::<message>` line per failed check of a
+ * failed platform, and one per failed step (`<scenario> <section> <step>`). A failed platform with no
  * failed check (not expected: its run check carries the verdict) still gets one line, so no failure
  * goes unannotated. A platform that passes on known issues gets a `::warning` per known issue.
  */
 export function renderAnnotations(reports: readonly RunReport[]): string[] {
   const lines: string[] = [];
   for (const report of reports) {
+    for (const f of report.failures ?? []) lines.push(errorAnnotation(report.scenario, f));
     for (const st of report.steps ?? []) {
       if (st.status === 'fail') lines.push(errorAnnotation(`${report.scenario} ${st.section} ${st.title}`, st.failures.join('\n') || 'failed'));
     }

@@ -61,10 +61,11 @@ export function renderHtml(reports: readonly RunReport[]): string {
           return c ? `<td class="${c.status}" title="${esc(c.message ?? '')}">${c.status === 'pass' ? '✓' : c.status === 'fail' ? '✗' : '–'}</td>` : '<td>–</td>';
         }).join('')}</tr>`).join('\n') + '</table>'
       : '';
+    const failures = r.failures?.length ? `<ul class="problems">${r.failures.map((f) => `<li><strong>${esc(f)}</strong></li>`).join('')}</ul>` : '';
     const matrix = r.platforms.length ? `<table>${head}\n${body}</table>${testsTable}${problems.length ? `<ul class="problems">${problems.join('')}</ul>` : ''}${chart(r)}` : '';
     return `<section><h2>${esc(r.title)} <code>${esc(r.scenario)}</code></h2>` +
       `<p class="meta">${passed} passed, ${failed} failed, ${skipped} skipped in ${(r.durationMs / 1000).toFixed(1)} s &middot; engine ${esc(r.host.engine)} on ${esc(r.host.native)}, ${esc(r.host.imageStore)} image store${r.image ? ` &middot; <code>${esc(r.image.ref)}</code>` : ''}</p>` +
-      `${stepsTable}${matrix}</section>`;
+      `${failures}${stepsTable}${matrix}</section>`;
   });
   const failed = reports.reduce((n, r) => n + r.summary.failed, 0);
   return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>multiarch-harness report</title><style>${STYLE}</style></head>` +

@@ -1,6 +1,7 @@
 /**
- * JUnit XML: one <testsuite> per scenario, one <testcase> per platform x check, valid against
- * schemas/junit.xsd (kept in this repository).
+ * JUnit XML: one <testsuite> per scenario, one <testcase> per platform x check (and per step, and
+ * per failure of the run as a whole: it verified nothing), valid against schemas/junit.xsd (kept in
+ * this repository).
  */
 import { hostname } from 'node:os';
 import { checkRows } from './checks.ts';
@@ -21,23 +22,30 @@ export function renderJUnit(reports: readonly RunReport[]): string {
     ? { ...r, result: { status: 'skip' as const, message: `expected failure (known issue: ${(r.platform.knownIssues ?? []).join('; ')}): ${r.result.message ?? ''}` } }
     : r));
   const steps = reports.flatMap((r) => r.steps ?? []);
+  // The run's own failures (it verified nothing): a failed testcase each, so a CI system sees them.
+  const runFailures = reports.reduce((n, r) => n + (r.failures?.length ?? 0), 0);
   const count = (s: string) => rows.filter((r) => r.result.status === s).length;
   const out = [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="multiarch-harness" tests="${rows.length + steps.length}" failures="${count('fail') + steps.filter((x) => x.status === 'fail').length}" errors="0" skipped="${count('skip')}" time="${secs(reports.reduce((t, r) => t + r.durationMs, 0))}">`,
+    `<testsuites name="multiarch-harness" tests="${rows.length + steps.length + runFailures}" failures="${count('fail') + steps.filter((x) => x.status === 'fail').length + runFailures}" errors="0" skipped="${count('skip')}" time="${secs(reports.reduce((t, r) => t + r.durationMs, 0))}">`,
   ];
   for (const report of reports) {
     const mine = rows.filter((r) => r.report === report);
     const n = (s: string) => mine.filter((r) => r.result.status === s).length;
     const mySteps = report.steps ?? [];
+    const myFailures = report.failures ?? [];
     out.push(
-      `  <testsuite name="${xmlEscape(report.scenario)}" tests="${mine.length + mySteps.length}" failures="${n('fail') + mySteps.filter((x) => x.status === 'fail').length}" errors="0" skipped="${n('skip')}" ` +
+      `  <testsuite name="${xmlEscape(report.scenario)}" tests="${mine.length + mySteps.length + myFailures.length}" failures="${n('fail') + mySteps.filter((x) => x.status === 'fail').length + myFailures.length}" errors="0" skipped="${n('skip')}" ` +
         `time="${secs(report.durationMs)}" timestamp="${report.startedAt.replace(/\.\d+Z$/, '')}" hostname="${xmlEscape(hostname())}">`,
       '    <properties>',
       ...Object.entries({ title: report.title, engine: report.host.engine, native: report.host.native, imageStore: report.host.imageStore, image: report.image?.ref ?? '' })
         .map(([k, v]) => `      <property name="${k}" value="${xmlEscape(v)}"/>`),
       '    </properties>',
     );
+    for (const f of myFailures) {
+      out.push(`    <testcase classname="${xmlEscape(`${report.scenario}.run`)}" name="${xmlEscape(`${report.scenario} verified something`)}" time="${secs(report.durationMs)}">`,
+        `      <failure message="${xmlEscape(f)}" type="run">${xmlEscape(f)}</failure>`, '    </testcase>');
+    }
     for (const st of report.steps ?? []) {
       out.push(`    <testcase classname="${xmlEscape(`${report.scenario}.steps`)}" name="${xmlEscape(`${st.section} ${st.title}`)}" time="${secs(st.durationMs)}">`);
       if (st.status === 'fail') out.push(`      <failure message="${xmlEscape(st.failures.join('; ') || 'failed')}" type="step">${xmlEscape(st.commands.join('\n'))}</failure>`);

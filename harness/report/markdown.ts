@@ -19,6 +19,7 @@ export function renderMarkdown(reports: readonly RunReport[]): string {
     const { passed, failed, skipped } = r.summary;
     out.push(`### ${failed ? '❌' : '✅'} ${cell(r.title)} (\`${r.scenario}\`)`, '');
     out.push(`${passed} passed, ${failed} failed, ${skipped} skipped on engine ${r.host.engine} (${r.host.native}, ${r.host.imageStore} store)${r.image ? `; image \`${r.image.ref}\`` : ''}`, '');
+    if (r.failures?.length) out.push(...r.failures.map((f) => `- ${ICON.fail} **${cell(f)}**`), '');
     for (const st of r.steps ?? []) {
       out.push(`- ${ICON[st.status]} **${cell(st.section)}** ${cell(st.title)}${st.failures.length ? `: ${cell(st.failures.join('; '))}` : ''}`);
     }

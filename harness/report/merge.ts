@@ -9,13 +9,14 @@
  *
  * What it makes: the platforms of all the reports in a stable order (KNOWN_PLATFORMS first, in that
  * order, then the others alphabetically), the steps in input order, the notes without repeats,
- * the summary counted again, the earliest start and the longest duration (the shards ran side by
- * side), and the first report's host, with a note when the shards ran on different hosts. The
- * merged report has no `shard` field: it is the whole.
+ * the summary counted again (a shard's own failures are not carried over: the whole is judged
+ * again, and one that holds nothing fails as a run does), the earliest start and the longest
+ * duration (the shards ran side by side), and the first report's host, with a note when the shards
+ * ran on different hosts. The merged report has no `shard` field: it is the whole.
  */
 import { UsageError } from '../errors.ts';
 import { formatPlatform, KNOWN_PLATFORMS, parsePlatform } from '../platform/platform.ts';
-import { summarize, type RunReport } from '../result/model.ts';
+import { conclude, type RunReport } from '../result/model.ts';
 import { checkShard, shardLabel, type Shard } from '../scenario/shard.ts';
 
 /** A report as a shard job writes it: the optional `shard` field is read here, never required. */
@@ -88,7 +89,8 @@ export function mergeReports(reports: readonly ShardReport[], names: readonly st
   const startedAt = starts.length ? starts.reduce((a, b) => (b.ms < a.ms ? b : a)).text : first.startedAt;
   const image = reports.find((r) => r.image)?.image;
 
-  const { shard: _shard, image: _image, steps: _steps, ...base } = first;
+  // A shard's own failures (an empty shard verified nothing) are the shard's: the whole is judged again.
+  const { shard: _shard, image: _image, steps: _steps, failures: _failures, summary: _summary, ...base } = first;
   return {
     ...base,
     startedAt,
@@ -97,7 +99,7 @@ export function mergeReports(reports: readonly ShardReport[], names: readonly st
     ...(image ? { image } : {}),
     platforms,
     ...(hasSteps ? { steps } : {}),
-    summary: summarize(platforms, steps),
+    ...conclude(platforms, steps, 'none of the merged reports holds a platform or a step'),
     notes,
   };
 }

@@ -99,6 +99,8 @@ export function renderTerminal(report: RunReport, options: TerminalOptions = {})
       if (p.fix) lines.push(`  fix: ${p.fix}`);
     }
   }
+  // What failed the run as a whole (it verified nothing): said last, above the counts.
+  if (report.failures?.length) lines.push('', ...report.failures.map((f) => `${paint('FAIL')}  ${f}`));
   const { passed, failed, skipped } = report.summary;
   const count = (n: number, what: string, mark: string) => (n ? paint.as(mark, `${n} ${what}`) : `${n} ${what}`);
   const expected = `${report.summary.xfailed ? `, ${count(report.summary.xfailed, 'xfailed', 'XFAIL')}` : ''}${report.summary.xpassed ? `, ${count(report.summary.xpassed, 'xpassed', 'XPASS')}` : ''}`;

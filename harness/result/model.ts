@@ -125,17 +125,25 @@ export interface RunReport {
   platforms: PlatformResult[];
   /** Step scenarios: each step, its commands, what the article showed and what happened here. */
   steps?: StepResult[];
-  /** Platforms and steps together; expected failures (xfail) and unexpected passes (xpass) when there are any. */
+  /**
+   * Platforms and steps together, and the run's own failures (`failures`) in `failed`; expected
+   * failures (xfail) and unexpected passes (xpass) when there are any.
+   */
   summary: { passed: number; failed: number; skipped: number; xfailed?: number; xpassed?: number };
+  /**
+   * What failed the run as a whole rather than a platform or a step, one sentence each: a run that
+   * verified nothing (no platform result and no step) says why. Each counts in summary.failed.
+   */
+  failures?: string[];
   /** Where the engine differs from the article, and other things a reader should know. */
   notes: string[];
   /** A sharded run (`--shard i/n`): which share of the platforms this report holds; `report merge` joins the shards. */
   shard?: { index: number; total: number };
   /**
    * Where the time went: busy milliseconds per phase (sweep, probe, registry, build, static checks,
-   * structure tests, pull, run, cleanup), summed over platforms that run at the same time. Runs
-   * that go on at once in one process (concurrent suites in one vitest file) count each other's
-   * phases too: the clock is per process, not per run (result/phases.ts says why).
+   * structure tests, pull, run, cleanup), summed over platforms that run at the same time. The
+   * clock is the run's own (its session's, result/phases.ts): runs that go on at once in one
+   * process (concurrent suites in one vitest file) do not count each other's phases.
    */
   phasesMs?: Record<string, number>;
 }
@@ -182,14 +190,27 @@ export function settle(r: PlatformResult): PlatformResult {
   return r;
 }
 
-export function summarize(platforms: readonly PlatformResult[], steps: readonly StepResult[] = []): RunReport['summary'] {
+export function summarize(platforms: readonly PlatformResult[], steps: readonly StepResult[] = [], failures: readonly string[] = []): RunReport['summary'] {
   const xfailed = platforms.filter((r) => r.status === 'xfail').length;
   const xpassed = platforms.filter((r) => r.status === 'xpass').length;
   return {
     passed: platforms.filter((r) => r.status === 'pass').length + steps.filter((x) => x.status === 'pass').length,
-    failed: platforms.filter((r) => r.status === 'fail').length + steps.filter((x) => x.status === 'fail').length,
+    failed: platforms.filter((r) => r.status === 'fail').length + steps.filter((x) => x.status === 'fail').length + failures.length,
     skipped: platforms.filter((r) => r.status === 'skip').length,
     ...(xfailed ? { xfailed } : {}),
     ...(xpassed ? { xpassed } : {}),
   };
+}
+
+/**
+ * A run's verdict as a whole: its summary, and its own failures. The one place that says a run
+ * that verified nothing failed: no platform result and no step is never a pass, whatever made the
+ * list empty. `nothingBecause` says why there was nothing (the runner knows: "the index X lists
+ * no platform"); without it the sentence says only that.
+ */
+export function conclude(
+  platforms: readonly PlatformResult[], steps: readonly StepResult[] = [], nothingBecause?: string,
+): Pick<RunReport, 'summary' | 'failures'> {
+  const failures = platforms.length || steps.length ? [] : [`Nothing was verified: ${nothingBecause ?? 'the run had no platform to check and no step to run'}.`];
+  return { summary: summarize(platforms, steps, failures), ...(failures.length ? { failures } : {}) };
 }

@@ -39,7 +39,7 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerEnv): Promis
   const runnable = executions.filter((x) => x.mode !== 'unavailable');
   let image: RunReport['image'];
   if (runnable.length > 0) {
-    const registry = await timed('registry', () => startRegistry(session));
+    const registry = await timed(session.phases, 'registry', () => startRegistry(session));
     progress(`registry ${registry.address} is up`);
     const tag = `${registry.address}/${s.build.repository}:${session.id}`;
     // With the containerd image store, --push also keeps the image in the engine's store: recorded before the build.
@@ -48,7 +48,7 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerEnv): Promis
     notes.push(builder.note);
     progress(`building ${runnable.map((e) => formatPlatform(e.platform)).join(', ')} with the builder ${builder.name}`);
     for (const e of runnable) progress('', { platform: formatPlatform(e.platform), state: 'building' });
-    const attempts = await timed('build', () => buildLeavingOut(runnable, (platforms) => buildAndPush({
+    const attempts = await timed(session.phases, 'build', () => buildLeavingOut(runnable, (platforms) => buildAndPush({
       context: contextPath(s.build.context), ...(s.build.dockerfile ? { dockerfile: s.build.dockerfile } : {}),
       platforms, tag, labels: session.labels,
       provenance: s.build.provenance ?? false, builder: builder.name, timeoutMs: BUILD_TIMEOUT_MS,

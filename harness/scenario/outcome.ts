@@ -71,4 +71,9 @@ export interface ScenarioOutcome {
   steps?: StepResult[];
   image?: RunReport['image'];
   notes: string[];
+  /**
+   * Why there was nothing to verify, when the runner had no platform and no step ("the index of X
+   * lists no platform"): the report's failure says so (result/model.ts, conclude).
+   */
+  nothingBecause?: string;
 }

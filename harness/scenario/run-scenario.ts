@@ -7,16 +7,17 @@ import { assertBuildable } from '../engine/build.ts';
 import { Session, sweepStaleSessions } from '../engine/session.ts';
 import { assertNetworkExists } from '../engine/run-network.ts';
 import { UsageError } from '../errors.ts';
-import { measurePhases, timed } from '../result/phases.ts';
+import { timed, type Phases } from '../result/phases.ts';
 import { checkPlacement, parseNodeOption, type NodeSpec } from '../engine/nodes.ts';
 import { placeNode } from './place-node.ts';
 import type { PlacedNode } from '../checks/placement.ts';
-import { probeHost } from '../host/probe.ts';
+import { probeHost, type HostProbe } from '../host/probe.ts';
 import { formatPlatform } from '../platform/platform.ts';
 import { parseImageRef } from '../registry/image-ref.ts';
-import { summarize, type RunReport } from '../result/model.ts';
+import { conclude, type RunReport } from '../result/model.ts';
 import { contextPath, privilegedRefusal, type Scenario } from './define.ts';
 import type { RunOptions, RunnerEnv, ScenarioOutcome } from './outcome.ts';
+import type { Shard } from './shard.ts';
 
 export type { RunOptions } from './outcome.ts';
 
@@ -78,42 +79,63 @@ export async function runScenario(s: Scenario, options: RunOptions = {}): Promis
   const session = new Session();
   activeSessions.add(session);
   try {
-    const { value: { probe, outcome, problems }, phases } = await measurePhases(async () => {
-      const runner = startRunner(s, options);
-      runner.catch(() => undefined);
-      // At once: the sweep removes only what sessions with no live process left, never this one's probe.
-      const [swept, probe] = await Promise.all([
-        timed('sweep', () => sweepStaleSessions()),
-        options.probe ?? timed('probe', () => probeHost({ labels: session.labels })),
-      ]);
-      if (swept) progress(`removed what ${swept} earlier killed session(s) left behind`);
-      const nodes = await timed('probe', () => probeNodes(session, nodeSpecs(s, options), progress));
-      const outcome = await (await runner)({ session, probe, nodes, options, progress });
-      const problems = await timed('cleanup', () => session.cleanup());
-      return { probe, outcome, problems };
-    });
-    return {
-      schemaVersion: 1,
-      kind: s.kind,
-      scenario: s.name,
-      title: s.title,
-      ...(s.article ? { article: s.article } : {}),
-      startedAt: new Date(started).toISOString(),
-      durationMs: Date.now() - started,
-      host: {
-        engine: probe.engineVersion, native: formatPlatform(probe.native), imageStore: probe.imageStore,
-        ...(probe.buildxVersion ? { buildx: probe.buildxVersion } : {}), kernel: probe.kernel,
-      },
-      ...(outcome.image ? { image: outcome.image } : {}),
-      platforms: outcome.platforms,
-      ...(outcome.steps ? { steps: outcome.steps } : {}),
-      summary: summarize(outcome.platforms, outcome.steps),
-      notes: [...outcome.notes, ...problems.map((p) => `cleanup: ${p}`)],
-      ...(options.shard && s.kind === 'verify' ? { shard: options.shard } : {}),
-      phasesMs: phases,
-    };
+    // The session's clock: this run's phases, whatever else runs in this process (result/phases.ts).
+    const clock = session.phases;
+    const runner = startRunner(s, options);
+    runner.catch(() => undefined);
+    // At once: the sweep removes only what sessions with no live process left, never this one's probe.
+    const [swept, probe] = await Promise.all([
+      timed(clock, 'sweep', () => sweepStaleSessions()),
+      options.probe ?? timed(clock, 'probe', () => probeHost({ labels: session.labels })),
+    ]);
+    if (swept) progress(`removed what ${swept} earlier killed session(s) left behind`);
+    const nodes = await timed(clock, 'probe', () => probeNodes(session, nodeSpecs(s, options), progress));
+    const outcome = await (await runner)({ session, probe, nodes, options, progress });
+    const problems = await timed(clock, 'cleanup', () => session.cleanup());
+    return reportOf(s, outcome, { started, probe, problems, phasesMs: clock.totals(), ...(options.shard ? { shard: options.shard } : {}) });
   } finally {
     await session.cleanup();
     activeSessions.delete(session);
   }
+}
+
+/** What a run adds to its runner's outcome to make a report. */
+export interface RunFacts {
+  /** When it started (Date.now()). */
+  started: number;
+  probe: HostProbe;
+  /** What the session's cleanup could not remove. */
+  problems: string[];
+  phasesMs: Phases;
+  shard?: Shard;
+}
+
+/**
+ * A run's report from its runner's outcome. Every caller's run (verify, run, describeImage, the
+ * API) is made here, so here a run that verified nothing fails (result/model.ts, conclude), with
+ * the runner's reason, or the scenario's.
+ */
+export function reportOf(s: Scenario, outcome: ScenarioOutcome, run: RunFacts): RunReport {
+  const { probe } = run;
+  const nothingBecause = outcome.nothingBecause ?? `the ${s.kind} scenario ${s.name} has no platform to check${s.kind === 'steps' ? ' and no step to run' : ''}`;
+  return {
+    schemaVersion: 1,
+    kind: s.kind,
+    scenario: s.name,
+    title: s.title,
+    ...(s.article ? { article: s.article } : {}),
+    startedAt: new Date(run.started).toISOString(),
+    durationMs: Date.now() - run.started,
+    host: {
+      engine: probe.engineVersion, native: formatPlatform(probe.native), imageStore: probe.imageStore,
+      ...(probe.buildxVersion ? { buildx: probe.buildxVersion } : {}), kernel: probe.kernel,
+    },
+    ...(outcome.image ? { image: outcome.image } : {}),
+    platforms: outcome.platforms,
+    ...(outcome.steps ? { steps: outcome.steps } : {}),
+    ...conclude(outcome.platforms, outcome.steps, nothingBecause),
+    notes: [...outcome.notes, ...run.problems.map((p) => `cleanup: ${p}`)],
+    ...(run.shard && s.kind === 'verify' ? { shard: run.shard } : {}),
+    phasesMs: run.phasesMs,
+  };
 }

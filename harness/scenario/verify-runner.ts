@@ -41,7 +41,16 @@ export async function runVerifyScenario(s: VerifyScenario, env: RunnerEnv, early
   const notes = options.shard ? [`Shard ${shardLabel(options.shard)}: ${results.length} of the platforms (\`multiarch-harness report merge\` joins the shards' reports).`] : [];
   const foreign = checks.allowForeign;
   if (foreign.length) notes.push(`ELF files matching ${foreign.join(', ')} are allowed to be for other platforms (--allow-foreign); the binary check lists the ones it found.`);
-  return { platforms: results, notes };
+  return { platforms: results, notes, ...(results.length ? {} : { nothingBecause: whyNothing(s, options, platforms, await index) }) };
+}
+
+/** Why a verify had no platform to check (the run then fails: result/model.ts, conclude). */
+function whyNothing(s: VerifyScenario, options: RunOptions, asked: Platform[] | undefined, index: IndexView): string {
+  if (asked?.length === 0) return options.platforms ? 'no platform was asked for' : `the scenario ${s.name} lists no platform (its platforms are [])`;
+  const listed = asked ?? index.entries.map((e) => e.platform);
+  if (listed.length === 0) return `the ${index.isIndex ? 'index' : 'manifest'} ${s.image} lists no platform (attestation manifests, unknown/unknown, are not platforms)`;
+  if (options.shard) return `shard ${shardLabel(options.shard)} holds none of the ${listed.length} platform(s), since there are more shards than platforms`;
+  return 'no platform was checked';
 }
 
 /** A scenario's container-structure-test files, merged; the YAML reader is loaded only for a scenario that has them. */

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,15 +37,29 @@ describe('stand-ins finished in the background', () => {
 
   test('waits while the recorded process runs, and returns once it removed its record', async () => {
     const record = backgroundFile(dir);
-    const { b } = await recorded(`sleep 0.6; rm -f '${record}'`);
+    // The build finishes (removes its record) only when the test says so: after the wait was seen.
+    const finish = join(dir, 'finish');
+    // (It also ends when the test's folder is gone: a failed test leaves no process behind.)
+    const { b } = await recorded(`while [ ! -e '${finish}' ] && [ -d '${dir}' ]; do sleep 0.01; done; rm -f '${record}'`);
     expect(await isRunning(b)).toBe(true);
     expect((await runningBackgroundBuild(dir))?.pid).toBe(b.pid);
     await writeFile(b.log, '[standins] moby/buildkit:buildx-stable-1: go build github.com/moby/buildkit/cmd/buildkitd for linux/s390x (240 s so far)\n');
     expect(await describeBackground(dir)).toMatch(/^stand-ins: moby\/buildkit:buildx-stable-1 being built in the background since .* \(pid \d+, log .*\): go build github.com\/moby\/buildkit\/cmd\/buildkitd for linux\/s390x; a docker-container builder waits for it$/);
     const lines: string[] = [];
-    const started = Date.now();
-    await awaitStandIn(REF, { dir, pollMs: 20, everyMs: 10_000, onWait: (l) => lines.push(l) });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+    let sawWait: () => void = () => undefined;
+    const waiting = new Promise<void>((resolve) => { sawWait = resolve; });
+    let returned = false;
+    const awaited = awaitStandIn(REF, { dir, pollMs: 20, everyMs: 10_000, onWait: (l) => { lines.push(l); sawWait(); } })
+      .finally(() => { returned = true; });
+    await waiting;
+    // Waiting, while the record is there and its process runs.
+    expect(returned).toBe(false);
+    expect(await isRunning(b)).toBe(true);
+    await writeFile(finish, '');
+    await awaited;
+    // It returned because the record went, not before.
+    expect(await runningBackgroundBuild(dir)).toBeUndefined();
+    expect(existsSync(record)).toBe(false);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(`pid ${b.pid}`);
     expect(lines[0]).toMatch(/^waiting for moby\/buildkit:buildx-stable-1, which the set-up builds in the background \(pid \d+, log \S+\): go build github.com\/moby\/buildkit\/cmd\/buildkitd for linux\/s390x \(waited 0 s\)$/);

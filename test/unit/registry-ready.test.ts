@@ -1,10 +1,11 @@
 /**
  * The run registry's readiness (registry/registry-ready.ts): GET /v2/ must answer 200; anything
- * else, or nothing listening, is asked again until the start-up timeout, which is one error.
+ * else, or nothing listening, is asked again until the start-up timeout, which is one error. The
+ * pauses between questions and the timeout run on a fake clock; the questions are real requests.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { RegistryReady, registryAnswers } from '../../harness/registry/registry-ready.ts';
 
 let server: Server;
@@ -21,12 +22,36 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
+beforeEach(() => {
+  // Only the clock and the pauses: the sockets' own I/O stays real.
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/**
+ * Settles the wait: the fake clock moves to the next pause only while the wait sleeps (a pause is
+ * pending), never while a request is on its way; meanwhile the real event loop turns.
+ */
+async function settle<T>(wait: Promise<T>): Promise<T> {
+  let done = false;
+  wait.then(() => { done = true; }, () => { done = true; });
+  while (!done) {
+    if (vi.getTimerCount() > 0) await vi.advanceTimersToNextTimerAsync();
+    else await new Promise((resolve) => setImmediate(resolve));
+  }
+  return wait;
+}
+
 const bound = (p: number) => ({ getBinding: (containerPort: number) => (containerPort === 5000 ? p : -1) });
 
 describe('the run registry is ready', () => {
-  test('when /v2/ answers 200, asked again until it does', async () => {
-    await new RegistryReady(5000, '127.0.0.1').waitUntilReady(undefined, bound(port));
+  test('when /v2/ answers 200, asked again (every 200 ms) until it does', async () => {
+    const started = Date.now();
+    await settle(new RegistryReady(5000, '127.0.0.1').waitUntilReady(undefined, bound(port)));
     expect(asked).toBe(3);
+    expect(Date.now() - started).toBe(400);
     expect(await registryAnswers('127.0.0.1', port)).toBe(true);
   });
 
@@ -38,6 +63,9 @@ describe('the run registry is ready', () => {
     expect(await registryAnswers('127.0.0.1', gone)).toBe(false);
     const wait = new RegistryReady(5000, '127.0.0.1').withStartupTimeout(500);
     expect(wait.isStartupTimeoutSet()).toBe(true);
-    await expect(wait.waitUntilReady(undefined, bound(gone))).rejects.toThrow(/did not answer GET \/v2\/ with 200 on 127\.0\.0\.1:\d+ within 0\.5 s/);
+    const started = Date.now();
+    await expect(settle(wait.waitUntilReady(undefined, bound(gone)))).rejects.toThrow(/did not answer GET \/v2\/ with 200 on 127\.0\.0\.1:\d+ within 0\.5 s/);
+    // Asked at 0, 200 and 400 ms, and once more at 600, past the deadline: then the error.
+    expect(Date.now() - started).toBe(600);
   });
 });

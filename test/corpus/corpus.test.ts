@@ -1,16 +1,31 @@
 /**
  * The corpus of real, third-party binaries (test/support/corpus.ts): each tree is a root
  * filesystem for the platform its files were published for. Fetched once (npm, Debian's mirror)
- * and cached in test/.cache/corpus; nothing here runs the binaries.
+ * and cached in test/.cache/corpus; nothing here runs the binaries. A second call reads the cache:
+ * no process started, Debian's archive not asked, no tree replaced.
  */
 import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { debianDynamicCorpus, goCorpus, resolveInRoot, rustCorpus, type CorpusTree } from '../support/corpus.ts';
+import { DebianArchive } from '../../setup/standins/debian-archive.ts';
 import { elfFacts, formatPlatform } from '../../harness/platform/platform.ts';
 import { readElf } from '../../harness/image/elf.ts';
 
 const FIRST_RUN = 10 * 60_000;
+
+// Every process the recipes start (npm pack, tar) goes through execa: counted, and run as it is.
+const started = vi.hoisted(() => ({ commands: [] as string[] }));
+vi.mock('execa', async (importOriginal) => {
+  const original = await importOriginal<typeof import('execa')>();
+  return {
+    ...original,
+    execa: (file: string, ...rest: unknown[]) => {
+      started.commands.push(file);
+      return (original.execa as (...args: unknown[]) => unknown)(file, ...rest);
+    },
+  };
+});
 
 /** Every path in the tree (inside the root), with lstat's answer. */
 async function walk(root: string, dir = '/'): Promise<Array<{ path: string; link: boolean; file: boolean; size: number }>> {
@@ -124,12 +139,21 @@ describe('corpus of third-party binaries', () => {
   test('a second call reads the cache: same trees, nothing rebuilt', async () => {
     for (const corpus of [goCorpus, rustCorpus, debianDynamicCorpus]) {
       const first = await corpus();
-      const markers = await Promise.all(first.map((t) => stat(join(t.root, '..', 'tree.json')).then((s) => s.mtimeMs)));
-      const started = Date.now();
-      const second = await corpus();
-      expect(Date.now() - started).toBeLessThan(2_000);
-      expect(second).toEqual(first);
-      expect(await Promise.all(second.map((t) => stat(join(t.root, '..', 'tree.json')).then((s) => s.mtimeMs)))).toEqual(markers);
+      const markers = await Promise.all(first.map((t) => stat(join(t.root, '..', 'tree.json')).then((s) => [s.mtimeMs, s.ino])));
+      const roots = await Promise.all(first.map((t) => stat(t.root).then((s) => s.ino)));
+      // Nothing fetched: no process started (npm pack, tar), Debian's archive not asked.
+      started.commands.length = 0;
+      const asked = (['update', 'fetch', 'fetchAll'] as const).map((m) => [m, vi.spyOn(DebianArchive.prototype, m)] as const);
+      try {
+        const second = await corpus();
+        expect(second).toEqual(first);
+        expect(started.commands).toEqual([]);
+        for (const [method, spy] of asked) expect(spy, `DebianArchive.${method}`).not.toHaveBeenCalled();
+        expect(await Promise.all(second.map((t) => stat(join(t.root, '..', 'tree.json')).then((s) => [s.mtimeMs, s.ino])))).toEqual(markers);
+        expect(await Promise.all(second.map((t) => stat(t.root).then((s) => s.ino)))).toEqual(roots);
+      } finally {
+        for (const [, spy] of asked) spy.mockRestore();
+      }
     }
   }, FIRST_RUN);
 });
