@@ -16,6 +16,12 @@ export interface RetryOptions {
   what?: string;
   retryIf?: (err: unknown) => boolean;
   onRetry?: (err: unknown, attempt: number) => void;
+  /**
+   * The pause before the next attempt, given the failure and the doubling delay: a caller whose
+   * failure names its own pause (a registry's Retry-After) returns that. It may throw instead, to
+   * stop trying (a pause longer than the caller waits for).
+   */
+  pauseMs?: (err: unknown, delayMs: number) => number;
 }
 
 export async function withRetry<T>(op: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
@@ -27,8 +33,10 @@ export async function withRetry<T>(op: () => Promise<T>, options: RetryOptions =
       return await op();
     } catch (err) {
       if (attempt >= attempts || !retryIf(err)) throw err;
+      const pause = options.pauseMs ? options.pauseMs(err, delay) : delay;
       options.onRetry?.(err, attempt);
-      await new Promise((r) => setTimeout(r, delay));
+      // The global timer: a test's fake clock drives it.
+      await new Promise((r) => setTimeout(r, pause));
       delay *= 2;
     }
   }

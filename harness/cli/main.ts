@@ -4,6 +4,7 @@
  * error (a HarnessError). Signals clean up every session in progress. `--version`, `--help` and
  * `<command> --help` are answered here, before any command module (or the engine) is touched.
  */
+import { checkBounds } from '../bounds.ts';
 import { HarnessError, UsageError } from '../errors.ts';
 import { activeSessions } from '../engine/active-sessions.ts';
 import { endProgressGroup, stopping, stopProgress } from './progress.ts';
@@ -34,6 +35,8 @@ export async function main(argv: string[]): Promise<number> {
       console.log(usageOf(command));
       return 0;
     }
+    // The bounded waits a user set (MULTIARCH_HARNESS_*_TIMEOUT_MS): a malformed one is said before any work.
+    checkBounds();
     switch (command) {
       case 'run':
         return await (await import('./commands/run.ts')).runCommand(rest);

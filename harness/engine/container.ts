@@ -7,7 +7,7 @@
  * mounted into the container and started as its entrypoint with the program's command line.
  * Commands of container-structure-test files (runCommand) keep the docker CLI: they commit containers.
  */
-import { findCredentials } from '../registry/credentials.ts';
+import { CredentialHelperError, findCredentials } from '../registry/credentials.ts';
 import { EngineApiError, engineJsonLines, engineStatus } from './engine-api.ts';
 import { forceRemove, runContainer, type ContainerRun, type ContainerSpec } from './api-run.ts';
 import { engineTakesNetworkFiles, noneNetworkFiles, refusedNetworkFiles } from './none-network.ts';
@@ -65,7 +65,11 @@ const pullAuth = new Map<string, Promise<string | undefined>>();
 function registryAuthHeader(registry: string): Promise<string | undefined> {
   let auth = pullAuth.get(registry);
   if (!auth) {
-    auth = findCredentials(registry).then((c) => {
+    // A credential helper that failed: pulled without credentials, as docker pull does (the harness's own reads said why, if the registry refused them).
+    auth = findCredentials(registry).catch((err: unknown) => {
+      if (err instanceof CredentialHelperError) return undefined;
+      throw err;
+    }).then((c) => {
       if (!c) return undefined;
       // A credential helper's identity token comes with the user name <token>, as the CLI sends it.
       const config = c.username === '<token>' ? { identitytoken: c.password, serveraddress: registry } : { username: c.username, password: c.password, serveraddress: registry };

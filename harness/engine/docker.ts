@@ -3,6 +3,7 @@
  * (execCommand(): QEMU's --version, credential helpers). Arguments are always an array (never a
  * shell string), output is captured, and failures become a DockerError that carries the result.
  */
+import { BOUNDS, boundMs, formatBound } from '../bounds.ts';
 import { EnvironmentError } from '../errors.ts';
 import { placedVariables } from './engine-scope.ts';
 
@@ -15,6 +16,9 @@ export interface CommandResult {
   timedOut: boolean;
   /** Signal that ended the process, when one did (for example SIGKILL after a timeout). */
   signal: string | undefined;
+  /** The bound the command ran under, and whether it was the default one (MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS) rather than the caller's. */
+  timeoutMs?: number;
+  defaultBound?: boolean;
 }
 
 export interface DockerOptions {
@@ -86,18 +90,20 @@ export function dockerCommandsInFlight(): number {
 }
 
 /**
- * Every command is bounded: one that does not say how long it may take gets this long. An engine
- * that stops answering then ends the run with a sentence instead of a hang.
+ * Every command is bounded: one that does not say how long it may take gets this long (15 min,
+ * or MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS: bounds.ts). An engine that stops answering then ends
+ * the run with a sentence instead of a hang.
  */
-export const DEFAULT_COMMAND_TIMEOUT_MS = 15 * 60_000;
+export const DEFAULT_COMMAND_TIMEOUT_MS = BOUNDS.dockerCommand.defaultMs;
 
 export async function execCommand(file: string, args: readonly string[], options: DockerOptions = {}): Promise<CommandResult> {
   const started = performance.now();
   // Loaded at the first command: a verify that speaks only to the engine's API never needs it.
   const { execa } = await import('execa');
+  const timeoutMs = options.timeoutMs ?? boundMs('dockerCommand');
   const child = execa(file, args, {
     reject: false,
-    timeout: options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    timeout: timeoutMs,
     env: options.env,
     cwd: options.cwd,
     input: options.input,
@@ -127,6 +133,8 @@ export async function execCommand(file: string, args: readonly string[], options
     durationMs: Math.round(performance.now() - started),
     timedOut: Boolean(r.timedOut),
     signal: r.signal ?? undefined,
+    timeoutMs,
+    defaultBound: options.timeoutMs === undefined,
   };
   if ((options.check ?? true) && (result.exitCode !== 0 || result.timedOut)) {
     throw new DockerError(describeFailure(result), result);
@@ -136,7 +144,11 @@ export async function execCommand(file: string, args: readonly string[], options
 
 /** One sentence for a failed command: its last meaningful stderr line. */
 export function describeFailure(r: CommandResult): string {
-  if (r.timedOut) return `\`${shortCommand(r.command)}\` did not finish within its timeout.`;
+  if (r.timedOut) {
+    const within = r.timeoutMs === undefined ? 'its timeout' : formatBound(r.timeoutMs);
+    const which = r.defaultBound ? ` (the bound on a command that states none: ${BOUNDS.dockerCommand.variable} sets it)` : '';
+    return `\`${shortCommand(r.command)}\` did not finish within ${within}${which}.`;
+  }
   if (r.exitCode === undefined && r.signal === undefined) return `\`${shortCommand(r.command)}\` could not be started: is the docker CLI installed?`;
   const lines = r.stderr.split('\n').map((l) => l.trim()).filter(Boolean);
   const last = lines.findLast((l) => /error|denied|failed|no such|not found|cannot/i.test(l)) ?? lines.at(-1) ?? `exit code ${r.exitCode}`;

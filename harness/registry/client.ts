@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
-import { findCredentials, parseChallenge, type Credentials } from './credentials.ts';
+import { CredentialHelperError, findCredentials, parseChallenge, type Credentials } from './credentials.ts';
 import { EnvironmentError } from '../errors.ts';
 import { formatBytes, HttpFailure, httpDownload, httpRequest, type HttpOptions, type HttpResponse } from './http.ts';
 import { isLoopbackRegistry, type ImageRef } from './image-ref.ts';
@@ -93,6 +93,8 @@ export class RegistryClient implements ImageSource {
   private token: string | undefined;
   private ca: Buffer | undefined;
   private credentials: Credentials | undefined;
+  /** Why there are no credentials, when a credential helper failed: said only if the registry refuses. */
+  private credentialProblem: CredentialHelperError | undefined;
   private ready: Promise<void>;
   /** HTTPS for every registry but a loopback one, which speaks it when given a CA or when it says so. */
   private https: boolean;
@@ -105,7 +107,12 @@ export class RegistryClient implements ImageSource {
     this.https = !isLoopbackRegistry(registry) || Boolean(options.caFile);
     this.ready = (async () => {
       if (options.caFile) this.ca = await readFile(options.caFile).catch(() => { throw new EnvironmentError(`The CA file ${options.caFile} cannot be read.`); });
-      this.credentials = options.credentials ?? (await findCredentials(registry));
+      // A helper that failed matters only where the registry asks for credentials (docker pull goes on without them too).
+      this.credentials = options.credentials ?? (await findCredentials(registry).catch((err: unknown) => {
+        if (!(err instanceof CredentialHelperError)) throw err;
+        this.credentialProblem = err;
+        return undefined;
+      }));
     })();
   }
 
@@ -133,6 +140,8 @@ export class RegistryClient implements ImageSource {
       const target = this.https ? url.replace(/^http:\/\//, 'https://') : url;
       return download ? httpDownload(target, download, opts) : httpRequest(target, opts);
     };
+    // What the pauses between attempts added up to: a registry's Retry-After counts against RETRY_AFTER_MAX_MS.
+    let paused = 0;
     const attempt = async () => {
       let res: HttpResponse;
       try {
@@ -149,13 +158,22 @@ export class RegistryClient implements ImageSource {
         const cause = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
         throw new EnvironmentError(`The registry ${this.registry} cannot be reached (${cause}).`);
       }
-      // 5xx and 429 (too many requests) are passing states: tried again, with a growing delay.
+      // 5xx and 429 (too many requests) are passing states: tried again, after the pause the
+      // registry asks for (Retry-After), else a growing delay.
       if (res.status >= 500 || res.status === 429) {
-        throw new EnvironmentError(`The registry ${this.registry} answered ${statusText(res.status)} to ${options.method ?? 'GET'} ${url}.`, { transient: true });
+        throw new RegistryBusy(`The registry ${this.registry} answered ${statusText(res.status)} to ${options.method ?? 'GET'} ${url}`, retryAfterMs(res.headers['retry-after']));
       }
       return res;
     };
-    return withRetry(attempt, { attempts: 4 });
+    return withRetry(attempt, {
+      attempts: 4,
+      pauseMs: (err, delayMs) => {
+        const asked = err instanceof RegistryBusy ? err.retryAfterMs : undefined;
+        if (asked !== undefined && paused + asked > RETRY_AFTER_MAX_MS) throw (err as RegistryBusy).askedTooLong(paused);
+        paused += asked ?? delayMs;
+        return asked ?? delayMs;
+      },
+    });
   }
 
   /**
@@ -217,6 +235,10 @@ export class RegistryClient implements ImageSource {
     if (params.service) url.searchParams.set('service', params.service);
     url.searchParams.set('scope', params.scope ?? `repository:${this.repository}:pull`);
     const r = await httpRequest(url.href, { headers: basic ? { Authorization: basic } : {}, ...(this.ca ? { ca: this.ca } : {}) });
+    // A token service that is busy or failing for a moment: the request is tried again, as the registry's own 5xx and 429 are.
+    if (r.status >= 500 || r.status === 429) {
+      throw new RegistryBusy(`The token service ${url.host} of the registry ${this.registry} answered ${statusText(r.status)} to GET ${url.origin}${url.pathname}`, retryAfterMs(r.headers['retry-after']));
+    }
     if (r.status !== 200) return false;
     const body = this.json<{ token?: string; access_token?: string }>(r, `a token from ${url.host}`);
     const token = body.token ?? body.access_token;
@@ -227,6 +249,10 @@ export class RegistryClient implements ImageSource {
 
   private explain(status: number, what: string): EnvironmentError {
     if (status === 401 || status === 403) {
+      if (this.credentialProblem) {
+        const why = this.credentialProblem.message.replace(/^The /, 'the ');
+        return new EnvironmentError(`${this.registry} refused ${what} (${status}), and the harness has no credentials for it: ${why}`);
+      }
       return new EnvironmentError(`${this.registry} refused ${what} (${status}): log in with \`docker login ${this.registry}\` or set MULTIARCH_REGISTRY_USERNAME and MULTIARCH_REGISTRY_PASSWORD.`);
     }
     if (status === 404) return new EnvironmentError(`${this.registry}/${this.repository} has no ${what} (404).`);
@@ -273,6 +299,52 @@ export class RegistryClient implements ImageSource {
     const got = `${algorithm ?? 'sha256'}:${res.contentDigest}`;
     if (got !== digest) throw new DigestMismatchError(`${this.registry} served other content for the blob ${digest}: its bytes have the digest ${got}.`);
   }
+}
+
+/**
+ * The longest pause a registry may ask for with Retry-After, and the most all pauses before one
+ * request's attempts may add up to: 60 s, the time the harness lets a registry stay silent
+ * (http.ts, the README's bound for a registry). A registry that asks for more is down as far as
+ * this run is concerned: waiting longer would look like a hang while QEMU runs and the engine's
+ * pulls stall behind it, so it is one sentence at once instead of a long sleep.
+ */
+export const RETRY_AFTER_MAX_MS = 60_000;
+
+/** A passing failure of a registry (5xx, 429): its sentence without the final stop, and the pause it asked for (Retry-After). */
+class RegistryBusy extends EnvironmentError {
+  override name = 'RegistryBusy';
+  constructor(private readonly said: string, readonly retryAfterMs: number | undefined) {
+    super(`${said}.`, { transient: true });
+  }
+
+  /** The registry asked for a pause longer than what is left of RETRY_AFTER_MAX_MS: not tried again. */
+  askedTooLong(pausedMs: number): EnvironmentError {
+    const already = pausedMs > 0 ? `, after ${seconds(pausedMs)} of pauses already` : '';
+    return new EnvironmentError(`${this.said} and asked to be asked again in ${seconds(this.retryAfterMs ?? 0)} (Retry-After), more than the ${seconds(RETRY_AFTER_MAX_MS)} the harness waits for a registry${already}.`);
+  }
+}
+
+const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
+/** The three forms of an HTTP-date (RFC 9110, 5.6.7): IMF-fixdate, RFC 850's, asctime's (which is in GMT, though it does not say so). */
+const HTTP_DATES = [
+  new RegExp(`^${DAY}, \\d{2} ${MONTH} \\d{4} \\d{2}:\\d{2}:\\d{2} GMT$`),
+  new RegExp(`^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), \\d{2}-${MONTH}-\\d{2} \\d{2}:\\d{2}:\\d{2} GMT$`),
+  new RegExp(`^${DAY} ${MONTH} [ \\d]\\d \\d{2}:\\d{2}:\\d{2} \\d{4}$`),
+];
+
+/**
+ * The pause a Retry-After header asks for, in milliseconds: delay-seconds, or an HTTP-date (a
+ * date past is no pause). Undefined when there is none, or it is neither.
+ */
+export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
+  const value = (Array.isArray(header) ? header[0] : header)?.trim();
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const form = HTTP_DATES.findIndex((re) => re.test(value));
+  if (form < 0) return undefined;
+  const at = Date.parse(form === 2 ? `${value} GMT` : value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 /** Content whose bytes do not have the digest that names them: the registry (or something between) served other bytes. */

@@ -2,6 +2,7 @@
  * The run's own registry: a `registry:2` container started with testcontainers, published on
  * loopback, stopped at the end of the run.
  */
+import { boundMs } from '../bounds.ts';
 import { EnvironmentError } from '../errors.ts';
 import { requireKept } from '../kept-bundle.ts';
 import { RegistryReady } from './registry-ready.ts';
@@ -36,10 +37,13 @@ export async function startRegistry(ctx: Session, image = process.env.MULTIARCH_
       // GET /v2/ answers 200, asked every 200 ms (testcontainers' HTTP wait asks once a second by default,
       // which cost up to a second per run, and loads its undici: registry-ready.ts).
       .withWaitStrategy(new RegistryReady(5000))
-      .withStartupTimeout(60_000)
+      // 60 s, or MULTIARCH_HARNESS_REGISTRY_READY_TIMEOUT_MS (bounds.ts); testcontainers gives it to the wait strategy.
+      .withStartupTimeout(boundMs('registryReady'))
       .start();
   } catch (err) {
-    throw new EnvironmentError(`The local registry (${image}) did not start: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    // testcontainers removes a container that did not become ready; the session's label sweeps anything else.
+    const why = (err instanceof Error ? err.message.split('\n')[0]! : String(err)).trim().replace(/[.\s]+$/, '');
+    throw new EnvironmentError(`The local registry (${image}) did not start: ${why}.`);
   }
   const address = `${container.getHost()}:${container.getMappedPort(5000)}`;
   const stop = async () => {

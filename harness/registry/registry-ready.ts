@@ -5,6 +5,7 @@
  * some 20 ms of CPU and as much again in garbage collection per build scenario.
  */
 import { request } from 'node:http';
+import { BOUNDS, boundMs, formatBound } from '../bounds.ts';
 
 /** The global timer, not node:timers/promises': a test's fake clock drives it. */
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -22,9 +23,12 @@ export function registryAnswers(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** testcontainers' WaitStrategy, structurally: its abstract class is not exported. */
+/**
+ * testcontainers' WaitStrategy, structurally: its abstract class is not exported. Its start-up
+ * timeout is 60 s, or MULTIARCH_HARNESS_REGISTRY_READY_TIMEOUT_MS (bounds.ts), unless set.
+ */
 export class RegistryReady {
-  private startupTimeoutMs = 60_000;
+  private startupTimeoutMs = boundMs('registryReady');
   private startupTimeoutSet = false;
 
   constructor(private readonly containerPort: number, private readonly host = process.env.TESTCONTAINERS_HOST_OVERRIDE ?? '127.0.0.1') {}
@@ -47,7 +51,10 @@ export class RegistryReady {
     const port = boundPorts.getBinding(this.containerPort);
     const deadline = Date.now() + this.startupTimeoutMs;
     while (!(await registryAnswers(this.host, port))) {
-      if (Date.now() >= deadline) throw new Error(`the registry did not answer GET /v2/ with 200 on ${this.host}:${port} within ${this.startupTimeoutMs / 1000} s`);
+      if (Date.now() >= deadline) {
+        // The end of a sentence: local-registry.ts begins it.
+        throw new Error(`the registry did not answer GET /v2/ with 200 on ${this.host}:${port} within ${formatBound(this.startupTimeoutMs)} (${BOUNDS.registryReady.variable} sets that bound)`);
+      }
       await sleep(200);
     }
   }

@@ -6,6 +6,7 @@
 import { constants } from 'node:fs';
 import { access, appendFile, mkdir, realpath, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { BOUNDS, boundMs, formatBound } from '../bounds.ts';
 import { UsageError } from '../errors.ts';
 import type { RunReport } from '../result/model.ts';
 
@@ -35,8 +36,6 @@ const DEFAULT_FILE: Record<Exclude<ReporterName, 'terminal'>, (base: string) => 
 
 /** Kernel and device file systems: a report is a file in a normal folder, and writes there may block for ever. */
 const SPECIAL_TREES = ['/proc', '/sys', '/dev'];
-/** A report write that takes longer than this is a stuck file system, not a slow disk. */
-const WRITE_TIMEOUT_MS = 30_000;
 
 const REASONS: Record<string, string> = {
   EACCES: 'permission denied', EPERM: 'permission denied', EEXIST: 'a file stands where a folder is needed', ENOTDIR: 'a file stands where a folder is needed',
@@ -77,6 +76,8 @@ export function reportFiles(specs: readonly ReporterSpec[], base: string): strin
  */
 export async function checkReportDestinations(specs: readonly ReporterSpec[], base: string): Promise<void> {
   stdoutReporter(specs);
+  // A malformed MULTIARCH_HARNESS_REPORT_WRITE_TIMEOUT_MS is said now, not after the run.
+  boundMs('reportWrite');
   for (const file of reportFiles(specs, base)) {
     const abs = await realTarget(resolve(file));
     const tree = SPECIAL_TREES.find((t) => abs === t || abs.startsWith(`${t}/`));
@@ -109,9 +110,12 @@ async function realTarget(abs: string): Promise<string> {
 }
 
 async function write(file: string, text: string, append = false): Promise<void> {
+  // Longer than this (30 s, or MULTIARCH_HARNESS_REPORT_WRITE_TIMEOUT_MS: bounds.ts) is a stuck file system, not a slow disk.
+  const bound = boundMs('reportWrite');
   let timer: NodeJS.Timeout | undefined;
   const stuck = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new UsageError(`The report ${file} could not be written within ${WRITE_TIMEOUT_MS / 1000} s: its file system does not answer.`)), WRITE_TIMEOUT_MS);
+    const sentence = `The report ${file} could not be written within ${formatBound(bound)}: its file system does not answer (${BOUNDS.reportWrite.variable} sets that bound).`;
+    timer = setTimeout(() => reject(new UsageError(sentence)), bound);
     timer.unref();
   });
   const work = (async () => {

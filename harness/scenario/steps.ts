@@ -5,7 +5,7 @@
  * registered with the run so cleanup removes it.
  */
 import { rm } from 'node:fs/promises';
-import { docker, type CommandResult, type DockerOptions } from '../engine/docker.ts';
+import { describeFailure, docker, type CommandResult, type DockerOptions } from '../engine/docker.ts';
 import type { HostProbe } from '../host/probe.ts';
 import { startRegistry, type LocalRegistry } from '../registry/local-registry.ts';
 import type { PlatformResult, StepResult } from '../result/model.ts';
@@ -47,12 +47,15 @@ export class Step {
     this.result.commands.push([...(host ? [`DOCKER_HOST=${host}`] : []), 'docker', ...args].map(shown).join(' '));
     // A docker-container builder boots BuildKit's image: where the set-up still builds its stand-in, wait.
     if (createsContainerBuilder(args)) await awaitStandIn(BUILDKIT_IMAGE, { onWait: (line) => this.onProgress(`  ${line}`) });
-    return docker(args, { timeoutMs: 10 * 60_000, ...options, check: false });
+    // Bounded as every docker command that states no bound (15 min, MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS), unless the step says otherwise.
+    return docker(args, { ...options, check: false });
   }
 
   /** Like docker(), but the command must succeed (exit 0), or the step fails here. */
   async must(args: readonly string[], options: DockerOptions = {}): Promise<CommandResult> {
     const r = await this.docker(args, options);
+    // A command that did not end in time: how long it had, and what sets that.
+    if (r.timedOut) throw new StepFailure(describeFailure(r));
     if (r.exitCode !== 0) {
       const last = r.stderr.trim().split('\n').at(-1) ?? '';
       throw new StepFailure(`\`docker ${args.slice(0, 3).join(' ')} ...\` exited ${r.exitCode ?? 'by timeout'}: ${last}`);

@@ -1,13 +1,15 @@
 // An authenticated registry for real, not only parsed (issue 11, item 5): `registry:2` with htpasswd
 // basic auth and TLS from a CA this test makes, published on 127.0.0.1 only, holding a byte-for-byte
 // copy of the 8-platform alpine stand-in. `verify --ca-file` passes for every platform with
-// credentials from the environment, and from a docker config's `auths`; a wrong password and a
-// missing --ca-file are one sentence each (exit 2); and no output, report or file any run leaves
-// holds the password or its base64 forms.
+// credentials from the environment, from a docker config's `auths`, and from a credential helper
+// (issue 24, item 6: `credHelpers` for this registry over a `credsStore` with a wrong password; the
+// helpers are sh scripts first on PATH); a wrong password, a failing helper and a missing --ca-file
+// are one sentence each (exit 2); and no output, report or file any run leaves holds the password
+// or its base64 forms.
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { RUN_LABEL, Session } from '../../harness/engine/session.ts';
@@ -32,8 +34,11 @@ let certs: Certificates;
 let registry: TlsRegistry;
 let copied: CopiedImage;
 let image: string;
-/** DOCKER_CONFIG folders: one with nothing in it, one with the right `auths`, one with a wrong password. */
-const dockerConfig = { empty: '', auths: '', wrong: '' };
+/** DOCKER_CONFIG folders: one with nothing in it, one with the right `auths`, one with a wrong password; two naming credential helpers. */
+const dockerConfig = { empty: '', auths: '', wrong: '', helper: '', brokenHelper: '' };
+/** The credential helpers' folder (put first on PATH) and the log of what they were asked. */
+let helperBin: string;
+let helperLog: string;
 
 interface Run {
   label: string;
@@ -50,6 +55,25 @@ const runs: Run[] = [];
 function baseEnv(): Record<string, string> {
   const drop = new Set(['MULTIARCH_REGISTRY_USERNAME', 'MULTIARCH_REGISTRY_PASSWORD', 'DOCKER_CONFIG', 'GITHUB_STEP_SUMMARY', 'MULTIARCH_DEBUG']);
   return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !drop.has(e[0])));
+}
+
+/**
+ * A `docker-credential-<name>` helper as an sh script: it logs `<name> <server>` for each `get` and
+ * answers the user with `password` (the file is in the test's own 0700 folder, outside every run's);
+ * `password` undefined: it fails as a locked keychain does.
+ */
+async function writeHelper(name: string, password: string | undefined): Promise<void> {
+  const answer = password === undefined
+    ? ['echo "error: the keychain is locked" >&2', 'exit 1']
+    : [`printf '{"ServerURL":"%s","Username":"${USER}","Secret":"%s"}\\n' "$server" '${password}'`];
+  const file = join(helperBin, `docker-credential-${name}`);
+  await writeFile(file, ['#!/bin/sh', 'server=""', 'read -r server || true', `echo "${name} $server" >> '${helperLog}'`, '[ "$1" = get ] || exit 1', ...answer, ''].join('\n'), { mode: 0o700 });
+  await chmod(file, 0o700);
+}
+
+/** PATH with the helpers' folder first. */
+function helperPath(): string {
+  return `${helperBin}${delimiter}${process.env.PATH ?? ''}`;
 }
 
 function authConfig(password: string): string {
@@ -136,7 +160,18 @@ beforeAll(async () => {
   );
   expect(copied.entries.length).toBeGreaterThan(1);
   image = `${registry.address}/alpine:latest`;
-  for (const [kind, content] of [['empty', undefined], ['auths', authConfig(PASSWORD)], ['wrong', authConfig(WRONG_PASSWORD)]] as const) {
+  helperBin = join(work, 'helper-bin');
+  helperLog = join(work, 'helpers-asked.log');
+  await mkdir(helperBin, { recursive: true, mode: 0o700 });
+  await writeHelper('mah-e2e', PASSWORD);
+  await writeHelper('mah-e2e-wrong', WRONG_PASSWORD);
+  await writeHelper('mah-e2e-broken', undefined);
+  // credHelpers names the right helper for this registry; credsStore, for every registry, a wrong one: credHelpers must win.
+  const helperConfig = JSON.stringify({ credsStore: 'mah-e2e-wrong', credHelpers: { [registry.address]: 'mah-e2e' } }, null, 2);
+  const brokenConfig = JSON.stringify({ credHelpers: { [registry.address]: 'mah-e2e-broken' } }, null, 2);
+  for (const [kind, content] of [
+    ['empty', undefined], ['auths', authConfig(PASSWORD)], ['wrong', authConfig(WRONG_PASSWORD)], ['helper', helperConfig], ['brokenHelper', brokenConfig],
+  ] as const) {
     const dir = join(work, `docker-config-${kind}`);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     if (content) await writeFile(join(dir, 'config.json'), content, { mode: 0o600 });
@@ -208,14 +243,35 @@ describe('verify against a registry with TLS from a private CA and htpasswd basi
     expectNoSecrets(run);
   });
 
+  test('(f) a credential helper: credHelpers for this registry comes before credsStore, and every platform passes all four checks', async () => {
+    await rm(helperLog, { force: true });
+    const run = await verify('credential-helper', { caFile: true, env: { DOCKER_CONFIG: dockerConfig.helper, PATH: helperPath() } });
+    expectEveryPlatformPasses(run);
+    expectNoSecrets(run);
+    // Asked for this registry (by the harness's reads and for the engine's pulls); the credsStore's helper never.
+    const asked = (await readFile(helperLog, 'utf8')).split('\n').filter(Boolean);
+    expect(asked.length).toBeGreaterThan(0);
+    expect(new Set(asked)).toEqual(new Set([`mah-e2e ${registry.address}`]));
+  });
+
+  test('(g) a credential helper that fails: one sentence, the registry\'s refusal and why there were no credentials (the helper, where it is named, its words)', async () => {
+    const run = await verify('credential-helper-fails', { caFile: true, quiet: true, env: { DOCKER_CONFIG: dockerConfig.brokenHelper, PATH: helperPath() } });
+    const sentence = expectOneSentence(run);
+    expect(sentence).toBe(
+      `multiarch-harness: ${registry.address} refused manifest latest (401), and the harness has no credentials for it: the credential helper docker-credential-mah-e2e-broken (credHelpers["${registry.address}"] in ${join(dockerConfig.brokenHelper, 'config.json')}) failed (exit code 1) for ${registry.address}: error: the keychain is locked.`,
+    );
+    expectNoSecrets(run);
+  });
+
   test('(e) no stdout, stderr, report (json, junit, html, markdown) or leftover temporary file of any run holds a credential', () => {
     expect(runs.map((r) => r.label)).toEqual([
       'env-credentials', 'docker-config-credentials', 'wrong-password-env', 'wrong-password-docker-config', 'no-ca-file', 'wrong-password-debug',
+      'credential-helper', 'credential-helper-fails',
     ]);
     const scanned = Object.assign({}, ...runs.map((r) => r.scanned)) as Record<string, string>;
     // The search can find what it looks for: the docker config the test wrote holds the base64 form.
     expect(findSecrets({ 'docker config': authConfig(PASSWORD) }, SECRETS)).toContain('docker config: password: base64(user:password)');
-    expect(Object.keys(scanned).filter((k) => /\/reports\/report\.(json|junit\.xml|html|md)$/.test(k))).toHaveLength(2 * 4);
+    expect(Object.keys(scanned).filter((k) => /\/reports\/report\.(json|junit\.xml|html|md)$/.test(k))).toHaveLength(3 * 4);
     expect(findSecrets(scanned, SECRETS)).toEqual([]);
   });
 

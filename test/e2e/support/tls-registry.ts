@@ -212,6 +212,8 @@ export interface RegistryEndpoint {
   ca?: Buffer;
   user?: string;
   password?: string;
+  /** A bearer token to send instead of Basic credentials (a registry with token auth). */
+  token?: string;
 }
 
 const MANIFEST_TYPES = [
@@ -233,7 +235,8 @@ class Endpoint {
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {
     const h: Record<string, string> = { ...extra };
-    if (this.e.user !== undefined && this.e.password !== undefined) h.Authorization = `Basic ${Buffer.from(`${this.e.user}:${this.e.password}`).toString('base64')}`;
+    if (this.e.token !== undefined) h.Authorization = `Bearer ${this.e.token}`;
+    else if (this.e.user !== undefined && this.e.password !== undefined) h.Authorization = `Basic ${Buffer.from(`${this.e.user}:${this.e.password}`).toString('base64')}`;
     return h;
   }
 
