@@ -18,7 +18,11 @@
 #     through the engine), proven by running a program of each platform through the engine before
 #     anything is built; trixie's and bookworm's QEMU are kept for second opinions,
 #   - the npm dependencies of this project, and the compiled harness (dist/) the CLI runs,
-#   - the offline stand-ins for Docker Hub images, served by a mirror registry on 127.0.0.1:5001.
+#   - the offline stand-ins for Docker Hub images, served by a mirror registry on 127.0.0.1:5001,
+#   - a second engine with the classic image store on its own socket, which also listens on
+#     tcp://127.0.0.1:2376 with TLS (tlsverify, certificates made here), and an sshd on
+#     127.0.0.1:2222 that reaches the main engine: loopback-only fixtures for --node's tcp+TLS and
+#     ssh:// (setup/loopback-nodes.sh).
 # Every change to the host is recorded in $STATE_DIR/changes so that --undo can revert it.
 set -euo pipefail
 
@@ -34,6 +38,10 @@ die() { printf '[prepare-host] error: %s\n' "$*" >&2; exit 2; }
 record() { mkdir -p "$STATE_DIR"; grep -qxF "$1" "$CHANGES" 2>/dev/null || echo "$1" >>"$CHANGES"; }
 
 engine_up() { timeout 10 docker info >/dev/null 2>&1; }
+
+# The loopback TLS and ssh nodes (step 4): their functions, and their part of --undo.
+# shellcheck source=setup/loopback-nodes.sh
+. "$ROOT/setup/loopback-nodes.sh"
 
 stop_background_standins() { # the set-up's own background stand-in build, if it runs (its process group)
   local record=$STATE_DIR/standins/background.json pid
@@ -78,6 +86,7 @@ undo() {
         fi ;;
       binfmt-enabled) update-binfmts --disable >/dev/null 2>&1 && say "disabled the binfmt handlers" || true ;;
       binfmt-mounted) umount /proc/sys/fs/binfmt_misc 2>/dev/null && say "unmounted binfmt_misc" || true ;;
+      tls-material|ssh-node-*|ssh-client-config|sshd-privsep-dir) loopback_nodes_undo "$change" ;;
       apt:*) say "installed packages are left in place (${change#apt:}); remove them with apt-get purge if wanted" ;;
     esac
   done
@@ -264,24 +273,34 @@ fi
 #    is shown for real beside the containerd store's success. It has its own data-root, exec-root
 #    (and so its own containerd), config file and bridge; it touches neither docker0 nor iptables
 #    ("bridge": "none" would delete docker0, the main engine's bridge).
+#    It also listens on tcp://127.0.0.1:2376 with TLS (tlsverify: a client needs a certificate of
+#    the CA made in $STATE_DIR/tls), the loopback-only fixture of a tcp+TLS node; an engine of this
+#    set-up that runs without that listener (an earlier set-up) is restarted once with it.
 # ---------------------------------------------------------------------------------------------
 CLASSIC_RUN=/run/multiarch-harness
 CLASSIC_SOCK=$CLASSIC_RUN/classic-engine.sock
 CLASSIC_BRIDGE=mah-classic0
 CLASSIC_CONFIG=$STATE_DIR/classic-engine.json
 classic_up() { DOCKER_HOST=unix://$CLASSIC_SOCK timeout 10 docker info >/dev/null 2>&1; }
-if [ $managed_engine = yes ] && ! classic_up; then
-  if ! ip link show "$CLASSIC_BRIDGE" >/dev/null 2>&1; then
-    # A bridge of its own with an address nothing routes to: no container is ever attached to it
-    # (the scenario's BuildKit container uses the host's loopback), but dockerd needs a bridge.
-    ip link add "$CLASSIC_BRIDGE" type bridge && ip addr add 10.213.0.1/24 dev "$CLASSIC_BRIDGE" \
-      || die "cannot create the bridge $CLASSIC_BRIDGE for the classic-store engine."
-    record classic-bridge
-  fi
-  mkdir -p "$CLASSIC_RUN"
-  cat >"$CLASSIC_CONFIG" <<JSON
+classic_tls_ready() { classic_tls_up || { sleep 2; classic_tls_up; }; }
+classic_pid() { # the classic-store dockerd this set-up started, when it runs
+  local f pid
+  for f in "$STATE_DIR/classic-dockerd.pid" "$CLASSIC_RUN/classic-engine.pid"; do
+    pid=$(cat "$f" 2>/dev/null) || continue
+    if [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$CLASSIC_CONFIG"; then echo "$pid"; return 0; fi
+  done
+  return 1
+}
+if [ $managed_engine = yes ]; then
+  make_tls_material
+  want_classic=$(cat <<JSON
 {
-  "hosts": ["unix://$CLASSIC_SOCK"],
+  "hosts": ["unix://$CLASSIC_SOCK", "tcp://127.0.0.1:$NODES_TLS_PORT"],
+  "tls": true,
+  "tlsverify": true,
+  "tlscacert": "$NODES_TLS_DIR/server/ca.pem",
+  "tlscert": "$NODES_TLS_DIR/server/cert.pem",
+  "tlskey": "$NODES_TLS_DIR/server/key.pem",
   "data-root": "$STATE_DIR/classic-engine",
   "exec-root": "$CLASSIC_RUN/classic-engine",
   "pidfile": "$CLASSIC_RUN/classic-engine.pid",
@@ -295,12 +314,47 @@ if [ $managed_engine = yes ] && ! classic_up; then
   "registry-mirrors": ["http://127.0.0.1:${MIRROR_PORT}"]
 }
 JSON
-  say "starting a second dockerd with the classic image store on $CLASSIC_SOCK (log: $LOG_DIR/classic-dockerd.log)"
+)
+  if classic_up && { [ "$(cat "$CLASSIC_CONFIG" 2>/dev/null)" != "$want_classic" ] || [ $tls_made = yes ] || ! classic_tls_ready; }; then
+    if pid=$(classic_pid); then
+      say "restarting the classic-store dockerd (pid $pid) to listen on tcp://127.0.0.1:$NODES_TLS_PORT with TLS too (its configuration or certificates changed)"
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 90); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+      kill -0 "$pid" 2>/dev/null && die "the classic-store dockerd (pid $pid) did not stop within 90 s."
+      rm -f "$STATE_DIR/classic-dockerd.pid"
+      for _ in $(seq 1 10); do classic_up || break; sleep 1; done
+    else
+      say "warning: the engine on $CLASSIC_SOCK was not started by this set-up: it is left as it is, and tcp://127.0.0.1:$NODES_TLS_PORT (the TLS node) is not served."
+    fi
+  fi
+fi
+if [ $managed_engine = yes ] && ! classic_up; then
+  if ! ip link show "$CLASSIC_BRIDGE" >/dev/null 2>&1; then
+    # A bridge of its own with an address nothing routes to: no container is ever attached to it
+    # (the scenario's BuildKit container uses the host's loopback), but dockerd needs a bridge.
+    ip link add "$CLASSIC_BRIDGE" type bridge && ip addr add 10.213.0.1/24 dev "$CLASSIC_BRIDGE" \
+      || die "cannot create the bridge $CLASSIC_BRIDGE for the classic-store engine."
+    record classic-bridge
+  fi
+  mkdir -p "$CLASSIC_RUN"
+  printf '%s\n' "$want_classic" >"$CLASSIC_CONFIG"
+  say "starting a second dockerd with the classic image store on $CLASSIC_SOCK and tcp://127.0.0.1:$NODES_TLS_PORT (TLS) (log: $LOG_DIR/classic-dockerd.log)"
   setsid nohup dockerd --config-file "$CLASSIC_CONFIG" >"$LOG_DIR/classic-dockerd.log" 2>&1 </dev/null &
   echo $! >"$STATE_DIR/classic-dockerd.pid"
   record classic-engine-started
   for _ in $(seq 1 60); do classic_up && break; sleep 1; done
   classic_up || die "the classic-store dockerd did not come up within 60 s (see $LOG_DIR/classic-dockerd.log)."
+  classic_tls_ready || die "the classic-store dockerd does not answer on tcp://127.0.0.1:$NODES_TLS_PORT with the client certificate of $NODES_TLS_DIR/client (see $LOG_DIR/classic-dockerd.log)."
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 4b. The loopback-only fixture of an ssh:// node: an sshd of its own on 127.0.0.1:2222 (key only,
+#     root only; Debian's openssh-server, whose own service is never started) whose one key runs
+#     `docker system dial-stdio` to the main engine, and the ssh client's drop-in that gives root's
+#     connections to 127.0.0.1:2222 that key (setup/loopback-nodes.sh).
+# ---------------------------------------------------------------------------------------------
+if [ $managed_engine = yes ]; then
+  start_ssh_node
 fi
 
 # ---------------------------------------------------------------------------------------------

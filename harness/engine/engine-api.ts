@@ -43,6 +43,20 @@ export interface Transport {
 
 const transports = new Map<string, Transport>();
 
+/**
+ * What reaches an engine besides its DOCKER_HOST (a node named by a docker context with TLS files:
+ * DOCKER_TLS_VERIFY, DOCKER_CERT_PATH), by that DOCKER_HOST, for this process's life. Work that
+ * names such an engine by its DOCKER_HOST alone (the session's removal of the images it pulled
+ * there, engine/session.ts) reaches it the same way instead of speaking plain HTTP to a TLS port.
+ */
+const reachedWith = new Map<string, Record<string, string>>();
+
+/** Remembers the variables that reach an engine, by its DOCKER_HOST (engine/nodes.ts, for a node from a docker context). */
+export function rememberEngine(env: Readonly<Record<string, string>>): void {
+  const { DOCKER_HOST: host, ...rest } = env;
+  if (host && Object.keys(rest).length) reachedWith.set(host, rest);
+}
+
 /** The variables that choose the engine, as docker commands of the current work get them: the placed engine's over this process's. */
 function engineEnv(): Record<string, string | undefined> {
   const e = process.env;
@@ -50,7 +64,9 @@ function engineEnv(): Record<string, string | undefined> {
     DOCKER_HOST: e.DOCKER_HOST, DOCKER_CONTEXT: e.DOCKER_CONTEXT, DOCKER_CONFIG: e.DOCKER_CONFIG, DOCKER_TLS_VERIFY: e.DOCKER_TLS_VERIFY, DOCKER_CERT_PATH: e.DOCKER_CERT_PATH,
     MULTIARCH_ENGINE_TUNNEL: e.MULTIARCH_ENGINE_TUNNEL,
   };
-  return { ...own, ...placedVariables() };
+  const chosen = { ...own, ...placedVariables() };
+  const known = chosen.DOCKER_HOST ? reachedWith.get(chosen.DOCKER_HOST) : undefined;
+  return known ? { ...chosen, ...known } : chosen;
 }
 
 /** The context the CLI would use when DOCKER_HOST is not set: DOCKER_CONTEXT, else the config's currentContext. */

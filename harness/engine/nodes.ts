@@ -7,6 +7,7 @@
 import { UsageError } from '../errors.ts';
 import { formatPlatform, parsePlatformList, samePlatform, type Platform } from '../platform/platform.ts';
 import { docker } from './docker.ts';
+import { rememberEngine } from './engine-api.ts';
 import type { EngineEndpoint } from './engine-scope.ts';
 
 export interface NodeSpec {
@@ -62,7 +63,10 @@ export async function resolveNode(spec: NodeSpec): Promise<EngineNode> {
   const tls = ctx.TLSMaterial?.docker?.length && ctx.Storage?.TLSPath
     ? { DOCKER_CERT_PATH: `${ctx.Storage.TLSPath}/docker`, ...(ctx.Endpoints?.docker?.SkipTLSVerify ? {} : { DOCKER_TLS_VERIFY: '1' }) }
     : {};
-  return { name: spec.endpoint, env: { DOCKER_HOST: host, ...tls }, platforms: spec.platforms };
+  const node = { name: spec.endpoint, env: { DOCKER_HOST: host, ...tls }, platforms: spec.platforms };
+  // Whatever later names this engine by its DOCKER_HOST alone (the cleanup of what was pulled there) gets its TLS files too.
+  rememberEngine(node.env);
+  return node;
 }
 
 /** The node a platform is placed on, if any. */

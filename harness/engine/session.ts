@@ -10,22 +10,60 @@ import { join } from 'node:path';
 import { stateDir } from '../state-dir.ts';
 import { docker, dockerCommandsInFlight } from './docker.ts';
 import { engineJson, engineRequestsInFlight, engineStatus } from './engine-api.ts';
-import { currentDockerHost, onEngine, type EngineEndpoint } from './engine-scope.ts';
+import { currentDockerHost, currentEngine, onEngine, type EngineEndpoint } from './engine-scope.ts';
 import { claimImage, releaseImage } from './image-users.ts';
 import { pidAlive, sweepScratchFolders } from '../scratch-folders.ts';
 import { PhaseClock } from '../result/phases.ts';
 
 /**
+ * The variables besides DOCKER_HOST that reach an engine over TLS (DOCKER_TLS_VERIFY and
+ * DOCKER_CERT_PATH, as a docker context with TLS files or this process's environment gave them).
+ */
+export type EngineTls = Partial<Record<'DOCKER_TLS_VERIFY' | 'DOCKER_CERT_PATH', string>>;
+
+/**
  * What a session creates that cannot carry its label (images, buildx builders, local manifest
  * lists), written to its record before it is created, so the next session can remove it when this
- * one was killed before its own cleanup. `dockerHost`: the engine it was created on, when not the default.
+ * one was killed before its own cleanup. `dockerHost`: the engine it was created on, when not the
+ * default; `tls`: what else reaches that engine (a TLS node named by DOCKER_HOST alone is refused).
  */
 export type Resource =
-  | { kind: 'image'; ref: string; dockerHost?: string }
-  | { kind: 'builder'; name: string; dockerHost?: string }
+  | { kind: 'image'; ref: string; dockerHost?: string; tls?: EngineTls }
+  | { kind: 'builder'; name: string; dockerHost?: string; tls?: EngineTls }
   | { kind: 'manifest-list'; ref: string }
   /** Another engine the session placed work on (--node): its labelled containers are removed too. */
-  | { kind: 'engine'; dockerHost: string };
+  | { kind: 'engine'; dockerHost: string; tls?: EngineTls };
+
+const TLS_VARIABLES = ['DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH'] as const;
+
+/** The TLS variables the current work's docker commands get (the placed engine's over this process's), the empty ones left out. */
+function currentTls(engine: EngineEndpoint | undefined = currentEngine()): EngineTls | undefined {
+  const seen: Record<string, string | undefined> = { ...process.env, ...engine?.env };
+  const tls: EngineTls = {};
+  for (const v of TLS_VARIABLES) if (seen[v]) tls[v] = seen[v];
+  return Object.keys(tls).length ? tls : undefined;
+}
+
+/**
+ * The engine a recorded resource lives on, as every command and request of its cleanup names it:
+ * its DOCKER_HOST and its TLS variables (a context's certificates included), whatever the
+ * environment of the process that cleans up says; undefined: the default engine.
+ */
+function engineOf(r: { dockerHost?: string; tls?: EngineTls }): EngineEndpoint | undefined {
+  if (!r.dockerHost) return undefined;
+  // A recorded engine without TLS variables is spoken to without them, even where this process sets them.
+  const tls = Object.fromEntries(TLS_VARIABLES.map((v) => [v, r.tls?.[v] ?? '']));
+  return { name: r.dockerHost, env: { DOCKER_HOST: r.dockerHost, ...tls } };
+}
+
+/** This process's sessions by id while they run, so work that has only a session's labels (a node's handler read) records what it pulls with it. */
+const liveSessions = new Map<string, Session>();
+
+/** The session of this process whose labels these are, while it runs. */
+export function sessionOfLabels(labels: readonly string[]): Session | undefined {
+  const id = labels.find((l) => l.startsWith(`${RUN_LABEL}=`))?.slice(RUN_LABEL.length + 1);
+  return id ? liveSessions.get(id) : undefined;
+}
 
 interface SessionRecord {
   id: string;
@@ -55,6 +93,10 @@ export class Session {
   private readonly cleanups: Array<{ what: string; fn: () => Promise<unknown> }> = [];
   private readonly record: SessionRecord = { id: this.id, pid: process.pid, startedAt: new Date().toISOString(), resources: [] };
   private cleaned = false;
+
+  constructor() {
+    liveSessions.set(this.id, this);
+  }
 
   get labels(): string[] {
     return [`${RUN_LABEL}=${this.id}`, `${PID_LABEL}=${process.pid}`];
@@ -93,12 +135,23 @@ export class Session {
     // The engine it lives on: the one named, else the one this process talks to.
     const dockerHost = options.dockerHost ?? currentDockerHost();
     claimImage(this.id, ref, dockerHost, Boolean(options.present));
-    this.track({ kind: 'image', ref, ...(dockerHost ? { dockerHost } : {}) });
+    this.track({ kind: 'image', ref, ...this.reach(dockerHost, options.dockerHost === undefined) });
   }
 
   /** A buildx builder this session creates, removed at the end (`buildx rm --force`). */
-  trackBuilder(name: string, dockerHost = currentDockerHost()): void {
-    this.track({ kind: 'builder', name, ...(dockerHost ? { dockerHost } : {}) });
+  trackBuilder(name: string, dockerHost?: string): void {
+    this.track({ kind: 'builder', name, ...this.reach(dockerHost ?? currentDockerHost(), dockerHost === undefined) });
+  }
+
+  /**
+   * How a resource's engine is recorded: its DOCKER_HOST and the TLS variables that reach it, those
+   * of the current work when it is on that engine, else those of the engine this session uses by that host.
+   */
+  private reach(dockerHost: string | undefined, current: boolean): { dockerHost?: string; tls?: EngineTls } {
+    if (!dockerHost) return {};
+    const known = this.engines.get(dockerHost);
+    const tls = current ? currentTls() : known ? currentTls(known) : undefined;
+    return { dockerHost, ...(tls ? { tls } : {}) };
   }
 
   /** Other engines this session works on (--node), by DOCKER_HOST, with the variables that reach them. */
@@ -109,7 +162,8 @@ export class Session {
     const host = engine.env.DOCKER_HOST;
     if (!host || this.engines.has(host)) return;
     this.engines.set(host, engine);
-    this.track({ kind: 'engine', dockerHost: host });
+    const tls = currentTls(engine);
+    this.track({ kind: 'engine', dockerHost: host, ...(tls ? { tls } : {}) });
   }
 
   /** True once cleanup has begun: nothing new may be started on the engine for this session. */
@@ -140,6 +194,7 @@ export class Session {
     await settleRecord(this.record);
     // Once more when a docker command was on its way when cleanup began: it may have created its container since.
     if (inFlight) await everywhere();
+    liveSessions.delete(this.id);
     return problems;
   }
 }
@@ -161,17 +216,17 @@ function writeRecord(r: SessionRecord): void {
  * next session's sweep (with no live pid).
  */
 async function settleRecord(record: SessionRecord): Promise<void> {
-  const env = (h?: string) => (h ? { env: { DOCKER_HOST: h } } : {});
   const failed: Resource[] = [];
   for (const r of record.resources) {
     if (r.kind !== 'builder') continue;
-    const x = await docker(['buildx', 'rm', '--force', r.name], { check: false, timeoutMs: 120_000, ...env(r.dockerHost) });
+    // On the engine it was created on, with the variables that reach it (a TLS engine's too).
+    const x = await onEngine(engineOf(r), () => docker(['buildx', 'rm', '--force', r.name], { check: false, timeoutMs: 120_000 }));
     if (x.exitCode !== 0 && !/no builder .* found|not found/i.test(x.stderr)) failed.push(r);
   }
   for (const r of record.resources) {
     if (r.kind === 'manifest-list') await docker(['manifest', 'rm', r.ref], { check: false, timeoutMs: 60_000 });
   }
-  // Images: one `docker image rm` per engine for all of them (it goes on past a missing one).
+  // Images: removed per engine, all of an engine's at once (a missing one is as good as removed).
   const byHost = new Map<string, Array<Extract<Resource, { kind: 'image' }>>>();
   for (const r of record.resources) {
     if (r.kind !== 'image' || !releaseImage(record.id, r.ref, r.dockerHost, sessionAlive)) continue;
@@ -180,7 +235,9 @@ async function settleRecord(record: SessionRecord): Promise<void> {
     byHost.set(r.dockerHost ?? '', list);
   }
   for (const [host, images] of byHost) {
-    const engine = host ? { name: host, env: { DOCKER_HOST: host } } : undefined;
+    // Reached with the TLS variables recorded for it (on the image, or on the engine the session used).
+    const tls = images.find((i) => i.tls)?.tls ?? record.resources.find((x): x is Extract<Resource, { kind: 'engine' }> => x.kind === 'engine' && x.dockerHost === host && Boolean(x.tls))?.tls;
+    const engine = engineOf({ ...(host ? { dockerHost: host } : {}), ...(tls ? { tls } : {}) });
     // All at once, through the engine's API; gone already (404) is as good as removed.
     const answers = await onEngine(engine, () => Promise.all(images.map((i) => engineStatus('DELETE', `/images/${i.ref}`, { query: { force: 'true' }, timeoutMs: 120_000 })
       .then((a) => a.status, () => 0))));
@@ -249,7 +306,7 @@ export async function sweepStaleSessions(): Promise<number> {
     stale.add(record.id);
     await removeLabelled(`${RUN_LABEL}=${record.id}`);
     for (const r of record.resources) {
-      if (r.kind === 'engine') await onEngine({ name: r.dockerHost, env: { DOCKER_HOST: r.dockerHost } }, () => removeLabelled(`${RUN_LABEL}=${record.id}`));
+      if (r.kind === 'engine') await onEngine(engineOf(r), () => removeLabelled(`${RUN_LABEL}=${record.id}`));
     }
     await settleRecord(record);
   }

@@ -5,7 +5,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { docker } from '../engine/docker.ts';
-import { labelArgs } from '../engine/session.ts';
+import { engineStatus } from '../engine/engine-api.ts';
+import { labelArgs, Session, sessionOfLabels } from '../engine/session.ts';
 
 export interface BinfmtHandler {
   name: string;
@@ -80,11 +81,33 @@ export async function readLocalHandlers(dir = BINFMT_DIR): Promise<BinfmtHandler
   return handlers;
 }
 
+/** The image a container reads an engine's handlers with (a shell and cat); the engine pulls it when it lacks it. */
+export const HANDLER_READER_IMAGE = 'alpine:latest';
+
 /**
- * Handlers as the engine's kernel sees them (Docker Desktop's VM, a remote DOCKER_HOST): read by a
- * short-lived container that bind-mounts the engine host's binfmt_misc folder read-only.
+ * Handlers as the engine's kernel sees them (Docker Desktop's VM, a remote DOCKER_HOST, a --node):
+ * read by a short-lived container, labelled as the session's, that bind-mounts the engine host's
+ * binfmt_misc folder read-only. (Its files are read by a program in the container: the engine's
+ * archive of a path, `docker cp`, gives them as the empty files their size says they are.) The
+ * image is recorded with the session whose labels these are before the engine may pull it, so it
+ * is removed with that session's cleanup unless the engine had it before (or another session still
+ * uses it: image-users.ts); with no such session, a session of its own does the same around the read.
  */
 export async function readEngineHandlers(image: string, labels: readonly string[]): Promise<BinfmtHandler[]> {
+  const session = sessionOfLabels(labels);
+  const own = session ? undefined : new Session();
+  try {
+    // 404: the engine lacks it and the run pulls it. Anything else (no answer, an odd one) is taken for "had it": never removed on a guess.
+    const present = await engineStatus('GET', `/images/${image}/json`, { timeoutMs: 20_000 }).then((a) => a.status !== 404, () => true);
+    (session ?? own!).trackImage(image, { present });
+    // Unlabelled work (doctor) gets its own session's labels: a container a signal leaves is swept like any other.
+    return await readThrough(image, labels.length || !own ? labels : own.labels);
+  } finally {
+    await own?.cleanup();
+  }
+}
+
+async function readThrough(image: string, labels: readonly string[]): Promise<BinfmtHandler[]> {
   const script = `for f in /binfmt/*; do n=\${f##*/}; [ "$n" = register ] || [ "$n" = status ] && continue; echo "==> $n"; cat "$f"; done`;
   const r = await docker(
     ['run', '--rm', ...labelArgs(labels), '-v', `${BINFMT_DIR}:/binfmt:ro`, image, 'sh', '-c', script],
@@ -102,5 +125,5 @@ export async function readEngineHandlers(image: string, labels: readonly string[
 
 /** The engine's handlers: from this host's /proc when the engine is local, else through a container. */
 export async function readHandlers(o: { engineIsLocal: boolean; probeImage?: string; labels?: readonly string[] }): Promise<BinfmtHandler[]> {
-  return o.engineIsLocal ? readLocalHandlers() : readEngineHandlers(o.probeImage ?? 'alpine:latest', o.labels ?? []);
+  return o.engineIsLocal ? readLocalHandlers() : readEngineHandlers(o.probeImage ?? HANDLER_READER_IMAGE, o.labels ?? []);
 }

@@ -19,8 +19,22 @@ export async function placeNode(session: Session, spec: NodeSpec, progress?: (m:
   try {
     return { node, probe: await onEngine(node, () => probeHost({ labels: session.labels })) };
   } catch (err) {
-    // The probe's own advice (start an engine here, run prepare-host) is about this machine, not the node's.
-    const why = /^No Docker engine answers/.test((err as Error).message) ? 'no Docker engine answers there (docker info failed).' : (err as Error).message;
-    throw new EnvironmentError(`The node ${node.name} (for ${platforms}) cannot be used: ${why}`);
+    throw new EnvironmentError(`The node ${node.name} (for ${platforms}) cannot be used: ${whyUnusable((err as Error).message)}`);
   }
+}
+
+/**
+ * Why a node's engine cannot be used, as one sentence about the node: the transport's own reason
+ * kept (ssh's or TLS's words through `docker system dial-stdio`, the socket's errno, the engine's
+ * answer), the probe's advice (start an engine here, run prepare-host) dropped, since it is about
+ * this machine, not the node.
+ */
+export function whyUnusable(message: string): string {
+  const text = message.replace(/\s*\n\s*/g, ' ').trim();
+  const tunnel = /^No Docker engine answers through `docker system dial-stdio` \((.*)\)\.?$/.exec(text);
+  if (tunnel) return `no Docker engine answers there (${tunnel[1]}).`;
+  const socket = /^No Docker engine answers \(([^)]*)\)/.exec(text);
+  if (socket) return `no Docker engine answers there (${socket[1]}).`;
+  const why = text.replace(/^The Docker engine cannot be used: it answered/, 'the engine there answered').replace(/^The Docker engine cannot be used: /, '');
+  return /[.!?]$/.test(why) ? why : `${why}.`;
 }
