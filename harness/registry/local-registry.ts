@@ -5,12 +5,14 @@
 import { boundMs } from '../bounds.ts';
 import { EnvironmentError } from '../errors.ts';
 import { requireKept } from '../kept-bundle.ts';
-import { RegistryReady } from './registry-ready.ts';
+import { RegistryReady, registryAnswers } from './registry-ready.ts';
 import type { Session } from '../engine/session.ts';
 
 export interface LocalRegistry {
   /** host:port, as image references use it: 127.0.0.1:49153 */
   address: string;
+  /** Whether it still answers GET /v2/ (a run asks after a failure, to tell the registry's fault from the image's). */
+  answers(): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -50,5 +52,5 @@ export async function startRegistry(ctx: Session, image = process.env.MULTIARCH_
     await container.stop({ remove: true, removeVolumes: true });
   };
   ctx.defer(`stopping the registry ${address}`, stop);
-  return { address, stop };
+  return { address, answers: () => registryAnswers(container.getHost(), container.getMappedPort(5000)), stop };
 }

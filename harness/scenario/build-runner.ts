@@ -13,13 +13,14 @@ import { RegistryClient } from '../registry/client.ts';
 import { withBlobCache } from '../registry/blob-cache.ts';
 import { timed } from '../result/phases.ts';
 import { parseImageRef } from '../registry/image-ref.ts';
-import { startRegistry } from '../registry/local-registry.ts';
+import { startRegistry, type LocalRegistry } from '../registry/local-registry.ts';
 import { unverifiedResult, type PlatformResult, type RunReport } from '../result/model.ts';
 import { buildLeavingOut, emulatedOf, hungPlatforms, leftOutNote, notBuilt } from './build-attempts.ts';
 import { contextPath, type BuildScenario } from './define.ts';
 import { applyKnownIssues, knownIssueNotes } from './known-issues.ts';
 import { chooseBuilder } from './run-builder.ts';
 import { checkOptions, type RunnerEnv, type ScenarioOutcome } from './outcome.ts';
+import { EnvironmentError } from '../errors.ts';
 
 const BUILD_TIMEOUT_MS = 45 * 60_000;
 
@@ -60,6 +61,8 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerEnv): Promis
       },
       ...(probe.engineIsLocal ? { emulated: emulatedOf(runnable) } : {}),
     }), Boolean(options.keepGoing), progress));
+    // A platform not built while the run's own registry is gone is the harness's failure, not the image's.
+    if (notBuilt(attempts).length > 0) await requireRegistry(registry, 'during the build');
     const suspects = hungPlatforms(attempts);
     for (const [e, message] of notBuilt(attempts)) {
       const r = unverified(e, 'fail', message);
@@ -79,6 +82,7 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerEnv): Promis
         ctx: session, probe, nodes: env.nodes, ref, source: withBlobCache(RegistryClient.for(ref)), executions: attempts.attempted, expect: s.expect,
         ...(s.command ? { command: s.command } : {}), ...checkOptions(s, options), onProgress: progress,
       });
+      if (verified.some((v) => v.status === 'fail')) await requireRegistry(registry, 'while the image was being verified');
       const settled = verified.map((v) => applyKnownIssues(v, s.knownIssues ?? []));
       notes.push(...knownIssueNotes(settled));
       for (const r of settled) {
@@ -90,4 +94,10 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerEnv): Promis
     }
   }
   return { platforms: platforms.map((p) => results.get(formatPlatform(p))!), ...(image ? { image } : {}), notes };
+}
+
+/** One sentence (exit 2) when the run's own registry no longer answers: nothing it held can be judged. */
+async function requireRegistry(registry: LocalRegistry, when: string): Promise<void> {
+  if (await registry.answers()) return;
+  throw new EnvironmentError(`The run's registry ${registry.address} stopped answering ${when}, so the image could not be verified (the registry's failure, not the image's).`);
 }
