@@ -141,7 +141,7 @@ describe('host profiles replayed', () => {
     });
   }
 
-  test('exactly these observations overrule the tables: the refusing kernels, and a 32-bit ARM process\'s uname on arm64', () => {
+  test('exactly these observations overrule the tables: the kernels that refuse their own 32-bit mode', () => {
     const overrides = Object.fromEntries(profiles.map((p) => [
       p.kind,
       diagnose(p.host).filter((r) => r.tableExpected).map((r) => `${formatPlatform(r.platform)}: ${r.tableExpected!.mode} ${r.tableExpected!.uname} -> ${r.mode} ${r.expectedUname ?? '-'}`),
@@ -151,9 +151,10 @@ describe('host profiles replayed', () => {
       'amd64-refuses-386': [],
       'amd64-refuses-386-no-handler': ['linux/386: compat x86_64 -> unavailable -'],
       'arm64-no-aarch32': [],
-      'arm64-no-aarch32-no-handler': ['linux/arm/v7: compat armv8l -> unavailable -', 'linux/arm/v6: compat armv8l -> unavailable -', 'linux/arm/v5: compat armv8l -> unavailable -'],
-      // The tables' armv8l is what uname says under the LINUX32 personality, which Docker does not set.
-      'arm64-with-aarch32': ['linux/arm/v7: compat armv8l -> compat aarch64', 'linux/arm/v6: compat armv8l -> compat aarch64', 'linux/arm/v5: compat armv8l -> compat aarch64'],
+      'arm64-no-aarch32-no-handler': ['linux/arm/v7: compat aarch64 -> unavailable -', 'linux/arm/v6: compat aarch64 -> unavailable -', 'linux/arm/v5: compat aarch64 -> unavailable -'],
+      // A compat process's uname(2) says aarch64 (armv8l only under the LINUX32 personality, which
+      // Docker does not set): what the tables expect and what such a host answers.
+      'arm64-with-aarch32': [],
     });
   });
 
@@ -166,11 +167,22 @@ describe('host profiles replayed', () => {
       .toEqual(['compat x86_64', 'qemu i686 qemu-i386', 'unavailable']);
     expect(['arm64-with-aarch32', 'arm64-no-aarch32', 'arm64-no-aarch32-no-handler'].map((k) => answer(k, 'linux/arm/v7')))
       .toEqual(['compat aarch64', 'qemu armv7l qemu-arm', 'unavailable']);
-    // On arm64, amd64 and 386 run under Debian's qemu-x86_64 and qemu-i386 registrations, which
-    // observe.ts's matcher does not recognise (header AND mask against a magic with bits outside the
-    // mask; the kernel compares only the masked bits): QEMU, timed as QEMU, its handler unnamed.
-    expect(['arm64-with-aarch32', 'arm64-no-aarch32'].flatMap((k) => [answer(k, 'linux/amd64'), answer(k, 'linux/386')]))
-      .toEqual(['qemu x86_64', 'qemu i686', 'qemu x86_64', 'qemu i686']);
+    // On arm64, amd64 and 386 run under Debian's qemu-x86_64 and qemu-i386 registrations (magic 01
+    // under mask fe at EI_DATA and EI_VERSION): the kernel compares only the masked bits, so it hands
+    // the probes to them, and doctor names them and their QEMU.
+    const arm64Kinds = ['arm64-with-aarch32', 'arm64-no-aarch32', 'arm64-no-aarch32-no-handler'];
+    expect(arm64Kinds.flatMap((k) => [answer(k, 'linux/amd64'), answer(k, 'linux/386')]))
+      .toEqual(['qemu x86_64 qemu-x86_64', 'qemu i686 qemu-i386', 'qemu x86_64 qemu-x86_64', 'qemu i686 qemu-i386', 'qemu x86_64 qemu-x86_64', 'qemu i686 qemu-i386']);
+    for (const k of arm64Kinds) {
+      const rows = diagnose(profile(k).host);
+      expect(['linux/amd64', 'linux/386'].map((p) => rowOf(rows, p).emulator), k).toEqual([
+        { handler: 'qemu-x86_64', interpreter: '/var/lib/multiarch-harness/emulators/qemu-10.0.13/qemu-x86_64', flags: 'PF', qemuVersion: '10.0.13' },
+        { handler: 'qemu-i386', interpreter: '/var/lib/multiarch-harness/emulators/qemu-10.0.13/qemu-i386', flags: 'PF', qemuVersion: '10.0.13' },
+      ]);
+      const text = renderDoctor(profile(k).host, rows);
+      expect(text, k).toMatch(/^linux\/386\s+qemu\s+uname -m i686; qemu-i386 -> \/var\/lib\/multiarch-harness\/emulators\/qemu-10\.0\.13\/qemu-i386 flags PF, QEMU 10\.0\.13$/m);
+      expect(text, k).not.toContain('emulated by something no readable binfmt_misc handler names');
+    }
     // uname alone cannot tell 386 from amd64 where 386 runs in compat mode, nor arm from arm64 on an AArch32 host.
     expect(unameTwins(diagnose(profile('amd64-compat-386').host)).get('linux/386')).toEqual(['linux/amd64']);
     expect(unameTwins(diagnose(profile('amd64-refuses-386').host)).get('linux/386')).toBeUndefined();
@@ -199,7 +211,34 @@ describe('host profiles replayed', () => {
     expect(rowOf(amd64.rows, 'linux/386')).toMatchObject({ mode: 'compat', expectedUname: 'x86_64', observed: false });
     expect(amd64.text).toMatch(/^linux\/386\s+compat\s+uname -m x86_64; no handler involved \(not observed: the tables' guess\)$/m);
     const arm64 = guessed('arm64-no-aarch32-no-handler');
-    expect(rowOf(arm64.rows, 'linux/arm/v7')).toMatchObject({ mode: 'compat', expectedUname: 'armv8l', observed: false });
+    expect(rowOf(arm64.rows, 'linux/arm/v7')).toMatchObject({ mode: 'compat', expectedUname: 'aarch64', observed: false });
     expect(arm64.rows.every((r) => !r.observed && !r.tableExpected)).toBe(true);
+  });
+
+  test('an engine failure in place of an observation is no observation: that platform falls back to the tables, the others stay observed', () => {
+    // What observe.ts records when the engine failed (probe image not made, no answer in time); it
+    // names the handler matching the probe all the same.
+    const replay = (kind: string, platform: string, error: string) => {
+      const { host } = profile(kind);
+      const seen = host.observations[platform]!;
+      const failed = { platform, ran: false, engineFailure: true, error, ...(seen.handler ? { handler: seen.handler } : {}), durationMs: 60_000 };
+      const h: HostProbe = { ...host, observations: { ...host.observations, [platform]: failed } };
+      const rows = diagnose(h);
+      return { rows, text: renderDoctor(h, rows), observed: diagnose(host) };
+    };
+    // The kernel refuses 386 here, but a hang says nothing about that: the tables' compat guess stands, marked as a guess.
+    const refuses = replay('amd64-refuses-386-no-handler', 'linux/386', 'no answer within 60 s (a hang)');
+    expect(rowOf(refuses.rows, 'linux/386')).toEqual({ platform: parsePlatform('linux/386'), mode: 'compat', expectedUname: 'x86_64', timeoutFactor: 1, observed: false });
+    expect(refuses.text).toMatch(/^linux\/386\s+compat\s+uname -m x86_64; no handler involved \(not observed: the tables' guess\)$/m);
+    expect(refuses.text).not.toContain('note: ');
+    // Under qemu-arm on arm64: still qemu under that handler, armv7l, not unavailable.
+    const qemu = replay('arm64-no-aarch32', 'linux/arm/v7', 'the probe image could not be made: Error response from daemon: no space left on device');
+    expect(rowOf(qemu.rows, 'linux/arm/v7')).toMatchObject({ mode: 'qemu', expectedUname: 'armv7l', observed: false, emulator: { handler: 'qemu-arm', qemuVersion: '10.0.13' } });
+    expect(rowOf(qemu.rows, 'linux/arm/v7').reason).toBeUndefined();
+    // Every other platform is as observed.
+    for (const [r, failed] of [[refuses, 'linux/386'], [qemu, 'linux/arm/v7']] as const) {
+      const others = (rows: PlatformExecution[]) => rows.filter((x) => formatPlatform(x.platform) !== failed);
+      expect(others(r.rows)).toEqual(others(r.observed));
+    }
   });
 });
