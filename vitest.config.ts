@@ -26,8 +26,8 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          // Real software nobody here wrote: fetched from npm and Debian's archive, or built by Go, once,
-          // into test/.cache/ (test/support/); the first run downloads and compiles for minutes.
+          // Real software nobody here wrote: fetched from npm and Debian's archive (npm tarballs checked against pinned
+          // digests), or built by Go, once, into the state folder's corpus/ (the set-up fetches it: setup/fetch-corpus.ts).
           name: 'corpus',
           include: ['test/corpus/**/*.test.ts'],
           testTimeout: 10 * 60_000,

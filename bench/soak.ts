@@ -291,7 +291,7 @@ function cmdline(pid: number): string {
 
 function descendants(root: number): Proc[] {
   const children = new Map<number, number[]>();
-  let names: string[] = [];
+  let names: string[];
   try { names = readdirSync('/proc'); } catch { return []; }
   for (const name of names) {
     if (!/^\d+$/.test(name)) continue;

@@ -14,6 +14,11 @@ export const BOUNDS = {
   dockerCommand: { variable: 'MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS', defaultMs: 15 * 60_000 },
   /** Writing one report file: longer is a stuck file system, not a slow disk. */
   reportWrite: { variable: 'MULTIARCH_HARNESS_REPORT_WRITE_TIMEOUT_MS', defaultMs: 30_000 },
+  /**
+   * A registry's connection staying silent, before its answer or in the middle of it; and the time
+   * in which an answer's body must bring 64 KiB, and twice which its headers must be whole (registry/http.ts).
+   */
+  registryStall: { variable: 'MULTIARCH_HARNESS_REGISTRY_STALL_TIMEOUT_MS', defaultMs: 60_000 },
 } as const;
 
 export type BoundName = keyof typeof BOUNDS;

@@ -40,7 +40,7 @@ interface KeptBundleRecord {
 const loaded = new Map<string, Promise<unknown>>();
 
 /** The kept files of one package entry: `<base>.cjs`, `<base>.json`, and `<base>.<identity>.cache`. */
-export function keptBase(entry: string): string {
+function keptBase(entry: string): string {
   // One per installed copy: checkouts or projects that share the state folder keep theirs side by side.
   const name = entry.replace(/^.*node_modules\//, '').replace(/[^\w.-]+/g, '_');
   return join(stateDir(), 'bundles', `${name}-${createHash('sha256').update(entry).update(LAZY_REQUIRES_ID).digest('hex').slice(0, 12)}`);
@@ -117,7 +117,7 @@ async function runBundle(bundle: string, entry: string, base: string): Promise<u
 }
 
 /** A bundle that ran: its exports, whether V8 took its kept code cache, and how to keep one when it did not. */
-export interface BundleRun {
+interface BundleRun {
   exports: unknown;
   cached: boolean;
   /** Keeps V8's compiled code for the next process (nothing when the kept cache was taken). Call it late: functions compiled by then are in it. */
@@ -128,6 +128,7 @@ export interface BundleRun {
  * The compiled CLI as one file (dist/cli.cjs, made by setup/bundle-cli.mjs), run with a code cache
  * kept per `use` (a command: each compiles other functions). Undefined when its first line does
  * not name the code id of this harness: a bundle of another build is never run.
+ * @public bin/multiarch-harness.mjs imports it from dist/ (knip cannot see that use).
  */
 export async function loadBuiltBundle(file: string, use: string): Promise<BundleRun | undefined> {
   let source: string;

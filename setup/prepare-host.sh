@@ -23,6 +23,7 @@
 #     tcp://127.0.0.1:2376 with TLS (tlsverify, certificates made here), and an sshd on
 #     127.0.0.1:2222 that reaches the main engine: loopback-only fixtures for --node's tcp+TLS and
 #     ssh:// (setup/loopback-nodes.sh).
+# On any host it also fetches the corpus suite's real-software corpus into the state folder (2a).
 # Every change to the host is recorded in $STATE_DIR/changes so that --undo can revert it.
 set -euo pipefail
 
@@ -218,6 +219,16 @@ if [ ! -f "$built" ] || [ -n "$(cd "$ROOT" && find harness demo package.json tsc
   say "compiling the harness (npm run build)"
   (cd "$ROOT" && npm run build >"$LOG_DIR/build.log" 2>&1) || die "npm run build failed (see $LOG_DIR/build.log)."
 fi
+
+# ---------------------------------------------------------------------------------------------
+# 2a. The real-software corpus the corpus suite reads (test/corpus/, part of npm test): npm's and
+#     Debian's release binaries, checked by digest, and samples/hello-go built for every platform,
+#     fetched once into the state folder's corpus/ (setup/fetch-corpus.ts; about two minutes the
+#     first time, a second after; no engine needed). A failure is a warning only: the suite fetches
+#     whatever is missing itself, under the same locks.
+# ---------------------------------------------------------------------------------------------
+node "$ROOT/bin/run-ts.mjs" "$ROOT/setup/fetch-corpus.ts" --brief \
+  || say "warning: the corpus is incomplete (see the lines above); the corpus suite fetches what is missing when it runs."
 
 # ---------------------------------------------------------------------------------------------
 # 2b. Current QEMU for every platform this kernel cannot run by itself (and those --emulate names),

@@ -9,7 +9,7 @@
 import { $ } from 'zx';
 import { PID_LABEL, RUN_LABEL } from '../../harness/engine/session.ts';
 
-export type ItemKind = 'container' | 'network' | 'volume' | 'image' | 'builder' | 'record' | 'scratch';
+type ItemKind = 'container' | 'network' | 'volume' | 'image' | 'builder' | 'record' | 'scratch';
 
 export interface Item {
   /** `${engine} ${kind} ${identity}`: what two snapshots are compared by. */
@@ -107,7 +107,7 @@ async function readKind(target: EngineTarget, kind: ItemKind): Promise<Item[] | 
 }
 
 /** repo:tag@digest, leaving out what docker shows as <none>. */
-export function imageName(repo: string, tag: string, digest: string): string {
+function imageName(repo: string, tag: string, digest: string): string {
   const none = (s: string) => !s || s === '<none>';
   return `${none(repo) ? '<none>' : repo}${none(tag) ? '' : `:${tag}`}${none(digest) ? '' : `@${digest}`}`;
 }

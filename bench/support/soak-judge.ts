@@ -26,7 +26,7 @@ export type Kind = 'verify-ok' | 'verify-fail' | 'build';
 export type Sig = 'SIGINT' | 'SIGTERM' | 'SIGKILL';
 
 /** What each kind of run ends with when nothing is done to it. */
-export const NORMAL_CODE: Readonly<Record<Kind, number>> = { 'verify-ok': 0, 'verify-fail': 1, build: 0 };
+const NORMAL_CODE: Readonly<Record<Kind, number>> = { 'verify-ok': 0, 'verify-fail': 1, build: 0 };
 
 /** One exit code, or death by one signal; and why, for the line that says it was not met. */
 export type Expectation = { code: number; why: string } | { signal: Sig; why: string };
@@ -197,7 +197,7 @@ export function clip(s: string, n = 160): string {
 // ---------------------------------------------------------------------------------------------
 
 /** MULTIARCH_SOAK_BREAK's values: exit-codes expects a wrong code of one run (the final sweep). */
-export const BREAKS = ['exit-codes'] as const;
+const BREAKS = ['exit-codes'] as const;
 export type Break = (typeof BREAKS)[number];
 
 /** The break asked for, undefined for none; an unknown value throws (a typo must not pass unnoticed). */

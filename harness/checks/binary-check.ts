@@ -12,7 +12,7 @@ import { checkBinary } from '../image/binary-rules.ts';
 import { checkDependencies, readLoaderConfig, type DependencyProblem } from '../image/dynamic-deps.ts';
 import { isElf, readElf, type ElfInfo } from '../image/elf.ts';
 import type { PlatformExecution } from '../platform/execution-mode.ts';
-import { envMap, findEntryBinary, type EntryBinary, type ImageFilesystem } from '../image/filesystem.ts';
+import { envMap, findEntryBinary, ImageFsError, sizeText, type EntryBinary, type ImageFilesystem } from '../image/filesystem.ts';
 import { readImageFilesystem } from '../image/layers.ts';
 import { formatPlatform, type Platform } from '../platform/platform.ts';
 import type { FetchedManifest, ImageConfig, ImageSource } from '../registry/client.ts';
@@ -73,6 +73,17 @@ export async function checkEntryBinary(o: BinaryCheckInput): Promise<BinaryCheck
   } catch (err) {
     return { result: fail(`the file system of ${name} cannot be read: ${(err as Error).message}`) };
   }
+  try {
+    return await judge(o, fs, name, started);
+  } catch (err) {
+    // A hostile file system (a path through a symlink loop where none was expected) is this check's failure, in one sentence, not the harness's.
+    if (!(err instanceof ImageFsError)) throw err;
+    return { result: fail(`the file system of ${name} cannot be read: ${err.message}`) };
+  }
+}
+
+async function judge(o: BinaryCheckInput, fs: ImageFilesystem, name: string, started: number): Promise<BinaryCheckOutcome> {
+  const platform = o.exec.platform;
   const problems: string[] = [];
 
   // The image's own program, and the --command one: both named, both must be ELF files that fit.
@@ -103,9 +114,12 @@ export async function checkEntryBinary(o: BinaryCheckInput): Promise<BinaryCheck
   const misfits: string[] = [];
   const allowed: string[] = [];
   const unreadable: string[] = [];
+  // ELF files larger than the harness holds in memory, judged by their first bytes (LayerLimits.maxFileBytes).
+  let heads = 0;
   try {
-    await fs.forEachFileStartingWith(ELF_MAGIC, (path, _entry, content) => {
+    await fs.forEachFileStartingWith(ELF_MAGIC, (path, entry, content) => {
       if (!loadable(content)) return;
+      if (content.length < entry.size) heads++;
       let elf: ElfInfo;
       try {
         elf = readElf(content);
@@ -151,7 +165,14 @@ export async function checkEntryBinary(o: BinaryCheckInput): Promise<BinaryCheck
   // Programs' loaders and libraries: the named ones, and every executable ELF file of the image.
   const loader = await readLoaderConfig(fs);
   const env = envMap(o.config.config?.Env);
-  const programs = new Set([...entryPaths, ...[...elfs].filter(([p, e]) => e.interpreter && (fs.entry(p)?.mode ?? 0) & 0o111).map(([p]) => p)]);
+  const executable = (p: string) => {
+    try {
+      return ((fs.entry(p)?.mode ?? 0) & 0o111) !== 0;
+    } catch {
+      return false; // a symlink loop on its way: nothing can start it
+    }
+  };
+  const programs = new Set([...entryPaths, ...[...elfs].filter(([p, e]) => e.interpreter && executable(p)).map(([p]) => p)]);
   const deps: DependencyProblem[] = [];
   for (const program of programs) {
     if (isAllowed(program)) continue;
@@ -161,7 +182,8 @@ export async function checkEntryBinary(o: BinaryCheckInput): Promise<BinaryCheck
   if (depMessages.length) problems.push(`${depMessages.length} loader or library problem(s): ${listed(depMessages)}`);
 
   const durationMs = Math.round(performance.now() - started);
-  const allowedNote = allowed.length ? `; ${allowed.length} foreign ELF file(s) allowed by --allow-foreign (${listed(allowed)})` : '';
+  const headNote = heads ? `; ${heads} ELF file(s) larger than ${sizeText(fs.limits.maxFileBytes)} judged by their first ${sizeText(fs.limits.maxFileBytes)}` : '';
+  const allowedNote = `${allowed.length ? `; ${allowed.length} foreign ELF file(s) allowed by --allow-foreign (${listed(allowed)})` : ''}${headNote}`;
   const summary = summaries.join('; ') || undefined;
   const scope = `${elfs.size} ELF file(s) checked in ${(durationMs / 1000).toFixed(1)} s`;
   const outcome = { ...(runs ? { binary: runs } : {}), ...(summary ? { summary } : {}), elfFiles: elfs.size, durationMs };

@@ -70,7 +70,7 @@ export interface VerifyPlatformsOptions {
  * emulated program, is short for a verify; more at once keeps the cores busy without the machine
  * thrashing (measured with bench/versus-bare.ts on 2 cores: 8 at once beat 4). `--concurrency N` sets it.
  */
-export function defaultConcurrency(): number {
+function defaultConcurrency(): number {
   return Math.max(2, availableParallelism() * 4);
 }
 

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EnvironmentError } from '../errors.ts';
 
-export const PACKAGE_NAME = 'multiarch-harness';
+const PACKAGE_NAME = 'multiarch-harness';
 
 function readManifest(file: string): { name?: unknown; version?: unknown } | undefined {
   try {

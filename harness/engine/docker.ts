@@ -62,7 +62,7 @@ export function transientText(text: string): boolean {
  * progress JSON a build streams, whose byte counts and log text would match anything) naming a
  * passing network or registry failure.
  */
-export function transientFailure(r: CommandResult): boolean {
+function transientFailure(r: CommandResult): boolean {
   if (r.timedOut) return true;
   return r.stderr.split('\n').some((line) => !/^\s*[{}"\]]/.test(line) && TRANSIENT_OUTPUT.test(line));
 }
@@ -90,12 +90,10 @@ export function dockerCommandsInFlight(): number {
 }
 
 /**
- * Every command is bounded: one that does not say how long it may take gets this long (15 min,
- * or MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS: bounds.ts). An engine that stops answering then ends
- * the run with a sentence instead of a hang.
+ * Every command is bounded: one that does not say how long it may take gets the dockerCommand bound
+ * (15 min, or MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS: bounds.ts). An engine that stops answering then
+ * ends the run with a sentence instead of a hang.
  */
-export const DEFAULT_COMMAND_TIMEOUT_MS = BOUNDS.dockerCommand.defaultMs;
-
 export async function execCommand(file: string, args: readonly string[], options: DockerOptions = {}): Promise<CommandResult> {
   const started = performance.now();
   // Loaded at the first command: a verify that speaks only to the engine's API never needs it.

@@ -32,7 +32,7 @@ export class EngineApiError extends EnvironmentError {
   }
 }
 
-export interface Transport {
+interface Transport {
   /** For the cache: where the engine is. */
   key: string;
   agent: Agent;
@@ -133,7 +133,7 @@ function transportFor(env: Record<string, string | undefined>): Transport {
  * context) and relays bytes. One tunnel per request (no keep-alive: a kept tunnel would be a
  * process holding this one open).
  */
-export function tunnelTransport(key: string, env: Record<string, string | undefined>): Transport {
+function tunnelTransport(key: string, env: Record<string, string | undefined>): Transport {
   const agent = new Agent({ keepAlive: false });
   (agent as unknown as { createConnection: () => Duplex }).createConnection = () => dialStdio(env);
   return { key, agent, host: 'docker' };

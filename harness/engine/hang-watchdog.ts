@@ -78,8 +78,8 @@ export interface HangWatchdogOptions {
   cgroup?: RegExp | (() => RegExp | undefined);
 }
 
-export const DEFAULT_HANG_SECONDS = 180;
-export const DEFAULT_POLL_MS = 10_000;
+const DEFAULT_HANG_SECONDS = 180;
+const DEFAULT_POLL_MS = 10_000;
 
 /**
  * The hang limit in seconds from MULTIARCH_HANG_SECONDS. Default 180. Anything that isn't a

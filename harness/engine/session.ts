@@ -263,7 +263,7 @@ function sessionAlive(id: string): boolean {
 }
 
 /** Removes the containers, networks, volumes and images that carry a label filter (through the engine's API). */
-export async function removeLabelled(label: string): Promise<void> {
+async function removeLabelled(label: string): Promise<void> {
   const query = { filters: JSON.stringify({ label: [label] }) };
   const list = <T>(path: string, extra: Record<string, string> = {}) => engineJson<T>('GET', path, { query: { ...query, ...extra } }).catch(() => undefined);
   // Listed at once; removed in order: containers first (they hold networks, volumes and images).

@@ -40,7 +40,7 @@ async function bootId(): Promise<string> {
 }
 
 /** Field 22 of /proc/PID/stat (after the command name, which may hold spaces), or undefined when there is no such process. */
-export async function processStartTicks(pid: number): Promise<string | undefined> {
+async function processStartTicks(pid: number): Promise<string | undefined> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
   if (stat === undefined) return undefined;
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];

@@ -82,7 +82,7 @@ export async function readLocalHandlers(dir = BINFMT_DIR): Promise<BinfmtHandler
 }
 
 /** The image a container reads an engine's handlers with (a shell and cat); the engine pulls it when it lacks it. */
-export const HANDLER_READER_IMAGE = 'alpine:latest';
+const HANDLER_READER_IMAGE = 'alpine:latest';
 
 /**
  * Handlers as the engine's kernel sees them (Docker Desktop's VM, a remote DOCKER_HOST, a --node):
@@ -124,6 +124,6 @@ async function readThrough(image: string, labels: readonly string[]): Promise<Bi
 }
 
 /** The engine's handlers: from this host's /proc when the engine is local, else through a container. */
-export async function readHandlers(o: { engineIsLocal: boolean; probeImage?: string; labels?: readonly string[] }): Promise<BinfmtHandler[]> {
-  return o.engineIsLocal ? readLocalHandlers() : readEngineHandlers(o.probeImage ?? HANDLER_READER_IMAGE, o.labels ?? []);
+export async function readHandlers(o: { engineIsLocal: boolean; labels?: readonly string[] }): Promise<BinfmtHandler[]> {
+  return o.engineIsLocal ? readLocalHandlers() : readEngineHandlers(HANDLER_READER_IMAGE, o.labels ?? []);
 }

@@ -92,7 +92,6 @@ export interface ObserveOptions {
   labels?: readonly string[];
   /** Observe again even when the cache has an answer. */
   fresh?: boolean;
-  docker?: { env?: Record<string, string | undefined> };
 }
 
 /** Observations for the platforms asked for, from the cache where it has them. */
@@ -136,38 +135,37 @@ function parseProbePlatform(text: string): Platform {
  * the kernel's own answer for a platform (its handlers disabled for a moment), where an answer kept
  * for another handler set would say nothing.
  */
-export function observeNow(platform: string, handlers: readonly BinfmtHandler[], env?: Record<string, string | undefined>): Promise<PlatformObservation> {
-  return observeOne(platform, { key: '', handlers, platforms: [platform], ...(env ? { docker: { env } } : {}) });
+export function observeNow(platform: string, handlers: readonly BinfmtHandler[]): Promise<PlatformObservation> {
+  return observeOne(platform, { key: '', handlers, platforms: [platform] });
 }
 
 async function observeOne(platformText: string, o: ObserveOptions): Promise<PlatformObservation> {
   const platform = parseProbePlatform(platformText);
   const handler = matchingHandler(o.handlers, elfHeaderOf(platform));
   const image = `multiarch-harness-probe:${platformSlug(platform)}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  const env = o.docker?.env;
   const started = performance.now();
   const done = (x: Omit<PlatformObservation, 'platform' | 'durationMs'>): PlatformObservation => ({
     platform: platformText, ...x, ...(handler ? { handler: handler.name } : {}), durationMs: Math.round(performance.now() - started),
   });
   const imported = await docker(
     ['import', '--platform', platformText, '--change', 'ENTRYPOINT ["/probe"]', ...(o.labels?.length ? ['--change', `LABEL ${o.labels.join(' ')}`] : []), '-', image],
-    { input: await tarOf('probe', probeProgram(platform)), check: false, timeoutMs: 60_000, env },
+    { input: await tarOf('probe', probeProgram(platform)), check: false, timeoutMs: 60_000 },
   );
   if (imported.exitCode !== 0) return done({ ran: false, engineFailure: true, error: `the probe image could not be made: ${lastLine(imported.stderr)}` });
   const name = image.replace(/[:]/g, '-');
   try {
     const r = await docker(['run', '--rm', '--name', name, ...labelArgs(o.labels ?? []), '--platform', platformText, image], {
-      check: false, timeoutMs: PROBE_TIMEOUT_MS, env,
+      check: false, timeoutMs: PROBE_TIMEOUT_MS,
     });
     if (r.timedOut) {
-      await docker(['rm', '-f', name], { check: false, env });
+      await docker(['rm', '-f', name], { check: false });
       return done({ ran: false, engineFailure: true, error: `no answer within ${PROBE_TIMEOUT_MS / 1000} s (a hang)` });
     }
     const machine = r.stdout.split('\0')[0]!.trim();
     if (r.exitCode === 0 && machine) return done({ ran: true, machine, exitCode: 0 });
     return done({ ran: false, error: failureOf(r.exitCode, r.stderr), ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}) });
   } finally {
-    await docker(['image', 'rm', '-f', image], { check: false, env });
+    await docker(['image', 'rm', '-f', image], { check: false });
   }
 }
 

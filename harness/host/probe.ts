@@ -69,7 +69,7 @@ export function imageStoreOf(driverStatus: ReadonlyArray<[string, string]> | und
   return (driverStatus ?? []).some(([k, v]) => k === 'driver-type' && v.includes('snapshotter')) ? 'containerd' : 'classic';
 }
 
-export async function probeHost(options: { probeImage?: string; labels?: readonly string[]; freshObservations?: boolean } = {}): Promise<HostProbe> {
+export async function probeHost(options: { labels?: readonly string[]; freshObservations?: boolean } = {}): Promise<HostProbe> {
   // Both questions at once, asked of the engine's API (engine-api.ts), and buildx's version from its file.
   const [data, ver, buildxVersion] = await Promise.all([
     engineJson<EngineInfo>('GET', '/info', { timeoutMs: 20_000 }),

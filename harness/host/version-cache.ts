@@ -26,7 +26,7 @@ function cache(): Promise<Record<string, string>> {
 /** The version of the program at `path`, from the cache when the file is the one asked before, else from `ask`. */
 export async function versionOfFile(path: string, ask: (realPath: string) => Promise<string | undefined>): Promise<string | undefined> {
   // Synchronously: one call each for some 30 handlers at every start, cheaper than rounds through libuv's threads.
-  let real = path;
+  let real: string;
   try {
     real = realpathSync.native(path);
   } catch {

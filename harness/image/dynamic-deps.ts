@@ -56,14 +56,15 @@ function sameKind(a: DynamicElf, b: DynamicElf): boolean {
 
 /** The ELF file a path names in the image, symlinks and hard links followed. */
 function elfAt(o: DependencyLookup, path: string): { path: string; elf: DynamicElf } | undefined {
-  let resolved: string;
+  let real: string;
   try {
-    resolved = o.fs.resolve(path);
+    const resolved = o.fs.resolve(path);
+    const e = o.fs.entry(resolved);
+    // A symlink loop on the way (ELOOP), here or in a hard link's target, is no file: the loader looks on.
+    real = e?.type === 'hardlink' && e.linkname ? o.fs.resolve(`/${e.linkname}`) : resolved;
   } catch {
     return undefined;
   }
-  const e = o.fs.entry(resolved);
-  const real = e?.type === 'hardlink' && e.linkname ? o.fs.resolve(`/${e.linkname}`) : resolved;
   const elf = o.elfs.get(real);
   return elf ? { path: real, elf } : undefined;
 }
@@ -76,8 +77,16 @@ export interface LoaderConfig {
   musl: Map<string, string[]>;
 }
 
+/**
+ * What of the loader's configuration is read: each file's first 64 KiB (a real one is a few lines),
+ * and 64 files in all (an include of a whole tree, in a hostile image, is not read through: each
+ * file read is a pass over its layer).
+ */
+const CONFIG_FILE_BYTES = 64 * 1024;
+const CONFIG_FILES = 64;
+
 async function text(fs: ImageFilesystem, path: string): Promise<string | undefined> {
-  return fs.read(path).then((b) => b.toString('utf8'), () => undefined);
+  return fs.read(path, { head: CONFIG_FILE_BYTES }).then((b) => b.toString('utf8'), () => undefined);
 }
 
 /** /etc/ld.so.conf with its `include` lines (glob patterns) followed, and musl's path files. */
@@ -85,7 +94,7 @@ export async function readLoaderConfig(fs: ImageFilesystem): Promise<LoaderConfi
   const ldSoConf: string[] = [];
   const seen = new Set<string>();
   const visit = async (file: string, depth: number): Promise<void> => {
-    if (depth > 8 || seen.has(file)) return;
+    if (depth > 8 || seen.has(file) || seen.size >= CONFIG_FILES) return;
     seen.add(file);
     for (const raw of (await text(fs, file))?.split('\n') ?? []) {
       const line = raw.replace(/#.*/, '').trim();
@@ -95,6 +104,7 @@ export async function readLoaderConfig(fs: ImageFilesystem): Promise<LoaderConfi
         continue;
       }
       for (const pattern of inc[1]!.split(/\s+/)) {
+        if (seen.size >= CONFIG_FILES) return;
         const abs = pattern.startsWith('/') ? pattern : posix.join(posix.dirname(file), pattern);
         const matches = picomatch(posix.basename(abs), { dot: true });
         for (const name of fs.list(posix.dirname(abs)).filter((n) => matches(n))) await visit(posix.join(posix.dirname(abs), name), depth + 1);
@@ -105,6 +115,7 @@ export async function readLoaderConfig(fs: ImageFilesystem): Promise<LoaderConfi
   const musl = new Map<string, string[]>();
   for (const name of fs.list('/etc')) {
     const arch = /^ld-musl-(.+)\.path$/.exec(name)?.[1];
+    if (arch && musl.size >= CONFIG_FILES) break;
     const dirs = arch ? (await text(fs, `/etc/${name}`))?.split(/[:\n]/).map((d) => d.trim()).filter(Boolean) : undefined;
     if (arch && dirs) musl.set(arch, dirs);
   }
@@ -112,6 +123,8 @@ export async function readLoaderConfig(fs: ImageFilesystem): Promise<LoaderConfi
 }
 
 const MUSL_DEFAULT = ['/lib', '/usr/local/lib', '/usr/lib'];
+/** The most directories one object's libraries are looked for in (a hostile LD_LIBRARY_PATH, DT_RUNPATH or ld.so.conf may name a million). */
+const SEARCH_DIRS = 1024;
 
 /**
  * Multiarch triplets by ELF machine (and class, byte order): Debian's and Ubuntu's glibc has
@@ -171,9 +184,10 @@ export function checkDependencies(o: DependencyLookup, program: string): Depende
     const runpath = expandOrigin(elf.runpath, object, elf.bits);
     // glibc: DT_RPATH of the object, and of the program, only when the object has no DT_RUNPATH.
     const rpath = elf.runpath?.length ? [] : [...expandOrigin(elf.rpath, object, elf.bits), ...(object !== root.path ? expandOrigin(exe.rpath, root.path, exe.bits) : [])];
-    const dirs = musl ? [...ldLibraryPath, ...rpath, ...runpath, ...confDirs] : [...rpath, ...ldLibraryPath, ...runpath, ...confDirs];
+    // The first SEARCH_DIRS distinct ones: a real search path is a few dozen, and each is looked up for every library.
+    const dirs = [...new Set(musl ? [...ldLibraryPath, ...rpath, ...runpath, ...confDirs] : [...rpath, ...ldLibraryPath, ...runpath, ...confDirs])].slice(0, SEARCH_DIRS);
     for (const name of elf.needed ?? []) {
-      const candidates = name.includes('/') ? [name.startsWith('/') ? name : posix.join('/', name)] : [...new Set(dirs)].map((d) => posix.join(d, name));
+      const candidates = name.includes('/') ? [name.startsWith('/') ? name : posix.join('/', name)] : dirs.map((d) => posix.join(d, name));
       let foreign: { path: string; elf: DynamicElf } | undefined;
       let found: { path: string; elf: DynamicElf } | undefined;
       for (const c of candidates) {

@@ -93,7 +93,7 @@ function fromObservation(platform: Platform, seen: PlatformObservation, host: Ho
 }
 
 /** What the tables expect for the platform on this host, from its native platform and handlers alone. */
-export function expectedExecution(platform: Platform, host: HostFacts): PlatformExecution {
+function expectedExecution(platform: Platform, host: HostFacts): PlatformExecution {
   const key = formatPlatform(platform).replace(/^[^/]+\//, '');
   if (platform.os !== host.native.os) {
     return unavailable(platform, `${host.native.os} engines do not run ${platform.os} containers.`, 'run this platform on an engine of its own OS.');

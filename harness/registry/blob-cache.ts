@@ -100,9 +100,9 @@ export function withBlobCache(source: ImageSource, dir = blobCacheDir()): ImageS
     // A manifest or config named by its digest cannot change: read once, checked, then kept (by tag: always asked).
     manifest: (reference) => keptJson(dir, 'manifest', origin, reference, () => source.manifest(reference)),
     blobJson: (digest) => keptJson(dir, 'json', origin, digest, () => source.blobJson(digest)),
-    async blobToFile(digest, file) {
+    async blobToFile(digest, file, size) {
       const name = digest.replace(':', '-');
-      if (!/^sha(256|512)-[0-9a-f]+$/.test(name)) return source.blobToFile(digest, file);
+      if (!/^sha(256|512)-[0-9a-f]+$/.test(name)) return source.blobToFile(digest, file, size);
       await mkdir(dir, { recursive: true });
       void prune(dir);
       const cached = join(dir, name);
@@ -115,7 +115,7 @@ export function withBlobCache(source: ImageSource, dir = blobCacheDir()): ImageS
       }
       const partial = `${cached}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.partial`;
       try {
-        await source.blobToFile(digest, partial);
+        await source.blobToFile(digest, partial, size);
         await rename(partial, cached);
       } finally {
         await rm(partial, { force: true });

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 import { CredentialHelperError, findCredentials, parseChallenge, type Credentials } from './credentials.ts';
 import { EnvironmentError } from '../errors.ts';
-import { formatBytes, HttpFailure, httpDownload, httpRequest, type HttpOptions, type HttpResponse } from './http.ts';
+import { formatBytes, HttpFailure, httpDownload, httpRequest, ResponseTooLargeError, type HttpOptions, type HttpResponse } from './http.ts';
 import { isLoopbackRegistry, type ImageRef } from './image-ref.ts';
 import { normalizePlatform, type Platform } from '../platform/platform.ts';
 import { withRetry } from '../retry.ts';
@@ -55,7 +55,8 @@ export interface ImageConfig {
 export interface ImageSource {
   manifest(reference: string): Promise<FetchedManifest>;
   blobJson<T>(digest: string): Promise<T>;
-  blobToFile(digest: string, file: string): Promise<void>;
+  /** `size`: the blob's descriptor size; a registry that serves more is refused as the bytes come. */
+  blobToFile(digest: string, file: string, size?: number): Promise<void>;
 }
 
 /** What an image's top-level reference lists: its platform entries, and problems of the index as a whole. */
@@ -292,9 +293,18 @@ export class RegistryClient implements ImageSource {
     }
   }
 
-  async blobToFile(digest: string, file: string): Promise<void> {
+  async blobToFile(digest: string, file: string, size?: number): Promise<void> {
     const algorithm = digestAlgorithm(digest);
-    const res = await this.send(`${this.base()}/blobs/${digest}`, algorithm ? { digestAlgorithm: algorithm } : {}, file);
+    // No longer than its descriptor says: an endless or padded answer is refused as it comes, before its digest could be.
+    const bounded = size !== undefined && Number.isSafeInteger(size) && size >= 0;
+    const options: HttpOptions = { ...(algorithm ? { digestAlgorithm: algorithm } : {}), ...(bounded ? { maxBytes: size } : {}) };
+    const res = await this.send(`${this.base()}/blobs/${digest}`, options, file).catch((err: unknown) => {
+      if (!bounded || !(err instanceof ResponseTooLargeError)) throw err;
+      const length = err.limit?.contentLength;
+      throw new DigestMismatchError(length !== undefined
+        ? `${this.registry} answered ${formatBytes(length)} (its Content-Length) for the blob ${digest}, more than the ${formatBytes(size)} its descriptor states: refused without reading it.`
+        : `${this.registry} served more than the ${formatBytes(size)} its descriptor states for the blob ${digest}: refused there, the rest not read.`);
+    });
     if (res.status !== 200) throw this.explain(res.status, `blob ${digest}`);
     const got = `${algorithm ?? 'sha256'}:${res.contentDigest}`;
     if (got !== digest) throw new DigestMismatchError(`${this.registry} served other content for the blob ${digest}: its bytes have the digest ${got}.`);

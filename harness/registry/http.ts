@@ -8,6 +8,14 @@
  * listens, the name does not resolve, the TLS handshake failed, no answer in time, the connection
  * closed before the answer or in the middle of it) and after how long; the registry client makes
  * it one sentence (client.ts).
+ *
+ * Time is bounded as well as size: the connection may stay silent for the registry stall bound
+ * (60 s, MULTIARCH_HARNESS_REGISTRY_STALL_TIMEOUT_MS), before the answer or in the middle of it;
+ * an answer that trickles instead (a byte now and then, so never silent that long) is stopped too:
+ * its headers must be whole within two stall bounds, and its body must bring at least
+ * MIN_BYTES_PER_STALL in one of every two stall bounds until it ends (ResponseTooSlowError, one
+ * sentence). So a body of N bytes ends, one way or another, within about N / 32 KiB stall bounds,
+ * and a trickle is stopped after two.
  */
 import { createWriteStream } from 'node:fs';
 import http from 'node:http';
@@ -15,6 +23,7 @@ import https from 'node:https';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { createHash } from 'node:crypto';
+import { boundMs, formatBound } from '../bounds.ts';
 import { EnvironmentError } from '../errors.ts';
 
 export interface HttpOptions {
@@ -23,9 +32,9 @@ export interface HttpOptions {
   ca?: Buffer;
   /** httpDownload: the hash of the content to compute while it streams (the digest's algorithm). */
   digestAlgorithm?: 'sha256' | 'sha512';
-  /** Refuse bodies larger than this when reading into memory (default 64 MiB). */
+  /** Refuse bodies larger than this: read into memory (default 64 MiB), or streamed to a file (httpDownload: no default; a blob's descriptor size). */
   maxBytes?: number;
-  /** How long the connection may stay silent, before the answer or in the middle of it (default 60 s). */
+  /** How long the connection may stay silent, before the answer or in the middle of it (default: the registry stall bound, 60 s). */
   timeoutMs?: number;
 }
 
@@ -76,7 +85,22 @@ export class HttpFailure extends Error {
 /** A body larger than the reader takes: refused before it is read whole. */
 export class ResponseTooLargeError extends EnvironmentError {
   override name = 'ResponseTooLargeError';
+  constructor(message: string, /** The most that was taken; and the Content-Length, when that is what refused it. */ readonly limit?: { max: number; contentLength?: number }) {
+    super(message);
+  }
 }
+
+/** An answer that came so slowly it would never end in a useful time (headers or body trickling): stopped. */
+export class ResponseTooSlowError extends EnvironmentError {
+  override name = 'ResponseTooSlowError';
+}
+
+/**
+ * What a body must bring in a stall bound (60 s by default): 64 KiB, about 1 KiB/s, slower than any
+ * link a registry is read over. A registry trickling below it for two stall bounds in a row is
+ * stopped there, not after the hours a 4 MiB manifest (or days a layer) would take at its pace.
+ */
+export const MIN_BYTES_PER_STALL = 64 * 1024;
 
 /** "4 MiB", "512 KiB", "100 bytes". */
 export function formatBytes(n: number): string {
@@ -120,13 +144,26 @@ function open(url: string, options: HttpOptions, redirects = 5, started = Date.n
     const u = new URL(url);
     const lib = u.protocol === 'https:' ? https : http;
     const state = { timedOut: false, connected: false };
-    const silenceMs = options.timeoutMs ?? 60_000;
+    const silenceMs = options.timeoutMs ?? boundMs('registryStall');
     let answered = false;
+    // Headers that trickle (a byte before each silence would end) keep the socket's timeout from
+    // firing: they must be whole within two stall bounds. An interval, not a timeout: fake clocks
+    // of tests that pace retries move timeouts, never this.
+    let ticks = 0;
+    let slowHead = false;
+    const headWatch = setInterval(() => {
+      if (++ticks < 2) return;
+      clearInterval(headWatch);
+      slowHead = true;
+      req.destroy(new Error('headers too slow'));
+    }, silenceMs);
+    headWatch.unref();
     const req = lib.request(
       u,
       { method: options.method ?? 'GET', headers: options.headers, ...(options.ca ? { ca: options.ca } : {}), timeout: silenceMs },
       (res) => {
         answered = true;
+        clearInterval(headWatch);
         const location = res.headers.location;
         if (res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && location && redirects > 0) {
           // Its body is not read: one cut off is no failure.
@@ -152,10 +189,38 @@ function open(url: string, options: HttpOptions, redirects = 5, started = Date.n
     });
     // After the answer began, its body's reader sees the failure (bodyFailure).
     req.on('error', (err: NodeJS.ErrnoException) => {
-      if (!answered) reject(classify(err, url, started, silenceMs, state));
+      clearInterval(headWatch);
+      if (answered) return;
+      if (slowHead) reject(new ResponseTooSlowError(`The answer to ${url} came too slowly: its headers were not whole after ${formatBound(2 * silenceMs)}, twice the ${formatBound(silenceMs)} the harness lets a registry stay silent (MULTIARCH_HARNESS_REGISTRY_STALL_TIMEOUT_MS): stopped there.`));
+      else reject(classify(err, url, started, silenceMs, state));
     });
+    req.on('close', () => clearInterval(headWatch));
     req.end();
   });
+}
+
+/**
+ * Stops a body that brings fewer than MIN_BYTES_PER_STALL bytes in each of two stall bounds in a
+ * row (the socket's own timeout sees only silence): its reader fails with a ResponseTooSlowError.
+ * A window with nothing at all is silence, which the socket's timeout says ("went silent"): a few
+ * bytes and then nothing is that, not a trickle. Returns the stop of the watch.
+ */
+function watchBody(o: Opened, received: () => number): () => void {
+  let before = received();
+  let twoAgo: number | undefined;
+  const timer = setInterval(() => {
+    const now = received();
+    const trickle = now > before && now - before < MIN_BYTES_PER_STALL;
+    if (trickle && twoAgo !== undefined) {
+      clearInterval(timer);
+      o.res.destroy(new ResponseTooSlowError(`The answer to ${o.url} came too slowly: ${formatBytes(now - twoAgo)} in the last ${formatBound(2 * o.silenceMs)}, where the harness waits for ${formatBytes(MIN_BYTES_PER_STALL)} every ${formatBound(o.silenceMs)} (MULTIARCH_HARNESS_REGISTRY_STALL_TIMEOUT_MS): stopped there, after ${formatBytes(now)} in all, the rest not read.`));
+      return;
+    }
+    twoAgo = trickle ? before : undefined;
+    before = now;
+  }, o.silenceMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** The failure of a body that stopped after `received` bytes. */
@@ -171,11 +236,12 @@ async function readBody(o: Opened, max: number, truncate = false): Promise<Buffe
   const length = Number(res.headers['content-length']);
   if (!truncate && Number.isFinite(length) && length > max) {
     res.destroy();
-    throw new ResponseTooLargeError(`The answer to ${url} is ${formatBytes(length)} (its Content-Length), more than the ${cap} the harness reads of it: refused without reading it.`);
+    throw new ResponseTooLargeError(`The answer to ${url} is ${formatBytes(length)} (its Content-Length), more than the ${cap} the harness reads of it: refused without reading it.`, { max, contentLength: length });
   }
-  const tooLarge = () => new ResponseTooLargeError(`The answer to ${url} went past ${cap}, the most the harness reads of it: refused there, the rest not read.`);
+  const tooLarge = () => new ResponseTooLargeError(`The answer to ${url} went past ${cap}, the most the harness reads of it: refused there, the rest not read.`, { max });
   const chunks: Buffer[] = [];
   let size = 0;
+  const unwatch = watchBody(o, () => size);
   try {
     for await (const chunk of res) {
       const c = chunk as Buffer;
@@ -189,8 +255,10 @@ async function readBody(o: Opened, max: number, truncate = false): Promise<Buffe
       chunks.push(c);
     }
   } catch (err) {
-    if (err instanceof ResponseTooLargeError) throw err;
+    if (err instanceof ResponseTooLargeError || err instanceof ResponseTooSlowError) throw err;
     throw bodyFailure(err as NodeJS.ErrnoException, o, size);
+  } finally {
+    unwatch();
   }
   return Buffer.concat(chunks);
 }
@@ -212,19 +280,39 @@ export async function httpDownload(url: string, file: string, options: HttpOptio
     // Not content: read only what a message would quote.
     return { status: res.statusCode ?? 0, headers: res.headers, body: await readBody(opened, ERROR_BODY_BYTES, true), url: finalUrl };
   }
+  // No more than maxBytes (a blob's descriptor size): refused by its Content-Length, or as soon as more came.
+  const max = options.maxBytes;
+  const length = Number(res.headers['content-length']);
+  if (max !== undefined && Number.isFinite(length) && length > max) {
+    res.destroy();
+    throw new ResponseTooLargeError(`The answer to ${finalUrl} is ${formatBytes(length)} (its Content-Length), more than the ${formatBytes(max)} the harness reads of it: refused without reading it.`, { max, contentLength: length });
+  }
   // The content's digest is computed as it streams past, so checking it costs no second read.
   const hash = createHash(options.digestAlgorithm ?? 'sha256');
   let received = 0;
-  const tap = new Transform({ transform(chunk: Buffer, _enc, done) { hash.update(chunk); received += chunk.length; done(null, chunk); } });
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      if (max !== undefined && received + chunk.length > max) {
+        done(new ResponseTooLargeError(`The answer to ${finalUrl} went past ${formatBytes(max)}, the most the harness reads of it: refused there, the rest not read.`, { max }));
+        return;
+      }
+      hash.update(chunk);
+      received += chunk.length;
+      done(null, chunk);
+    },
+  });
   const out = createWriteStream(file);
   let writeFailed = false;
   out.once('error', () => { writeFailed = true; });
+  const unwatch = watchBody(opened, () => received);
   try {
     await pipeline(res, tap, out);
   } catch (err) {
     // The file's own errors (a full disk) pass as they are; anything else is the answer that stopped.
-    if (writeFailed) throw err;
+    if (writeFailed || err instanceof ResponseTooLargeError || err instanceof ResponseTooSlowError) throw err;
     throw bodyFailure(err as NodeJS.ErrnoException, opened, received);
+  } finally {
+    unwatch();
   }
   return { status: 200, headers: res.headers, body: Buffer.alloc(0), url: finalUrl, contentDigest: hash.digest('hex') };
 }

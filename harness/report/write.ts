@@ -10,8 +10,8 @@ import { BOUNDS, boundMs, formatBound } from '../bounds.ts';
 import { UsageError } from '../errors.ts';
 import type { RunReport } from '../result/model.ts';
 
-export const REPORTERS = ['terminal', 'json', 'junit', 'markdown', 'html'] as const;
-export type ReporterName = (typeof REPORTERS)[number];
+const REPORTERS = ['terminal', 'json', 'junit', 'markdown', 'html'] as const;
+type ReporterName = (typeof REPORTERS)[number];
 
 export interface ReporterSpec {
   name: ReporterName;
@@ -19,7 +19,7 @@ export interface ReporterSpec {
 }
 
 /** The FILE that means stdout: `--reporter json=-`. */
-export const STDOUT = '-';
+const STDOUT = '-';
 
 export function parseReporter(text: string): ReporterSpec {
   const [name, file] = text.split(/=(.*)/s, 2) as [string, string | undefined];

@@ -9,13 +9,13 @@ import { formatPlatform } from '../platform/platform.ts';
 export type CheckName = 'index' | 'config' | 'binary' | 'run';
 export const CHECK_NAMES: readonly CheckName[] = ['index', 'config', 'binary', 'run'];
 
-export type Status = 'pass' | 'fail' | 'skip';
+type Status = 'pass' | 'fail' | 'skip';
 /**
  * A platform's verdict. Besides pass, fail and skip, as pytest has them: xfail, an expected failure
  * (it failed only by a known issue the scenario declares, with its reason), and xpass, a known issue
  * that does not fail any more (the scenario's declaration is out of date). Neither fails the run.
  */
-export type PlatformStatus = Status | 'xfail' | 'xpass';
+type PlatformStatus = Status | 'xfail' | 'xpass';
 
 export interface CheckResult {
   status: Status;
@@ -109,7 +109,7 @@ export interface StepResult {
   durationMs: number;
 }
 
-export type ScenarioKind = 'build' | 'verify' | 'steps';
+type ScenarioKind = 'build' | 'verify' | 'steps';
 
 export interface RunReport {
   schemaVersion: 1;

@@ -38,11 +38,6 @@ export function harnessApiSource(indexUrl: string): string {
   return `const __mah_harness_api = globalThis[Symbol.for(${JSON.stringify(HARNESS_API.description)})] ?? await import(${JSON.stringify(indexUrl)});`;
 }
 
-/** Whether this process runs the one-file CLI's harness (a scenario gets its API). */
-export function runsOneFileHarness(): boolean {
-  return (globalThis as Record<symbol, unknown>)[HARNESS_API] !== undefined;
-}
-
 /** The names the harness API exports, from the one-file CLI's copy when there is one. */
 export async function harnessApiNames(indexUrl: string): Promise<string[]> {
   const api = ((globalThis as Record<symbol, unknown>)[HARNESS_API] as object | undefined) ?? await importModule<object>(indexUrl);

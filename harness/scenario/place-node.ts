@@ -29,7 +29,7 @@ export async function placeNode(session: Session, spec: NodeSpec, progress?: (m:
  * answer), the probe's advice (start an engine here, run prepare-host) dropped, since it is about
  * this machine, not the node.
  */
-export function whyUnusable(message: string): string {
+function whyUnusable(message: string): string {
   const text = message.replace(/\s*\n\s*/g, ' ').trim();
   const tunnel = /^No Docker engine answers through `docker system dial-stdio` \((.*)\)\.?$/.exec(text);
   if (tunnel) return `no Docker engine answers there (${tunnel[1]}).`;

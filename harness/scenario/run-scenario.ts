@@ -21,7 +21,6 @@ import type { Shard } from './shard.ts';
 
 export type { RunOptions } from './outcome.ts';
 
-export { activeSessions } from '../engine/active-sessions.ts';
 import { activeSessions } from '../engine/active-sessions.ts';
 
 /** Refuses, before anything is created, what cannot run: a missing Dockerfile, a bad image reference, a privileged scenario not allowed. */

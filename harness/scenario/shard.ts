@@ -25,7 +25,7 @@ export interface Shard {
 }
 
 /** The most shards a run can be split into: more than the platforms the harness knows, many times over. */
-export const MAX_SHARDS = 64;
+const MAX_SHARDS = 64;
 
 const SHARD_TEXT = /^\s*(\d{1,9})\s*\/\s*(\d{1,9})\s*$/;
 

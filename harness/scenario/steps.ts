@@ -25,7 +25,7 @@ import type { PlacedNode } from '../checks/placement.ts';
 import { scratchFolder } from '../scratch-folders.ts';
 
 
-export class StepFailure extends Error {
+class StepFailure extends Error {
   override name = 'StepFailure';
 }
 

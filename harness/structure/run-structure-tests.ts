@@ -6,6 +6,7 @@
  */
 import { BASE_RUN_TIMEOUT_MS, pullPinned } from '../engine/container.ts';
 import { DockerError } from '../engine/docker.ts';
+import { EngineApiError } from '../engine/engine-api.ts';
 import type { Session } from '../engine/session.ts';
 import type { ImageFilesystem } from '../image/filesystem.ts';
 import type { PlatformExecution } from '../platform/execution-mode.ts';
@@ -44,7 +45,9 @@ export async function runStructureTests(o: StructureRunInput): Promise<Structure
       try {
         await pullPinned(o.ctx, o.image, exec.platform);
       } catch (err) {
-        if (!(err instanceof DockerError)) throw err;
+        // The pull goes through the engine's API (EngineApiError; DockerError from the CLI): a pull the
+        // engine refused fails this platform's command tests with its words, as the run check does.
+        if (!(err instanceof DockerError) && !(err instanceof EngineApiError)) throw err;
         pullProblem = `the image of ${name} could not be pulled: ${err.message}`;
       }
     }

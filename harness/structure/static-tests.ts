@@ -138,8 +138,15 @@ export async function runLicenseTest(fs: ImageFilesystem, test: LicenseTest, nam
   const problems: string[] = [];
   const files = [...test.files];
   if (test.debian) {
+    const isDirectory = (path: string) => {
+      try {
+        return fs.entry(path)?.type === 'directory';
+      } catch {
+        return false; // a symlink loop: no directory
+      }
+    };
     for (const pkg of fs.list('/usr/share/doc')) {
-      if (LICENSE_ALLOWED_PACKAGES.includes(pkg) || fs.entry(`/usr/share/doc/${pkg}`)?.type !== 'directory') continue;
+      if (LICENSE_ALLOWED_PACKAGES.includes(pkg) || !isDirectory(`/usr/share/doc/${pkg}`)) continue;
       files.push(`/usr/share/doc/${pkg}/copyright`);
     }
   }

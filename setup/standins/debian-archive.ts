@@ -5,11 +5,12 @@
  * cache are one folder), the most urgent stand-in's first (withAptRank), and each package is
  * extracted once however many stand-ins ask for it.
  */
+import { createHash } from 'node:crypto';
+import { createReadStream, readdirSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { readdirSync } from 'node:fs';
 
 const rank = new AsyncLocalStorage<number>();
 
@@ -57,6 +58,12 @@ export interface FetchedPackage {
   name: string;
   arch: string;
   version: string;
+  /**
+   * The .deb's SHA256 as the suite's Packages entry gives it (that list is checked against the
+   * suite's InRelease, signed by Debian's archive key). apt-get download checks what it downloads
+   * against it; the .deb is checked against it again before it is extracted.
+   */
+  sha256: string;
   /** Folder the .deb was extracted into (dpkg-deb -x). */
   root: string;
 }
@@ -115,6 +122,8 @@ export class DebianArchive {
   }
 
   private readonly versions = new Map<string, string>();
+  /** `name:arch` -> the candidate's SHA256 (its Packages entry). */
+  private readonly sha256s = new Map<string, string>();
 
   /** Looks up many packages' candidate versions in one apt-cache call. */
   async lookUp(specs: ReadonlyArray<{ name: string; arch: string }>): Promise<void> {
@@ -126,7 +135,9 @@ export class DebianArchive {
       const name = /^Package: (.+)$/m.exec(para)?.[1];
       const arch = /^Architecture: (.+)$/m.exec(para)?.[1];
       const version = /^Version: (.+)$/m.exec(para)?.[1];
+      const sha256 = /^SHA256: ([0-9a-f]{64})$/m.exec(para)?.[1];
       if (name && arch && version) this.versions.set(`${name}:${arch}`, version);
+      if (name && arch && sha256) this.sha256s.set(`${name}:${arch}`, sha256);
     }
   }
 
@@ -163,6 +174,7 @@ export class DebianArchive {
     if (!/404\s+Not Found/.test(String(r.stderr) + String(r.stdout))) throw new Error(`apt-get download ${specs.join(' ')} failed: ${String(r.stderr).trim().split('\n').at(-1)}`);
     await this.updateNow(true);
     this.versions.clear();
+    this.sha256s.clear();
     await execa('apt-get', [...this.aptOptions(), 'download', ...specs], { cwd });
   }
 
@@ -208,7 +220,12 @@ export class DebianArchive {
       (f) => f.startsWith(`${name}_`) && f.endsWith(`_${arch}.deb`) && f.includes(version.replace(/^\d+:/, '')),
     );
     let version = await this.candidateVersion(name, arch);
-    if (await stat(join(rootOf(version), '.complete')).then(() => true, () => false)) return { name, arch, version, root: rootOf(version) };
+    const sha256Of = () => {
+      const sha256 = this.sha256s.get(`${name}:${arch}`);
+      if (!sha256) throw new Error(`Debian ${this.suite}'s Packages entry of ${name}:${arch} has no SHA256.`);
+      return sha256;
+    };
+    if (await stat(join(rootOf(version), '.complete')).then(() => true, () => false)) return { name, arch, version, sha256: sha256Of(), root: rootOf(version) };
     if (!(await debOf(version))) {
       const wanted = version;
       await this.download(() => (hasDeb(archives, name, arch, wanted) ? [] : [arch === 'all' ? name : `${name}:${arch}`]), archives);
@@ -216,12 +233,19 @@ export class DebianArchive {
     }
     const deb = await debOf(version);
     if (!deb) throw new Error(`apt-get download ${name}:${arch} left no .deb in ${archives}.`);
+    const sha256 = sha256Of();
+    const actual = createHash('sha256');
+    for await (const chunk of createReadStream(join(archives, deb))) actual.update(chunk as Buffer);
+    if (actual.digest('hex') !== sha256) {
+      await rm(join(archives, deb), { force: true }); // fetched again next time
+      throw new Error(`${join(archives, deb)} is not the .deb Debian ${this.suite} lists (SHA256 ${sha256}): removed.`);
+    }
     const root = rootOf(version);
     await rm(root, { recursive: true, force: true });
     await mkdir(root, { recursive: true });
     await execa('dpkg-deb', ['-x', join(archives, deb), root]);
     await execa('touch', [join(root, '.complete')]);
-    return { name, arch, version, root };
+    return { name, arch, version, sha256, root };
   }
 
 }

@@ -10,7 +10,7 @@ import { docker } from '../../harness/engine/docker.ts';
 import { parsePlatform } from '../../harness/platform/platform.ts';
 import { buildRegistryBinary } from './registry-binary.ts';
 
-export const MIRROR_CONTAINER = 'multiarch-mirror';
+const MIRROR_CONTAINER = 'multiarch-mirror';
 const MIRROR_IMAGE = 'multiarch-harness/mirror-registry:local';
 
 export async function mirrorHas(port: number, repo: string, tag: string): Promise<boolean> {

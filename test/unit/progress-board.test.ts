@@ -24,7 +24,7 @@ describe('ProgressBoard', () => {
     // Each redraw moves up over the two lines drawn before and clears them.
     expect(s.text()).toContain('\x1b[2F\x1b[J');
     b.line('[demo 95.0s] registry is up');
-    expect(s.text()).toMatch(/\x1b\[2F\x1b\[J\[demo 95\.0s\] registry is up\n  linux\/amd64/);
+    expect(s.text()).toMatch(/\x1b\[2F\x1b\[J\[demo 95\.0s\] registry is up\n {2}linux\/amd64/);
     b.close();
     expect(s.text().endsWith('\x1b[2F\x1b[J')).toBe(true);
     expect(b.render()).toBe('');

@@ -164,7 +164,7 @@ export async function startTlsRegistry(o: StartTlsRegistryOptions): Promise<TlsR
   const address = bound;
   // Ready when /v2/ answers over TLS (with the CA) and asks for credentials.
   const deadline = Date.now() + 60_000;
-  let last = '';
+  let last: string;
   for (;;) {
     try {
       const r = await request('GET', `https://${address}/v2/`, { ca: o.certificates.ca });

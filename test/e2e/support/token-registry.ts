@@ -254,7 +254,7 @@ export async function startTokenRegistry(o: StartTokenRegistryOptions): Promise<
   const address = port.stdout.split('\n').map((l) => l.trim()).find((l) => /^127\.0\.0\.1:\d+$/.test(l));
   if (!address) return fail(`its port 5000 is not published on 127.0.0.1 (docker port: ${port.stdout.trim() || port.stderr.trim()})`);
   const deadline = Date.now() + 60_000;
-  let last = '';
+  let last: string;
   for (;;) {
     try {
       const r = await request('GET', `http://${address}/v2/`);
