@@ -24,10 +24,13 @@ let ran = 0;
 for (const file of report.testResults ?? []) {
   for (const t of file.assertionResults ?? []) {
     if (t.status === 'passed' || t.status === 'failed') ran++;
-    if (t.status === 'skipped' || t.status === 'pending' || t.status === 'todo') skipped.push({ file: file.name.replace(/^.*\/test\//, 'test/'), title: t.title });
+    if (t.status === 'skipped' || t.status === 'pending' || t.status === 'todo')
+      skipped.push({ file: file.name.replace(/^.*\/test\//, 'test/'), title: t.title });
   }
 }
 const unexplained = skipped.filter((s) => !listed.has(s.title));
 for (const s of skipped) console.log(`skips: ${listed.has(s.title) ? 'listed' : 'NOT LISTED'}: ${s.file} › ${s.title}`);
-console.log(`skips: ${skipped.length} skipped, ${unexplained.length} without a reason in ${readmeFile}'s "Tests that may skip"; ${ran} ran`);
+console.log(
+  `skips: ${skipped.length} skipped, ${unexplained.length} without a reason in ${readmeFile}'s "Tests that may skip"; ${ran} ran`,
+);
 process.exit(unexplained.length > 0 || ran === 0 ? 1 : 0);

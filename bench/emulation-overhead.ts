@@ -29,7 +29,9 @@ async function median(fn: () => Promise<unknown>): Promise<number> {
 
 const probe = await probeHost();
 const native = formatPlatform(probe.native);
-const platforms = ['linux/amd64', 'linux/386', 'linux/arm64', 'linux/arm/v7', 'linux/ppc64le', 'linux/s390x', 'linux/riscv64'].map(parsePlatform);
+const platforms = ['linux/amd64', 'linux/386', 'linux/arm64', 'linux/arm/v7', 'linux/ppc64le', 'linux/s390x', 'linux/riscv64'].map(
+  parsePlatform,
+);
 for (const p of platforms) await $`docker pull -q --platform ${formatPlatform(p)} ${IMAGE}`;
 
 const baseStart = await median(() => $`docker run --rm --platform ${native} ${IMAGE} true`);
@@ -47,6 +49,10 @@ for (const p of platforms) {
   const work = await median(() => $`docker run --rm --platform ${formatPlatform(p)} ${IMAGE} sh -c ${WORK}`);
   const workRatio = (work - start) / Math.max(1, baseWork - baseStart);
   if (mode === 'qemu') worst = Math.max(worst, workRatio);
-  console.log(`${formatPlatform(p).padEnd(15)} ${mode.padEnd(8)} ${(start / baseStart).toFixed(2).padStart(11)}  ${workRatio.toFixed(2).padStart(10)}`);
+  console.log(
+    `${formatPlatform(p).padEnd(15)} ${mode.padEnd(8)} ${(start / baseStart).toFixed(2).padStart(11)}  ${workRatio.toFixed(2).padStart(10)}`,
+  );
 }
-console.log(`worst QEMU work ratio ${worst.toFixed(1)} vs timeout factor ${QEMU_TIMEOUT_FACTOR}: headroom ${(QEMU_TIMEOUT_FACTOR / Math.max(worst, 0.01)).toFixed(2)}x`);
+console.log(
+  `worst QEMU work ratio ${worst.toFixed(1)} vs timeout factor ${QEMU_TIMEOUT_FACTOR}: headroom ${(QEMU_TIMEOUT_FACTOR / Math.max(worst, 0.01)).toFixed(2)}x`,
+);

@@ -90,11 +90,40 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { $ } from 'zx';
 import { PID_LABEL } from '../harness/engine/session.ts';
-import { describeItem, diffSnapshots, engineAnswers, takeSnapshot, type EngineTarget, type Item, type Snapshot } from './support/engine-snapshot.ts';
 import {
-  brokenOnPurpose, clip, describeEnding, describeExpectation, engineRestartExpectation, fakeRegistryExpectation, hasSpoken, isEnding, judgeEnding, normal,
-  oneSentenceProblem, parseBreak, REGISTRY_UP, registryKillExpectation, runPhase, signalExpectation, signalOutputProblems, stackTraceIn,
-  suiteExitCode, summaryLine, type Break, type Expectation, type Kind, type Sig,
+  describeItem,
+  diffSnapshots,
+  engineAnswers,
+  takeSnapshot,
+  type EngineTarget,
+  type Item,
+  type Snapshot,
+} from './support/engine-snapshot.ts';
+import {
+  brokenOnPurpose,
+  clip,
+  describeEnding,
+  describeExpectation,
+  engineRestartExpectation,
+  fakeRegistryExpectation,
+  hasSpoken,
+  isEnding,
+  judgeEnding,
+  normal,
+  oneSentenceProblem,
+  parseBreak,
+  REGISTRY_UP,
+  registryKillExpectation,
+  runPhase,
+  signalExpectation,
+  signalOutputProblems,
+  stackTraceIn,
+  suiteExitCode,
+  summaryLine,
+  type Break,
+  type Expectation,
+  type Kind,
+  type Sig,
 } from './support/soak-judge.ts';
 
 $.verbose = false;
@@ -109,14 +138,17 @@ const REGISTRY_IMAGE = process.env.MULTIARCH_REGISTRY_IMAGE ?? 'registry:2';
 /** prepare-host.sh's state folder (dockerd.pid, changes, logs/). */
 const HOST_STATE = process.env.MULTIARCH_STATE_DIR ?? '/var/lib/multiarch-harness';
 /** The harness's state folder (its session records in sessions/), as harness/state-dir.ts decides it. */
-const HARNESS_STATE = process.env.MULTIARCH_STATE_DIR ?? (process.getuid?.() === 0 ? '/var/lib/multiarch-harness' : join(homedir(), '.cache', 'multiarch-harness'));
+const HARNESS_STATE =
+  process.env.MULTIARCH_STATE_DIR ??
+  (process.getuid?.() === 0 ? '/var/lib/multiarch-harness' : join(homedir(), '.cache', 'multiarch-harness'));
 const CLASSIC_HOST = process.env.MULTIARCH_HARNESS_CLASSIC_HOST || 'unix:///run/multiarch-harness/classic-engine.sock';
 
 // ---------------------------------------------------------------------------------------------
 // Options
 // ---------------------------------------------------------------------------------------------
 
-const USAGE = 'usage: node bin/run-ts.mjs bench/soak.ts [--short | --runs N] [--seed S] [--timeout SECONDS] [--engine-restart] [--lenient] [--logs DIR]';
+const USAGE =
+  'usage: node bin/run-ts.mjs bench/soak.ts [--short | --runs N] [--seed S] [--timeout SECONDS] [--engine-restart] [--lenient] [--logs DIR]';
 
 function refuse(sentence: string): never {
   console.error(`soak: ${sentence}`);
@@ -127,11 +159,18 @@ function parseOptions() {
   try {
     return parseArgs({
       options: {
-        short: { type: 'boolean' }, runs: { type: 'string' }, seed: { type: 'string' }, timeout: { type: 'string' },
-        'engine-restart': { type: 'boolean' }, strict: { type: 'boolean' }, lenient: { type: 'boolean' }, logs: { type: 'string' },
+        short: { type: 'boolean' },
+        runs: { type: 'string' },
+        seed: { type: 'string' },
+        timeout: { type: 'string' },
+        'engine-restart': { type: 'boolean' },
+        strict: { type: 'boolean' },
+        lenient: { type: 'boolean' },
+        logs: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
-      strict: true, allowPositionals: false,
+      strict: true,
+      allowPositionals: false,
     }).values;
   } catch (err) {
     return refuse(`${(err as Error).message}\n${USAGE}`);
@@ -231,18 +270,24 @@ function plan(): Round[] {
   const rounds: Round[] = (['verify-ok', 'verify-fail', 'build'] as const).map((kind) => ({ type: 'runs', runs: [{ kind }] }));
   const pool: Array<RunSpec | 'fake'> = [];
   // Both moments whose exit is known: while needed first (the short form's only one), then after use, in turn.
-  for (let i = 0; i < TARGET.registryKills; i++) pool.push({ kind: 'build', fault: 'registry-kill', faultWhen: i % 2 === 0 ? 'while-needed' : 'after-use', faultAt: rng() });
-  for (let i = 0; i < TARGET.engineRestarts; i++) pool.push({ kind: pick(['verify-ok', 'build'] as const), fault: 'engine-restart', faultAt: rng() });
+  for (let i = 0; i < TARGET.registryKills; i++)
+    pool.push({ kind: 'build', fault: 'registry-kill', faultWhen: i % 2 === 0 ? 'while-needed' : 'after-use', faultAt: rng() });
+  for (let i = 0; i < TARGET.engineRestarts; i++)
+    pool.push({ kind: pick(['verify-ok', 'build'] as const), fault: 'engine-restart', faultAt: rng() });
   for (let i = 0; i < TARGET.fakeRegistries; i++) pool.push('fake');
   for (let i = 1; i < TARGET.failing; i++) pool.push({ kind: 'verify-fail' });
   const signals = shuffle(Array.from({ length: TARGET.interrupted }, (_, i) => SIGNALS[i % 3]!));
-  for (const signal of signals) pool.push({ kind: pick(['verify-ok', 'verify-ok', 'build', 'build', 'verify-fail'] as const), signal, at: rng() });
+  for (const signal of signals)
+    pool.push({ kind: pick(['verify-ok', 'verify-ok', 'build', 'build', 'verify-fail'] as const), signal, at: rng() });
   const planned = 3 + TARGET.registryKills + TARGET.engineRestarts + 2 * TARGET.fakeRegistries + (TARGET.failing - 1) + TARGET.interrupted;
   for (let i = planned; i < RUNS; i++) pool.push({ kind: pick(['verify-ok', 'verify-ok', 'build'] as const) });
   shuffle(pool);
   for (let i = 0; i < pool.length;) {
     const x = pool[i++]!;
-    if (x === 'fake') { rounds.push({ type: 'fake-registry', statuses: faultStatuses() }); continue; }
+    if (x === 'fake') {
+      rounds.push({ type: 'fake-registry', statuses: faultStatuses() });
+      continue;
+    }
     const group = [x];
     if (!x.fault && rng() < 0.3) {
       const size = rng() < 0.5 ? 2 : 3;
@@ -268,7 +313,11 @@ function plan(): Round[] {
 // Processes: a child's descendants (its docker CLIs), read from /proc
 // ---------------------------------------------------------------------------------------------
 
-interface Proc { pid: number; start: string; cmd: string }
+interface Proc {
+  pid: number;
+  start: string;
+  cmd: string;
+}
 
 function procStat(pid: number): { ppid: number; start: string } | undefined {
   try {
@@ -292,7 +341,11 @@ function cmdline(pid: number): string {
 function descendants(root: number): Proc[] {
   const children = new Map<number, number[]>();
   let names: string[];
-  try { names = readdirSync('/proc'); } catch { return []; }
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return [];
+  }
   for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
     const st = procStat(Number(name));
@@ -336,14 +389,27 @@ const targets: EngineTarget[] = [MAIN];
 function sessionRecords(): Item[] {
   const dir = join(HARNESS_STATE, 'sessions');
   let names: string[];
-  try { names = readdirSync(dir).filter((n) => n.endsWith('.json')); } catch { return []; }
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.json'));
+  } catch {
+    return [];
+  }
   return names.map((n) => {
     let rec: { id?: string; pid?: number; resources?: Array<{ ref?: string; name?: string }> } = {};
-    try { rec = JSON.parse(readFileSync(join(dir, n), 'utf8')) as typeof rec; } catch { /* being written or removed */ }
+    try {
+      rec = JSON.parse(readFileSync(join(dir, n), 'utf8')) as typeof rec;
+    } catch {
+      /* being written or removed */
+    }
     return {
-      key: `state record ${n}`, engine: 'state', kind: 'record', id: n, name: n,
+      key: `state record ${n}`,
+      engine: 'state',
+      kind: 'record',
+      id: n,
+      name: n,
       what: `${join(dir, n)} (run ${rec.id ?? '?'}, pid ${rec.pid ?? '?'}, ${rec.resources?.length ?? 0} resource(s))`,
-      ...(rec.id ? { run: rec.id } : {}), ...(Number.isInteger(rec.pid) ? { pid: rec.pid! } : {}),
+      ...(rec.id ? { run: rec.id } : {}),
+      ...(Number.isInteger(rec.pid) ? { pid: rec.pid! } : {}),
       refs: (rec.resources ?? []).map((r) => r.ref ?? r.name ?? '').filter(Boolean),
     } satisfies Item;
   });
@@ -352,8 +418,23 @@ function sessionRecords(): Item[] {
 /** The harness's scratch folders (scratch-folders.ts: mah-<kind>-<pid namespace>-<pid>-XXXXXX in the temporary folder): one left after the final sweep is a leak too. */
 function scratchFolders(): Item[] {
   let names: string[];
-  try { names = readdirSync(tmpdir()).filter((n) => /^mah-(verify|network|build|steps|scenario)-\d+-\d+-[A-Za-z0-9]{6}$/.test(n)); } catch { return []; }
-  return names.map((n) => ({ key: `state scratch ${n}`, engine: 'state', kind: 'scratch', id: n, name: n, what: join(tmpdir(), n), pid: Number(n.split('-')[3]) }) satisfies Item);
+  try {
+    names = readdirSync(tmpdir()).filter((n) => /^mah-(verify|network|build|steps|scenario)-\d+-\d+-[A-Za-z0-9]{6}$/.test(n));
+  } catch {
+    return [];
+  }
+  return names.map(
+    (n) =>
+      ({
+        key: `state scratch ${n}`,
+        engine: 'state',
+        kind: 'scratch',
+        id: n,
+        name: n,
+        what: join(tmpdir(), n),
+        pid: Number(n.split('-')[3]),
+      }) satisfies Item,
+  );
 }
 
 const snapshot = () => takeSnapshot(targets, () => [...sessionRecords(), ...scratchFolders()]);
@@ -361,7 +442,8 @@ const snapshot = () => takeSnapshot(targets, () => [...sessionRecords(), ...scra
 async function mirrorServesAlpine(): Promise<boolean> {
   try {
     const res = await fetch(`http://${MIRROR}/v2/library/alpine/manifests/latest`, {
-      method: 'HEAD', signal: AbortSignal.timeout(5000),
+      method: 'HEAD',
+      signal: AbortSignal.timeout(5000),
       headers: { Accept: 'application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json' },
     });
     return res.ok;
@@ -383,7 +465,8 @@ async function until(what: () => Promise<boolean>, ms: number): Promise<boolean>
 function engineRestartRefusal(): string | undefined {
   if (process.getuid?.() !== 0) return '--engine-restart needs root (it stops and starts dockerd).';
   const changes = existsSync(join(HOST_STATE, 'changes')) ? readFileSync(join(HOST_STATE, 'changes'), 'utf8') : '';
-  if (!changes.split('\n').includes('dockerd-started')) return `--engine-restart only restarts an engine that setup/prepare-host.sh started (${join(HOST_STATE, 'changes')} does not say so); restart this one yourself.`;
+  if (!changes.split('\n').includes('dockerd-started'))
+    return `--engine-restart only restarts an engine that setup/prepare-host.sh started (${join(HOST_STATE, 'changes')} does not say so); restart this one yourself.`;
   const pid = dockerdPid();
   if (pid === undefined) return `--engine-restart: ${join(HOST_STATE, 'dockerd.pid')} does not name a running dockerd.`;
   return undefined;
@@ -405,8 +488,20 @@ async function restartEngine(): Promise<string> {
   const pid = dockerdPid();
   if (pid === undefined) return 'not restarted: no dockerd pid';
   const t0 = Date.now();
-  const signal = (s: NodeJS.Signals) => { try { process.kill(pid, s); } catch { /* gone already */ } };
-  const stopped = async () => { try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'dockerd'; } catch { return true; } };
+  const signal = (s: NodeJS.Signals) => {
+    try {
+      process.kill(pid, s);
+    } catch {
+      /* gone already */
+    }
+  };
+  const stopped = async () => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'dockerd';
+    } catch {
+      return true;
+    }
+  };
   signal('SIGTERM');
   if (!(await until(stopped, 60_000))) {
     signal('SIGKILL');
@@ -432,17 +527,30 @@ async function restartEngine(): Promise<string> {
 
 /** The run's own registry container: labelled with the child's pid, from the registry image. */
 async function registryOf(pid: number): Promise<string | undefined> {
-  const r = await $({ nothrow: true, quiet: true, timeout: 30_000 })`docker ps --no-trunc --filter ${`label=${PID_LABEL}=${pid}`} --filter status=running --format ${'{{.ID}}\t{{.Image}}'}`;
+  const r = await $({
+    nothrow: true,
+    quiet: true,
+    timeout: 30_000,
+  })`docker ps --no-trunc --filter ${`label=${PID_LABEL}=${pid}`} --filter status=running --format ${'{{.ID}}\t{{.Image}}'}`;
   if (r.exitCode !== 0) return undefined;
   const image = REGISTRY_IMAGE.replace(/^docker\.io\/(library\/)?/, '');
-  return r.stdout.split('\n').map((l) => l.split('\t')).find(([, img]) => img !== undefined && img.replace(/^docker\.io\/(library\/)?/, '') === image)?.[0];
+  return r.stdout
+    .split('\n')
+    .map((l) => l.split('\t'))
+    .find(([, img]) => img !== undefined && img.replace(/^docker\.io\/(library\/)?/, '') === image)?.[0];
 }
 
 // ---------------------------------------------------------------------------------------------
 // The fake registry: 500 and 429 for its first requests, then the mirror's answers passed on
 // ---------------------------------------------------------------------------------------------
 
-interface FakeRegistry { address: string; served: number[]; proxied: () => number; recover(): void; close(): Promise<void> }
+interface FakeRegistry {
+  address: string;
+  served: number[];
+  proxied: () => number;
+  recover(): void;
+  close(): Promise<void>;
+}
 
 async function startFakeRegistry(statuses: readonly number[]): Promise<FakeRegistry> {
   const served: number[] = [];
@@ -454,24 +562,45 @@ async function startFakeRegistry(statuses: readonly number[]): Promise<FakeRegis
       served.push(status);
       req.resume();
       const code = status === 429 ? 'TOOMANYREQUESTS' : 'UNKNOWN';
-      res.writeHead(status, { 'Content-Type': 'application/json', 'Docker-Distribution-Api-Version': 'registry/2.0', ...(status === 429 ? { 'Retry-After': '1' } : {}) });
+      res.writeHead(status, {
+        'Content-Type': 'application/json',
+        'Docker-Distribution-Api-Version': 'registry/2.0',
+        ...(status === 429 ? { 'Retry-After': '1' } : {}),
+      });
       res.end(JSON.stringify({ errors: [{ code, message: status === 429 ? 'too many requests' : 'internal server error' }] }));
       return;
     }
     proxied++;
-    const up = http.request({ host: '127.0.0.1', port: MIRROR_PORT, method: req.method, path: req.url, headers: { ...req.headers, host: MIRROR } }, (ur) => {
-      res.writeHead(ur.statusCode ?? 502, ur.headers);
-      ur.pipe(res);
+    const up = http.request(
+      { host: '127.0.0.1', port: MIRROR_PORT, method: req.method, path: req.url, headers: { ...req.headers, host: MIRROR } },
+      (ur) => {
+        res.writeHead(ur.statusCode ?? 502, ur.headers);
+        ur.pipe(res);
+      },
+    );
+    up.on('error', () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
     });
-    up.on('error', () => { if (!res.headersSent) res.writeHead(502); res.end(); });
     req.pipe(up);
   });
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, '127.0.0.1', () => resolve()); });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
   const port = (server.address() as AddressInfo).port;
   return {
-    address: `127.0.0.1:${port}`, served, proxied: () => proxied,
-    recover: () => { recovered = true; },
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    address: `127.0.0.1:${port}`,
+    served,
+    proxied: () => proxied,
+    recover: () => {
+      recovered = true;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -534,21 +663,43 @@ interface ChildOptions {
 
 async function runChild(kind: ChildKind, args: string[], expect: Expectation, o: ChildOptions = {}, spec?: RunSpec): Promise<ChildRun> {
   const c: ChildRun = {
-    n: ++childCount, kind, args, expect, ...(spec ? { spec } : {}), startedAt: Date.now(), durationMs: 0, stdout: '', stderr: '',
-    hung: false, faultInjected: false, watched: [], outliving: [], pending: [], exited: Promise.resolve(), problems: [], notes: [],
+    n: ++childCount,
+    kind,
+    args,
+    expect,
+    ...(spec ? { spec } : {}),
+    startedAt: Date.now(),
+    durationMs: 0,
+    stdout: '',
+    stderr: '',
+    hung: false,
+    faultInjected: false,
+    watched: [],
+    outliving: [],
+    pending: [],
+    exited: Promise.resolve(),
+    problems: [],
+    notes: [],
   };
   const sub = execa('node', [CLI, ...args], {
-    cwd: ROOT, reject: false, buffer: false, stdin: 'ignore', forceKillAfterDelay: false, env: { GITHUB_STEP_SUMMARY: '' },
+    cwd: ROOT,
+    reject: false,
+    buffer: false,
+    stdin: 'ignore',
+    forceKillAfterDelay: false,
+    env: { GITHUB_STEP_SUMMARY: '' },
   });
   c.pid = sub.pid;
   let running = sub.pid !== undefined;
   const isRunning = () => running;
-  c.exited = new Promise((resolve) => sub.once('exit', () => {
-    running = false;
-    c.durationMs = Date.now() - c.startedAt;
-    c.outliving = c.watched.filter(alive);
-    resolve();
-  }));
+  c.exited = new Promise((resolve) =>
+    sub.once('exit', () => {
+      running = false;
+      c.durationMs = Date.now() - c.startedAt;
+      c.outliving = c.watched.filter(alive);
+      resolve();
+    }),
+  );
   const send = (signal: Sig): boolean => {
     if (!running || sub.pid === undefined) return false;
     const seen = new Set(c.watched.map((p) => p.pid));
@@ -563,20 +714,26 @@ async function runChild(kind: ChildKind, args: string[], expect: Expectation, o:
     if (!held || !signal) return;
     if (signal !== 'SIGKILL' && !hasSpoken(c.stderr)) return; // the next stderr chunk tries again
     held = false;
-    c.pending.push(whileStopped(c, isRunning, () => {
-      if (signal !== 'SIGKILL' && isEnding(c.stdout, c.stderr)) {
-        c.notes.push(`${signal} not sent at ${secs(Date.now() - c.startedAt)}: the harness was finishing (its result or its sentence printed)`);
-        return;
-      }
-      const offset = c.stderr.length;
-      const atMs = Date.now() - c.startedAt;
-      if (send(signal)) {
-        c.interruption = { signal, atMs, stderrOffset: offset };
-        c.expect = signalExpectation(signal);
-      }
-    }));
+    c.pending.push(
+      whileStopped(c, isRunning, () => {
+        if (signal !== 'SIGKILL' && isEnding(c.stdout, c.stderr)) {
+          c.notes.push(
+            `${signal} not sent at ${secs(Date.now() - c.startedAt)}: the harness was finishing (its result or its sentence printed)`,
+          );
+          return;
+        }
+        const offset = c.stderr.length;
+        const atMs = Date.now() - c.startedAt;
+        if (send(signal)) {
+          c.interruption = { signal, atMs, stderrOffset: offset };
+          c.expect = signalExpectation(signal);
+        }
+      }),
+    );
   };
-  sub.stdout?.on('data', (d: Buffer) => { c.stdout += d.toString('utf8'); });
+  sub.stdout?.on('data', (d: Buffer) => {
+    c.stdout += d.toString('utf8');
+  });
   sub.stderr?.on('data', (d: Buffer) => {
     c.stderr += d.toString('utf8');
     const at = Date.now() - c.startedAt;
@@ -587,17 +744,22 @@ async function runChild(kind: ChildKind, args: string[], expect: Expectation, o:
   });
   const timers: NodeJS.Timeout[] = [];
   if (o.signal) {
-    timers.push(setTimeout(() => {
-      held = true;
-      if (o.signal !== 'SIGKILL' && !hasSpoken(c.stderr)) c.notes.push(`${o.signal} due at ${secs(Date.now() - c.startedAt)}, before the harness's first line: held until it`);
-      interrupt();
-    }, o.signalAfterMs ?? 0));
+    timers.push(
+      setTimeout(() => {
+        held = true;
+        if (o.signal !== 'SIGKILL' && !hasSpoken(c.stderr))
+          c.notes.push(`${o.signal} due at ${secs(Date.now() - c.startedAt)}, before the harness's first line: held until it`);
+        interrupt();
+      }, o.signalAfterMs ?? 0),
+    );
   }
-  timers.push(setTimeout(() => {
-    c.hung = true;
-    send('SIGTERM');
-    timers.push(setTimeout(() => send('SIGKILL'), 30_000));
-  }, CHILD_TIMEOUT_MS));
+  timers.push(
+    setTimeout(() => {
+      c.hung = true;
+      send('SIGTERM');
+      timers.push(setTimeout(() => send('SIGKILL'), 30_000));
+    }, CHILD_TIMEOUT_MS),
+  );
   o.onStart?.(c, isRunning);
   const r = await sub;
   for (const t of timers) clearTimeout(t);
@@ -626,7 +788,11 @@ async function runChild(kind: ChildKind, args: string[], expect: Expectation, o:
 async function whileStopped<T>(c: ChildRun, running: () => boolean, act: () => T | Promise<T>): Promise<T | undefined> {
   if (!running() || c.pid === undefined) return undefined;
   const pid = c.pid;
-  try { process.kill(pid, 'SIGSTOP'); } catch { return undefined; }
+  try {
+    process.kill(pid, 'SIGSTOP');
+  } catch {
+    return undefined;
+  }
   stoppedChildren.add(pid);
   try {
     // Stopped, and what it wrote before read: nothing more for 30 ms (at least 50 ms).
@@ -636,7 +802,10 @@ async function whileStopped<T>(c: ChildRun, running: () => boolean, act: () => T
     let stopped = false;
     while (Date.now() - t0 < 2000) {
       const now = c.stdout.length + c.stderr.length;
-      if (now !== seen) { seen = now; quietSince = Date.now(); }
+      if (now !== seen) {
+        seen = now;
+        quietSince = Date.now();
+      }
       const state = procState(pid);
       if (state !== 'T' && state !== 't' && state !== 'D' && state !== 'R' && state !== 'S') break; // exited (Z, X, gone)
       stopped = state === 'T' || state === 't';
@@ -647,14 +816,23 @@ async function whileStopped<T>(c: ChildRun, running: () => boolean, act: () => T
     return await act();
   } finally {
     stoppedChildren.delete(pid);
-    try { process.kill(pid, 'SIGCONT'); } catch { /* it has ended */ }
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      /* it has ended */
+    }
   }
 }
 
 /** Children stopped this moment: continued whatever way this process exits (a second SIGINT exits at once). */
 const stoppedChildren = new Set<number>();
 process.on('exit', () => {
-  for (const pid of stoppedChildren) try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ }
+  for (const pid of stoppedChildren)
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      /* gone */
+    }
 });
 
 /**
@@ -677,7 +855,12 @@ async function waitForOutliving(c: ChildRun): Promise<void> {
 /** Waits ms, or less when the child exits first; says whether it still runs. */
 async function whileRunning(c: ChildRun, running: () => boolean, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([new Promise((r) => { timer = setTimeout(r, ms); }), c.exited]);
+  await Promise.race([
+    new Promise((r) => {
+      timer = setTimeout(r, ms);
+    }),
+    c.exited,
+  ]);
   clearTimeout(timer);
   return running();
 }
@@ -708,9 +891,16 @@ function judge(c: ChildRun): void {
     p.push(`still running after ${secs(CHILD_TIMEOUT_MS)}: a hang (stopped with SIGTERM${c.signal === 'SIGKILL' ? ', then SIGKILL' : ''})`);
     return;
   }
-  const wrong = judgeEnding(c.expect, { ...(c.exitCode !== undefined ? { code: c.exitCode } : {}), ...(c.signal ? { signal: c.signal } : {}) });
+  const wrong = judgeEnding(c.expect, {
+    ...(c.exitCode !== undefined ? { code: c.exitCode } : {}),
+    ...(c.signal ? { signal: c.signal } : {}),
+  });
   if (wrong) {
-    const said = c.stderr.split('\n').map((l) => l.trim()).filter(Boolean).at(-1);
+    const said = c.stderr
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .at(-1);
     p.push(`${wrong}${said ? ` (last line: ${clip(said)})` : ''}`);
   }
   const i = c.interruption;
@@ -727,11 +917,17 @@ function writeLog(c: ChildRun): void {
     `pid ${c.pid ?? '?'}, ${ended(c)} after ${secs(c.durationMs)}`,
     ...(c.interruption ? [`${c.interruption.signal} at ${secs(c.interruption.atMs)}`] : []),
     ...(c.fault ? [`fault: ${c.fault}`] : []),
-    ...c.notes, ...c.problems.map((x) => `PROBLEM: ${x}`),
+    ...c.notes,
+    ...c.problems.map((x) => `PROBLEM: ${x}`),
   ];
   try {
-    writeFileSync(join(logsDir, `${String(c.n).padStart(3, '0')}-${c.kind}.log`), `${head.join('\n')}\n--- stdout\n${c.stdout}\n--- stderr\n${c.stderr}`);
-  } catch { /* the logs are a convenience */ }
+    writeFileSync(
+      join(logsDir, `${String(c.n).padStart(3, '0')}-${c.kind}.log`),
+      `${head.join('\n')}\n--- stdout\n${c.stdout}\n--- stderr\n${c.stderr}`,
+    );
+  } catch {
+    /* the logs are a convenience */
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -739,8 +935,13 @@ function writeLog(c: ChildRun): void {
 // ---------------------------------------------------------------------------------------------
 
 const stats = {
-  runs: 0, signals: { SIGINT: 0, SIGTERM: 0, SIGKILL: 0 } as Record<Sig, number>, failing: 0, faults: 0, hangs: 0,
-  problems: 0, parallelRounds: 0,
+  runs: 0,
+  signals: { SIGINT: 0, SIGTERM: 0, SIGKILL: 0 } as Record<Sig, number>,
+  failing: 0,
+  faults: 0,
+  hangs: 0,
+  problems: 0,
+  parallelRounds: 0,
 };
 const interrupted = () => stats.signals.SIGINT + stats.signals.SIGTERM + stats.signals.SIGKILL;
 const durations: Record<Kind, number[]> = { 'verify-ok': [], 'verify-fail': [], build: [] };
@@ -765,7 +966,13 @@ function count(c: ChildRun): void {
   if (c.faultInjected) stats.faults++;
   if (c.kind === 'verify-fail' && !c.interruption && !c.hung && c.exitCode === 1) stats.failing++;
   const kind = c.kind;
-  if ((kind === 'verify-ok' || kind === 'verify-fail' || kind === 'build') && !c.interruption && !c.hung && !c.spec?.fault && c.problems.length === 0) {
+  if (
+    (kind === 'verify-ok' || kind === 'verify-fail' || kind === 'build') &&
+    !c.interruption &&
+    !c.hung &&
+    !c.spec?.fault &&
+    c.problems.length === 0
+  ) {
     durations[kind].push(c.durationMs);
     if (kind === 'build' && c.upAtMs !== undefined && c.verifyAtMs !== undefined) buildPhases.push(c.verifyAtMs - c.upAtMs);
   }
@@ -774,7 +981,11 @@ function count(c: ChildRun): void {
 
 function printChild(c: ChildRun): void {
   const events = [
-    ...(c.interruption ? [`${c.interruption.signal} at ${secs(c.interruption.atMs)}`] : c.spec?.signal ? [`(${c.spec.signal} planned, not sent)`] : []),
+    ...(c.interruption
+      ? [`${c.interruption.signal} at ${secs(c.interruption.atMs)}`]
+      : c.spec?.signal
+        ? [`(${c.spec.signal} planned, not sent)`]
+        : []),
     ...(c.fault ? [c.fault] : []),
   ];
   const said = c.exitCode === 2 && !c.interruption ? `: ${clip(lastHarnessLine(c) ?? '(no sentence)')}` : '';
@@ -798,24 +1009,26 @@ function startRun(spec: RunSpec, native: string): Promise<ChildRun> {
   if (spec.fault === 'engine-restart') {
     o.onStart = (c, running) => {
       const delay = Math.round((spec.faultAt ?? 0) * typical(spec.kind));
-      c.pending.push(whileRunning(c, running, delay).then(async (still) => {
-        if (!still) return;
-        const at = Date.now() - c.startedAt;
-        // dockerd gets its SIGTERM while the harness stands still: the phase read is the one the restart met.
-        let restarting: Promise<string> | undefined;
-        let phase: string | undefined;
-        await whileStopped(c, running, () => {
-          const p = runPhase(c.stderr);
-          phase = p;
-          c.expect = engineRestartExpectation(spec.kind, p);
-          restarting = restartEngine();
-        });
-        if (!restarting) return;
-        const what = await restarting;
-        c.faultInjected = !what.startsWith('not restarted');
-        if (!c.faultInjected) c.expect = normal(spec.kind);
-        c.fault = `engine restarted at ${secs(at)}, ${phase === 'verdict' ? 'after the verdicts' : 'before the verdicts'} (${what})`;
-      }));
+      c.pending.push(
+        whileRunning(c, running, delay).then(async (still) => {
+          if (!still) return;
+          const at = Date.now() - c.startedAt;
+          // dockerd gets its SIGTERM while the harness stands still: the phase read is the one the restart met.
+          let restarting: Promise<string> | undefined;
+          let phase: string | undefined;
+          await whileStopped(c, running, () => {
+            const p = runPhase(c.stderr);
+            phase = p;
+            c.expect = engineRestartExpectation(spec.kind, p);
+            restarting = restartEngine();
+          });
+          if (!restarting) return;
+          const what = await restarting;
+          c.faultInjected = !what.startsWith('not restarted');
+          if (!c.faultInjected) c.expect = normal(spec.kind);
+          c.fault = `engine restarted at ${secs(at)}, ${phase === 'verdict' ? 'after the verdicts' : 'before the verdicts'} (${what})`;
+        }),
+      );
     };
   }
   return runChild(spec.kind, ARGS[spec.kind](native), normal(spec.kind), o, spec);
@@ -830,60 +1043,83 @@ function registryKiller(spec: RunSpec): (c: ChildRun, running: () => boolean) =>
   let state: 'waiting-up' | 'scheduled' | 'waiting-verdicts' | 'done' = 'waiting-up';
   let id: string | undefined;
   let address = '';
-  const kill = (c: ChildRun, running: () => boolean) => whileStopped(c, running, async () => {
-    const phase = runPhase(c.stderr);
-    const expect = registryKillExpectation('build', phase);
-    if (!expect) return 'wait' as const;
-    const at = Date.now() - c.startedAt;
-    const k = await $({ nothrow: true, quiet: true, timeout: 60_000 })`docker kill ${id!}`;
-    if (k.exitCode !== 0) {
-      c.notes.push(`its registry ${address} was not killed at ${secs(at)}: ${clip(k.stderr.trim() || `docker kill exit ${k.exitCode}`)}`);
+  const kill = (c: ChildRun, running: () => boolean) =>
+    whileStopped(c, running, async () => {
+      const phase = runPhase(c.stderr);
+      const expect = registryKillExpectation('build', phase);
+      if (!expect) return 'wait' as const;
+      const at = Date.now() - c.startedAt;
+      const k = await $({ nothrow: true, quiet: true, timeout: 60_000 })`docker kill ${id!}`;
+      if (k.exitCode !== 0) {
+        c.notes.push(`its registry ${address} was not killed at ${secs(at)}: ${clip(k.stderr.trim() || `docker kill exit ${k.exitCode}`)}`);
+        return 'done' as const;
+      }
+      c.faultInjected = true;
+      c.expect = expect;
+      c.fault = `its registry ${address} (${id!.slice(0, 12)}) killed at ${secs(at)}, ${phase === 'verdict' ? 'after the verdicts (no longer needed)' : 'before any platform was verified (still needed)'}`;
       return 'done' as const;
-    }
-    c.faultInjected = true;
-    c.expect = expect;
-    c.fault = `its registry ${address} (${id!.slice(0, 12)}) killed at ${secs(at)}, ${phase === 'verdict' ? 'after the verdicts (no longer needed)' : 'before any platform was verified (still needed)'}`;
-    return 'done' as const;
-  });
+    });
   const afterVerdicts = (c: ChildRun, running: () => boolean) => {
     if (state !== 'waiting-verdicts' || runPhase(c.stderr) !== 'verdict') return;
     state = 'done';
     c.pending.push(kill(c, running));
   };
   return (c, running) => {
-    if (state === 'waiting-verdicts') { afterVerdicts(c, running); return; }
+    if (state === 'waiting-verdicts') {
+      afterVerdicts(c, running);
+      return;
+    }
     if (state !== 'waiting-up') return;
     const m = REGISTRY_UP.exec(c.stderr);
     if (!m) return;
     state = 'scheduled';
     address = m[1]!;
     const upAt = Date.now();
-    c.pending.push((async () => {
-      id = c.pid === undefined ? undefined : await registryOf(c.pid);
-      if (!id) {
-        state = 'done';
-        if (running()) c.notes.push(`its registry ${address} was not found on the engine: not killed`);
-        return;
-      }
-      if (spec.faultWhen === 'after-use') {
+    c.pending.push(
+      (async () => {
+        id = c.pid === undefined ? undefined : await registryOf(c.pid);
+        if (!id) {
+          state = 'done';
+          if (running()) c.notes.push(`its registry ${address} was not found on the engine: not killed`);
+          return;
+        }
+        if (spec.faultWhen === 'after-use') {
+          state = 'waiting-verdicts';
+          afterVerdicts(c, running);
+          return;
+        }
+        const delay = Math.round((spec.faultAt ?? 0) * 0.9 * typicalBuildPhase()) - (Date.now() - upAt);
+        if (!(await whileRunning(c, running, Math.max(0, delay)))) {
+          state = 'done';
+          return;
+        }
+        const outcome = await kill(c, running);
+        if (outcome !== 'wait') {
+          state = 'done';
+          return;
+        }
+        c.notes.push(
+          `the moment of its registry's kill (${secs(Date.now() - c.startedAt)}) found it verifying: killed after the verdicts instead`,
+        );
         state = 'waiting-verdicts';
         afterVerdicts(c, running);
-        return;
-      }
-      const delay = Math.round((spec.faultAt ?? 0) * 0.9 * typicalBuildPhase()) - (Date.now() - upAt);
-      if (!(await whileRunning(c, running, Math.max(0, delay)))) { state = 'done'; return; }
-      const outcome = await kill(c, running);
-      if (outcome !== 'wait') { state = 'done'; return; }
-      c.notes.push(`the moment of its registry's kill (${secs(Date.now() - c.startedAt)}) found it verifying: killed after the verdicts instead`);
-      state = 'waiting-verdicts';
-      afterVerdicts(c, running);
-    })());
+      })(),
+    );
   };
 }
 
 async function fakeRegistryRound(statuses: readonly number[], native: string): Promise<ChildRun[]> {
   const fake = await startFakeRegistry(statuses);
-  const args = ['verify', `${fake.address}/library/alpine:latest`, '--platforms', native, '--expect-uname', '--command', 'uname', '--command=-m'];
+  const args = [
+    'verify',
+    `${fake.address}/library/alpine:latest`,
+    '--platforms',
+    native,
+    '--expect-uname',
+    '--command',
+    'uname',
+    '--command=-m',
+  ];
   try {
     // While it answers 500 and 429: its exit follows from whether any request got through (soak-judge.ts), never a hang.
     const faulty = await runChild('registry-faulty', args, normal('verify-ok'), {
@@ -894,7 +1130,10 @@ async function fakeRegistryRound(statuses: readonly number[], native: string): P
     // Recovered: the mirror's answers passed on, and the same verify passes.
     fake.recover();
     const before = fake.proxied();
-    const recovered = await runChild('registry-recovered', args, { code: 0, why: 'the registry passes every request on to the mirror: a plain passing verify' });
+    const recovered = await runChild('registry-recovered', args, {
+      code: 0,
+      why: 'the registry passes every request on to the mirror: a plain passing verify',
+    });
     recovered.fault = `registry ${fake.address} passed ${fake.proxied() - before} request(s) on to the mirror`;
     return [faulty, recovered];
   } finally {
@@ -912,7 +1151,10 @@ function printDiff(before: Snapshot, after: Snapshot): void {
   const d = diffSnapshots(before, after);
   const lines = [...d.added.map((i) => describeItem('+', i)), ...d.removed.map((i) => describeItem('-', i))];
   if (d.skipped.length) console.log(`  not compared (could not be read): ${d.skipped.join(', ')}`);
-  if (lines.length === 0) { console.log('  engine state: as before the round'); return; }
+  if (lines.length === 0) {
+    console.log('  engine state: as before the round');
+    return;
+  }
   console.log(`  engine state: ${d.added.length} added, ${d.removed.length} removed`);
   for (const l of lines.slice(0, 25)) console.log(`    ${l}`);
   if (lines.length > 25) console.log(`    ... and ${lines.length - 25} more`);
@@ -929,11 +1171,15 @@ function bookkeep(round: number, children: ChildRun[], baseline: Snapshot, befor
   if (awaitingSweep && completed) {
     const still = awaitingSweep.keys.filter((k) => after.items.has(k));
     if (still.length) {
-      console.log(`  ! ${still.length} thing(s) the SIGKILLed run of round ${awaitingSweep.round} left were not swept by this round's runs:`);
+      console.log(
+        `  ! ${still.length} thing(s) the SIGKILLed run of round ${awaitingSweep.round} left were not swept by this round's runs:`,
+      );
       for (const k of still) console.log(`      ${describeItem(' ', after.items.get(k)!)}`);
       stats.problems++;
     } else {
-      console.log(`  what the SIGKILLed run of round ${awaitingSweep.round} left (${awaitingSweep.keys.length} thing(s)) was swept by this round`);
+      console.log(
+        `  what the SIGKILLed run of round ${awaitingSweep.round} left (${awaitingSweep.keys.length} thing(s)) was swept by this round`,
+      );
     }
     awaitingSweep = undefined;
   }
@@ -944,7 +1190,8 @@ function bookkeep(round: number, children: ChildRun[], baseline: Snapshot, befor
     const keys = new Set<string>();
     for (const i of items.filter((x) => x.pid !== undefined && killed.has(x.pid))) {
       keys.add(i.key);
-      for (const ref of i.refs ?? []) for (const j of items) if (j.name && (j.name === ref || j.name.startsWith(`${ref}@`))) keys.add(j.key);
+      for (const ref of i.refs ?? [])
+        for (const j of items) if (j.name && (j.name === ref || j.name.startsWith(`${ref}@`))) keys.add(j.key);
     }
     const left = [...keys];
     const carried = awaitingSweep?.keys ?? [];
@@ -961,7 +1208,10 @@ async function runRound(index: number, round: Round, native: string): Promise<Ch
   if (parallel) stats.parallelRounds++;
   const fault = round.runs.find((r) => r.fault)?.fault;
   const when = round.runs.find((r) => r.fault)?.faultWhen;
-  const faultSays = fault === 'registry-kill' ? `the run's registry killed ${when === 'after-use' ? 'once the run no longer needs it' : 'while the run needs it'}` : 'the engine restarted mid-run';
+  const faultSays =
+    fault === 'registry-kill'
+      ? `the run's registry killed ${when === 'after-use' ? 'once the run no longer needs it' : 'while the run needs it'}`
+      : 'the engine restarted mid-run';
   console.log(`round ${index}${parallel ? `: ${round.runs.length} runs at once` : ''}${fault ? `: ${faultSays}` : ''}`);
   return Promise.all(round.runs.map((spec) => startRun(spec, native)));
 }
@@ -969,7 +1219,10 @@ async function runRound(index: number, round: Round, native: string): Promise<Ch
 /** A round for what is still missing after the plan (a run that ended before its signal, a fault that found nothing to kill). */
 function topUp(extraRuns: number): Round | undefined {
   if (extraRuns + 2 > Math.ceil(RUNS / 4)) return undefined;
-  if (stats.faults < TARGET_FAULTS) return rng() < 0.5 ? { type: 'fake-registry', statuses: faultStatuses() } : { type: 'runs', runs: [{ kind: 'build', fault: 'registry-kill', faultWhen: 'while-needed', faultAt: rng() * 0.5 }] };
+  if (stats.faults < TARGET_FAULTS)
+    return rng() < 0.5
+      ? { type: 'fake-registry', statuses: faultStatuses() }
+      : { type: 'runs', runs: [{ kind: 'build', fault: 'registry-kill', faultWhen: 'while-needed', faultAt: rng() * 0.5 }] };
   if (interrupted() < TARGET.interrupted) {
     const signal = [...SIGNALS].sort((a, b) => stats.signals[a] - stats.signals[b])[0]!;
     return { type: 'runs', runs: [{ kind: pick(['verify-ok', 'build'] as const), signal, at: 0.1 + rng() * 0.6 }] };
@@ -992,7 +1245,8 @@ for (const s of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 if (!(await engineAnswers(MAIN))) refuse('no Docker engine answers (docker info failed): run `bash setup/prepare-host.sh` as root first.');
-if (!(await mirrorServesAlpine())) refuse(`the mirror on ${MIRROR} does not serve library/alpine:latest: run \`bash setup/prepare-host.sh\` first.`);
+if (!(await mirrorServesAlpine()))
+  refuse(`the mirror on ${MIRROR} does not serve library/alpine:latest: run \`bash setup/prepare-host.sh\` first.`);
 if (!existsSync(join(ROOT, FIXTURE))) refuse(`${FIXTURE} is missing.`);
 if (ENGINE_RESTART) {
   const why = engineRestartRefusal();
@@ -1000,7 +1254,7 @@ if (ENGINE_RESTART) {
 }
 const ver = await $({ nothrow: true, quiet: true, timeout: 30_000 })`docker version --format ${'{{.Server.Os}}/{{.Server.Arch}}'}`;
 const native = ver.stdout.trim();
-if (ver.exitCode !== 0 || !/^\w+\/\w+$/.test(native)) refuse('`docker version` did not say the engine\'s platform.');
+if (ver.exitCode !== 0 || !/^\w+\/\w+$/.test(native)) refuse("`docker version` did not say the engine's platform.");
 const classicUp = await engineAnswers(CLASSIC, 10_000);
 if (classicUp) targets.push(CLASSIC);
 logsDir = opts.logs ?? mkdtempSync(join(tmpdir(), 'multiarch-soak-'));
@@ -1008,20 +1262,32 @@ mkdirSync(logsDir, { recursive: true });
 
 const rounds = plan();
 const plannedRuns = rounds.reduce((n, r) => n + (r.type === 'runs' ? r.runs.length : 2), 0);
-console.log(`soak: seed ${SEED} (again: --seed ${SEED}${SHORT ? ' --short' : ` --runs ${RUNS}`}), ${SHORT ? 'short form' : 'long form'}, engine ${native}`);
-console.log(`soak: ${rounds.length} rounds, ${plannedRuns} runs planned: ${TARGET.interrupted} to interrupt, ${TARGET.failing} failing, ${TARGET_FAULTS} faults (${TARGET.registryKills} registry killed, ${TARGET.fakeRegistries} registry answering 500/429, ${TARGET.engineRestarts} engine restarts)`);
-console.log(`soak: compared: ${targets.map((t) => `${t.name} (${t.host ?? 'DOCKER_HOST or the default socket'})`).join(', ')}${classicUp ? '' : `; the second engine (${CLASSIC_HOST}) does not answer, not compared`}; session records in ${join(HARNESS_STATE, 'sessions')}`);
+console.log(
+  `soak: seed ${SEED} (again: --seed ${SEED}${SHORT ? ' --short' : ` --runs ${RUNS}`}), ${SHORT ? 'short form' : 'long form'}, engine ${native}`,
+);
+console.log(
+  `soak: ${rounds.length} rounds, ${plannedRuns} runs planned: ${TARGET.interrupted} to interrupt, ${TARGET.failing} failing, ${TARGET_FAULTS} faults (${TARGET.registryKills} registry killed, ${TARGET.fakeRegistries} registry answering 500/429, ${TARGET.engineRestarts} engine restarts)`,
+);
+console.log(
+  `soak: compared: ${targets.map((t) => `${t.name} (${t.host ?? 'DOCKER_HOST or the default socket'})`).join(', ')}${classicUp ? '' : `; the second engine (${CLASSIC_HOST}) does not answer, not compared`}; session records in ${join(HARNESS_STATE, 'sessions')}`,
+);
 console.log(`soak: each child's output in ${logsDir}; a child still running after ${secs(CHILD_TIMEOUT_MS)} is a hang`);
-console.log(LENIENT
-  ? 'soak: lenient: problems are printed, but only leaks, hangs and stack traces fail it'
-  : 'soak: strict: every run expects one ending; any problem printed (exit codes, output, leftovers, the plan, leaks, hangs) fails it');
-if (BREAK) console.log(`soak: MULTIARCH_SOAK_BREAK=${BREAK}: the final sweep's expected exit code is wrong on purpose; this soak must fail`);
+console.log(
+  LENIENT
+    ? 'soak: lenient: problems are printed, but only leaks, hangs and stack traces fail it'
+    : 'soak: strict: every run expects one ending; any problem printed (exit codes, output, leftovers, the plan, leaks, hangs) fails it',
+);
+if (BREAK)
+  console.log(`soak: MULTIARCH_SOAK_BREAK=${BREAK}: the final sweep's expected exit code is wrong on purpose; this soak must fail`);
 
 const started = Date.now();
 const baseline = await snapshot();
 if (baseline.unreadable.size) refuse(`could not read ${[...baseline.unreadable].join(', ')} before the suite.`);
 const labelledBefore = [...baseline.items.values()].filter((i) => i.run).length;
-if (labelledBefore) console.log(`soak: ${labelledBefore} thing(s) carry the harness's run label before the suite (a killed earlier run?): the first run may sweep them, and they show as removed`);
+if (labelledBefore)
+  console.log(
+    `soak: ${labelledBefore} thing(s) carry the harness's run label before the suite (a killed earlier run?): the first run may sweep them, and they show as removed`,
+  );
 
 let previous = baseline;
 let extraRuns = 0;
@@ -1035,7 +1301,10 @@ for (let i = 0; !stopping && !engineLost; i++) {
     console.log('(added: what the plan did not reach)');
   }
   const children = await runRound(i + 1, round, native);
-  for (const c of children) { count(c); printChild(c); }
+  for (const c of children) {
+    count(c);
+    printChild(c);
+  }
   if (engineLost) break;
   const after = await snapshot();
   printDiff(previous, after);
@@ -1049,7 +1318,11 @@ if (engineLost) {
   // The sweeping run: it sweeps what killed sessions left, then stops at the missing tag, pulling nothing.
   console.log('final sweep: a verify of a tag the mirror does not have (it sweeps, then says so)');
   const right: Expectation = { code: 2, why: 'the mirror has no such tag: one sentence, nothing pulled' };
-  const sweep = await runChild('sweep', ['verify', `${MIRROR}/library/alpine:soak-sweep-${SEED}`, '--platforms', native], BREAK === 'exit-codes' ? brokenOnPurpose(right) : right);
+  const sweep = await runChild(
+    'sweep',
+    ['verify', `${MIRROR}/library/alpine:soak-sweep-${SEED}`, '--platforms', native],
+    BREAK === 'exit-codes' ? brokenOnPurpose(right) : right,
+  );
   printChild(sweep);
   if (sweep.hung) stats.hangs++;
   stats.problems += sweep.problems.length;
@@ -1087,29 +1360,48 @@ if (!engineLost) {
   }
   const healed = [...survivedNext].filter((k) => !final.items.has(k));
   if (healed.length) {
-    console.log(`soak: ${healed.length} thing(s) survived the run after the one that left them, and were removed later by another run (not counted as leaks):`);
+    console.log(
+      `soak: ${healed.length} thing(s) survived the run after the one that left them, and were removed later by another run (not counted as leaks):`,
+    );
     for (const k of healed) console.log(`    ${describeItem(' ', firstSeen.get(k)!.item)} (left in round ${firstSeen.get(k)!.round})`);
   }
   if (d.removed.length) {
-    console.log(`soak: ${d.removed.length} thing(s) that existed before the suite are gone (a run removed what it did not create, or another user of the engine did):`);
+    console.log(
+      `soak: ${d.removed.length} thing(s) that existed before the suite are gone (a run removed what it did not create, or another user of the engine did):`,
+    );
     for (const i of d.removed.slice(0, 25)) console.log(`    ${describeItem('-', i)}`);
   }
 }
 
-const met = stats.runs >= TARGET.runs && interrupted() >= TARGET.interrupted && stats.failing >= TARGET.failing && stats.faults >= TARGET_FAULTS;
+const met =
+  stats.runs >= TARGET.runs && interrupted() >= TARGET.interrupted && stats.failing >= TARGET.failing && stats.faults >= TARGET_FAULTS;
 const doneWhen = stats.runs >= 50 && interrupted() >= 15 && stats.failing >= 10 && stats.faults >= 5 && leaks === 0 && !unknown;
 // Every problem of the suite itself, beside the runs' (counted as printed): each is one more.
 const suiteProblems = [
-  ...(met ? [] : [`plan NOT reached: ${stats.runs}/${TARGET.runs} runs, ${interrupted()}/${TARGET.interrupted} interrupted, ${stats.failing}/${TARGET.failing} failing, ${stats.faults}/${TARGET_FAULTS} faults${stopping ? ' (stopped)' : ''}`]),
+  ...(met
+    ? []
+    : [
+        `plan NOT reached: ${stats.runs}/${TARGET.runs} runs, ${interrupted()}/${TARGET.interrupted} interrupted, ${stats.failing}/${TARGET.failing} failing, ${stats.faults}/${TARGET_FAULTS} faults${stopping ? ' (stopped)' : ''}`,
+      ]),
   ...(leaks ? [`${leaks} leak(s)`] : []),
   ...(unknown ? ['the end state could not be read: leaks unknown'] : []),
   ...(engineLost ? ['the engine was lost'] : []),
 ];
 for (const p of suiteProblems) console.log(`soak: ! ${p}`);
 const counts = {
-  runs: stats.runs, signals: stats.signals, failing: stats.failing, faults: stats.faults, hangs: stats.hangs, leaks, stackTraces,
-  problems: stats.problems + (met ? 0 : 1) + leaks + (unknown ? 1 : 0) + (engineLost ? 1 : 0), unknown, engineLost,
+  runs: stats.runs,
+  signals: stats.signals,
+  failing: stats.failing,
+  faults: stats.faults,
+  hangs: stats.hangs,
+  leaks,
+  stackTraces,
+  problems: stats.problems + (met ? 0 : 1) + leaks + (unknown ? 1 : 0) + (engineLost ? 1 : 0),
+  unknown,
+  engineLost,
 };
-console.log(`soak: seed ${SEED}, ${secs(Date.now() - started)}, ${stats.parallelRounds} parallel round(s), ${counts.problems} problem(s) printed above, ${stackTraces} stack trace(s); plan ${met ? 'reached' : 'NOT reached'} (${TARGET.runs} runs, ${TARGET.interrupted} interrupted, ${TARGET.failing} failing, ${TARGET_FAULTS} faults)${SHORT ? '' : `; issue 11's done-when (50 runs, 15 interrupted, 10 failing, 5 faults, 0 leaks): ${doneWhen ? 'met' : 'not met'}`}`);
+console.log(
+  `soak: seed ${SEED}, ${secs(Date.now() - started)}, ${stats.parallelRounds} parallel round(s), ${counts.problems} problem(s) printed above, ${stackTraces} stack trace(s); plan ${met ? 'reached' : 'NOT reached'} (${TARGET.runs} runs, ${TARGET.interrupted} interrupted, ${TARGET.failing} failing, ${TARGET_FAULTS} faults)${SHORT ? '' : `; issue 11's done-when (50 runs, 15 interrupted, 10 failing, 5 faults, 0 leaks): ${doneWhen ? 'met' : 'not met'}`}`,
+);
 console.log(summaryLine(counts, LENIENT));
 process.exitCode = suiteExitCode(counts, LENIENT);

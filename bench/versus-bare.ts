@@ -31,7 +31,13 @@ const SOURCE = '127.0.0.1:5001/library/alpine:latest';
 const IMAGE = '127.0.0.1:5001/bench/alpine:latest';
 const tmp = await mkdtemp(join(tmpdir(), 'mah-bench-'));
 
-interface Sample { wallMs: number; cpuMs?: number; rssMiB?: number; phases?: Record<string, number>; loaded?: string }
+interface Sample {
+  wallMs: number;
+  cpuMs?: number;
+  rssMiB?: number;
+  phases?: Record<string, number>;
+  loaded?: string;
+}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -45,7 +51,13 @@ async function harness(args: string[]): Promise<Sample> {
   if (r.exitCode !== 0) throw new Error(`the harness failed (exit ${r.exitCode}): ${r.stdout}${r.stderr}`);
   const u = JSON.parse(await readFile(rusage, 'utf8')) as { userMs: number; systemMs: number; maxRssKiB: number; loaded?: string };
   const report = JSON.parse(await readFile(json, 'utf8')) as { phasesMs?: Record<string, number> };
-  return { wallMs, cpuMs: u.userMs + u.systemMs, rssMiB: u.maxRssKiB / 1024, phases: report.phasesMs ?? {}, ...(u.loaded ? { loaded: u.loaded } : {}) };
+  return {
+    wallMs,
+    cpuMs: u.userMs + u.systemMs,
+    rssMiB: u.maxRssKiB / 1024,
+    phases: report.phasesMs ?? {},
+    ...(u.loaded ? { loaded: u.loaded } : {}),
+  };
 }
 
 async function timedRun(fn: () => Promise<unknown>): Promise<Sample> {
@@ -57,7 +69,9 @@ async function timedRun(fn: () => Promise<unknown>): Promise<Sample> {
 async function platformsOf(ref: string): Promise<string[]> {
   const r = await $`docker buildx imagetools inspect --raw ${ref}`;
   const index = JSON.parse(r.stdout) as { manifests: Array<{ platform?: { os: string; architecture: string; variant?: string } }> };
-  return index.manifests.filter((m) => m.platform && m.platform.os !== 'unknown').map((m) => [m.platform!.os, m.platform!.architecture, m.platform!.variant].filter(Boolean).join('/'));
+  return index.manifests
+    .filter((m) => m.platform && m.platform.os !== 'unknown')
+    .map((m) => [m.platform!.os, m.platform!.architecture, m.platform!.variant].filter(Boolean).join('/'));
 }
 
 async function bareVerify(platforms: string[], keep: boolean, flags: string[] = []): Promise<void> {
@@ -72,7 +86,16 @@ async function bareBuild(platforms: string[]): Promise<void> {
     const port = (await $`docker port ${id} 5000/tcp`).stdout.trim().split(':').at(-1);
     tag = `127.0.0.1:${port}/platform-args:bench`;
     // As a user's script would: wait until the registry answers.
-    for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 50));
+    for (
+      let i = 0;
+      i < 100 &&
+      !(await fetch(`http://127.0.0.1:${port}/v2/`).then(
+        (r) => r.ok,
+        () => false,
+      ));
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 50));
     await $`docker buildx build --platform ${platforms.join(',')} --provenance=false --push -t ${tag} ${join(ROOT, 'samples/platform-args')}`;
     for (const p of platforms) await $`docker run --rm --platform ${p} ${tag}`;
   } finally {
@@ -94,7 +117,13 @@ async function bareBuildRetried(platforms: string[]): Promise<void> {
       await bareBuild(platforms);
       return;
     } catch (err) {
-      const why = String((err as { stderr?: string }).stderr ?? err).split('\n').filter((l) => /error/i.test(l)).at(-1) ?? String(err).split('\n')[0] ?? 'no message';
+      const why =
+        String((err as { stderr?: string }).stderr ?? err)
+          .split('\n')
+          .filter((l) => /error/i.test(l))
+          .at(-1) ??
+        String(err).split('\n')[0] ??
+        'no message';
       if (attempt === 3) throw err;
       console.log(`  (the bare build failed, attempt ${attempt}: ${why.trim()}; tried again, every attempt's time counts)`);
     }
@@ -106,9 +135,11 @@ function line(name: string, h: Sample[], bare: Sample[]): string {
   const bw = median(bare.map((s) => s.wallMs));
   const cpu = median(h.map((s) => s.cpuMs!));
   const rss = Math.max(...h.map((s) => s.rssMiB!));
-  return `${name.padEnd(34)} harness ${(hw / 1000).toFixed(1).padStart(6)} s  bare ${(bw / 1000).toFixed(1).padStart(6)} s  ratio ${(hw / bw).toFixed(2)}  ` +
+  return (
+    `${name.padEnd(34)} harness ${(hw / 1000).toFixed(1).padStart(6)} s  bare ${(bw / 1000).toFixed(1).padStart(6)} s  ratio ${(hw / bw).toFixed(2)}  ` +
     `harness CPU ${(cpu / 1000).toFixed(2)} s (${((cpu / hw) * 100).toFixed(1)}% of wall)  peak ${rss.toFixed(0)} MiB` +
-    `  code: ${[...new Set(h.map((s) => s.loaded ?? 'modules'))].join(' / ')}`;
+    `  code: ${[...new Set(h.map((s) => s.loaded ?? 'modules'))].join(' / ')}`
+  );
 }
 
 function phases(h: Sample[]): string {
@@ -117,7 +148,9 @@ function phases(h: Sample[]): string {
 }
 
 try {
-  console.log(`machine: ${cpus()[0]?.model ?? '?'} x ${availableParallelism()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; rounds ${ROUNDS}`);
+  console.log(
+    `machine: ${cpus()[0]?.model ?? '?'} x ${availableParallelism()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; rounds ${ROUNDS}`,
+  );
   await $`docker buildx imagetools create -t ${IMAGE} ${SOURCE}`;
   const platforms = await platformsOf(IMAGE);
   await $`docker image rm ${IMAGE}`.nothrow();

@@ -47,5 +47,8 @@ await bundle?.keepCodeCache();
 if (process.env.MULTIARCH_RUSAGE_FILE) {
   const { writeFileSync } = await import('node:fs');
   const u = process.resourceUsage();
-  writeFileSync(process.env.MULTIARCH_RUSAGE_FILE, JSON.stringify({ userMs: u.userCPUTime / 1000, systemMs: u.systemCPUTime / 1000, maxRssKiB: u.maxRSS, loaded }));
+  writeFileSync(
+    process.env.MULTIARCH_RUSAGE_FILE,
+    JSON.stringify({ userMs: u.userCPUTime / 1000, systemMs: u.systemCPUTime / 1000, maxRssKiB: u.maxRSS, loaded }),
+  );
 }

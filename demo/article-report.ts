@@ -10,7 +10,10 @@ import type { RunReport } from '../harness/result/model.ts';
 export const ARTICLE_SECTIONS: ReadonlyArray<[string, string]> = [
   ['1.2', '安装 (install): docker buildx version'],
   ['1.4.1', '在内核中使用 QEMU 仿真支持 (QEMU in the kernel): tonistiigi/binfmt --install all'],
-  ['1.4.2', '使用相同的构建器实例在多个本机节点上构建 (one builder, a native node per platform): described only; reproduced with a node per engine'],
+  [
+    '1.4.2',
+    '使用相同的构建器实例在多个本机节点上构建 (one builder, a native node per platform): described only; reproduced with a node per engine',
+  ],
   ['1.5', '创建 builder (create a builder): buildx ls, buildx create'],
   ['1.6', '启动 builder (start it): buildx inspect --bootstrap'],
   ['1.7', '使用 builder 构建跨平台镜像 (build with the builder): buildx build --platform, --load, --push, imagetools inspect, run'],
@@ -18,7 +21,7 @@ export const ARTICLE_SECTIONS: ReadonlyArray<[string, string]> = [
   ['1.9', '平台相关的全局变量 (the platform ARGs)'],
   ['1.10', '删除 builder (remove the builder): buildx rm'],
   ['1.11', '功能清单 (buildx --help)'],
-  ['2.5', '构建 arm64 平台镜像 (build the host platform\'s image)'],
+  ['2.5', "构建 arm64 平台镜像 (build the host platform's image)"],
   ['2.6', '构建 amd64 平台镜像 (build another platform with --platform)'],
   ['2.7', '使用 manifest 合并多平台镜像 (docker manifest create, push)'],
   ['2.8', 'manifest 功能清单 (docker manifest --help)'],
@@ -74,13 +77,22 @@ export function renderArticleReport(reports: readonly RunReport[], summary: Demo
     '',
   ];
   const host = reports[0]?.host;
-  if (host) out.push(`Engine ${host.engine} on ${host.native} (kernel ${host.kernel}), ${host.imageStore} image store, buildx ${host.buildx ?? 'none'}. The article used Docker Desktop 4.15 (engine 20.10.21) on an Apple M2.`, '');
+  if (host)
+    out.push(
+      `Engine ${host.engine} on ${host.native} (kernel ${host.kernel}), ${host.imageStore} image store, buildx ${host.buildx ?? 'none'}. The article used Docker Desktop 4.15 (engine 20.10.21) on an Apple M2.`,
+      '',
+    );
   if (summary.qemuToCross) {
     const { ratio, qemuMs, crossMs, platforms, shared } = summary.qemuToCross;
-    out.push(`**Build time, QEMU emulation vs cross-compilation** (the Go sample, cold, same ${platforms.length} emulated platforms ${platforms.join(', ')}): ${(qemuMs / 1000).toFixed(1)} s vs ${(crossMs / 1000).toFixed(1)} s, a ratio of **${ratio.toFixed(1)}x**. Times are per-platform BuildKit step time from the rawjson progress stream of one multi-platform build each (platforms build concurrently on 2 cores).${shared.length ? ` Left out: ${shared.join(', ')}, whose cross-compile step was identical to another platform's, so BuildKit ran it once under the other's name.` : ''}`, '');
+    out.push(
+      `**Build time, QEMU emulation vs cross-compilation** (the Go sample, cold, same ${platforms.length} emulated platforms ${platforms.join(', ')}): ${(qemuMs / 1000).toFixed(1)} s vs ${(crossMs / 1000).toFixed(1)} s, a ratio of **${ratio.toFixed(1)}x**. Times are per-platform BuildKit step time from the rawjson progress stream of one multi-platform build each (platforms build concurrently on 2 cores).${shared.length ? ` Left out: ${shared.join(', ')}, whose cross-compile step was identical to another platform's, so BuildKit ran it once under the other's name.` : ''}`,
+      '',
+    );
   }
   for (const [section, title] of ARTICLE_SECTIONS) {
-    const covering = reports.filter((r) => sectionsOf(r).includes(section) || sectionsOf(r).some((s) => s.includes('-') && inRange(section, s)));
+    const covering = reports.filter(
+      (r) => sectionsOf(r).includes(section) || sectionsOf(r).some((s) => s.includes('-') && inRange(section, s)),
+    );
     out.push(`## ${section} ${title}`, '');
     if (covering.length === 0) {
       const why = summary.notRun?.find((n) => n.sections.includes(section))?.why;
@@ -102,16 +114,38 @@ export function renderArticleReport(reports: readonly RunReport[], summary: Demo
       } else {
         const failed = r.summary.failed > 0;
         out.push(`### ${failed ? '❌ FAIL' : '✅ PASS'}: ${cell(r.title)} (\`${r.scenario}\`)`, '');
-        if (r.image) out.push('```sh', `$ docker buildx build --platform ${r.platforms.map((p) => p.platform).join(',')} -t ${r.image.ref} --push .`, ...r.platforms.map((p) => `$ docker run --rm --platform ${p.platform} ${r.image!.ref.replace(/:[^:/]+$/, '')}@${p.digest ?? '?'}`), '```');
+        if (r.image)
+          out.push(
+            '```sh',
+            `$ docker buildx build --platform ${r.platforms.map((p) => p.platform).join(',')} -t ${r.image.ref} --push .`,
+            ...r.platforms.map(
+              (p) => `$ docker run --rm --platform ${p.platform} ${r.image!.ref.replace(/:[^:/]+$/, '')}@${p.digest ?? '?'}`,
+            ),
+            '```',
+          );
         out.push('', '| platform | mode | checks | build | output |', '|---|---|---|---|---|');
         for (const p of r.platforms) {
-          const checks = p.checks ? Object.entries(p.checks).map(([k, c]) => `${k} ${c.status === 'pass' ? '✓' : c.status === 'fail' ? '✗' : '–'}`).join(' ') : p.status;
-          out.push(`| \`${p.platform}\` | ${p.mode} | ${checks} | ${p.buildMs !== undefined ? `${(p.buildMs / 1000).toFixed(1)} s` : '-'} | ${cell(p.output.split('\n')[0] ?? '')} |`);
+          const checks = p.checks
+            ? Object.entries(p.checks)
+                .map(([k, c]) => `${k} ${c.status === 'pass' ? '✓' : c.status === 'fail' ? '✗' : '–'}`)
+                .join(' ')
+            : p.status;
+          out.push(
+            `| \`${p.platform}\` | ${p.mode} | ${checks} | ${p.buildMs !== undefined ? `${(p.buildMs / 1000).toFixed(1)} s` : '-'} | ${cell(p.output.split('\n')[0] ?? '')} |`,
+          );
         }
         out.push('');
-        for (const p of r.platforms.filter((x) => x.knownIssues)) for (const k of p.knownIssues!) out.push(`- **Differs from the article:** \`${p.platform}\`: ${cell(k)}`);
+        for (const p of r.platforms.filter((x) => x.knownIssues))
+          for (const k of p.knownIssues!) out.push(`- **Differs from the article:** \`${p.platform}\`: ${cell(k)}`);
         for (const p of r.platforms.filter((x) => x.message)) {
-          const what = p.status === 'xfail' ? 'Expected failure (XFAIL)' : p.status === 'xpass' ? 'Unexpected pass (XPASS)' : p.status === 'skip' ? 'Skipped' : 'Failed';
+          const what =
+            p.status === 'xfail'
+              ? 'Expected failure (XFAIL)'
+              : p.status === 'xpass'
+                ? 'Unexpected pass (XPASS)'
+                : p.status === 'skip'
+                  ? 'Skipped'
+                  : 'Failed';
           out.push(`- **${what}:** \`${p.platform}\`: ${cell(p.message!)}`);
         }
         for (const f of r.failures ?? []) out.push(`- **Failed:** ${cell(f)}`);
@@ -125,6 +159,10 @@ export function renderArticleReport(reports: readonly RunReport[], summary: Demo
 
 function inRange(section: string, range: string): boolean {
   const [a, b] = range.split('-');
-  const key = (s: string) => s.split('.').map((n) => n.padStart(3, '0')).join('.');
+  const key = (s: string) =>
+    s
+      .split('.')
+      .map((n) => n.padStart(3, '0'))
+      .join('.');
   return key(section) >= key(a!) && key(section) <= key(b!);
 }

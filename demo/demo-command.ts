@@ -22,10 +22,27 @@ import { qemuToCrossRatio, renderArticleReport, type DemoSummary } from './artic
  */
 const SCENARIO_DIR = join(packageRoot(import.meta.url), 'scenarios');
 /** The article's order. */
-export const DEMO_ORDER = ['buildx-basics', 'binfmt-install', 'builder-nodes', 'builder-lifecycle', 'hello-go-qemu', 'hello-go-cross', 'hello-go-cross-scratch', 'platform-args', 'manifest-path', 'manifest-commands'];
+export const DEMO_ORDER = [
+  'buildx-basics',
+  'binfmt-install',
+  'builder-nodes',
+  'builder-lifecycle',
+  'hello-go-qemu',
+  'hello-go-cross',
+  'hello-go-cross-scratch',
+  'platform-args',
+  'manifest-path',
+  'manifest-commands',
+];
 
 export async function demoCommand(args: string[]): Promise<number> {
-  const { values } = parse(args, { reporter: COMMON.reporter, json: COMMON.json, quiet: COMMON.quiet, cached: { type: 'boolean' }, 'allow-privileged': { type: 'boolean' } });
+  const { values } = parse(args, {
+    reporter: COMMON.reporter,
+    json: COMMON.json,
+    quiet: COMMON.quiet,
+    cached: { type: 'boolean' },
+    'allow-privileged': { type: 'boolean' },
+  });
   const specs = reporters(values);
   if (!specs.some((s) => s.name === 'json')) specs.push({ name: 'json', file: 'reports/demo.json' });
   await checkReportDestinations([...specs, { name: 'markdown', file: 'reports/demo-article.md' }], 'demo');
@@ -40,12 +57,19 @@ export async function demoCommand(args: string[]): Promise<number> {
       progressPrinter(name)(`not run: ${privilegedRefusal(scenario)}`);
       continue;
     }
-    reports.push(await runScenario(scenario, {
-      noCache: !values.cached, allowPrivileged: Boolean(values['allow-privileged']), ...(values.quiet ? {} : { onProgress: progressPrinter(name) }),
-    }));
+    reports.push(
+      await runScenario(scenario, {
+        noCache: !values.cached,
+        allowPrivileged: Boolean(values['allow-privileged']),
+        ...(values.quiet ? {} : { onProgress: progressPrinter(name) }),
+      }),
+    );
   }
   const code = await printAndWriteReports(reports, specs, 'demo', false, Boolean(values.quiet));
-  const summary: DemoSummary = { notRun, ...(values.cached ? {} : { qemuToCross: qemuToCrossRatio(reports, 'hello-go-qemu', 'hello-go-cross') }) };
+  const summary: DemoSummary = {
+    notRun,
+    ...(values.cached ? {} : { qemuToCross: qemuToCrossRatio(reports, 'hello-go-qemu', 'hello-go-cross') }),
+  };
   const article = 'reports/demo-article.md';
   await mkdir(dirname(article), { recursive: true });
   await writeFile(article, renderArticleReport(reports, summary));
@@ -53,7 +77,12 @@ export async function demoCommand(args: string[]): Promise<number> {
   const ratio = summary.qemuToCross;
   // With a report on stdout (--reporter json=-), stdout carries nothing else.
   const say = stdoutReporter(specs) ? console.error : console.log;
-  if (ratio) say(`build time, QEMU vs cross-compilation (${ratio.platforms.join(', ')}): ${(ratio.qemuMs / 1000).toFixed(1)} s vs ${(ratio.crossMs / 1000).toFixed(1)} s = ${ratio.ratio.toFixed(1)}x`);
-  say(`demo: ${reports.length} scenarios, ${failed === 0 ? 'all passed' : `${failed} failure(s)`}; the article, section by section: ${article}`);
+  if (ratio)
+    say(
+      `build time, QEMU vs cross-compilation (${ratio.platforms.join(', ')}): ${(ratio.qemuMs / 1000).toFixed(1)} s vs ${(ratio.crossMs / 1000).toFixed(1)} s = ${ratio.ratio.toFixed(1)}x`,
+    );
+  say(
+    `demo: ${reports.length} scenarios, ${failed === 0 ? 'all passed' : `${failed} failure(s)`}; the article, section by section: ${article}`,
+  );
   return code;
 }

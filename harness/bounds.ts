@@ -33,7 +33,9 @@ export function boundMs(name: BoundName, env: NodeJS.ProcessEnv = process.env): 
   if (raw === undefined || raw === '') return defaultMs;
   const ms = /^\d+$/.test(raw) ? Number(raw) : NaN;
   if (!(ms > 0 && ms <= MAX_TIMER_MS)) {
-    throw new UsageError(`${variable} is "${raw}", not a whole number of milliseconds from 1 to ${MAX_TIMER_MS}: unset it for the default, ${formatBound(defaultMs)}.`);
+    throw new UsageError(
+      `${variable} is "${raw}", not a whole number of milliseconds from 1 to ${MAX_TIMER_MS}: unset it for the default, ${formatBound(defaultMs)}.`,
+    );
   }
   return ms;
 }

@@ -17,7 +17,14 @@ export function harnessCodeId(): Promise<string> {
     const built = await readFile(join(root, 'code-id.txt'), 'utf8').catch(() => undefined);
     if (built?.trim()) return built.trim();
     const names = (await readdir(root, { recursive: true })).filter((n) => /\.(ts|js)$/.test(n)).sort();
-    const stats = await Promise.all(names.map((n) => stat(join(root, n)).then((s) => `${n}:${s.size}:${s.mtimeMs}`, () => `${n}:gone`)));
+    const stats = await Promise.all(
+      names.map((n) =>
+        stat(join(root, n)).then(
+          (s) => `${n}:${s.size}:${s.mtimeMs}`,
+          () => `${n}:gone`,
+        ),
+      ),
+    );
     return createHash('sha256').update(stats.join('\n')).digest('hex');
   })();
   return id;

@@ -3,11 +3,27 @@
  * scenarios import. Nothing outside this list is promised to stay.
  */
 // Scenarios: define, load, run.
-export { defineScenario, loadScenario, type BuildScenario, type KnownIssue, type Scenario, type StepsScenario, type VerifyScenario } from './scenario/define.ts';
+export {
+  defineScenario,
+  loadScenario,
+  type BuildScenario,
+  type KnownIssue,
+  type Scenario,
+  type StepsScenario,
+  type VerifyScenario,
+} from './scenario/define.ts';
 export { runScenario, type RunOptions } from './scenario/run-scenario.ts';
 export type { Step, StepsContext, StepVerifyOptions } from './scenario/steps.ts';
 // Platforms, how this host runs them, and what they must print.
-export { formatPlatform, normalizePlatform, parsePlatform, parsePlatformList, platformSlug, samePlatform, type Platform } from './platform/platform.ts';
+export {
+  formatPlatform,
+  normalizePlatform,
+  parsePlatform,
+  parsePlatformList,
+  platformSlug,
+  samePlatform,
+  type Platform,
+} from './platform/platform.ts';
 export { classify, type ExecutionMode, type PlatformExecution } from './platform/execution-mode.ts';
 export { judge, unameMachine, type Expectation } from './platform/expectations.ts';
 // The host and the engine.

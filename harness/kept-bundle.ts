@@ -64,7 +64,10 @@ async function loadKept(entry: string): Promise<unknown> {
   if (process.env.MULTIARCH_BUNDLE_CACHE === 'off') throw new Error('kept bundles are off');
   const base = keptBase(entry);
   const record = await readStateFile<KeptBundleRecord>(`${base}.json`);
-  let bundle = record && record.entry === entry && inputsUnchanged(record.inputs) && statSync(record.bundle, { throwIfNoEntry: false }) ? record.bundle : undefined;
+  let bundle =
+    record && record.entry === entry && inputsUnchanged(record.inputs) && statSync(record.bundle, { throwIfNoEntry: false })
+      ? record.bundle
+      : undefined;
   if (!bundle) {
     // Where nothing can be kept (a read-only state folder), esbuild is not run for nothing at every start.
     await mkdir(dirname(base), { recursive: true });
@@ -80,27 +83,41 @@ async function makeBundle(entry: string, base: string): Promise<string> {
   const startedAt = Date.now();
   const prefixOf = (path: string) => `var __dirname = ${JSON.stringify(dirname(path))}, __filename = ${JSON.stringify(path)};`;
   const result = await esbuild.build({
-    entryPoints: [entry], bundle: true, format: 'cjs', platform: 'node', target: 'node20', write: false, metafile: true,
-    logLevel: 'silent', absWorkingDir: dirname(entry),
+    entryPoints: [entry],
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+    absWorkingDir: dirname(entry),
     // A vm.Script has no module loader: import() becomes require().
     supported: { 'dynamic-import': false },
-    plugins: [{
-      name: 'package-files',
-      setup(build) {
-        // Native addons stay requires, by absolute path.
-        build.onResolve({ filter: /\.node$/ }, async (args) => {
-          if (args.pluginData === 'resolving') return undefined;
-          const r = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: 'resolving' });
-          return r.errors.length || !r.path ? undefined : { path: r.path, external: true };
-        });
-        build.onLoad({ filter: /\.[cm]?js$/ }, (args) => ({
-          loader: 'js', contents: prefixOf(args.path) + withLazyRequires(args.path, readFileSync(args.path, 'utf8')), resolveDir: dirname(args.path),
-        }));
+    plugins: [
+      {
+        name: 'package-files',
+        setup(build) {
+          // Native addons stay requires, by absolute path.
+          build.onResolve({ filter: /\.node$/ }, async (args) => {
+            if (args.pluginData === 'resolving') return undefined;
+            const r = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: 'resolving' });
+            return r.errors.length || !r.path ? undefined : { path: r.path, external: true };
+          });
+          build.onLoad({ filter: /\.[cm]?js$/ }, (args) => ({
+            loader: 'js',
+            contents: prefixOf(args.path) + withLazyRequires(args.path, readFileSync(args.path, 'utf8')),
+            resolveDir: dirname(args.path),
+          }));
+        },
       },
-    }],
+    ],
   });
   const text = result.outputFiles[0]!.text;
-  const inputs = keptInputs(Object.keys(result.metafile.inputs).map((p) => (p.startsWith('/') ? p : join(dirname(entry), p))), startedAt);
+  const inputs = keptInputs(
+    Object.keys(result.metafile.inputs).map((p) => (p.startsWith('/') ? p : join(dirname(entry), p))),
+    startedAt,
+  );
   const bundle = `${base}.cjs`;
   await writeStateFile(bundle, text);
   if (inputs) await writeStateFile(`${base}.json`, JSON.stringify({ entry, bundle, inputs } satisfies KeptBundleRecord));
@@ -156,10 +173,17 @@ function runScript(source: string, file: string, filename: string, requireFrom: 
     cachedData = undefined;
   }
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
-    filename, ...(cachedData ? { cachedData } : {}),
+    filename,
+    ...(cachedData ? { cachedData } : {}),
   });
   const module = { exports: {} as unknown };
-  (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(requireFrom), module, filename, dirname(requireFrom));
+  (script.runInThisContext() as (...args: unknown[]) => void)(
+    module.exports,
+    createRequire(requireFrom),
+    module,
+    filename,
+    dirname(requireFrom),
+  );
   const cached = cachedData !== undefined && script.cachedDataRejected !== true;
   const keep = process.env.MULTIARCH_BUNDLE_CACHE !== 'off' && !cached;
   return { exports: module.exports, cached, keepCodeCache: () => (keep ? keepCodeCache(script, cacheBase, cacheFile) : Promise.resolve()) };

@@ -74,7 +74,10 @@ export async function sweepScratchFolders(dir = tmpdir()): Promise<number> {
   for (const name of names) {
     const m = NAME.exec(name);
     if (!m || m[2] !== pidNamespace() || pidAlive(Number(m[3]))) continue;
-    const gone = await rm(join(dir, name), { recursive: true, force: true }).then(() => true, () => false);
+    const gone = await rm(join(dir, name), { recursive: true, force: true }).then(
+      () => true,
+      () => false,
+    );
     if (gone) removed++;
   }
   return removed;

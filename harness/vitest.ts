@@ -27,9 +27,12 @@ export function describeScenario(scenario: Scenario, options: DescribeOptions = 
   }
   describe(scenario.title, () => {
     let report: RunReport | undefined;
-    beforeAll(async () => {
-      report = await runScenario(scenario, options);
-    }, options.timeoutMs ?? 45 * 60_000);
+    beforeAll(
+      async () => {
+        report = await runScenario(scenario, options);
+      },
+      options.timeoutMs ?? 45 * 60_000,
+    );
     for (const platform of platforms) {
       test(platform, (ctx) => {
         const r = report?.platforms.find((p) => p.platform === platform);
@@ -56,8 +59,13 @@ export function describeImage(
 ): void {
   const platforms = options.platforms.map((p) => (typeof p === 'string' ? parsePlatform(p) : p));
   const scenario: VerifyScenario = {
-    kind: 'verify', name: `verify-${image}`, title: `${image}`, image, platforms: platforms.map(formatPlatform),
-    ...(options.expect ? { expect: options.expect } : {}), ...(options.command ? { command: options.command } : {}),
+    kind: 'verify',
+    name: `verify-${image}`,
+    title: `${image}`,
+    image,
+    platforms: platforms.map(formatPlatform),
+    ...(options.expect ? { expect: options.expect } : {}),
+    ...(options.command ? { command: options.command } : {}),
   };
   describeScenario(scenario, { ...options, platforms });
 }

@@ -22,7 +22,7 @@ export default defineScenario({
       platform: 'linux/arm/v6',
       check: 'binary',
       matches: /GOARM=7, more than linux\/arm\/v6/,
-      why: 'the article\'s Dockerfile sets no GOARM, so Go cross-compiles ARMv7 code into the arm/v6 image; QEMU runs it, an ARMv6 CPU would not (samples/hello-go/Dockerfile.cross-scratch passes GOARM=${TARGETVARIANT#v})',
+      why: "the article's Dockerfile sets no GOARM, so Go cross-compiles ARMv7 code into the arm/v6 image; QEMU runs it, an ARMv6 CPU would not (samples/hello-go/Dockerfile.cross-scratch passes GOARM=${TARGETVARIANT#v})",
     },
   ],
 });

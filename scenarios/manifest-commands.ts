@@ -8,7 +8,12 @@ import { buildAndPushEcho } from './support/echo-platform.ts';
 
 interface ListJson {
   mediaType?: string;
-  manifests?: Array<{ mediaType: string; digest: string; size: number; platform: { architecture: string; os: string; variant?: string; 'os.version'?: string } }>;
+  manifests?: Array<{
+    mediaType: string;
+    digest: string;
+    size: number;
+    platform: { architecture: string; os: string; variant?: string; 'os.version'?: string };
+  }>;
 }
 
 function parseJson<T>(s: Step, text: string, what: string): T | undefined {
@@ -26,7 +31,9 @@ async function helpOf(s: Step, sub: string[], flags: RegExp[]): Promise<void> {
   const help = await s.must([...sub, '--help']);
   for (const f of flags) s.checkMatch(help.stdout, f, `${sub.join(' ')} --help`);
   const notice = /Flag shorthand -h has been deprecated/.test(h.stdout + h.stderr);
-  s.saw(`\`${sub.join(' ')} -h\`: ${notice ? 'prints "Flag shorthand -h has been deprecated", as in the article' : 'no deprecation notice any more'}`);
+  s.saw(
+    `\`${sub.join(' ')} -h\`: ${notice ? 'prints "Flag shorthand -h has been deprecated", as in the article' : 'no deprecation notice any more'}`,
+  );
   if (!notice) s.differs(`this CLI no longer prints the -h deprecation notice for ${sub.join(' ')}.`);
 }
 
@@ -47,8 +54,9 @@ export default defineScenario({
     await t.step('2.8', 'docker manifest --help lists create, inspect, annotate, push, rm', async (s) => {
       s.article('Commands: annotate, create, inspect, push, rm; "docker manifest is an experimental feature".');
       const help = await s.must(['manifest', '--help']);
-      for (const sub of ['annotate', 'create', 'inspect', 'push', 'rm']) s.checkMatch(help.stdout, new RegExp(`^\\s+${sub}\\s`, 'm'), `manifest --help lists ${sub}`);
-      if (!/EXPERIMENTAL/.test(help.stdout)) s.differs('docker manifest is no longer marked EXPERIMENTAL in this CLI\'s help.');
+      for (const sub of ['annotate', 'create', 'inspect', 'push', 'rm'])
+        s.checkMatch(help.stdout, new RegExp(`^\\s+${sub}\\s`, 'm'), `manifest --help lists ${sub}`);
+      if (!/EXPERIMENTAL/.test(help.stdout)) s.differs("docker manifest is no longer marked EXPERIMENTAL in this CLI's help.");
       for (const p of [arm64, amd64]) refs[formatPlatform(p)] = await buildAndPushEcho(s, t, registry, p);
     });
 
@@ -60,7 +68,10 @@ export default defineScenario({
       await s.must(['manifest', 'create', '--insecure', '--amend', list, refs['linux/amd64']!]);
       const two = parseJson<ListJson>(s, (await s.must(['manifest', 'inspect', '--insecure', list])).stdout, 'inspect');
       const platforms = (two?.manifests ?? []).map((m) => `${m.platform.os}/${m.platform.architecture}`).sort();
-      s.check(JSON.stringify(platforms) === JSON.stringify(['linux/amd64', 'linux/arm64']), `after --amend the list should hold linux/amd64 and linux/arm64, holds ${platforms.join(', ')}`);
+      s.check(
+        JSON.stringify(platforms) === JSON.stringify(['linux/amd64', 'linux/arm64']),
+        `after --amend the list should hold linux/amd64 and linux/arm64, holds ${platforms.join(', ')}`,
+      );
       s.saw(`after create and create --amend: ${platforms.join(', ')}`);
     });
 
@@ -73,7 +84,10 @@ export default defineScenario({
       await s.must(['manifest', 'create', '--insecure', throwaway, refs['linux/amd64']!]);
       await s.must(['manifest', 'push', '--insecure', '--purge', throwaway]);
       const gone = await s.docker(['manifest', 'rm', throwaway]);
-      s.check(gone.exitCode !== 0 && /No such manifest/i.test(gone.stderr), `after push --purge the local list should be gone, rm said: ${gone.stderr.trim() || gone.stdout.trim()}`);
+      s.check(
+        gone.exitCode !== 0 && /No such manifest/i.test(gone.stderr),
+        `after push --purge the local list should be gone, rm said: ${gone.stderr.trim() || gone.stdout.trim()}`,
+      );
       s.saw('after push --purge, `docker manifest rm` finds no local list');
     });
 
@@ -87,17 +101,32 @@ export default defineScenario({
       }
       const arm = plain?.manifests?.find((m) => m.platform.architecture === 'arm64');
       s.saw(`list ${plain?.mediaType}; arm64 entry ${JSON.stringify(arm?.platform)}`);
-      if (arm && !arm.platform.variant) s.differs('the arm64 entry has no "variant": "v8" (BuildKit normalises arm64/v8 to arm64); the article\'s showed v8.');
-      const verbose = parseJson<Array<{ Ref: string; Descriptor: { digest: string; platform: object }; SchemaV2Manifest?: { layers: object[] }; OCIManifest?: { layers: object[] } }>>(
-        s, (await s.must(['manifest', 'inspect', '-v', '--insecure', list])).stdout, 'inspect -v');
+      if (arm && !arm.platform.variant)
+        s.differs('the arm64 entry has no "variant": "v8" (BuildKit normalises arm64/v8 to arm64); the article\'s showed v8.');
+      const verbose = parseJson<
+        Array<{
+          Ref: string;
+          Descriptor: { digest: string; platform: object };
+          SchemaV2Manifest?: { layers: object[] };
+          OCIManifest?: { layers: object[] };
+        }>
+      >(s, (await s.must(['manifest', 'inspect', '-v', '--insecure', list])).stdout, 'inspect -v');
       s.check(Array.isArray(verbose) && verbose.length === 2, `inspect -v should list 2 images, listed ${verbose?.length}`);
       for (const v of verbose ?? []) {
         const layers = (v.SchemaV2Manifest ?? v.OCIManifest)?.layers ?? [];
-        s.check(/^sha256:[a-f0-9]{64}$/.test(v.Descriptor?.digest ?? '') && v.Descriptor.platform !== undefined, `${v.Ref}: a descriptor with digest and platform`);
+        s.check(
+          /^sha256:[a-f0-9]{64}$/.test(v.Descriptor?.digest ?? '') && v.Descriptor.platform !== undefined,
+          `${v.Ref}: a descriptor with digest and platform`,
+        );
         s.check(layers.length >= 2, `${v.Ref}: at least 2 layers (alpine + /os.txt), has ${layers.length}`);
       }
-      if ((verbose ?? []).some((v) => !v.Ref.includes('@sha256:'))) s.differs('inspect -v names each image by its tag (…:latest); the article\'s CLI printed …:latest@sha256:… (the digest is still in each Descriptor).');
-      s.saw(`inspect -v: ${(verbose ?? []).map((v) => `${v.SchemaV2Manifest ? 'SchemaV2Manifest' : 'OCIManifest'} with ${((v.SchemaV2Manifest ?? v.OCIManifest)?.layers ?? []).length} layers`).join('; ')}`);
+      if ((verbose ?? []).some((v) => !v.Ref.includes('@sha256:')))
+        s.differs(
+          "inspect -v names each image by its tag (…:latest); the article's CLI printed …:latest@sha256:… (the digest is still in each Descriptor).",
+        );
+      s.saw(
+        `inspect -v: ${(verbose ?? []).map((v) => `${v.SchemaV2Manifest ? 'SchemaV2Manifest' : 'OCIManifest'} with ${((v.SchemaV2Manifest ?? v.OCIManifest)?.layers ?? []).length} layers`).join('; ')}`,
+      );
     });
 
     await t.step('2.12', 'annotate --os-version macOS: the local list shows os.version', async (s) => {
@@ -105,7 +134,10 @@ export default defineScenario({
       await s.must(['manifest', 'annotate', '--os-version', 'macOS', list, refs['linux/arm64']!]);
       const after = parseJson<ListJson>(s, (await s.must(['manifest', 'inspect', '--insecure', list])).stdout, 'inspect');
       const arm = after?.manifests?.find((m) => m.platform.architecture === 'arm64');
-      s.check(arm?.platform['os.version'] === 'macOS', `the arm64 entry should carry "os.version": "macOS", has ${JSON.stringify(arm?.platform)}`);
+      s.check(
+        arm?.platform['os.version'] === 'macOS',
+        `the arm64 entry should carry "os.version": "macOS", has ${JSON.stringify(arm?.platform)}`,
+      );
       s.saw(`arm64 entry after annotate: ${JSON.stringify(arm?.platform)}`);
     });
 
@@ -114,7 +146,10 @@ export default defineScenario({
       s.check(rm.exitCode === 0, `rm: ${rm.stderr.trim()}`);
       const fromRegistry = parseJson<ListJson>(s, (await s.must(['manifest', 'inspect', '--insecure', list])).stdout, 'inspect');
       const arm = fromRegistry?.manifests?.find((m) => m.platform.architecture === 'arm64');
-      s.check(arm !== undefined && arm.platform['os.version'] === undefined, `the pushed list has no os.version: ${JSON.stringify(arm?.platform)}`);
+      s.check(
+        arm !== undefined && arm.platform['os.version'] === undefined,
+        `the pushed list has no os.version: ${JSON.stringify(arm?.platform)}`,
+      );
       s.saw(`arm64 entry read back from the registry: ${JSON.stringify(arm?.platform)}`);
     });
   },

@@ -8,15 +8,21 @@ import { ALPINE_PLATFORMS } from './support/upstream-platforms.ts';
 export default defineScenario({
   kind: 'build',
   name: 'platform-args',
-  title: 'BuildKit\'s platform ARGs (TARGETPLATFORM ... BUILDVARIANT)',
+  title: "BuildKit's platform ARGs (TARGETPLATFORM ... BUILDVARIANT)",
   article: '1.9',
   platforms: ALPINE_PLATFORMS,
   build: { context: new URL('../samples/platform-args/', import.meta.url), repository: 'platform-args' },
   expect: {
     kind: 'output',
     template: [
-      'TARGETPLATFORM={platform}', 'TARGETOS={os}', 'TARGETARCH={arch}', 'TARGETVARIANT={variant}',
-      'BUILDPLATFORM={buildplatform}', 'BUILDOS={buildos}', 'BUILDARCH={buildarch}', 'BUILDVARIANT={buildvariant}',
+      'TARGETPLATFORM={platform}',
+      'TARGETOS={os}',
+      'TARGETARCH={arch}',
+      'TARGETVARIANT={variant}',
+      'BUILDPLATFORM={buildplatform}',
+      'BUILDOS={buildos}',
+      'BUILDARCH={buildarch}',
+      'BUILDVARIANT={buildvariant}',
     ].join('\n'),
   },
 });

@@ -24,33 +24,45 @@ const LEFT_OUT = [/\/dist\/demo\//];
 const result = await build({
   entryPoints: [join(dist, 'harness/one-file-entry.js')],
   outfile: join(dist, 'cli.cjs'),
-  bundle: true, format: 'cjs', platform: 'node', target: 'node20', write: false, logLevel: 'warning',
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  write: false,
+  logLevel: 'warning',
   banner: { js: `// multiarch-harness code id ${codeId}` },
   external: ['esbuild', 'testcontainers', 'tsx', 'tsx/*', 'vitest', 'vitest/*'],
   // A vm.Script has no module loader: import() becomes require().
   supported: { 'dynamic-import': false },
   define: { 'import.meta.url': '__mah_url' },
-  plugins: [{
-    name: 'dist-files',
-    setup(b) {
-      b.onResolve({ filter: /.*/ }, async (args) => {
-        if (args.pluginData === 'resolving' || args.kind === 'entry-point') return undefined;
-        const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'resolving' });
-        if (r.path && LEFT_OUT.some((re) => re.test(r.path))) {
-          // Never reached from this bundle (bin/ sends demo to the ES modules); required by path if it ever is.
-          return { path: `./${relative(dist, r.path)}`, external: true };
-        }
-        return undefined;
-      });
-      // Each dist file's own URL, from where the bundle lies: dist/cli.cjs beside dist/harness/.
-      b.onLoad({ filter: /\.js$/ }, (args) => {
-        if (!args.path.startsWith(dist)) return undefined;
-        const rel = relative(dist, args.path);
-        const prefix = `var __mah_url = require("node:url").pathToFileURL(require("node:path").join(__dirname, ${JSON.stringify(rel)})).href;`;
-        return { loader: 'js', contents: prefix + readFileSync(args.path, 'utf8'), resolveDir: dirname(args.path) };
-      });
+  plugins: [
+    {
+      name: 'dist-files',
+      setup(b) {
+        b.onResolve({ filter: /.*/ }, async (args) => {
+          if (args.pluginData === 'resolving' || args.kind === 'entry-point') return undefined;
+          const r = await b.resolve(args.path, {
+            kind: args.kind,
+            resolveDir: args.resolveDir,
+            importer: args.importer,
+            pluginData: 'resolving',
+          });
+          if (r.path && LEFT_OUT.some((re) => re.test(r.path))) {
+            // Never reached from this bundle (bin/ sends demo to the ES modules); required by path if it ever is.
+            return { path: `./${relative(dist, r.path)}`, external: true };
+          }
+          return undefined;
+        });
+        // Each dist file's own URL, from where the bundle lies: dist/cli.cjs beside dist/harness/.
+        b.onLoad({ filter: /\.js$/ }, (args) => {
+          if (!args.path.startsWith(dist)) return undefined;
+          const rel = relative(dist, args.path);
+          const prefix = `var __mah_url = require("node:url").pathToFileURL(require("node:path").join(__dirname, ${JSON.stringify(rel)})).href;`;
+          return { loader: 'js', contents: prefix + readFileSync(args.path, 'utf8'), resolveDir: dirname(args.path) };
+        });
+      },
     },
-  }],
+  ],
 });
 const text = result.outputFiles[0].text;
 // import.meta left in a package file would be empty in CommonJS: say so.

@@ -87,7 +87,12 @@ await withHeartbeat(
     ]),
 );
 
-if (await stat(join(ROOT, 'test/.cache')).then(() => true, () => false)) {
+if (
+  await stat(join(ROOT, 'test/.cache')).then(
+    () => true,
+    () => false,
+  )
+) {
   say('test/.cache/ (where the corpus was kept before) is no longer used: rm -rf test/.cache frees its space.');
 }
 const seconds = ((Date.now() - started) / 1000).toFixed(1);

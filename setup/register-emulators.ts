@@ -27,7 +27,14 @@ import { parseArgs } from 'node:util';
 import { BINFMT_DIR, matchingHandler, parseHandler, readLocalHandlers, type BinfmtHandler } from '../harness/host/binfmt.ts';
 import { observeNow } from '../harness/host/observe.ts';
 import { elfHeaderOf } from '../harness/host/probe-program.ts';
-import { elfFacts, formatPlatform, KNOWN_PLATFORMS, parsePlatformList, qemuHandlerName, type Platform } from '../harness/platform/platform.ts';
+import {
+  elfFacts,
+  formatPlatform,
+  KNOWN_PLATFORMS,
+  parsePlatformList,
+  qemuHandlerName,
+  type Platform,
+} from '../harness/platform/platform.ts';
 import { DebianArchive } from './standins/debian-archive.ts';
 
 const log = (s: string) => console.log(`[emulators] ${s}`);
@@ -44,7 +51,9 @@ const stateDir = values['state-dir']!;
 const changes = join(stateDir, 'changes');
 
 /** The host's own architecture, in OCI terms. */
-const HOST_ARCH = ({ x64: 'amd64', arm64: 'arm64', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' } as Record<string, string>)[process.arch];
+const HOST_ARCH = ({ x64: 'amd64', arm64: 'arm64', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' } as Record<string, string>)[
+  process.arch
+];
 /** 32-bit modes a 64-bit kernel of the host's architecture may (or may not) run by itself. */
 const COMPAT_CANDIDATES: Record<string, string[]> = { amd64: ['linux/386'], arm64: ['linux/arm/v7'] };
 
@@ -55,7 +64,14 @@ async function record(line: string): Promise<void> {
 
 async function forget(line: string): Promise<void> {
   const text = await readFile(changes, 'utf8').catch(() => '');
-  await writeFile(changes, text.split('\n').filter((l) => l && l !== line).map((l) => `${l}\n`).join(''));
+  await writeFile(
+    changes,
+    text
+      .split('\n')
+      .filter((l) => l && l !== line)
+      .map((l) => `${l}\n`)
+      .join(''),
+  );
 }
 
 /** binfmt_misc's register syntax wants bytes as \xNN escapes. */
@@ -73,7 +89,27 @@ function magicFor(p: Platform, existing: BinfmtHandler | undefined): { magic: st
   const u16 = (n: number) => (le ? [n & 0xff, n >> 8] : [n >> 8, n & 0xff]);
   const hex = (bytes: number[]) => Buffer.from(bytes).toString('hex');
   const magic = [0x7f, 0x45, 0x4c, 0x46, f.bits === 64 ? 2 : 1, le ? 1 : 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...u16(2), ...u16(f.machine)];
-  const mask = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, ...(le ? [0xfe, 0xff] : [0xff, 0xfe]), 0xff, 0xff];
+  const mask = [
+    0xff,
+    0xff,
+    0xff,
+    0xff,
+    0xff,
+    0xff,
+    0xff,
+    0x00,
+    0xff,
+    0xff,
+    0xff,
+    0xff,
+    0xff,
+    0xff,
+    0xff,
+    0xff,
+    ...(le ? [0xfe, 0xff] : [0xff, 0xfe]),
+    0xff,
+    0xff,
+  ];
   return { magic: hex(magic), mask: hex(mask) };
 }
 
@@ -130,7 +166,9 @@ export function describeAnswer(p: Platform, a: KernelAnswer): string {
  * folder (<state>/emulators/qemu-<version>/), where the harness also finds them for second opinions.
  */
 async function qemuOf(suite: string): Promise<{ dir: string; version: string }> {
-  const debArch = ({ amd64: 'amd64', arm64: 'arm64', ppc64le: 'ppc64el', s390x: 's390x', riscv64: 'riscv64' } as Record<string, string>)[HOST_ARCH!]!;
+  const debArch = ({ amd64: 'amd64', arm64: 'arm64', ppc64le: 'ppc64el', s390x: 's390x', riscv64: 'riscv64' } as Record<string, string>)[
+    HOST_ARCH!
+  ]!;
   // trixie's lists are shared with the stand-ins, which read them for these architectures.
   const arches = suite === 'trixie' ? ['amd64', 'arm64', 'armhf', 'armel', 'i386', 'ppc64el', 's390x', 'riscv64'] : [debArch];
   const archive = new DebianArchive(stateDir, suite, arches);
@@ -138,13 +176,25 @@ async function qemuOf(suite: string): Promise<{ dir: string; version: string }> 
   const version = await archive.candidateVersion('qemu-user', debArch);
   const plain = version.replace(/^\d+:/, '').replace(/[+~].*$/, '');
   const dir = join(stateDir, 'emulators', `qemu-${plain}`);
-  if (await stat(join(dir, '.complete')).then(() => true, () => false)) return { dir, version: plain };
+  if (
+    await stat(join(dir, '.complete')).then(
+      () => true,
+      () => false,
+    )
+  )
+    return { dir, version: plain };
   log(`fetching Debian ${suite}'s qemu-user ${version} (QEMU ${plain})`);
   const pkg = await archive.fetch('qemu-user', debArch);
   await mkdir(dir, { recursive: true });
   for (const name of new Set(KNOWN_PLATFORMS.map(qemuHandlerName))) {
     const src = join(pkg.root, 'usr/bin', name);
-    if (!(await stat(src).then((s) => s.isFile(), () => false))) continue;
+    if (
+      !(await stat(src).then(
+        (s) => s.isFile(),
+        () => false,
+      ))
+    )
+      continue;
     await copyFile(src, join(dir, name));
     await chmod(join(dir, name), 0o755);
   }
@@ -171,7 +221,13 @@ async function saveHandler(name: string): Promise<void> {
   await mkdir(savedDir, { recursive: true });
   const file = join(savedDir, name);
   // The first replacement's original is the one to restore: never overwrite it with ours.
-  if (await stat(file).then(() => true, () => false)) return;
+  if (
+    await stat(file).then(
+      () => true,
+      () => false,
+    )
+  )
+    return;
   await writeFile(file, await readFile(join(BINFMT_DIR, name), 'utf8'));
 }
 
@@ -180,8 +236,17 @@ async function restore(name: string): Promise<boolean> {
   const text = await readFile(join(savedDir, name), 'utf8').catch(() => undefined);
   if (text === undefined) return false;
   const h = parseHandler(name, text);
-  if (await stat(join(BINFMT_DIR, name)).then(() => true, () => false)) await unregister(name);
-  await writeProc(join(BINFMT_DIR, 'register'), `:${name}:M:${h.offset ?? 0}:${escaped(h.magic!)}:${escaped(h.mask!)}:${h.interpreter}:${h.flags.replace(/O(?=.*C)/, '')}`);
+  if (
+    await stat(join(BINFMT_DIR, name)).then(
+      () => true,
+      () => false,
+    )
+  )
+    await unregister(name);
+  await writeProc(
+    join(BINFMT_DIR, 'register'),
+    `:${name}:M:${h.offset ?? 0}:${escaped(h.magic!)}:${escaped(h.mask!)}:${h.interpreter}:${h.flags.replace(/O(?=.*C)/, '')}`,
+  );
   if (!h.enabled) await writeProc(join(BINFMT_DIR, name), '0');
   await rm(join(savedDir, name), { force: true });
   log(`${name}: put back as it was (${h.interpreter}, flags ${h.flags})`);
@@ -194,12 +259,20 @@ async function main(): Promise<void> {
     return;
   }
   if (!HOST_ARCH) throw new Error(`this host's architecture (${process.arch}) is not one the harness registers emulators on.`);
-  if (!(await stat(join(BINFMT_DIR, 'register')).then(() => true, () => false))) throw new Error(`${BINFMT_DIR} is not mounted.`);
+  if (
+    !(await stat(join(BINFMT_DIR, 'register')).then(
+      () => true,
+      () => false,
+    ))
+  )
+    throw new Error(`${BINFMT_DIR} is not mounted.`);
   const emulate = values.emulate === 'none' ? [] : values.emulate ? parsePlatformList(values.emulate) : undefined;
   // Platforms whose answer is asked of the kernel before a handler is registered: the 32-bit modes of
   // the host's architecture, and any --ask-kernel names (the host's own platform answers "runs", a
   // foreign one "refuses": every answer can be had on any machine).
-  const asked = [...(COMPAT_CANDIDATES[HOST_ARCH] ?? []), ...(values['ask-kernel'] ? [values['ask-kernel']] : [])].flatMap((t) => parsePlatformList(t));
+  const asked = [...(COMPAT_CANDIDATES[HOST_ARCH] ?? []), ...(values['ask-kernel'] ? [values['ask-kernel']] : [])].flatMap((t) =>
+    parsePlatformList(t),
+  );
   const qemu = await currentQemu();
   let handlers = await readLocalHandlers();
   const answers = new Map<string, KernelAnswer>();
@@ -211,10 +284,16 @@ async function main(): Promise<void> {
   }
   const done: string[] = [];
   const byHandler = new Map<string, Platform>();
-  for (const p of KNOWN_PLATFORMS) if (p.architecture !== HOST_ARCH && !byHandler.has(qemuHandlerName(p))) byHandler.set(qemuHandlerName(p), p);
+  for (const p of KNOWN_PLATFORMS)
+    if (p.architecture !== HOST_ARCH && !byHandler.has(qemuHandlerName(p))) byHandler.set(qemuHandlerName(p), p);
   for (const [name, p] of byHandler) {
     const interpreter = join(qemu.dir, name);
-    if (!(await stat(interpreter).then(() => true, () => false))) {
+    if (
+      !(await stat(interpreter).then(
+        () => true,
+        () => false,
+      ))
+    ) {
       log(`${name}: QEMU ${qemu.version} has no such emulator; left as it is`);
       continue;
     }
@@ -242,7 +321,14 @@ async function main(): Promise<void> {
   handlers = await readLocalHandlers();
   if (done.length) log(`registered QEMU ${qemu.version} (${qemu.dir}) as ${done.join(', ')}`);
   const current = handlers.filter((h) => h.interpreter.startsWith(qemu.dir));
-  log(`${current.length} handlers use QEMU ${qemu.version}: ${current.map((h) => h.name).sort().join(' ') || 'none'}`);
+  log(
+    `${current.length} handlers use QEMU ${qemu.version}: ${
+      current
+        .map((h) => h.name)
+        .sort()
+        .join(' ') || 'none'
+    }`,
+  );
 }
 
 main().catch((err: unknown) => {

@@ -7,7 +7,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../dist/harness/', import.meta.url));
-const files = readdirSync(root, { recursive: true }).filter((n) => n.endsWith('.js')).sort();
+const files = readdirSync(root, { recursive: true })
+  .filter((n) => n.endsWith('.js'))
+  .sort();
 const hash = createHash('sha256');
-for (const f of files) hash.update(`${f}\0`).update(readFileSync(join(root, f))).update('\0');
+for (const f of files)
+  hash
+    .update(`${f}\0`)
+    .update(readFileSync(join(root, f)))
+    .update('\0');
 writeFileSync(join(root, 'code-id.txt'), `${hash.digest('hex')}\n`);

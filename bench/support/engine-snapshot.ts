@@ -55,34 +55,54 @@ export async function engineAnswers(target: EngineTarget, timeout = 15_000): Pro
 }
 
 function rows(text: string): string[][] {
-  return text.split('\n').filter((l) => l.trim() !== '').map((l) => l.split('\t'));
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => l.split('\t'));
 }
 
 const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
 
 async function readKind(target: EngineTarget, kind: ItemKind): Promise<Item[] | undefined> {
-  const item = (id: string, what: string, extra: Partial<Item> = {}): Item => ({ key: `${target.name} ${kind} ${id}`, engine: target.name, kind, id, what, ...extra });
+  const item = (id: string, what: string, extra: Partial<Item> = {}): Item => ({
+    key: `${target.name} ${kind} ${id}`,
+    engine: target.name,
+    kind,
+    id,
+    what,
+    ...extra,
+  });
   const $d = docker(target);
   switch (kind) {
     case 'container': {
-      const format = ['{{.ID}}', '{{.Names}}', '{{.Image}}', '{{.State}}', `{{.Label "${RUN_LABEL}"}}`, `{{.Label "${PID_LABEL}"}}`].join('\t');
+      const format = ['{{.ID}}', '{{.Names}}', '{{.Image}}', '{{.State}}', `{{.Label "${RUN_LABEL}"}}`, `{{.Label "${PID_LABEL}"}}`].join(
+        '\t',
+      );
       const r = await $d`docker ps -a --no-trunc --format ${format}`;
       if (r.exitCode !== 0) return undefined;
-      return rows(r.stdout).map(([id = '', name = '', image = '', state = '', run = '', pid = '']) => item(id, `${short(id)} ${name} (image ${image}, ${state}${run ? `, run ${run} pid ${pid}` : ''})`, {
-        name, ...(run ? { run } : {}), ...(pid && Number.isInteger(Number(pid)) ? { pid: Number(pid) } : {}),
-      }));
+      return rows(r.stdout).map(([id = '', name = '', image = '', state = '', run = '', pid = '']) =>
+        item(id, `${short(id)} ${name} (image ${image}, ${state}${run ? `, run ${run} pid ${pid}` : ''})`, {
+          name,
+          ...(run ? { run } : {}),
+          ...(pid && Number.isInteger(Number(pid)) ? { pid: Number(pid) } : {}),
+        }),
+      );
     }
     case 'network': {
       const format = ['{{.ID}}', '{{.Name}}', '{{.Driver}}', `{{.Label "${RUN_LABEL}"}}`].join('\t');
       const r = await $d`docker network ls --no-trunc --format ${format}`;
       if (r.exitCode !== 0) return undefined;
-      return rows(r.stdout).map(([id = '', name = '', driver = '', run = '']) => item(id, `${short(id)} ${name} (${driver}${run ? `, run ${run}` : ''})`, { name, ...(run ? { run } : {}) }));
+      return rows(r.stdout).map(([id = '', name = '', driver = '', run = '']) =>
+        item(id, `${short(id)} ${name} (${driver}${run ? `, run ${run}` : ''})`, { name, ...(run ? { run } : {}) }),
+      );
     }
     case 'volume': {
       const format = ['{{.Name}}', '{{.Driver}}', `{{.Label "${RUN_LABEL}"}}`].join('\t');
       const r = await $d`docker volume ls --format ${format}`;
       if (r.exitCode !== 0) return undefined;
-      return rows(r.stdout).map(([name = '', driver = '', run = '']) => item(name, `${name} (${driver}${run ? `, run ${run}` : ''})`, { name, ...(run ? { run } : {}) }));
+      return rows(r.stdout).map(([name = '', driver = '', run = '']) =>
+        item(name, `${name} (${driver}${run ? `, run ${run}` : ''})`, { name, ...(run ? { run } : {}) }),
+      );
     }
     case 'image': {
       // `docker images --no-trunc -q` lists the same IDs; the name is what tells a pulled or built image apart.
@@ -97,7 +117,17 @@ async function readKind(target: EngineTarget, kind: ItemKind): Promise<Item[] | 
     case 'builder': {
       const r = await $d`docker buildx ls --format ${'{{.Name}}'}`;
       if (r.exitCode !== 0) return undefined;
-      const names = new Set(r.stdout.split('\n').map((l) => l.replace(/^[\s\\_]+/, '').replace(/\*$/, '').trim()).filter(Boolean));
+      const names = new Set(
+        r.stdout
+          .split('\n')
+          .map((l) =>
+            l
+              .replace(/^[\s\\_]+/, '')
+              .replace(/\*$/, '')
+              .trim(),
+          )
+          .filter(Boolean),
+      );
       return [...names].map((n) => item(n, n, { name: n }));
     }
     case 'record':
@@ -118,11 +148,15 @@ const ENGINE_KINDS: ItemKind[] = ['container', 'network', 'volume', 'image', 'bu
 export async function takeSnapshot(targets: readonly EngineTarget[], extra: () => Item[] = () => []): Promise<Snapshot> {
   const items = new Map<string, Item>();
   const unreadable = new Set<string>();
-  await Promise.all(targets.flatMap((t) => ENGINE_KINDS.map(async (kind) => {
-    const got = await readKind(t, kind);
-    if (!got) unreadable.add(`${t.name}/${kind}`);
-    else for (const i of got) items.set(i.key, i);
-  })));
+  await Promise.all(
+    targets.flatMap((t) =>
+      ENGINE_KINDS.map(async (kind) => {
+        const got = await readKind(t, kind);
+        if (!got) unreadable.add(`${t.name}/${kind}`);
+        else for (const i of got) items.set(i.key, i);
+      }),
+    ),
+  );
   for (const i of extra()) items.set(i.key, i);
   return { items, unreadable };
 }

@@ -131,7 +131,10 @@ export function registryKillExpectation(kind: Kind, phase: RunPhase): Expectatio
 /** The engine restarted (dockerd sent SIGTERM) at a phase of the run. */
 export function engineRestartExpectation(kind: Kind, phase: RunPhase): Expectation {
   if (phase === 'verdict') {
-    return { code: NORMAL_CODE[kind], why: 'the engine restarted after the verdicts: only cleanup was left, whose trouble is a note, not a verdict' };
+    return {
+      code: NORMAL_CODE[kind],
+      why: 'the engine restarted after the verdicts: only cleanup was left, whose trouble is a note, not a verdict',
+    };
   }
   return {
     code: 2,
@@ -152,7 +155,10 @@ export function fakeRegistryExpectation(failedAnswers: number, passedOn: number)
       why: `the registry answered ${failedAnswers} request(s) with 500 or 429 and passed none on: the harness could not read the image (one sentence); 1 would blame the image for the registry`,
     };
   }
-  return { code: 0, why: `the registry passed ${passedOn} request(s) on to the mirror after ${failedAnswers} failed answer(s): it recovered within the harness's retries` };
+  return {
+    code: 0,
+    why: `the registry passed ${passedOn} request(s) on to the mirror after ${failedAnswers} failed answer(s): it recovered within the harness's retries`,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -164,12 +170,16 @@ const CLEANUP_LINE = /^multiarch-harness: (?:SIG(?:INT|TERM): (?:cleaning up|cle
 
 /** After SIGINT or SIGTERM (stderr from the signal on): one "cleaning up" line, and the last line a cleanup line. */
 export function signalOutputProblems(signal: 'SIGINT' | 'SIGTERM', stderrAfter: string): string[] {
-  const after = stderrAfter.split('\n').map((l) => l.trimEnd()).filter(Boolean);
+  const after = stderrAfter
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter(Boolean);
   const problems: string[] = [];
   const cleaning = after.filter((l) => CLEANING.test(l)).length;
   if (cleaning !== 1) problems.push(`${cleaning} "cleaning up" lines on stderr after ${signal}, not one`);
   const last = after.at(-1);
-  if (last !== undefined && !CLEANUP_LINE.test(last)) problems.push(`its stderr after ${signal} ends with "${clip(last)}", not a cleanup line`);
+  if (last !== undefined && !CLEANUP_LINE.test(last))
+    problems.push(`its stderr after ${signal} ends with "${clip(last)}", not a cleanup line`);
   return problems;
 }
 
@@ -210,7 +220,10 @@ export function parseBreak(value: string | undefined): Break | undefined {
 /** An expectation made wrong on purpose: another exit code than the right one. */
 export function brokenOnPurpose(right: Expectation): Expectation {
   const wrong = 'code' in right && right.code === 0 ? 1 : 0;
-  return { code: wrong, why: `wrong on purpose (MULTIARCH_SOAK_BREAK=exit-codes; the right one is ${describeExpectation(right)}): this soak must fail` };
+  return {
+    code: wrong,
+    why: `wrong on purpose (MULTIARCH_SOAK_BREAK=exit-codes; the right one is ${describeExpectation(right)}): this soak must fail`,
+  };
 }
 
 export interface SuiteCounts {

@@ -59,8 +59,15 @@ function cacheDir(): string {
 
 async function fileOf(k: BinaryVerdictKey): Promise<string> {
   const identity = JSON.stringify({
-    code: await harnessCodeId(), layers: k.layers, runtime: k.runtimeConfig ?? null, platform: formatPlatform(k.exec.platform), mode: k.exec.mode,
-    handler: k.exec.emulator?.handler ?? null, native: formatPlatform(k.native), command: k.command ?? null, allowForeign: k.allowForeign ?? [],
+    code: await harnessCodeId(),
+    layers: k.layers,
+    runtime: k.runtimeConfig ?? null,
+    platform: formatPlatform(k.exec.platform),
+    mode: k.exec.mode,
+    handler: k.exec.emulator?.handler ?? null,
+    native: formatPlatform(k.native),
+    command: k.command ?? null,
+    allowForeign: k.allowForeign ?? [],
   });
   return join(cacheDir(), `${createHash('sha256').update(identity).digest('hex').slice(0, 32)}.json`);
 }
@@ -88,9 +95,14 @@ export async function keepVerdict(k: BinaryVerdictKey, v: BinaryVerdict & { read
   if (!enabled() || !v.readable) return;
   const file = await fileOf(k);
   const { readable: _, ...verdict } = v;
-  const binary = verdict.binary ? { command: verdict.binary.command, argv: verdict.binary.argv, path: verdict.binary.path, chain: verdict.binary.chain } : undefined;
+  const binary = verdict.binary
+    ? { command: verdict.binary.command, argv: verdict.binary.argv, path: verdict.binary.path, chain: verdict.binary.chain }
+    : undefined;
   try {
-    await writeStateFile(file, JSON.stringify({ ...verdict, ...(binary ? { binary } : {}), judgedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }));
+    await writeStateFile(
+      file,
+      JSON.stringify({ ...verdict, ...(binary ? { binary } : {}), judgedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }),
+    );
     await pruneOnce();
   } catch {
     // A read-only state folder costs a judgement next time, nothing more.

@@ -69,7 +69,7 @@ export async function checkEntryBinary(o: BinaryCheckInput): Promise<BinaryCheck
   if (o.fs && 'problem' in o.fs) return { result: fail(o.fs.problem) };
   let fs: ImageFilesystem;
   try {
-    fs = o.fs ?? await readImageFilesystem(o.source, o.manifest, o.tmp);
+    fs = o.fs ?? (await readImageFilesystem(o.source, o.manifest, o.tmp));
   } catch (err) {
     return { result: fail(`the file system of ${name} cannot be read: ${(err as Error).message}`) };
   }
@@ -151,9 +151,10 @@ async function judge(o: BinaryCheckInput, fs: ImageFilesystem, name: string, sta
     summaries.push(`${role === 'entry' ? '' : 'command '}${path}${via}: ${verdict.summary}`);
     if (!verdict.pass) {
       // A binary of the host's own machine runs natively whatever the platform claims: the run check cannot catch that, only this one can.
-      const native = o.exec.mode === 'qemu' && checkBinary(elf, o.native).pass
-        ? `; it runs natively on this ${formatPlatform(o.native)} host, not under ${o.exec.emulator?.handler ?? 'QEMU'}, so running it proves nothing`
-        : '';
+      const native =
+        o.exec.mode === 'qemu' && checkBinary(elf, o.native).pass
+          ? `; it runs natively on this ${formatPlatform(o.native)} host, not under ${o.exec.emulator?.handler ?? 'QEMU'}, so running it proves nothing`
+          : '';
       problems.unshift(`the ${role} program ${path}${via}: ${verdict.problems.join('; ')} (${verdict.summary})${native}`);
     }
   }
@@ -182,12 +183,15 @@ async function judge(o: BinaryCheckInput, fs: ImageFilesystem, name: string, sta
   if (depMessages.length) problems.push(`${depMessages.length} loader or library problem(s): ${listed(depMessages)}`);
 
   const durationMs = Math.round(performance.now() - started);
-  const headNote = heads ? `; ${heads} ELF file(s) larger than ${sizeText(fs.limits.maxFileBytes)} judged by their first ${sizeText(fs.limits.maxFileBytes)}` : '';
+  const headNote = heads
+    ? `; ${heads} ELF file(s) larger than ${sizeText(fs.limits.maxFileBytes)} judged by their first ${sizeText(fs.limits.maxFileBytes)}`
+    : '';
   const allowedNote = `${allowed.length ? `; ${allowed.length} foreign ELF file(s) allowed by --allow-foreign (${listed(allowed)})` : ''}${headNote}`;
   const summary = summaries.join('; ') || undefined;
   const scope = `${elfs.size} ELF file(s) checked in ${(durationMs / 1000).toFixed(1)} s`;
   const outcome = { ...(runs ? { binary: runs } : {}), ...(summary ? { summary } : {}), elfFiles: elfs.size, durationMs };
   // The named programs come first in either case: what they are, then what is wrong.
-  if (problems.length) return { result: fail(`${summary ? `${summary}; ` : ''}${problems.join('; ')} (${scope}${allowedNote})`), ...outcome };
+  if (problems.length)
+    return { result: fail(`${summary ? `${summary}; ` : ''}${problems.join('; ')} (${scope}${allowedNote})`), ...outcome };
   return { result: pass(`${summary ?? 'no entry program'}; ${scope}, all fit ${name}${allowedNote}`), ...outcome };
 }

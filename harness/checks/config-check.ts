@@ -7,7 +7,9 @@ import { configPlatform, type FetchedManifest, type ImageConfig, type ImageSourc
 import { fail, pass, type CheckResult } from '../result/model.ts';
 
 export async function checkConfig(
-  source: ImageSource, entry: IndexEntry, platform: Platform,
+  source: ImageSource,
+  entry: IndexEntry,
+  platform: Platform,
 ): Promise<{ result: CheckResult; manifest?: FetchedManifest; config?: ImageConfig }> {
   const name = formatPlatform(platform);
   let manifest: FetchedManifest;
@@ -20,6 +22,8 @@ export async function checkConfig(
     return { result: fail(`the manifest or config of ${name} cannot be read: ${(err as Error).message}`) };
   }
   const declared = configPlatform(config);
-  const result = samePlatform(declared, platform) ? pass(formatPlatform(declared)) : fail(`the image config says ${formatPlatform(declared)}, the index says ${name}`);
+  const result = samePlatform(declared, platform)
+    ? pass(formatPlatform(declared))
+    : fail(`the image config says ${formatPlatform(declared)}, the index says ${name}`);
   return { result, manifest, config };
 }

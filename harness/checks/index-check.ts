@@ -10,7 +10,11 @@ export function checkIndex(index: IndexView, platform: Platform): { result: Chec
   const entry = index.entries.find((e) => samePlatform(e.platform, platform));
   if (!entry) {
     const listed = index.entries.map((e) => formatPlatform(e.platform)).join(', ') || 'nothing';
-    return { result: fail(`the ${index.isIndex ? 'index' : 'single-platform manifest'} has no entry for ${formatPlatform(platform)} (it lists ${listed})`) };
+    return {
+      result: fail(
+        `the ${index.isIndex ? 'index' : 'single-platform manifest'} has no entry for ${formatPlatform(platform)} (it lists ${listed})`,
+      ),
+    };
   }
   if (index.problems.length) return { result: fail(index.problems.join('; ')), entry };
   return { result: pass(index.isIndex ? `entry ${entry.digest.slice(0, 19)}` : 'a single-platform manifest'), entry };

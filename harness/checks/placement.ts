@@ -24,7 +24,10 @@ export interface Placement {
 }
 
 export function placementOf(platform: Platform, probe: HostProbe, nodes: readonly PlacedNode[] = []): Placement {
-  const node = nodeOf(nodes.map((n) => n.node), platform);
+  const node = nodeOf(
+    nodes.map((n) => n.node),
+    platform,
+  );
   const placed = node ? nodes.find((n) => n.node === node) : undefined;
   return placed ? { node: placed.node, probe: placed.probe, name: placed.node.name } : { probe, name: defaultEngineName() };
 }

@@ -14,29 +14,42 @@ import { askSecondOpinion } from './second-opinion.ts';
 import { looksLikeCrash } from '../engine/crash-signs.ts';
 import { emulatorName, judgeRun, type RunCheckInput, type RunFindings } from './run-verdict.ts';
 
-
 export async function checkRun(o: RunCheckInput): Promise<{ result: CheckResult; findings: RunFindings }> {
   const { exec } = o;
   const name = formatPlatform(exec.platform);
   if (exec.mode === 'unavailable') {
     const message = `${name} cannot run here: ${exec.reason}`;
-    return { result: o.allowSkip ? skip(message) : fail(message), findings: { output: '', durationMs: 0, ...(exec.fix ? { fix: exec.fix } : {}) } };
+    return {
+      result: o.allowSkip ? skip(message) : fail(message),
+      findings: { output: '', durationMs: 0, ...(exec.fix ? { fix: exec.fix } : {}) },
+    };
   }
   o.onProgress?.(`running ${name} (${exec.mode})`, { platform: name, state: `running (${exec.mode})` });
   const timeoutMs = BASE_RUN_TIMEOUT_MS * exec.timeoutFactor;
-  const watch = exec.mode === 'qemu' && exec.emulator && o.probe.engineIsLocal ? { handler: exec.emulator.handler, interpreter: exec.emulator.interpreter } : undefined;
+  const watch =
+    exec.mode === 'qemu' && exec.emulator && o.probe.engineIsLocal
+      ? { handler: exec.emulator.handler, interpreter: exec.emulator.interpreter }
+      : undefined;
   let run: PlatformRun;
   try {
     run = await runPinned(o.ctx, o.image, exec.platform, {
-      timeoutMs, ...(o.command ? { command: o.command } : {}), ...(watch ? { watch } : {}), ...(o.present !== undefined ? { present: o.present } : {}),
-      ...(o.network ? { network: o.network } : {}), localEngine: o.probe.engineIsLocal && o.probe.dockerEngine === true,
+      timeoutMs,
+      ...(o.command ? { command: o.command } : {}),
+      ...(watch ? { watch } : {}),
+      ...(o.present !== undefined ? { present: o.present } : {}),
+      ...(o.network ? { network: o.network } : {}),
+      localEngine: o.probe.engineIsLocal && o.probe.dockerEngine === true,
     });
   } catch (err) {
     // The pull failed (or the engine did not answer): this platform fails with the engine's words; the others go on.
     if (!(err instanceof DockerError) && !(err instanceof EngineApiError)) throw err;
     return { result: fail(`the image of ${name} could not be pulled or started: ${err.message}`), findings: { output: '', durationMs: 0 } };
   }
-  const findings: RunFindings = { output: run.stdout.trim(), durationMs: run.durationMs, ...(run.exitCode !== undefined ? { exitCode: run.exitCode } : {}) };
+  const findings: RunFindings = {
+    output: run.stdout.trim(),
+    durationMs: run.durationMs,
+    ...(run.exitCode !== undefined ? { exitCode: run.exitCode } : {}),
+  };
   const result = judgeRun(run, exec, o.expect, o.probe, timeoutMs);
   if (exec.mode === 'qemu' && exec.emulator && emulatorTrouble(run)) {
     findings.emulatorSuspect = true;

@@ -13,7 +13,6 @@ import { formatPlatform } from '../platform/platform.ts';
 import { fail, pass, type CheckResult, type PlatformResult } from '../result/model.ts';
 import type { Progress } from '../result/progress.ts';
 
-
 /** What a second opinion needs of the entry program: its command line (not its bytes). */
 export type CommandLineOf = Pick<EntryBinary, 'argv' | 'chain'>;
 
@@ -39,16 +38,28 @@ export interface RunCheckInput {
 }
 
 /** What the run found, besides its check: the fields of the platform result it fills. */
-export type RunFindings = Pick<PlatformResult, 'output' | 'durationMs' | 'exitCode' | 'emulatorSuspect' | 'secondOpinion' | 'decidedBy' | 'fix'>;
+export type RunFindings = Pick<
+  PlatformResult,
+  'output' | 'durationMs' | 'exitCode' | 'emulatorSuspect' | 'secondOpinion' | 'decidedBy' | 'fix'
+>;
 
 /** The run check for one run: hung, timed out, failed, or printed what was expected. */
-export function judgeRun(run: PlatformRun, exec: PlatformExecution, expect: Expectation | undefined, probe: HostProbe, timeoutMs: number): CheckResult {
+export function judgeRun(
+  run: PlatformRun,
+  exec: PlatformExecution,
+  expect: Expectation | undefined,
+  probe: HostProbe,
+  timeoutMs: number,
+): CheckResult {
   const qemu = exec.mode === 'qemu';
-  if (run.hung) return fail(`it hung under QEMU: no CPU time and no output for ${Math.round(run.hung.idleMs / 1000)} s, so the harness stopped it`);
+  if (run.hung)
+    return fail(`it hung under QEMU: no CPU time and no output for ${Math.round(run.hung.idleMs / 1000)} s, so the harness stopped it`);
   if (run.timedOut) return fail(`the run did not finish within ${timeoutMs / 1000} s${qemu ? ' (a hang under QEMU)' : ''}`);
   if (run.exitCode !== 0) {
     const crashed = run.exitCode !== undefined && CRASH_CODES.has(run.exitCode);
-    return fail(`the container exited with ${run.exitCode}${crashed && qemu ? ' (a crash under QEMU)' : ''}: ${run.stderr.trim().split('\n').at(-1) ?? ''}`.trim());
+    return fail(
+      `the container exited with ${run.exitCode}${crashed && qemu ? ' (a crash under QEMU)' : ''}: ${run.stderr.trim().split('\n').at(-1) ?? ''}`.trim(),
+    );
   }
   if (!expect) return pass('exit code 0');
   const verdict = judge(expect, exec, run.stdout, probe.native);
@@ -58,7 +69,6 @@ export function judgeRun(run: PlatformRun, exec: PlatformExecution, expect: Expe
 export function emulatorName(version: string | undefined, handler: string): string {
   return `QEMU ${version ?? '(version unknown)'} (${handler})`;
 }
-
 
 /**
  * Platforms whose expected `uname -m` on this host is the same as another listed platform's (386
@@ -72,6 +82,12 @@ export function unameTwins(executions: readonly PlatformExecution[]): Map<string
     byUname.set(e.expectedUname, [...(byUname.get(e.expectedUname) ?? []), formatPlatform(e.platform)]);
   }
   const twins = new Map<string, string[]>();
-  for (const names of byUname.values()) for (const n of names) if (names.length > 1) twins.set(n, names.filter((x) => x !== n));
+  for (const names of byUname.values())
+    for (const n of names)
+      if (names.length > 1)
+        twins.set(
+          n,
+          names.filter((x) => x !== n),
+        );
   return twins;
 }

@@ -10,31 +10,59 @@ import { fail, pass, type CheckResult } from '../result/model.ts';
 import { BASE_RUN_TIMEOUT_MS, runPinned, type PlatformRun } from '../engine/container.ts';
 import { emulatorName, judgeRun, type CommandLineOf, type RunCheckInput, type RunFindings } from './run-verdict.ts';
 
-export async function askSecondOpinion(o: RunCheckInput, findings: RunFindings, firstCheck: CheckResult, first: PlatformRun): Promise<CheckResult> {
+export async function askSecondOpinion(
+  o: RunCheckInput,
+  findings: RunFindings,
+  firstCheck: CheckResult,
+  first: PlatformRun,
+): Promise<CheckResult> {
   const em = o.exec.emulator!;
   const firstName = emulatorName(em.qemuVersion, em.handler);
   findings.decidedBy = firstName;
   const trouble = first.hung || first.timedOut ? 'hangs' : 'crashes';
-  if (!o.probe.engineIsLocal) return fail(`${firstCheck.message}; the engine is not on this machine, so no other emulator could give a second opinion`);
+  if (!o.probe.engineIsLocal)
+    return fail(`${firstCheck.message}; the engine is not on this machine, so no other emulator could give a second opinion`);
   const alt = (await otherEmulators(em.handler, em))[0];
-  if (!alt) return fail(`${firstCheck.message}; no other QEMU for ${em.handler} is at hand for a second opinion (Debian: apt-get install qemu-user-static)`);
+  if (!alt)
+    return fail(
+      `${firstCheck.message}; no other QEMU for ${em.handler} is at hand for a second opinion (Debian: apt-get install qemu-user-static)`,
+    );
   const binary = await o.binary;
-  if (!binary) return fail(`${firstCheck.message}; the program's command line could not be resolved in the image, so it could not be run under another emulator`);
+  if (!binary)
+    return fail(
+      `${firstCheck.message}; the program's command line could not be resolved in the image, so it could not be run under another emulator`,
+    );
   const altName = emulatorName(alt.qemuVersion, em.handler);
-  o.onProgress?.(`${formatPlatform(o.exec.platform)} ${trouble} under ${firstName}; a second opinion from ${altName}`, { platform: formatPlatform(o.exec.platform), state: `second opinion (${altName})` });
+  o.onProgress?.(`${formatPlatform(o.exec.platform)} ${trouble} under ${firstName}; a second opinion from ${altName}`, {
+    platform: formatPlatform(o.exec.platform),
+    state: `second opinion (${altName})`,
+  });
   const timeoutMs = BASE_RUN_TIMEOUT_MS * o.exec.timeoutFactor;
   const second = await runPinned(o.ctx, o.image, o.exec.platform, {
-    timeoutMs, emulator: { path: alt.path, argv: commandLine(binary) }, watch: { handler: em.handler, interpreter: em.interpreter }, ...(o.network ? { network: o.network } : {}), localEngine: o.probe.engineIsLocal && o.probe.dockerEngine === true });
+    timeoutMs,
+    emulator: { path: alt.path, argv: commandLine(binary) },
+    watch: { handler: em.handler, interpreter: em.interpreter },
+    ...(o.network ? { network: o.network } : {}),
+    localEngine: o.probe.engineIsLocal && o.probe.dockerEngine === true,
+  });
   const secondCheck = judgeRun(second, o.exec, o.expect, o.probe, timeoutMs);
   findings.secondOpinion = {
-    emulator: `${altName}: ${alt.path}`, status: secondCheck.status === 'pass' ? 'pass' : 'fail', output: second.stdout.trim(),
-    message: secondCheck.message ?? '', ...(second.exitCode !== undefined ? { exitCode: second.exitCode } : {}),
+    emulator: `${altName}: ${alt.path}`,
+    status: secondCheck.status === 'pass' ? 'pass' : 'fail',
+    output: second.stdout.trim(),
+    message: secondCheck.message ?? '',
+    ...(second.exitCode !== undefined ? { exitCode: second.exitCode } : {}),
   };
   if (secondCheck.status === 'pass') {
     findings.decidedBy = altName;
     findings.output = second.stdout.trim();
     if (second.exitCode !== undefined) findings.exitCode = second.exitCode;
-    return pass(`${trouble} under ${firstName} (${firstCheck.message}), passes under ${altName}: this points at the emulator, not the image; ${secondCheck.message ?? ''}`.replace(/; $/, ''));
+    return pass(
+      `${trouble} under ${firstName} (${firstCheck.message}), passes under ${altName}: this points at the emulator, not the image; ${secondCheck.message ?? ''}`.replace(
+        /; $/,
+        '',
+      ),
+    );
   }
   findings.emulatorSuspect = false;
   return fail(`fails under ${firstName} (${firstCheck.message}) and under ${altName} (${secondCheck.message}): this points at the image`);

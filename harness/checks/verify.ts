@@ -94,7 +94,11 @@ export async function verifyPlatforms(o: VerifyPlatformsOptions): Promise<Platfo
     const failure = settled.find((x) => x.status === 'rejected');
     if (failure) throw failure.reason;
     const results = settled.map((x) => (x as PromiseFulfilledResult<PlatformResult>).value);
-    if (o.expect?.kind === 'uname') sayWhatUnameCannotTell(results, index.entries.map((e) => classifyPlaced(e.platform, o.probe, o.nodes)));
+    if (o.expect?.kind === 'uname')
+      sayWhatUnameCannotTell(
+        results,
+        index.entries.map((e) => classifyPlaced(e.platform, o.probe, o.nodes)),
+      );
     return results;
   } finally {
     await rm(tmp, { recursive: true, force: true });
@@ -111,7 +115,14 @@ function sayWhatUnameCannotTell(results: PlatformResult[], listed: readonly Plat
     const others = twins.get(r.platform);
     if (!others || r.checks.run.status === 'skip') continue;
     r.unameTwins = others;
-    r.checks.run = { ...r.checks.run, message: `${r.checks.run.message ?? ''}; uname -m alone cannot tell ${r.platform} from ${others.join(', ')} on this host (the same machine name), so the binary check decided`.replace(/^; /, '') };
+    r.checks.run = {
+      ...r.checks.run,
+      message:
+        `${r.checks.run.message ?? ''}; uname -m alone cannot tell ${r.platform} from ${others.join(', ')} on this host (the same machine name), so the binary check decided`.replace(
+          /^; /,
+          '',
+        ),
+    };
   }
 }
 
@@ -124,7 +135,9 @@ function runReferenceOf(o: VerifyPlatformsOptions, index: IndexView, entry: Inde
  * What the binary check reads of the config besides the layers (findEntryBinary, the library
  * search): not its labels (the harness labels what it builds with its run), nor its history and times.
  */
-function entrySettings(c: { Entrypoint?: string[] | null; Cmd?: string[] | null; WorkingDir?: string; Env?: string[] } | undefined): unknown {
+function entrySettings(
+  c: { Entrypoint?: string[] | null; Cmd?: string[] | null; WorkingDir?: string; Env?: string[] } | undefined,
+): unknown {
   return { Entrypoint: c?.Entrypoint ?? null, Cmd: c?.Cmd ?? null, WorkingDir: c?.WorkingDir ?? '', Env: c?.Env ?? [] };
 }
 
@@ -136,18 +149,34 @@ function runsTheImage(o: VerifyPlatformsOptions): boolean {
   return Boolean(o.expect) || !o.structureTests;
 }
 
-async function verifyOne(options: VerifyPlatformsOptions, index: IndexView, exec: PlatformExecution, tmp: string, presence: Presence): Promise<PlatformResult> {
+async function verifyOne(
+  options: VerifyPlatformsOptions,
+  index: IndexView,
+  exec: PlatformExecution,
+  tmp: string,
+  presence: Presence,
+): Promise<PlatformResult> {
   // The engine this platform is placed on: its probe judges the run, and every docker command goes there.
   const placed = placementOf(exec.platform, options.probe, options.nodes);
   const o = { ...options, probe: placed.probe };
   return onEngine(placed.node, () => verifyPlaced(o, index, exec, tmp, placed.name, presence));
 }
 
-async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: PlatformExecution, tmp: string, node: string, presence: Presence): Promise<PlatformResult> {
+async function verifyPlaced(
+  o: VerifyPlatformsOptions,
+  index: IndexView,
+  exec: PlatformExecution,
+  tmp: string,
+  node: string,
+  presence: Presence,
+): Promise<PlatformResult> {
   const r = newPlatformResult(exec, expectedText(o.expect, exec, o.probe.native));
   r.node = node;
   const state = (s: string) => o.onProgress?.('', { platform: r.platform, state: s });
-  const done = (x: PlatformResult) => { state(x.status); return x; };
+  const done = (x: PlatformResult) => {
+    state(x.status);
+    return x;
+  };
   state('reading manifest and config');
   const indexed = checkIndex(index, exec.platform);
   r.checks.index = indexed.result;
@@ -163,11 +192,20 @@ async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: P
   // (On a platform that cannot run, the run check says so either way.)
   const runs = runsTheImage(o) || exec.mode === 'unavailable';
   let resolveBinary: (b: CommandLineOf | undefined) => void = () => undefined;
-  const binaryOfEntry = new Promise<CommandLineOf | undefined>((resolve) => { resolveBinary = resolve; });
+  const binaryOfEntry = new Promise<CommandLineOf | undefined>((resolve) => {
+    resolveBinary = resolve;
+  });
   const running = runs
     ? checkRun({
-        ctx: o.ctx, probe: o.probe, exec, image, allowSkip: Boolean(o.allowSkip), network: o.network ?? DEFAULT_RUN_NETWORK,
-        ...(o.expect ? { expect: o.expect } : {}), ...(o.command ? { command: o.command } : {}), binary: binaryOfEntry,
+        ctx: o.ctx,
+        probe: o.probe,
+        exec,
+        image,
+        allowSkip: Boolean(o.allowSkip),
+        network: o.network ?? DEFAULT_RUN_NETWORK,
+        ...(o.expect ? { expect: o.expect } : {}),
+        ...(o.command ? { command: o.command } : {}),
+        binary: binaryOfEntry,
         ...(presence.has(image) ? { present: presence.get(image)! } : {}),
         ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       })
@@ -201,8 +239,12 @@ async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: P
     state('reading layers');
     const { manifest, config } = configured;
     const verdictKey: BinaryVerdictKey = {
-      layers: (manifest.body.layers ?? []).map((l) => l.digest), runtimeConfig: entrySettings(config.config), exec, native: o.probe.native,
-      ...(o.command ? { command: o.command } : {}), ...(o.allowForeign?.length ? { allowForeign: o.allowForeign } : {}),
+      layers: (manifest.body.layers ?? []).map((l) => l.digest),
+      runtimeConfig: entrySettings(config.config),
+      exec,
+      native: o.probe.native,
+      ...(o.command ? { command: o.command } : {}),
+      ...(o.allowForeign?.length ? { allowForeign: o.allowForeign } : {}),
     };
     const statics = async (): Promise<{ fs?: ImageFilesystem | { problem: string }; binary: BinaryVerdict }> => {
       // The same layers and entry settings judged before by this harness: no layer is read at all (unless file tests need them).
@@ -219,28 +261,52 @@ async function verifyPlaced(o: VerifyPlatformsOptions, index: IndexView, exec: P
       const files = fs;
       // Loaded when a verdict must be reached: a verify whose verdicts are all reused never loads the ELF and tar readers.
       const { checkEntryBinary } = await import('./binary-check.ts');
-      const binary = await timed(o.ctx.phases, 'static checks', () => checkEntryBinary({
-        source: o.source, manifest, config, exec, native: o.probe.native, tmp, ...(o.command ? { command: o.command } : {}),
-        fs: files, ...(o.allowForeign?.length ? { allowForeign: o.allowForeign } : {}),
-      }));
+      const binary = await timed(o.ctx.phases, 'static checks', () =>
+        checkEntryBinary({
+          source: o.source,
+          manifest,
+          config,
+          exec,
+          native: o.probe.native,
+          tmp,
+          ...(o.command ? { command: o.command } : {}),
+          fs: files,
+          ...(o.allowForeign?.length ? { allowForeign: o.allowForeign } : {}),
+        }),
+      );
       await keepVerdict(verdictKey, { ...binary, readable: binary.elfFiles !== undefined });
       return { fs: files, binary };
     };
-    const { fs, binary } = await statics().catch((err: unknown) => { resolveBinary(undefined); throw err; });
+    const { fs, binary } = await statics().catch((err: unknown) => {
+      resolveBinary(undefined);
+      throw err;
+    });
     resolveBinary(binary.binary);
     r.checks.binary = binary.result;
     if (binary.summary) r.binary = binary.summary;
 
     if (structureTests) {
       const { runStructureTests } = await import('../structure/run-structure-tests.ts');
-      r.structureTests = await timed(o.ctx.phases, 'structure tests', () => runStructureTests({
-        ctx: o.ctx, file: structureTests, exec, config, fs: fs!, image, allowSkip: Boolean(o.allowSkip),
-        ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-      }));
+      r.structureTests = await timed(o.ctx.phases, 'structure tests', () =>
+        runStructureTests({
+          ctx: o.ctx,
+          file: structureTests,
+          exec,
+          config,
+          fs: fs!,
+          image,
+          allowSkip: Boolean(o.allowSkip),
+          ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+        }),
+      );
     }
     if (!running) {
-      const instead = structureTests!.commandTests.length ? '\'s command tests ran the image instead' : ' has no command tests and no expectation was given';
-      r.checks.run = skip(`not run: the container-structure-test file${instead} (give --expect-output or --expect-uname to run the image's own command too)`);
+      const instead = structureTests!.commandTests.length
+        ? "'s command tests ran the image instead"
+        : ' has no command tests and no expectation was given';
+      r.checks.run = skip(
+        `not run: the container-structure-test file${instead} (give --expect-output or --expect-uname to run the image's own command too)`,
+      );
       return done(settle(r));
     }
     await ranResult();

@@ -53,15 +53,24 @@ export function platformsOption(values: { platform?: string[] | undefined; platf
   return text ? parsePlatformList(text) : undefined;
 }
 
-
 export function runOptions(
-  values: { platform?: string[] | undefined; platforms?: string | undefined; 'allow-skip'?: boolean | undefined; quiet?: boolean | undefined; node?: string[] | undefined; 'allow-foreign'?: string[] | undefined; concurrency?: string | undefined; network?: string | undefined },
+  values: {
+    platform?: string[] | undefined;
+    platforms?: string | undefined;
+    'allow-skip'?: boolean | undefined;
+    quiet?: boolean | undefined;
+    node?: string[] | undefined;
+    'allow-foreign'?: string[] | undefined;
+    concurrency?: string | undefined;
+    network?: string | undefined;
+  },
   name: string,
 ): RunOptions {
   const platforms = platformsOption(values);
   const nodes = (values.node ?? []).map(parseNodeOption);
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
-  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1)) throw new UsageError(`--concurrency takes a whole number of platforms at once, 1 or more; got "${values.concurrency}".`);
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1))
+    throw new UsageError(`--concurrency takes a whole number of platforms at once, 1 or more; got "${values.concurrency}".`);
   checkPlacement(nodes);
   return {
     ...(platforms ? { platforms } : {}),

@@ -69,7 +69,10 @@ function installSignalHandlers(): void {
   // process.on, not once: tsx's loader also listens and exits at once when it sees no other
   // listener, which would cut the cleanup short. A second signal exits without waiting.
   let cleaning = false;
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     process.on(signal, () => {
       if (cleaning) process.exit(code);
       cleaning = true;

@@ -12,7 +12,13 @@ import { stdoutReporter, writeReports, type ReporterSpec } from '../report/write
 import type { RunReport } from '../result/model.ts';
 
 /** 0 when nothing failed, 1 otherwise. */
-export async function printAndWriteReports(reports: RunReport[], specs: ReporterSpec[], base: string, single: boolean, quiet = false): Promise<number> {
+export async function printAndWriteReports(
+  reports: RunReport[],
+  specs: ReporterSpec[],
+  base: string,
+  single: boolean,
+  quiet = false,
+): Promise<number> {
   endProgressGroup();
   const matrixToStderr = stdoutReporter(specs) !== undefined;
   const print = (text: string) => (matrixToStderr ? console.error(text) : console.log(text));

@@ -26,7 +26,10 @@ export class ProgressBoard {
   private drawn = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly out: BoardStream, private readonly now: () => number = () => performance.now()) {}
+  constructor(
+    private readonly out: BoardStream,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   update(p: PlatformState): void {
     const row = this.rows.get(p.platform);

@@ -17,33 +17,53 @@ interface CommandUsage {
 
 // Options several commands share: written once.
 const PLATFORM: Option = ['--platform, --platforms a,b', 'only these platforms, comma-separated (--platform may also be repeated)'];
-const ALLOW_FOREIGN: Option = ['--allow-foreign GLOB', 'ELF files under these paths may be for other platforms (emulators, cross toolchains, firmware); repeatable, shown in the report'];
+const ALLOW_FOREIGN: Option = [
+  '--allow-foreign GLOB',
+  'ELF files under these paths may be for other platforms (emulators, cross toolchains, firmware); repeatable, shown in the report',
+];
 const CONCURRENCY: Option = ['--concurrency N', 'platforms checked at once (default: four per core)'];
 const NETWORK: Option = ['--network NAME', "the network the image's command runs in (docker run --network; default none: no network)"];
-const NODE: Option = ['--node PLATFORMS=ENDPOINT', 'run (and build) these platforms on another engine: a DOCKER_HOST URL (unix://, tcp://, ssh://) or a docker context; repeatable'];
-const REPORTER: Option = ['--reporter R[=FILE]', 'also write report R (repeatable); FILE - writes it to stdout, and the matrix then goes to stderr'];
+const NODE: Option = [
+  '--node PLATFORMS=ENDPOINT',
+  'run (and build) these platforms on another engine: a DOCKER_HOST URL (unix://, tcp://, ssh://) or a docker context; repeatable',
+];
+const REPORTER: Option = [
+  '--reporter R[=FILE]',
+  'also write report R (repeatable); FILE - writes it to stdout, and the matrix then goes to stderr',
+];
 const JSON_FILE: Option = ['--json FILE', 'short for --reporter json=FILE'];
 const ALLOW_SKIP: Option = ['--allow-skip', 'a platform that cannot run here is skipped, not failed'];
 const QUIET: Option = ['--quiet', 'no progress lines on stderr'];
 const ALLOW_PRIVILEGED: Option = ['--allow-privileged', 'run scenarios that start privileged containers (they run only with it)'];
 const HELP: Option = ['-h, --help', "this command's usage"];
 
-const REPORTERS_NOTE = 'reporters: terminal (the matrix, always; on stdout), json, junit, markdown (appended to $GITHUB_STEP_SUMMARY when set), html';
+const REPORTERS_NOTE =
+  'reporters: terminal (the matrix, always; on stdout), json, junit, markdown (appended to $GITHUB_STEP_SUMMARY when set), html';
 const TEMPLATES_NOTE = 'templates: {os} {arch} {variant} {platform} {goarch} {buildplatform} {buildos} {buildarch} {buildvariant}';
-const EXIT_NOTE = 'exit: 0 every platform passed every check, 1 a check failed (or a platform cannot run here), 2 a usage or environment error';
-const ENV_NOTE = 'NO_COLOR / FORCE_COLOR: colour of the matrix; under GITHUB_ACTIONS=true: an ::error annotation per failed check, progress in ::group::s';
+const EXIT_NOTE =
+  'exit: 0 every platform passed every check, 1 a check failed (or a platform cannot run here), 2 a usage or environment error';
+const ENV_NOTE =
+  'NO_COLOR / FORCE_COLOR: colour of the matrix; under GITHUB_ACTIONS=true: an ::error annotation per failed check, progress in ::group::s';
 
 export const COMMAND_USAGES = {
   run: {
     synopsis: 'run <scenario.ts>',
     summary: "build a scenario's image for each of its platforms, push it to a throwaway registry, check every platform",
     options: [
-      PLATFORM, NODE, REPORTER, JSON_FILE, ALLOW_SKIP, ALLOW_FOREIGN, CONCURRENCY, NETWORK,
+      PLATFORM,
+      NODE,
+      REPORTER,
+      JSON_FILE,
+      ALLOW_SKIP,
+      ALLOW_FOREIGN,
+      CONCURRENCY,
+      NETWORK,
       ['--builder NAME', 'the buildx builder to build with'],
       ALLOW_PRIVILEGED,
       ['--keep-going', "when one platform's build fails, build and verify the others without it"],
       ['--no-cache', "build every step again (BuildKit's cache would hide how it builds here)"],
-      QUIET, HELP,
+      QUIET,
+      HELP,
     ],
     notes: [REPORTERS_NOTE, EXIT_NOTE, ENV_NOTE],
   },
@@ -51,16 +71,22 @@ export const COMMAND_USAGES = {
     synopsis: 'verify <image-ref>',
     summary: 'the same four checks (index, config, binary, run) on an existing image in any registry',
     options: [
-      PLATFORM, NODE,
+      PLATFORM,
+      NODE,
       ['--expect-output TEMPLATE', 'what each platform must print'],
-      ['--expect-uname', "the output must be the `uname -m` this host reports for the platform"],
+      ['--expect-uname', 'the output must be the `uname -m` this host reports for the platform'],
       ['--command ARG', "replaces the image's CMD (repeat it per argument; --command=-m for one that starts with a dash)"],
-      ALLOW_FOREIGN, CONCURRENCY, NETWORK,
+      ALLOW_FOREIGN,
+      CONCURRENCY,
+      NETWORK,
       ['--config FILE', 'a container-structure-test file (schemaVersion 2.0.0), its tests run on every platform; repeatable'],
-      REPORTER, JSON_FILE, ALLOW_SKIP,
+      REPORTER,
+      JSON_FILE,
+      ALLOW_SKIP,
       ['--ca-file PEM', "the registry's CA certificate (a private CA)"],
       ['--shard i/n', 'only a stable i-th of n shares of the platforms, for a CI matrix of n jobs (report merge joins them)'],
-      QUIET, HELP,
+      QUIET,
+      HELP,
     ],
     notes: [TEMPLATES_NOTE, REPORTERS_NOTE, EXIT_NOTE, ENV_NOTE],
   },
@@ -68,10 +94,12 @@ export const COMMAND_USAGES = {
     synopsis: 'demo',
     summary: 'every scenario of the reference article, in its order, and reports/demo-article.md',
     options: [
-      REPORTER, JSON_FILE,
+      REPORTER,
+      JSON_FILE,
       ['--cached', 'let BuildKit use its cache (builds are cold otherwise, for honest timings)'],
       ['--allow-privileged', '1.4.1 runs tonistiigi/binfmt privileged, so only with it'],
-      QUIET, HELP,
+      QUIET,
+      HELP,
     ],
     notes: [REPORTERS_NOTE, EXIT_NOTE],
   },
@@ -88,7 +116,8 @@ export const COMMAND_USAGES = {
   },
   report: {
     synopsis: 'report [merge] <report.json>...',
-    summary: 're-render saved JSON reports with any reporter; merge: join the shard reports of one image into one (every platform exactly once)',
+    summary:
+      're-render saved JSON reports with any reporter; merge: join the shard reports of one image into one (every platform exactly once)',
     options: [REPORTER, QUIET, HELP],
     notes: [REPORTERS_NOTE],
   },
@@ -126,7 +155,10 @@ export const USAGE = [
   '       multiarch-harness --version',
   '',
   'commands:',
-  ...columns(Object.values(COMMAND_USAGES).map((u) => [u.synopsis, u.summary] as const), '  '),
+  ...columns(
+    Object.values(COMMAND_USAGES).map((u) => [u.synopsis, u.summary] as const),
+    '  ',
+  ),
 ].join('\n');
 
 /** The line after a usage error's sentence: where the whole usage is. */

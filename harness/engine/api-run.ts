@@ -93,18 +93,27 @@ export async function runContainer(spec: ContainerSpec): Promise<ContainerRun> {
     ({ Id: id } = await engineJson<{ Id: string }>('POST', '/containers/create', {
       query: { name: spec.name, platform: spec.platform },
       body: {
-        Image: spec.image, Labels: spec.labels, AttachStdout: true, AttachStderr: true, Tty: false, OpenStdin: false,
-        ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}), ...(spec.cmd?.length ? { Cmd: spec.cmd } : {}),
+        Image: spec.image,
+        Labels: spec.labels,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: false,
+        OpenStdin: false,
+        ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
+        ...(spec.cmd?.length ? { Cmd: spec.cmd } : {}),
         ...(spec.networkDisabled ? { NetworkDisabled: true } : {}),
         HostConfig: {
-          AutoRemove: true, ...(spec.network ? { NetworkMode: spec.network } : {}), ...(spec.binds?.length ? { Binds: spec.binds } : {}),
+          AutoRemove: true,
+          ...(spec.network ? { NetworkMode: spec.network } : {}),
+          ...(spec.binds?.length ? { Binds: spec.binds } : {}),
           ...(spec.mounts?.length ? { Mounts: spec.mounts } : {}),
         },
       },
     }));
   } catch (err) {
     // The engine refused the container (no image for this platform, a bad option): `docker run` exits 125 with its words.
-    if (err instanceof EngineApiError && err.status < 500) return { refused: err.message, exitCode: 125, stdout: '', stderr: err.message, durationMs: took(), timedOut: false };
+    if (err instanceof EngineApiError && err.status < 500)
+      return { refused: err.message, exitCode: 125, stdout: '', stderr: err.message, durationMs: took(), timedOut: false };
     // No answer (a timeout, a reset, a 5xx): the engine may have made it all the same; its name is this run's own.
     await forceRemove(spec.name);
     throw err;
@@ -117,14 +126,20 @@ export async function runContainer(spec: ContainerSpec): Promise<ContainerRun> {
     socket = await attach(id);
     const attached = socket;
     const streamEnded = new Promise<void>((resolve) => {
-      attached.on('data', (chunk: Buffer) => { out.push(chunk); spec.onOutput?.(); });
+      attached.on('data', (chunk: Buffer) => {
+        out.push(chunk);
+        spec.onOutput?.();
+      });
       attached.on('end', resolve);
       attached.on('close', resolve);
       attached.on('error', () => resolve());
     });
     // Registered before the start, as the CLI does (the engine answers its headers once the wait is
     // registered): a container that ends and is removed at once is not missed.
-    const waitResponse = await engineRequest('POST', `/containers/${id}/wait`, { query: { condition: 'removed' }, timeoutMs: spec.timeoutMs + 60_000 });
+    const waitResponse = await engineRequest('POST', `/containers/${id}/wait`, {
+      query: { condition: 'removed' },
+      timeoutMs: spec.timeoutMs + 60_000,
+    });
     const waited = responseJson<{ StatusCode: number; Error?: { Message?: string } | null }>(waitResponse);
     waited.catch(() => undefined);
     const start = await engineStatus('POST', `/containers/${id}/start`);
@@ -133,9 +148,15 @@ export async function runContainer(spec: ContainerSpec): Promise<ContainerRun> {
       await forceRemove(id);
       return { exitCode: startFailureExitCode(start.message), stdout: '', stderr: start.message, durationMs: took(), timedOut: false };
     }
-    const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), spec.timeoutMs); });
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), spec.timeoutMs);
+    });
     // The run ends when the engine says the container is gone and its output has ended; the timeout bounds both.
-    const ended = (async () => { const status = await waited; await streamEnded; return status; })();
+    const ended = (async () => {
+      const status = await waited;
+      await streamEnded;
+      return status;
+    })();
     ended.catch(() => undefined);
     const first = await Promise.race([ended, timedOut]);
     if (first === 'timeout') {
@@ -143,8 +164,11 @@ export async function runContainer(spec: ContainerSpec): Promise<ContainerRun> {
       return { exitCode: undefined, stdout: out.text('stdout'), stderr: out.text('stderr'), durationMs: took(), timedOut: true };
     }
     return {
-      exitCode: first.StatusCode, stdout: out.text('stdout'), stderr: [out.text('stderr'), first.Error?.Message].filter(Boolean).join('\n'),
-      durationMs: took(), timedOut: false,
+      exitCode: first.StatusCode,
+      stdout: out.text('stdout'),
+      stderr: [out.text('stderr'), first.Error?.Message].filter(Boolean).join('\n'),
+      durationMs: took(),
+      timedOut: false,
     };
   } catch (err) {
     // The engine stopped answering mid-run (a reset connection): the container must not outlive this run.

@@ -111,7 +111,13 @@ export class BuildTimings {
       if (p && p !== platform && stopped) cancelled.add(p);
     }
     const log = this.logs.get(first.digest)?.trim();
-    return { ...(platform ? { platform } : {}), step: first.name, error: first.error!.trim(), cancelled: [...cancelled], ...(log ? { log } : {}) };
+    return {
+      ...(platform ? { platform } : {}),
+      step: first.name,
+      error: first.error!.trim(),
+      cancelled: [...cancelled],
+      ...(log ? { log } : {}),
+    };
   }
 }
 
@@ -179,7 +185,9 @@ export function unionLength(intervals: Array<[number, number]>): number {
 /** Milliseconds per platform from a whole `buildx build --progress=rawjson` stderr (for steps that run the command themselves). */
 export function platformBuildTimes(stderr: string): Record<string, number> {
   const timings = new BuildTimings();
-  const splitter = new RawJsonSplitter((o) => { for (const v of o.vertexes ?? []) timings.add(v); });
+  const splitter = new RawJsonSplitter((o) => {
+    for (const v of o.vertexes ?? []) timings.add(v);
+  });
   for (const line of stderr.split('\n')) splitter.line(line);
   return timings.perPlatform();
 }

@@ -106,16 +106,29 @@ export async function buildAndPush(req: BuildRequest): Promise<BuildResult> {
         }
       });
       const args = [
-        'buildx', 'build', '--builder', req.builder ?? 'default', '--progress=rawjson',
-        '--platform', req.platforms.map(formatPlatform).join(','),
-        `--provenance=${req.provenance ?? false}`, ...(req.noCache ? ['--no-cache'] : []),
-        '--metadata-file', metadata, '--push', '-t', req.tag,
+        'buildx',
+        'build',
+        '--builder',
+        req.builder ?? 'default',
+        '--progress=rawjson',
+        '--platform',
+        req.platforms.map(formatPlatform).join(','),
+        `--provenance=${req.provenance ?? false}`,
+        ...(req.noCache ? ['--no-cache'] : []),
+        '--metadata-file',
+        metadata,
+        '--push',
+        '-t',
+        req.tag,
         ...labelArgs(req.labels ?? []),
-        '-f', resolve(req.context, req.dockerfile ?? 'Dockerfile'), req.context,
+        '-f',
+        resolve(req.context, req.dockerfile ?? 'Dockerfile'),
+        req.context,
       ];
       watchdog?.start();
-      const r = await docker(args, { timeoutMs: req.timeoutMs, check: false, onStderrLine: (l) => splitter.line(l) })
-        .finally(() => watchdog?.stop());
+      const r = await docker(args, { timeoutMs: req.timeoutMs, check: false, onStderrLine: (l) => splitter.line(l) }).finally(() =>
+        watchdog?.stop(),
+      );
       if (r.timedOut) throw new DockerError(`the build did not finish within ${Math.round((req.timeoutMs ?? 0) / 1000)} s.`, r);
       if (r.exitCode !== 0) {
         const detail = r.stderr.split('\n').findLast((l) => /ERROR|error/.test(l)) ?? `exit code ${r.exitCode}`;
@@ -126,7 +139,8 @@ export async function buildAndPush(req: BuildRequest): Promise<BuildResult> {
     };
     const retried: string[] = [];
     const { r, timings } = await withRetry(attempt, {
-      attempts: 3, retryIf: (e) => isTransient(e) && !(e as DockerError).result?.timedOut,
+      attempts: 3,
+      retryIf: (e) => isTransient(e) && !(e as DockerError).result?.timedOut,
       onRetry: (e) => retried.push(e instanceof Error ? e.message : String(e)),
     });
     const meta = JSON.parse(await readFile(metadata, 'utf8')) as Record<string, unknown>;
@@ -149,11 +163,17 @@ class BuildHangWatchdog {
   /** Hangs, with the platforms that use the handler and the steps they were running. */
   readonly hangs: Array<Hang & { platforms: string[]; steps: string[] }> = [];
 
-  constructor(private readonly emulated: NonNullable<BuildRequest['emulated']>, timings: BuildTimings, idleMs: number) {
+  constructor(
+    private readonly emulated: NonNullable<BuildRequest['emulated']>,
+    timings: BuildTimings,
+    idleMs: number,
+  ) {
     const interpreters = [...new Map(emulated.map((e) => [e.handler, { handler: e.handler, path: e.interpreter }])).values()];
     this.dog = new HangWatchdog({
       // BuildKit's step containers: /docker/buildkit/<id> (docker driver) or .../buildkit/<id> inside a builder container.
-      interpreters, idleMs, cgroup: /\/buildkit\//,
+      interpreters,
+      idleMs,
+      cgroup: /\/buildkit\//,
       onHang: (h) => {
         const platforms = emulated.filter((e) => e.handler === h.handler).map((e) => e.platform);
         this.hangs.push({ ...h, platforms, steps: platforms.flatMap((p) => timings.running(p)) });
@@ -161,8 +181,12 @@ class BuildHangWatchdog {
     });
   }
 
-  start(): void { this.dog.start(); }
-  stop(): void { this.dog.stop(); }
+  start(): void {
+    this.dog.start();
+  }
+  stop(): void {
+    this.dog.stop();
+  }
 
   noteActivity(platform: string | undefined): void {
     const handler = platform ? this.emulated.find((e) => e.platform === platform)?.handler : undefined;
@@ -176,7 +200,10 @@ class BuildHangWatchdog {
     const platform = cause?.platform && hang.platforms.includes(cause.platform) ? cause.platform : hang.platforms[0];
     const step = (cause?.platform === platform ? cause?.step : undefined) ?? hang.steps[0] ?? 'a step';
     return {
-      platform, step, cancelled: (cause?.cancelled ?? []).filter((p) => p !== platform), emulatorSuspect: true,
+      platform,
+      step,
+      cancelled: (cause?.cancelled ?? []).filter((p) => p !== platform),
+      emulatorSuspect: true,
       error: `it hung under QEMU (${hang.handler}): no CPU time and no output for ${Math.round(hang.idleMs / 1000)} s, so the harness stopped it (pids ${hang.pids.join(', ')}); likely the emulator, not the image`,
     };
   }
@@ -192,5 +219,9 @@ function crashUnderQemu(cause: BuildFailureCause | undefined, emulated: BuildReq
   const code = /exit code: (\d+)/.exec(cause.error)?.[1];
   if (!looksLikeCrash(code === undefined ? undefined : Number(code), cause.log ?? '')) return cause;
   const report = cause.log?.split('\n').find((l) => RUNTIME_CRASH.test(l));
-  return { ...cause, emulatorSuspect: true, error: `${cause.error} (a crash under QEMU${report ? `: "${report.trim()}"` : ''}; likely the emulator, not the image)` };
+  return {
+    ...cause,
+    emulatorSuspect: true,
+    error: `${cause.error} (a crash under QEMU${report ? `: "${report.trim()}"` : ''}; likely the emulator, not the image)`,
+  };
 }

@@ -52,7 +52,14 @@ export interface RunPinnedOptions {
 
 /** Which of these images the engine has: one API request each, all at once (404: it has not). */
 export async function imagesPresent(refs: readonly string[]): Promise<Set<string> | undefined> {
-  const answers = await Promise.all(refs.map((ref) => engineStatus('GET', `/images/${ref}/json`).then((a) => a.status, () => 0)));
+  const answers = await Promise.all(
+    refs.map((ref) =>
+      engineStatus('GET', `/images/${ref}/json`).then(
+        (a) => a.status,
+        () => 0,
+      ),
+    ),
+  );
   // An engine that gave no answer (or an odd one) for one of them: each run asks for itself.
   if (answers.some((s) => s !== 200 && s !== 404)) return undefined;
   return new Set(refs.filter((_, i) => answers[i] === 200));
@@ -66,16 +73,21 @@ function registryAuthHeader(registry: string): Promise<string | undefined> {
   let auth = pullAuth.get(registry);
   if (!auth) {
     // A credential helper that failed: pulled without credentials, as docker pull does (the harness's own reads said why, if the registry refused them).
-    auth = findCredentials(registry).catch((err: unknown) => {
-      if (err instanceof CredentialHelperError) return undefined;
-      throw err;
-    }).then((c) => {
-      if (!c) return undefined;
-      // A credential helper's identity token comes with the user name <token>, as the CLI sends it.
-      const config = c.username === '<token>' ? { identitytoken: c.password, serveraddress: registry } : { username: c.username, password: c.password, serveraddress: registry };
-      // base64url with its padding: the engine decodes it with Go's padded URL alphabet.
-      return Buffer.from(JSON.stringify(config)).toString('base64').replaceAll('+', '-').replaceAll('/', '_');
-    });
+    auth = findCredentials(registry)
+      .catch((err: unknown) => {
+        if (err instanceof CredentialHelperError) return undefined;
+        throw err;
+      })
+      .then((c) => {
+        if (!c) return undefined;
+        // A credential helper's identity token comes with the user name <token>, as the CLI sends it.
+        const config =
+          c.username === '<token>'
+            ? { identitytoken: c.password, serveraddress: registry }
+            : { username: c.username, password: c.password, serveraddress: registry };
+        // base64url with its padding: the engine decodes it with Go's padded URL alphabet.
+        return Buffer.from(JSON.stringify(config)).toString('base64').replaceAll('+', '-').replaceAll('/', '_');
+      });
     // A lookup that failed (a helper that did not answer) is tried again by the next pull.
     auth.catch(() => pullAuth.delete(registry));
     pullAuth.set(registry, auth);
@@ -96,17 +108,26 @@ export async function pullPinned(ctx: Session, image: string, platform: Platform
   const at = image.lastIndexOf('@');
   const auth = await registryAuthHeader(parseImageRef(image).registry);
   // A registry's passing failure (a 5xx, a reset connection) is tried again; anything else fails the platform.
-  await withRetry(() => engineJsonLines('POST', '/images/create', {
-    query: { fromImage: image.slice(0, at), tag: image.slice(at + 1), platform: formatPlatform(platform) },
-    ...(auth ? { headers: { 'X-Registry-Auth': auth } } : {}), timeoutMs: 300_000,
-  }), { attempts: 3, retryIf: isTransient }).catch((err: Error) => {
-    throw err instanceof EngineApiError ? new EngineApiError(err.status, `pulling ${image} for ${formatPlatform(platform)} failed: ${err.message}`, false) : err;
+  await withRetry(
+    () =>
+      engineJsonLines('POST', '/images/create', {
+        query: { fromImage: image.slice(0, at), tag: image.slice(at + 1), platform: formatPlatform(platform) },
+        ...(auth ? { headers: { 'X-Registry-Auth': auth } } : {}),
+        timeoutMs: 300_000,
+      }),
+    { attempts: 3, retryIf: isTransient },
+  ).catch((err: Error) => {
+    throw err instanceof EngineApiError
+      ? new EngineApiError(err.status, `pulling ${image} for ${formatPlatform(platform)} failed: ${err.message}`, false)
+      : err;
   });
 }
 
 export async function runPinned(ctx: Session, image: string, platform: Platform, options: RunPinnedOptions): Promise<PlatformRun> {
   const name = `${ctx.id}-run-${platformSlug(platform)}-${Math.random().toString(36).slice(2, 7)}`;
-  await timed(ctx.phases, 'pull', () => pullPinned(ctx, image, platform, options.present !== undefined ? { present: options.present } : undefined));
+  await timed(ctx.phases, 'pull', () =>
+    pullPinned(ctx, image, platform, options.present !== undefined ? { present: options.present } : undefined),
+  );
   // A second opinion's program runs under the emulator given, but whatever it execs goes through the
   // kernel's handler again: both are watched (a shell that execs a hanging program left the first).
   const watched = [
@@ -118,24 +139,48 @@ export async function runPinned(ctx: Session, image: string, platform: Platform,
   let hung: Hang | undefined;
   const watchdog = watched.length
     ? new HangWatchdog({
-        interpreters: watched.map((w) => ({ handler: w.handler, path: w.interpreter })), idleMs: hangSeconds() * 1000,
+        interpreters: watched.map((w) => ({ handler: w.handler, path: w.interpreter })),
+        idleMs: hangSeconds() * 1000,
         cgroup: () => (containerId ? new RegExp(containerId) : undefined),
-        onHang: (h) => { hung = h; void forceRemove(containerId ?? name); },
+        onHang: (h) => {
+          hung = h;
+          void forceRemove(containerId ?? name);
+        },
       })
     : undefined;
   watchdog?.start();
   if (ctx.closing) throw new EnvironmentError('the run is being cleaned up: nothing more is started.');
-  const r = await timed(ctx.phases, 'run', () => runOnNetwork({
-    name, platform: formatPlatform(platform), image, labels: ctx.labelRecord, timeoutMs: options.timeoutMs,
-    ...(options.emulator
-      ? { entrypoint: [EMULATOR_MOUNT], cmd: options.emulator.argv, binds: [`${options.emulator.path}:${EMULATOR_MOUNT}:ro`] }
-      : options.command?.length ? { cmd: options.command } : {}),
-    ...(options.network ? { network: options.network } : {}),
-    onCreated: (id) => { containerId = id; }, onOutput: () => watchdog?.activity(),
-  }, Boolean(options.localEngine))).finally(() => watchdog?.stop());
-  return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: r.durationMs, timedOut: r.timedOut, ...(hung ? { hung } : {}) };
+  const r = await timed(ctx.phases, 'run', () =>
+    runOnNetwork(
+      {
+        name,
+        platform: formatPlatform(platform),
+        image,
+        labels: ctx.labelRecord,
+        timeoutMs: options.timeoutMs,
+        ...(options.emulator
+          ? { entrypoint: [EMULATOR_MOUNT], cmd: options.emulator.argv, binds: [`${options.emulator.path}:${EMULATOR_MOUNT}:ro`] }
+          : options.command?.length
+            ? { cmd: options.command }
+            : {}),
+        ...(options.network ? { network: options.network } : {}),
+        onCreated: (id) => {
+          containerId = id;
+        },
+        onOutput: () => watchdog?.activity(),
+      },
+      Boolean(options.localEngine),
+    ),
+  ).finally(() => watchdog?.stop());
+  return {
+    exitCode: r.exitCode,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    durationMs: r.durationMs,
+    timedOut: r.timedOut,
+    ...(hung ? { hung } : {}),
+  };
 }
-
 
 /**
  * A run on its network: none on an engine on this machine goes without the engine's sandbox, with
@@ -178,12 +223,28 @@ export interface CommandRunOptions {
  * committed by an earlier setup command). With `commitAs` the container is committed to that
  * reference and removed; the image is recorded before it exists and removed with the session.
  */
-export async function runCommand(ctx: Session, image: string, platform: Platform, o: CommandRunOptions): Promise<PlatformRun & { committedPlatform?: string }> {
+export async function runCommand(
+  ctx: Session,
+  image: string,
+  platform: Platform,
+  o: CommandRunOptions,
+): Promise<PlatformRun & { committedPlatform?: string }> {
   if (ctx.closing) throw new EnvironmentError('the run is being cleaned up: nothing more is started.');
   const name = `${ctx.id}-cmd-${platformSlug(platform)}-${Math.random().toString(36).slice(2, 7)}`;
   const args = [
-    'run', ...(o.commitAs ? [] : ['--rm']), '--name', name, ...ctx.labelArgs(), '--platform', formatPlatform(platform),
-    '--entrypoint', '', ...o.env.flatMap((e) => ['-e', e]), ...o.runFlags, image, ...o.argv,
+    'run',
+    ...(o.commitAs ? [] : ['--rm']),
+    '--name',
+    name,
+    ...ctx.labelArgs(),
+    '--platform',
+    formatPlatform(platform),
+    '--entrypoint',
+    '',
+    ...o.env.flatMap((e) => ['-e', e]),
+    ...o.runFlags,
+    image,
+    ...o.argv,
   ];
   const r = await docker(args, { check: false, timeoutMs: o.timeoutMs });
   try {
@@ -192,8 +253,18 @@ export async function runCommand(ctx: Session, image: string, platform: Platform
       await docker(['commit', name, o.commitAs], { timeoutMs: 120_000 });
       // `docker commit` keeps os and architecture but drops the variant (arm/v6 becomes arm): later
       // runs of the committed image must ask for the platform it records, or the engine looks for it in a registry.
-      const recorded = await docker(['image', 'inspect', '--format', '{{.Os}}/{{.Architecture}}{{if .Variant}}/{{.Variant}}{{end}}', o.commitAs], { timeoutMs: 60_000 });
-      return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: r.durationMs, timedOut: r.timedOut, committedPlatform: recorded.stdout.trim() };
+      const recorded = await docker(
+        ['image', 'inspect', '--format', '{{.Os}}/{{.Architecture}}{{if .Variant}}/{{.Variant}}{{end}}', o.commitAs],
+        { timeoutMs: 60_000 },
+      );
+      return {
+        exitCode: r.exitCode,
+        stdout: r.stdout,
+        stderr: r.stderr,
+        durationMs: r.durationMs,
+        timedOut: r.timedOut,
+        committedPlatform: recorded.stdout.trim(),
+      };
     }
   } finally {
     if (o.commitAs || r.timedOut) await docker(['rm', '-f', name], { check: false });

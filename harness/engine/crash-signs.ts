@@ -7,7 +7,8 @@
 export const CRASH_CODES = new Set([132, 134, 135, 139]);
 
 /** Go's runtime crash reports and QEMU's own fatal-signal line. */
-export const RUNTIME_CRASH = /^(fatal error: |unexpected signal during runtime execution|SIG(SEGV|ILL|BUS|TRAP): |qemu: uncaught target signal)/m;
+export const RUNTIME_CRASH =
+  /^(fatal error: |unexpected signal during runtime execution|SIG(SEGV|ILL|BUS|TRAP): |qemu: uncaught target signal)/m;
 
 /** A failed process whose exit code or output shows a crash rather than an ordinary failure. */
 export function looksLikeCrash(exitCode: number | undefined, output: string): boolean {

@@ -38,7 +38,8 @@ export interface DockerOptions {
  * What the docker CLI prints when a registry or the network failed for a moment: the same command
  * may succeed if run again. The CLI gives no other signal than its text, so it is read here, once.
  */
-const TRANSIENT_OUTPUT = /\b(500|502|503|504) (Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)\b|Internal Server Error|invalid checksum digest format|connection reset|unexpected EOF|i\/o timeout|TLS handshake timeout|ECONNRESET|temporarily unavailable|toomanyrequests|429 Too Many Requests/i;
+const TRANSIENT_OUTPUT =
+  /\b(500|502|503|504) (Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)\b|Internal Server Error|invalid checksum digest format|connection reset|unexpected EOF|i\/o timeout|TLS handshake timeout|ECONNRESET|temporarily unavailable|toomanyrequests|429 Too Many Requests/i;
 
 /** A docker command failed (or timed out); the result is kept for whoever wants the details. */
 export class DockerError extends EnvironmentError {
@@ -147,8 +148,12 @@ export function describeFailure(r: CommandResult): string {
     const which = r.defaultBound ? ` (the bound on a command that states none: ${BOUNDS.dockerCommand.variable} sets it)` : '';
     return `\`${shortCommand(r.command)}\` did not finish within ${within}${which}.`;
   }
-  if (r.exitCode === undefined && r.signal === undefined) return `\`${shortCommand(r.command)}\` could not be started: is the docker CLI installed?`;
-  const lines = r.stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  if (r.exitCode === undefined && r.signal === undefined)
+    return `\`${shortCommand(r.command)}\` could not be started: is the docker CLI installed?`;
+  const lines = r.stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const last = lines.findLast((l) => /error|denied|failed|no such|not found|cannot/i.test(l)) ?? lines.at(-1) ?? `exit code ${r.exitCode}`;
   return `\`${shortCommand(r.command)}\` failed: ${last.replace(/^ERROR:\s*/i, '')}`;
 }

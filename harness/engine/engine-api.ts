@@ -27,7 +27,11 @@ import { placedVariables } from './engine-scope.ts';
 /** An answer of the engine that is not a success: its status and its own message. */
 export class EngineApiError extends EnvironmentError {
   override name = 'EngineApiError';
-  constructor(readonly status: number, message: string, transient = status >= 500 && transientText(message)) {
+  constructor(
+    readonly status: number,
+    message: string,
+    transient = status >= 500 && transientText(message),
+  ) {
     super(message, { transient });
   }
 }
@@ -61,7 +65,11 @@ export function rememberEngine(env: Readonly<Record<string, string>>): void {
 function engineEnv(): Record<string, string | undefined> {
   const e = process.env;
   const own = {
-    DOCKER_HOST: e.DOCKER_HOST, DOCKER_CONTEXT: e.DOCKER_CONTEXT, DOCKER_CONFIG: e.DOCKER_CONFIG, DOCKER_TLS_VERIFY: e.DOCKER_TLS_VERIFY, DOCKER_CERT_PATH: e.DOCKER_CERT_PATH,
+    DOCKER_HOST: e.DOCKER_HOST,
+    DOCKER_CONTEXT: e.DOCKER_CONTEXT,
+    DOCKER_CONFIG: e.DOCKER_CONFIG,
+    DOCKER_TLS_VERIFY: e.DOCKER_TLS_VERIFY,
+    DOCKER_CERT_PATH: e.DOCKER_CERT_PATH,
     MULTIARCH_ENGINE_TUNNEL: e.MULTIARCH_ENGINE_TUNNEL,
   };
   const chosen = { ...own, ...placedVariables() };
@@ -92,7 +100,9 @@ function configDir(env: Record<string, string | undefined>): string {
 function contextSocket(env: Record<string, string | undefined>, name: string): string | undefined {
   const id = createHash('sha256').update(name).digest('hex');
   try {
-    const meta = JSON.parse(readFileSync(join(configDir(env), 'contexts', 'meta', id, 'meta.json'), 'utf8')) as { Endpoints?: { docker?: { Host?: string } } };
+    const meta = JSON.parse(readFileSync(join(configDir(env), 'contexts', 'meta', id, 'meta.json'), 'utf8')) as {
+      Endpoints?: { docker?: { Host?: string } };
+    };
     const host = meta.Endpoints?.docker?.Host;
     if (!host?.startsWith('unix://') || existsSync(join(configDir(env), 'contexts', 'tls', id))) return undefined;
     return host.slice('unix://'.length);
@@ -103,7 +113,14 @@ function contextSocket(env: Record<string, string | undefined>, name: string): s
 
 function transportFor(env: Record<string, string | undefined>): Transport {
   // Known by the variables that choose it (a context named in the config is read once per process).
-  const key = JSON.stringify([env.DOCKER_HOST, env.DOCKER_CONTEXT, env.DOCKER_CONFIG, env.DOCKER_TLS_VERIFY, env.DOCKER_CERT_PATH, env.MULTIARCH_ENGINE_TUNNEL]);
+  const key = JSON.stringify([
+    env.DOCKER_HOST,
+    env.DOCKER_CONTEXT,
+    env.DOCKER_CONFIG,
+    env.DOCKER_TLS_VERIFY,
+    env.DOCKER_CERT_PATH,
+    env.MULTIARCH_ENGINE_TUNNEL,
+  ]);
   const known = transports.get(key);
   if (known) return known;
   const host = env.DOCKER_HOST || undefined;
@@ -150,9 +167,17 @@ function dialStdio(env: Record<string, string | undefined>): Duplex {
     if (idleMs > 0) idle = setTimeout(() => duplex.emit('timeout'), idleMs);
   };
   const duplex = new Duplex({
-    write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void) { touch(); child.stdin.write(chunk, cb); },
-    final(cb: () => void) { child.stdin.end(); cb(); },
-    read() { child.stdout.resume(); },
+    write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void) {
+      touch();
+      child.stdin.write(chunk, cb);
+    },
+    final(cb: () => void) {
+      child.stdin.end();
+      cb();
+    },
+    read() {
+      child.stdout.resume();
+    },
     destroy(err: Error | null, cb: (err: Error | null) => void) {
       clearTimeout(idle);
       // SIGKILL: the CLI answers a first SIGTERM by cancelling its context only, and its pipes would keep this process alive.
@@ -171,20 +196,35 @@ function dialStdio(env: Record<string, string | undefined>): Duplex {
       touch();
       return duplex;
     },
-    setKeepAlive: () => duplex, setNoDelay: () => duplex, ref: () => duplex, unref: () => duplex,
+    setKeepAlive: () => duplex,
+    setNoDelay: () => duplex,
+    ref: () => duplex,
+    unref: () => duplex,
   });
-  child.stdout.on('data', (d: Buffer) => { touch(); if (!duplex.push(d)) child.stdout.pause(); });
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
+  child.stdout.on('data', (d: Buffer) => {
+    touch();
+    if (!duplex.push(d)) child.stdout.pause();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString('utf8');
+  });
   child.stdin.on('error', (err) => duplex.destroy(err));
   child.on('error', (err) => {
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    duplex.destroy(missing ? new EnvironmentError('The docker CLI is needed to reach this engine (ssh://, TLS): it was not found on PATH.') : err);
+    duplex.destroy(
+      missing ? new EnvironmentError('The docker CLI is needed to reach this engine (ssh://, TLS): it was not found on PATH.') : err,
+    );
   });
   // The stream ends when the tunnel has exited: a tunnel that failed says why (ssh's own words), not "socket hang up".
   child.on('close', (code) => {
     clearTimeout(idle);
     if (duplex.destroyed) return;
-    if (code) duplex.destroy(new EnvironmentError(`No Docker engine answers through \`docker system dial-stdio\` (${stderr.trim().split('\n').at(-1) || `exit ${code}`}).`));
+    if (code)
+      duplex.destroy(
+        new EnvironmentError(
+          `No Docker engine answers through \`docker system dial-stdio\` (${stderr.trim().split('\n').at(-1) || `exit ${code}`}).`,
+        ),
+      );
     else duplex.push(null);
   });
   return duplex;
@@ -216,16 +256,34 @@ export function engineRequest(method: string, path: string, o: ApiRequest = {}):
   const body = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
   inFlight++;
   return new Promise<IncomingMessage>((resolve, reject) => {
-    const req = request({
-      agent: t.agent, method, path: pathOf(path, o.query), ...NO_SERVER_NAME,
-      ...(t.socketPath ? { socketPath: t.socketPath } : { host: t.host, port: t.port }),
-      headers: { Host: 'docker', ...(body ? { 'Content-Type': 'application/json', 'Content-Length': String(body.length) } : {}), ...o.headers },
-      timeout: o.timeoutMs ?? 60_000,
-    }, resolve);
-    req.on('timeout', () => req.destroy(new EnvironmentError(`the Docker engine did not answer ${method} ${path} within ${(o.timeoutMs ?? 60_000) / 1000} s`, { transient: true })));
+    const req = request(
+      {
+        agent: t.agent,
+        method,
+        path: pathOf(path, o.query),
+        ...NO_SERVER_NAME,
+        ...(t.socketPath ? { socketPath: t.socketPath } : { host: t.host, port: t.port }),
+        headers: {
+          Host: 'docker',
+          ...(body ? { 'Content-Type': 'application/json', 'Content-Length': String(body.length) } : {}),
+          ...o.headers,
+        },
+        timeout: o.timeoutMs ?? 60_000,
+      },
+      resolve,
+    );
+    req.on('timeout', () =>
+      req.destroy(
+        new EnvironmentError(`the Docker engine did not answer ${method} ${path} within ${(o.timeoutMs ?? 60_000) / 1000} s`, {
+          transient: true,
+        }),
+      ),
+    );
     req.on('error', (err) => reject(noEngine(err)));
     req.end(body);
-  }).finally(() => { inFlight--; });
+  }).finally(() => {
+    inFlight--;
+  });
 }
 
 let inFlight = 0;
@@ -243,7 +301,10 @@ export function engineUpgrade(method: string, path: string, o: ApiRequest = {}):
   const t = transportFor(engineEnv());
   return new Promise((resolve, reject) => {
     const req = request({
-      agent: t.agent, method, path: pathOf(path, o.query), ...NO_SERVER_NAME,
+      agent: t.agent,
+      method,
+      path: pathOf(path, o.query),
+      ...NO_SERVER_NAME,
       ...(t.socketPath ? { socketPath: t.socketPath } : { host: t.host, port: t.port }),
       headers: { Host: 'docker', Connection: 'Upgrade', Upgrade: 'tcp', ...o.headers },
     });
@@ -252,9 +313,18 @@ export function engineUpgrade(method: string, path: string, o: ApiRequest = {}):
       resolve(socket);
     });
     req.on('response', (res) => {
-      readAll(res).then((text) => reject(new EngineApiError(res.statusCode ?? 500, messageOf(res, text))), (err: Error) => reject(noEngine(err)));
+      readAll(res).then(
+        (text) => reject(new EngineApiError(res.statusCode ?? 500, messageOf(res, text))),
+        (err: Error) => reject(noEngine(err)),
+      );
     });
-    req.setTimeout(o.timeoutMs ?? 60_000, () => req.destroy(new EnvironmentError(`the Docker engine did not answer ${method} ${path} within ${(o.timeoutMs ?? 60_000) / 1000} s`, { transient: true })));
+    req.setTimeout(o.timeoutMs ?? 60_000, () =>
+      req.destroy(
+        new EnvironmentError(`the Docker engine did not answer ${method} ${path} within ${(o.timeoutMs ?? 60_000) / 1000} s`, {
+          transient: true,
+        }),
+      ),
+    );
     req.on('error', (err) => reject(noEngine(err)));
     req.end();
   });
@@ -263,8 +333,15 @@ export function engineUpgrade(method: string, path: string, o: ApiRequest = {}):
 function noEngine(err: Error): Error {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES' || (code === 'ECONNRESET' && /socket hang up/.test(err.message))) {
-    const why = code === 'EACCES' ? 'permission denied on its socket' : code === 'ECONNRESET' ? 'the connection to it was closed' : 'nothing listens on its socket';
-    return new EnvironmentError(`No Docker engine answers (${why}): start one, or run \`bash setup/prepare-host.sh\` as root on Debian/Ubuntu.`);
+    const why =
+      code === 'EACCES'
+        ? 'permission denied on its socket'
+        : code === 'ECONNRESET'
+          ? 'the connection to it was closed'
+          : 'nothing listens on its socket';
+    return new EnvironmentError(
+      `No Docker engine answers (${why}): start one, or run \`bash setup/prepare-host.sh\` as root on Debian/Ubuntu.`,
+    );
   }
   return err;
 }
@@ -277,7 +354,9 @@ function readAll(res: IncomingMessage): Promise<string> {
     res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     res.on('error', reject);
     // Ended without its end (the connection closed mid-answer): as the stream's iterator would, an error.
-    res.on('close', () => { if (!res.complete) reject(new Error('the engine closed the connection before the end of its answer')); });
+    res.on('close', () => {
+      if (!res.complete) reject(new Error('the engine closed the connection before the end of its answer'));
+    });
   });
 }
 
@@ -318,7 +397,11 @@ export async function engineStatus(method: string, path: string, o: ApiRequest =
  * A request whose answer is a stream of JSON lines (a pull's progress): each line to `onLine`. A
  * line with "error" is the engine's failure, reported after the stream ends, as the CLI does.
  */
-export async function engineJsonLines(method: string, path: string, o: ApiRequest & { onLine?: (line: Record<string, unknown>) => void } = {}): Promise<void> {
+export async function engineJsonLines(
+  method: string,
+  path: string,
+  o: ApiRequest & { onLine?: (line: Record<string, unknown>) => void } = {},
+): Promise<void> {
   const res = await engineRequest(method, path, o);
   if ((res.statusCode ?? 500) >= 400) {
     const text = await readAll(res);

@@ -97,7 +97,10 @@ export function cpuTicksFromStat(text: string): number | undefined {
   // comm (field 2) is in parentheses and may hold spaces and ')': fields resume after the last ')'.
   const close = text.lastIndexOf(')');
   if (close < 0) return undefined;
-  const rest = text.slice(close + 1).trim().split(/\s+/);
+  const rest = text
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/);
   // rest[0] is field 3 (state), so field n is rest[n - 3]: utime (14) and stime (15).
   const utime = Number(rest[11]);
   const stime = Number(rest[12]);

@@ -14,7 +14,14 @@ import { join } from 'node:path';
 import { stateDir } from '../state-dir.ts';
 
 function folderOf(ref: string, dockerHost: string | undefined): string {
-  return join(stateDir(), 'images', createHash('sha256').update(`${dockerHost ?? ''}\n${ref}`).digest('hex').slice(0, 24));
+  return join(
+    stateDir(),
+    'images',
+    createHash('sha256')
+      .update(`${dockerHost ?? ''}\n${ref}`)
+      .digest('hex')
+      .slice(0, 24),
+  );
 }
 
 /** This session uses the image; `presentNow`: the engine has it already (before this session pulls it). */

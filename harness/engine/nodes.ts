@@ -26,7 +26,8 @@ const CONTEXT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.+-]*$/;
 /** "linux/arm64,linux/arm/v7=ENDPOINT" (the form of --node and of a scenario's `nodes`). */
 export function parseNodeOption(text: string): NodeSpec {
   const eq = text.indexOf('=');
-  if (eq <= 0 || eq === text.length - 1) throw new UsageError(`--node takes PLATFORMS=ENDPOINT, such as linux/arm64,linux/arm/v7=ssh://me@arm-box; got "${text}".`);
+  if (eq <= 0 || eq === text.length - 1)
+    throw new UsageError(`--node takes PLATFORMS=ENDPOINT, such as linux/arm64,linux/arm/v7=ssh://me@arm-box; got "${text}".`);
   const endpoint = text.slice(eq + 1).trim();
   if (!URL_ENDPOINT.test(endpoint) && !CONTEXT_NAME.test(endpoint)) {
     throw new UsageError(`--node: "${endpoint}" is neither a DOCKER_HOST URL (unix://, tcp://, ssh://) nor a docker context name.`);
@@ -40,7 +41,10 @@ export function checkPlacement(specs: readonly NodeSpec[]): void {
   for (const s of specs) {
     for (const p of s.platforms) {
       const twice = seen.find((x) => samePlatform(x.platform, p));
-      if (twice) throw new UsageError(`${formatPlatform(p)} is placed on two nodes (${twice.endpoint} and ${s.endpoint}): give each platform one node.`);
+      if (twice)
+        throw new UsageError(
+          `${formatPlatform(p)} is placed on two nodes (${twice.endpoint} and ${s.endpoint}): give each platform one node.`,
+        );
       seen.push({ platform: p, endpoint: s.endpoint });
     }
   }
@@ -56,13 +60,17 @@ interface ContextInspect {
 export async function resolveNode(spec: NodeSpec): Promise<EngineNode> {
   if (URL_ENDPOINT.test(spec.endpoint)) return { name: spec.endpoint, env: { DOCKER_HOST: spec.endpoint }, platforms: spec.platforms };
   const r = await docker(['context', 'inspect', spec.endpoint], { check: false, timeoutMs: 20_000 });
-  if (r.exitCode !== 0) throw new UsageError(`--node: there is no docker context named "${spec.endpoint}" (docker context ls lists them), and it is not a DOCKER_HOST URL.`);
+  if (r.exitCode !== 0)
+    throw new UsageError(
+      `--node: there is no docker context named "${spec.endpoint}" (docker context ls lists them), and it is not a DOCKER_HOST URL.`,
+    );
   const ctx = (JSON.parse(r.stdout) as ContextInspect[])[0] ?? {};
   const host = ctx.Endpoints?.docker?.Host;
   if (!host) throw new UsageError(`--node: the docker context "${spec.endpoint}" names no Docker endpoint.`);
-  const tls = ctx.TLSMaterial?.docker?.length && ctx.Storage?.TLSPath
-    ? { DOCKER_CERT_PATH: `${ctx.Storage.TLSPath}/docker`, ...(ctx.Endpoints?.docker?.SkipTLSVerify ? {} : { DOCKER_TLS_VERIFY: '1' }) }
-    : {};
+  const tls =
+    ctx.TLSMaterial?.docker?.length && ctx.Storage?.TLSPath
+      ? { DOCKER_CERT_PATH: `${ctx.Storage.TLSPath}/docker`, ...(ctx.Endpoints?.docker?.SkipTLSVerify ? {} : { DOCKER_TLS_VERIFY: '1' }) }
+      : {};
   const node = { name: spec.endpoint, env: { DOCKER_HOST: host, ...tls }, platforms: spec.platforms };
   // Whatever later names this engine by its DOCKER_HOST alone (the cleanup of what was pulled there) gets its TLS files too.
   rememberEngine(node.env);

@@ -26,7 +26,13 @@ import { processScratchFolder } from '../scratch-folders.ts';
  */
 export function noneNetworkHosts(ipv6: boolean): string {
   const v4 = ['127.0.0.1\tlocalhost'];
-  const v6 = ['::1\tlocalhost ip6-localhost ip6-loopback', 'fe00::0\tip6-localnet', 'ff00::0\tip6-mcastprefix', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters'];
+  const v6 = [
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    'fe00::0\tip6-localnet',
+    'ff00::0\tip6-mcastprefix',
+    'ff02::1\tip6-allnodes',
+    'ff02::2\tip6-allrouters',
+  ];
   return [...v4, ...(ipv6 ? v6 : []), ''].join('\n');
 }
 
@@ -41,9 +47,14 @@ const DEFAULT_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];
  * directives as they are; comments dropped; the engine's header and footer.
  */
 export function noneNetworkResolvConf(hostText: string, hostFile = '/etc/resolv.conf'): string {
-  const lines = hostText.split('\n').map((l) => l.trim()).filter((l) => l && !/^[#;]/.test(l));
+  const lines = hostText
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^[#;]/.test(l));
   const words = (l: string) => l.split(/\s+/);
-  const nameservers = lines.filter((l) => words(l)[0] === 'nameserver').map((l) => words(l)[1] ?? '')
+  const nameservers = lines
+    .filter((l) => words(l)[0] === 'nameserver')
+    .map((l) => words(l)[1] ?? '')
     .filter((ns) => ns && !ns.includes(':') && !ns.startsWith('127.'));
   const search = lines.filter((l) => ['search', 'domain'].includes(words(l)[0]!)).at(-1);
   const options = lines.filter((l) => words(l)[0] === 'options').flatMap((l) => words(l).slice(1));
@@ -79,7 +90,10 @@ async function loopbackHasIpv6(): Promise<boolean> {
 /** systemd-resolved's upstream file when /etc/resolv.conf names only its stub, else /etc/resolv.conf. */
 async function hostResolverFile(): Promise<{ path: string; text: string }> {
   const etc = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
-  const servers = etc.split('\n').filter((l) => /^\s*nameserver\s/.test(l)).map((l) => l.trim().split(/\s+/)[1]);
+  const servers = etc
+    .split('\n')
+    .filter((l) => /^\s*nameserver\s/.test(l))
+    .map((l) => l.trim().split(/\s+/)[1]);
   if (servers.length === 1 && servers[0] === '127.0.0.53') {
     const resolved = '/run/systemd/resolve/resolv.conf';
     const text = await readFile(resolved, 'utf8').catch(() => undefined);
@@ -123,8 +137,12 @@ export function refusedNetworkFiles(message: string): boolean {
   return true;
 }
 
-export interface BindMount { Type: 'bind'; Source: string; Target: string; ReadOnly?: boolean }
-
+export interface BindMount {
+  Type: 'bind';
+  Source: string;
+  Target: string;
+  ReadOnly?: boolean;
+}
 
 /**
  * The hosts and resolv.conf of one container, written for it; `remove` deletes them once it is gone.
@@ -139,13 +157,19 @@ export async function noneNetworkFiles(container: string): Promise<{ mounts: Bin
   mkdirSync(dir, { recursive: true });
   const hosts = join(dir, `${container}.hosts`);
   const resolvConf = join(dir, `${container}.resolv.conf`);
-  for (const [file, text] of [[hosts, noneNetworkHosts(v6)], [resolvConf, noneNetworkResolvConf(host.text, host.path)]] as const) {
+  for (const [file, text] of [
+    [hosts, noneNetworkHosts(v6)],
+    [resolvConf, noneNetworkResolvConf(host.text, host.path)],
+  ] as const) {
     writeFileSync(file, text);
     // 0644 whatever the umask, as the engine's own: a program running as another user reads them.
     chmodSync(file, 0o644);
   }
   return {
-    mounts: [{ Type: 'bind', Source: hosts, Target: '/etc/hosts' }, { Type: 'bind', Source: resolvConf, Target: '/etc/resolv.conf' }],
+    mounts: [
+      { Type: 'bind', Source: hosts, Target: '/etc/hosts' },
+      { Type: 'bind', Source: resolvConf, Target: '/etc/resolv.conf' },
+    ],
     remove: () => {
       try {
         rmSync(hosts, { force: true });

@@ -24,6 +24,8 @@ export async function assertNetworkExists(network: string | undefined): Promise<
   const r = await docker(['network', 'inspect', '--format', '{{.Name}}', network], { check: false, timeoutMs: 20_000 });
   // An engine that does not answer is the probe's sentence to say, not this one's.
   if (r.exitCode !== 0 && /not found|no such network/i.test(r.stderr)) {
-    throw new UsageError(`The network "${network}" does not exist on the engine (\`docker network ls\` lists those that do; none, bridge and host always do).`);
+    throw new UsageError(
+      `The network "${network}" does not exist on the engine (\`docker network ls\` lists those that do; none, bridge and host always do).`,
+    );
   }
 }

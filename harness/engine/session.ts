@@ -236,11 +236,23 @@ async function settleRecord(record: SessionRecord): Promise<void> {
   }
   for (const [host, images] of byHost) {
     // Reached with the TLS variables recorded for it (on the image, or on the engine the session used).
-    const tls = images.find((i) => i.tls)?.tls ?? record.resources.find((x): x is Extract<Resource, { kind: 'engine' }> => x.kind === 'engine' && x.dockerHost === host && Boolean(x.tls))?.tls;
+    const tls =
+      images.find((i) => i.tls)?.tls ??
+      record.resources.find(
+        (x): x is Extract<Resource, { kind: 'engine' }> => x.kind === 'engine' && x.dockerHost === host && Boolean(x.tls),
+      )?.tls;
     const engine = engineOf({ ...(host ? { dockerHost: host } : {}), ...(tls ? { tls } : {}) });
     // All at once, through the engine's API; gone already (404) is as good as removed.
-    const answers = await onEngine(engine, () => Promise.all(images.map((i) => engineStatus('DELETE', `/images/${i.ref}`, { query: { force: 'true' }, timeoutMs: 120_000 })
-      .then((a) => a.status, () => 0))));
+    const answers = await onEngine(engine, () =>
+      Promise.all(
+        images.map((i) =>
+          engineStatus('DELETE', `/images/${i.ref}`, { query: { force: 'true' }, timeoutMs: 120_000 }).then(
+            (a) => a.status,
+            () => 0,
+          ),
+        ),
+      ),
+    );
     images.forEach((r, i) => {
       if (answers[i] === 200 || answers[i] === 404) return;
       // Something else failed: the image stays in the record, for the next sweep.
@@ -265,7 +277,8 @@ function sessionAlive(id: string): boolean {
 /** Removes the containers, networks, volumes and images that carry a label filter (through the engine's API). */
 async function removeLabelled(label: string): Promise<void> {
   const query = { filters: JSON.stringify({ label: [label] }) };
-  const list = <T>(path: string, extra: Record<string, string> = {}) => engineJson<T>('GET', path, { query: { ...query, ...extra } }).catch(() => undefined);
+  const list = <T>(path: string, extra: Record<string, string> = {}) =>
+    engineJson<T>('GET', path, { query: { ...query, ...extra } }).catch(() => undefined);
   // Listed at once; removed in order: containers first (they hold networks, volumes and images).
   const [containers, nets, vols, images] = await Promise.all([
     list<Array<{ Id: string }>>('/containers/json', { all: 'true' }),
@@ -276,7 +289,8 @@ async function removeLabelled(label: string): Promise<void> {
   ]);
   const ids = (containers ?? []).map((c) => c.Id);
   debug(`containers with ${label}: ${ids.join(' ') || 'none'}`);
-  const remove = (path: string, q: Record<string, string> = {}) => engineStatus('DELETE', path, { query: q, timeoutMs: 120_000 }).catch(() => undefined);
+  const remove = (path: string, q: Record<string, string> = {}) =>
+    engineStatus('DELETE', path, { query: q, timeoutMs: 120_000 }).catch(() => undefined);
   await Promise.all(ids.map((id) => remove(`/containers/${id}`, { force: 'true', v: 'true' })));
   await Promise.all([
     ...(nets ?? []).map((n) => remove(`/networks/${n.Id}`)),
@@ -333,4 +347,3 @@ function staleRecords(): SessionRecord[] {
   }
   return out;
 }
-

@@ -89,7 +89,10 @@ export async function forgetBackgroundFailure(dir = stateDir()): Promise<void> {
 async function lastLogLine(log: string, ref: string): Promise<string> {
   const text = await readFile(log, 'utf8').catch(() => '');
   const line = text.trim().split('\n').at(-1) ?? '';
-  return line.replace(/^\[standins\]\s*/, '').replace(`${ref}: `, '').replace(/\s*\(\d+ s so far\)$/, '');
+  return line
+    .replace(/^\[standins\]\s*/, '')
+    .replace(`${ref}: `, '')
+    .replace(/\s*\(\d+ s so far\)$/, '');
 }
 
 export interface AwaitOptions {
@@ -115,7 +118,9 @@ export async function awaitStandIn(ref: string, options: AwaitOptions = {}): Pro
       // It may have just ended: its own last act is removing this record.
       const again = await readBackgroundBuild(dir);
       if (!again || again.pid !== b.pid || again.startTicks !== b.startTicks) continue;
-      throw new EnvironmentError(`The set-up's background build of ${ref} stopped before it finished (log: ${b.log}); run \`bash setup/prepare-host.sh\` to build it again.`);
+      throw new EnvironmentError(
+        `The set-up's background build of ${ref} stopped before it finished (log: ${b.log}); run \`bash setup/prepare-host.sh\` to build it again.`,
+      );
     }
     if (options.onWait && Date.now() - lastLine >= (options.everyMs ?? 30_000)) {
       lastLine = Date.now();
@@ -127,7 +132,9 @@ export async function awaitStandIn(ref: string, options: AwaitOptions = {}): Pro
   }
   const failed = await readStateFile<BackgroundFailure>(backgroundFailureFile(dir));
   if (failed?.refs.includes(ref)) {
-    throw new EnvironmentError(`The set-up could not build ${ref} in the background: ${failed.message} (log: ${failed.log}); run \`bash setup/prepare-host.sh\` to try again.`);
+    throw new EnvironmentError(
+      `The set-up could not build ${ref} in the background: ${failed.message} (log: ${failed.log}); run \`bash setup/prepare-host.sh\` to try again.`,
+    );
   }
 }
 
@@ -138,9 +145,11 @@ export async function describeBackground(dir = stateDir()): Promise<string | und
     const now = (await lastLogLine(b.log, b.refs[0] ?? '')) || 'starting';
     return `stand-ins: ${b.refs.join(', ')} being built in the background since ${b.started} (pid ${b.pid}, log ${b.log}): ${now}; a docker-container builder waits for it`;
   }
-  if (b) return `stand-ins: the background build of ${b.refs.join(', ')} stopped before it finished (log ${b.log}); \`bash setup/prepare-host.sh\` builds it again`;
+  if (b)
+    return `stand-ins: the background build of ${b.refs.join(', ')} stopped before it finished (log ${b.log}); \`bash setup/prepare-host.sh\` builds it again`;
   const failed = await readStateFile<BackgroundFailure>(backgroundFailureFile(dir));
-  if (failed) return `stand-ins: the background build of ${failed.refs.join(', ')} failed: ${failed.message} (log ${failed.log}); \`bash setup/prepare-host.sh\` tries again`;
+  if (failed)
+    return `stand-ins: the background build of ${failed.refs.join(', ')} failed: ${failed.message} (log ${failed.log}); \`bash setup/prepare-host.sh\` tries again`;
   return undefined;
 }
 

@@ -98,7 +98,10 @@ export async function readEngineHandlers(image: string, labels: readonly string[
   const own = session ? undefined : new Session();
   try {
     // 404: the engine lacks it and the run pulls it. Anything else (no answer, an odd one) is taken for "had it": never removed on a guess.
-    const present = await engineStatus('GET', `/images/${image}/json`, { timeoutMs: 20_000 }).then((a) => a.status !== 404, () => true);
+    const present = await engineStatus('GET', `/images/${image}/json`, { timeoutMs: 20_000 }).then(
+      (a) => a.status !== 404,
+      () => true,
+    );
     (session ?? own!).trackImage(image, { present });
     // Unlabelled work (doctor) gets its own session's labels: a container a signal leaves is swept like any other.
     return await readThrough(image, labels.length || !own ? labels : own.labels);
@@ -109,10 +112,10 @@ export async function readEngineHandlers(image: string, labels: readonly string[
 
 async function readThrough(image: string, labels: readonly string[]): Promise<BinfmtHandler[]> {
   const script = `for f in /binfmt/*; do n=\${f##*/}; [ "$n" = register ] || [ "$n" = status ] && continue; echo "==> $n"; cat "$f"; done`;
-  const r = await docker(
-    ['run', '--rm', ...labelArgs(labels), '-v', `${BINFMT_DIR}:/binfmt:ro`, image, 'sh', '-c', script],
-    { check: false, timeoutMs: 60_000 },
-  );
+  const r = await docker(['run', '--rm', ...labelArgs(labels), '-v', `${BINFMT_DIR}:/binfmt:ro`, image, 'sh', '-c', script], {
+    check: false,
+    timeoutMs: 60_000,
+  });
   if (r.exitCode !== 0) return [];
   return r.stdout
     .split(/^==> /m)

@@ -19,9 +19,17 @@ export type ClassicEngine =
 export async function findClassicEngine(): Promise<ClassicEngine> {
   const configured = process.env.MULTIARCH_HARNESS_CLASSIC_HOST;
   const host = configured || DEFAULT_CLASSIC_HOST;
-  if (!configured && !(await stat(host.replace(/^unix:\/\//, '')).then(() => true, () => false))) return { state: 'absent', host };
+  if (
+    !configured &&
+    !(await stat(host.replace(/^unix:\/\//, '')).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return { state: 'absent', host };
   const r = await docker(['info', '--format', '{{json .}}'], { env: { DOCKER_HOST: host }, check: false, timeoutMs: 20_000 });
-  if (r.exitCode !== 0 || !r.stdout.startsWith('{')) return { state: 'broken', host, why: `no engine answers at ${host}: ${r.stderr.trim().split('\n').at(-1) ?? ''}` };
+  if (r.exitCode !== 0 || !r.stdout.startsWith('{'))
+    return { state: 'broken', host, why: `no engine answers at ${host}: ${r.stderr.trim().split('\n').at(-1) ?? ''}` };
   const info = JSON.parse(r.stdout) as { ServerVersion?: string; DriverStatus?: Array<[string, string]> };
   if (imageStoreOf(info.DriverStatus) !== 'classic') {
     return { state: 'broken', host, why: `the engine at ${host} uses the containerd image store, not the classic one` };

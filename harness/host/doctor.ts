@@ -21,14 +21,22 @@ export function renderDoctor(probe: HostProbe, rows: PlatformExecution[], brief 
   const head = [
     `engine ${probe.engineVersion} (API ${probe.apiVersion}) on ${formatPlatform(probe.native)}, kernel ${probe.kernel}`,
     `image store: ${probe.imageStore}${probe.imageStore === 'classic' ? ' (multi-platform --load fails: "docker exporter does not currently support exporting manifest lists")' : ' (multi-platform --load works)'}`,
-    `buildx: ${probe.buildxVersion ?? 'not installed'}; handlers read ${probe.engineIsLocal ? 'from this host\'s /proc' : 'through the engine'}`,
+    `buildx: ${probe.buildxVersion ?? 'not installed'}; handlers read ${probe.engineIsLocal ? "from this host's /proc" : 'through the engine'}`,
     `modes observed by running a probe program per platform through the engine${probe.observedAt ? ` (${probe.observedAt}; kept until the engine, kernel or a handler changes)` : ''}`,
   ];
   const disagreements = rows.filter((r) => r.tableExpected);
   if (brief) {
-    const by = (m: string) => rows.filter((r) => r.mode === m).map((r) => formatPlatform(r.platform) + (r.observed ? '' : ' (not observed)')).join(', ') || 'none';
+    const by = (m: string) =>
+      rows
+        .filter((r) => r.mode === m)
+        .map((r) => formatPlatform(r.platform) + (r.observed ? '' : ' (not observed)'))
+        .join(', ') || 'none';
     return [
-      ...head, `native: ${by('native')}`, `compat: ${by('compat')}`, `qemu: ${by('qemu')}`, `unavailable: ${by('unavailable')}`,
+      ...head,
+      `native: ${by('native')}`,
+      `compat: ${by('compat')}`,
+      `qemu: ${by('qemu')}`,
+      `unavailable: ${by('unavailable')}`,
       ...disagreements.map(disagreement),
     ].join('\n');
   }
@@ -37,12 +45,14 @@ export function renderDoctor(probe: HostProbe, rows: PlatformExecution[], brief 
   for (const r of rows) {
     const name = formatPlatform(r.platform).padEnd(w);
     const pad = ' '.repeat(w);
-    const seen = r.observed ? '' : ' (not observed: the tables\' guess)';
+    const seen = r.observed ? '' : " (not observed: the tables' guess)";
     if (r.mode === 'unavailable') {
       lines.push(`${name}  unavailable  ${r.reason}${seen}`, `${pad}  fix: ${r.fix}`);
     } else if (r.mode === 'qemu') {
       const em = r.emulator;
-      const how = em ? `${em.handler} -> ${em.interpreter} flags ${em.flags}${em.qemuVersion ? `, QEMU ${em.qemuVersion}` : ''}` : 'emulated by something no readable binfmt_misc handler names';
+      const how = em
+        ? `${em.handler} -> ${em.interpreter} flags ${em.flags}${em.qemuVersion ? `, QEMU ${em.qemuVersion}` : ''}`
+        : 'emulated by something no readable binfmt_misc handler names';
       lines.push(`${name}  qemu         uname -m ${r.expectedUname}; ${how}${seen}`);
     } else {
       lines.push(`${name}  ${r.mode.padEnd(11)}  uname -m ${r.expectedUname}; no handler involved${seen}`);

@@ -14,7 +14,6 @@ import { readElf } from '../image/elf.ts';
 import { stateDir } from '../state-dir.ts';
 import { versionOfFile } from './version-cache.ts';
 
-
 export interface EmulatorAtHand {
   path: string;
   /** "10.0.13", "7.2.22". */

@@ -145,17 +145,31 @@ async function observeOne(platformText: string, o: ObserveOptions): Promise<Plat
   const image = `multiarch-harness-probe:${platformSlug(platform)}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const started = performance.now();
   const done = (x: Omit<PlatformObservation, 'platform' | 'durationMs'>): PlatformObservation => ({
-    platform: platformText, ...x, ...(handler ? { handler: handler.name } : {}), durationMs: Math.round(performance.now() - started),
+    platform: platformText,
+    ...x,
+    ...(handler ? { handler: handler.name } : {}),
+    durationMs: Math.round(performance.now() - started),
   });
   const imported = await docker(
-    ['import', '--platform', platformText, '--change', 'ENTRYPOINT ["/probe"]', ...(o.labels?.length ? ['--change', `LABEL ${o.labels.join(' ')}`] : []), '-', image],
+    [
+      'import',
+      '--platform',
+      platformText,
+      '--change',
+      'ENTRYPOINT ["/probe"]',
+      ...(o.labels?.length ? ['--change', `LABEL ${o.labels.join(' ')}`] : []),
+      '-',
+      image,
+    ],
     { input: await tarOf('probe', probeProgram(platform)), check: false, timeoutMs: 60_000 },
   );
-  if (imported.exitCode !== 0) return done({ ran: false, engineFailure: true, error: `the probe image could not be made: ${lastLine(imported.stderr)}` });
+  if (imported.exitCode !== 0)
+    return done({ ran: false, engineFailure: true, error: `the probe image could not be made: ${lastLine(imported.stderr)}` });
   const name = image.replace(/[:]/g, '-');
   try {
     const r = await docker(['run', '--rm', '--name', name, ...labelArgs(o.labels ?? []), '--platform', platformText, image], {
-      check: false, timeoutMs: PROBE_TIMEOUT_MS,
+      check: false,
+      timeoutMs: PROBE_TIMEOUT_MS,
     });
     if (r.timedOut) {
       await docker(['rm', '-f', name], { check: false });
@@ -176,7 +190,8 @@ function failureOf(exitCode: number | undefined, stderr: string): string {
   // runc's "exec /probe: exec format error": the kernel's own word (ENOEXEC), kept whole.
   const m = /exec [^:]*: (.*)$/.exec(text);
   if (m) return m[1]!;
-  if (exitCode !== undefined && exitCode > 128) return `killed by ${SIGNALS[exitCode - 128] ?? `signal ${exitCode - 128}`}${text ? ` (${text})` : ''}`;
+  if (exitCode !== undefined && exitCode > 128)
+    return `killed by ${SIGNALS[exitCode - 128] ?? `signal ${exitCode - 128}`}${text ? ` (${text})` : ''}`;
   return `exit code ${exitCode ?? '?'}${text ? `: ${text}` : ''}`;
 }
 

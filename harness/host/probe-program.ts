@@ -85,7 +85,10 @@ const LOONG64 = '63c0f902 64001500 0b808203 00002b00 04048003 6510c402 06048103 
 
 /** Reverses the bytes of each 4-byte word: big-endian instruction words to little-endian. */
 function swapWords(hex: string): string {
-  return hex.split(' ').map((w) => w.match(/../g)!.reverse().join('')).join(' ');
+  return hex
+    .split(' ')
+    .map((w) => w.match(/../g)!.reverse().join(''))
+    .join(' ');
 }
 
 const ARM_EABI5 = 0x05000000;
@@ -126,7 +129,8 @@ function probeArch(platform: Platform): ProbeArch {
   // The code uses no instruction of any amd64 level or arm64 extension: variants matter for arm only.
   const key = formatPlatform(p.architecture === 'arm' ? p : { os: p.os, architecture: p.architecture });
   const arch = PROBES[key];
-  if (!arch) throw new Error(`There is no uname probe program for ${formatPlatform(platform)}; probes exist for ${PROBE_PLATFORMS.join(', ')}.`);
+  if (!arch)
+    throw new Error(`There is no uname probe program for ${formatPlatform(platform)}; probes exist for ${PROBE_PLATFORMS.join(', ')}.`);
   return arch;
 }
 

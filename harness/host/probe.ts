@@ -41,21 +41,39 @@ export interface HostProbe {
 
 /** What the probe reads of the engine's GET /info (what `docker info --format '{{json .}}'` prints). */
 interface EngineInfo {
-  ID?: string; Name?: string; KernelVersion?: string; ServerVersion?: string; OSType?: string; Architecture?: string;
-  DriverStatus?: Array<[string, string]>; ServerErrors?: string[];
+  ID?: string;
+  Name?: string;
+  KernelVersion?: string;
+  ServerVersion?: string;
+  OSType?: string;
+  Architecture?: string;
+  DriverStatus?: Array<[string, string]>;
+  ServerErrors?: string[];
 }
 
 /** Where the docker CLI looks for plugins on Linux, in its order: the user's, then the system's. */
 function pluginDirs(): string[] {
   const config = process.env.DOCKER_CONFIG ?? join(homedir(), '.docker');
-  return [join(config, 'cli-plugins'), '/usr/local/lib/docker/cli-plugins', '/usr/local/libexec/docker/cli-plugins', '/usr/lib/docker/cli-plugins', '/usr/libexec/docker/cli-plugins'];
+  return [
+    join(config, 'cli-plugins'),
+    '/usr/local/lib/docker/cli-plugins',
+    '/usr/local/libexec/docker/cli-plugins',
+    '/usr/lib/docker/cli-plugins',
+    '/usr/libexec/docker/cli-plugins',
+  ];
 }
 
 /** buildx's version ("0.13.1+ds1", what `docker buildx version` prints second), from the plugin the CLI would run; undefined when there is none. */
 async function buildxPluginVersion(): Promise<string | undefined> {
   for (const dir of pluginDirs()) {
     const file = join(dir, 'docker-buildx');
-    if (!(await access(file, constants.X_OK).then(() => true, () => false))) continue;
+    if (
+      !(await access(file, constants.X_OK).then(
+        () => true,
+        () => false,
+      ))
+    )
+      continue;
     return versionOfFile(file, async (real) => {
       const r = await execCommand(real, ['version'], { check: false, timeoutMs: 20_000 });
       return r.exitCode === 0 ? r.stdout.trim().split(/\s+/)[1] : undefined;
@@ -73,11 +91,15 @@ export async function probeHost(options: { labels?: readonly string[]; freshObse
   // Both questions at once, asked of the engine's API (engine-api.ts), and buildx's version from its file.
   const [data, ver, buildxVersion] = await Promise.all([
     engineJson<EngineInfo>('GET', '/info', { timeoutMs: 20_000 }),
-    engineJson<{ Os?: string; Arch?: string; ApiVersion?: string; Components?: Array<{ Name?: string }> }>('GET', '/version', { timeoutMs: 20_000 }),
+    engineJson<{ Os?: string; Arch?: string; ApiVersion?: string; Components?: Array<{ Name?: string }> }>('GET', '/version', {
+      timeoutMs: 20_000,
+    }),
     buildxPluginVersion(),
   ]).catch((err: Error) => {
     // No engine at all is engine-api.ts's sentence ("No Docker engine answers ..."); an engine that answers badly is this one.
-    throw err instanceof EngineApiError ? new EnvironmentError(`The Docker engine cannot be used: it answered ${err.status} (${err.message}).`) : err;
+    throw err instanceof EngineApiError
+      ? new EnvironmentError(`The Docker engine cannot be used: it answered ${err.status} (${err.message}).`)
+      : err;
   });
   if (data.ServerErrors?.length) throw new EnvironmentError(`The Docker engine cannot be used: ${data.ServerErrors[0]}`);
   const native = normalizePlatform(parsePlatform(`${ver.Os ?? 'linux'}/${ver.Arch ?? 'unknown'}`));
@@ -90,12 +112,17 @@ export async function probeHost(options: { labels?: readonly string[]; freshObse
   if (engineIsLocal) {
     const qemus = handlers.filter((x) => x.enabled && /qemu/.test(x.interpreter + x.name));
     const found = await Promise.all(qemus.map((h) => qemuVersionOf(h.interpreter)));
-    qemus.forEach((h, i) => { if (found[i]) qemuVersions[h.interpreter] = found[i]; });
+    qemus.forEach((h, i) => {
+      if (found[i]) qemuVersions[h.interpreter] = found[i];
+    });
   }
   const kernel = data.KernelVersion ?? 'unknown';
   const key = await handlerSetKey(`${data.ID ?? data.Name}@${data.ServerVersion}`, kernel, handlers, engineIsLocal);
   const seen = await observePlatforms({
-    key, handlers, platforms: observablePlatforms(native.os), ...(options.labels ? { labels: options.labels } : {}),
+    key,
+    handlers,
+    platforms: observablePlatforms(native.os),
+    ...(options.labels ? { labels: options.labels } : {}),
     ...(options.freshObservations ? { fresh: true } : {}),
   });
   return {

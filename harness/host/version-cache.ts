@@ -13,13 +13,16 @@ let versions: Promise<Record<string, string>> | undefined;
 const versionFile = () => join(stateDir(), 'program-versions.json');
 
 function cache(): Promise<Record<string, string>> {
-  versions ??= readFile(versionFile(), 'utf8').then((t) => {
-    try {
-      return JSON.parse(t) as Record<string, string>;
-    } catch {
-      return {}; // A damaged file is asked again, and rewritten.
-    }
-  }, () => ({}));
+  versions ??= readFile(versionFile(), 'utf8').then(
+    (t) => {
+      try {
+        return JSON.parse(t) as Record<string, string>;
+      } catch {
+        return {}; // A damaged file is asked again, and rewritten.
+      }
+    },
+    () => ({}),
+  );
   return versions;
 }
 

@@ -50,14 +50,18 @@ export function checkBinary(e: ElfInfo, p: Platform): BinaryVerdict {
   if (e.machine !== want.machine) problems.push(`it is built for ${e.machineName} (e_machine ${e.machine}), not ${platform}`);
   const variant = versionNumber(p.variant);
   if (p.architecture === 'arm' && variant !== undefined) {
-    if (e.armArch !== undefined && e.armArch > variant) problems.push(`its ARM attributes require ARM ${e.armArchName} (v${e.armArch}), more than ${platform}`);
+    if (e.armArch !== undefined && e.armArch > variant)
+      problems.push(`its ARM attributes require ARM ${e.armArchName} (v${e.armArch}), more than ${platform}`);
     const goarm = versionNumber(e.go?.settings.GOARM);
-    if (goarm !== undefined && goarm > variant) problems.push(`it is Go code built with GOARM=${e.go!.settings.GOARM}, more than ${platform} (GOARM=${variant})`);
+    if (goarm !== undefined && goarm > variant)
+      problems.push(`it is Go code built with GOARM=${e.go!.settings.GOARM}, more than ${platform} (GOARM=${variant})`);
   }
   if (p.architecture === 'amd64') {
     const level = versionNumber(e.go?.settings.GOAMD64);
-    if (level !== undefined && level > (variant ?? 1)) problems.push(`it is Go code built with GOAMD64=${e.go!.settings.GOAMD64}, more than ${platform}`);
-    if (e.x86IsaNeeded !== undefined && e.x86IsaNeeded > (variant ?? 1)) problems.push(`it needs ${x86Level(e.x86IsaNeeded)} (GNU property note), more than ${platform}`);
+    if (level !== undefined && level > (variant ?? 1))
+      problems.push(`it is Go code built with GOAMD64=${e.go!.settings.GOAMD64}, more than ${platform}`);
+    if (e.x86IsaNeeded !== undefined && e.x86IsaNeeded > (variant ?? 1))
+      problems.push(`it needs ${x86Level(e.x86IsaNeeded)} (GNU property note), more than ${platform}`);
   }
   if (e.go) {
     const { goos, goarch } = goTarget(p);

@@ -86,7 +86,10 @@ const CONFIG_FILE_BYTES = 64 * 1024;
 const CONFIG_FILES = 64;
 
 async function text(fs: ImageFilesystem, path: string): Promise<string | undefined> {
-  return fs.read(path, { head: CONFIG_FILE_BYTES }).then((b) => b.toString('utf8'), () => undefined);
+  return fs.read(path, { head: CONFIG_FILE_BYTES }).then(
+    (b) => b.toString('utf8'),
+    () => undefined,
+  );
 }
 
 /** /etc/ld.so.conf with its `include` lines (glob patterns) followed, and musl's path files. */
@@ -107,7 +110,8 @@ export async function readLoaderConfig(fs: ImageFilesystem): Promise<LoaderConfi
         if (seen.size >= CONFIG_FILES) return;
         const abs = pattern.startsWith('/') ? pattern : posix.join(posix.dirname(file), pattern);
         const matches = picomatch(posix.basename(abs), { dot: true });
-        for (const name of fs.list(posix.dirname(abs)).filter((n) => matches(n))) await visit(posix.join(posix.dirname(abs), name), depth + 1);
+        for (const name of fs.list(posix.dirname(abs)).filter((n) => matches(n)))
+          await visit(posix.join(posix.dirname(abs), name), depth + 1);
       }
     }
   };
@@ -116,7 +120,12 @@ export async function readLoaderConfig(fs: ImageFilesystem): Promise<LoaderConfi
   for (const name of fs.list('/etc')) {
     const arch = /^ld-musl-(.+)\.path$/.exec(name)?.[1];
     if (arch && musl.size >= CONFIG_FILES) break;
-    const dirs = arch ? (await text(fs, `/etc/${name}`))?.split(/[:\n]/).map((d) => d.trim()).filter(Boolean) : undefined;
+    const dirs = arch
+      ? (await text(fs, `/etc/${name}`))
+          ?.split(/[:\n]/)
+          .map((d) => d.trim())
+          .filter(Boolean)
+      : undefined;
     if (arch && dirs) musl.set(arch, dirs);
   }
   return { ldSoConf, musl };
@@ -134,26 +143,49 @@ const SEARCH_DIRS = 1024;
 function triplets(e: DynamicElf): string[] {
   const le = e.endian === 'little';
   switch (e.machine) {
-    case 62: return ['x86_64-linux-gnu'];
-    case 3: return ['i386-linux-gnu', 'i686-linux-gnu'];
-    case 183: return ['aarch64-linux-gnu'];
-    case 40: return ['arm-linux-gnueabihf', 'arm-linux-gnueabi'];
-    case 21: return le ? ['powerpc64le-linux-gnu'] : ['powerpc64-linux-gnu'];
-    case 22: return ['s390x-linux-gnu'];
-    case 243: return ['riscv64-linux-gnu'];
-    case 8: return e.bits === 64 ? (le ? ['mips64el-linux-gnuabi64'] : ['mips64-linux-gnuabi64']) : (le ? ['mipsel-linux-gnu'] : ['mips-linux-gnu']);
-    case 258: return ['loongarch64-linux-gnu'];
-    default: return [];
+    case 62:
+      return ['x86_64-linux-gnu'];
+    case 3:
+      return ['i386-linux-gnu', 'i686-linux-gnu'];
+    case 183:
+      return ['aarch64-linux-gnu'];
+    case 40:
+      return ['arm-linux-gnueabihf', 'arm-linux-gnueabi'];
+    case 21:
+      return le ? ['powerpc64le-linux-gnu'] : ['powerpc64-linux-gnu'];
+    case 22:
+      return ['s390x-linux-gnu'];
+    case 243:
+      return ['riscv64-linux-gnu'];
+    case 8:
+      return e.bits === 64
+        ? le
+          ? ['mips64el-linux-gnuabi64']
+          : ['mips64-linux-gnuabi64']
+        : le
+          ? ['mipsel-linux-gnu']
+          : ['mips-linux-gnu'];
+    case 258:
+      return ['loongarch64-linux-gnu'];
+    default:
+      return [];
   }
 }
 
 /** glibc's built-in directories, after ld.so.conf: the multiarch ones, then lib64 (64-bit) and lib. */
 function glibcDefaults(e: DynamicElf): string[] {
-  return [...triplets(e).flatMap((t) => [`/lib/${t}`, `/usr/lib/${t}`]), ...(e.bits === 64 ? ['/lib64', '/usr/lib64'] : []), '/lib', '/usr/lib'];
+  return [
+    ...triplets(e).flatMap((t) => [`/lib/${t}`, `/usr/lib/${t}`]),
+    ...(e.bits === 64 ? ['/lib64', '/usr/lib64'] : []),
+    '/lib',
+    '/usr/lib',
+  ];
 }
 
 function expandOrigin(dirs: readonly string[] | undefined, object: string, bits: 32 | 64): string[] {
-  return (dirs ?? []).filter(Boolean).map((d) => d.replace(/\$(\{ORIGIN\}|ORIGIN)/g, posix.dirname(object)).replace(/\$(\{LIB\}|LIB)/g, bits === 64 ? 'lib64' : 'lib'));
+  return (dirs ?? [])
+    .filter(Boolean)
+    .map((d) => d.replace(/\$(\{ORIGIN\}|ORIGIN)/g, posix.dirname(object)).replace(/\$(\{LIB\}|LIB)/g, bits === 64 ? 'lib64' : 'lib'));
 }
 
 /** Checks a program's loader and libraries, transitively. */
@@ -166,9 +198,22 @@ export function checkDependencies(o: DependencyLookup, program: string): Depende
   if (interp) {
     const loader = elfAt(o, interp);
     if (!loader) {
-      problems.push({ program, object: program, kind: 'missing-loader', name: interp, message: `${program}: its loader ${interp} does not exist in the image` });
+      problems.push({
+        program,
+        object: program,
+        kind: 'missing-loader',
+        name: interp,
+        message: `${program}: its loader ${interp} does not exist in the image`,
+      });
     } else if (!o.fits(loader.elf) || !sameKind(loader.elf, exe)) {
-      problems.push({ program, object: program, kind: 'foreign-loader', name: interp, found: loader.path, message: `${program}: its loader ${interp}${loader.path !== interp ? ` (${loader.path})` : ''} is built for ${loader.elf.machineName} (${loader.elf.bits}-bit), not this platform` });
+      problems.push({
+        program,
+        object: program,
+        kind: 'foreign-loader',
+        name: interp,
+        found: loader.path,
+        message: `${program}: its loader ${interp}${loader.path !== interp ? ` (${loader.path})` : ''} is built for ${loader.elf.machineName} (${loader.elf.bits}-bit), not this platform`,
+      });
     }
   }
   const musl = Boolean(interp && /ld-musl-/.test(interp));
@@ -183,9 +228,13 @@ export function checkDependencies(o: DependencyLookup, program: string): Depende
     const { object, elf } = queue.shift()!;
     const runpath = expandOrigin(elf.runpath, object, elf.bits);
     // glibc: DT_RPATH of the object, and of the program, only when the object has no DT_RUNPATH.
-    const rpath = elf.runpath?.length ? [] : [...expandOrigin(elf.rpath, object, elf.bits), ...(object !== root.path ? expandOrigin(exe.rpath, root.path, exe.bits) : [])];
+    const rpath = elf.runpath?.length
+      ? []
+      : [...expandOrigin(elf.rpath, object, elf.bits), ...(object !== root.path ? expandOrigin(exe.rpath, root.path, exe.bits) : [])];
     // The first SEARCH_DIRS distinct ones: a real search path is a few dozen, and each is looked up for every library.
-    const dirs = [...new Set(musl ? [...ldLibraryPath, ...rpath, ...runpath, ...confDirs] : [...rpath, ...ldLibraryPath, ...runpath, ...confDirs])].slice(0, SEARCH_DIRS);
+    const dirs = [
+      ...new Set(musl ? [...ldLibraryPath, ...rpath, ...runpath, ...confDirs] : [...rpath, ...ldLibraryPath, ...runpath, ...confDirs]),
+    ].slice(0, SEARCH_DIRS);
     for (const name of elf.needed ?? []) {
       const candidates = name.includes('/') ? [name.startsWith('/') ? name : posix.join('/', name)] : dirs.map((d) => posix.join(d, name));
       let foreign: { path: string; elf: DynamicElf } | undefined;
@@ -205,10 +254,23 @@ export function checkDependencies(o: DependencyLookup, program: string): Depende
           queue.push({ object: found.path, elf: found.elf });
         }
       } else if (foreign) {
-        problems.push({ program, object, kind: 'foreign-library', name, found: foreign.path, message: `${object} needs ${name}: the only one found, ${foreign.path}, is built for ${foreign.elf.machineName} (${foreign.elf.bits}-bit)` });
+        problems.push({
+          program,
+          object,
+          kind: 'foreign-library',
+          name,
+          found: foreign.path,
+          message: `${object} needs ${name}: the only one found, ${foreign.path}, is built for ${foreign.elf.machineName} (${foreign.elf.bits}-bit)`,
+        });
       } else if (!(musl && /^libc\.(musl-[^.]+\.so\.1|so)$/.test(name) && interp && elfAt(o, interp))) {
         // musl's loader is its libc too: a program naming libc.musl-<arch>.so.1 is served by the loader itself.
-        problems.push({ program, object, kind: 'missing-library', name, message: `${object} needs ${name}, which is not in the image where the loader looks` });
+        problems.push({
+          program,
+          object,
+          kind: 'missing-library',
+          name,
+          message: `${object} needs ${name}, which is not in the image where the loader looks`,
+        });
       }
     }
   }

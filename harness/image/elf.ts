@@ -54,14 +54,35 @@ export class NotElfError extends Error {
 }
 
 const MACHINE_NAMES: Record<number, string> = {
-  3: 'Intel 80386', 8: 'MIPS', 20: 'PowerPC', 21: 'PowerPC64', 22: 'IBM S/390', 40: 'ARM', 62: 'x86-64',
-  183: 'AArch64', 243: 'RISC-V', 258: 'LoongArch',
+  3: 'Intel 80386',
+  8: 'MIPS',
+  20: 'PowerPC',
+  21: 'PowerPC64',
+  22: 'IBM S/390',
+  40: 'ARM',
+  62: 'x86-64',
+  183: 'AArch64',
+  243: 'RISC-V',
+  258: 'LoongArch',
 };
 
 /** Tag_CPU_arch values (ARM IHI 0045) and the architecture version each means. */
 const ARM_CPU_ARCH: Record<number, [string, number]> = {
-  0: ['pre-v4', 3], 1: ['v4', 4], 2: ['v4T', 4], 3: ['v5T', 5], 4: ['v5TE', 5], 5: ['v5TEJ', 5], 6: ['v6', 6], 7: ['v6KZ', 6],
-  8: ['v6T2', 6], 9: ['v6K', 6], 10: ['v7', 7], 11: ['v6-M', 6], 12: ['v6S-M', 6], 13: ['v7E-M', 7], 14: ['v8-A', 8],
+  0: ['pre-v4', 3],
+  1: ['v4', 4],
+  2: ['v4T', 4],
+  3: ['v5T', 5],
+  4: ['v5TE', 5],
+  5: ['v5TEJ', 5],
+  6: ['v6', 6],
+  7: ['v6KZ', 6],
+  8: ['v6T2', 6],
+  9: ['v6K', 6],
+  10: ['v7', 7],
+  11: ['v6-M', 6],
+  12: ['v6S-M', 6],
+  13: ['v7E-M', 7],
+  14: ['v8-A', 8],
 };
 
 const PT_LOAD = 1;
@@ -79,8 +100,21 @@ export function isElf(buf: Uint8Array): boolean {
   return buf.length >= 4 && buf[0] === 0x7f && buf[1] === 0x45 && buf[2] === 0x4c && buf[3] === 0x46;
 }
 
-interface Segment { type: number; flags: number; offset: number; vaddr: number; filesz: number; align: number }
-interface Section { name: string; type: number; addr: number; offset: number; size: number }
+interface Segment {
+  type: number;
+  flags: number;
+  offset: number;
+  vaddr: number;
+  filesz: number;
+  align: number;
+}
+interface Section {
+  name: string;
+  type: number;
+  addr: number;
+  offset: number;
+  size: number;
+}
 
 /** The parsed headers the readers below share. */
 interface Elf {
@@ -114,20 +148,27 @@ function parseElf(input: Uint8Array): Elf {
   const segments: Segment[] = [];
   for (let i = 0; i < phnum && phentsize > 0 && phoff + (i + 1) * phentsize <= buf.length; i++) {
     const p = phoff + i * phentsize;
-    segments.push(bits === 64
-      ? { type: u32(p), flags: u32(p + 4), offset: word(p + 8), vaddr: word(p + 16), filesz: word(p + 32), align: word(p + 48) }
-      : { type: u32(p), offset: u32(p + 4), vaddr: u32(p + 8), filesz: u32(p + 16), flags: u32(p + 24), align: u32(p + 28) });
+    segments.push(
+      bits === 64
+        ? { type: u32(p), flags: u32(p + 4), offset: word(p + 8), vaddr: word(p + 16), filesz: word(p + 32), align: word(p + 48) }
+        : { type: u32(p), offset: u32(p + 4), vaddr: u32(p + 8), filesz: u32(p + 16), flags: u32(p + 24), align: u32(p + 28) },
+    );
   }
 
   const raw: Array<Section & { nameAt: number }> = [];
   for (let i = 0; i < shnum && shoff > 0 && shentsize > 0 && shoff + (i + 1) * shentsize <= buf.length; i++) {
     const s = shoff + i * shentsize;
-    raw.push(bits === 64
-      ? { name: '', nameAt: u32(s), type: u32(s + 4), addr: word(s + 16), offset: word(s + 24), size: word(s + 32) }
-      : { name: '', nameAt: u32(s), type: u32(s + 4), addr: u32(s + 12), offset: u32(s + 16), size: u32(s + 20) });
+    raw.push(
+      bits === 64
+        ? { name: '', nameAt: u32(s), type: u32(s + 4), addr: word(s + 16), offset: word(s + 24), size: word(s + 32) }
+        : { name: '', nameAt: u32(s), type: u32(s + 4), addr: u32(s + 12), offset: u32(s + 16), size: u32(s + 20) },
+    );
   }
   const names = raw[shstrndx];
-  const sections = raw.map(({ nameAt, ...s }) => ({ ...s, name: names ? cString(buf, names.offset + nameAt, names.offset + names.size) : '' }));
+  const sections = raw.map(({ nameAt, ...s }) => ({
+    ...s,
+    name: names ? cString(buf, names.offset + nameAt, names.offset + names.size) : '',
+  }));
   return { buf, bits, le, machine: u16(18), flags, u32, word, segments, sections };
 }
 
@@ -163,9 +204,16 @@ function segmentBytes(elf: Elf, s: { offset: number; filesz: number }): Buffer {
 export function readElf(input: Uint8Array): ElfInfo {
   const elf = parseElf(input);
   const { bits, le, machine, flags } = elf;
-  const info: ElfInfo = { bits, endian: le ? 'little' : 'big', machine, machineName: MACHINE_NAMES[machine] ?? `machine ${machine}`, flags };
+  const info: ElfInfo = {
+    bits,
+    endian: le ? 'little' : 'big',
+    machine,
+    machineName: MACHINE_NAMES[machine] ?? `machine ${machine}`,
+    flags,
+  };
   const interp = elf.segments.find((s) => s.type === PT_INTERP);
-  if (interp && interp.offset + interp.filesz <= elf.buf.length) info.interpreter = cString(elf.buf, interp.offset, interp.offset + interp.filesz);
+  if (interp && interp.offset + interp.filesz <= elf.buf.length)
+    info.interpreter = cString(elf.buf, interp.offset, interp.offset + interp.filesz);
   Object.assign(info, readDynamic(elf));
   if (machine === EM_X86_64) {
     const level = x86IsaLevel(elf);
@@ -256,7 +304,10 @@ function x86IsaLevel(elf: Elf): number | undefined {
  */
 function gnuPropertyNotes(elf: Elf): Buffer[] {
   const prop = elf.segments.filter((s) => s.type === PT_GNU_PROPERTY);
-  const areas = (prop.length ? prop : elf.segments.filter((s) => s.type === PT_NOTE)).map((s) => ({ bytes: segmentBytes(elf, s), align: s.align === 8 ? 8 : 4 }));
+  const areas = (prop.length ? prop : elf.segments.filter((s) => s.type === PT_NOTE)).map((s) => ({
+    bytes: segmentBytes(elf, s),
+    align: s.align === 8 ? 8 : 4,
+  }));
   const out: Buffer[] = [];
   for (const { bytes, align } of areas) {
     const u32 = (o: number) => (elf.le ? bytes.readUInt32LE(o) : bytes.readUInt32BE(o));
@@ -265,7 +316,8 @@ function gnuPropertyNotes(elf: Elf): Buffer[] {
       // The descriptor starts at the next `align` boundary after the name (gABI; Linux's parse_elf_property).
       const desc = Math.ceil((p + 12 + namesz) / align) * align;
       if (desc + descsz > bytes.length) break;
-      if (type === NT_GNU_PROPERTY_TYPE_0 && bytes.toString('latin1', p + 12, p + 12 + namesz) === 'GNU\0') out.push(bytes.subarray(desc, desc + descsz));
+      if (type === NT_GNU_PROPERTY_TYPE_0 && bytes.toString('latin1', p + 12, p + 12 + namesz) === 'GNU\0')
+        out.push(bytes.subarray(desc, desc + descsz));
       p = Math.ceil((desc + descsz) / align) * align;
     }
   }
@@ -376,7 +428,9 @@ function goBlob(elf: Elf): GoBuildInfo | undefined {
   const section = elf.sections.find((s) => s.name === '.go.buildinfo');
   const areas = section
     ? [{ vaddr: section.addr, bytes: segmentBytes(elf, { offset: section.offset, filesz: section.size }) }]
-    : elf.segments.filter((s) => s.type === PT_LOAD && (s.flags & (PF_W | PF_X)) === PF_W).map((s) => ({ vaddr: s.vaddr, bytes: segmentBytes(elf, s) }));
+    : elf.segments
+        .filter((s) => s.type === PT_LOAD && (s.flags & (PF_W | PF_X)) === PF_W)
+        .map((s) => ({ vaddr: s.vaddr, bytes: segmentBytes(elf, s) }));
   for (const { vaddr, bytes } of areas) {
     for (let i = bytes.indexOf(GO_MAGIC); i >= 0 && i + 32 <= bytes.length; i = bytes.indexOf(GO_MAGIC, i + 1)) {
       if ((vaddr + i) % 16 !== 0) continue;

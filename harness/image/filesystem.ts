@@ -90,7 +90,8 @@ export const DEFAULT_LAYER_LIMITS: Readonly<LayerLimits> = {
 
 /** The limits, with the two a user may raise from the environment (whole numbers; anything else is the default). */
 export function layerLimits(env: NodeJS.ProcessEnv = process.env): LayerLimits {
-  const whole = (v: string | undefined): number | undefined => (v !== undefined && /^\s*\d+\s*$/.test(v) && Number(v) > 0 ? Number(v) : undefined);
+  const whole = (v: string | undefined): number | undefined =>
+    v !== undefined && /^\s*\d+\s*$/.test(v) && Number(v) > 0 ? Number(v) : undefined;
   return {
     ...DEFAULT_LAYER_LIMITS,
     maxInflation: whole(env.MULTIARCH_LAYER_MAX_INFLATION) ?? DEFAULT_LAYER_LIMITS.maxInflation,
@@ -112,7 +113,11 @@ function clean(name: string): string {
 
 /** "1.5 GiB", "64 MiB", "100 bytes". */
 export function sizeText(n: number): string {
-  for (const [unit, f] of [['GiB', GiB], ['MiB', MiB], ['KiB', KiB]] as const) {
+  for (const [unit, f] of [
+    ['GiB', GiB],
+    ['MiB', MiB],
+    ['KiB', KiB],
+  ] as const) {
     if (n >= f) return `${Number.isInteger(n / f) ? n / f : (n / f).toFixed(1)} ${unit}`;
   }
   return `${n} bytes`;
@@ -126,7 +131,8 @@ async function isGzip(file: string): Promise<boolean> {
   try {
     const b = Buffer.alloc(4);
     await fh.read(b, 0, 4, 0);
-    if (b[0] === 0x28 && b[1] === 0xb5 && b[2] === 0x2f && b[3] === 0xfd) throw new ImageFsError('zstd-compressed layers are not supported yet');
+    if (b[0] === 0x28 && b[1] === 0xb5 && b[2] === 0x2f && b[3] === 0xfd)
+      throw new ImageFsError('zstd-compressed layers are not supported yet');
     return b[0] === 0x1f && b[1] === 0x8b;
   } finally {
     await fh.close();
@@ -202,7 +208,10 @@ export class ImageFilesystem {
   /** Entries, and bytes of names and link targets, the layers brought in all. */
   private seen = { entries: 0, nameBytes: 0 };
 
-  private constructor(private readonly layers: readonly string[], readonly limits: Readonly<LayerLimits>) {}
+  private constructor(
+    private readonly layers: readonly string[],
+    readonly limits: Readonly<LayerLimits>,
+  ) {}
 
   /**
    * Indexes layer files (tar or tar+gzip), lowest first. A compressed layer is decompressed once,
@@ -227,11 +236,12 @@ export class ImageFilesystem {
       }
       const which = `layer ${layers.indexOf(file) + 1} of ${layers.length}`;
       const tarFile = `${file}.tar`;
-      const bomb = () => new ImageFsError(
-        `${which} inflates past ${sizeText(budget)}, the most the harness lets ${sizeText(compressedBytes)} of compressed layers become `
-        + `(${limits.maxInflation} times, or ${sizeText(limits.minInflatedBytes)}): a decompression bomb, stopped there `
-        + '(MULTIARCH_LAYER_MAX_INFLATION or MULTIARCH_LAYER_MIN_INFLATED_MIB raise the bound for an image that really holds that much)',
-      );
+      const bomb = () =>
+        new ImageFsError(
+          `${which} inflates past ${sizeText(budget)}, the most the harness lets ${sizeText(compressedBytes)} of compressed layers become ` +
+            `(${limits.maxInflation} times, or ${sizeText(limits.minInflatedBytes)}): a decompression bomb, stopped there ` +
+            '(MULTIARCH_LAYER_MAX_INFLATION or MULTIARCH_LAYER_MIN_INFLATED_MIB raise the bound for an image that really holds that much)',
+        );
       // Counted as it streams: the gunzip stops, and nothing more is written, once the bound is passed.
       const count = new Transform({
         transform(chunk: Buffer, _enc, done) {
@@ -250,7 +260,10 @@ export class ImageFilesystem {
       }
       tars.set(file, tarFile);
     }
-    const fs = new ImageFilesystem(layers.map((f) => tars.get(f)!), limits);
+    const fs = new ImageFilesystem(
+      layers.map((f) => tars.get(f)!),
+      limits,
+    );
     for (let i = 0; i < layers.length; i++) await fs.apply(i);
     return fs;
   }
@@ -278,18 +291,27 @@ export class ImageFilesystem {
   private index(h: tar.Header, layer: number, ordinal: number): void {
     const name = h.name ?? '';
     const linkname = h.linkname ?? '';
-    for (const [what, text] of [['name', name], ['link target', linkname]] as const) {
+    for (const [what, text] of [
+      ['name', name],
+      ['link target', linkname],
+    ] as const) {
       const bytes = Buffer.byteLength(text);
       this.seen.nameBytes += bytes;
       if (bytes > this.limits.maxNameBytes) {
-        throw new ImageFsError(`${this.which(layer)} has an entry whose ${what} is ${bytes} bytes long, more than the ${this.limits.maxNameBytes} a path may have (PATH_MAX): refused`);
+        throw new ImageFsError(
+          `${this.which(layer)} has an entry whose ${what} is ${bytes} bytes long, more than the ${this.limits.maxNameBytes} a path may have (PATH_MAX): refused`,
+        );
       }
     }
     if (++this.seen.entries > this.limits.maxEntries) {
-      throw new ImageFsError(`the layers hold more than ${this.limits.maxEntries} entries, the most the harness indexes (${this.which(layer)} passed it): refused`);
+      throw new ImageFsError(
+        `the layers hold more than ${this.limits.maxEntries} entries, the most the harness indexes (${this.which(layer)} passed it): refused`,
+      );
     }
     if (this.seen.nameBytes > this.limits.maxNameBytesTotal) {
-      throw new ImageFsError(`the layers' entry names come to more than ${sizeText(this.limits.maxNameBytesTotal)}, the most the harness indexes (${this.which(layer)} passed it): refused`);
+      throw new ImageFsError(
+        `the layers' entry names come to more than ${sizeText(this.limits.maxNameBytesTotal)}, the most the harness indexes (${this.which(layer)} passed it): refused`,
+      );
     }
     // As containerd applies a layer: symlinks in the parent components are followed (within the
     // root), so "lib/x" under a "lib -> usr/lib" link lands at /usr/lib/x.
@@ -306,12 +328,28 @@ export class ImageFilesystem {
       if (hidden !== '' && hidden !== '.' && hidden !== '..') this.removeLower(posix.join(dir, hidden), layer);
       return;
     }
-    const type = h.type === 'file' || h.type === 'contiguous-file' ? 'file'
-      : h.type === 'symlink' ? 'symlink' : h.type === 'link' ? 'hardlink' : h.type === 'directory' ? 'directory' : 'other';
+    const type =
+      h.type === 'file' || h.type === 'contiguous-file'
+        ? 'file'
+        : h.type === 'symlink'
+          ? 'symlink'
+          : h.type === 'link'
+            ? 'hardlink'
+            : h.type === 'directory'
+              ? 'directory'
+              : 'other';
     // A file replaces a lower directory, and what was under it.
     if (type !== 'directory' && this.children.has(path)) this.removeLower(path, layer);
     this.put(path, {
-      type, layer, ordinal, size: h.size ?? 0, mode: h.mode ?? 0, uid: h.uid ?? 0, gid: h.gid ?? 0, tarType: h.type ?? 'file', ...(linkname ? { linkname } : {}),
+      type,
+      layer,
+      ordinal,
+      size: h.size ?? 0,
+      mode: h.mode ?? 0,
+      uid: h.uid ?? 0,
+      gid: h.gid ?? 0,
+      tarType: h.type ?? 'file',
+      ...(linkname ? { linkname } : {}),
     });
   }
 
@@ -435,7 +473,10 @@ export class ImageFilesystem {
    * `onFile` before the next is read (so memory holds one file at a time). A file larger than
    * `limits.maxFileBytes` is handed its first that many bytes (content.length < entry.size).
    */
-  async forEachFileStartingWith(magic: Buffer, onFile: (path: string, entry: FsEntry, content: Buffer) => void | Promise<void>): Promise<void> {
+  async forEachFileStartingWith(
+    magic: Buffer,
+    onFile: (path: string, entry: FsEntry, content: Buffer) => void | Promise<void>,
+  ): Promise<void> {
     const byLayer = new Map<number, Map<number, string>>();
     for (const [path, e] of this.entries) {
       if (e.type !== 'file' || e.size < magic.length || e.ordinal === undefined) continue;
@@ -558,7 +599,10 @@ export async function findEntryBinary(
     const content = await fs.read(path, { head: fs.limits.maxFileBytes });
     chain.push(path);
     if (content.subarray(0, 2).toString('latin1') !== '#!') return { command, argv, path: chain[0]!, chain, content };
-    const line = content.subarray(2, content.indexOf(0x0a) > 0 ? content.indexOf(0x0a) : undefined).toString('utf8').trim();
+    const line = content
+      .subarray(2, content.indexOf(0x0a) > 0 ? content.indexOf(0x0a) : undefined)
+      .toString('utf8')
+      .trim();
     const interpreter = line.split(/\s+/)[0];
     if (!interpreter) throw new ImageFsError(`${path} has an empty #! line`);
     path = interpreter;

@@ -14,17 +14,26 @@ import { ImageFilesystem, ImageFsError, type LayerLimits } from './filesystem.ts
  */
 export const MAX_LAYERS = 256;
 
-export async function readImageFilesystem(source: ImageSource, manifest: FetchedManifest, tmp: string, options: { limits?: Partial<LayerLimits> } = {}): Promise<ImageFilesystem> {
+export async function readImageFilesystem(
+  source: ImageSource,
+  manifest: FetchedManifest,
+  tmp: string,
+  options: { limits?: Partial<LayerLimits> } = {},
+): Promise<ImageFilesystem> {
   const layers = manifest.body.layers ?? [];
   if (layers.length > MAX_LAYERS) {
-    throw new ImageFsError(`its manifest lists ${layers.length} layers, more than the ${MAX_LAYERS} the harness reads (Docker itself refuses more than 125)`);
+    throw new ImageFsError(
+      `its manifest lists ${layers.length} layers, more than the ${MAX_LAYERS} the harness reads (Docker itself refuses more than 125)`,
+    );
   }
   const files: string[] = [];
   const byDigest = new Map<string, string>();
   for (const [i, layer] of layers.entries()) {
     // The size bounds what is read of the blob: a descriptor without one (the OCI spec requires it) is refused rather than read without bound.
     if (!Number.isSafeInteger(layer.size) || layer.size < 0) {
-      throw new ImageFsError(`layer ${i + 1} of ${layers.length} (${String(layer.digest)}) has no valid size in its manifest (${JSON.stringify(layer.size) ?? 'none'}), and the size bounds what is read of it`);
+      throw new ImageFsError(
+        `layer ${i + 1} of ${layers.length} (${String(layer.digest)}) has no valid size in its manifest (${JSON.stringify(layer.size) ?? 'none'}), and the size bounds what is read of it`,
+      );
     }
     let file = byDigest.get(layer.digest);
     if (!file) {

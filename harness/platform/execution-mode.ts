@@ -49,7 +49,7 @@ const COMPAT_UNAME: Record<string, string> = { amd64: 'x86_64', arm64: 'aarch64'
  * What QEMU's user-mode emulation reports where it differs from real hardware: its default ARM CPU
  * is an ARMv7 ("any"), so arm/v6 says armv7l; for MIPS64 little-endian it reports mips64.
  */
-const QEMU_UNAME: Record<string, string> = { 'arm/v6': 'armv7l', 'arm/v5': 'armv7l', 'mips64le': 'mips64' };
+const QEMU_UNAME: Record<string, string> = { 'arm/v6': 'armv7l', 'arm/v5': 'armv7l', mips64le: 'mips64' };
 
 export const QEMU_TIMEOUT_FACTOR = 20;
 
@@ -73,11 +73,18 @@ function fromObservation(platform: Platform, seen: PlatformObservation, host: Ho
   if (seen.ran) {
     if (handler) {
       return {
-        platform, mode: 'qemu', expectedUname: seen.machine!, emulator: emulatorOf(handler, host.qemuVersions), timeoutFactor: QEMU_TIMEOUT_FACTOR, observed: true,
+        platform,
+        mode: 'qemu',
+        expectedUname: seen.machine!,
+        emulator: emulatorOf(handler, host.qemuVersions),
+        timeoutFactor: QEMU_TIMEOUT_FACTOR,
+        observed: true,
       };
     }
-    if (platform.architecture === host.native.architecture) return { platform, mode: 'native', expectedUname: seen.machine!, timeoutFactor: 1, observed: true };
-    if (COMPAT[host.native.architecture]?.includes(platform.architecture)) return { platform, mode: 'compat', expectedUname: seen.machine!, timeoutFactor: 1, observed: true };
+    if (platform.architecture === host.native.architecture)
+      return { platform, mode: 'native', expectedUname: seen.machine!, timeoutFactor: 1, observed: true };
+    if (COMPAT[host.native.architecture]?.includes(platform.architecture))
+      return { platform, mode: 'compat', expectedUname: seen.machine!, timeoutFactor: 1, observed: true };
     // A foreign program ran and no handler the harness can read took it (a handler of another kind,
     // one in another user namespace): it is emulated by something unseen, so timed as emulation.
     return { platform, mode: 'qemu', expectedUname: seen.machine!, timeoutFactor: QEMU_TIMEOUT_FACTOR, observed: true };
@@ -96,10 +103,18 @@ function fromObservation(platform: Platform, seen: PlatformObservation, host: Ho
 function expectedExecution(platform: Platform, host: HostFacts): PlatformExecution {
   const key = formatPlatform(platform).replace(/^[^/]+\//, '');
   if (platform.os !== host.native.os) {
-    return unavailable(platform, `${host.native.os} engines do not run ${platform.os} containers.`, 'run this platform on an engine of its own OS.');
+    return unavailable(
+      platform,
+      `${host.native.os} engines do not run ${platform.os} containers.`,
+      'run this platform on an engine of its own OS.',
+    );
   }
   if (!isKnownArchitecture(platform)) {
-    return unavailable(platform, `the harness does not know the architecture ${platform.architecture}.`, 'check the spelling of the platform.');
+    return unavailable(
+      platform,
+      `the harness does not know the architecture ${platform.architecture}.`,
+      'check the spelling of the platform.',
+    );
   }
   if (platform.architecture === host.native.architecture) {
     return { platform, mode: 'native', expectedUname: unameNative(platform), timeoutFactor: 1, observed: false };
@@ -129,7 +144,11 @@ function expectedExecution(platform: Platform, host: HostFacts): PlatformExecuti
     return { platform, mode: 'compat', expectedUname: COMPAT_UNAME[host.native.architecture]!, timeoutFactor: 1, observed: false };
   }
   const why = handler ? `the ${handlerName} handler is registered but disabled` : `no binfmt_misc handler ${handlerName} is registered`;
-  return unavailable(platform, `${why}, so ${formatPlatform(host.native)} cannot run ${formatPlatform(platform)} binaries.`, fixFor(platform, handlerName));
+  return unavailable(
+    platform,
+    `${why}, so ${formatPlatform(host.native)} cannot run ${formatPlatform(platform)} binaries.`,
+    fixFor(platform, handlerName),
+  );
 }
 
 function emulatorOf(h: BinfmtHandler, versions: Record<string, string>): Emulator {

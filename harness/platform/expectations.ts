@@ -26,7 +26,9 @@ export function fillTemplate(template: string, p: Platform, build?: Platform): s
     variant: p.variant ?? '',
     platform: formatPlatform(p),
     goarch: goTarget(p).goarch,
-    ...(build ? { buildplatform: formatPlatform(build), buildos: build.os, buildarch: build.architecture, buildvariant: build.variant ?? '' } : {}),
+    ...(build
+      ? { buildplatform: formatPlatform(build), buildos: build.os, buildarch: build.architecture, buildvariant: build.variant ?? '' }
+      : {}),
   };
   return template.replace(/\{(\w+)\}/g, (whole, key: string) => values[key] ?? whole);
 }
@@ -49,7 +51,11 @@ export function describeExpectation(e: Expectation, exec: PlatformExecution, bui
 
 /** The machine field of `uname -m` or `uname -a` output ("Linux host 6.1 #1 SMP ... aarch64 Linux"). */
 export function unameMachine(output: string): string | undefined {
-  const line = output.trim().split('\n').findLast((l) => l.trim() !== '')?.trim();
+  const line = output
+    .trim()
+    .split('\n')
+    .findLast((l) => l.trim() !== '')
+    ?.trim();
   if (!line) return undefined;
   const words = line.split(/\s+/);
   if (words.length === 1) return words[0];
@@ -63,9 +69,16 @@ export function judge(e: Expectation, exec: PlatformExecution, output: string, b
   if (e.kind === 'output') {
     const want = fillTemplate(e.template, exec.platform, build).trim();
     const got = new Set(output.split('\n').map((l) => l.trim()));
-    const missing = want.split('\n').map((l) => l.trim()).filter((l) => !got.has(l));
+    const missing = want
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => !got.has(l));
     if (missing.length === 0) return { pass: true, expected: want };
-    return { pass: false, expected: want, message: `expected the line "${missing[0]}"${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''}, got "${summarize(output)}"` };
+    return {
+      pass: false,
+      expected: want,
+      message: `expected the line "${missing[0]}"${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''}, got "${summarize(output)}"`,
+    };
   }
   const machine = unameMachine(output);
   const pass = machine !== undefined && machine === exec.expectedUname;

@@ -27,4 +27,3 @@ export interface PlatformObservation {
 export function observationKey(p: Platform): string {
   return formatPlatform(p.architecture === 'arm' ? p : { os: p.os, architecture: p.architecture });
 }
-

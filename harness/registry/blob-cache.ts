@@ -89,7 +89,8 @@ async function keptJson<T>(dir: string, kind: string, origin: string, reference:
 /** Which repository a source reads (a RegistryClient's registry and repository), hashed for file names. */
 function originOf(source: ImageSource): string {
   const where = source as { registry?: unknown; repository?: unknown };
-  const name = typeof where.registry === 'string' && typeof where.repository === 'string' ? `${where.registry}/${where.repository}` : 'source';
+  const name =
+    typeof where.registry === 'string' && typeof where.repository === 'string' ? `${where.registry}/${where.repository}` : 'source';
   return createHash('sha256').update(name).digest('hex').slice(0, 12);
 }
 
@@ -106,11 +107,19 @@ export function withBlobCache(source: ImageSource, dir = blobCacheDir()): ImageS
       await mkdir(dir, { recursive: true });
       void prune(dir);
       const cached = join(dir, name);
-      if (await stat(cached).then(() => true, () => false)) {
+      if (
+        await stat(cached).then(
+          () => true,
+          () => false,
+        )
+      ) {
         const now = new Date();
         await utimes(cached, now, now).catch(() => undefined);
         // Another session's pruning may take it away in between: then it is downloaded.
-        const placed = await place(cached, file).then(() => true, () => false);
+        const placed = await place(cached, file).then(
+          () => true,
+          () => false,
+        );
         if (placed) return;
       }
       const partial = `${cached}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.partial`;

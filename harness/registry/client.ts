@@ -46,8 +46,14 @@ export interface ImageConfig {
   architecture?: string;
   variant?: string;
   config?: {
-    Entrypoint?: string[] | null; Cmd?: string[] | null; WorkingDir?: string; Env?: string[]; User?: string;
-    Labels?: Record<string, string> | null; ExposedPorts?: Record<string, object> | null; Volumes?: Record<string, object> | null;
+    Entrypoint?: string[] | null;
+    Cmd?: string[] | null;
+    WorkingDir?: string;
+    Env?: string[];
+    User?: string;
+    Labels?: Record<string, string> | null;
+    ExposedPorts?: Record<string, object> | null;
+    Volumes?: Record<string, object> | null;
   };
 }
 
@@ -70,7 +76,6 @@ export interface IndexView {
   digest?: string;
 }
 
-
 export interface ClientOptions {
   /** PEM file of a CA to trust for this registry (besides the system's). */
   caFile?: string;
@@ -86,8 +91,16 @@ export const MAX_JSON_BYTES = 4 * 1024 * 1024;
 
 /** Node's TLS error codes for a certificate it cannot verify. */
 const CERTIFICATE_ERRORS = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE', 'ERR_TLS_CERT_ALTNAME_INVALID',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
 export class RegistryClient implements ImageSource {
@@ -107,13 +120,18 @@ export class RegistryClient implements ImageSource {
   ) {
     this.https = !isLoopbackRegistry(registry) || Boolean(options.caFile);
     this.ready = (async () => {
-      if (options.caFile) this.ca = await readFile(options.caFile).catch(() => { throw new EnvironmentError(`The CA file ${options.caFile} cannot be read.`); });
+      if (options.caFile)
+        this.ca = await readFile(options.caFile).catch(() => {
+          throw new EnvironmentError(`The CA file ${options.caFile} cannot be read.`);
+        });
       // A helper that failed matters only where the registry asks for credentials (docker pull goes on without them too).
-      this.credentials = options.credentials ?? (await findCredentials(registry).catch((err: unknown) => {
-        if (!(err instanceof CredentialHelperError)) throw err;
-        this.credentialProblem = err;
-        return undefined;
-      }));
+      this.credentials =
+        options.credentials ??
+        (await findCredentials(registry).catch((err: unknown) => {
+          if (!(err instanceof CredentialHelperError)) throw err;
+          this.credentialProblem = err;
+          return undefined;
+        }));
     })();
   }
 
@@ -162,7 +180,10 @@ export class RegistryClient implements ImageSource {
       // 5xx and 429 (too many requests) are passing states: tried again, after the pause the
       // registry asks for (Retry-After), else a growing delay.
       if (res.status >= 500 || res.status === 429) {
-        throw new RegistryBusy(`The registry ${this.registry} answered ${statusText(res.status)} to ${options.method ?? 'GET'} ${url}`, retryAfterMs(res.headers['retry-after']));
+        throw new RegistryBusy(
+          `The registry ${this.registry} answered ${statusText(res.status)} to ${options.method ?? 'GET'} ${url}`,
+          retryAfterMs(res.headers['retry-after']),
+        );
       }
       return res;
     };
@@ -197,18 +218,28 @@ export class RegistryClient implements ImageSource {
           : new EnvironmentError(`${who} cannot be reached (${f.code}): the name ${u.hostname} does not resolve.`);
       case 'tls':
         if (CERTIFICATE_ERRORS.has(f.code)) {
-          return new EnvironmentError(`${who} presents a TLS certificate that cannot be verified (${f.code}): pass the CA that signed it with --ca-file PEM.`);
+          return new EnvironmentError(
+            `${who} presents a TLS certificate that cannot be verified (${f.code}): pass the CA that signed it with --ca-file PEM.`,
+          );
         }
-        return new EnvironmentError(`The TLS handshake with ${ownHost ? `the registry ${this.registry}` : u.host} failed (${f.code}: ${f.message})${/wrong version number|packet length too long|unknown protocol/i.test(f.message) ? `: what answers on ${address} does not speak TLS` : ''}.`);
+        return new EnvironmentError(
+          `The TLS handshake with ${ownHost ? `the registry ${this.registry}` : u.host} failed (${f.code}: ${f.message})${/wrong version number|packet length too long|unknown protocol/i.test(f.message) ? `: what answers on ${address} does not speak TLS` : ''}.`,
+        );
       case 'timeout':
         return f.code === 'ETIMEDOUT'
           ? new EnvironmentError(`${who} cannot be reached (ETIMEDOUT): no connection to ${address} within ${seconds(f.silenceMs)}.`)
           : new EnvironmentError(`${who} was reached but did not answer ${method} ${f.url} (nothing came for ${seconds(f.silenceMs)}).`);
       case 'closed':
-        return new EnvironmentError(`${who} was reached but closed the connection before answering ${method} ${f.url} (${f.code}, ${after}).`, { transient: true });
+        return new EnvironmentError(
+          `${who} was reached but closed the connection before answering ${method} ${f.url} (${f.code}, ${after}).`,
+          { transient: true },
+        );
       case 'cut': {
         const then = f.cut?.silent ? `then nothing for ${seconds(f.silenceMs)}` : `then it closed the connection (${f.code})`;
-        return new EnvironmentError(`${who} stopped answering in the middle of its answer to ${method} ${f.url}: ${formatBytes(f.cut?.received ?? 0)} came in ${seconds(Math.max(0, f.afterMs - (f.cut?.silent ? f.silenceMs : 0)))}, ${then}.`, { transient: true });
+        return new EnvironmentError(
+          `${who} stopped answering in the middle of its answer to ${method} ${f.url}: ${formatBytes(f.cut?.received ?? 0)} came in ${seconds(Math.max(0, f.afterMs - (f.cut?.silent ? f.silenceMs : 0)))}, ${then}.`,
+          { transient: true },
+        );
       }
       default:
         return new EnvironmentError(`${who} cannot be reached (${f.code}: ${f.message}).`);
@@ -221,7 +252,9 @@ export class RegistryClient implements ImageSource {
     // A token that is refused has expired (a long QEMU run outlives it): ask for a new one, once per refusal.
     if (this.token) this.token = undefined;
     const { scheme, params } = parseChallenge(Array.isArray(header) ? header[0]! : header);
-    const basic = this.credentials ? `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}` : undefined;
+    const basic = this.credentials
+      ? `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`
+      : undefined;
     if (scheme === 'basic') {
       if (!basic) return false;
       this.token = basic;
@@ -231,14 +264,19 @@ export class RegistryClient implements ImageSource {
     const url = new URL(params.realm);
     // Credentials go to a token service over HTTPS only (or on this machine).
     if (url.protocol !== 'https:' && !isLoopbackRegistry(url.host)) {
-      throw new EnvironmentError(`${this.registry} asks for credentials at ${url.origin}, which is not HTTPS: the harness does not send them there.`);
+      throw new EnvironmentError(
+        `${this.registry} asks for credentials at ${url.origin}, which is not HTTPS: the harness does not send them there.`,
+      );
     }
     if (params.service) url.searchParams.set('service', params.service);
     url.searchParams.set('scope', params.scope ?? `repository:${this.repository}:pull`);
     const r = await httpRequest(url.href, { headers: basic ? { Authorization: basic } : {}, ...(this.ca ? { ca: this.ca } : {}) });
     // A token service that is busy or failing for a moment: the request is tried again, as the registry's own 5xx and 429 are.
     if (r.status >= 500 || r.status === 429) {
-      throw new RegistryBusy(`The token service ${url.host} of the registry ${this.registry} answered ${statusText(r.status)} to GET ${url.origin}${url.pathname}`, retryAfterMs(r.headers['retry-after']));
+      throw new RegistryBusy(
+        `The token service ${url.host} of the registry ${this.registry} answered ${statusText(r.status)} to GET ${url.origin}${url.pathname}`,
+        retryAfterMs(r.headers['retry-after']),
+      );
     }
     if (r.status !== 200) return false;
     const body = this.json<{ token?: string; access_token?: string }>(r, `a token from ${url.host}`);
@@ -254,7 +292,9 @@ export class RegistryClient implements ImageSource {
         const why = this.credentialProblem.message.replace(/^The /, 'the ');
         return new EnvironmentError(`${this.registry} refused ${what} (${status}), and the harness has no credentials for it: ${why}`);
       }
-      return new EnvironmentError(`${this.registry} refused ${what} (${status}): log in with \`docker login ${this.registry}\` or set MULTIARCH_REGISTRY_USERNAME and MULTIARCH_REGISTRY_PASSWORD.`);
+      return new EnvironmentError(
+        `${this.registry} refused ${what} (${status}): log in with \`docker login ${this.registry}\` or set MULTIARCH_REGISTRY_USERNAME and MULTIARCH_REGISTRY_PASSWORD.`,
+      );
     }
     if (status === 404) return new EnvironmentError(`${this.registry}/${this.repository} has no ${what} (404).`);
     return new EnvironmentError(`The registry ${this.registry} answered ${statusText(status)} for ${what}.`);
@@ -265,7 +305,10 @@ export class RegistryClient implements ImageSource {
    * the one the registry states (Docker-Content-Digest). Its digest is that of the bytes received.
    */
   async manifest(reference: string): Promise<FetchedManifest> {
-    const res = await this.send(`${this.base()}/manifests/${reference}`, { headers: { Accept: Object.values(MEDIA).join(', ') }, maxBytes: MAX_JSON_BYTES });
+    const res = await this.send(`${this.base()}/manifests/${reference}`, {
+      headers: { Accept: Object.values(MEDIA).join(', ') },
+      maxBytes: MAX_JSON_BYTES,
+    });
     if (res.status !== 200) throw this.explain(res.status, `manifest ${reference}`);
     const header = res.headers['docker-content-digest'];
     const stated = Array.isArray(header) ? header[0] : header;
@@ -289,7 +332,9 @@ export class RegistryClient implements ImageSource {
     } catch {
       const type = String(res.headers['content-type'] ?? 'no content type');
       const start = res.body.toString('utf8', 0, 80).replace(/\s+/g, ' ').trim();
-      throw new EnvironmentError(`${this.registry} answered the request for ${what} with ${type} ("${start}${res.body.length > 80 ? '...' : ''}"), not JSON: is it a container registry (the OCI distribution API under /v2/)?`);
+      throw new EnvironmentError(
+        `${this.registry} answered the request for ${what} with ${type} ("${start}${res.body.length > 80 ? '...' : ''}"), not JSON: is it a container registry (the OCI distribution API under /v2/)?`,
+      );
     }
   }
 
@@ -301,13 +346,16 @@ export class RegistryClient implements ImageSource {
     const res = await this.send(`${this.base()}/blobs/${digest}`, options, file).catch((err: unknown) => {
       if (!bounded || !(err instanceof ResponseTooLargeError)) throw err;
       const length = err.limit?.contentLength;
-      throw new DigestMismatchError(length !== undefined
-        ? `${this.registry} answered ${formatBytes(length)} (its Content-Length) for the blob ${digest}, more than the ${formatBytes(size)} its descriptor states: refused without reading it.`
-        : `${this.registry} served more than the ${formatBytes(size)} its descriptor states for the blob ${digest}: refused there, the rest not read.`);
+      throw new DigestMismatchError(
+        length !== undefined
+          ? `${this.registry} answered ${formatBytes(length)} (its Content-Length) for the blob ${digest}, more than the ${formatBytes(size)} its descriptor states: refused without reading it.`
+          : `${this.registry} served more than the ${formatBytes(size)} its descriptor states for the blob ${digest}: refused there, the rest not read.`,
+      );
     });
     if (res.status !== 200) throw this.explain(res.status, `blob ${digest}`);
     const got = `${algorithm ?? 'sha256'}:${res.contentDigest}`;
-    if (got !== digest) throw new DigestMismatchError(`${this.registry} served other content for the blob ${digest}: its bytes have the digest ${got}.`);
+    if (got !== digest)
+      throw new DigestMismatchError(`${this.registry} served other content for the blob ${digest}: its bytes have the digest ${got}.`);
   }
 }
 
@@ -323,14 +371,19 @@ export const RETRY_AFTER_MAX_MS = 60_000;
 /** A passing failure of a registry (5xx, 429): its sentence without the final stop, and the pause it asked for (Retry-After). */
 class RegistryBusy extends EnvironmentError {
   override name = 'RegistryBusy';
-  constructor(private readonly said: string, readonly retryAfterMs: number | undefined) {
+  constructor(
+    private readonly said: string,
+    readonly retryAfterMs: number | undefined,
+  ) {
     super(`${said}.`, { transient: true });
   }
 
   /** The registry asked for a pause longer than what is left of RETRY_AFTER_MAX_MS: not tried again. */
   askedTooLong(pausedMs: number): EnvironmentError {
     const already = pausedMs > 0 ? `, after ${seconds(pausedMs)} of pauses already` : '';
-    return new EnvironmentError(`${this.said} and asked to be asked again in ${seconds(this.retryAfterMs ?? 0)} (Retry-After), more than the ${seconds(RETRY_AFTER_MAX_MS)} the harness waits for a registry${already}.`);
+    return new EnvironmentError(
+      `${this.said} and asked to be asked again in ${seconds(this.retryAfterMs ?? 0)} (Retry-After), more than the ${seconds(RETRY_AFTER_MAX_MS)} the harness waits for a registry${already}.`,
+    );
   }
 }
 
@@ -371,13 +424,15 @@ function statusText(status: number): string {
 }
 
 const isDigest = (s: string) => /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/.test(s);
-const digestAlgorithm = (d: string): 'sha256' | 'sha512' | undefined => (d.startsWith('sha512:') ? 'sha512' : d.startsWith('sha256:') ? 'sha256' : undefined);
+const digestAlgorithm = (d: string): 'sha256' | 'sha512' | undefined =>
+  d.startsWith('sha512:') ? 'sha512' : d.startsWith('sha256:') ? 'sha256' : undefined;
 const digestOf = (algorithm: 'sha256' | 'sha512', bytes: Buffer) => `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
 
 /** The digest of the bytes, which must be `wanted`; otherwise one sentence with both digests. */
 export function checkDigest(wanted: string, bytes: Buffer, what: string, registry: string): string {
   const got = digestOf(digestAlgorithm(wanted) ?? 'sha256', bytes);
-  if (got !== wanted) throw new DigestMismatchError(`${registry} served other content for ${what}: expected the digest ${wanted}, its bytes have ${got}.`);
+  if (got !== wanted)
+    throw new DigestMismatchError(`${registry} served other content for ${what}: expected the digest ${wanted}, its bytes have ${got}.`);
   return got;
 }
 
@@ -386,7 +441,10 @@ export async function fetchManifest(ref: ImageRef, reference = ref.digest ?? ref
 }
 
 export function isAttestation(d: Descriptor): boolean {
-  return d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' || (d.platform?.os === 'unknown' && d.platform.architecture === 'unknown');
+  return (
+    d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' ||
+    (d.platform?.os === 'unknown' && d.platform.architecture === 'unknown')
+  );
 }
 
 /** Platform entries of an index, leaving out attestation manifests (platform unknown/unknown). */
@@ -398,7 +456,11 @@ export function platformEntries(index: FetchedManifest): IndexEntry[] {
 
 /** The platform an image config declares, normalised. */
 export function configPlatform(config: ImageConfig): Platform {
-  return normalizePlatform({ os: config.os ?? 'unknown', architecture: config.architecture ?? 'unknown', ...(config.variant ? { variant: config.variant } : {}) });
+  return normalizePlatform({
+    os: config.os ?? 'unknown',
+    architecture: config.architecture ?? 'unknown',
+    ...(config.variant ? { variant: config.variant } : {}),
+  });
 }
 
 /** Reads the index (or single manifest) a reference names, as platform entries. */
@@ -406,16 +468,24 @@ export async function readIndex(source: ImageSource, reference: string): Promise
   const top = await source.manifest(reference);
   if (!top.body.manifests) {
     if (!top.body.config?.digest) {
-      throw new EnvironmentError(`${reference} is neither an image index nor an image manifest (its JSON has no "manifests" and no "config").`);
+      throw new EnvironmentError(
+        `${reference} is neither an image index nor an image manifest (its JSON has no "manifests" and no "config").`,
+      );
     }
     const config = await source.blobJson<ImageConfig>(top.body.config.digest);
-    return { entries: [{ platform: configPlatform(config), digest: top.digest, mediaType: top.mediaType }], problems: [], isIndex: false, digest: top.digest };
+    return {
+      entries: [{ platform: configPlatform(config), digest: top.digest, mediaType: top.mediaType }],
+      problems: [],
+      isIndex: false,
+      digest: top.digest,
+    };
   }
   const digests = new Set(top.body.manifests.map((d) => d.digest));
   const problems: string[] = [];
   for (const d of top.body.manifests.filter(isAttestation)) {
     const target = d.annotations?.['vnd.docker.reference.digest'];
-    if (target && !digests.has(target)) problems.push(`the attestation ${d.digest.slice(0, 19)} refers to ${target.slice(0, 19)}, which the index does not list`);
+    if (target && !digests.has(target))
+      problems.push(`the attestation ${d.digest.slice(0, 19)} refers to ${target.slice(0, 19)}, which the index does not list`);
   }
   return { entries: platformEntries(top), problems, isIndex: true, digest: top.digest };
 }

@@ -31,7 +31,9 @@ interface DockerConfig {
 
 /** Docker Hub's credentials are stored under its old index address. */
 function configKeys(registry: string): string[] {
-  return registry === 'docker.io' ? ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io'] : [registry, `https://${registry}`, `http://${registry}`];
+  return registry === 'docker.io'
+    ? ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io']
+    : [registry, `https://${registry}`, `http://${registry}`];
 }
 
 export async function findCredentials(registry: string, env: NodeJS.ProcessEnv = process.env): Promise<Credentials | undefined> {
@@ -45,7 +47,9 @@ export async function findCredentials(registry: string, env: NodeJS.ProcessEnv =
   try {
     config = JSON.parse(text) as DockerConfig;
   } catch {
-    throw new EnvironmentError(`${join(dir, 'config.json')} is not JSON, so its registry credentials cannot be read: fix or move it (or set DOCKER_CONFIG to another folder).`);
+    throw new EnvironmentError(
+      `${join(dir, 'config.json')} is not JSON, so its registry credentials cannot be read: fix or move it (or set DOCKER_CONFIG to another folder).`,
+    );
   }
   const keys = configKeys(registry);
   // A helper named for this registry (credHelpers) comes before the one for every registry (credsStore).
@@ -92,11 +96,20 @@ const HELPER_TIMEOUT_MS = 10_000;
  * its own words (its last line; a helper says "credentials not found" when it has none, which is no failure).
  */
 function helperFailed(program: string, named: string, key: string, r: CommandResult): CredentialHelperError {
-  if (r.timedOut) return new CredentialHelperError(`The credential helper ${program} (${named}) did not answer within ${HELPER_TIMEOUT_MS / 1000} s for ${key}.`);
+  if (r.timedOut)
+    return new CredentialHelperError(
+      `The credential helper ${program} (${named}) did not answer within ${HELPER_TIMEOUT_MS / 1000} s for ${key}.`,
+    );
   if (r.exitCode === undefined && r.signal === undefined) {
     return new CredentialHelperError(`The credential helper ${program} (${named}) cannot be started: is it installed and on PATH?`);
   }
-  const last = `${r.stderr}\n${r.stdout}`.split('\n').map((l) => l.trim()).filter(Boolean).at(-1)?.replace(/[.\s]+$/, '').slice(0, 200);
+  const last = `${r.stderr}\n${r.stdout}`
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .at(-1)
+    ?.replace(/[.\s]+$/, '')
+    .slice(0, 200);
   const how = r.exitCode === undefined ? `was ended by ${r.signal}` : `failed (exit code ${r.exitCode})`;
   return new CredentialHelperError(`The credential helper ${program} (${named}) ${how} for ${key}${last ? `: ${last}` : ''}.`);
 }

@@ -85,7 +85,13 @@ export class HttpFailure extends Error {
 /** A body larger than the reader takes: refused before it is read whole. */
 export class ResponseTooLargeError extends EnvironmentError {
   override name = 'ResponseTooLargeError';
-  constructor(message: string, /** The most that was taken; and the Content-Length, when that is what refused it. */ readonly limit?: { max: number; contentLength?: number }) {
+  constructor(
+    message: string,
+    /** The most that was taken; and the Content-Length, when that is what refused it. */ readonly limit?: {
+      max: number;
+      contentLength?: number;
+    },
+  ) {
     super(message);
   }
 }
@@ -116,14 +122,30 @@ function tlsReason(err: NodeJS.ErrnoException): string {
   return /SSL routines:[^:]*:([^:]+)/.exec(err.message)?.[1]?.trim() ?? err.message.split('\n')[0]!;
 }
 
-function classify(err: NodeJS.ErrnoException, url: string, started: number, silenceMs: number, state: { timedOut: boolean; connected: boolean }): HttpFailure {
+function classify(
+  err: NodeJS.ErrnoException,
+  url: string,
+  started: number,
+  silenceMs: number,
+  state: { timedOut: boolean; connected: boolean },
+): HttpFailure {
   const code = err.code ?? '';
   const afterMs = Date.now() - started;
   const failure = (kind: HttpFailureKind, c: string, message = err.message) => new HttpFailure(message, kind, c, url, afterMs, silenceMs);
-  if (state.timedOut) return state.connected ? failure('timeout', 'timeout', 'connected, and no answer came') : failure('timeout', 'ETIMEDOUT', 'no connection');
+  if (state.timedOut)
+    return state.connected
+      ? failure('timeout', 'timeout', 'connected, and no answer came')
+      : failure('timeout', 'ETIMEDOUT', 'no connection');
   if (code === 'ECONNREFUSED') return failure('refused', code);
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME' || code === 'EAI_NODATA') return failure('unresolved', code);
-  if (code === 'EPROTO' || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || code.startsWith('CERT_') || /CERT|SIGNATURE|ISSUER/.test(code) || /before secure TLS connection/.test(err.message)) {
+  if (
+    code === 'EPROTO' ||
+    code.startsWith('ERR_SSL_') ||
+    code.startsWith('ERR_TLS_') ||
+    code.startsWith('CERT_') ||
+    /CERT|SIGNATURE|ISSUER/.test(code) ||
+    /before secure TLS connection/.test(err.message)
+  ) {
     return failure('tls', code || 'TLS', tlsReason(err));
   }
   if (code === 'ECONNRESET' || code === 'EPIPE') return failure('closed', code);
@@ -171,7 +193,10 @@ function open(url: string, options: HttpOptions, redirects = 5, started = Date.n
           res.resume();
           // A redirect to blob storage must not carry the registry's credentials.
           const next = new URL(location, u);
-          const headers = next.host === u.host ? options.headers : Object.fromEntries(Object.entries(options.headers ?? {}).filter(([k]) => k.toLowerCase() !== 'authorization'));
+          const headers =
+            next.host === u.host
+              ? options.headers
+              : Object.fromEntries(Object.entries(options.headers ?? {}).filter(([k]) => k.toLowerCase() !== 'authorization'));
           open(next.href, { ...options, ...(headers ? { headers } : {}) }, redirects - 1, started).then(resolve, reject);
           return;
         }
@@ -181,7 +206,10 @@ function open(url: string, options: HttpOptions, redirects = 5, started = Date.n
     req.on('socket', (socket) => {
       // A socket kept alive by the agent is connected already.
       if (!socket.connecting) state.connected = true;
-      else socket.once('connect', () => { state.connected = true; });
+      else
+        socket.once('connect', () => {
+          state.connected = true;
+        });
     });
     req.on('timeout', () => {
       state.timedOut = true;
@@ -191,7 +219,12 @@ function open(url: string, options: HttpOptions, redirects = 5, started = Date.n
     req.on('error', (err: NodeJS.ErrnoException) => {
       clearInterval(headWatch);
       if (answered) return;
-      if (slowHead) reject(new ResponseTooSlowError(`The answer to ${url} came too slowly: its headers were not whole after ${formatBound(2 * silenceMs)}, twice the ${formatBound(silenceMs)} the harness lets a registry stay silent (MULTIARCH_HARNESS_REGISTRY_STALL_TIMEOUT_MS): stopped there.`));
+      if (slowHead)
+        reject(
+          new ResponseTooSlowError(
+            `The answer to ${url} came too slowly: its headers were not whole after ${formatBound(2 * silenceMs)}, twice the ${formatBound(silenceMs)} the harness lets a registry stay silent (MULTIARCH_HARNESS_REGISTRY_STALL_TIMEOUT_MS): stopped there.`,
+          ),
+        );
       else reject(classify(err, url, started, silenceMs, state));
     });
     req.on('close', () => clearInterval(headWatch));
@@ -213,7 +246,11 @@ function watchBody(o: Opened, received: () => number): () => void {
     const trickle = now > before && now - before < MIN_BYTES_PER_STALL;
     if (trickle && twoAgo !== undefined) {
       clearInterval(timer);
-      o.res.destroy(new ResponseTooSlowError(`The answer to ${o.url} came too slowly: ${formatBytes(now - twoAgo)} in the last ${formatBound(2 * o.silenceMs)}, where the harness waits for ${formatBytes(MIN_BYTES_PER_STALL)} every ${formatBound(o.silenceMs)} (MULTIARCH_HARNESS_REGISTRY_STALL_TIMEOUT_MS): stopped there, after ${formatBytes(now)} in all, the rest not read.`));
+      o.res.destroy(
+        new ResponseTooSlowError(
+          `The answer to ${o.url} came too slowly: ${formatBytes(now - twoAgo)} in the last ${formatBound(2 * o.silenceMs)}, where the harness waits for ${formatBytes(MIN_BYTES_PER_STALL)} every ${formatBound(o.silenceMs)} (MULTIARCH_HARNESS_REGISTRY_STALL_TIMEOUT_MS): stopped there, after ${formatBytes(now)} in all, the rest not read.`,
+        ),
+      );
       return;
     }
     twoAgo = trickle ? before : undefined;
@@ -226,7 +263,15 @@ function watchBody(o: Opened, received: () => number): () => void {
 /** The failure of a body that stopped after `received` bytes. */
 function bodyFailure(err: NodeJS.ErrnoException, o: Opened, received: number): HttpFailure {
   const silent = o.timedOut();
-  return new HttpFailure(silent ? 'the connection went silent' : err.message, 'cut', silent ? 'timeout' : (err.code ?? err.name), o.url, Date.now() - o.started, o.silenceMs, { received, silent });
+  return new HttpFailure(
+    silent ? 'the connection went silent' : err.message,
+    'cut',
+    silent ? 'timeout' : (err.code ?? err.name),
+    o.url,
+    Date.now() - o.started,
+    o.silenceMs,
+    { received, silent },
+  );
 }
 
 /** Reads a body into memory: at most `max` bytes, refused by its Content-Length or as soon as more came; `truncate` keeps the first `max` bytes instead. */
@@ -236,9 +281,16 @@ async function readBody(o: Opened, max: number, truncate = false): Promise<Buffe
   const length = Number(res.headers['content-length']);
   if (!truncate && Number.isFinite(length) && length > max) {
     res.destroy();
-    throw new ResponseTooLargeError(`The answer to ${url} is ${formatBytes(length)} (its Content-Length), more than the ${cap} the harness reads of it: refused without reading it.`, { max, contentLength: length });
+    throw new ResponseTooLargeError(
+      `The answer to ${url} is ${formatBytes(length)} (its Content-Length), more than the ${cap} the harness reads of it: refused without reading it.`,
+      { max, contentLength: length },
+    );
   }
-  const tooLarge = () => new ResponseTooLargeError(`The answer to ${url} went past ${cap}, the most the harness reads of it: refused there, the rest not read.`, { max });
+  const tooLarge = () =>
+    new ResponseTooLargeError(
+      `The answer to ${url} went past ${cap}, the most the harness reads of it: refused there, the rest not read.`,
+      { max },
+    );
   const chunks: Buffer[] = [];
   let size = 0;
   const unwatch = watchBody(o, () => size);
@@ -285,7 +337,10 @@ export async function httpDownload(url: string, file: string, options: HttpOptio
   const length = Number(res.headers['content-length']);
   if (max !== undefined && Number.isFinite(length) && length > max) {
     res.destroy();
-    throw new ResponseTooLargeError(`The answer to ${finalUrl} is ${formatBytes(length)} (its Content-Length), more than the ${formatBytes(max)} the harness reads of it: refused without reading it.`, { max, contentLength: length });
+    throw new ResponseTooLargeError(
+      `The answer to ${finalUrl} is ${formatBytes(length)} (its Content-Length), more than the ${formatBytes(max)} the harness reads of it: refused without reading it.`,
+      { max, contentLength: length },
+    );
   }
   // The content's digest is computed as it streams past, so checking it costs no second read.
   const hash = createHash(options.digestAlgorithm ?? 'sha256');
@@ -293,7 +348,12 @@ export async function httpDownload(url: string, file: string, options: HttpOptio
   const tap = new Transform({
     transform(chunk: Buffer, _enc, done) {
       if (max !== undefined && received + chunk.length > max) {
-        done(new ResponseTooLargeError(`The answer to ${finalUrl} went past ${formatBytes(max)}, the most the harness reads of it: refused there, the rest not read.`, { max }));
+        done(
+          new ResponseTooLargeError(
+            `The answer to ${finalUrl} went past ${formatBytes(max)}, the most the harness reads of it: refused there, the rest not read.`,
+            { max },
+          ),
+        );
         return;
       }
       hash.update(chunk);
@@ -303,7 +363,9 @@ export async function httpDownload(url: string, file: string, options: HttpOptio
   });
   const out = createWriteStream(file);
   let writeFailed = false;
-  out.once('error', () => { writeFailed = true; });
+  out.once('error', () => {
+    writeFailed = true;
+  });
   const unwatch = watchBody(opened, () => received);
   try {
     await pipeline(res, tap, out);

@@ -31,7 +31,10 @@ export class RegistryReady {
   private startupTimeoutMs = boundMs('registryReady');
   private startupTimeoutSet = false;
 
-  constructor(private readonly containerPort: number, private readonly host = process.env.TESTCONTAINERS_HOST_OVERRIDE ?? '127.0.0.1') {}
+  constructor(
+    private readonly containerPort: number,
+    private readonly host = process.env.TESTCONTAINERS_HOST_OVERRIDE ?? '127.0.0.1',
+  ) {}
 
   withStartupTimeout(ms: number): this {
     this.startupTimeoutMs = ms;
@@ -53,7 +56,9 @@ export class RegistryReady {
     while (!(await registryAnswers(this.host, port))) {
       if (Date.now() >= deadline) {
         // The end of a sentence: local-registry.ts begins it.
-        throw new Error(`the registry did not answer GET /v2/ with 200 on ${this.host}:${port} within ${formatBound(this.startupTimeoutMs)} (${BOUNDS.registryReady.variable} sets that bound)`);
+        throw new Error(
+          `the registry did not answer GET /v2/ with 200 on ${this.host}:${port} within ${formatBound(this.startupTimeoutMs)} (${BOUNDS.registryReady.variable} sets that bound)`,
+        );
       }
       await sleep(200);
     }

@@ -3,7 +3,15 @@
  * platform has its four checks (one that was not reached is a skip that says why), so a CI system
  * sees the same test names on every run.
  */
-import { CHECK_NAMES, type CheckName, type CheckResult, type PlatformResult, type RunReport, type StructureTestKind, type StructureTestResult } from '../result/model.ts';
+import {
+  CHECK_NAMES,
+  type CheckName,
+  type CheckResult,
+  type PlatformResult,
+  type RunReport,
+  type StructureTestKind,
+  type StructureTestResult,
+} from '../result/model.ts';
 
 export interface CheckRow {
   report: RunReport;
@@ -21,7 +29,11 @@ export function checkRows(reports: readonly RunReport[]): CheckRow[] {
     report.platforms.flatMap((platform) => [
       ...CHECK_NAMES.map((check): CheckRow => ({ report, platform, check, result: platform.checks[check] })),
       ...(platform.structureTests ?? []).map((t): CheckRow => ({
-        report, platform, check: `test ${t.name}`, result: { status: t.status, ...(t.message ? { message: t.message } : {}) }, ...(t.durationMs !== undefined ? { durationMs: t.durationMs } : {}),
+        report,
+        platform,
+        check: `test ${t.name}`,
+        result: { status: t.status, ...(t.message ? { message: t.message } : {}) },
+        ...(t.durationMs !== undefined ? { durationMs: t.durationMs } : {}),
       })),
     ]),
   );

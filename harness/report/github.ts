@@ -38,20 +38,28 @@ export function renderAnnotations(reports: readonly RunReport[]): string[] {
   for (const report of reports) {
     for (const f of report.failures ?? []) lines.push(errorAnnotation(report.scenario, f));
     for (const st of report.steps ?? []) {
-      if (st.status === 'fail') lines.push(errorAnnotation(`${report.scenario} ${st.section} ${st.title}`, st.failures.join('\n') || 'failed'));
+      if (st.status === 'fail')
+        lines.push(errorAnnotation(`${report.scenario} ${st.section} ${st.title}`, st.failures.join('\n') || 'failed'));
     }
     for (const p of report.platforms) {
       // A known issue fails its check but not the platform (nor the job): a warning, not an error.
-      for (const k of p.knownIssues ?? []) lines.push(annotation('warning', `${report.scenario} ${p.platform}`, `known issue, accepted by the scenario: ${k}`));
+      for (const k of p.knownIssues ?? [])
+        lines.push(annotation('warning', `${report.scenario} ${p.platform}`, `known issue, accepted by the scenario: ${k}`));
       if (p.status !== 'fail') continue;
       const failed = CHECK_NAMES.filter((c) => p.checks?.[c]?.status === 'fail');
       const fix = p.fix ? `\nFix: ${p.fix}` : '';
       for (const check of failed) {
-        lines.push(errorAnnotation(`${report.scenario} ${p.platform} ${check}`, `${p.checks[check].message ?? p.message ?? 'failed'}${check === 'run' ? fix : ''}`));
+        lines.push(
+          errorAnnotation(
+            `${report.scenario} ${p.platform} ${check}`,
+            `${p.checks[check].message ?? p.message ?? 'failed'}${check === 'run' ? fix : ''}`,
+          ),
+        );
       }
       const failedTests = (p.structureTests ?? []).filter((t) => t.status === 'fail');
       for (const t of failedTests) lines.push(errorAnnotation(`${report.scenario} ${p.platform} test ${t.name}`, t.message ?? 'failed'));
-      if (failed.length === 0 && failedTests.length === 0) lines.push(errorAnnotation(`${report.scenario} ${p.platform}`, `${p.message ?? 'failed'}${fix}`));
+      if (failed.length === 0 && failedTests.length === 0)
+        lines.push(errorAnnotation(`${report.scenario} ${p.platform}`, `${p.message ?? 'failed'}${fix}`));
     }
   }
   return lines;

@@ -26,49 +26,89 @@ function chart(r: RunReport): string {
     const b = ((p.buildMs ?? 0) / max) * barW;
     const run = (p.durationMs / max) * barW;
     const total = ((p.buildMs ?? 0) + p.durationMs) / 1000;
-    return `<text x="0" y="${y + 13}">${esc(p.platform)}</text>` +
+    return (
+      `<text x="0" y="${y + 13}">${esc(p.platform)}</text>` +
       `<rect x="${labelW}" y="${y}" width="${b.toFixed(1)}" height="16" fill="#54aeff"><title>build ${((p.buildMs ?? 0) / 1000).toFixed(1)} s</title></rect>` +
       `<rect x="${(labelW + b).toFixed(1)}" y="${y}" width="${Math.max(run, 1).toFixed(1)}" height="16" fill="#fb8500"><title>run ${(p.durationMs / 1000).toFixed(1)} s</title></rect>` +
-      `<text x="${(labelW + b + Math.max(run, 1) + 6).toFixed(1)}" y="${y + 13}">${total.toFixed(1)} s${p.mode === 'qemu' ? ' (qemu)' : ''}</text>`;
+      `<text x="${(labelW + b + Math.max(run, 1) + 6).toFixed(1)}" y="${y + 13}">${total.toFixed(1)} s${p.mode === 'qemu' ? ' (qemu)' : ''}</text>`
+    );
   });
-  return `<p class="legend">Time per platform<span style="background:#54aeff"></span>build<span style="background:#fb8500"></span>run</p>` +
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${labelW + barW + 120}" height="${h}" role="img" aria-label="time per platform">${bars.join('')}</svg>`;
+  return (
+    `<p class="legend">Time per platform<span style="background:#54aeff"></span>build<span style="background:#fb8500"></span>run</p>` +
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${labelW + barW + 120}" height="${h}" role="img" aria-label="time per platform">${bars.join('')}</svg>`
+  );
 }
 
 export function renderHtml(reports: readonly RunReport[]): string {
   const sections = reports.map((r) => {
     const { passed, failed, skipped } = r.summary;
     const head = `<tr><th>platform</th><th>mode</th><th>result</th>${CHECK_NAMES.map((c) => `<th>${c}</th>`).join('')}<th>expected</th><th>output</th></tr>`;
-    const body = r.platforms.map((p) => {
-      const checks = p.checks;
-      const mode = p.emulator ? `qemu<br><code>${esc(p.emulator.handler)} ${esc(p.emulator.flags)}${p.emulator.qemuVersion ? ` ${esc(p.emulator.qemuVersion)}` : ''}</code>` : esc(p.mode);
-      return `<tr><td><code>${esc(p.platform)}</code></td><td>${mode}</td><td class="${p.status}">${p.status.toUpperCase()}</td>` +
-        CHECK_NAMES.map((c) => `<td class="${checks[c].status}" title="${esc(checks[c].message ?? '')}">${checks[c].status === 'pass' ? '✓' : checks[c].status === 'fail' ? '✗' : '–'}</td>`).join('') +
-        `<td><code>${esc(p.expected)}</code></td><td><code>${esc(p.output.split('\n')[0] ?? '')}</code></td></tr>`;
-    }).join('\n');
-    const problems = r.platforms.filter((p) => noteOf(p)).map((p) => `<li><code>${esc(p.platform)}</code>: ${esc(noteOf(p)!)}${p.emulatorSuspect ? ' <strong>(emulator-suspect)</strong>' : ''}${p.fix ? `<br>fix: ${esc(p.fix)}` : ''}</li>`);
-    const steps = (r.steps ?? []).map((st) =>
-      `<tr><td>${esc(st.section)}</td><td class="${st.status}">${st.status.toUpperCase()}</td><td>${esc(st.title)}` +
-      `${st.commands.length ? `<br><code>${st.commands.map((c) => `$ ${esc(c)}`).join('<br>')}</code>` : ''}` +
-      `${st.differences.map((d) => `<br><em>differs from the article:</em> ${esc(d)}`).join('')}` +
-      `${st.failures.map((f) => `<br><strong>${esc(f)}</strong>`).join('')}</td></tr>`).join('\n');
+    const body = r.platforms
+      .map((p) => {
+        const checks = p.checks;
+        const mode = p.emulator
+          ? `qemu<br><code>${esc(p.emulator.handler)} ${esc(p.emulator.flags)}${p.emulator.qemuVersion ? ` ${esc(p.emulator.qemuVersion)}` : ''}</code>`
+          : esc(p.mode);
+        return (
+          `<tr><td><code>${esc(p.platform)}</code></td><td>${mode}</td><td class="${p.status}">${p.status.toUpperCase()}</td>` +
+          CHECK_NAMES.map(
+            (c) =>
+              `<td class="${checks[c].status}" title="${esc(checks[c].message ?? '')}">${checks[c].status === 'pass' ? '✓' : checks[c].status === 'fail' ? '✗' : '–'}</td>`,
+          ).join('') +
+          `<td><code>${esc(p.expected)}</code></td><td><code>${esc(p.output.split('\n')[0] ?? '')}</code></td></tr>`
+        );
+      })
+      .join('\n');
+    const problems = r.platforms
+      .filter((p) => noteOf(p))
+      .map(
+        (p) =>
+          `<li><code>${esc(p.platform)}</code>: ${esc(noteOf(p)!)}${p.emulatorSuspect ? ' <strong>(emulator-suspect)</strong>' : ''}${p.fix ? `<br>fix: ${esc(p.fix)}` : ''}</li>`,
+      );
+    const steps = (r.steps ?? [])
+      .map(
+        (st) =>
+          `<tr><td>${esc(st.section)}</td><td class="${st.status}">${st.status.toUpperCase()}</td><td>${esc(st.title)}` +
+          `${st.commands.length ? `<br><code>${st.commands.map((c) => `$ ${esc(c)}`).join('<br>')}</code>` : ''}` +
+          `${st.differences.map((d) => `<br><em>differs from the article:</em> ${esc(d)}`).join('')}` +
+          `${st.failures.map((f) => `<br><strong>${esc(f)}</strong>`).join('')}</td></tr>`,
+      )
+      .join('\n');
     const stepsTable = steps ? `<table><tr><th>section</th><th>result</th><th>step</th></tr>\n${steps}</table>` : '';
     const tm = testMatrix(r);
     const testsTable = tm
       ? `<table><tr><th>test</th>${tm.platforms.map((p) => `<th><code>${esc(shortPlatform(p))}</code></th>`).join('')}</tr>\n` +
-        tm.tests.map((t) => `<tr><td>${esc(t.name)} <em>(${t.kind})</em></td>${tm.platforms.map((p) => {
-          const c = tm.cell(t.name, p);
-          return c ? `<td class="${c.status}" title="${esc(c.message ?? '')}">${c.status === 'pass' ? '✓' : c.status === 'fail' ? '✗' : '–'}</td>` : '<td>–</td>';
-        }).join('')}</tr>`).join('\n') + '</table>'
+        tm.tests
+          .map(
+            (t) =>
+              `<tr><td>${esc(t.name)} <em>(${t.kind})</em></td>${tm.platforms
+                .map((p) => {
+                  const c = tm.cell(t.name, p);
+                  return c
+                    ? `<td class="${c.status}" title="${esc(c.message ?? '')}">${c.status === 'pass' ? '✓' : c.status === 'fail' ? '✗' : '–'}</td>`
+                    : '<td>–</td>';
+                })
+                .join('')}</tr>`,
+          )
+          .join('\n') +
+        '</table>'
       : '';
-    const failures = r.failures?.length ? `<ul class="problems">${r.failures.map((f) => `<li><strong>${esc(f)}</strong></li>`).join('')}</ul>` : '';
-    const matrix = r.platforms.length ? `<table>${head}\n${body}</table>${testsTable}${problems.length ? `<ul class="problems">${problems.join('')}</ul>` : ''}${chart(r)}` : '';
-    return `<section><h2>${esc(r.title)} <code>${esc(r.scenario)}</code></h2>` +
+    const failures = r.failures?.length
+      ? `<ul class="problems">${r.failures.map((f) => `<li><strong>${esc(f)}</strong></li>`).join('')}</ul>`
+      : '';
+    const matrix = r.platforms.length
+      ? `<table>${head}\n${body}</table>${testsTable}${problems.length ? `<ul class="problems">${problems.join('')}</ul>` : ''}${chart(r)}`
+      : '';
+    return (
+      `<section><h2>${esc(r.title)} <code>${esc(r.scenario)}</code></h2>` +
       `<p class="meta">${passed} passed, ${failed} failed, ${skipped} skipped in ${(r.durationMs / 1000).toFixed(1)} s &middot; engine ${esc(r.host.engine)} on ${esc(r.host.native)}, ${esc(r.host.imageStore)} image store${r.image ? ` &middot; <code>${esc(r.image.ref)}</code>` : ''}</p>` +
-      `${failures}${stepsTable}${matrix}</section>`;
+      `${failures}${stepsTable}${matrix}</section>`
+    );
   });
   const failed = reports.reduce((n, r) => n + r.summary.failed, 0);
-  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>multiarch-harness report</title><style>${STYLE}</style></head>` +
+  return (
+    `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>multiarch-harness report</title><style>${STYLE}</style></head>` +
     `<body><h1>multiarch-harness ${failed ? '&#10007; failures' : '&#10003; all platforms passed'}</h1>` +
-    `<p class="meta">${reports.length} scenario(s), generated ${esc(new Date().toISOString())}</p>${sections.join('\n')}</body></html>\n`;
+    `<p class="meta">${reports.length} scenario(s), generated ${esc(new Date().toISOString())}</p>${sections.join('\n')}</body></html>\n`
+  );
 }

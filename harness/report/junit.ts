@@ -11,16 +11,28 @@ export function xmlEscape(s: string): string {
   // Characters XML 1.0 cannot carry at all are dropped; the rest are escaped.
   return s
     .replace(/[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '')
-    .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
 }
 
 const secs = (ms: number) => (ms / 1000).toFixed(3);
 
 export function renderJUnit(reports: readonly RunReport[]): string {
   // A failed check of an expected failure (xfail) is reported as skipped, with the known issue as its message.
-  const rows = checkRows(reports).map((r) => (r.platform.status === 'xfail' && r.result.status === 'fail'
-    ? { ...r, result: { status: 'skip' as const, message: `expected failure (known issue: ${(r.platform.knownIssues ?? []).join('; ')}): ${r.result.message ?? ''}` } }
-    : r));
+  const rows = checkRows(reports).map((r) =>
+    r.platform.status === 'xfail' && r.result.status === 'fail'
+      ? {
+          ...r,
+          result: {
+            status: 'skip' as const,
+            message: `expected failure (known issue: ${(r.platform.knownIssues ?? []).join('; ')}): ${r.result.message ?? ''}`,
+          },
+        }
+      : r,
+  );
   const steps = reports.flatMap((r) => r.steps ?? []);
   // The run's own failures (it verified nothing): a failed testcase each, so a CI system sees them.
   const runFailures = reports.reduce((n, r) => n + (r.failures?.length ?? 0), 0);
@@ -38,26 +50,44 @@ export function renderJUnit(reports: readonly RunReport[]): string {
       `  <testsuite name="${xmlEscape(report.scenario)}" tests="${mine.length + mySteps.length + myFailures.length}" failures="${n('fail') + mySteps.filter((x) => x.status === 'fail').length + myFailures.length}" errors="0" skipped="${n('skip')}" ` +
         `time="${secs(report.durationMs)}" timestamp="${report.startedAt.replace(/\.\d+Z$/, '')}" hostname="${xmlEscape(hostname())}">`,
       '    <properties>',
-      ...Object.entries({ title: report.title, engine: report.host.engine, native: report.host.native, imageStore: report.host.imageStore, image: report.image?.ref ?? '' })
-        .map(([k, v]) => `      <property name="${k}" value="${xmlEscape(v)}"/>`),
+      ...Object.entries({
+        title: report.title,
+        engine: report.host.engine,
+        native: report.host.native,
+        imageStore: report.host.imageStore,
+        image: report.image?.ref ?? '',
+      }).map(([k, v]) => `      <property name="${k}" value="${xmlEscape(v)}"/>`),
       '    </properties>',
     );
     for (const f of myFailures) {
-      out.push(`    <testcase classname="${xmlEscape(`${report.scenario}.run`)}" name="${xmlEscape(`${report.scenario} verified something`)}" time="${secs(report.durationMs)}">`,
-        `      <failure message="${xmlEscape(f)}" type="run">${xmlEscape(f)}</failure>`, '    </testcase>');
+      out.push(
+        `    <testcase classname="${xmlEscape(`${report.scenario}.run`)}" name="${xmlEscape(`${report.scenario} verified something`)}" time="${secs(report.durationMs)}">`,
+        `      <failure message="${xmlEscape(f)}" type="run">${xmlEscape(f)}</failure>`,
+        '    </testcase>',
+      );
     }
     for (const st of report.steps ?? []) {
-      out.push(`    <testcase classname="${xmlEscape(`${report.scenario}.steps`)}" name="${xmlEscape(`${st.section} ${st.title}`)}" time="${secs(st.durationMs)}">`);
-      if (st.status === 'fail') out.push(`      <failure message="${xmlEscape(st.failures.join('; ') || 'failed')}" type="step">${xmlEscape(st.commands.join('\n'))}</failure>`);
+      out.push(
+        `    <testcase classname="${xmlEscape(`${report.scenario}.steps`)}" name="${xmlEscape(`${st.section} ${st.title}`)}" time="${secs(st.durationMs)}">`,
+      );
+      if (st.status === 'fail')
+        out.push(
+          `      <failure message="${xmlEscape(st.failures.join('; ') || 'failed')}" type="step">${xmlEscape(st.commands.join('\n'))}</failure>`,
+        );
       if (st.observed.length) out.push(`      <system-out>${xmlEscape(st.observed.join('\n'))}</system-out>`);
       out.push('    </testcase>');
     }
     for (const { platform, check, result, durationMs } of mine) {
       const time = check === 'run' ? secs(platform.durationMs) : secs(durationMs ?? 0);
-      out.push(`    <testcase classname="${xmlEscape(`${report.scenario}.${platform.platform}`)}" name="${xmlEscape(`${platform.platform} ${check}`)}" time="${time}">`);
+      out.push(
+        `    <testcase classname="${xmlEscape(`${report.scenario}.${platform.platform}`)}" name="${xmlEscape(`${platform.platform} ${check}`)}" time="${time}">`,
+      );
       if (result.status === 'fail') {
-        const type = platform.emulatorSuspect && check === 'run' ? 'emulator-suspect' : check.startsWith('test ') ? 'structure-test' : check;
-        out.push(`      <failure message="${xmlEscape(result.message ?? 'failed')}" type="${type}">${xmlEscape(`mode: ${platform.mode}\nexpected: ${platform.expected}\noutput: ${platform.output}${platform.fix ? `\nfix: ${platform.fix}` : ''}`)}</failure>`);
+        const type =
+          platform.emulatorSuspect && check === 'run' ? 'emulator-suspect' : check.startsWith('test ') ? 'structure-test' : check;
+        out.push(
+          `      <failure message="${xmlEscape(result.message ?? 'failed')}" type="${type}">${xmlEscape(`mode: ${platform.mode}\nexpected: ${platform.expected}\noutput: ${platform.output}${platform.fix ? `\nfix: ${platform.fix}` : ''}`)}</failure>`,
+        );
       } else if (result.status === 'skip') {
         out.push(`      <skipped message="${xmlEscape(result.message ?? 'skipped')}"/>`);
       }

@@ -18,28 +18,53 @@ export function renderMarkdown(reports: readonly RunReport[]): string {
   for (const r of reports) {
     const { passed, failed, skipped } = r.summary;
     out.push(`### ${failed ? '❌' : '✅'} ${cell(r.title)} (\`${r.scenario}\`)`, '');
-    out.push(`${passed} passed, ${failed} failed, ${skipped} skipped on engine ${r.host.engine} (${r.host.native}, ${r.host.imageStore} store)${r.image ? `; image \`${r.image.ref}\`` : ''}`, '');
+    out.push(
+      `${passed} passed, ${failed} failed, ${skipped} skipped on engine ${r.host.engine} (${r.host.native}, ${r.host.imageStore} store)${r.image ? `; image \`${r.image.ref}\`` : ''}`,
+      '',
+    );
     if (r.failures?.length) out.push(...r.failures.map((f) => `- ${ICON.fail} **${cell(f)}**`), '');
     for (const st of r.steps ?? []) {
-      out.push(`- ${ICON[st.status]} **${cell(st.section)}** ${cell(st.title)}${st.failures.length ? `: ${cell(st.failures.join('; '))}` : ''}`);
+      out.push(
+        `- ${ICON[st.status]} **${cell(st.section)}** ${cell(st.title)}${st.failures.length ? `: ${cell(st.failures.join('; '))}` : ''}`,
+      );
     }
     if (r.steps?.length) out.push('');
     if (r.platforms.length === 0) continue;
     const byNode = new Set(r.platforms.map((p) => p.node ?? 'default')).size > 1;
-    out.push(`| platform | mode |${byNode ? ' node |' : ''} ${CHECK_NAMES.join(' | ')} | output |`, `|---|---|${byNode ? '---|' : ''}${CHECK_NAMES.map(() => ':-:').join('|')}|---|`);
+    out.push(
+      `| platform | mode |${byNode ? ' node |' : ''} ${CHECK_NAMES.join(' | ')} | output |`,
+      `|---|---|${byNode ? '---|' : ''}${CHECK_NAMES.map(() => ':-:').join('|')}|---|`,
+    );
     for (const p of r.platforms) {
       const checks = p.checks;
-      out.push(`| \`${p.platform}\` | ${p.mode}${p.emulator?.qemuVersion ? ` (QEMU ${p.emulator.qemuVersion})` : ''} |${byNode ? ` ${cell(p.node ?? 'default')} |` : ''} ${CHECK_NAMES.map((c) => ICON[checks[c].status]).join(' | ')} | ${cell(p.output.split('\n')[0] ?? '')} |`);
+      out.push(
+        `| \`${p.platform}\` | ${p.mode}${p.emulator?.qemuVersion ? ` (QEMU ${p.emulator.qemuVersion})` : ''} |${byNode ? ` ${cell(p.node ?? 'default')} |` : ''} ${CHECK_NAMES.map((c) => ICON[checks[c].status]).join(' | ')} | ${cell(p.output.split('\n')[0] ?? '')} |`,
+      );
     }
     const tests = testMatrix(r);
     if (tests) {
-      out.push('', `| test | ${tests.platforms.map((p) => `\`${shortPlatform(p)}\``).join(' | ')} |`, `|---|${tests.platforms.map(() => ':-:').join('|')}|`);
-      for (const t of tests.tests) out.push(`| ${cell(t.name)} (${t.kind}) | ${tests.platforms.map((p) => { const c = tests.cell(t.name, p); return c ? ICON[c.status] : '–'; }).join(' | ')} |`);
+      out.push(
+        '',
+        `| test | ${tests.platforms.map((p) => `\`${shortPlatform(p)}\``).join(' | ')} |`,
+        `|---|${tests.platforms.map(() => ':-:').join('|')}|`,
+      );
+      for (const t of tests.tests)
+        out.push(
+          `| ${cell(t.name)} (${t.kind}) | ${tests.platforms
+            .map((p) => {
+              const c = tests.cell(t.name, p);
+              return c ? ICON[c.status] : '–';
+            })
+            .join(' | ')} |`,
+        );
     }
     const problems = r.platforms.filter((p) => noteOf(p));
     if (problems.length) {
       out.push('');
-      for (const p of problems) out.push(`- \`${p.platform}\`: ${cell(noteOf(p)!)}${p.emulatorSuspect ? ' **(emulator-suspect)**' : ''}${p.fix ? ` Fix: ${cell(p.fix)}` : ''}`);
+      for (const p of problems)
+        out.push(
+          `- \`${p.platform}\`: ${cell(noteOf(p)!)}${p.emulatorSuspect ? ' **(emulator-suspect)**' : ''}${p.fix ? ` Fix: ${cell(p.fix)}` : ''}`,
+        );
     }
     out.push('');
   }

@@ -112,7 +112,8 @@ function checkSameImage(reports: readonly ShardReport[], who: (i: number) => str
     const a = first.image?.digest;
     const b = r.image?.digest;
     if (a && b) {
-      if (a !== b) throw new UsageError(`${who(i)} checked ${b}, but ${who(0)} checked ${a}: only shard reports of one image can be merged.`);
+      if (a !== b)
+        throw new UsageError(`${who(i)} checked ${b}, but ${who(0)} checked ${a}: only shard reports of one image can be merged.`);
       continue;
     }
     if (identity(r) !== identity(first)) {
@@ -164,7 +165,9 @@ function checkShardSet(reports: readonly ShardReport[], who: (i: number) => stri
   if (missing.length) {
     const given = [...byIndex.keys()].sort((a, b) => a - b).map((index) => shardLabel({ index, total }));
     const what = missing.length === 1 ? `shard ${missing[0]} is missing` : `shards ${listed(missing)} are missing`;
-    throw new UsageError(`${what}: only ${given.length === 1 ? `shard ${given[0]} was` : `shards ${listed(given)} were`} given, and every shard of the matrix must be merged.`);
+    throw new UsageError(
+      `${what}: only ${given.length === 1 ? `shard ${given[0]} was` : `shards ${listed(given)} were`} given, and every shard of the matrix must be merged.`,
+    );
   }
 }
 

@@ -24,7 +24,14 @@ function seconds(ms: number | undefined): string {
 /** Columns padded to the widest cell; `paint` colours a cell's text after its width is measured. */
 function table(rows: string[][], paint: (text: string, row: number, col: number) => string): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r, ri) => r.map((c, i) => `${paint(c, ri, i)}${' '.repeat(widths[i]! - c.length)}`).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r, ri) =>
+      r
+        .map((c, i) => `${paint(c, ri, i)}${' '.repeat(widths[i]! - c.length)}`)
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 interface Palette {
@@ -36,7 +43,15 @@ interface Palette {
 
 function palette(color: boolean): Palette {
   const c = pc.createColors(color);
-  const by: Record<string, Paint> = { PASS: c.green, ok: c.green, FAIL: (s) => c.bold(c.red(s)), SKIP: c.yellow, XFAIL: c.yellow, XPASS: c.magenta, '-': c.dim };
+  const by: Record<string, Paint> = {
+    PASS: c.green,
+    ok: c.green,
+    FAIL: (s) => c.bold(c.red(s)),
+    SKIP: c.yellow,
+    XFAIL: c.yellow,
+    XPASS: c.magenta,
+    '-': c.dim,
+  };
   const as = (mark: string, text: string) => (by[mark.replace(/\*$/, '')] ?? String)(text);
   return Object.assign((mark: string) => as(mark, mark), { as });
 }
@@ -69,8 +84,19 @@ export function renderTerminal(report: RunReport, options: TerminalOptions = {})
   for (const p of report.platforms) {
     const mode = p.emulator ? `qemu (${p.emulator.handler}${p.emulator.qemuVersion ? ` ${p.emulator.qemuVersion}` : ''})` : p.mode;
     const c = p.checks;
-    rows.push([p.platform, mode, `${MARK[p.status]}${p.knownIssues ? '*' : ''}`, mark(c?.index), mark(c?.config), mark(c?.binary), mark(c?.run),
-      seconds(p.buildMs), seconds(p.durationMs), ...(byNode ? [`${p.node ?? 'default'}${p.builtOn ? ` (built on ${p.builtOn})` : ''}`] : []), p.output.split('\n')[0] ?? '']);
+    rows.push([
+      p.platform,
+      mode,
+      `${MARK[p.status]}${p.knownIssues ? '*' : ''}`,
+      mark(c?.index),
+      mark(c?.config),
+      mark(c?.binary),
+      mark(c?.run),
+      seconds(p.buildMs),
+      seconds(p.durationMs),
+      ...(byNode ? [`${p.node ?? 'default'}${p.builtOn ? ` (built on ${p.builtOn})` : ''}`] : []),
+      p.output.split('\n')[0] ?? '',
+    ]);
   }
   const lines = [
     `${report.title} [${report.scenario}]${report.article ? ` (article ${report.article})` : ''}`,
@@ -84,7 +110,10 @@ export function renderTerminal(report: RunReport, options: TerminalOptions = {})
     // The container-structure-test file: a row per test, a column per platform.
     const trows = [['TEST', 'KIND', ...tests.platforms.map(shortPlatform)]];
     for (const t of tests.tests) trows.push([t.name, t.kind, ...tests.platforms.map((p) => mark(tests.cell(t.name, p)))]);
-    lines.push('', table(trows, (text, row, col) => (row > 0 && col > 1 ? paint(text) : text)));
+    lines.push(
+      '',
+      table(trows, (text, row, col) => (row > 0 && col > 1 ? paint(text) : text)),
+    );
   }
   const problems = report.platforms.filter((p) => noteOf(p));
   const known = report.platforms.filter((p) => p.knownIssues);
@@ -104,6 +133,9 @@ export function renderTerminal(report: RunReport, options: TerminalOptions = {})
   const { passed, failed, skipped } = report.summary;
   const count = (n: number, what: string, mark: string) => (n ? paint.as(mark, `${n} ${what}`) : `${n} ${what}`);
   const expected = `${report.summary.xfailed ? `, ${count(report.summary.xfailed, 'xfailed', 'XFAIL')}` : ''}${report.summary.xpassed ? `, ${count(report.summary.xpassed, 'xpassed', 'XPASS')}` : ''}`;
-  lines.push('', `${count(passed, 'passed', 'PASS')}, ${count(failed, 'failed', 'FAIL')}, ${count(skipped, 'skipped', 'SKIP')}${expected} in ${seconds(report.durationMs)}`);
+  lines.push(
+    '',
+    `${count(passed, 'passed', 'PASS')}, ${count(failed, 'failed', 'FAIL')}, ${count(skipped, 'skipped', 'SKIP')}${expected} in ${seconds(report.durationMs)}`,
+  );
   return lines.join('\n');
 }

@@ -38,13 +38,21 @@ const DEFAULT_FILE: Record<Exclude<ReporterName, 'terminal'>, (base: string) => 
 const SPECIAL_TREES = ['/proc', '/sys', '/dev'];
 
 const REASONS: Record<string, string> = {
-  EACCES: 'permission denied', EPERM: 'permission denied', EEXIST: 'a file stands where a folder is needed', ENOTDIR: 'a file stands where a folder is needed',
-  EISDIR: 'it is a folder', EROFS: 'the file system is read-only', ENOSPC: 'no space is left on the device', ENAMETOOLONG: 'the name is too long',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EEXIST: 'a file stands where a folder is needed',
+  ENOTDIR: 'a file stands where a folder is needed',
+  EISDIR: 'it is a folder',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space is left on the device',
+  ENAMETOOLONG: 'the name is too long',
 };
 
 function cannotWrite(file: string, err: unknown): UsageError {
   const code = (err as NodeJS.ErrnoException).code ?? '';
-  return new UsageError(`The report ${file} cannot be written: ${REASONS[code] ?? (err as Error).message}; choose another path with --reporter NAME=FILE.`);
+  return new UsageError(
+    `The report ${file} cannot be written: ${REASONS[code] ?? (err as Error).message}; choose another path with --reporter NAME=FILE.`,
+  );
 }
 
 /**
@@ -55,7 +63,9 @@ export function stdoutReporter(specs: readonly ReporterSpec[]): ReporterSpec | u
   const toStdout = specs.filter((s) => s.name !== 'terminal' && s.file === STDOUT);
   if (toStdout.length > 1) {
     const names = toStdout.map((s) => `${s.name}=${STDOUT}`);
-    throw new UsageError(`Only one reporter can write to stdout, but ${names.slice(0, -1).join(', ')} and ${names.at(-1)} ask for it: give the others a file with --reporter NAME=FILE.`);
+    throw new UsageError(
+      `Only one reporter can write to stdout, but ${names.slice(0, -1).join(', ')} and ${names.at(-1)} ask for it: give the others a file with --reporter NAME=FILE.`,
+    );
   }
   return toStdout[0];
 }
@@ -81,7 +91,10 @@ export async function checkReportDestinations(specs: readonly ReporterSpec[], ba
   for (const file of reportFiles(specs, base)) {
     const abs = await realTarget(resolve(file));
     const tree = SPECIAL_TREES.find((t) => abs === t || abs.startsWith(`${t}/`));
-    if (tree) throw new UsageError(`The report ${file} would be written into ${tree}, a kernel or device file system: choose a path in a normal folder with --reporter NAME=FILE.`);
+    if (tree)
+      throw new UsageError(
+        `The report ${file} would be written into ${tree}, a kernel or device file system: choose a path in a normal folder with --reporter NAME=FILE.`,
+      );
     try {
       await mkdir(dirname(abs), { recursive: true });
       await access(dirname(abs), constants.W_OK);
@@ -90,8 +103,14 @@ export async function checkReportDestinations(specs: readonly ReporterSpec[], ba
     }
     const existing = await stat(abs).catch(() => undefined);
     if (existing?.isDirectory()) throw cannotWrite(file, Object.assign(new Error('is a folder'), { code: 'EISDIR' }));
-    if (existing && !existing.isFile()) throw new UsageError(`The report ${file} is not a regular file (a pipe or a device): choose a path in a normal folder with --reporter NAME=FILE.`);
-    if (existing) await access(abs, constants.W_OK).catch((err: unknown) => { throw cannotWrite(file, err); });
+    if (existing && !existing.isFile())
+      throw new UsageError(
+        `The report ${file} is not a regular file (a pipe or a device): choose a path in a normal folder with --reporter NAME=FILE.`,
+      );
+    if (existing)
+      await access(abs, constants.W_OK).catch((err: unknown) => {
+        throw cannotWrite(file, err);
+      });
   }
 }
 
@@ -121,7 +140,9 @@ async function write(file: string, text: string, append = false): Promise<void> 
   const work = (async () => {
     await mkdir(dirname(file), { recursive: true });
     await (append ? appendFile(file, text) : writeFile(file, text));
-  })().catch((err: unknown) => { throw cannotWrite(file, err); });
+  })().catch((err: unknown) => {
+    throw cannotWrite(file, err);
+  });
   try {
     await Promise.race([work, stuck]);
   } finally {
@@ -131,17 +152,23 @@ async function write(file: string, text: string, append = false): Promise<void> 
 
 function writeStdout(text: string): Promise<void> {
   return new Promise((ok, reject) => {
-    process.stdout.write(text, (err) => (err ? reject(new UsageError(`The report could not be written to stdout: ${err.message}.`)) : ok()));
+    process.stdout.write(text, (err) =>
+      err ? reject(new UsageError(`The report could not be written to stdout: ${err.message}.`)) : ok(),
+    );
   });
 }
 
 /** A report's text; each format's module is loaded only when that report is asked for. */
 async function render(name: Exclude<ReporterName, 'terminal'>, reports: RunReport[], single: boolean): Promise<string> {
   switch (name) {
-    case 'json': return `${JSON.stringify(single ? reports[0] : reports, null, 2)}\n`;
-    case 'junit': return (await import('./junit.ts')).renderJUnit(reports);
-    case 'html': return (await import('./html.ts')).renderHtml(reports);
-    case 'markdown': return (await import('./markdown.ts')).renderMarkdown(reports);
+    case 'json':
+      return `${JSON.stringify(single ? reports[0] : reports, null, 2)}\n`;
+    case 'junit':
+      return (await import('./junit.ts')).renderJUnit(reports);
+    case 'html':
+      return (await import('./html.ts')).renderHtml(reports);
+    case 'markdown':
+      return (await import('./markdown.ts')).renderMarkdown(reports);
   }
 }
 

@@ -152,8 +152,15 @@ export interface RunReport {
 export function newPlatformResult(exec: PlatformExecution, expected: string): PlatformResult {
   const checks = Object.fromEntries(CHECK_NAMES.map((c) => [c, skip('not reached')])) as Record<CheckName, CheckResult>;
   return {
-    platform: formatPlatform(exec.platform), mode: exec.mode, status: 'fail', expected, output: '', durationMs: 0, checks,
-    ...(exec.emulator ? { emulator: exec.emulator } : {}), ...(exec.fix ? { fix: exec.fix } : {}),
+    platform: formatPlatform(exec.platform),
+    mode: exec.mode,
+    status: 'fail',
+    expected,
+    output: '',
+    durationMs: 0,
+    checks,
+    ...(exec.emulator ? { emulator: exec.emulator } : {}),
+    ...(exec.fix ? { fix: exec.fix } : {}),
   };
 }
 
@@ -178,8 +185,10 @@ export function settle(r: PlatformResult): PlatformResult {
   const testsDecide = (r.structureTests ?? []).some((t) => t.status === 'pass') && r.mode !== 'unavailable';
   if (failed.length || failedTests.length) {
     r.status = 'fail';
-    r.message = failed.length === 1 && !failedTests.length && r.checks.index.status === 'skip' ? r.checks[failed[0]!].message!
-      : [...failed.map((c) => `${c}: ${r.checks[c].message}`), ...failedTests.map((t) => `test "${t.name}": ${t.message}`)].join('; ');
+    r.message =
+      failed.length === 1 && !failedTests.length && r.checks.index.status === 'skip'
+        ? r.checks[failed[0]!].message!
+        : [...failed.map((c) => `${c}: ${r.checks[c].message}`), ...failedTests.map((t) => `test "${t.name}": ${t.message}`)].join('; ');
   } else if (r.checks.run.status === 'skip' && !testsDecide) {
     r.status = 'skip';
     r.message = r.checks.run.message!;
@@ -190,7 +199,11 @@ export function settle(r: PlatformResult): PlatformResult {
   return r;
 }
 
-export function summarize(platforms: readonly PlatformResult[], steps: readonly StepResult[] = [], failures: readonly string[] = []): RunReport['summary'] {
+export function summarize(
+  platforms: readonly PlatformResult[],
+  steps: readonly StepResult[] = [],
+  failures: readonly string[] = [],
+): RunReport['summary'] {
   const xfailed = platforms.filter((r) => r.status === 'xfail').length;
   const xpassed = platforms.filter((r) => r.status === 'xpass').length;
   return {
@@ -209,8 +222,13 @@ export function summarize(platforms: readonly PlatformResult[], steps: readonly 
  * no platform"); without it the sentence says only that.
  */
 export function conclude(
-  platforms: readonly PlatformResult[], steps: readonly StepResult[] = [], nothingBecause?: string,
+  platforms: readonly PlatformResult[],
+  steps: readonly StepResult[] = [],
+  nothingBecause?: string,
 ): Pick<RunReport, 'summary' | 'failures'> {
-  const failures = platforms.length || steps.length ? [] : [`Nothing was verified: ${nothingBecause ?? 'the run had no platform to check and no step to run'}.`];
+  const failures =
+    platforms.length || steps.length
+      ? []
+      : [`Nothing was verified: ${nothingBecause ?? 'the run had no platform to check and no step to run'}.`];
   return { summary: summarize(platforms, steps, failures), ...(failures.length ? { failures } : {}) };
 }

@@ -25,7 +25,10 @@ export interface BuildAttempts<E extends { platform: Platform }> {
  * remain, builds again without it (each failed build leaves one out: at most runnable.length builds).
  */
 export async function buildLeavingOut<E extends { platform: Platform }>(
-  runnable: E[], build: (platforms: Platform[]) => Promise<BuildResult>, keepGoing: boolean, progress: (m: string) => void,
+  runnable: E[],
+  build: (platforms: Platform[]) => Promise<BuildResult>,
+  keepGoing: boolean,
+  progress: (m: string) => void,
 ): Promise<BuildAttempts<E>> {
   const leftOut: BuildAttempts<E>['leftOut'] = [];
   let attempted = runnable;
@@ -39,7 +42,9 @@ export async function buildLeavingOut<E extends { platform: Platform }>(
       const rest = attempted.filter((e) => e !== failed);
       if (!keepGoing || !failure || !failed || rest.length === 0 || builds >= runnable.length) return { error: err, attempted, leftOut };
       leftOut.push({ execution: failed, failure });
-      progress(`the build of ${failure.platform} failed first; building ${rest.map((e) => formatPlatform(e.platform)).join(', ')} again without it`);
+      progress(
+        `the build of ${failure.platform} failed first; building ${rest.map((e) => formatPlatform(e.platform)).join(', ')} again without it`,
+      );
       attempted = rest;
     }
   }
@@ -47,12 +52,19 @@ export async function buildLeavingOut<E extends { platform: Platform }>(
 
 /** Platforms built under QEMU, with their handler's interpreter, for the build's hang watchdog. */
 export function emulatedOf(executions: readonly PlatformExecution[]): NonNullable<BuildRequest['emulated']> {
-  return executions.flatMap((e) => (e.mode === 'qemu' && e.emulator ? [{ platform: formatPlatform(e.platform), handler: e.emulator.handler, interpreter: e.emulator.interpreter }] : []));
+  return executions.flatMap((e) =>
+    e.mode === 'qemu' && e.emulator
+      ? [{ platform: formatPlatform(e.platform), handler: e.emulator.handler, interpreter: e.emulator.interpreter }]
+      : [],
+  );
 }
 
 /** Platforms whose build step hung under QEMU and was stopped. */
 export function hungPlatforms<E extends { platform: Platform }>(a: BuildAttempts<E>): Set<string> {
-  const failures = [...a.leftOut.map((l) => l.failure), ...(a.error instanceof BuildFailedError && a.error.failure ? [a.error.failure] : [])];
+  const failures = [
+    ...a.leftOut.map((l) => l.failure),
+    ...(a.error instanceof BuildFailedError && a.error.failure ? [a.error.failure] : []),
+  ];
   return new Set(failures.filter((f) => f.emulatorSuspect && f.platform).map((f) => f.platform!));
 }
 
@@ -73,7 +85,9 @@ export function notBuilt<E extends { platform: Platform }>(a: BuildAttempts<E>):
 export function leftOutNote<E extends { platform: Platform }>(a: BuildAttempts<E>, keepGoing: boolean): string | undefined {
   const names = (list: E[]) => list.map((e) => formatPlatform(e.platform)).join(', ');
   if (a.leftOut.length) {
-    const why = a.leftOut.map(({ execution, failure }) => `${formatPlatform(execution.platform)}, because ${failedStep(failure)}`).join('; ');
+    const why = a.leftOut
+      .map(({ execution, failure }) => `${formatPlatform(execution.platform)}, because ${failedStep(failure)}`)
+      .join('; ');
     return `Left out of the final build (keep going): ${why}. ${a.build ? `The final build built ${names(a.attempted)}.` : `The final build of ${names(a.attempted)} failed too.`}`;
   }
   const failure = a.error instanceof BuildFailedError ? a.error.failure : undefined;

@@ -84,14 +84,28 @@ export async function compiledScenario(source: string): Promise<string | undefin
   const kept = await readStateFile<KeptCompilation>(paths.record);
   // The harness's code and where it lies: a compilation names the harness's files by path.
   const compiler = `${await harnessCodeId()} ${harnessEntry('multiarch-harness')}`;
-  if (kept && kept.source === source && kept.compiler === compiler && Array.isArray(kept.foreign) && inputsUnchanged(kept.inputs) && await stat(paths.module).then(() => true, () => false)) {
+  if (
+    kept &&
+    kept.source === source &&
+    kept.compiler === compiler &&
+    Array.isArray(kept.foreign) &&
+    inputsUnchanged(kept.inputs) &&
+    (await stat(paths.module).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     externalsOf.set(paths.module, kept.foreign);
     return paths.module;
   }
   const compiled = await compile(source);
   try {
     await writeStateFile(paths.module, compiled.text);
-    if (compiled.inputs) await writeStateFile(paths.record, JSON.stringify({ source, compiler, inputs: compiled.inputs, foreign: compiled.foreign } satisfies KeptCompilation));
+    if (compiled.inputs)
+      await writeStateFile(
+        paths.record,
+        JSON.stringify({ source, compiler, inputs: compiled.inputs, foreign: compiled.foreign } satisfies KeptCompilation),
+      );
     else await rm(paths.record, { force: true }); // a file changed while it was compiled: compiled again next time
     externalsOf.set(paths.module, compiled.foreign);
     return paths.module;
@@ -129,59 +143,95 @@ async function compile(source: string): Promise<Compilation> {
   // A file changed while it was being compiled must not be recorded as the one compiled.
   const compiledAt = Date.now();
   // The declarations go on the file's first line, before its own text: every line keeps its number.
-  const prefixOf = (path: string) => `const __mah_url = ${JSON.stringify(pathToFileURL(path).href)}, __mah_dirname = ${JSON.stringify(dirname(path))}, __mah_filename = ${JSON.stringify(path)};`;
+  const prefixOf = (path: string) =>
+    `const __mah_url = ${JSON.stringify(pathToFileURL(path).href)}, __mah_dirname = ${JSON.stringify(dirname(path))}, __mah_filename = ${JSON.stringify(path)};`;
   const prefixes = new Map<string, number>();
   let result: Awaited<ReturnType<typeof esbuild.build>> & { outputFiles: Array<{ text: string }> };
   try {
-    result = await esbuild.build({
-      entryPoints: [source], bundle: true, format: 'esm', platform: 'node', target: 'node20', write: false, metafile: true, logLevel: 'silent',
+    result = (await esbuild.build({
+      entryPoints: [source],
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
       define: { 'import.meta.url': '__mah_url', 'import.meta.dirname': '__mah_dirname', 'import.meta.filename': '__mah_filename' },
-      plugins: [{
-        name: 'scenario-files',
-        setup(build) {
-          // Relative TypeScript files are compiled in; anything else stays an import, by its resolved path.
-          build.onResolve({ filter: /.*/ }, async (args) => {
-            if (args.kind === 'entry-point' || args.pluginData === 'resolving') return undefined;
-            if (args.path.startsWith('node:') || args.path.startsWith('file:')) return { path: args.path, external: true };
-            // The harness a scenario imports is the harness that runs it (a tsconfig's paths may point elsewhere, at sources):
-            // its API from the one-file CLI when that runs it, else its own ES module (module-import.ts).
-            if (args.path === 'multiarch-harness') return { path: args.path, namespace: HARNESS_API_NAMESPACE };
-            const own = harnessEntry(args.path);
-            if (own) return { path: pathToFileURL(own).href, external: true };
-            const r = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'resolving' });
-            if (r.errors.length) return { errors: r.errors };
-            if (!r.path || r.external) return { path: args.path, external: true };
-            // TypeScript is compiled in (Node 20 cannot load it: also a package's, such as this package's own scenarios
-            // and their support files when they run from node_modules); JavaScript stays an import.
-            return TYPESCRIPT_FILE.test(r.path) && !r.path.endsWith('.d.ts') ? { path: r.path } : { path: pathToFileURL(r.path).href, external: true };
-          });
-          build.onLoad({ filter: /.*/, namespace: HARNESS_API_NAMESPACE }, async () => {
-            const index = pathToFileURL(harnessEntry('multiarch-harness')!).href;
-            const names = await harnessApiNames(index);
-            return { loader: 'js', contents: `${harnessApiSource(index)}\nexport const { ${names.join(', ')} } = __mah_harness_api;\n` };
-          });
-          build.onLoad({ filter: TYPESCRIPT_FILE }, async (args) => {
-            const prefix = prefixOf(args.path);
-            prefixes.set(args.path, prefix.length);
-            return { loader: 'ts', contents: prefix + await readFile(args.path, 'utf8') };
-          });
+      plugins: [
+        {
+          name: 'scenario-files',
+          setup(build) {
+            // Relative TypeScript files are compiled in; anything else stays an import, by its resolved path.
+            build.onResolve({ filter: /.*/ }, async (args) => {
+              if (args.kind === 'entry-point' || args.pluginData === 'resolving') return undefined;
+              if (args.path.startsWith('node:') || args.path.startsWith('file:')) return { path: args.path, external: true };
+              // The harness a scenario imports is the harness that runs it (a tsconfig's paths may point elsewhere, at sources):
+              // its API from the one-file CLI when that runs it, else its own ES module (module-import.ts).
+              if (args.path === 'multiarch-harness') return { path: args.path, namespace: HARNESS_API_NAMESPACE };
+              const own = harnessEntry(args.path);
+              if (own) return { path: pathToFileURL(own).href, external: true };
+              const r = await build.resolve(args.path, {
+                kind: args.kind,
+                resolveDir: args.resolveDir,
+                importer: args.importer,
+                pluginData: 'resolving',
+              });
+              if (r.errors.length) return { errors: r.errors };
+              if (!r.path || r.external) return { path: args.path, external: true };
+              // TypeScript is compiled in (Node 20 cannot load it: also a package's, such as this package's own scenarios
+              // and their support files when they run from node_modules); JavaScript stays an import.
+              return TYPESCRIPT_FILE.test(r.path) && !r.path.endsWith('.d.ts')
+                ? { path: r.path }
+                : { path: pathToFileURL(r.path).href, external: true };
+            });
+            build.onLoad({ filter: /.*/, namespace: HARNESS_API_NAMESPACE }, async () => {
+              const index = pathToFileURL(harnessEntry('multiarch-harness')!).href;
+              const names = await harnessApiNames(index);
+              return { loader: 'js', contents: `${harnessApiSource(index)}\nexport const { ${names.join(', ')} } = __mah_harness_api;\n` };
+            });
+            build.onLoad({ filter: TYPESCRIPT_FILE }, async (args) => {
+              const prefix = prefixOf(args.path);
+              prefixes.set(args.path, prefix.length);
+              return { loader: 'ts', contents: prefix + (await readFile(args.path, 'utf8')) };
+            });
+          },
         },
-      }],
-    }) as typeof result;
+      ],
+    })) as typeof result;
   } catch (err) {
     const errors = (err as { errors?: Array<{ text: string; location: { file: string; line: number; column: number } | null }> }).errors;
     if (!errors?.length) throw err;
     // Locations in the scenario's own text: the prefix sits on line 1 only.
-    throw new ScenarioCompileError(errors.map((e) => ({
-      text: e.text.replaceAll(`${HARNESS_API_NAMESPACE}:multiarch-harness`, 'multiarch-harness'),
-      location: e.location ? { ...e.location, column: e.location.line === 1 ? Math.max(0, e.location.column - (prefixes.get(e.location.file) ?? prefixes.get(join(process.cwd(), e.location.file)) ?? 0)) : e.location.column } : null,
-    })));
+    throw new ScenarioCompileError(
+      errors.map((e) => ({
+        text: e.text.replaceAll(`${HARNESS_API_NAMESPACE}:multiarch-harness`, 'multiarch-harness'),
+        location: e.location
+          ? {
+              ...e.location,
+              column:
+                e.location.line === 1
+                  ? Math.max(
+                      0,
+                      e.location.column - (prefixes.get(e.location.file) ?? prefixes.get(join(process.cwd(), e.location.file)) ?? 0),
+                    )
+                  : e.location.column,
+            }
+          : null,
+      })),
+    );
   }
   const cwd = process.cwd();
   const files = Object.keys(result.metafile!.inputs).filter((p) => !p.startsWith(`${HARNESS_API_NAMESPACE}:`));
-  const inputs = keptInputs(files.map((p) => (p.startsWith('/') ? p : join(cwd, p))), compiledAt);
+  const inputs = keptInputs(
+    files.map((p) => (p.startsWith('/') ? p : join(cwd, p))),
+    compiledAt,
+  );
   const index = pathToFileURL(harnessEntry('multiarch-harness')!).href;
-  const imports = Object.values(result.metafile!.outputs).flatMap((o) => o.imports).filter((i) => i.external).map((i) => i.path);
+  const imports = Object.values(result.metafile!.outputs)
+    .flatMap((o) => o.imports)
+    .filter((i) => i.external)
+    .map((i) => i.path);
   const foreign = [...new Set(imports.filter((path) => !path.startsWith('node:') && path !== index))].sort();
   return { text: result.outputFiles[0]!.text, inputs, foreign };
 }

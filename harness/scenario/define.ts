@@ -130,7 +130,13 @@ function registerTsx(): Promise<void> {
 /** Loads a scenario module (TypeScript compiled once and kept, or through tsx; or JavaScript) and returns its default export. */
 export async function loadScenario(file: string): Promise<Scenario> {
   const path = resolve(file);
-  if (!(await stat(path).then((s) => s.isFile(), () => false))) throw new UsageError(`There is no scenario file at ${path}.`);
+  if (
+    !(await stat(path).then(
+      (s) => s.isFile(),
+      () => false,
+    ))
+  )
+    throw new UsageError(`There is no scenario file at ${path}.`);
   let mod: { default?: Scenario };
   try {
     // A TypeScript scenario compiled before (or now) is plain JavaScript; what that cache does not take goes through tsx.
@@ -165,7 +171,10 @@ function loadFailure(err: unknown): string {
   const located = /^(.+?):(\d+):(\d+): ERROR: (.*)$/m.exec(full);
   if (located) return `does not compile: ${located[1]}:${located[2]}:${Number(located[3]) + 1}: ${located[4]}.`;
   if (err instanceof SyntaxError) return `does not compile: ${message}.`;
-  if (/require\(\) ES Module .* in a cycle|ERR_REQUIRE_CYCLE_MODULE/.test(full) || (err as NodeJS.ErrnoException).code === 'ERR_REQUIRE_CYCLE_MODULE') {
+  if (
+    /require\(\) ES Module .* in a cycle|ERR_REQUIRE_CYCLE_MODULE/.test(full) ||
+    (err as NodeJS.ErrnoException).code === 'ERR_REQUIRE_CYCLE_MODULE'
+  ) {
     return 'is loaded as CommonJS here: a scenario is an ES module; put it in a package whose package.json says "type": "module", or name it .mts.';
   }
   if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return `imports something that cannot be found: ${message}.`;

@@ -15,7 +15,12 @@ export function applyKnownIssues(r: PlatformResult, issues: readonly KnownIssue[
   if (declared.length === 0) return r;
   if (r.status === 'pass') {
     const stale = declared.map((i) => `${i.check}: ${i.why}`);
-    return { ...r, status: 'xpass', knownIssues: stale, message: `passes although the scenario declares a known issue for it (${stale.join('; ')}): the declaration is out of date` };
+    return {
+      ...r,
+      status: 'xpass',
+      knownIssues: stale,
+      message: `passes although the scenario declares a known issue for it (${stale.join('; ')}): the declaration is out of date`,
+    };
   }
   if (r.status !== 'fail') return r;
   const failing = Object.entries(r.checks).filter(([, c]) => c.status === 'fail');
@@ -27,5 +32,9 @@ export function applyKnownIssues(r: PlatformResult, issues: readonly KnownIssue[
 
 /** The report's notes on the known issues the results showed, or that no longer show. */
 export function knownIssueNotes(results: readonly PlatformResult[]): string[] {
-  return results.flatMap((r) => (r.knownIssues ?? []).map((w) => `${r.platform}: ${r.status === 'xpass' ? 'known issue no longer seen' : 'known issue (expected failure)'}, ${w}`));
+  return results.flatMap((r) =>
+    (r.knownIssues ?? []).map(
+      (w) => `${r.platform}: ${r.status === 'xpass' ? 'known issue no longer seen' : 'known issue (expected failure)'}, ${w}`,
+    ),
+  );
 }

@@ -40,6 +40,8 @@ export function harnessApiSource(indexUrl: string): string {
 
 /** The names the harness API exports, from the one-file CLI's copy when there is one. */
 export async function harnessApiNames(indexUrl: string): Promise<string[]> {
-  const api = ((globalThis as Record<symbol, unknown>)[HARNESS_API] as object | undefined) ?? await importModule<object>(indexUrl);
-  return Object.keys(api).filter((name) => /^[A-Za-z_$][\w$]*$/.test(name) && name !== 'default').sort();
+  const api = ((globalThis as Record<symbol, unknown>)[HARNESS_API] as object | undefined) ?? (await importModule<object>(indexUrl));
+  return Object.keys(api)
+    .filter((name) => /^[A-Za-z_$][\w$]*$/.test(name) && name !== 'default')
+    .sort();
 }

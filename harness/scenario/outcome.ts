@@ -43,8 +43,14 @@ export interface RunOptions {
 }
 
 /** The run-check options a scenario and the command line both give: the command line's add to (or replace) the scenario's. */
-export function checkOptions(s: { allowForeign?: string[]; network?: string }, options: RunOptions): {
-  allowForeign: string[]; allowSkip: boolean; network?: string; concurrency?: number;
+export function checkOptions(
+  s: { allowForeign?: string[]; network?: string },
+  options: RunOptions,
+): {
+  allowForeign: string[];
+  allowSkip: boolean;
+  network?: string;
+  concurrency?: number;
 } {
   const network = options.network ?? s.network;
   return {

@@ -35,6 +35,8 @@ function whyUnusable(message: string): string {
   if (tunnel) return `no Docker engine answers there (${tunnel[1]}).`;
   const socket = /^No Docker engine answers \(([^)]*)\)/.exec(text);
   if (socket) return `no Docker engine answers there (${socket[1]}).`;
-  const why = text.replace(/^The Docker engine cannot be used: it answered/, 'the engine there answered').replace(/^The Docker engine cannot be used: /, '');
+  const why = text
+    .replace(/^The Docker engine cannot be used: it answered/, 'the engine there answered')
+    .replace(/^The Docker engine cannot be used: /, '');
   return /[.!?]$/.test(why) ? why : `${why}.`;
 }

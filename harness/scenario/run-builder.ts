@@ -57,20 +57,42 @@ export function builderNodes(builder: string, platforms: readonly Platform[], no
  * (the run's registry listens on 127.0.0.1). BuildKit then builds each platform on the node that
  * lists it, all in one `buildx build`. Created for the run and always removed.
  */
-async function createNodesBuilder(session: Session, platforms: readonly Platform[], nodes: readonly PlacedNode[], onWait?: (line: string) => void): Promise<ChosenBuilder> {
+async function createNodesBuilder(
+  session: Session,
+  platforms: readonly Platform[],
+  nodes: readonly PlacedNode[],
+  onWait?: (line: string) => void,
+): Promise<ChosenBuilder> {
   const name = `${session.id}-nodes`;
   session.trackBuilder(name);
   const layout = builderNodes(name, platforms, nodes);
   await awaitBuildkitStandIn(onWait);
   await Promise.all(layout.map((n) => trackBuildkitImage(session, nodes.find((p) => p.node.name === n.endpoint)?.node)));
   for (const [i, n] of layout.entries()) {
-    await docker([
-      'buildx', 'create', ...(i ? ['--append'] : []), '--name', name, '--node', n.node, '--driver', 'docker-container', '--driver-opt', 'network=host',
-      '--platform', n.platforms.map(formatPlatform).join(','), ...(n.endpoint ? [n.endpoint] : []),
-    ], { timeoutMs: 120_000 });
+    await docker(
+      [
+        'buildx',
+        'create',
+        ...(i ? ['--append'] : []),
+        '--name',
+        name,
+        '--node',
+        n.node,
+        '--driver',
+        'docker-container',
+        '--driver-opt',
+        'network=host',
+        '--platform',
+        n.platforms.map(formatPlatform).join(','),
+        ...(n.endpoint ? [n.endpoint] : []),
+      ],
+      { timeoutMs: 120_000 },
+    );
   }
   await docker(['buildx', 'inspect', '--bootstrap', name], { timeoutMs: 300_000 });
-  const where = layout.map((n) => `${n.node} on ${n.endpoint ?? defaultEngineName()} (${n.platforms.map(formatPlatform).join(', ')})`).join('; ');
+  const where = layout
+    .map((n) => `${n.node} on ${n.endpoint ?? defaultEngineName()} (${n.platforms.map(formatPlatform).join(', ')})`)
+    .join('; ');
   return {
     name,
     note: `Built with a builder of ${layout.length} node(s), one per engine, each building only its platforms: ${where}. Created for this run and removed after it.`,
@@ -79,7 +101,11 @@ async function createNodesBuilder(session: Session, platforms: readonly Platform
 }
 
 export async function chooseBuilder(
-  session: Session, probe: HostProbe, requested: string | undefined, platforms: readonly Platform[], nodes: readonly PlacedNode[] = [],
+  session: Session,
+  probe: HostProbe,
+  requested: string | undefined,
+  platforms: readonly Platform[],
+  nodes: readonly PlacedNode[] = [],
   onWait?: (line: string) => void,
 ): Promise<ChosenBuilder> {
   const platformCount = platforms.length;
@@ -92,7 +118,9 @@ export async function chooseBuilder(
   session.trackBuilder(name);
   await awaitBuildkitStandIn(onWait);
   await trackBuildkitImage(session);
-  await docker(['buildx', 'create', '--name', name, '--driver', 'docker-container', '--driver-opt', 'network=host'], { timeoutMs: 120_000 });
+  await docker(['buildx', 'create', '--name', name, '--driver', 'docker-container', '--driver-opt', 'network=host'], {
+    timeoutMs: 120_000,
+  });
   return {
     name,
     note: `The engine uses the classic image store, whose default builder cannot build several platforms into one image: built with a docker-container builder created for this run (${name}, network=host) and removed after it.`,

@@ -29,11 +29,16 @@ async function assertRunnable(s: Scenario, options: RunOptions): Promise<void> {
   if (s.kind === 'verify') parseImageRef(s.image);
   if (s.kind === 'steps' && s.privileged && !options.allowPrivileged) throw new UsageError(privilegedRefusal(s));
   checkPlacement(nodeSpecs(s, options));
-  if (nodeSpecs(s, options).length && s.kind === 'steps') throw new UsageError(`--node places the platforms of a build or verify scenario; ${s.name} is a steps scenario, whose steps name their engines themselves.`);
-  if (options.shard && s.kind !== 'verify') throw new UsageError(`--shard shares the platforms of a verify among CI jobs; ${s.name} is a ${s.kind} scenario, whose image must be built whole.`);
+  if (nodeSpecs(s, options).length && s.kind === 'steps')
+    throw new UsageError(
+      `--node places the platforms of a build or verify scenario; ${s.name} is a steps scenario, whose steps name their engines themselves.`,
+    );
+  if (options.shard && s.kind !== 'verify')
+    throw new UsageError(
+      `--shard shares the platforms of a verify among CI jobs; ${s.name} is a ${s.kind} scenario, whose image must be built whole.`,
+    );
   await assertNetworkExists(options.network ?? (s.kind === 'steps' ? undefined : s.network));
 }
-
 
 /** The nodes of the command line, else the scenario's own. */
 function nodeSpecs(s: Scenario, options: RunOptions): NodeSpec[] {
@@ -116,7 +121,8 @@ export interface RunFacts {
  */
 export function reportOf(s: Scenario, outcome: ScenarioOutcome, run: RunFacts): RunReport {
   const { probe } = run;
-  const nothingBecause = outcome.nothingBecause ?? `the ${s.kind} scenario ${s.name} has no platform to check${s.kind === 'steps' ? ' and no step to run' : ''}`;
+  const nothingBecause =
+    outcome.nothingBecause ?? `the ${s.kind} scenario ${s.name} has no platform to check${s.kind === 'steps' ? ' and no step to run' : ''}`;
   return {
     schemaVersion: 1,
     kind: s.kind,
@@ -126,8 +132,11 @@ export function reportOf(s: Scenario, outcome: ScenarioOutcome, run: RunFacts): 
     startedAt: new Date(run.started).toISOString(),
     durationMs: Date.now() - run.started,
     host: {
-      engine: probe.engineVersion, native: formatPlatform(probe.native), imageStore: probe.imageStore,
-      ...(probe.buildxVersion ? { buildx: probe.buildxVersion } : {}), kernel: probe.kernel,
+      engine: probe.engineVersion,
+      native: formatPlatform(probe.native),
+      imageStore: probe.imageStore,
+      ...(probe.buildxVersion ? { buildx: probe.buildxVersion } : {}),
+      kernel: probe.kernel,
     },
     ...(outcome.image ? { image: outcome.image } : {}),
     platforms: outcome.platforms,

@@ -45,7 +45,9 @@ export function checkShard(shard: Shard, shown: string = shardLabel(shard)): Sha
     throw new UsageError(`${shown} is not a shard: the number of shards n must be from 1 to ${MAX_SHARDS}.`);
   }
   if (!Number.isInteger(index) || index < 1 || index > total) {
-    throw new UsageError(`${shown} is not a shard: i counts from 1 to n, so ${total} shard${total === 1 ? ' is 1/1' : `s are 1/${total} to ${total}/${total}`}.`);
+    throw new UsageError(
+      `${shown} is not a shard: i counts from 1 to n, so ${total} shard${total === 1 ? ' is 1/1' : `s are 1/${total} to ${total}/${total}`}.`,
+    );
   }
   return { index, total };
 }

@@ -24,7 +24,6 @@ import { BUILDKIT_IMAGE } from './run-builder.ts';
 import type { PlacedNode } from '../checks/placement.ts';
 import { scratchFolder } from '../scratch-folders.ts';
 
-
 class StepFailure extends Error {
   override name = 'StepFailure';
 }
@@ -37,7 +36,11 @@ function shown(arg: string): string {
 export class Step {
   readonly result: StepResult;
 
-  constructor(section: string, title: string, private readonly onProgress: (message: string) => void = () => undefined) {
+  constructor(
+    section: string,
+    title: string,
+    private readonly onProgress: (message: string) => void = () => undefined,
+  ) {
     this.result = { section, title, commands: [], observed: [], differences: [], status: 'pass', failures: [], durationMs: 0 };
   }
 
@@ -129,7 +132,11 @@ export interface StepVerifyOptions {
   nodes?: PlacedNode[];
 }
 
-export async function createStepsContext(ctx: Session, probe: HostProbe, onProgress: (m: string) => void): Promise<{ t: StepsContext; steps: StepResult[] }> {
+export async function createStepsContext(
+  ctx: Session,
+  probe: HostProbe,
+  onProgress: (m: string) => void,
+): Promise<{ t: StepsContext; steps: StepResult[] }> {
   const steps: StepResult[] = [];
   const tmp = await scratchFolder('steps');
   ctx.defer('removing the scratch folder', () => rm(tmp, { recursive: true, force: true }));
@@ -146,8 +153,14 @@ export async function createStepsContext(ctx: Session, probe: HostProbe, onProgr
       const ref = parseImageRef(image);
       const platforms = options.platforms?.map((p) => (typeof p === 'string' ? parsePlatform(p) : p));
       const results = await verifyPlatforms({
-        ctx, probe, ref, source: withBlobCache(RegistryClient.for(ref, options.caFile ? { caFile: options.caFile } : {})), onProgress,
-        ...(platforms ? { platforms } : {}), ...(options.expect ? { expect: options.expect } : {}), ...(options.command ? { command: options.command } : {}),
+        ctx,
+        probe,
+        ref,
+        source: withBlobCache(RegistryClient.for(ref, options.caFile ? { caFile: options.caFile } : {})),
+        onProgress,
+        ...(platforms ? { platforms } : {}),
+        ...(options.expect ? { expect: options.expect } : {}),
+        ...(options.command ? { command: options.command } : {}),
         ...(options.nodes ? { nodes: options.nodes } : {}),
       });
       t.platforms.push(...results);

@@ -25,31 +25,58 @@ export function readVerifyIndex(s: VerifyScenario, options: RunOptions): VerifyI
   return { ref, source, index };
 }
 
-export async function runVerifyScenario(s: VerifyScenario, env: RunnerEnv, early = readVerifyIndex(s, env.options)): Promise<ScenarioOutcome> {
+export async function runVerifyScenario(
+  s: VerifyScenario,
+  env: RunnerEnv,
+  early = readVerifyIndex(s, env.options),
+): Promise<ScenarioOutcome> {
   const { options } = env;
   const { ref, source, index } = early;
   const platforms = options.platforms ?? s.platforms?.map(parsePlatform);
   const structureTests = s.structureTests?.length ? await readScenarioStructureTests(s.structureTests) : undefined;
   const checks = checkOptions(s, options);
   const results = await verifyPlatforms({
-    ctx: env.session, probe: env.probe, nodes: env.nodes, ref, source, index,
-    ...(platforms ? { platforms } : {}), ...(s.expect ? { expect: s.expect } : {}), ...(s.command ? { command: s.command } : {}),
-    ...(structureTests ? { structureTests } : {}), ...checks, onProgress: env.progress,
+    ctx: env.session,
+    probe: env.probe,
+    nodes: env.nodes,
+    ref,
+    source,
+    index,
+    ...(platforms ? { platforms } : {}),
+    ...(s.expect ? { expect: s.expect } : {}),
+    ...(s.command ? { command: s.command } : {}),
+    ...(structureTests ? { structureTests } : {}),
+    ...checks,
+    onProgress: env.progress,
     ...(options.shard ? { select: (all: Platform[]) => shardPlatforms(all, options.shard!) } : {}),
   });
-  for (const r of results) env.progress(`${r.status.toUpperCase()} ${r.platform} (${r.mode})${r.message ? `: ${r.message}` : ''}`, { platform: r.platform, state: r.status });
-  const notes = options.shard ? [`Shard ${shardLabel(options.shard)}: ${results.length} of the platforms (\`multiarch-harness report merge\` joins the shards' reports).`] : [];
+  for (const r of results)
+    env.progress(`${r.status.toUpperCase()} ${r.platform} (${r.mode})${r.message ? `: ${r.message}` : ''}`, {
+      platform: r.platform,
+      state: r.status,
+    });
+  const notes = options.shard
+    ? [
+        `Shard ${shardLabel(options.shard)}: ${results.length} of the platforms (\`multiarch-harness report merge\` joins the shards' reports).`,
+      ]
+    : [];
   const foreign = checks.allowForeign;
-  if (foreign.length) notes.push(`ELF files matching ${foreign.join(', ')} are allowed to be for other platforms (--allow-foreign); the binary check lists the ones it found.`);
+  if (foreign.length)
+    notes.push(
+      `ELF files matching ${foreign.join(', ')} are allowed to be for other platforms (--allow-foreign); the binary check lists the ones it found.`,
+    );
   return { platforms: results, notes, ...(results.length ? {} : { nothingBecause: whyNothing(s, options, platforms, await index) }) };
 }
 
 /** Why a verify had no platform to check (the run then fails: result/model.ts, conclude). */
 function whyNothing(s: VerifyScenario, options: RunOptions, asked: Platform[] | undefined, index: IndexView): string {
-  if (asked?.length === 0) return options.platforms ? 'no platform was asked for' : `the scenario ${s.name} lists no platform (its platforms are [])`;
+  if (asked?.length === 0)
+    return options.platforms ? 'no platform was asked for' : `the scenario ${s.name} lists no platform (its platforms are [])`;
   const listed = asked ?? index.entries.map((e) => e.platform);
-  if (listed.length === 0) return `the ${index.isIndex ? 'index' : 'manifest'} ${s.image} lists no platform (attestation manifests, unknown/unknown, are not platforms)`;
-  if (options.shard) return `shard ${shardLabel(options.shard)} holds none of the ${listed.length} platform(s), since there are more shards than platforms`;
+  if (listed.length === 0)
+    return `the ${index.isIndex ? 'index' : 'manifest'} ${s.image} lists no platform (attestation manifests, unknown/unknown, are not platforms)`;
+  if (options.shard)
+    return `shard ${shardLabel(options.shard)} holds none of the ${listed.length} platform(s), since there are more shards than platforms`;
   return 'no platform was checked';
 }
 

@@ -47,14 +47,27 @@ export async function runCommandTest(o: CommandTestInput): Promise<StructureTest
   const env = [...o.globalEnvVars, ...test.envVars].map((v) => `${v.key}=${expandEnv(v.value, o.imageEnv)}`);
   const flags = runFlags(o.runOptions);
   const started = performance.now();
-  const done = (status: 'pass' | 'fail', message: string): StructureTestResult => ({ ...base, status, message, durationMs: Math.round(performance.now() - started) });
+  const done = (status: 'pass' | 'fail', message: string): StructureTestResult => ({
+    ...base,
+    status,
+    message,
+    durationMs: Math.round(performance.now() - started),
+  });
   let image = o.image;
   let platform = o.platform;
   for (const [i, argv] of test.setup.entries()) {
-    const commitAs = `multiarch-harness/cst-${o.ctx.id}:${platformSlug(o.platform)}-${Math.random().toString(36).slice(2, 9)}`.toLowerCase();
-    const r = await runCommand(o.ctx, image, platform, { argv: argv.map((a) => expandEnv(a, o.imageEnv)), env, runFlags: flags, timeoutMs: o.timeoutMs, commitAs });
+    const commitAs =
+      `multiarch-harness/cst-${o.ctx.id}:${platformSlug(o.platform)}-${Math.random().toString(36).slice(2, 9)}`.toLowerCase();
+    const r = await runCommand(o.ctx, image, platform, {
+      argv: argv.map((a) => expandEnv(a, o.imageEnv)),
+      env,
+      runFlags: flags,
+      timeoutMs: o.timeoutMs,
+      commitAs,
+    });
     if (r.timedOut) return done('fail', `setup command ${i + 1} (${argv.join(' ')}) did not finish within ${o.timeoutMs / 1000} s`);
-    if (r.exitCode === 125 || r.exitCode === 126 || r.exitCode === 127) return done('fail', `setup command ${i + 1} (${argv.join(' ')}) could not be started: ${lastLine(r.stderr)}`);
+    if (r.exitCode === 125 || r.exitCode === 126 || r.exitCode === 127)
+      return done('fail', `setup command ${i + 1} (${argv.join(' ')}) could not be started: ${lastLine(r.stderr)}`);
     image = commitAs;
     if (r.committedPlatform) platform = parsePlatform(r.committedPlatform);
   }
@@ -64,13 +77,25 @@ export async function runCommandTest(o: CommandTestInput): Promise<StructureTest
   const problems = [
     ...patternProblems('stdout', r.stdout, o.platform, test.expectedOutput, test.excludedOutput),
     ...patternProblems('stderr', r.stderr, o.platform, test.expectedError, test.excludedError),
-    ...(r.exitCode !== test.exitCode ? [`exit code ${r.exitCode ?? 'none'}, expected ${test.exitCode}${r.exitCode !== 0 && r.stderr.trim() ? ` (${lastLine(r.stderr)})` : ''}`] : []),
+    ...(r.exitCode !== test.exitCode
+      ? [
+          `exit code ${r.exitCode ?? 'none'}, expected ${test.exitCode}${r.exitCode !== 0 && r.stderr.trim() ? ` (${lastLine(r.stderr)})` : ''}`,
+        ]
+      : []),
   ];
   for (const [i, teardown] of test.teardown.entries()) {
-    const t = await runCommand(o.ctx, image, platform, { argv: teardown.map((a) => expandEnv(a, o.imageEnv)), env, runFlags: flags, timeoutMs: o.timeoutMs });
-    if (t.timedOut || t.exitCode !== 0) problems.push(`teardown command ${i + 1} (${teardown.join(' ')}) ${t.timedOut ? 'did not finish' : `exited ${t.exitCode}`}`);
+    const t = await runCommand(o.ctx, image, platform, {
+      argv: teardown.map((a) => expandEnv(a, o.imageEnv)),
+      env,
+      runFlags: flags,
+      timeoutMs: o.timeoutMs,
+    });
+    if (t.timedOut || t.exitCode !== 0)
+      problems.push(`teardown command ${i + 1} (${teardown.join(' ')}) ${t.timedOut ? 'did not finish' : `exited ${t.exitCode}`}`);
   }
-  return problems.length ? done('fail', problems.join('; ')) : done('pass', `${argv.join(' ')}: exit ${r.exitCode}${r.stdout.trim() ? `, "${lastLine(r.stdout)}"` : ''}`);
+  return problems.length
+    ? done('fail', problems.join('; '))
+    : done('pass', `${argv.join(' ')}: exit ${r.exitCode}${r.stdout.trim() ? `, "${lastLine(r.stdout)}"` : ''}`);
 }
 
 /** The line of stderr that says what went wrong: the engine's "docker: Error ..." when there is one, else the last. */

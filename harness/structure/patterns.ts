@@ -17,7 +17,10 @@ export function compileExpectation(pattern: string): { regex?: RegExp; problem?:
     flags = [...new Set(leading[1]!)].join('');
     source = source.slice(leading[0].length);
   }
-  source = source.replace(/\(\?P</g, '(?<').replace(/\\A/g, '(?<![\\s\\S])').replace(/\\z/g, '(?![\\s\\S])');
+  source = source
+    .replace(/\(\?P</g, '(?<')
+    .replace(/\\A/g, '(?<![\\s\\S])')
+    .replace(/\\z/g, '(?![\\s\\S])');
   try {
     return { regex: new RegExp(source, flags) };
   } catch (err) {

@@ -41,7 +41,10 @@ export async function runStructureTests(o: StructureRunInput): Promise<Structure
     const cannot = exec.mode === 'unavailable' ? `${name} cannot run here: ${exec.reason}` : undefined;
     let pullProblem: string | undefined;
     if (!cannot) {
-      o.onProgress?.(`${name}: ${file.commandTests.length} command test(s) (${exec.mode})`, { platform: name, state: `command tests (${exec.mode})` });
+      o.onProgress?.(`${name}: ${file.commandTests.length} command test(s) (${exec.mode})`, {
+        platform: name,
+        state: `command tests (${exec.mode})`,
+      });
       try {
         await pullPinned(o.ctx, o.image, exec.platform);
       } catch (err) {
@@ -55,24 +58,44 @@ export async function runStructureTests(o: StructureRunInput): Promise<Structure
       if (cannot) results.push({ name: test.name, kind: 'command', status: o.allowSkip ? 'skip' : 'fail', message: cannot });
       else if (pullProblem) results.push({ name: test.name, kind: 'command', status: 'fail', message: pullProblem });
       else {
-        results.push(await runCommandTest({
-          ctx: o.ctx, image: o.image, platform: exec.platform, test, globalEnvVars: file.globalEnvVars, imageEnv: env,
-          timeoutMs: BASE_RUN_TIMEOUT_MS * exec.timeoutFactor, ...(file.containerRunOptions ? { runOptions: file.containerRunOptions } : {}),
-        }));
+        results.push(
+          await runCommandTest({
+            ctx: o.ctx,
+            image: o.image,
+            platform: exec.platform,
+            test,
+            globalEnvVars: file.globalEnvVars,
+            imageEnv: env,
+            timeoutMs: BASE_RUN_TIMEOUT_MS * exec.timeoutFactor,
+            ...(file.containerRunOptions ? { runOptions: file.containerRunOptions } : {}),
+          }),
+        );
       }
     }
   }
   const unreadable = 'problem' in o.fs ? o.fs.problem : undefined;
   for (const test of file.fileExistenceTests) {
-    results.push(unreadable ? { name: test.name, kind: 'file-existence', status: 'fail', message: unreadable } : runFileExistenceTest(o.fs as ImageFilesystem, test, env));
+    results.push(
+      unreadable
+        ? { name: test.name, kind: 'file-existence', status: 'fail', message: unreadable }
+        : runFileExistenceTest(o.fs as ImageFilesystem, test, env),
+    );
   }
   for (const test of file.fileContentTests) {
-    results.push(unreadable ? { name: test.name, kind: 'file-content', status: 'fail', message: unreadable } : await runFileContentTest(o.fs as ImageFilesystem, test, exec.platform));
+    results.push(
+      unreadable
+        ? { name: test.name, kind: 'file-content', status: 'fail', message: unreadable }
+        : await runFileContentTest(o.fs as ImageFilesystem, test, exec.platform),
+    );
   }
   for (const m of file.metadataTests) results.push(runMetadataTest(o.config, m.test, exec.platform, m.name));
   for (const [i, test] of file.licenseTests.entries()) {
     const name = file.licenseTests.length > 1 ? `license ${i + 1}` : 'license';
-    results.push(unreadable ? { name, kind: 'license', status: 'fail', message: unreadable } : await runLicenseTest(o.fs as ImageFilesystem, test, name));
+    results.push(
+      unreadable
+        ? { name, kind: 'license', status: 'fail', message: unreadable }
+        : await runLicenseTest(o.fs as ImageFilesystem, test, name),
+    );
   }
   return results;
 }

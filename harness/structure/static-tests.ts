@@ -19,7 +19,10 @@ export function configEnv(config: ImageConfig): Record<string, string> {
 
 /** $NAME and ${NAME} from the image's environment, as Go's os.Expand (unknown names become empty). */
 export function expandEnv(text: string, env: Record<string, string>): string {
-  return text.replace(/\$(?:\{([^}]*)\}|([A-Za-z0-9_]+|[*#$@!?-]))/g, (_m, braced: string | undefined, bare: string | undefined) => env[(braced ?? bare)!] ?? '');
+  return text.replace(
+    /\$(?:\{([^}]*)\}|([A-Za-z0-9_]+|[*#$@!?-]))/g,
+    (_m, braced: string | undefined, bare: string | undefined) => env[(braced ?? bare)!] ?? '',
+  );
 }
 
 const TYPE_CHARS: Record<string, string> = { directory: 'd', symlink: 'L', 'character-device': 'Dc', 'block-device': 'D', fifo: 'p' };
@@ -47,16 +50,22 @@ export function runFileExistenceTest(fs: ImageFilesystem, test: FileExistenceTes
   const shown = path === test.path ? path : `${path} (${test.path})`;
   let entry: FsEntry | undefined;
   try {
-    entry = fs.linkEntry(path) ?? (fs.isRoot(path) ? { type: 'directory', layer: 0, size: 0, mode: 0o755, uid: 0, gid: 0, tarType: 'directory' } : undefined);
+    entry =
+      fs.linkEntry(path) ??
+      (fs.isRoot(path) ? { type: 'directory', layer: 0, size: 0, mode: 0o755, uid: 0, gid: 0, tarType: 'directory' } : undefined);
   } catch (err) {
     return { ...base, status: 'fail', message: `${shown} cannot be looked up: ${(err as Error).message}` };
   }
-  if (!test.shouldExist) return entry ? { ...base, status: 'fail', message: `${shown} should not exist but does (${goModeString(entry)})` } : { ...base, status: 'pass', message: `${shown} does not exist` };
+  if (!test.shouldExist)
+    return entry
+      ? { ...base, status: 'fail', message: `${shown} should not exist but does (${goModeString(entry)})` }
+      : { ...base, status: 'pass', message: `${shown} does not exist` };
   if (!entry) return { ...base, status: 'fail', message: `${shown} should exist but does not` };
   const problems: string[] = [];
   const mode = goModeString(entry);
   if (test.permissions !== undefined && mode !== test.permissions) problems.push(`permissions ${mode}, expected ${test.permissions}`);
-  if (test.isExecutableBy && !(entry.mode & EXEC_BITS[test.isExecutableBy])) problems.push(`not executable by ${test.isExecutableBy} (${mode})`);
+  if (test.isExecutableBy && !(entry.mode & EXEC_BITS[test.isExecutableBy]))
+    problems.push(`not executable by ${test.isExecutableBy} (${mode})`);
   if (test.uid !== undefined && entry.uid !== test.uid) problems.push(`owner uid ${entry.uid}, expected ${test.uid}`);
   if (test.gid !== undefined && entry.gid !== test.gid) problems.push(`group gid ${entry.gid}, expected ${test.gid}`);
   return problems.length
@@ -70,7 +79,13 @@ function excerpt(s: string): string {
 }
 
 /** Expected patterns that do not match and excluded ones that do, as sentences. */
-export function patternProblems(what: string, text: string, platform: Platform, expected: readonly string[], excluded: readonly string[]): string[] {
+export function patternProblems(
+  what: string,
+  text: string,
+  platform: Platform,
+  expected: readonly string[],
+  excluded: readonly string[],
+): string[] {
   return [
     ...expected.filter((p) => !matches(p, text, platform)).map((p) => `expected /${p}/ in ${what}, got "${excerpt(text)}"`),
     ...excluded.filter((p) => matches(p, text, platform)).map((p) => `excluded /${p}/ found in ${what} "${excerpt(text)}"`),
@@ -86,7 +101,9 @@ export async function runFileContentTest(fs: ImageFilesystem, test: FileContentT
     return { ...base, status: 'fail', message: `cannot read ${test.path}: ${(err as Error).message}` };
   }
   const problems = patternProblems(test.path, content, platform, test.expectedContents, test.excludedContents);
-  return problems.length ? { ...base, status: 'fail', message: problems.join('; ') } : { ...base, status: 'pass', message: `${test.path}: ${content.length} bytes` };
+  return problems.length
+    ? { ...base, status: 'fail', message: problems.join('; ') }
+    : { ...base, status: 'pass', message: `${test.path}: ${content.length} bytes` };
 }
 
 function pairProblems(what: string, want: readonly EnvVar[], have: Record<string, string>, platform: Platform): string[] {
@@ -102,7 +119,8 @@ function pairProblems(what: string, want: readonly EnvVar[], have: Record<string
   return out;
 }
 
-const sameList = (a: readonly string[] | null | undefined, b: readonly string[]) => (a ?? []).length === b.length && b.every((x, i) => (a ?? [])[i] === x);
+const sameList = (a: readonly string[] | null | undefined, b: readonly string[]) =>
+  (a ?? []).length === b.length && b.every((x, i) => (a ?? [])[i] === x);
 /** Exposed ports as container-structure-test lists them: "8080" for "8080/tcp", the protocol kept for others. */
 const portsOf = (config: ImageConfig) => Object.keys(config.config?.ExposedPorts ?? {}).flatMap((p) => [p, p.replace(/\/tcp$/, '')]);
 
@@ -114,10 +132,13 @@ export function runMetadataTest(config: ImageConfig, test: MetadataTest, platfor
     ...test.unboundEnvVars.filter((v) => v.key in env).map((v) => `env ${v.key} should not be set`),
     ...pairProblems('label', test.labels, c.Labels ?? {}, platform),
   ];
-  if (test.entrypoint && !sameList(c.Entrypoint, test.entrypoint)) problems.push(`entrypoint ${JSON.stringify(c.Entrypoint ?? [])}, expected ${JSON.stringify(test.entrypoint)}`);
+  if (test.entrypoint && !sameList(c.Entrypoint, test.entrypoint))
+    problems.push(`entrypoint ${JSON.stringify(c.Entrypoint ?? [])}, expected ${JSON.stringify(test.entrypoint)}`);
   if (test.cmd && !sameList(c.Cmd, test.cmd)) problems.push(`cmd ${JSON.stringify(c.Cmd ?? [])}, expected ${JSON.stringify(test.cmd)}`);
-  if (test.workdir !== undefined && test.workdir !== '' && (c.WorkingDir ?? '') !== test.workdir) problems.push(`workdir "${c.WorkingDir ?? ''}", expected "${test.workdir}"`);
-  if (test.user !== undefined && test.user !== '' && (c.User ?? '') !== test.user) problems.push(`user "${c.User ?? ''}", expected "${test.user}"`);
+  if (test.workdir !== undefined && test.workdir !== '' && (c.WorkingDir ?? '') !== test.workdir)
+    problems.push(`workdir "${c.WorkingDir ?? ''}", expected "${test.workdir}"`);
+  if (test.user !== undefined && test.user !== '' && (c.User ?? '') !== test.user)
+    problems.push(`user "${c.User ?? ''}", expected "${test.user}"`);
   const ports = portsOf(config);
   for (const p of test.exposedPorts) if (!ports.includes(p)) problems.push(`port ${p} is not exposed`);
   for (const p of test.unexposedPorts) if (ports.includes(p)) problems.push(`port ${p} should not be exposed`);

@@ -11,7 +11,11 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pai
 import { UsageError } from '../errors.ts';
 import { compileExpectation } from './patterns.ts';
 
-export interface EnvVar { key: string; value: string; isRegex: boolean }
+export interface EnvVar {
+  key: string;
+  value: string;
+  isRegex: boolean;
+}
 
 export interface CommandTest {
   name: string;
@@ -95,10 +99,16 @@ const UNSUPPORTED: Record<string, string> = {
 };
 
 class FileReader {
-  constructor(private readonly file: string, private readonly lines: LineCounter) {}
+  constructor(
+    private readonly file: string,
+    private readonly lines: LineCounter,
+  ) {}
 
   line(node: Node | Pair | null | undefined): number {
-    const offset = (node && 'range' in node && node.range ? node.range[0] : undefined) ?? ((node as Pair | undefined)?.key as Node | undefined)?.range?.[0] ?? 0;
+    const offset =
+      (node && 'range' in node && node.range ? node.range[0] : undefined) ??
+      ((node as Pair | undefined)?.key as Node | undefined)?.range?.[0] ??
+      0;
     return this.lines.linePos(offset).line;
   }
 
@@ -193,11 +203,44 @@ function editDistance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
-const TOP = ['schemaVersion', 'globalEnvVars', 'commandTests', 'fileExistenceTests', 'fileContentTests', 'metadataTest', 'licenseTests', 'containerRunOptions'];
-const COMMAND = ['name', 'setup', 'teardown', 'envVars', 'exitCode', 'command', 'args', 'expectedOutput', 'excludedOutput', 'expectedError', 'excludedError'];
+const TOP = [
+  'schemaVersion',
+  'globalEnvVars',
+  'commandTests',
+  'fileExistenceTests',
+  'fileContentTests',
+  'metadataTest',
+  'licenseTests',
+  'containerRunOptions',
+];
+const COMMAND = [
+  'name',
+  'setup',
+  'teardown',
+  'envVars',
+  'exitCode',
+  'command',
+  'args',
+  'expectedOutput',
+  'excludedOutput',
+  'expectedError',
+  'excludedError',
+];
 const EXISTENCE = ['name', 'path', 'shouldExist', 'permissions', 'uid', 'gid', 'isExecutableBy'];
 const CONTENT = ['name', 'path', 'expectedContents', 'excludedContents'];
-const METADATA = ['envVars', 'unboundEnvVars', 'exposedPorts', 'unexposedPorts', 'entrypoint', 'cmd', 'workdir', 'volumes', 'unmountedVolumes', 'labels', 'user'];
+const METADATA = [
+  'envVars',
+  'unboundEnvVars',
+  'exposedPorts',
+  'unexposedPorts',
+  'entrypoint',
+  'cmd',
+  'workdir',
+  'volumes',
+  'unmountedVolumes',
+  'labels',
+  'user',
+];
 const RUN_OPTIONS = ['user', 'privileged', 'allocateTty', 'envVars', 'envFile', 'capabilities', 'bindMounts'];
 
 /** Parses a container-structure-test file's text; `file` names it in messages. */
@@ -207,11 +250,17 @@ export function parseStructureTests(text: string, file: string): StructureTestFi
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, version: '1.1' });
   const r = new FileReader(file, lineCounter);
   const problem = doc.errors[0];
-  if (problem) throw new UsageError(`${file} line ${lineCounter.linePos(problem.pos[0]).line}: not valid YAML (${problem.message.split('\n')[0]}).`);
-  if (doc.contents === null) throw new UsageError(`${file} is empty: a container-structure-test file needs schemaVersion: 2.0.0 and at least one test.`);
+  if (problem)
+    throw new UsageError(`${file} line ${lineCounter.linePos(problem.pos[0]).line}: not valid YAML (${problem.message.split('\n')[0]}).`);
+  if (doc.contents === null)
+    throw new UsageError(`${file} is empty: a container-structure-test file needs schemaVersion: 2.0.0 and at least one test.`);
   const top = r.map(doc.contents, 'the file', TOP);
   const version = top.has('schemaVersion') ? r.string(top.get('schemaVersion'), 'schemaVersion') : undefined;
-  if (version !== '2.0.0') r.fail(top.get('schemaVersion') ?? doc.contents, `schemaVersion must be "2.0.0" (the container-structure-test schema this harness reads), not ${version === undefined ? 'missing' : `"${version}"`}`);
+  if (version !== '2.0.0')
+    r.fail(
+      top.get('schemaVersion') ?? doc.contents,
+      `schemaVersion must be "2.0.0" (the container-structure-test schema this harness reads), not ${version === undefined ? 'missing' : `"${version}"`}`,
+    );
 
   const commandTests = r.list(top.get('commandTests'), 'commandTests').map((n, i): CommandTest => {
     const at = `commandTests[${i}]`;
@@ -220,13 +269,17 @@ export function parseStructureTests(text: string, file: string): StructureTestFi
     const where = `command test "${name}"`;
     const command = m.has('command') ? r.string(m.get('command'), `${where}: command`) : '';
     if (!command) r.fail(n, `${where} needs a command`);
-    const commands = (key: 'setup' | 'teardown') => r.list(m.get(key), `${where}: ${key}`).map((c, j) => {
-      const argv = r.strings(c, `${where}: ${key}[${j}]`);
-      if (argv.length === 0) r.fail(c, `${where}: ${key}[${j}] is an empty command`);
-      return argv;
-    });
+    const commands = (key: 'setup' | 'teardown') =>
+      r.list(m.get(key), `${where}: ${key}`).map((c, j) => {
+        const argv = r.strings(c, `${where}: ${key}[${j}]`);
+        if (argv.length === 0) r.fail(c, `${where}: ${key}[${j}] is an empty command`);
+        return argv;
+      });
     return {
-      name, command, setup: commands('setup'), teardown: commands('teardown'),
+      name,
+      command,
+      setup: commands('setup'),
+      teardown: commands('teardown'),
       envVars: r.envVars(m.get('envVars'), `${where}: envVars`, true),
       exitCode: m.has('exitCode') ? r.int(m.get('exitCode'), `${where}: exitCode`) : 0,
       args: r.strings(m.get('args'), `${where}: args`),
@@ -246,17 +299,25 @@ export function parseStructureTests(text: string, file: string): StructureTestFi
     if (!path) r.fail(n, `${where} needs a path`);
     const permissions = m.has('permissions') ? r.string(m.get('permissions'), `${where}: permissions`) : undefined;
     if (permissions !== undefined && !/^[dalTLDpSugct?-]*[-r][-w][-x][-r][-w][-x][-r][-w][-x]$/.test(permissions)) {
-      r.fail(m.get('permissions'), `${where}: permissions must be written as Go prints a file mode, such as "-rwxr-xr-x" or "drwxr-xr-x", not "${permissions}"`);
+      r.fail(
+        m.get('permissions'),
+        `${where}: permissions must be written as Go prints a file mode, such as "-rwxr-xr-x" or "drwxr-xr-x", not "${permissions}"`,
+      );
     }
     const by = m.has('isExecutableBy') ? r.string(m.get('isExecutableBy'), `${where}: isExecutableBy`) : undefined;
-    if (by !== undefined && !['any', 'owner', 'group', 'other'].includes(by)) r.fail(m.get('isExecutableBy'), `${where}: isExecutableBy must be any, owner, group or other, not "${by}"`);
+    if (by !== undefined && !['any', 'owner', 'group', 'other'].includes(by))
+      r.fail(m.get('isExecutableBy'), `${where}: isExecutableBy must be any, owner, group or other, not "${by}"`);
     // container-structure-test's "unset" is -1.
     const id = (key: 'uid' | 'gid') => (m.has(key) ? r.int(m.get(key), `${where}: ${key}`) : -1);
     const uid = id('uid');
     const gid = id('gid');
     return {
-      name, path, shouldExist: m.has('shouldExist') ? r.bool(m.get('shouldExist'), `${where}: shouldExist`) : true,
-      ...(permissions !== undefined ? { permissions } : {}), ...(uid >= 0 ? { uid } : {}), ...(gid >= 0 ? { gid } : {}),
+      name,
+      path,
+      shouldExist: m.has('shouldExist') ? r.bool(m.get('shouldExist'), `${where}: shouldExist`) : true,
+      ...(permissions !== undefined ? { permissions } : {}),
+      ...(uid >= 0 ? { uid } : {}),
+      ...(gid >= 0 ? { gid } : {}),
       ...(by !== undefined ? { isExecutableBy: by as FileExistenceTest['isExecutableBy'] & string } : {}),
     };
   });
@@ -269,7 +330,8 @@ export function parseStructureTests(text: string, file: string): StructureTestFi
     const path = m.has('path') ? r.string(m.get('path'), `${where}: path`) : '';
     if (!path) r.fail(n, `${where} needs a path`);
     return {
-      name, path,
+      name,
+      path,
       expectedContents: r.patterns(m.get('expectedContents'), `${where}: expectedContents`),
       excludedContents: r.patterns(m.get('excludedContents'), `${where}: excludedContents`),
     };
@@ -280,15 +342,19 @@ export function parseStructureTests(text: string, file: string): StructureTestFi
     const m = r.map(top.get('metadataTest'), 'metadataTest', METADATA);
     const nonEmpty = (key: string) => {
       const list = r.strings(m.get(key), `metadataTest.${key}`);
-      list.forEach((v, i) => { if (!v) r.fail(r.list(m.get(key), key)[i], `metadataTest.${key}[${i}] is empty`); });
+      list.forEach((v, i) => {
+        if (!v) r.fail(r.list(m.get(key), key)[i], `metadataTest.${key}[${i}] is empty`);
+      });
       return list;
     };
     metadataTest = {
       envVars: r.envVars(m.get('envVars'), 'metadataTest.envVars', false),
       unboundEnvVars: r.envVars(m.get('unboundEnvVars'), 'metadataTest.unboundEnvVars', false),
       labels: r.envVars(m.get('labels'), 'metadataTest.labels', false),
-      exposedPorts: nonEmpty('exposedPorts'), unexposedPorts: nonEmpty('unexposedPorts'),
-      volumes: nonEmpty('volumes'), unmountedVolumes: nonEmpty('unmountedVolumes'),
+      exposedPorts: nonEmpty('exposedPorts'),
+      unexposedPorts: nonEmpty('unexposedPorts'),
+      volumes: nonEmpty('volumes'),
+      unmountedVolumes: nonEmpty('unmountedVolumes'),
       ...(m.has('entrypoint') ? { entrypoint: r.strings(m.get('entrypoint'), 'metadataTest.entrypoint') } : {}),
       ...(m.has('cmd') ? { cmd: r.strings(m.get('cmd'), 'metadataTest.cmd') } : {}),
       ...(m.has('workdir') ? { workdir: r.string(m.get('workdir'), 'metadataTest.workdir') } : {}),
@@ -310,19 +376,27 @@ export function parseStructureTests(text: string, file: string): StructureTestFi
   }
 
   const parsed: StructureTestFile = {
-    file, globalEnvVars: r.envVars(top.get('globalEnvVars'), 'globalEnvVars', true),
-    commandTests, fileExistenceTests, fileContentTests,
+    file,
+    globalEnvVars: r.envVars(top.get('globalEnvVars'), 'globalEnvVars', true),
+    commandTests,
+    fileExistenceTests,
+    fileContentTests,
     metadataTests: metadataTest ? [{ name: 'metadata', test: metadataTest }] : [],
     licenseTests: r.list(top.get('licenseTests'), 'licenseTests').map((n, i): LicenseTest => {
       const m = r.map(n, `licenseTests[${i}]`, ['debian', 'files']);
-      return { debian: m.has('debian') ? r.bool(m.get('debian'), `licenseTests[${i}].debian`) : false, files: r.strings(m.get('files'), `licenseTests[${i}].files`) };
+      return {
+        debian: m.has('debian') ? r.bool(m.get('debian'), `licenseTests[${i}].debian`) : false,
+        files: r.strings(m.get('files'), `licenseTests[${i}].files`),
+      };
     }),
     ...(containerRunOptions ? { containerRunOptions } : {}),
   };
   const names = [...commandTests, ...fileExistenceTests, ...fileContentTests].map((t) => t.name);
   const twice = names.find((n, i) => names.indexOf(n) !== i);
-  if (twice) throw new UsageError(`${file}: the test name "${twice}" is used twice; test names must be unique, each is a row of the report.`);
-  if (names.length === 0 && !metadataTest && !parsed.licenseTests.length) throw new UsageError(`${file} has no tests: give commandTests, fileExistenceTests, fileContentTests, licenseTests or a metadataTest.`);
+  if (twice)
+    throw new UsageError(`${file}: the test name "${twice}" is used twice; test names must be unique, each is a row of the report.`);
+  if (names.length === 0 && !metadataTest && !parsed.licenseTests.length)
+    throw new UsageError(`${file} has no tests: give commandTests, fileExistenceTests, fileContentTests, licenseTests or a metadataTest.`);
   return parsed;
 }
 
@@ -333,7 +407,8 @@ export function parseStructureTests(text: string, file: string): StructureTestFi
 export function mergeStructureTests(files: readonly StructureTestFile[]): StructureTestFile {
   if (files.length === 1) return files[0]!;
   const withOptions = files.filter((f) => f.containerRunOptions);
-  if (withOptions.length > 1) throw new UsageError(`containerRunOptions are given in ${withOptions.map((f) => f.file).join(' and ')}: give them in one file only.`);
+  if (withOptions.length > 1)
+    throw new UsageError(`containerRunOptions are given in ${withOptions.map((f) => f.file).join(' and ')}: give them in one file only.`);
   const merged: StructureTestFile = {
     file: files.map((f) => f.file).join(', '),
     globalEnvVars: files.flatMap((f) => f.globalEnvVars),
@@ -347,7 +422,10 @@ export function mergeStructureTests(files: readonly StructureTestFile[]): Struct
   const seen = new Map<string, string>();
   for (const f of files) {
     for (const t of [...f.commandTests, ...f.fileExistenceTests, ...f.fileContentTests]) {
-      if (seen.has(t.name)) throw new UsageError(`The test name "${t.name}" is used in ${seen.get(t.name)} and ${f.file}: test names must be unique, each is a row of the report.`);
+      if (seen.has(t.name))
+        throw new UsageError(
+          `The test name "${t.name}" is used in ${seen.get(t.name)} and ${f.file}: test names must be unique, each is a row of the report.`,
+        );
       seen.set(t.name, f.file);
     }
   }
@@ -359,7 +437,9 @@ export async function readStructureTests(path: string): Promise<StructureTestFil
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new UsageError(`Cannot read the container-structure-test file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (err as Error).message}.`);
+    throw new UsageError(
+      `Cannot read the container-structure-test file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (err as Error).message}.`,
+    );
   }
   return parseStructureTests(text, path);
 }

@@ -30,7 +30,10 @@ const PREFER: Record<string, string> = { 'golang-github-golang-protobuf-1-3-dev'
 export const BUILDKIT_SOURCE_PACKAGE = 'golang-github-docker-docker-dev';
 
 async function exists(p: string): Promise<boolean> {
-  return stat(p).then(() => true, () => false);
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Go 1.24 for the host (amd64), assembled from trixie's packages like the golang stand-in. */
@@ -38,7 +41,10 @@ async function goroot(base: string, trixie: DebianArchive): Promise<string> {
   const dir = join(base, 'goroot');
   if (await exists(join(dir, '.complete'))) return dir;
   await rm(dir, { recursive: true, force: true });
-  const [src, go] = await trixie.fetchAll([{ name: 'golang-1.24-src', arch: 'all' }, { name: 'golang-1.24-go', arch: 'amd64' }]);
+  const [src, go] = await trixie.fetchAll([
+    { name: 'golang-1.24-src', arch: 'all' },
+    { name: 'golang-1.24-go', arch: 'amd64' },
+  ]);
   await cp(join(src!.root, 'usr/share/go-1.24'), dir, { recursive: true, verbatimSymlinks: true });
   for (const f of ['VERSION', 'bin', 'go.env']) await cp(join(go!.root, 'usr/lib/go-1.24', f), join(dir, f), { recursive: true });
   await cp(join(go!.root, 'usr/lib/go-1.24/pkg/tool'), join(dir, 'pkg/tool'), { recursive: true });
@@ -64,22 +70,39 @@ async function goPackageIndex(base: string): Promise<Map<string, string[]>> {
     const at = line.lastIndexOf(' ');
     const path = line.slice(prefix.length, at).trimEnd();
     const dir = path.slice(0, path.lastIndexOf('/'));
-    if (!index.has(dir)) index.set(dir, line.slice(at + 1).split(',').map((p) => p.slice(p.lastIndexOf('/') + 1)));
+    if (!index.has(dir))
+      index.set(
+        dir,
+        line
+          .slice(at + 1)
+          .split(',')
+          .map((p) => p.slice(p.lastIndexOf('/') + 1)),
+      );
   }
   return index;
 }
 
 function goEnv(root: string, gopath: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    GOROOT: root, GOPATH: `${OVERLAY_GOPATH}:${gopath}`, GO111MODULE: 'off', GOTOOLCHAIN: 'local', CGO_ENABLED: '0',
-    GOFLAGS: '', GOCACHE: join(gopath, '..', 'go-cache'), PATH: `${root}/bin:${process.env.PATH}`, ...extra,
+    GOROOT: root,
+    GOPATH: `${OVERLAY_GOPATH}:${gopath}`,
+    GO111MODULE: 'off',
+    GOTOOLCHAIN: 'local',
+    CGO_ENABLED: '0',
+    GOFLAGS: '',
+    GOCACHE: join(gopath, '..', 'go-cache'),
+    PATH: `${root}/bin:${process.env.PATH}`,
+    ...extra,
   };
 }
 
 /** buildkit-packages.txt: the packages an earlier discovery found (comments and blank lines left out). */
 async function knownPackages(): Promise<string[]> {
   const text = await readFile(join(dirname(fileURLToPath(import.meta.url)), 'buildkit-packages.txt'), 'utf8');
-  return text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
 }
 
 /** The GOPATH with buildkit's source and every package it imports, resolved once. */
@@ -90,7 +113,8 @@ async function sourceTree(base: string, root: string, trixie: DebianArchive, log
   await mkdir(join(gopath, 'src'), { recursive: true });
   const add = async (names: string[]) => {
     for (const pkg of await trixie.fetchAll(names.map((name) => ({ name, arch: 'all' })))) {
-      if (await exists(join(pkg.root, 'usr/share/gocode/src'))) await cp(join(pkg.root, 'usr/share/gocode/src'), join(gopath, 'src'), { recursive: true, verbatimSymlinks: true, force: true });
+      if (await exists(join(pkg.root, 'usr/share/gocode/src')))
+        await cp(join(pkg.root, 'usr/share/gocode/src'), join(gopath, 'src'), { recursive: true, verbatimSymlinks: true, force: true });
     }
   };
   // The source and the packages found before, in one apt call: two or three rounds of discovery less.
@@ -99,7 +123,10 @@ async function sourceTree(base: string, root: string, trixie: DebianArchive, log
   let index: Map<string, string[]> | undefined;
   const taken = new Set<string>([BUILDKIT_SOURCE_PACKAGE, ...known.map((k) => k.name)]);
   for (let round = 0; round < 20; round++) {
-    const r = await execa('go', ['list', '-e', '-deps', '-f', '{{with .Error}}{{.Err}}{{end}}', ...TARGETS], { env: goEnv(root, gopath), reject: false });
+    const r = await execa('go', ['list', '-e', '-deps', '-f', '{{with .Error}}{{.Err}}{{end}}', ...TARGETS], {
+      env: goEnv(root, gopath),
+      reject: false,
+    });
     const missing = new Set([...`${r.stdout}\n${r.stderr}`.matchAll(/cannot find package "([^"]+)"/g)].map((m) => m[1]!));
     if (missing.size === 0) break;
     index ??= await goPackageIndex(base);
@@ -135,7 +162,13 @@ async function sourceTree(base: string, root: string, trixie: DebianArchive, log
 }
 
 /** buildkitd and buildctl for one platform, into outDir/usr/bin (cached per platform). */
-export async function buildBuildkit(p: Platform, outDir: string, stateDir: string, trixie: DebianArchive, log: (s: string) => void): Promise<string[]> {
+export async function buildBuildkit(
+  p: Platform,
+  outDir: string,
+  stateDir: string,
+  trixie: DebianArchive,
+  log: (s: string) => void,
+): Promise<string[]> {
   const base = join(stateDir, 'standins', 'buildkit');
   const bin = join(base, 'bin', platformSlug(p));
   const root = await goroot(base, trixie);
@@ -145,7 +178,13 @@ export async function buildBuildkit(p: Platform, outDir: string, stateDir: strin
     const version = `-X github.com/moby/buildkit/version.Version=v0.0.0+debian-${BUILDKIT_SOURCE_PACKAGE}`;
     for (const target of TARGETS) {
       log(`compiling ${target.split('/').at(-1)} for ${formatPlatform(p)}`);
-      await goBuild({ target, out: join(bin, target.split('/').at(-1)!), platform: p, ldflags: `-s -w ${version}`, env: goEnv(root, gopath) });
+      await goBuild({
+        target,
+        out: join(bin, target.split('/').at(-1)!),
+        platform: p,
+        ldflags: `-s -w ${version}`,
+        env: goEnv(root, gopath),
+      });
     }
     await writeFile(join(bin, '.complete'), '');
   }

@@ -31,10 +31,12 @@ class AptQueue {
         rank: rank.getStore() ?? Number.MAX_SAFE_INTEGER,
         seq: this.seq++,
         start: () => {
-          fn().then(resolve, reject).finally(() => {
-            this.busy = false;
-            this.next();
-          });
+          fn()
+            .then(resolve, reject)
+            .finally(() => {
+              this.busy = false;
+              this.next();
+            });
         },
       });
       this.next();
@@ -51,7 +53,9 @@ class AptQueue {
 
 /** Whether `archives` holds the .deb of this version (apt names it name_version-without-epoch_arch.deb). */
 function hasDeb(archives: string, name: string, arch: string, version: string): boolean {
-  return readdirSync(archives).some((f) => f.startsWith(`${name}_`) && f.endsWith(`_${arch}.deb`) && f.includes(version.replace(/^\d+:/, '')));
+  return readdirSync(archives).some(
+    (f) => f.startsWith(`${name}_`) && f.endsWith(`_${arch}.deb`) && f.includes(version.replace(/^\d+:/, '')),
+  );
 }
 
 export interface FetchedPackage {
@@ -86,16 +90,25 @@ export class DebianArchive {
 
   private aptOptions(): string[] {
     return [
-      '-o', `Dir::Etc::sourcelist=${join(this.dir, 'sources.list')}`,
-      '-o', 'Dir::Etc::sourceparts=-',
-      '-o', `Dir::State::Lists=${join(this.dir, 'lists')}`,
+      '-o',
+      `Dir::Etc::sourcelist=${join(this.dir, 'sources.list')}`,
+      '-o',
+      'Dir::Etc::sourceparts=-',
+      '-o',
+      `Dir::State::Lists=${join(this.dir, 'lists')}`,
       // A private, persistent package cache: without it every apt-cache call re-reads all lists (~7 s).
-      '-o', `Dir::Cache=${join(this.dir, 'cache')}`,
-      '-o', 'Dir::Cache::pkgcache=pkgcache.bin',
-      '-o', 'Dir::Cache::srcpkgcache=srcpkgcache.bin',
-      '-o', `Dir::Cache::archives=${join(this.dir, 'archives')}`,
-      '-o', `APT::Architectures=${this.arches.join(',')}`,
-      '-o', 'APT::Sandbox::User=root',
+      '-o',
+      `Dir::Cache=${join(this.dir, 'cache')}`,
+      '-o',
+      'Dir::Cache::pkgcache=pkgcache.bin',
+      '-o',
+      'Dir::Cache::srcpkgcache=srcpkgcache.bin',
+      '-o',
+      `Dir::Cache::archives=${join(this.dir, 'archives')}`,
+      '-o',
+      `APT::Architectures=${this.arches.join(',')}`,
+      '-o',
+      'APT::Sandbox::User=root',
     ];
   }
 
@@ -106,7 +119,10 @@ export class DebianArchive {
 
   private async updateNow(force: boolean): Promise<void> {
     const lists = join(this.dir, 'lists');
-    const have = await readdir(lists).then((f) => f.some((n) => /_Packages(\.\w+)?$/.test(n)), () => false);
+    const have = await readdir(lists).then(
+      (f) => f.some((n) => /_Packages(\.\w+)?$/.test(n)),
+      () => false,
+    );
     const archesFile = join(this.dir, 'architectures');
     const sameArches = (await readFile(archesFile, 'utf8').catch(() => '')) === this.arches.join(',');
     if (have && sameArches && !force) return;
@@ -130,7 +146,9 @@ export class DebianArchive {
     const wanted = specs.map(({ name, arch }) => `${name}:${arch}`).filter((s) => !this.versions.has(s));
     if (wanted.length === 0) return;
     await mkdir(join(this.dir, 'cache'), { recursive: true });
-    const { stdout } = await this.apt(() => execa('apt-cache', [...this.aptOptions(), 'show', '--no-all-versions', ...wanted], { reject: false }));
+    const { stdout } = await this.apt(() =>
+      execa('apt-cache', [...this.aptOptions(), 'show', '--no-all-versions', ...wanted], { reject: false }),
+    );
     for (const para of stdout.split(/\n\n+/)) {
       const name = /^Package: (.+)$/m.exec(para)?.[1];
       const arch = /^Architecture: (.+)$/m.exec(para)?.[1];
@@ -171,7 +189,8 @@ export class DebianArchive {
   private async downloadNow(specs: string[], cwd: string): Promise<void> {
     const r = await execa('apt-get', [...this.aptOptions(), 'download', ...specs], { cwd, reject: false });
     if (r.exitCode === 0) return;
-    if (!/404\s+Not Found/.test(String(r.stderr) + String(r.stdout))) throw new Error(`apt-get download ${specs.join(' ')} failed: ${String(r.stderr).trim().split('\n').at(-1)}`);
+    if (!/404\s+Not Found/.test(String(r.stderr) + String(r.stdout)))
+      throw new Error(`apt-get download ${specs.join(' ')} failed: ${String(r.stderr).trim().split('\n').at(-1)}`);
     await this.updateNow(true);
     this.versions.clear();
     this.sha256s.clear();
@@ -188,11 +207,20 @@ export class DebianArchive {
       if (this.extracted.has(`${name}:${arch}`)) continue;
       const version = await this.candidateVersion(name, arch);
       const root = join(this.dir, 'extracted', `${name}_${version.replaceAll(':', '%3a')}_${arch}`);
-      if (!(await stat(join(root, '.complete')).then(() => true, () => false))) missing.push({ name, arch, version });
+      if (
+        !(await stat(join(root, '.complete')).then(
+          () => true,
+          () => false,
+        ))
+      )
+        missing.push({ name, arch, version });
     }
     if (missing.length) {
       await this.download(
-        () => missing.filter((m) => !hasDeb(archives, m.name, m.arch, m.version)).map(({ name, arch }) => (arch === 'all' ? name : `${name}:${arch}`)),
+        () =>
+          missing
+            .filter((m) => !hasDeb(archives, m.name, m.arch, m.version))
+            .map(({ name, arch }) => (arch === 'all' ? name : `${name}:${arch}`)),
         archives,
       );
     }
@@ -216,16 +244,23 @@ export class DebianArchive {
   private async fetchOnce(name: string, arch: string): Promise<FetchedPackage> {
     const archives = join(this.dir, 'archives');
     const rootOf = (version: string) => join(this.dir, 'extracted', `${name}_${version.replaceAll(':', '%3a')}_${arch}`);
-    const debOf = async (version: string) => (await readdir(archives)).find(
-      (f) => f.startsWith(`${name}_`) && f.endsWith(`_${arch}.deb`) && f.includes(version.replace(/^\d+:/, '')),
-    );
+    const debOf = async (version: string) =>
+      (await readdir(archives)).find(
+        (f) => f.startsWith(`${name}_`) && f.endsWith(`_${arch}.deb`) && f.includes(version.replace(/^\d+:/, '')),
+      );
     let version = await this.candidateVersion(name, arch);
     const sha256Of = () => {
       const sha256 = this.sha256s.get(`${name}:${arch}`);
       if (!sha256) throw new Error(`Debian ${this.suite}'s Packages entry of ${name}:${arch} has no SHA256.`);
       return sha256;
     };
-    if (await stat(join(rootOf(version), '.complete')).then(() => true, () => false)) return { name, arch, version, sha256: sha256Of(), root: rootOf(version) };
+    if (
+      await stat(join(rootOf(version), '.complete')).then(
+        () => true,
+        () => false,
+      )
+    )
+      return { name, arch, version, sha256: sha256Of(), root: rootOf(version) };
     if (!(await debOf(version))) {
       const wanted = version;
       await this.download(() => (hasDeb(archives, name, arch, wanted) ? [] : [arch === 'all' ? name : `${name}:${arch}`]), archives);
@@ -247,5 +282,4 @@ export class DebianArchive {
     await execa('touch', [join(root, '.complete')]);
     return { name, arch, version, sha256, root };
   }
-
 }

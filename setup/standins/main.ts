@@ -28,7 +28,13 @@ import { describeRecipe, type Recipe } from './recipe.ts';
 import { RECIPES } from './recipes/index.ts';
 import { setStatus, withHeartbeat } from '../status.ts';
 import {
-  awaitStandIn, describeBackgroundBuild, endBackgroundBuild, forgetBackgroundFailure, readBackgroundBuild, recordBackgroundBuild, runningBackgroundBuild,
+  awaitStandIn,
+  describeBackgroundBuild,
+  endBackgroundBuild,
+  forgetBackgroundFailure,
+  readBackgroundBuild,
+  recordBackgroundBuild,
+  runningBackgroundBuild,
   type BackgroundBuild,
 } from '../../harness/host/background-standins.ts';
 
@@ -55,7 +61,8 @@ async function recipeSourcesHash(): Promise<string> {
   const h = createHash('sha256');
   const files = (await readdir(HERE, { recursive: true })).filter((f) => /\.(ts|go|txt)$/.test(f)).sort();
   for (const f of files) h.update(f).update(await readFile(join(HERE, f)));
-  for (const shared of ['../../harness/platform/platform.ts', '../../scenarios/support/upstream-platforms.ts', '../go-build.ts']) h.update(await readFile(join(HERE, shared)));
+  for (const shared of ['../../harness/platform/platform.ts', '../../scenarios/support/upstream-platforms.ts', '../go-build.ts'])
+    h.update(await readFile(join(HERE, shared)));
   return h.digest('hex');
 }
 
@@ -90,8 +97,18 @@ async function buildStandIn(r: Recipe, trixie: DebianArchive, bookworm: DebianAr
   await withRetry(
     () =>
       docker([
-        'buildx', 'build', '--builder', 'default', '--provenance=false', '--progress=plain',
-        '--platform', r.platforms.map(formatPlatform).join(','), '--push', '-t', target, dir,
+        'buildx',
+        'build',
+        '--builder',
+        'default',
+        '--provenance=false',
+        '--progress=plain',
+        '--platform',
+        r.platforms.map(formatPlatform).join(','),
+        '--push',
+        '-t',
+        target,
+        dir,
       ]),
     { attempts: 3, what: `pushing ${target}` },
   );
@@ -120,10 +137,13 @@ async function main(): Promise<void> {
   const trixie = new DebianArchive(stateDir, 'trixie', ['amd64', 'arm64', 'armhf', 'armel', 'i386', 'ppc64el', 's390x', 'riscv64']);
   const bookworm = new DebianArchive(stateDir, 'bookworm', ['amd64', 'arm64', 'armhf', 'armel', 'i386', 'ppc64el', 's390x']);
   // A line every 30 s here too: on a bare machine the mirror's registry is compiled first (a minute).
-  const [sources] = await withHeartbeat((now, s) => `[standins] ${now || 'reading Debian\'s package lists'} (${s} s so far)`, () => {
-    setStatus('reading Debian\'s package lists, starting the mirror registry');
-    return Promise.all([recipeSourcesHash(), trixie.update(), bookworm.update(), ensureMirror(port, stateDir, log)]);
-  });
+  const [sources] = await withHeartbeat(
+    (now, s) => `[standins] ${now || "reading Debian's package lists"} (${s} s so far)`,
+    () => {
+      setStatus("reading Debian's package lists, starting the mirror registry");
+      return Promise.all([recipeSourcesHash(), trixie.update(), bookworm.update(), ensureMirror(port, stateDir, log)]);
+    },
+  );
   await Promise.all([
     trixie.lookUp(RECIPES.flatMap((r) => r.packages.filter((p) => p.arch !== 'host' && !p.suite))),
     bookworm.lookUp(RECIPES.flatMap((r) => r.packages.filter((p) => p.suite === 'bookworm'))),
@@ -147,7 +167,8 @@ async function main(): Promise<void> {
     const key = await cacheKey(r, trixie, bookworm, sources);
     keys.set(r, key);
     const previous = await readFile(keyFileOf(r), 'utf8').catch(() => '');
-    const stale = values.force || previous !== key || r.dependsOn.some((d) => rebuild.has(d)) || !(await mirrorHas(port, r.mirrorRepo, r.tag));
+    const stale =
+      values.force || previous !== key || r.dependsOn.some((d) => rebuild.has(d)) || !(await mirrorHas(port, r.mirrorRepo, r.tag));
     if (stale) rebuild.add(`${r.mirrorRepo}:${r.tag}`);
     else log(`${r.ref}: up to date`);
   }
@@ -198,29 +219,52 @@ async function startInBackground(recipes: Recipe[]): Promise<void> {
   const logFile = join(stateDir, 'logs', 'standins-background.log');
   await mkdir(dirname(logFile), { recursive: true });
   const out = openSync(logFile, 'w');
-  const child = spawn('nice', [
-    '-n', '10', process.execPath, join(HERE, '../../bin/run-ts.mjs'), join(HERE, 'main.ts'), '--in-background',
-    '--mirror-port', String(port), '--state-dir', stateDir, ...(values.force ? ['--force'] : []), ...recipes.flatMap((r) => ['--only', r.ref]),
-  ], { detached: true, stdio: ['ignore', out, out] });
+  const child = spawn(
+    'nice',
+    [
+      '-n',
+      '10',
+      process.execPath,
+      join(HERE, '../../bin/run-ts.mjs'),
+      join(HERE, 'main.ts'),
+      '--in-background',
+      '--mirror-port',
+      String(port),
+      '--state-dir',
+      stateDir,
+      ...(values.force ? ['--force'] : []),
+      ...recipes.flatMap((r) => ['--only', r.ref]),
+    ],
+    { detached: true, stdio: ['ignore', out, out] },
+  );
   closeSync(out);
   let exited: number | null | undefined;
-  child.on('exit', (code) => { exited = code; });
+  child.on('exit', (code) => {
+    exited = code;
+  });
   const deadline = Date.now() + 60_000;
   let recorded: BackgroundBuild | undefined;
   while (!(recorded = await readBackgroundBuild(stateDir)) || recorded.pid !== child.pid) {
-    if (exited !== undefined) throw new Error(`the background build of ${recipes.map((r) => r.ref).join(', ')} ended at once (exit ${exited}); see ${logFile}`);
-    if (Date.now() > deadline) throw new Error(`the background build of ${recipes.map((r) => r.ref).join(', ')} did not start within 60 s; see ${logFile}`);
+    if (exited !== undefined)
+      throw new Error(`the background build of ${recipes.map((r) => r.ref).join(', ')} ended at once (exit ${exited}); see ${logFile}`);
+    if (Date.now() > deadline)
+      throw new Error(`the background build of ${recipes.map((r) => r.ref).join(', ')} did not start within 60 s; see ${logFile}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   child.unref();
   for (const r of recipes) {
-    log(`${r.ref}: building for ${r.platforms.length} platforms in the background (pid ${child.pid}, log ${logFile}); a docker-container builder waits for it (\`prepare-host.sh --wait\` waits now)`);
+    log(
+      `${r.ref}: building for ${r.platforms.length} platforms in the background (pid ${child.pid}, log ${logFile}); a docker-container builder waits for it (\`prepare-host.sh --wait\` waits now)`,
+    );
   }
 }
 
 async function runInBackground(): Promise<void> {
   const refs = RECIPES.filter((r) => values.only!.includes(r.ref)).map((r) => r.ref);
-  await recordBackgroundBuild(await describeBackgroundBuild(process.pid, refs, join(stateDir, 'logs', 'standins-background.log')), stateDir);
+  await recordBackgroundBuild(
+    await describeBackgroundBuild(process.pid, refs, join(stateDir, 'logs', 'standins-background.log')),
+    stateDir,
+  );
   try {
     await main();
     await endBackgroundBuild(process.pid, undefined, stateDir);

@@ -43,8 +43,11 @@ export async function ensureMirror(port: number, stateDir: string, log: (s: stri
   if (!haveImage) {
     const ctx = join(stateDir, 'standins', 'mirror-context');
     await mkdir(ctx, { recursive: true });
-    await buildRegistryBinary(parsePlatform((await hostPlatform())), join(ctx, 'registry'), stateDir);
-    await writeFile(join(ctx, 'config.yml'), 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /var/lib/registry\n  delete:\n    enabled: true\nhttp:\n  addr: :5000\n');
+    await buildRegistryBinary(parsePlatform(await hostPlatform()), join(ctx, 'registry'), stateDir);
+    await writeFile(
+      join(ctx, 'config.yml'),
+      'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /var/lib/registry\n  delete:\n    enabled: true\nhttp:\n  addr: :5000\n',
+    );
     await writeFile(
       join(ctx, 'Dockerfile'),
       'FROM scratch\nCOPY registry /registry\nCOPY config.yml /config.yml\nLABEL io.multiarch-harness.role="mirror"\nENTRYPOINT ["/registry", "serve", "/config.yml"]\n',
@@ -55,9 +58,19 @@ export async function ensureMirror(port: number, stateDir: string, log: (s: stri
   await mkdir(data, { recursive: true });
   log(`starting the mirror registry on 127.0.0.1:${port} (container ${MIRROR_CONTAINER}, data in ${data})`);
   await docker([
-    'run', '-d', '--name', MIRROR_CONTAINER, '--restart', 'unless-stopped',
-    '--label', 'io.multiarch-harness.role=mirror',
-    '-p', `127.0.0.1:${port}:5000`, '-v', `${data}:/var/lib/registry`, MIRROR_IMAGE,
+    'run',
+    '-d',
+    '--name',
+    MIRROR_CONTAINER,
+    '--restart',
+    'unless-stopped',
+    '--label',
+    'io.multiarch-harness.role=mirror',
+    '-p',
+    `127.0.0.1:${port}:5000`,
+    '-v',
+    `${data}:/var/lib/registry`,
+    MIRROR_IMAGE,
   ]);
   for (let i = 0; i < 50; i++) {
     if (await mirrorAnswers(port)) return;

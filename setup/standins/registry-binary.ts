@@ -14,10 +14,17 @@ const OVERLAY_GOPATH = join(dirname(fileURLToPath(import.meta.url)), 'go');
 
 export async function buildRegistryBinary(p: Platform, out: string, stateDir: string): Promise<void> {
   const cached = join(stateDir, 'standins', 'registry-bin', platformSlug(p));
-  if (!(await stat(cached).then(() => true, () => false))) {
+  if (
+    !(await stat(cached).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     await mkdir(dirname(cached), { recursive: true });
     await goBuild({
-      target: 'github.com/docker/distribution/cmd/registry', out: cached, platform: p,
+      target: 'github.com/docker/distribution/cmd/registry',
+      out: cached,
+      platform: p,
       env: { GO111MODULE: 'off', GOPATH: `${OVERLAY_GOPATH}:/usr/share/gocode`, GOCACHE: join(stateDir, 'go-cache') },
     });
   }

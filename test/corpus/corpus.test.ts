@@ -79,7 +79,10 @@ async function checkTree(tree: CorpusTree): Promise<void> {
   // Nothing dangles, and no symlink leads out of the root.
   for (const entry of await walk(tree.root)) {
     if (!entry.link) continue;
-    expect(await resolveInRoot(tree.root, entry.path), `${what}: ${entry.path} -> ${await readlink(join(tree.root, entry.path))} dangles`).toBeDefined();
+    expect(
+      await resolveInRoot(tree.root, entry.path),
+      `${what}: ${entry.path} -> ${await readlink(join(tree.root, entry.path))} dangles`,
+    ).toBeDefined();
   }
 }
 
@@ -88,72 +91,104 @@ function platforms(trees: CorpusTree[]): string[] {
 }
 
 describe('corpus of third-party binaries', () => {
-  test('Go: esbuild for every Linux platform npm has it for', async () => {
-    const trees = await goCorpus();
-    expect(platforms(trees)).toEqual([
-      'linux/amd64', 'linux/386', 'linux/arm64', 'linux/arm/v7', 'linux/ppc64le',
-      'linux/s390x', 'linux/riscv64', 'linux/mips64le', 'linux/loong64',
-    ]);
-    expect(new Set(platforms(trees)).size).toBe(trees.length);
-    for (const tree of trees) {
-      expect(tree.kind).toBe('go-static');
-      expect(tree.command).toEqual(['/usr/local/bin/esbuild', '--version']);
-      expect(tree.name).toMatch(/^esbuild 0\.28\.2 \(Go go1\.\d+/);
-      await checkTree(tree);
-    }
-  }, FIRST_RUN);
+  test(
+    'Go: esbuild for every Linux platform npm has it for',
+    async () => {
+      const trees = await goCorpus();
+      expect(platforms(trees)).toEqual([
+        'linux/amd64',
+        'linux/386',
+        'linux/arm64',
+        'linux/arm/v7',
+        'linux/ppc64le',
+        'linux/s390x',
+        'linux/riscv64',
+        'linux/mips64le',
+        'linux/loong64',
+      ]);
+      expect(new Set(platforms(trees)).size).toBe(trees.length);
+      for (const tree of trees) {
+        expect(tree.kind).toBe('go-static');
+        expect(tree.command).toEqual(['/usr/local/bin/esbuild', '--version']);
+        expect(tree.name).toMatch(/^esbuild 0\.28\.2 \(Go go1\.\d+/);
+        await checkTree(tree);
+      }
+    },
+    FIRST_RUN,
+  );
 
-  test('Rust: sentry-cli (static, musl) for every Linux platform npm has it for', async () => {
-    const trees = await rustCorpus();
-    expect(platforms(trees)).toEqual(['linux/amd64', 'linux/386', 'linux/arm64', 'linux/arm/v7']);
-    expect(new Set(platforms(trees)).size).toBe(trees.length);
-    for (const tree of trees) {
-      expect(tree.kind).toBe('rust');
-      expect(tree.command).toEqual(['/usr/local/bin/sentry-cli', '--version']);
-      expect(new RegExp(tree.expectOutput).test('sentry-cli 3.8.0\n')).toBe(true);
-      await checkTree(tree);
-    }
-  }, FIRST_RUN);
+  test(
+    'Rust: sentry-cli (static, musl) for every Linux platform npm has it for',
+    async () => {
+      const trees = await rustCorpus();
+      expect(platforms(trees)).toEqual(['linux/amd64', 'linux/386', 'linux/arm64', 'linux/arm/v7']);
+      expect(new Set(platforms(trees)).size).toBe(trees.length);
+      for (const tree of trees) {
+        expect(tree.kind).toBe('rust');
+        expect(tree.command).toEqual(['/usr/local/bin/sentry-cli', '--version']);
+        expect(new RegExp(tree.expectOutput).test('sentry-cli 3.8.0\n')).toBe(true);
+        await checkTree(tree);
+      }
+    },
+    FIRST_RUN,
+  );
 
-  test('C, dynamic: Debian hello with its loader and libraries for every Debian architecture', async () => {
-    const trees = await debianDynamicCorpus();
-    expect(platforms(trees)).toEqual([
-      'linux/amd64', 'linux/386', 'linux/arm64', 'linux/arm/v7', 'linux/arm/v5', 'linux/ppc64le',
-      'linux/s390x', 'linux/riscv64', 'linux/mips64le', 'linux/loong64',
-    ]);
-    expect(new Set(platforms(trees)).size).toBe(trees.length);
-    for (const tree of trees) {
-      expect(tree.kind).toBe('c-dynamic');
-      expect(tree.command).toEqual(['/usr/bin/hello']);
-      expect(new RegExp(tree.expectOutput).test('Hello, world!\n')).toBe(true);
-      // hello, the loader and libc (the loader appears once even though hello names it in DT_NEEDED too).
-      expect(tree.elfFiles[0]).toBe('/usr/bin/hello');
-      expect(tree.elfFiles.map((f) => f.split('/').at(-1))).toContain('libc.so.6');
-      expect(tree.elfFiles).toHaveLength(3);
-      await checkTree(tree);
-      // Merged /usr as in Debian, and nothing but what hello needs: no docs, manual pages or locales.
-      expect(await readlink(join(tree.root, 'lib'))).toBe('usr/lib');
-      expect(await readlink(join(tree.root, 'bin'))).toBe('usr/bin');
-      const entries = await walk(tree.root);
-      expect(entries.some((e) => e.path.startsWith('/usr/share'))).toBe(false);
-      expect(entries.some((e) => e.path.startsWith('/etc/ld.so.conf.d/'))).toBe(true);
-      expect(entries.filter((e) => e.file).reduce((n, e) => n + e.size, 0)).toBeLessThan(5 * 1024 * 1024);
-    }
-  }, FIRST_RUN);
+  test(
+    'C, dynamic: Debian hello with its loader and libraries for every Debian architecture',
+    async () => {
+      const trees = await debianDynamicCorpus();
+      expect(platforms(trees)).toEqual([
+        'linux/amd64',
+        'linux/386',
+        'linux/arm64',
+        'linux/arm/v7',
+        'linux/arm/v5',
+        'linux/ppc64le',
+        'linux/s390x',
+        'linux/riscv64',
+        'linux/mips64le',
+        'linux/loong64',
+      ]);
+      expect(new Set(platforms(trees)).size).toBe(trees.length);
+      for (const tree of trees) {
+        expect(tree.kind).toBe('c-dynamic');
+        expect(tree.command).toEqual(['/usr/bin/hello']);
+        expect(new RegExp(tree.expectOutput).test('Hello, world!\n')).toBe(true);
+        // hello, the loader and libc (the loader appears once even though hello names it in DT_NEEDED too).
+        expect(tree.elfFiles[0]).toBe('/usr/bin/hello');
+        expect(tree.elfFiles.map((f) => f.split('/').at(-1))).toContain('libc.so.6');
+        expect(tree.elfFiles).toHaveLength(3);
+        await checkTree(tree);
+        // Merged /usr as in Debian, and nothing but what hello needs: no docs, manual pages or locales.
+        expect(await readlink(join(tree.root, 'lib'))).toBe('usr/lib');
+        expect(await readlink(join(tree.root, 'bin'))).toBe('usr/bin');
+        const entries = await walk(tree.root);
+        expect(entries.some((e) => e.path.startsWith('/usr/share'))).toBe(false);
+        expect(entries.some((e) => e.path.startsWith('/etc/ld.so.conf.d/'))).toBe(true);
+        expect(entries.filter((e) => e.file).reduce((n, e) => n + e.size, 0)).toBeLessThan(5 * 1024 * 1024);
+      }
+    },
+    FIRST_RUN,
+  );
 
-  test('tree.json records the digest of every input: the pinned one of each npm tarball, the SHA256 of each .deb', async () => {
-    const inputs = async (tree: CorpusTree) => (JSON.parse(await readFile(join(tree.root, '..', 'tree.json'), 'utf8')) as { inputs: Array<Record<string, string>> }).inputs;
-    for (const tree of [...(await goCorpus()), ...(await rustCorpus())]) {
-      const recorded = await inputs(tree);
-      expect(recorded).toHaveLength(1);
-      expect(recorded[0]!.integrity, recorded[0]!.package).toBe(NPM_PINS[recorded[0]!.package!]);
-    }
-    for (const tree of await debianDynamicCorpus()) {
-      const recorded = await inputs(tree);
-      expect(recorded.map((i) => i.package!.replace(/:.*/, '')).sort()).toEqual(['hello', 'libc6']);
-      for (const input of recorded) expect(input.sha256, input.package).toMatch(/^[0-9a-f]{64}$/);
-    }
-  }, FIRST_RUN);
+  test(
+    'tree.json records the digest of every input: the pinned one of each npm tarball, the SHA256 of each .deb',
+    async () => {
+      const inputs = async (tree: CorpusTree) =>
+        (JSON.parse(await readFile(join(tree.root, '..', 'tree.json'), 'utf8')) as { inputs: Array<Record<string, string>> }).inputs;
+      for (const tree of [...(await goCorpus()), ...(await rustCorpus())]) {
+        const recorded = await inputs(tree);
+        expect(recorded).toHaveLength(1);
+        expect(recorded[0]!.integrity, recorded[0]!.package).toBe(NPM_PINS[recorded[0]!.package!]);
+      }
+      for (const tree of await debianDynamicCorpus()) {
+        const recorded = await inputs(tree);
+        expect(recorded.map((i) => i.package!.replace(/:.*/, '')).sort()).toEqual(['hello', 'libc6']);
+        for (const input of recorded) expect(input.sha256, input.package).toMatch(/^[0-9a-f]{64}$/);
+      }
+    },
+    FIRST_RUN,
+  );
 
   test('a tarball is taken only with the digest pinned for it; an unpinned version is refused', async () => {
     for (const pin of Object.values(NPM_PINS)) expect(pin).toMatch(/^sha512-[A-Za-z0-9+/]{86}==$/);
@@ -171,42 +206,52 @@ describe('corpus of third-party binaries', () => {
     expect(() => npmPin('@esbuild/linux-x64', '0.0.1')).toThrow(/not pinned.*npm view @esbuild\/linux-x64@0\.0\.1 dist\.integrity/);
   });
 
-  test('a cached tree is built again when a file changed, or when its input is not the pinned one', async () => {
-    const [tree] = await rustCorpus();
-    const bin = join(tree!.root, 'usr/local/bin/sentry-cli');
-    const original = await readFile(bin);
-    await appendFile(bin, 'changed');
-    const [rebuilt] = await rustCorpus();
-    expect((await readFile(join(rebuilt!.root, 'usr/local/bin/sentry-cli'))).equals(original)).toBe(true);
+  test(
+    'a cached tree is built again when a file changed, or when its input is not the pinned one',
+    async () => {
+      const [tree] = await rustCorpus();
+      const bin = join(tree!.root, 'usr/local/bin/sentry-cli');
+      const original = await readFile(bin);
+      await appendFile(bin, 'changed');
+      const [rebuilt] = await rustCorpus();
+      expect((await readFile(join(rebuilt!.root, 'usr/local/bin/sentry-cli'))).equals(original)).toBe(true);
 
-    const markerFile = join(rebuilt!.root, '..', 'tree.json');
-    const marker = JSON.parse(await readFile(markerFile, 'utf8')) as { inputs: Array<{ integrity: string }> };
-    const pinned = marker.inputs[0]!.integrity;
-    marker.inputs[0]!.integrity = `sha512-${'A'.repeat(86)}==`;
-    await writeFile(markerFile, JSON.stringify(marker));
-    const [again] = await rustCorpus();
-    const after = JSON.parse(await readFile(join(again!.root, '..', 'tree.json'), 'utf8')) as typeof marker;
-    expect(after.inputs[0]!.integrity).toBe(pinned);
-  }, FIRST_RUN);
+      const markerFile = join(rebuilt!.root, '..', 'tree.json');
+      const marker = JSON.parse(await readFile(markerFile, 'utf8')) as { inputs: Array<{ integrity: string }> };
+      const pinned = marker.inputs[0]!.integrity;
+      marker.inputs[0]!.integrity = `sha512-${'A'.repeat(86)}==`;
+      await writeFile(markerFile, JSON.stringify(marker));
+      const [again] = await rustCorpus();
+      const after = JSON.parse(await readFile(join(again!.root, '..', 'tree.json'), 'utf8')) as typeof marker;
+      expect(after.inputs[0]!.integrity).toBe(pinned);
+    },
+    FIRST_RUN,
+  );
 
-  test('a second call reads the cache: same trees, nothing rebuilt', async () => {
-    for (const corpus of [goCorpus, rustCorpus, debianDynamicCorpus]) {
-      const first = await corpus();
-      const markers = await Promise.all(first.map((t) => stat(join(t.root, '..', 'tree.json')).then((s) => [s.mtimeMs, s.ino])));
-      const roots = await Promise.all(first.map((t) => stat(t.root).then((s) => s.ino)));
-      // Nothing fetched: no process started (npm pack, tar), Debian's archive not asked.
-      started.commands.length = 0;
-      const asked = (['update', 'fetch', 'fetchAll'] as const).map((m) => [m, vi.spyOn(DebianArchive.prototype, m)] as const);
-      try {
-        const second = await corpus();
-        expect(second).toEqual(first);
-        expect(started.commands).toEqual([]);
-        for (const [method, spy] of asked) expect(spy, `DebianArchive.${method}`).not.toHaveBeenCalled();
-        expect(await Promise.all(second.map((t) => stat(join(t.root, '..', 'tree.json')).then((s) => [s.mtimeMs, s.ino])))).toEqual(markers);
-        expect(await Promise.all(second.map((t) => stat(t.root).then((s) => s.ino)))).toEqual(roots);
-      } finally {
-        for (const [, spy] of asked) spy.mockRestore();
+  test(
+    'a second call reads the cache: same trees, nothing rebuilt',
+    async () => {
+      for (const corpus of [goCorpus, rustCorpus, debianDynamicCorpus]) {
+        const first = await corpus();
+        const markers = await Promise.all(first.map((t) => stat(join(t.root, '..', 'tree.json')).then((s) => [s.mtimeMs, s.ino])));
+        const roots = await Promise.all(first.map((t) => stat(t.root).then((s) => s.ino)));
+        // Nothing fetched: no process started (npm pack, tar), Debian's archive not asked.
+        started.commands.length = 0;
+        const asked = (['update', 'fetch', 'fetchAll'] as const).map((m) => [m, vi.spyOn(DebianArchive.prototype, m)] as const);
+        try {
+          const second = await corpus();
+          expect(second).toEqual(first);
+          expect(started.commands).toEqual([]);
+          for (const [method, spy] of asked) expect(spy, `DebianArchive.${method}`).not.toHaveBeenCalled();
+          expect(await Promise.all(second.map((t) => stat(join(t.root, '..', 'tree.json')).then((s) => [s.mtimeMs, s.ino])))).toEqual(
+            markers,
+          );
+          expect(await Promise.all(second.map((t) => stat(t.root).then((s) => s.ino)))).toEqual(roots);
+        } finally {
+          for (const [, spy] of asked) spy.mockRestore();
+        }
       }
-    }
-  }, FIRST_RUN);
+    },
+    FIRST_RUN,
+  );
 });

@@ -89,7 +89,6 @@ describe('ARM build attributes of non-Go binaries (Debian busybox-static)', () =
   }, 300_000);
 });
 
-
 describe('dynamic linking of Debian C programs (PT_INTERP, PT_DYNAMIC)', () => {
   // Observed with readelf -l / -d. Where glibc's loader is in DT_NEEDED too, the toolchain put it there.
   const WANT: Record<string, { platform: string; interpreter: string; needed: string[] }> = {
@@ -100,7 +99,11 @@ describe('dynamic linking of Debian C programs (PT_INTERP, PT_DYNAMIC)', () => {
     armel: { platform: 'linux/arm/v6', interpreter: '/lib/ld-linux.so.3', needed: ['libc.so.6', 'ld-linux.so.3'] },
     ppc64el: { platform: 'linux/ppc64le', interpreter: '/lib64/ld64.so.2', needed: ['libc.so.6'] },
     s390x: { platform: 'linux/s390x', interpreter: '/lib/ld64.so.1', needed: ['libc.so.6'] },
-    riscv64: { platform: 'linux/riscv64', interpreter: '/lib/ld-linux-riscv64-lp64d.so.1', needed: ['libc.so.6', 'ld-linux-riscv64-lp64d.so.1'] },
+    riscv64: {
+      platform: 'linux/riscv64',
+      interpreter: '/lib/ld-linux-riscv64-lp64d.so.1',
+      needed: ['libc.so.6', 'ld-linux-riscv64-lp64d.so.1'],
+    },
     mips64el: { platform: 'linux/mips64le', interpreter: '/lib64/ld.so.1', needed: ['libc.so.6', 'ld.so.1'] },
   };
   let hellos: DebianProgram[] = [];
@@ -123,7 +126,11 @@ describe('dynamic linking of Debian C programs (PT_INTERP, PT_DYNAMIC)', () => {
   });
 
   test("glibc: libc.so.6's soname and needed loader; a gconv module's DT_RUNPATH $ORIGIN", async () => {
-    const triplets = { amd64: ['x86_64-linux-gnu', 'ld-linux-x86-64.so.2'], arm64: ['aarch64-linux-gnu', 'ld-linux-aarch64.so.1'], armhf: ['arm-linux-gnueabihf', 'ld-linux-armhf.so.3'] } as const;
+    const triplets = {
+      amd64: ['x86_64-linux-gnu', 'ld-linux-x86-64.so.2'],
+      arm64: ['aarch64-linux-gnu', 'ld-linux-aarch64.so.1'],
+      armhf: ['arm-linux-gnueabihf', 'ld-linux-armhf.so.3'],
+    } as const;
     const libcs = await debianLibcs(['amd64', 'arm64', 'armhf']);
     for (const [arch, [triplet, loader]] of Object.entries(triplets)) {
       const root = join(libcs.get(arch)!, 'usr/lib', triplet);
@@ -139,7 +146,15 @@ describe('dynamic linking of Debian C programs (PT_INTERP, PT_DYNAMIC)', () => {
   test("sharp's Node addon (npm): DT_RPATH, split on ':', and DT_SONAME", async () => {
     const addon = readElf(await readFile(await npmFile('@img/sharp-linux-x64', '0.35.5', 'lib/sharp-linux-x64-0.35.5.node')));
     expect(addon.soname).toBe('sharp-linux-x64-0.35.5.node');
-    expect(addon.needed).toEqual(['libvips-cpp.so.8.18.7', 'libstdc++.so.6', 'libm.so.6', 'libgcc_s.so.1', 'libpthread.so.0', 'libc.so.6', 'ld-linux-x86-64.so.2']);
+    expect(addon.needed).toEqual([
+      'libvips-cpp.so.8.18.7',
+      'libstdc++.so.6',
+      'libm.so.6',
+      'libgcc_s.so.1',
+      'libpthread.so.0',
+      'libc.so.6',
+      'ld-linux-x86-64.so.2',
+    ]);
     expect(addon.rpath).toHaveLength(5);
     expect(addon.rpath?.[0]).toBe('$ORIGIN/../../sharp-libvips-linux-x64/lib');
     expect(addon.runpath).toBeUndefined();
@@ -153,7 +168,9 @@ describe('x86-64 ISA level from the GNU property note, on real binaries', () => 
     expect(amd64.x86IsaNeeded).toBe(1);
     expect(describeElf(amd64)).toBe('ELF 64-bit LSB x86-64, needs x86-64 baseline, dynamic (/lib64/ld-linux-x86-64.so.2)');
     expect(checkBinary(amd64, parsePlatform('linux/amd64')).pass).toBe(true);
-    const libc = readElf(withoutSectionHeaders(await readFile(join((await debianLibcs(['amd64'])).get('amd64')!, 'usr/lib/x86_64-linux-gnu/libc.so.6'))));
+    const libc = readElf(
+      withoutSectionHeaders(await readFile(join((await debianLibcs(['amd64'])).get('amd64')!, 'usr/lib/x86_64-linux-gnu/libc.so.6'))),
+    );
     expect(libc.x86IsaNeeded).toBe(1);
     expect(readElf(await readFile(hellos.find((h) => h.arch === 'arm64')!.path)).x86IsaNeeded).toBeUndefined();
   }, 600_000);

@@ -35,10 +35,31 @@ interface Release {
   source: 'buildinfo' | 'runtime';
 }
 
-const esbuild = (arch: string, version: string, platform: string, go: string, level: string | undefined, source: Release['source'] = 'buildinfo'): Release =>
-  ({ pkg: version.startsWith('0.14.') ? `esbuild-linux-${arch}` : `@esbuild/linux-${arch}`, version, file: 'bin/esbuild', platform, go, ...(level ? { level } : {}), source });
-const lefthook = (arch: string, version: string, platform: string, go: string, level: string): Release =>
-  ({ pkg: `lefthook-linux-${arch}`, version, file: 'bin/lefthook', platform, go, level, source: 'buildinfo' });
+const esbuild = (
+  arch: string,
+  version: string,
+  platform: string,
+  go: string,
+  level: string | undefined,
+  source: Release['source'] = 'buildinfo',
+): Release => ({
+  pkg: version.startsWith('0.14.') ? `esbuild-linux-${arch}` : `@esbuild/linux-${arch}`,
+  version,
+  file: 'bin/esbuild',
+  platform,
+  go,
+  ...(level ? { level } : {}),
+  source,
+});
+const lefthook = (arch: string, version: string, platform: string, go: string, level: string): Release => ({
+  pkg: `lefthook-linux-${arch}`,
+  version,
+  file: 'bin/lefthook',
+  platform,
+  go,
+  level,
+  source: 'buildinfo',
+});
 
 const RELEASES: Release[] = [
   // Go 1.17: the blob points at runtime.buildVersion and runtime.modinfo (32/64-bit, both byte orders).
@@ -73,36 +94,39 @@ const RELEASES: Release[] = [
   esbuild('loong64', '0.28.2', 'linux/loong64', 'go1.26.5', undefined, 'runtime'),
 ];
 
-
 const GO_MAGIC = Buffer.from('\xff Go buildinf:', 'latin1');
 
 describe('Go build info of release binaries, Go 1.17 to 1.27', () => {
-  test.each(RELEASES.map((r) => [`${r.pkg}@${r.version} (${r.go}, ${r.source})`, r] as const))('%s', async (_name, r) => {
-    const path = await npmFile(r.pkg, r.version, r.file);
-    const file = await readFile(path);
-    const info = readElf(file);
-    const platform = parsePlatform(r.platform);
-    const { goarch } = goTarget(platform);
-    expect(info.go).toMatchObject({ version: r.go, source: r.source });
-    if (r.go === 'go1.17.5') {
-      expect(info.go?.settings).toEqual({}); // build settings are recorded since Go 1.18
-    } else {
-      const [key, value] = r.level ? r.level.split('=') : [];
-      expect(info.go?.settings).toMatchObject({ GOOS: 'linux', GOARCH: goarch, ...(key ? { [key]: value } : {}) });
-    }
-    expect(checkBinary(info, platform)).toMatchObject({ pass: true, problems: [] });
+  test.each(RELEASES.map((r) => [`${r.pkg}@${r.version} (${r.go}, ${r.source})`, r] as const))(
+    '%s',
+    async (_name, r) => {
+      const path = await npmFile(r.pkg, r.version, r.file);
+      const file = await readFile(path);
+      const info = readElf(file);
+      const platform = parsePlatform(r.platform);
+      const { goarch } = goTarget(platform);
+      expect(info.go).toMatchObject({ version: r.go, source: r.source });
+      if (r.go === 'go1.17.5') {
+        expect(info.go?.settings).toEqual({}); // build settings are recorded since Go 1.18
+      } else {
+        const [key, value] = r.level ? r.level.split('=') : [];
+        expect(info.go?.settings).toMatchObject({ GOOS: 'linux', GOARCH: goarch, ...(key ? { [key]: value } : {}) });
+      }
+      expect(checkBinary(info, platform)).toMatchObject({ pass: true, problems: [] });
 
-    // The same from the program headers alone.
-    expect(readElf(withoutSectionHeaders(file)).go).toEqual(info.go);
+      // The same from the program headers alone.
+      expect(readElf(withoutSectionHeaders(file)).go).toEqual(info.go);
 
-    // Without a blob there is no magic anywhere in the file: nothing was moved, it was left out.
-    if (r.source === 'runtime') expect(file.indexOf(GO_MAGIC)).toBe(-1);
+      // Without a blob there is no magic anywhere in the file: nothing was moved, it was left out.
+      if (r.source === 'runtime') expect(file.indexOf(GO_MAGIC)).toBe(-1);
 
-    const oracle = await goVersionM(path);
-    if (oracle === undefined) return;
-    if (r.source === 'runtime') expect(oracle, '`go version -m` finds nothing in a binary without the blob').toBeNull();
-    else expect({ version: info.go?.version, settings: info.go?.settings }).toEqual(oracle);
-  }, 300_000);
+      const oracle = await goVersionM(path);
+      if (oracle === undefined) return;
+      if (r.source === 'runtime') expect(oracle, '`go version -m` finds nothing in a binary without the blob').toBeNull();
+      else expect({ version: info.go?.version, settings: info.go?.settings }).toEqual(oracle);
+    },
+    300_000,
+  );
 
   test('esbuild 0.28.2 for arm/v7 fails an arm/v6 platform by its GOARM, found without the blob', async () => {
     const info = readElf(await readFile(await npmFile('@esbuild/linux-arm', '0.28.2', 'bin/esbuild')));
@@ -122,8 +146,13 @@ describe('Go build info of release binaries, Go 1.17 to 1.27', () => {
 describe("Debian trixie's Go toolchain, as Go binaries of seven architectures", () => {
   // Debian's own choices show: armhf's Go is built for ARMv6, i386's without SSE2.
   const cases = [
-    ['amd64', 'linux/amd64', 'GOAMD64=v1'], ['arm64', 'linux/arm64', 'GOARM64=v8.0'], ['armhf', 'linux/arm/v7', 'GOARM=6'],
-    ['armel', 'linux/arm/v6', 'GOARM=5'], ['i386', 'linux/386', 'GO386=softfloat'], ['ppc64el', 'linux/ppc64le', 'GOPPC64=power8'], ['s390x', 'linux/s390x', ''],
+    ['amd64', 'linux/amd64', 'GOAMD64=v1'],
+    ['arm64', 'linux/arm64', 'GOARM64=v8.0'],
+    ['armhf', 'linux/arm/v7', 'GOARM=6'],
+    ['armel', 'linux/arm/v6', 'GOARM=5'],
+    ['i386', 'linux/386', 'GO386=softfloat'],
+    ['ppc64el', 'linux/ppc64le', 'GOPPC64=power8'],
+    ['s390x', 'linux/s390x', ''],
   ] as const;
   let gos = new Map<string, DebianGo>();
   beforeAll(async () => {
@@ -135,7 +164,11 @@ describe("Debian trixie's Go toolchain, as Go binaries of seven architectures", 
     const info = readElf(await readFile(go.path));
     const platform = parsePlatform(platformText);
     const [key, value] = level ? level.split('=') : [];
-    expect(info.go).toMatchObject({ version: go.goVersion, source: 'buildinfo', settings: { GOOS: 'linux', GOARCH: goTarget(platform).goarch, ...(key ? { [key]: value } : {}) } });
+    expect(info.go).toMatchObject({
+      version: go.goVersion,
+      source: 'buildinfo',
+      settings: { GOOS: 'linux', GOARCH: goTarget(platform).goarch, ...(key ? { [key]: value } : {}) },
+    });
     expect(checkBinary(info, platform).pass).toBe(true);
     const oracle = await goVersionM(go.path);
     if (oracle) expect({ version: info.go?.version, settings: info.go?.settings }).toEqual(oracle);

@@ -16,8 +16,17 @@ import { RUN_LABEL, Session } from '../../harness/engine/session.ts';
 import type { RunReport } from '../../harness/result/model.ts';
 import { CLI, ROOT } from './helpers.ts';
 import {
-  copyImage, findSecrets, makeCertificates, readTree, removeContainer, request, secretForms, startTlsRegistry,
-  type Certificates, type CopiedImage, type TlsRegistry,
+  copyImage,
+  findSecrets,
+  makeCertificates,
+  readTree,
+  removeContainer,
+  request,
+  secretForms,
+  startTlsRegistry,
+  type Certificates,
+  type CopiedImage,
+  type TlsRegistry,
 } from './support/tls-registry.ts';
 
 /** The engine's Docker Hub mirror (plain HTTP, loopback): where the alpine stand-in is copied from. */
@@ -53,7 +62,13 @@ const runs: Run[] = [];
 
 /** The test's own environment, without any credential or docker config of the machine's. */
 function baseEnv(): Record<string, string> {
-  const drop = new Set(['MULTIARCH_REGISTRY_USERNAME', 'MULTIARCH_REGISTRY_PASSWORD', 'DOCKER_CONFIG', 'GITHUB_STEP_SUMMARY', 'MULTIARCH_DEBUG']);
+  const drop = new Set([
+    'MULTIARCH_REGISTRY_USERNAME',
+    'MULTIARCH_REGISTRY_PASSWORD',
+    'DOCKER_CONFIG',
+    'GITHUB_STEP_SUMMARY',
+    'MULTIARCH_DEBUG',
+  ]);
   return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !drop.has(e[0])));
 }
 
@@ -63,11 +78,24 @@ function baseEnv(): Record<string, string> {
  * `password` undefined: it fails as a locked keychain does.
  */
 async function writeHelper(name: string, password: string | undefined): Promise<void> {
-  const answer = password === undefined
-    ? ['echo "error: the keychain is locked" >&2', 'exit 1']
-    : [`printf '{"ServerURL":"%s","Username":"${USER}","Secret":"%s"}\\n' "$server" '${password}'`];
+  const answer =
+    password === undefined
+      ? ['echo "error: the keychain is locked" >&2', 'exit 1']
+      : [`printf '{"ServerURL":"%s","Username":"${USER}","Secret":"%s"}\\n' "$server" '${password}'`];
   const file = join(helperBin, `docker-credential-${name}`);
-  await writeFile(file, ['#!/bin/sh', 'server=""', 'read -r server || true', `echo "${name} $server" >> '${helperLog}'`, '[ "$1" = get ] || exit 1', ...answer, ''].join('\n'), { mode: 0o700 });
+  await writeFile(
+    file,
+    [
+      '#!/bin/sh',
+      'server=""',
+      'read -r server || true',
+      `echo "${name} $server" >> '${helperLog}'`,
+      '[ "$1" = get ] || exit 1',
+      ...answer,
+      '',
+    ].join('\n'),
+    { mode: 0o700 },
+  );
   await chmod(file, 0o700);
 }
 
@@ -91,18 +119,38 @@ async function verify(label: string, o: { env: Record<string, string>; caFile: b
   const reports = join(dir, 'reports');
   await mkdir(tmp, { recursive: true });
   const args = [
-    'verify', image, ...(o.caFile ? ['--ca-file', certs.caFile] : []), '--expect-uname', '--command', 'uname', '--command=-m',
-    '--json', join(reports, 'report.json'), '--reporter', `junit=${join(reports, 'report.junit.xml')}`,
-    '--reporter', `html=${join(reports, 'report.html')}`, '--reporter', `markdown=${join(reports, 'report.md')}`,
+    'verify',
+    image,
+    ...(o.caFile ? ['--ca-file', certs.caFile] : []),
+    '--expect-uname',
+    '--command',
+    'uname',
+    '--command=-m',
+    '--json',
+    join(reports, 'report.json'),
+    '--reporter',
+    `junit=${join(reports, 'report.junit.xml')}`,
+    '--reporter',
+    `html=${join(reports, 'report.html')}`,
+    '--reporter',
+    `markdown=${join(reports, 'report.md')}`,
     ...(o.quiet ? ['--quiet'] : []),
   ];
   const r = await execa('node', [CLI, ...args], {
-    cwd: ROOT, reject: false, extendEnv: false, env: { ...baseEnv(), GITHUB_STEP_SUMMARY: '', TMPDIR: tmp, ...o.env }, timeout: 30 * 60_000,
+    cwd: ROOT,
+    reject: false,
+    extendEnv: false,
+    env: { ...baseEnv(), GITHUB_STEP_SUMMARY: '', TMPDIR: tmp, ...o.env },
+    timeout: 30 * 60_000,
   });
   const files = await readTree(dir);
   const json = files[join(reports, 'report.json')];
   const run: Run = {
-    label, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, report: json ? (JSON.parse(json) as RunReport) : undefined,
+    label,
+    exitCode: r.exitCode,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    report: json ? (JSON.parse(json) as RunReport) : undefined,
     scanned: { [`${label} stdout`]: r.stdout, [`${label} stderr`]: r.stderr, ...files },
   };
   runs.push(run);
@@ -137,13 +185,19 @@ function expectEveryPlatformPasses(run: Run): void {
   expect(report.platforms.map((p) => p.platform).sort()).toEqual(copied.entries.map((e) => e.platform).sort());
   for (const p of report.platforms) {
     expect(p.status, `${p.platform}: ${p.message}`).toBe('pass');
-    expect(Object.values(p.checks).map((c) => c.status), `${p.platform}: ${JSON.stringify(p.checks)}`).toEqual(['pass', 'pass', 'pass', 'pass']);
+    expect(
+      Object.values(p.checks).map((c) => c.status),
+      `${p.platform}: ${JSON.stringify(p.checks)}`,
+    ).toEqual(['pass', 'pass', 'pass', 'pass']);
     // The run was pinned to the manifest the registry lists for that platform.
     expect(p.digest).toBe(copied.entries.find((e) => e.platform === p.platform)!.digest);
   }
   expect(report.summary).toMatchObject({ passed: copied.entries.length, failed: 0 });
   for (const file of ['report.json', 'report.junit.xml', 'report.html', 'report.md']) {
-    expect(Object.keys(run.scanned).some((k) => k.endsWith(`/reports/${file}`)), `${run.label} wrote ${file}`).toBe(true);
+    expect(
+      Object.keys(run.scanned).some((k) => k.endsWith(`/reports/${file}`)),
+      `${run.label} wrote ${file}`,
+    ).toBe(true);
   }
 }
 
@@ -151,7 +205,11 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'mah-auth-registry-'));
   certs = await makeCertificates(join(work, 'ca'), join(work, 'ca', 'server'));
   registry = await startTlsRegistry({
-    dir: join(work, 'registry'), certificates: certs, user: USER, password: PASSWORD, labels: ctx.labels,
+    dir: join(work, 'registry'),
+    certificates: certs,
+    user: USER,
+    password: PASSWORD,
+    labels: ctx.labels,
     onCreate: (name) => ctx.defer(`removing the TLS registry ${name}`, () => removeContainer(name)),
   });
   copied = await copyImage(
@@ -170,7 +228,11 @@ beforeAll(async () => {
   const helperConfig = JSON.stringify({ credsStore: 'mah-e2e-wrong', credHelpers: { [registry.address]: 'mah-e2e' } }, null, 2);
   const brokenConfig = JSON.stringify({ credHelpers: { [registry.address]: 'mah-e2e-broken' } }, null, 2);
   for (const [kind, content] of [
-    ['empty', undefined], ['auths', authConfig(PASSWORD)], ['wrong', authConfig(WRONG_PASSWORD)], ['helper', helperConfig], ['brokenHelper', brokenConfig],
+    ['empty', undefined],
+    ['auths', authConfig(PASSWORD)],
+    ['wrong', authConfig(WRONG_PASSWORD)],
+    ['helper', helperConfig],
+    ['brokenHelper', brokenConfig],
   ] as const) {
     const dir = join(work, `docker-config-${kind}`);
     await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -183,7 +245,8 @@ afterAll(async () => {
   const problems = await ctx.cleanup();
   if (work) await rm(work, { recursive: true, force: true });
   const left = await execa('docker', ['ps', '-aq', '--filter', `label=${RUN_LABEL}=${ctx.id}`], { reject: false });
-  if (problems.length > 0 || left.stdout.trim()) throw new Error(`the TLS registry was not removed: ${[...problems, left.stdout.trim()].filter(Boolean).join('; ')}`);
+  if (problems.length > 0 || left.stdout.trim())
+    throw new Error(`the TLS registry was not removed: ${[...problems, left.stdout.trim()].filter(Boolean).join('; ')}`);
 });
 
 describe('verify against a registry with TLS from a private CA and htpasswd basic auth', () => {
@@ -198,7 +261,8 @@ describe('verify against a registry with TLS from a private CA and htpasswd basi
 
   test('(a) --ca-file and credentials from the environment: every platform passes all four checks', async () => {
     const run = await verify('env-credentials', {
-      caFile: true, env: { MULTIARCH_REGISTRY_USERNAME: USER, MULTIARCH_REGISTRY_PASSWORD: PASSWORD, DOCKER_CONFIG: dockerConfig.empty },
+      caFile: true,
+      env: { MULTIARCH_REGISTRY_USERNAME: USER, MULTIARCH_REGISTRY_PASSWORD: PASSWORD, DOCKER_CONFIG: dockerConfig.empty },
     });
     expectEveryPlatformPasses(run);
     expectNoSecrets(run);
@@ -212,7 +276,10 @@ describe('verify against a registry with TLS from a private CA and htpasswd basi
 
   test('(c) a wrong password, from the environment or a docker config, is one sentence: the registry refused, and what to do', async () => {
     for (const [label, env] of [
-      ['wrong-password-env', { MULTIARCH_REGISTRY_USERNAME: USER, MULTIARCH_REGISTRY_PASSWORD: WRONG_PASSWORD, DOCKER_CONFIG: dockerConfig.empty }],
+      [
+        'wrong-password-env',
+        { MULTIARCH_REGISTRY_USERNAME: USER, MULTIARCH_REGISTRY_PASSWORD: WRONG_PASSWORD, DOCKER_CONFIG: dockerConfig.empty },
+      ],
       ['wrong-password-docker-config', { DOCKER_CONFIG: dockerConfig.wrong }],
     ] as const) {
       const run = await verify(label, { caFile: true, quiet: true, env });
@@ -226,7 +293,9 @@ describe('verify against a registry with TLS from a private CA and htpasswd basi
 
   test('(d) without --ca-file: one sentence about the certificate, naming --ca-file', async () => {
     const run = await verify('no-ca-file', {
-      caFile: false, quiet: true, env: { MULTIARCH_REGISTRY_USERNAME: USER, MULTIARCH_REGISTRY_PASSWORD: PASSWORD, DOCKER_CONFIG: dockerConfig.empty },
+      caFile: false,
+      quiet: true,
+      env: { MULTIARCH_REGISTRY_USERNAME: USER, MULTIARCH_REGISTRY_PASSWORD: PASSWORD, DOCKER_CONFIG: dockerConfig.empty },
     });
     const sentence = expectOneSentence(run);
     expect(sentence).toContain(registry.address);
@@ -237,7 +306,13 @@ describe('verify against a registry with TLS from a private CA and htpasswd basi
 
   test('(e) with MULTIARCH_DEBUG=1 too, a refused run prints no credential', async () => {
     const run = await verify('wrong-password-debug', {
-      caFile: true, env: { MULTIARCH_REGISTRY_USERNAME: USER, MULTIARCH_REGISTRY_PASSWORD: WRONG_PASSWORD, DOCKER_CONFIG: dockerConfig.empty, MULTIARCH_DEBUG: '1' },
+      caFile: true,
+      env: {
+        MULTIARCH_REGISTRY_USERNAME: USER,
+        MULTIARCH_REGISTRY_PASSWORD: WRONG_PASSWORD,
+        DOCKER_CONFIG: dockerConfig.empty,
+        MULTIARCH_DEBUG: '1',
+      },
     });
     expect(run.exitCode, tail(run)).toBe(2);
     expectNoSecrets(run);
@@ -254,8 +329,12 @@ describe('verify against a registry with TLS from a private CA and htpasswd basi
     expect(new Set(asked)).toEqual(new Set([`mah-e2e ${registry.address}`]));
   });
 
-  test('(g) a credential helper that fails: one sentence, the registry\'s refusal and why there were no credentials (the helper, where it is named, its words)', async () => {
-    const run = await verify('credential-helper-fails', { caFile: true, quiet: true, env: { DOCKER_CONFIG: dockerConfig.brokenHelper, PATH: helperPath() } });
+  test("(g) a credential helper that fails: one sentence, the registry's refusal and why there were no credentials (the helper, where it is named, its words)", async () => {
+    const run = await verify('credential-helper-fails', {
+      caFile: true,
+      quiet: true,
+      env: { DOCKER_CONFIG: dockerConfig.brokenHelper, PATH: helperPath() },
+    });
     const sentence = expectOneSentence(run);
     expect(sentence).toBe(
       `multiarch-harness: ${registry.address} refused manifest latest (401), and the harness has no credentials for it: the credential helper docker-credential-mah-e2e-broken (credHelpers["${registry.address}"] in ${join(dockerConfig.brokenHelper, 'config.json')}) failed (exit code 1) for ${registry.address}: error: the keychain is locked.`,
@@ -265,8 +344,14 @@ describe('verify against a registry with TLS from a private CA and htpasswd basi
 
   test('(e) no stdout, stderr, report (json, junit, html, markdown) or leftover temporary file of any run holds a credential', () => {
     expect(runs.map((r) => r.label)).toEqual([
-      'env-credentials', 'docker-config-credentials', 'wrong-password-env', 'wrong-password-docker-config', 'no-ca-file', 'wrong-password-debug',
-      'credential-helper', 'credential-helper-fails',
+      'env-credentials',
+      'docker-config-credentials',
+      'wrong-password-env',
+      'wrong-password-docker-config',
+      'no-ca-file',
+      'wrong-password-debug',
+      'credential-helper',
+      'credential-helper-fails',
     ]);
     const scanned = Object.assign({}, ...runs.map((r) => r.scanned)) as Record<string, string>;
     // The search can find what it looks for: the docker config the test wrote holds the base64 form.
@@ -275,7 +360,7 @@ describe('verify against a registry with TLS from a private CA and htpasswd basi
     expect(findSecrets(scanned, SECRETS)).toEqual([]);
   });
 
-  test('verify leaves nothing of its own behind: no container but this test\'s registry, no image pulled from it', async () => {
+  test("verify leaves nothing of its own behind: no container but this test's registry, no image pulled from it", async () => {
     const labelled = await execa('docker', ['ps', '-a', '--filter', `label=${RUN_LABEL}`, '--format', `{{.Label "${RUN_LABEL}"}}`]);
     expect(labelled.stdout.split('\n').filter(Boolean)).toEqual([ctx.id]);
     const images = await execa('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}@{{.Digest}}']);

@@ -13,7 +13,7 @@ const binfmt = (...args: string[]) => execa('docker', ['run', '--privileged', '-
 const supported = async () => (JSON.parse((await binfmt()).stdout) as { supported: string[] }).supported;
 
 describe('tonistiigi/binfmt stand-in', () => {
-  test('installs a working handler where none is, and uninstalls it; the host\'s is restored', async () => {
+  test("installs a working handler where none is, and uninstalls it; the host's is restored", async () => {
     const original = await snapshotBinfmt();
     try {
       await writeFile(HANDLER, '-1').catch(() => undefined);
@@ -22,7 +22,9 @@ describe('tonistiigi/binfmt stand-in', () => {
       const install = await binfmt('--install', 'mips64le');
       expect(install.stderr).toMatch(/^installing: mips64le OK$/m);
       expect(parseHandler('qemu-mips64el', await readFile(HANDLER, 'utf8'))).toMatchObject({
-        enabled: true, interpreter: '/usr/bin/qemu-mips64el', flags: 'POCF',
+        enabled: true,
+        interpreter: '/usr/bin/qemu-mips64el',
+        flags: 'POCF',
       });
       // A later container, with the registering one gone, runs mips64le code through it.
       expect(await supported()).toContain('linux/mips64le');

@@ -53,8 +53,16 @@ function cli(args: string[], env: Record<string, string>) {
 /** The engine's events for containers matching the filters, between two moments (seconds since the epoch), as `event name`. */
 async function containerEvents(since: number, until: number, filters: string[]): Promise<string[]> {
   const r = await execa('docker', [
-    'events', '--since', String(since), '--until', String(until), '--filter', 'type=container',
-    ...filters.flatMap((f) => ['--filter', f]), '--format', '{{.Action}} {{.Actor.Attributes.name}}',
+    'events',
+    '--since',
+    String(since),
+    '--until',
+    String(until),
+    '--filter',
+    'type=container',
+    ...filters.flatMap((f) => ['--filter', f]),
+    '--format',
+    '{{.Action}} {{.Actor.Attributes.name}}',
   ]);
   return r.stdout.split('\n').filter(Boolean);
 }
@@ -62,39 +70,62 @@ async function containerEvents(since: number, until: number, filters: string[]):
 const seconds = () => Math.floor(Date.now() / 1000);
 
 describe('a bound passed is one sentence, and nothing is left behind', () => {
-  test('MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS: a step\'s `docker run` of a container that sleeps is ended at the bound; the step fails with the sentence; the container is gone', async () => {
+  test("MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS: a step's `docker run` of a container that sleeps is ended at the bound; the step fails with the sentence; the container is gone", async () => {
     const since = seconds() - 1;
     const report = join(tmp, 'hanging-step.json');
-    const r = await cli(['run', 'test/e2e/fixtures/hanging-step.ts', '--json', report, '--quiet'], { MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS: '8000' });
+    const r = await cli(['run', 'test/e2e/fixtures/hanging-step.ts', '--json', report, '--quiet'], {
+      MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS: '8000',
+    });
     const until = seconds() + 1;
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(1);
     const json = JSON.parse(await readFile(report, 'utf8')) as RunReport;
     const step = json.steps![0]!;
     expect(step.status).toBe('fail');
     expect(step.failures).toHaveLength(1);
-    expect(step.failures[0]).toMatch(/^`docker run --rm --name mah-[0-9a-f]+-sleeper .*` did not finish within 8 s \(the bound on a command that states none: MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS sets it\)\.$/);
+    expect(step.failures[0]).toMatch(
+      /^`docker run --rm --name mah-[0-9a-f]+-sleeper .*` did not finish within 8 s \(the bound on a command that states none: MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS sets it\)\.$/,
+    );
     expect(`${r.stdout}\n${r.stderr}`).toContain('did not finish within 8 s');
     expect(r.stderr).not.toMatch(/internal error|^\s+at /m);
     // The container started (the bound cut a running command short, not a pull) and was removed.
     const events = await containerEvents(since, until, [`label=${TEST_LABEL}`]);
-    expect(events.filter((e) => e.startsWith('start ')), events.join('\n')).toHaveLength(1);
-    expect(events.filter((e) => e.startsWith('destroy ')), events.join('\n')).toHaveLength(1);
+    expect(
+      events.filter((e) => e.startsWith('start ')),
+      events.join('\n'),
+    ).toHaveLength(1);
+    expect(
+      events.filter((e) => e.startsWith('destroy ')),
+      events.join('\n'),
+    ).toHaveLength(1);
     expect((await execa('docker', ['ps', '-aq', '--filter', `label=${TEST_LABEL}`])).stdout.trim()).toBe('');
     expect(await harnessLeftovers()).toEqual([]);
   });
 
   test('MULTIARCH_HARNESS_REGISTRY_READY_TIMEOUT_MS: a run registry that never answers GET /v2/ is one sentence (exit 2) at the bound; its container is gone', async () => {
     const since = seconds() - 1;
-    const r = await cli(['run', 'test/e2e/fixtures/echo-amd64.ts', '--quiet'], { MULTIARCH_REGISTRY_IMAGE: SILENT, MULTIARCH_HARNESS_REGISTRY_READY_TIMEOUT_MS: '3000' });
+    const r = await cli(['run', 'test/e2e/fixtures/echo-amd64.ts', '--quiet'], {
+      MULTIARCH_REGISTRY_IMAGE: SILENT,
+      MULTIARCH_HARNESS_REGISTRY_READY_TIMEOUT_MS: '3000',
+    });
     const until = seconds() + 1;
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(2);
     const lines = r.stderr.trim().split('\n');
     expect(lines, r.stderr).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`^multiarch-harness: The local registry \\(${SILENT.replace(/[.:]/g, '\\$&')}\\) did not start: the registry did not answer GET /v2/ with 200 on 127\\.0\\.0\\.1:\\d+ within 3 s \\(MULTIARCH_HARNESS_REGISTRY_READY_TIMEOUT_MS sets that bound\\)\\.$`));
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^multiarch-harness: The local registry \\(${SILENT.replace(/[.:]/g, '\\$&')}\\) did not start: the registry did not answer GET /v2/ with 200 on 127\\.0\\.0\\.1:\\d+ within 3 s \\(MULTIARCH_HARNESS_REGISTRY_READY_TIMEOUT_MS sets that bound\\)\\.$`,
+      ),
+    );
     // It ran, and was removed (testcontainers removes what did not get ready; the session's label sweeps the rest).
     const events = await containerEvents(since, until, [`image=${SILENT}`]);
-    expect(events.filter((e) => e.startsWith('start ')), events.join('\n')).toHaveLength(1);
-    expect(events.filter((e) => e.startsWith('destroy ')), events.join('\n')).toHaveLength(1);
+    expect(
+      events.filter((e) => e.startsWith('start ')),
+      events.join('\n'),
+    ).toHaveLength(1);
+    expect(
+      events.filter((e) => e.startsWith('destroy ')),
+      events.join('\n'),
+    ).toHaveLength(1);
     expect((await execa('docker', ['ps', '-aq', '--filter', `ancestor=${SILENT}`])).stdout.trim()).toBe('');
     expect(await harnessLeftovers()).toEqual([]);
   });

@@ -16,7 +16,11 @@ describe('builder-lifecycle scenario', () => {
     const before = await currentBuilder();
     const classic = { env: { DOCKER_HOST: 'unix:///run/multiarch-harness/classic-engine.sock' } };
     // What other work left on the classic engine is not this test's: compare before and after.
-    const classicImages = async () => (await execa('docker', ['images', '-q', '--no-trunc', '--filter', 'reference=127.0.0.1:*/*'], classic)).stdout.split('\n').filter(Boolean).sort();
+    const classicImages = async () =>
+      (await execa('docker', ['images', '-q', '--no-trunc', '--filter', 'reference=127.0.0.1:*/*'], classic)).stdout
+        .split('\n')
+        .filter(Boolean)
+        .sort();
     const classicBefore = await classicImages();
     const json = `${ROOT}reports/e2e-builder-lifecycle.json`;
     const r = await cli(['run', 'scenarios/builder-lifecycle.ts', '--quiet', '--reporter', `json=${json}`]);
@@ -27,8 +31,13 @@ describe('builder-lifecycle scenario', () => {
     expect((report.steps ?? []).map((s) => s.section)).toEqual(['1.5', '1.6', '1.7', '1.7', '1.7', '1.7', '1.10']);
     // The article's error, for real, from the classic-store engine prepare-host starts.
     const classicLoad = report.steps!.find((s) => /classic image store/.test(s.title));
-    expect(classicLoad?.observed.join('\n')).toMatch(/classic image store: exit 1, ERROR: docker exporter does not currently support exporting manifest lists/);
-    expect(report.platforms.map((p) => [p.platform, p.status])).toEqual([['linux/arm64', 'pass'], ['linux/amd64', 'pass']]);
+    expect(classicLoad?.observed.join('\n')).toMatch(
+      /classic image store: exit 1, ERROR: docker exporter does not currently support exporting manifest lists/,
+    );
+    expect(report.platforms.map((p) => [p.platform, p.status])).toEqual([
+      ['linux/arm64', 'pass'],
+      ['linux/amd64', 'pass'],
+    ]);
 
     const builders = (await execa('docker', ['buildx', 'ls', '--format', '{{.Name}}'])).stdout;
     expect(builders).not.toMatch(/mah-/);

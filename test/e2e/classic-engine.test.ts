@@ -19,8 +19,13 @@ describe('a build scenario on the classic-store engine', () => {
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     const report = JSON.parse(await readFile(json, 'utf8')) as RunReport;
     expect(report.host.imageStore).toBe('classic');
-    expect(report.platforms.map((p) => [p.platform, p.status])).toEqual([['linux/amd64', 'pass'], ['linux/arm64', 'pass']]);
-    expect(report.notes.join('\n')).toMatch(/classic image store, whose default builder cannot build several platforms.*docker-container builder created for this run \(mah-[0-9a-f]+-builder/);
+    expect(report.platforms.map((p) => [p.platform, p.status])).toEqual([
+      ['linux/amd64', 'pass'],
+      ['linux/arm64', 'pass'],
+    ]);
+    expect(report.notes.join('\n')).toMatch(
+      /classic image store, whose default builder cannot build several platforms.*docker-container builder created for this run \(mah-[0-9a-f]+-builder/,
+    );
     const builders = (await execa('docker', ['buildx', 'ls', '--format', '{{.Name}}'])).stdout;
     expect(builders).not.toMatch(/^mah-/m);
     const left = (await execa('docker', ['ps', '-aq', '--filter', `label=${RUN_LABEL}`], { env })).stdout.trim();

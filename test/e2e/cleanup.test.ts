@@ -12,7 +12,9 @@ import { allContainers, CLI, harnessLeftovers, ROOT } from './helpers.ts';
 function startRun() {
   const child = execa('node', [CLI, 'run', 'test/e2e/fixtures/echo-amd64.ts'], { cwd: ROOT, reject: false });
   const registryUp = new Promise<void>((resolve, reject) => {
-    child.stderr!.on('data', (d: Buffer) => { if (/registry .* is up/.test(d.toString())) resolve(); });
+    child.stderr!.on('data', (d: Buffer) => {
+      if (/registry .* is up/.test(d.toString())) resolve();
+    });
     void child.then(() => reject(new Error('the run ended before its registry was up')));
   });
   return { child, registryUp };
@@ -23,7 +25,10 @@ async function labelled(): Promise<string[]> {
 }
 
 describe('cleanup', () => {
-  test.each([['SIGTERM', 143], ['SIGINT', 130]] as const)('%s mid-run removes the registry and exits %i', async (signal, code) => {
+  test.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const)('%s mid-run removes the registry and exits %i', async (signal, code) => {
     const before = await allContainers();
     const { child, registryUp } = startRun();
     await registryUp;
@@ -48,11 +53,17 @@ describe('cleanup', () => {
 
 describe('what cannot carry a label', () => {
   test('a builder and a pulled image of a SIGKILLed session are swept by the next one; images that were there before stay', async () => {
-    expect((await execa('docker', ['image', 'inspect', IMAGE], { reject: false })).exitCode, `${IMAGE} must not be in the engine before the test`).not.toBe(0);
+    expect(
+      (await execa('docker', ['image', 'inspect', IMAGE], { reject: false })).exitCode,
+      `${IMAGE} must not be in the engine before the test`,
+    ).not.toBe(0);
     const imagesBefore = (await execa('docker', ['images', '-q', '--no-trunc'])).stdout.split('\n').sort();
     const child = execa('node', [CLI, 'run', 'test/e2e/fixtures/leaves-builder-and-image.ts'], { cwd: ROOT, reject: false });
     const left = await new Promise<string>((resolve, reject) => {
-      child.stderr!.on('data', (d: Buffer) => { const m = /LEFT (\S+)/.exec(d.toString()); if (m) resolve(m[1]!); });
+      child.stderr!.on('data', (d: Buffer) => {
+        const m = /LEFT (\S+)/.exec(d.toString());
+        if (m) resolve(m[1]!);
+      });
       void child.then((r) => reject(new Error(`the run ended first: ${r.stderr}`)));
     });
     child.kill('SIGKILL');
@@ -73,7 +84,7 @@ describe('what cannot carry a label', () => {
 });
 
 describe('handlers through the engine', () => {
-  test('equal the handlers in this host\'s /proc', async () => {
+  test("equal the handlers in this host's /proc", async () => {
     const local = await readLocalHandlers();
     expect(local.length).toBeGreaterThan(0);
     const viaEngine = await readEngineHandlers('alpine:latest', [`${RUN_LABEL}=handler-probe`]);

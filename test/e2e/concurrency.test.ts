@@ -10,8 +10,23 @@ const ALPINE = '127.0.0.1:5001/library/alpine:latest';
 
 /** Runs a verify while listening to the engine's events; the most of its containers running at once. */
 async function mostAtOnce(...args: string[]): Promise<number> {
-  const events = execa('docker', ['events', '--filter', 'type=container', '--filter', 'event=start', '--filter', 'event=die',
-    '--filter', `label=${RUN_LABEL}`, '--format', '{{.Action}} {{.Actor.ID}}'], { reject: false, buffer: false });
+  const events = execa(
+    'docker',
+    [
+      'events',
+      '--filter',
+      'type=container',
+      '--filter',
+      'event=start',
+      '--filter',
+      'event=die',
+      '--filter',
+      `label=${RUN_LABEL}`,
+      '--format',
+      '{{.Action}} {{.Actor.ID}}',
+    ],
+    { reject: false, buffer: false },
+  );
   const running = new Set<string>();
   let most = 0;
   let starts = 0;

@@ -20,7 +20,10 @@ async function verifyWith(script: string, env: Record<string, string> = {}) {
   const platform = native === 'linux/arm64' ? 'linux/s390x' : 'linux/arm64';
   const json = join(stateDir(), `emulator-faults-${process.pid}-${Math.random().toString(36).slice(2, 8)}.json`);
   try {
-    const r = await cli(['verify', ALPINE, '--platforms', platform, '--command', 'sh', '--command=-c', `--command=${script}`, '--json', json, '--quiet'], env);
+    const r = await cli(
+      ['verify', ALPINE, '--platforms', platform, '--command', 'sh', '--command=-c', `--command=${script}`, '--json', json, '--quiet'],
+      env,
+    );
     const report = JSON.parse(await readFile(json, 'utf8')) as RunReport;
     return { r, p: report.platforms[0]! };
   } finally {
@@ -41,19 +44,23 @@ describe('trouble under QEMU', () => {
     expect(r.exitCode, r.stdout + r.stderr).toBe(1);
     expect(p.mode).toBe('qemu');
     expect(p.checks!.run.status).toBe('fail');
-    expect(p.checks!.run.message).toMatch(/^fails under QEMU [\d.]+ \(qemu-\w+\) \(it hung under QEMU: no CPU time and no output for \d+ s, so the harness stopped it\) and under QEMU [\d.]+ \(qemu-\w+\) \(it hung under QEMU: .*\): this points at the image$/);
+    expect(p.checks!.run.message).toMatch(
+      /^fails under QEMU [\d.]+ \(qemu-\w+\) \(it hung under QEMU: no CPU time and no output for \d+ s, so the harness stopped it\) and under QEMU [\d.]+ \(qemu-\w+\) \(it hung under QEMU: .*\): this points at the image$/,
+    );
     expect(p.secondOpinion).toMatchObject({ status: 'fail' });
     expect(p.decidedBy).toMatch(/^QEMU [\d.]+ \(qemu-\w+\)$/);
   });
 
-  test('a program that crashes under both QEMUs is the image\'s fault, not the emulator\'s', async () => {
+  test("a program that crashes under both QEMUs is the image's fault, not the emulator's", async () => {
     before = await allContainers();
     // Not as PID 1: a guest crash in a container's first process makes QEMU kill itself with the
     // signal, which the kernel does not deliver to a namespace's init, so QEMU waits forever (a hang).
-    const { r, p } = await verifyWith('sh -c \'kill -SEGV $$\'; exit $?');
+    const { r, p } = await verifyWith("sh -c 'kill -SEGV $$'; exit $?");
     expect(r.exitCode, r.stdout + r.stderr).toBe(1);
     expect(p.mode).toBe('qemu');
-    expect(p.checks!.run.message).toMatch(/^fails under QEMU [\d.]+ \(qemu-\w+\) \(.*(SIGSEGV|139).*\) and under QEMU [\d.]+ \(qemu-\w+\) \(.*(SIGSEGV|139).*\): this points at the image$/);
+    expect(p.checks!.run.message).toMatch(
+      /^fails under QEMU [\d.]+ \(qemu-\w+\) \(.*(SIGSEGV|139).*\) and under QEMU [\d.]+ \(qemu-\w+\) \(.*(SIGSEGV|139).*\): this points at the image$/,
+    );
     expect(p).toMatchObject({ emulatorSuspect: false, secondOpinion: { status: 'fail' } });
     // The two opinions came from two different QEMU versions.
     const versions = [...p.checks!.run.message!.matchAll(/QEMU ([\d.]+) \(qemu-/g)].map((m) => m[1]);

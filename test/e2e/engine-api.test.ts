@@ -29,19 +29,37 @@ afterAll(async () => {
 
 async function verify(label: string, env: Record<string, string>) {
   const json = join(dir, `${label}.json`);
-  const r = await cli(['verify', IMAGE, '--platform', 'linux/amd64,linux/arm64', '--expect-uname', '--command', 'uname', '--command=-m', '--quiet', '--json', json], env);
-  const report = r.exitCode === 0 ? JSON.parse(await readFile(json, 'utf8')) as RunReport : undefined;
+  const r = await cli(
+    [
+      'verify',
+      IMAGE,
+      '--platform',
+      'linux/amd64,linux/arm64',
+      '--expect-uname',
+      '--command',
+      'uname',
+      '--command=-m',
+      '--quiet',
+      '--json',
+      json,
+    ],
+    env,
+  );
+  const report = r.exitCode === 0 ? (JSON.parse(await readFile(json, 'utf8')) as RunReport) : undefined;
   return { ...r, report };
 }
 
 const tunnels = async () => (await execa('pgrep', ['-f', 'docker system dial-stdio'], { reject: false })).stdout.trim();
 
 describe('reaching the engine', () => {
-  test('through the CLI\'s tunnel (dial-stdio): every platform passes, and no tunnel process is left', async () => {
+  test("through the CLI's tunnel (dial-stdio): every platform passes, and no tunnel process is left", async () => {
     const r = await verify('tunnel', { MULTIARCH_ENGINE_TUNNEL: '1' });
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);
-    expect(r.report!.platforms.map((p) => [p.platform, p.status, p.output])).toEqual([['linux/amd64', 'pass', 'x86_64'], ['linux/arm64', 'pass', 'aarch64']]);
+    expect(r.report!.platforms.map((p) => [p.platform, p.status, p.output])).toEqual([
+      ['linux/amd64', 'pass', 'x86_64'],
+      ['linux/arm64', 'pass', 'aarch64'],
+    ]);
     expect(await tunnels()).toBe('');
   });
 

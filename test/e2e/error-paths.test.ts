@@ -15,7 +15,10 @@ let htmlRegistry = '';
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'mah-errors-'));
-  await writeFile(join(tmp, 'syntax.ts'), "import { defineScenario } from 'multiarch-harness';\nexport default defineScenario({ kind: 'verify', name: 'x', title: 'x', image: 'a' \n  oops here\n});\n");
+  await writeFile(
+    join(tmp, 'syntax.ts'),
+    "import { defineScenario } from 'multiarch-harness';\nexport default defineScenario({ kind: 'verify', name: 'x', title: 'x', image: 'a' \n  oops here\n});\n",
+  );
   await writeFile(join(tmp, 'throws.ts'), "throw new Error('the scenario refuses to load');\nexport default {};\n");
   await writeFile(join(tmp, 'no-default.ts'), 'export const x = 1;\n');
   await writeFile(join(tmp, 'package.json'), '{ "type": "module" }\n');
@@ -29,7 +32,10 @@ beforeAll(async () => {
   await mkdir(join(tmp, 'bad-docker-config'));
   await writeFile(join(tmp, 'bad-docker-config', 'config.json'), '{ not json');
   // A web server on loopback that answers every request with a web page: not a registry.
-  html = createServer((_req, res) => { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<!DOCTYPE html><html><body>Welcome</body></html>'); });
+  html = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end('<!DOCTYPE html><html><body>Welcome</body></html>');
+  });
   await new Promise<void>((ok) => html.listen(0, '127.0.0.1', ok));
   htmlRegistry = `127.0.0.1:${(html.address() as AddressInfo).port}`;
 });
@@ -50,21 +56,46 @@ const CASES: Array<[string, () => string[], RegExp, (() => Record<string, string
   ['a platform list with no platform', () => ['run', 'scenarios/hello-go-qemu.ts', '--platforms', ','], /names no platform/],
   ['a missing scenario file', () => ['run', 'scenarios/nope.ts'], /There is no scenario file at .*nope\.ts/],
   ['a scenario that does not compile', () => ['run', join(tmp, 'syntax.ts')], /syntax\.ts does not compile: .*syntax\.ts:3:\d+: /],
-  ['a scenario that throws while it loads', () => ['run', join(tmp, 'throws.ts')], /throws\.ts failed while it was loaded: the scenario refuses to load/],
+  [
+    'a scenario that throws while it loads',
+    () => ['run', join(tmp, 'throws.ts')],
+    /throws\.ts failed while it was loaded: the scenario refuses to load/,
+  ],
   ['a scenario with no default export', () => ['run', join(tmp, 'no-default.ts')], /does not export a scenario as its default export/],
-  ['a scenario loaded as CommonJS', () => ['run', join(tmp, 'commonjs', 'scenario.ts')], /is loaded as CommonJS here: a scenario is an ES module/],
+  [
+    'a scenario loaded as CommonJS',
+    () => ['run', join(tmp, 'commonjs', 'scenario.ts')],
+    /is loaded as CommonJS here: a scenario is an ES module/,
+  ],
   ['a missing Dockerfile', () => ['run', 'test/e2e/fixtures/no-dockerfile.ts'], /There is no Dockerfile at/],
   ['a malformed image reference', () => ['verify', 'bad::ref'], /"bad::ref" is not an image reference/],
   ['verify with no image', () => ['verify'], /verify takes one image reference/],
   ['both expectations', () => verify('--expect-output', 'x', '--expect-uname'), /--expect-output or --expect-uname, not both/],
   ['an unreachable registry', () => ['verify', '127.0.0.1:1/app:1'], /The registry 127\.0\.0\.1:1 cannot be reached \(ECONNREFUSED\)/],
-  ['a registry that is not one', () => ['verify', `${htmlRegistry}/app:1`], /answered the request for manifest 1 with text\/html \("<!DOCTYPE html>.*is it a container registry/],
+  [
+    'a registry that is not one',
+    () => ['verify', `${htmlRegistry}/app:1`],
+    /answered the request for manifest 1 with text\/html \("<!DOCTYPE html>.*is it a container registry/,
+  ],
   ['a missing CA file', () => verify('--ca-file', '/nonexistent/ca.pem'), /The CA file \/nonexistent\/ca\.pem cannot be read/],
-  ['a docker config that is not JSON', () => ['verify', `${htmlRegistry}/app:1`], /config\.json is not JSON/, () => ({ DOCKER_CONFIG: join(tmp, 'bad-docker-config') })],
+  [
+    'a docker config that is not JSON',
+    () => ['verify', `${htmlRegistry}/app:1`],
+    /config\.json is not JSON/,
+    () => ({ DOCKER_CONFIG: join(tmp, 'bad-docker-config') }),
+  ],
   ['an unknown reporter', () => verify('--reporter', 'pdf'), /"pdf" is not a reporter/],
-  ['a report where a file stands in place of a folder', () => verify('--reporter', `json=${join(tmp, 'a-file', 'r.json')}`), /cannot be written: a file stands where a folder is needed/],
+  [
+    'a report where a file stands in place of a folder',
+    () => verify('--reporter', `json=${join(tmp, 'a-file', 'r.json')}`),
+    /cannot be written: a file stands where a folder is needed/,
+  ],
   ['a report path that is a folder', () => verify('--reporter', `json=${join(tmp, 'a-folder.json')}`), /cannot be written: it is a folder/],
-  ['a report under /proc', () => verify('--reporter', 'json=/proc/self/mah-report.json'), /would be written into \/proc, a kernel or device file system/],
+  [
+    'a report under /proc',
+    () => verify('--reporter', 'json=/proc/self/mah-report.json'),
+    /would be written into \/proc, a kernel or device file system/,
+  ],
   ['report with no file', () => ['report'], /report takes one or more JSON report files/],
   ['report of a missing file', () => ['report', join(tmp, 'nope.json')], /cannot be read/],
   ['report of a file that is not JSON', () => ['report', join(tmp, 'not-json.json')], /is not JSON/],

@@ -14,10 +14,20 @@ export async function harnessLeftovers(): Promise<string[]> {
   const out: string[] = [];
   for (const kind of ['ps -a', 'network ls', 'volume ls']) {
     const r = await execa('docker', [...kind.split(' '), '-q', '--filter', `label=${RUN_LABEL}`], { reject: false });
-    out.push(...r.stdout.split('\n').filter(Boolean).map((id) => `${kind}: ${id}`));
+    out.push(
+      ...r.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((id) => `${kind}: ${id}`),
+    );
   }
   const b = await execa('docker', ['buildx', 'ls', '--format', '{{.Name}}'], { reject: false });
-  out.push(...b.stdout.split('\n').filter((n) => n.startsWith('mah-')).map((n) => `builder: ${n}`));
+  out.push(
+    ...b.stdout
+      .split('\n')
+      .filter((n) => n.startsWith('mah-'))
+      .map((n) => `builder: ${n}`),
+  );
   return out;
 }
 

@@ -23,7 +23,8 @@ beforeAll(async () => {
   original = await snapshotBinfmt();
   scratch = await mkdtemp(join(tmpdir(), 'mah-undo-'));
   // The Debian archives and the emulators fetched before: shared, so nothing is downloaded again.
-  for (const d of ['apt-sid', 'apt-trixie', 'trixie-apt', 'emulators']) await symlink(join(stateDir(), d), join(scratch, d)).catch(() => undefined);
+  for (const d of ['apt-sid', 'apt-trixie', 'trixie-apt', 'emulators'])
+    await symlink(join(stateDir(), d), join(scratch, d)).catch(() => undefined);
 });
 
 afterAll(async () => {
@@ -31,7 +32,7 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-test('prepare-host --undo restores binfmt_misc entry by entry: a user\'s own handler, a disabled one, one the host lacked', async () => {
+test("prepare-host --undo restores binfmt_misc entry by entry: a user's own handler, a disabled one, one the host lacked", async () => {
   const native = await engineNative();
   const foreign = foreignPlatform(native);
   const own = qemuHandlerName(parsePlatform(foreign));
@@ -46,7 +47,10 @@ test('prepare-host --undo restores binfmt_misc entry by entry: a user\'s own han
   const userInterpreter = join(scratch, `user-${own}`);
   await execa('cp', [ownHandler.interpreter, userInterpreter]);
   await writeFile(join(BINFMT, own), '-1');
-  await writeFile(join(BINFMT, 'register'), registrationOf(own, ownText!).replace(`:${ownHandler.interpreter}:${ownHandler.flags}`, `:${userInterpreter}:F`));
+  await writeFile(
+    join(BINFMT, 'register'),
+    registrationOf(own, ownText!).replace(`:${ownHandler.interpreter}:${ownHandler.flags}`, `:${userInterpreter}:F`),
+  );
   await writeFile(join(BINFMT, disabled), '0');
   await writeFile(join(BINFMT, absent), '-1').catch(() => undefined);
   const before = await snapshotBinfmt();
@@ -57,7 +61,11 @@ test('prepare-host --undo restores binfmt_misc entry by entry: a user\'s own han
   // The set-up's registration, recorded in the scratch folder: every handler is replaced (the
   // interpreters' path differs from the real folder's), so every one must come back.
   const env = { ...process.env, MULTIARCH_STATE_DIR: scratch };
-  const registered = await execa('node', ['bin/run-ts.mjs', 'setup/register-emulators.ts', '--state-dir', scratch], { cwd: ROOT, env, reject: false });
+  const registered = await execa('node', ['bin/run-ts.mjs', 'setup/register-emulators.ts', '--state-dir', scratch], {
+    cwd: ROOT,
+    env,
+    reject: false,
+  });
   expect(registered.exitCode, `${registered.stdout}\n${registered.stderr}`).toBe(0);
   const during = await snapshotBinfmt();
   for (const name of [own, absent, disabled]) {

@@ -41,7 +41,10 @@ async function layer(entries: readonly Entry[]): Promise<Buffer> {
   const pack = tar.pack();
   for (const e of entries) {
     const type = e.type ?? 'file';
-    pack.entry({ name: e.name, type, mode: 0o755, ...(e.linkname !== undefined ? { linkname: e.linkname } : {}) }, type === 'file' ? Buffer.from(e.data ?? '') : Buffer.alloc(0));
+    pack.entry(
+      { name: e.name, type, mode: 0o755, ...(e.linkname !== undefined ? { linkname: e.linkname } : {}) },
+      type === 'file' ? Buffer.from(e.data ?? '') : Buffer.alloc(0),
+    );
   }
   pack.finalize();
   const chunks: Buffer[] = [];
@@ -71,11 +74,19 @@ function ustarHeader(name: string, size: number): Buffer {
 /** A gzip stream of members: a tar header for `mib` MiB of zeros, then the zeros, 1 MiB a member (about 1 KiB each). */
 function bomb(mib: number): Buffer {
   const zeros = gzipSync(Buffer.alloc(MiB));
-  return Buffer.concat([gzipSync(ustarHeader(`${token}-bomb`, mib * MiB)), ...Array.from({ length: mib }, () => zeros), gzipSync(Buffer.alloc(1024))]);
+  return Buffer.concat([
+    gzipSync(ustarHeader(`${token}-bomb`, mib * MiB)),
+    ...Array.from({ length: mib }, () => zeros),
+    gzipSync(Buffer.alloc(1024)),
+  ]);
 }
 
 /** The probe program of this host's platform, as /usr/bin/probe, started through /bin/app. */
-const entryLayer = async () => layer([{ name: 'usr/bin/probe', data: probe }, { name: 'bin/app', type: 'symlink', linkname: '../../../../../../usr/bin/probe' }]);
+const entryLayer = async () =>
+  layer([
+    { name: 'usr/bin/probe', data: probe },
+    { name: 'bin/app', type: 'symlink', linkname: '../../../../../../usr/bin/probe' },
+  ]);
 
 async function push(name: string, layers: Buffer[]): Promise<string> {
   await pushImage(registry.address, `hostile/${name}`, 'test', [{ platform, layers, config: { Entrypoint: ['/bin/app'] } }]);
@@ -90,9 +101,17 @@ async function testFile(name: string, yaml: string): Promise<string> {
 }
 const EXISTS = 'fileExistenceTests:\n- name: the entry link\n  path: /bin/app\n  shouldExist: true\n';
 
-async function verify(ref: string, config: string, env: Record<string, string> = {}): Promise<{ code: number | undefined; out: string; stderr: string; report: RunReport | null }> {
+async function verify(
+  ref: string,
+  config: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number | undefined; out: string; stderr: string; report: RunReport | null }> {
   const file = `${ROOT}reports/e2e-hostile-${Math.random().toString(36).slice(2, 8)}.json`;
-  const r = await cli(['verify', ref, '--quiet', '--json', file, '--config', config], { MULTIARCH_BLOB_CACHE: 'off', MULTIARCH_CHECK_CACHE: 'off', ...env });
+  const r = await cli(['verify', ref, '--quiet', '--json', file, '--config', config], {
+    MULTIARCH_BLOB_CACHE: 'off',
+    MULTIARCH_CHECK_CACHE: 'off',
+    ...env,
+  });
   const report = JSON.parse(await readFile(file, 'utf8').catch(() => 'null')) as RunReport | null;
   await rm(file, { force: true });
   return { code: r.exitCode, out: `${r.stdout}\n${r.stderr}`, stderr: r.stderr, report };
@@ -135,30 +154,36 @@ afterAll(async () => {
 
 describe('hostile layers', () => {
   test('"../" and absolute names, links out of the image and in a loop: read inside the image, nothing written outside the harness\'s folders', async () => {
-    const ref = await push('escape', [await entryLayer(), await layer([
-      { name: `${'../'.repeat(12)}tmp/${token}-dotdot`, data: 'climbed' },
-      { name: `/tmp/${token}-absolute`, data: 'absolute' },
-      { name: `${'../'.repeat(12)}${ROOT.replace(/^\//, '')}${token}-root`, data: 'into the checkout' },
-      { name: 'etc/passwd', data: `root:x:0:0:${token}:/root:/bin/sh\n` },
-      { name: 'app/passwd', type: 'symlink', linkname: `${'../'.repeat(12)}etc/passwd` },
-      { name: 'app/hostname', type: 'symlink', linkname: '/etc/hostname' },
-      { name: 'app/shadow', type: 'link', linkname: `${'../'.repeat(12)}etc/passwd` },
-      { name: 'app/hosts', type: 'link', linkname: '/etc/hosts' },
-      { name: 'loop', type: 'symlink', linkname: 'loop' },
-    ])]);
-    const config = await testFile('escape', [
-      'fileExistenceTests:',
-      `- name: climbed\n  path: /tmp/${token}-dotdot\n  shouldExist: true`,
-      `- name: absolute\n  path: /tmp/${token}-absolute\n  shouldExist: true`,
-      `- name: checkout\n  path: ${ROOT}${token}-root\n  shouldExist: true`,
-      'fileContentTests:',
-      `- name: symlink out\n  path: /app/passwd\n  expectedContents: ['${token}']`,
-      `- name: hard link out\n  path: /app/shadow\n  expectedContents: ['${token}']`,
-      `- name: this machine's hostname\n  path: /app/hostname\n  expectedContents: ['.']`,
-      `- name: this machine's hosts\n  path: /app/hosts\n  expectedContents: ['localhost']`,
-      `- name: loop\n  path: /loop\n  expectedContents: ['.']`,
-      '',
-    ].join('\n'));
+    const ref = await push('escape', [
+      await entryLayer(),
+      await layer([
+        { name: `${'../'.repeat(12)}tmp/${token}-dotdot`, data: 'climbed' },
+        { name: `/tmp/${token}-absolute`, data: 'absolute' },
+        { name: `${'../'.repeat(12)}${ROOT.replace(/^\//, '')}${token}-root`, data: 'into the checkout' },
+        { name: 'etc/passwd', data: `root:x:0:0:${token}:/root:/bin/sh\n` },
+        { name: 'app/passwd', type: 'symlink', linkname: `${'../'.repeat(12)}etc/passwd` },
+        { name: 'app/hostname', type: 'symlink', linkname: '/etc/hostname' },
+        { name: 'app/shadow', type: 'link', linkname: `${'../'.repeat(12)}etc/passwd` },
+        { name: 'app/hosts', type: 'link', linkname: '/etc/hosts' },
+        { name: 'loop', type: 'symlink', linkname: 'loop' },
+      ]),
+    ]);
+    const config = await testFile(
+      'escape',
+      [
+        'fileExistenceTests:',
+        `- name: climbed\n  path: /tmp/${token}-dotdot\n  shouldExist: true`,
+        `- name: absolute\n  path: /tmp/${token}-absolute\n  shouldExist: true`,
+        `- name: checkout\n  path: ${ROOT}${token}-root\n  shouldExist: true`,
+        'fileContentTests:',
+        `- name: symlink out\n  path: /app/passwd\n  expectedContents: ['${token}']`,
+        `- name: hard link out\n  path: /app/shadow\n  expectedContents: ['${token}']`,
+        `- name: this machine's hostname\n  path: /app/hostname\n  expectedContents: ['.']`,
+        `- name: this machine's hosts\n  path: /app/hosts\n  expectedContents: ['localhost']`,
+        `- name: loop\n  path: /loop\n  expectedContents: ['.']`,
+        '',
+      ].join('\n'),
+    );
     const before = await scratchNow();
     const r = await verify(ref, config);
     expect(r.code, r.out).toBe(1);
@@ -185,7 +210,12 @@ describe('hostile layers', () => {
     const r = await verify(ref, await testFile('bomb', EXISTS), { MULTIARCH_LAYER_MIN_INFLATED_MIB: '16' });
     expect(r.code, r.out).toBe(1);
     const p = only(r.report);
-    expect(p.checks.binary).toMatchObject({ status: 'fail', message: expect.stringMatching(/^the file system of [^ ]+ cannot be read: layer 2 of 2 inflates past 16 MiB, the most the harness lets [\d.]+ KiB of compressed layers become \(100 times, or 16 MiB\): a decompression bomb, stopped there/) });
+    expect(p.checks.binary).toMatchObject({
+      status: 'fail',
+      message: expect.stringMatching(
+        /^the file system of [^ ]+ cannot be read: layer 2 of 2 inflates past 16 MiB, the most the harness lets [\d.]+ KiB of compressed layers become \(100 times, or 16 MiB\): a decompression bomb, stopped there/,
+      ),
+    });
     expect(p.structureTests!.map((t) => t.status)).toEqual(['fail']);
     expect(await written(before)).toEqual([]);
   });
@@ -215,7 +245,10 @@ describe('hostile answers, from a proxy in front of the registry', () => {
           res.writeHead(200, headers);
           r.on('data', (c: Buffer) => res.write(c));
           r.on('end', () => {
-            const more = () => { while (!res.destroyed && res.write(Buffer.alloc(64 * 1024))); if (!res.destroyed) res.once('drain', more); };
+            const more = () => {
+              while (!res.destroyed && res.write(Buffer.alloc(64 * 1024)));
+              if (!res.destroyed) res.once('drain', more);
+            };
             more();
           });
           return;
@@ -227,7 +260,9 @@ describe('hostile answers, from a proxy in front of the registry', () => {
           r.on('end', () => {
             const body = Buffer.concat(chunks);
             let at = 0;
-            const timer = setInterval(() => { if (at < body.length) res.write(body.subarray(at, ++at)); }, 10);
+            const timer = setInterval(() => {
+              if (at < body.length) res.write(body.subarray(at, ++at));
+            }, 10);
             res.on('close', () => clearInterval(timer));
           });
           return;
@@ -235,7 +270,10 @@ describe('hostile answers, from a proxy in front of the registry', () => {
         if (manifest && mode === 'endless-manifest') {
           r.resume();
           res.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json' });
-          const more = () => { while (!res.destroyed && res.write(Buffer.alloc(64 * 1024, 0x20))); if (!res.destroyed) res.once('drain', more); };
+          const more = () => {
+            while (!res.destroyed && res.write(Buffer.alloc(64 * 1024, 0x20)));
+            if (!res.destroyed) res.once('drain', more);
+          };
           more();
           return;
         }
@@ -266,7 +304,11 @@ describe('hostile answers, from a proxy in front of the registry', () => {
     const before = await scratchNow();
     const r = await verify(ref, await testFile('padded', EXISTS));
     expect(r.code, r.out).toBe(1);
-    expect(only(r.report).checks.binary.message).toMatch(new RegExp(`cannot be read: ${re(proxied)} served more than the [^ ]+ (bytes|KiB|MiB) its descriptor states for the blob ${victim}: refused there, the rest not read\\.$`));
+    expect(only(r.report).checks.binary.message).toMatch(
+      new RegExp(
+        `cannot be read: ${re(proxied)} served more than the [^ ]+ (bytes|KiB|MiB) its descriptor states for the blob ${victim}: refused there, the rest not read\\.$`,
+      ),
+    );
     expect(await written(before)).toEqual([]);
   });
 
@@ -275,7 +317,11 @@ describe('hostile answers, from a proxy in front of the registry', () => {
     const before = await scratchNow();
     const r = await verify(ref, await testFile('trickle', EXISTS), { MULTIARCH_HARNESS_REGISTRY_STALL_TIMEOUT_MS: '1000' });
     expect(r.code, r.out).toBe(1);
-    expect(only(r.report).checks.binary.message).toMatch(new RegExp(`The answer to http://${re(proxied)}/v2/hostile/answers/blobs/${victim} came too slowly: \\d+ bytes in the last 2 s, where the harness waits for 64 KiB every 1 s \\(MULTIARCH_HARNESS_REGISTRY_STALL_TIMEOUT_MS\\): stopped there`));
+    expect(only(r.report).checks.binary.message).toMatch(
+      new RegExp(
+        `The answer to http://${re(proxied)}/v2/hostile/answers/blobs/${victim} came too slowly: \\d+ bytes in the last 2 s, where the harness waits for 64 KiB every 1 s \\(MULTIARCH_HARNESS_REGISTRY_STALL_TIMEOUT_MS\\): stopped there`,
+      ),
+    );
     expect(await written(before)).toEqual([]);
   });
 
@@ -284,7 +330,11 @@ describe('hostile answers, from a proxy in front of the registry', () => {
     const before = await scratchNow();
     const r = await verify(ref, await testFile('endless', EXISTS));
     expect(r.code, r.out).toBe(2);
-    expect(oneSentence(r.stderr)).toMatch(new RegExp(`The answer to http://${re(proxied)}/v2/hostile/answers/manifests/test went past 4 MiB, the most the harness reads of it: refused there, the rest not read\\.`));
+    expect(oneSentence(r.stderr)).toMatch(
+      new RegExp(
+        `The answer to http://${re(proxied)}/v2/hostile/answers/manifests/test went past 4 MiB, the most the harness reads of it: refused there, the rest not read\\.`,
+      ),
+    );
     expect(await written(before)).toEqual([]);
   });
 
@@ -293,7 +343,11 @@ describe('hostile answers, from a proxy in front of the registry', () => {
     const before = await scratchNow();
     const r = await verify(ref, await testFile('stall', EXISTS), { MULTIARCH_HARNESS_REGISTRY_STALL_TIMEOUT_MS: '1000' });
     expect(r.code, r.out).toBe(2);
-    expect(oneSentence(r.stderr)).toMatch(new RegExp(`stopped answering in the middle of its answer to GET http://${re(proxied)}/v2/hostile/answers/manifests/test: 100 bytes came in [\\d.]+ s, then nothing for 1\\.0 s\\.`));
+    expect(oneSentence(r.stderr)).toMatch(
+      new RegExp(
+        `stopped answering in the middle of its answer to GET http://${re(proxied)}/v2/hostile/answers/manifests/test: 100 bytes came in [\\d.]+ s, then nothing for 1\\.0 s\\.`,
+      ),
+    );
     expect(await written(before)).toEqual([]);
   });
 });

@@ -8,8 +8,14 @@ import { describe, expect, test } from 'vitest';
 import { cli, harnessLeftovers } from './helpers.ts';
 import { engineNative } from './support/host-facts.ts';
 
-const builders = async () => (await execa('docker', ['buildx', 'ls', '--format', '{{.Name}}'])).stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort();
-const containerOf = async (name: string) => (await execa('docker', ['ps', '-a', '-q', '--filter', `name=buildx_buildkit_${name}0`])).stdout.trim();
+const builders = async () =>
+  (await execa('docker', ['buildx', 'ls', '--format', '{{.Name}}'])).stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .sort();
+const containerOf = async (name: string) =>
+  (await execa('docker', ['ps', '-a', '-q', '--filter', `name=buildx_buildkit_${name}0`])).stdout.trim();
 
 describe('a builder the user names', () => {
   test('is used and kept after the run; a missing one fails and is not made', async () => {
@@ -28,7 +34,15 @@ describe('a builder the user names', () => {
       expect(await containerOf(name)).not.toBe('');
       expect((await execa('docker', ['buildx', 'inspect', name])).stdout).toMatch(/Driver:\s+docker-container/);
 
-      const wrong = await cli(['run', 'scenarios/platform-args.ts', '--platforms', await engineNative(), '--builder', `${name}-missing`, '--quiet']);
+      const wrong = await cli([
+        'run',
+        'scenarios/platform-args.ts',
+        '--platforms',
+        await engineNative(),
+        '--builder',
+        `${name}-missing`,
+        '--quiet',
+      ]);
       expect(wrong.exitCode).not.toBe(0);
       expect(await builders()).toEqual(before);
     } finally {

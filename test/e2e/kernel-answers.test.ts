@@ -15,18 +15,35 @@ import { parsePlatform, qemuHandlerName } from '../../harness/platform/platform.
 import type { RunReport } from '../../harness/result/model.ts';
 import { execa } from 'execa';
 import { cli, harnessLeftovers, ROOT } from './helpers.ts';
-import { BINFMT, engineNative, foreignPlatform, probeDirectly, removeHandler, restoreBinfmt, snapshotBinfmt } from './support/host-facts.ts';
+import {
+  BINFMT,
+  engineNative,
+  foreignPlatform,
+  probeDirectly,
+  removeHandler,
+  restoreBinfmt,
+  snapshotBinfmt,
+} from './support/host-facts.ts';
 
 const ALPINE = '127.0.0.1:5001/library/alpine:latest';
 const CHANGES = join(stateDir(), 'changes');
 
 function registerEmulators(args: string[], env: Record<string, string> = {}) {
   return execa('node', [`${ROOT}bin/run-ts.mjs`, `${ROOT}setup/register-emulators.ts`, '--state-dir', stateDir(), ...args], {
-    cwd: ROOT, reject: false, env, timeout: 15 * 60_000,
+    cwd: ROOT,
+    reject: false,
+    env,
+    timeout: 15 * 60_000,
   });
 }
 
-interface DoctorRow { platform: { os: string; architecture: string; variant?: string }; mode: string; expectedUname?: string; observed: boolean; emulator?: { handler: string; flags: string } }
+interface DoctorRow {
+  platform: { os: string; architecture: string; variant?: string };
+  mode: string;
+  expectedUname?: string;
+  observed: boolean;
+  emulator?: { handler: string; flags: string };
+}
 async function doctorRow(architecture: string): Promise<DoctorRow> {
   const r = await cli(['doctor', '--json']);
   expect(r.exitCode, r.stderr).toBe(0);
@@ -47,7 +64,7 @@ afterEach(async () => {
 });
 
 describe('the kernel asked before QEMU is registered', () => {
-  test('the host\'s own platform runs, a foreign one is refused and then runs under the QEMU registered for it', async () => {
+  test("the host's own platform runs, a foreign one is refused and then runs under the QEMU registered for it", async () => {
     const native = await engineNative();
     const foreign = foreignPlatform(native);
     const handler = qemuHandlerName(parsePlatform(foreign));
@@ -76,14 +93,26 @@ describe('the kernel asked before QEMU is registered', () => {
 
     // A verify of a real image expects and gets that uname.
     const json = join(stateDir(), `kernel-answers-${process.pid}.json`);
-    const v = await cli(['verify', ALPINE, '--platforms', foreign, '--expect-uname', '--command', 'uname', '--command=-m', '--json', json, '--quiet']);
+    const v = await cli([
+      'verify',
+      ALPINE,
+      '--platforms',
+      foreign,
+      '--expect-uname',
+      '--command',
+      'uname',
+      '--command=-m',
+      '--json',
+      json,
+      '--quiet',
+    ]);
     const report = JSON.parse(await readFile(json, 'utf8')) as RunReport;
     await rm(json, { force: true });
     expect(v.exitCode, v.stdout + v.stderr).toBe(0);
     expect(report.platforms[0]).toMatchObject({ platform: foreign, mode: 'qemu', status: 'pass', output: direct.machine });
   });
 
-  test('the 32-bit mode of the host\'s architecture: the answer agrees with what doctor then observes', async ({ skip }) => {
+  test("the 32-bit mode of the host's architecture: the answer agrees with what doctor then observes", async ({ skip }) => {
     const native = await engineNative();
     const compat = ({ 'linux/amd64': 'linux/386', 'linux/arm64': 'linux/arm/v7' } as Record<string, string>)[native];
     if (!compat) return skip(`host without a 32-bit mode: ${native}`);
@@ -106,19 +135,28 @@ describe('the kernel asked before QEMU is registered', () => {
     await removeHandler(foreign);
     const r = await registerEmulators(['--ask-kernel', foreign], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`\\[emulators\\] ${foreign.replace(/\//g, '\\/')}: could not tell whether this kernel runs its programs by itself \\(the probe image could not be made: [^\\n]+\\); QEMU is registered for it, so it runs either way`));
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `\\[emulators\\] ${foreign.replace(/\//g, '\\/')}: could not tell whether this kernel runs its programs by itself \\(the probe image could not be made: [^\\n]+\\); QEMU is registered for it, so it runs either way`,
+      ),
+    );
     expect(r.stderr).not.toMatch(/^\s+at /m);
     expect((await probeDirectly(foreign)).ran).toBe(true);
   });
 
-  test('--emulate asks for QEMU where the kernel would run the platform itself, and --emulate none puts binfmt_misc back entry by entry', async ({ skip }) => {
+  test('--emulate asks for QEMU where the kernel would run the platform itself, and --emulate none puts binfmt_misc back entry by entry', async ({
+    skip,
+  }) => {
     const native = await engineNative();
     const compat = ({ 'linux/amd64': 'linux/386', 'linux/arm64': 'linux/arm/v7' } as Record<string, string>)[native];
     if (!compat) return skip(`host without a 32-bit mode: ${native}`);
     const handler = qemuHandlerName(parsePlatform(compat));
     const asked = await registerEmulators(['--emulate', compat]);
     expect(asked.exitCode, asked.stdout + asked.stderr).toBe(0);
-    expect(parseHandler(handler, await readFile(join(BINFMT, handler), 'utf8'))).toMatchObject({ enabled: true, interpreter: expect.stringContaining(join(stateDir(), 'emulators')) });
+    expect(parseHandler(handler, await readFile(join(BINFMT, handler), 'utf8'))).toMatchObject({
+      enabled: true,
+      interpreter: expect.stringContaining(join(stateDir(), 'emulators')),
+    });
     expect(await probeDirectly(compat)).toMatchObject({ ran: true, handler });
     expect(await doctorRow(parsePlatform(compat).architecture)).toMatchObject({ mode: 'qemu', observed: true, emulator: { handler } });
 

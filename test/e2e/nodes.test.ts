@@ -17,8 +17,10 @@ let second = '';
 async function secondEngineState(): Promise<string> {
   const env = { DOCKER_HOST: second };
   const parts = await Promise.all([
-    execa('docker', ['ps', '-aq'], { env }), execa('docker', ['images', '-q', '--no-trunc'], { env }),
-    execa('docker', ['network', 'ls', '-q'], { env }), execa('docker', ['volume', 'ls', '-q'], { env }),
+    execa('docker', ['ps', '-aq'], { env }),
+    execa('docker', ['images', '-q', '--no-trunc'], { env }),
+    execa('docker', ['network', 'ls', '-q'], { env }),
+    execa('docker', ['volume', 'ls', '-q'], { env }),
   ]);
   return parts.map((p) => p.stdout.split('\n').sort().join(' ')).join(' | ');
 }
@@ -37,12 +39,27 @@ describe('--node', () => {
   test('a platform placed on the second engine runs there, its result says so, and neither engine keeps anything', async () => {
     const before = await secondEngineState();
     const file = `${ROOT}reports/e2e-nodes-verify.json`;
-    const r = await cli(['verify', ALPINE, '--platform', 'linux/amd64,linux/arm64,linux/s390x', '--node', `linux/arm64,linux/s390x=${second}`,
-      '--expect-uname', '--command', 'uname', '--command=-m', '--json', file, '--quiet']);
+    const r = await cli([
+      'verify',
+      ALPINE,
+      '--platform',
+      'linux/amd64,linux/arm64,linux/s390x',
+      '--node',
+      `linux/arm64,linux/s390x=${second}`,
+      '--expect-uname',
+      '--command',
+      'uname',
+      '--command=-m',
+      '--json',
+      file,
+      '--quiet',
+    ]);
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     const report = await json(file);
     expect(report.platforms.map((p) => [p.platform, p.node, p.status])).toEqual([
-      ['linux/amd64', 'default', 'pass'], ['linux/arm64', second, 'pass'], ['linux/s390x', second, 'pass'],
+      ['linux/amd64', 'default', 'pass'],
+      ['linux/arm64', second, 'pass'],
+      ['linux/s390x', second, 'pass'],
     ]);
     expect(r.stdout).toMatch(new RegExp(`linux/arm64 .* ${second.replace(/[/.]/g, '\\$&')} +aarch64`));
     // The pinned images it pulled there, its containers and its probe images are gone; the first engine is clean too.
@@ -54,16 +71,30 @@ describe('--node', () => {
   test('a build scenario builds on a builder with a node per engine, each platform on its node, and removes it from both', async () => {
     const before = await secondEngineState();
     const file = `${ROOT}reports/e2e-nodes-build.json`;
-    const r = await cli(['run', 'scenarios/hello-go-cross-scratch.ts', '--platform', 'linux/amd64,linux/arm64,linux/riscv64',
-      '--node', `linux/arm64,linux/riscv64=${second}`, '--json', file, '--quiet']);
+    const r = await cli([
+      'run',
+      'scenarios/hello-go-cross-scratch.ts',
+      '--platform',
+      'linux/amd64,linux/arm64,linux/riscv64',
+      '--node',
+      `linux/arm64,linux/riscv64=${second}`,
+      '--json',
+      file,
+      '--quiet',
+    ]);
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     const report = await json(file);
-    const builder = /builder of 2 node\(s\).*?: (mah-[0-9a-f]+-nodes)0 on default \(linux\/amd64\); \1 ?1 on (\S+) \(linux\/arm64, linux\/riscv64\)/.exec(report.notes.join('\n'));
+    const builder =
+      /builder of 2 node\(s\).*?: (mah-[0-9a-f]+-nodes)0 on default \(linux\/amd64\); \1 ?1 on (\S+) \(linux\/arm64, linux\/riscv64\)/.exec(
+        report.notes.join('\n'),
+      );
     expect(builder, report.notes.join('\n')).not.toBeNull();
     expect(builder![2]).toBe(second);
     const name = builder![1]!;
     expect(report.platforms.map((p) => [p.platform, p.node, p.builtOn, p.status])).toEqual([
-      ['linux/amd64', 'default', `${name}0`, 'pass'], ['linux/arm64', second, `${name}1`, 'pass'], ['linux/riscv64', second, `${name}1`, 'pass'],
+      ['linux/amd64', 'default', `${name}0`, 'pass'],
+      ['linux/arm64', second, `${name}1`, 'pass'],
+      ['linux/riscv64', second, `${name}1`, 'pass'],
     ]);
     for (const p of report.platforms) expect(p.buildMs, p.platform).toBeGreaterThan(0);
     expect((await execa('docker', ['buildx', 'ls', '--format', '{{.Name}}'])).stdout).not.toContain(name);
@@ -72,9 +103,19 @@ describe('--node', () => {
   });
 
   test('a node that does not answer, and a malformed --node, are one sentence and exit 2, leaving nothing', async () => {
-    const dead = await cli(['verify', ALPINE, '--platform', 'linux/arm64', '--node', 'linux/arm64=unix:///run/multiarch-harness/nobody.sock', '--quiet']);
+    const dead = await cli([
+      'verify',
+      ALPINE,
+      '--platform',
+      'linux/arm64',
+      '--node',
+      'linux/arm64=unix:///run/multiarch-harness/nobody.sock',
+      '--quiet',
+    ]);
     expect(dead.exitCode).toBe(2);
-    expect(dead.stderr.trim()).toBe("multiarch-harness: The node unix:///run/multiarch-harness/nobody.sock (for linux/arm64) cannot be used: no Docker engine answers there (docker info failed).");
+    expect(dead.stderr.trim()).toBe(
+      'multiarch-harness: The node unix:///run/multiarch-harness/nobody.sock (for linux/arm64) cannot be used: no Docker engine answers there (docker info failed).',
+    );
     expect(dead.stderr).not.toMatch(/\n\s+at /);
     for (const bad of ['linux/arm64', 'linux/arm64=', 'linux/arm64=http://x', 'linux//arm64=unix:///x.sock']) {
       const r = await cli(['verify', ALPINE, '--node', bad, '--quiet']);

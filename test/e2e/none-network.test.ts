@@ -18,11 +18,16 @@ import { CLI, ROOT, cli, harnessLeftovers } from './helpers.ts';
 const IMAGE = '127.0.0.1:5001/library/alpine:latest';
 const PLATFORMS = ['linux/amd64', 'linux/arm64'];
 // What a program sees: hosts, the resolver's lines (not its comments), the interfaces, where /etc/hosts and /etc/resolv.conf come from.
-const SCRIPT = 'cat /etc/hosts; echo ==; grep -v "^#" /etc/resolv.conf | grep .; echo ==; tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "; echo ==; '
-  + 'grep -E " /etc/(hosts|resolv.conf) " /proc/self/mountinfo | cut -d" " -f4';
+const SCRIPT =
+  'cat /etc/hosts; echo ==; grep -v "^#" /etc/resolv.conf | grep .; echo ==; tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "; echo ==; ' +
+  'grep -E " /etc/(hosts|resolv.conf) " /proc/self/mountinfo | cut -d" " -f4';
 let dir: string;
 
-const sections = (output: string) => output.trim().split(/^==$/m).map((s) => s.trim());
+const sections = (output: string) =>
+  output
+    .trim()
+    .split(/^==$/m)
+    .map((s) => s.trim());
 const networkFolders = async () => (await readdir(tmpdir())).filter((n) => n.startsWith('mah-network-'));
 
 const present = async () => (await execa('docker', ['image', 'inspect', IMAGE], { reject: false })).exitCode === 0;
@@ -40,8 +45,22 @@ async function dockerNone(platform: string): Promise<string[]> {
 
 async function harnessOutputs(label: string, prefix: string[] = [], env: Record<string, string> = {}): Promise<Map<string, string[]>> {
   const json = join(dir, `${label}.json`);
-  const args = ['verify', IMAGE, '--platform', PLATFORMS.join(','), '--command', 'sh', '--command=-c', `--command=${SCRIPT}`, '--quiet', '--json', json];
-  const r = prefix.length ? await execa(prefix[0]!, [...prefix.slice(1), 'node', CLI, ...args], { cwd: ROOT, reject: false, env }) : await cli(args);
+  const args = [
+    'verify',
+    IMAGE,
+    '--platform',
+    PLATFORMS.join(','),
+    '--command',
+    'sh',
+    '--command=-c',
+    `--command=${SCRIPT}`,
+    '--quiet',
+    '--json',
+    json,
+  ];
+  const r = prefix.length
+    ? await execa(prefix[0]!, [...prefix.slice(1), 'node', CLI, ...args], { cwd: ROOT, reject: false, env })
+    : await cli(args);
   expect(r.stderr).toBe('');
   expect(r.exitCode).toBe(0);
   const report = JSON.parse(await readFile(json, 'utf8')) as RunReport;
@@ -58,7 +77,7 @@ afterAll(async () => {
 });
 
 describe('a run on no network', () => {
-  test('sees what docker run --network none shows, from the harness\'s files, removed afterwards', async () => {
+  test("sees what docker run --network none shows, from the harness's files, removed afterwards", async () => {
     const before = await networkFolders();
     const outputs = await harnessOutputs('local');
     for (const platform of PLATFORMS) {
@@ -69,18 +88,28 @@ describe('a run on no network', () => {
       expect(interfaces).toBe(dInterfaces);
       expect(interfaces).toBe('lo');
       // The engine's own files come from its containers folder; the harness's from its scratch folder.
-      expect(dSources!.split('\n')).toEqual([expect.stringMatching(/\/containers\/[0-9a-f]{64}\/hosts$|\/containers\/[0-9a-f]{64}\/resolv\.conf$/), expect.stringMatching(/\/containers\//)]);
-      expect(sources!.split('\n').sort()).toEqual([expect.stringMatching(/\/mah-network-[^/]+\/[^/]+\.hosts$/), expect.stringMatching(/\/mah-network-[^/]+\/[^/]+\.resolv\.conf$/)]);
+      expect(dSources!.split('\n')).toEqual([
+        expect.stringMatching(/\/containers\/[0-9a-f]{64}\/hosts$|\/containers\/[0-9a-f]{64}\/resolv\.conf$/),
+        expect.stringMatching(/\/containers\//),
+      ]);
+      expect(sources!.split('\n').sort()).toEqual([
+        expect.stringMatching(/\/mah-network-[^/]+\/[^/]+\.hosts$/),
+        expect.stringMatching(/\/mah-network-[^/]+\/[^/]+\.resolv\.conf$/),
+      ]);
     }
     expect((await networkFolders()).filter((n) => !before.includes(n))).toEqual([]);
   });
 
-  test('an engine that cannot see the harness\'s files refuses them, and the run goes on plain none', async () => {
+  test("an engine that cannot see the harness's files refuses them, and the run goes on plain none", async () => {
     // The harness in its own mount namespace, its temporary folder a tmpfs only it sees: its files
     // exist where the engine cannot find them. (Not /tmp itself: the checkout may be there.)
     const hidden = join(dir, 'hidden-tmp');
     await mkdir(hidden);
-    const outputs = await harnessOutputs('refused', ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs mah-private "$TMPDIR" && exec "$@"', 'sh'], { TMPDIR: hidden });
+    const outputs = await harnessOutputs(
+      'refused',
+      ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs mah-private "$TMPDIR" && exec "$@"', 'sh'],
+      { TMPDIR: hidden },
+    );
     for (const platform of PLATFORMS) {
       const [hosts, resolver, interfaces, sources] = outputs.get(platform)!;
       const [dHosts, dResolver] = await dockerNone(platform);

@@ -23,7 +23,12 @@ async function verify(...args: string[]): Promise<{ code: number | undefined; re
   const r = await cli(['verify', image, '--quiet', '--reporter', `json=${file}`, ...args]);
   // Without colour, whatever the environment asks for.
   const plain = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
-  return { code: r.exitCode, report: JSON.parse(await readFile(file, 'utf8')) as RunReport, stdout: plain(r.stdout), stderr: plain(r.stderr) };
+  return {
+    code: r.exitCode,
+    report: JSON.parse(await readFile(file, 'utf8')) as RunReport,
+    stdout: plain(r.stdout),
+    stderr: plain(r.stderr),
+  };
 }
 
 beforeAll(async () => {
@@ -32,7 +37,9 @@ beforeAll(async () => {
   image = `${registry.address}/empty:latest`;
   const mediaType = 'application/vnd.oci.image.index.v1+json';
   const put = await fetch(`http://${registry.address}/v2/empty/manifests/latest`, {
-    method: 'PUT', headers: { 'Content-Type': mediaType }, body: JSON.stringify({ schemaVersion: 2, mediaType, manifests: [] }),
+    method: 'PUT',
+    headers: { 'Content-Type': mediaType },
+    body: JSON.stringify({ schemaVersion: 2, mediaType, manifests: [] }),
   });
   expect(put.status, await put.text()).toBe(201);
 }, 5 * 60_000);
@@ -72,7 +79,7 @@ describe('nothing verified', () => {
     expect(report.summary.failed).toBe(1);
   });
 
-  test('leaves nothing of its own behind (only this test\'s registry carries a run label)', async () => {
+  test("leaves nothing of its own behind (only this test's registry carries a run label)", async () => {
     const r = await execa('docker', ['ps', '-a', '--filter', `label=${RUN_LABEL}`, '--format', `{{.Label "${RUN_LABEL}"}}`]);
     expect(r.stdout.split('\n').filter(Boolean)).toEqual([ctx.id]);
   });

@@ -21,7 +21,13 @@ const MAGIC = '\\x7f\\x45\\x4c\\x46\\x01\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00
 const MASK = '\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\x00\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff\\xff';
 const ALPINE = '127.0.0.1:5001/library/alpine:latest';
 
-interface DoctorRow { platform: { os: string; architecture: string; variant?: string }; mode: string; expectedUname?: string; observed: boolean; emulator?: { handler: string } }
+interface DoctorRow {
+  platform: { os: string; architecture: string; variant?: string };
+  mode: string;
+  expectedUname?: string;
+  observed: boolean;
+  emulator?: { handler: string };
+}
 
 async function observed386(): Promise<DoctorRow> {
   const r = await cli(['doctor', '--json']);
@@ -34,7 +40,14 @@ async function observed386(): Promise<DoctorRow> {
 async function someQemuI386(): Promise<string> {
   const kept = await readdir(join(stateDir(), 'emulators')).catch(() => [] as string[]);
   const current = kept.map((d) => join(stateDir(), 'emulators', d, 'qemu-i386'));
-  for (const c of [...current, '/usr/bin/qemu-i386-static']) if (await readFile(c).then(() => true, () => false)) return c;
+  for (const c of [...current, '/usr/bin/qemu-i386-static'])
+    if (
+      await readFile(c).then(
+        () => true,
+        () => false,
+      )
+    )
+      return c;
   throw new Error('no QEMU for i386 on this machine (bash setup/prepare-host.sh installs one)');
 }
 
@@ -62,7 +75,12 @@ describe('observed execution modes', () => {
     await writeFile(`${BINFMT}/register`, `:qemu-i386:M:0:${MAGIC}:${MASK}:${await someQemuI386()}:F`);
     const emulated = await probeDirectly('linux/386');
     expect(emulated).toMatchObject({ ran: true, handler: 'qemu-i386' });
-    expect(await observed386()).toMatchObject({ mode: 'qemu', expectedUname: emulated.machine, observed: true, emulator: { handler: 'qemu-i386' } });
+    expect(await observed386()).toMatchObject({
+      mode: 'qemu',
+      expectedUname: emulated.machine,
+      observed: true,
+      emulator: { handler: 'qemu-i386' },
+    });
   });
 
   test('an emulator that crashes real programs gets a second opinion from another QEMU, which decides', async () => {
@@ -76,11 +94,25 @@ describe('observed execution modes', () => {
       expect(await observed386()).toMatchObject({ mode: 'qemu', expectedUname: 'i686' });
 
       const json = join(tmp, 'report.json');
-      const r = await cli(['verify', ALPINE, '--platforms', 'linux/386', '--expect-uname', '--command', 'uname', '--command=-m', '--json', json, '--quiet']);
+      const r = await cli([
+        'verify',
+        ALPINE,
+        '--platforms',
+        'linux/386',
+        '--expect-uname',
+        '--command',
+        'uname',
+        '--command=-m',
+        '--json',
+        json,
+        '--quiet',
+      ]);
       const report = JSON.parse(await readFile(json, 'utf8')) as RunReport;
       const p = report.platforms[0]!;
       expect(p.checks!.run.status, p.checks!.run.message).toBe('pass');
-      expect(p.checks!.run.message).toMatch(/^crashes under QEMU \(version unknown\) \(qemu-i386\) .*exited with 139.*, passes under QEMU [\d.]+ \(qemu-i386\): this points at the emulator/);
+      expect(p.checks!.run.message).toMatch(
+        /^crashes under QEMU \(version unknown\) \(qemu-i386\) .*exited with 139.*, passes under QEMU [\d.]+ \(qemu-i386\): this points at the emulator/,
+      );
       expect(p).toMatchObject({ mode: 'qemu', emulatorSuspect: true, output: 'i686', secondOpinion: { status: 'pass', output: 'i686' } });
       expect(p.decidedBy).toMatch(/^QEMU [\d.]+ \(qemu-i386\)$/);
       expect(r.exitCode, r.stderr).toBe(0);

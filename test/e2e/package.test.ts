@@ -51,7 +51,10 @@ beforeAll(async () => {
   tarball = join(tmp, tarballs[0]!);
 
   await mkdir(project);
-  await writeFile(join(project, 'package.json'), `${JSON.stringify({ name: 'mah-package-user', private: true, type: 'module' }, null, 2)}\n`);
+  await writeFile(
+    join(project, 'package.json'),
+    `${JSON.stringify({ name: 'mah-package-user', private: true, type: 'module' }, null, 2)}\n`,
+  );
   const installed = await run('npm', ['install', tarball, 'typescript@5.9', 'vitest@4.1', '--no-audit', '--no-fund']);
   expect(installed.exitCode, said(installed)).toBe(0);
 }, 10 * 60_000);
@@ -64,9 +67,25 @@ afterAll(async () => {
 describe('the packed package, installed into another project', () => {
   test('the tarball holds the compiled harness, the CLI, the demo and its scenarios, and no tests or set-up', async () => {
     const listed = await execa('tar', ['-tzf', tarball]);
-    const files = listed.stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
-    for (const f of ['package.json', 'LICENSE', 'README.md', 'bin/multiarch-harness.mjs', 'dist/harness/index.js', 'dist/harness/index.d.ts',
-      'dist/harness/vitest.js', 'dist/harness/vitest.d.ts', 'dist/harness/cli/main.js', 'dist/cli.cjs', 'dist/demo/demo-command.js', 'scenarios/hello-go-qemu.ts', 'samples/hello-go/Dockerfile']) {
+    const files = listed.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((f) => f.replace(/^package\//, ''));
+    for (const f of [
+      'package.json',
+      'LICENSE',
+      'README.md',
+      'bin/multiarch-harness.mjs',
+      'dist/harness/index.js',
+      'dist/harness/index.d.ts',
+      'dist/harness/vitest.js',
+      'dist/harness/vitest.d.ts',
+      'dist/harness/cli/main.js',
+      'dist/cli.cjs',
+      'dist/demo/demo-command.js',
+      'scenarios/hello-go-qemu.ts',
+      'samples/hello-go/Dockerfile',
+    ]) {
       expect(files, f).toContain(f);
     }
     expect(files.filter((f) => /^(test|setup|bench|\.ci)\//.test(f) || /(^|\/)[^/]+\.test\.[mc]?[jt]s$/.test(f))).toEqual([]);
@@ -75,12 +94,18 @@ describe('the packed package, installed into another project', () => {
   });
 
   test('plain Node ESM imports it', async () => {
-    const r = await run('node', ['--input-type=module', '-e', "import('multiarch-harness').then(m => { if (typeof m.defineScenario !== 'function') process.exit(1) })"]);
+    const r = await run('node', [
+      '--input-type=module',
+      '-e',
+      "import('multiarch-harness').then(m => { if (typeof m.defineScenario !== 'function') process.exit(1) })",
+    ]);
     expect(r.exitCode, said(r)).toBe(0);
   });
 
   test('a TypeScript file that uses it type-checks under strict, with the declarations checked too', async () => {
-    await writeFile(join(project, 'check.ts'), `import { defineScenario, formatPlatform, parsePlatform, runScenario, type Platform, type RunReport, type VerifyScenario } from 'multiarch-harness';
+    await writeFile(
+      join(project, 'check.ts'),
+      `import { defineScenario, formatPlatform, parsePlatform, runScenario, type Platform, type RunReport, type VerifyScenario } from 'multiarch-harness';
 import { describeImage } from 'multiarch-harness/vitest';
 
 const scenario: VerifyScenario = defineScenario(${verifyAlpine('alpine', 'alpine')});
@@ -92,77 +117,145 @@ export async function failures(): Promise<number> {
 export const helper: typeof describeImage = describeImage;
 // @ts-expect-error: a verify scenario names its image
 defineScenario({ kind: 'verify', name: 'x', title: 'x' });
-`);
-    const r = await run('npx', ['--no', '--', 'tsc', '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', 'check.ts']);
+`,
+    );
+    const r = await run('npx', [
+      '--no',
+      '--',
+      'tsc',
+      '--noEmit',
+      '--strict',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      'check.ts',
+    ]);
     expect(r.exitCode, said(r)).toBe(0);
   });
 
-  test('a vitest suite with describeImage passes, one test per platform', async () => {
-    await writeFile(join(project, 'alpine.test.ts'), `import { describeImage } from 'multiarch-harness/vitest';
+  test(
+    'a vitest suite with describeImage passes, one test per platform',
+    async () => {
+      await writeFile(
+        join(project, 'alpine.test.ts'),
+        `import { describeImage } from 'multiarch-harness/vitest';
 
 describeImage('${IMAGE}', {
   platforms: ['linux/amd64', 'linux/arm64'],
   expect: { kind: 'uname' },
   command: ['uname', '-m'],
 });
-`);
-    const r = await run('npx', ['--no', '--', 'vitest', 'run', 'alpine.test.ts']);
-    expect(r.exitCode, said(r)).toBe(0);
-    expect(r.all.replace(/\x1b\[[0-9;]*m/g, ''), said(r)).toMatch(/Tests\s+2 passed/);
-  }, 20 * 60_000);
-
-  test('the installed CLI runs verify from its one-file bundle with a kept code cache, as its ES modules do', async () => {
-    // A state folder of its own: the first run makes the code cache, the second takes it.
-    const state = join(tmp, 'state');
-    const verifyOnce = async (name: string, extra: Record<string, string> = {}) => {
-      const rusage = join(tmp, `${name}.rusage.json`);
-      const json = join(tmp, `${name}.json`);
-      const r = await execa('npx', ['--no', '--', 'multiarch-harness', 'verify', IMAGE, '--platforms', 'linux/amd64,linux/arm64', '--expect-uname',
-        '--command', 'uname', '--command=-m', '--json', json, '--quiet'], {
-        cwd: project, env: { ...env, MULTIARCH_STATE_DIR: state, MULTIARCH_RUSAGE_FILE: rusage, ...extra }, extendEnv: false, reject: false, all: true,
-      });
+`,
+      );
+      const r = await run('npx', ['--no', '--', 'vitest', 'run', 'alpine.test.ts']);
       expect(r.exitCode, said(r)).toBe(0);
-      const report = JSON.parse(await readFile(json, 'utf8')) as { platforms: Array<{ platform: string; status: string; checks: Record<string, { status: string }> }> };
-      const rows = report.platforms.map((p) => `${p.platform} ${p.status} ${Object.entries(p.checks).map(([k, c]) => `${k}=${c.status}`).join(' ')}`).sort();
-      return { loaded: (JSON.parse(await readFile(rusage, 'utf8')) as { loaded: string }).loaded, rows };
-    };
-    const first = await verifyOnce('first');
-    const second = await verifyOnce('second');
-    const modules = await verifyOnce('modules', { MULTIARCH_BUNDLE_CACHE: 'off' });
-    expect([first.loaded, second.loaded, modules.loaded]).toEqual(['one-file', 'one-file, cached', 'modules']);
-    expect(first.rows).toHaveLength(2);
-    expect(first.rows.every((r) => / pass /.test(r))).toBe(true);
-    expect(second.rows).toEqual(first.rows);
-    expect(modules.rows).toEqual(first.rows);
-  }, 20 * 60_000);
+      expect(r.all.replace(/\x1b\[[0-9;]*m/g, ''), said(r)).toMatch(/Tests\s+2 passed/);
+    },
+    20 * 60_000,
+  );
 
-  test('npx multiarch-harness runs a scenario that imports multiarch-harness by name, and says its version', async () => {
-    // The scenario says which harness it got: on the one-file CLI, that bundle's own API (the code that runs it).
-    await writeFile(join(project, 'scenario.ts'), `import { writeFileSync } from 'node:fs';
+  test(
+    'the installed CLI runs verify from its one-file bundle with a kept code cache, as its ES modules do',
+    async () => {
+      // A state folder of its own: the first run makes the code cache, the second takes it.
+      const state = join(tmp, 'state');
+      const verifyOnce = async (name: string, extra: Record<string, string> = {}) => {
+        const rusage = join(tmp, `${name}.rusage.json`);
+        const json = join(tmp, `${name}.json`);
+        const r = await execa(
+          'npx',
+          [
+            '--no',
+            '--',
+            'multiarch-harness',
+            'verify',
+            IMAGE,
+            '--platforms',
+            'linux/amd64,linux/arm64',
+            '--expect-uname',
+            '--command',
+            'uname',
+            '--command=-m',
+            '--json',
+            json,
+            '--quiet',
+          ],
+          {
+            cwd: project,
+            env: { ...env, MULTIARCH_STATE_DIR: state, MULTIARCH_RUSAGE_FILE: rusage, ...extra },
+            extendEnv: false,
+            reject: false,
+            all: true,
+          },
+        );
+        expect(r.exitCode, said(r)).toBe(0);
+        const report = JSON.parse(await readFile(json, 'utf8')) as {
+          platforms: Array<{ platform: string; status: string; checks: Record<string, { status: string }> }>;
+        };
+        const rows = report.platforms
+          .map(
+            (p) =>
+              `${p.platform} ${p.status} ${Object.entries(p.checks)
+                .map(([k, c]) => `${k}=${c.status}`)
+                .join(' ')}`,
+          )
+          .sort();
+        return { loaded: (JSON.parse(await readFile(rusage, 'utf8')) as { loaded: string }).loaded, rows };
+      };
+      const first = await verifyOnce('first');
+      const second = await verifyOnce('second');
+      const modules = await verifyOnce('modules', { MULTIARCH_BUNDLE_CACHE: 'off' });
+      expect([first.loaded, second.loaded, modules.loaded]).toEqual(['one-file', 'one-file, cached', 'modules']);
+      expect(first.rows).toHaveLength(2);
+      expect(first.rows.every((r) => / pass /.test(r))).toBe(true);
+      expect(second.rows).toEqual(first.rows);
+      expect(modules.rows).toEqual(first.rows);
+    },
+    20 * 60_000,
+  );
+
+  test(
+    'npx multiarch-harness runs a scenario that imports multiarch-harness by name, and says its version',
+    async () => {
+      // The scenario says which harness it got: on the one-file CLI, that bundle's own API (the code that runs it).
+      await writeFile(
+        join(project, 'scenario.ts'),
+        `import { writeFileSync } from 'node:fs';
 import { defineScenario } from 'multiarch-harness';
 
 const provided = (globalThis as Record<symbol, { defineScenario?: unknown } | undefined>)[Symbol.for('multiarch-harness/api')];
 writeFileSync(process.env.SCENARIO_PROBE!, provided?.defineScenario === defineScenario ? 'the running bundle' : 'its ES modules');
 export default defineScenario(${verifyAlpine('alpine-by-name', 'alpine, from a scenario that imports the package by name')});
-`);
-    const runOnce = async (name: string, extra: Record<string, string> = {}) => {
-      const rusage = join(tmp, `${name}.rusage.json`);
-      const probe = join(tmp, `${name}.probe.txt`);
-      const r = await execa('npx', ['--no', '--', 'multiarch-harness', 'run', 'scenario.ts', '--platforms', 'linux/amd64', '--quiet'], {
-        cwd: project, env: { ...env, MULTIARCH_RUSAGE_FILE: rusage, SCENARIO_PROBE: probe, ...extra }, extendEnv: false, reject: false, all: true,
-      });
-      expect(r.exitCode, said(r)).toBe(0);
-      return `${(JSON.parse(await readFile(rusage, 'utf8')) as { loaded: string }).loaded}: ${await readFile(probe, 'utf8')}`;
-    };
-    expect(await runOnce('run-one-file')).toMatch(/^one-file(, cached)?: the running bundle$/);
-    expect(await runOnce('run-modules', { MULTIARCH_BUNDLE_CACHE: 'off' })).toBe('modules: its ES modules');
-    // A scenario that imports a JavaScript file (which imports the package itself) runs on the ES modules: one harness for both.
-    await writeFile(join(project, 'helper.mjs'), "export { defineScenario } from 'multiarch-harness';\n");
-    const text = await readFile(join(project, 'scenario.ts'), 'utf8');
-    await writeFile(join(project, 'scenario.ts'), text.replace("import { defineScenario } from 'multiarch-harness';", "import { defineScenario } from './helper.mjs';"));
-    expect(await runOnce('run-with-js')).toBe('modules: its ES modules');
-    const v = await run('npx', ['--no', '--', 'multiarch-harness', '--version']);
-    expect(v.exitCode, said(v)).toBe(0);
-    expect(v.stdout.trim()).toBe(version);
-  }, 20 * 60_000);
+`,
+      );
+      const runOnce = async (name: string, extra: Record<string, string> = {}) => {
+        const rusage = join(tmp, `${name}.rusage.json`);
+        const probe = join(tmp, `${name}.probe.txt`);
+        const r = await execa('npx', ['--no', '--', 'multiarch-harness', 'run', 'scenario.ts', '--platforms', 'linux/amd64', '--quiet'], {
+          cwd: project,
+          env: { ...env, MULTIARCH_RUSAGE_FILE: rusage, SCENARIO_PROBE: probe, ...extra },
+          extendEnv: false,
+          reject: false,
+          all: true,
+        });
+        expect(r.exitCode, said(r)).toBe(0);
+        return `${(JSON.parse(await readFile(rusage, 'utf8')) as { loaded: string }).loaded}: ${await readFile(probe, 'utf8')}`;
+      };
+      expect(await runOnce('run-one-file')).toMatch(/^one-file(, cached)?: the running bundle$/);
+      expect(await runOnce('run-modules', { MULTIARCH_BUNDLE_CACHE: 'off' })).toBe('modules: its ES modules');
+      // A scenario that imports a JavaScript file (which imports the package itself) runs on the ES modules: one harness for both.
+      await writeFile(join(project, 'helper.mjs'), "export { defineScenario } from 'multiarch-harness';\n");
+      const text = await readFile(join(project, 'scenario.ts'), 'utf8');
+      await writeFile(
+        join(project, 'scenario.ts'),
+        text.replace("import { defineScenario } from 'multiarch-harness';", "import { defineScenario } from './helper.mjs';"),
+      );
+      expect(await runOnce('run-with-js')).toBe('modules: its ES modules');
+      const v = await run('npx', ['--no', '--', 'multiarch-harness', '--version']);
+      expect(v.exitCode, said(v)).toBe(0);
+      expect(v.stdout.trim()).toBe(version);
+    },
+    20 * 60_000,
+  );
 });

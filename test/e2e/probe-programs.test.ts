@@ -45,13 +45,13 @@ describe('probe programs', () => {
     });
   }
 
-  test('on QEMU\'s default (ARMv7) CPU the arm/v5 and v6 probes report armv7l: the CPU answers, not the code', () => {
+  test("on QEMU's default (ARMv7) CPU the arm/v5 and v6 probes report armv7l: the CPU answers, not the code", () => {
     const qemu = qemuFor('linux/arm/v7');
     expect(machineOf(qemu, [write('linux/arm/v5')])).toBe('armv7l');
     expect(machineOf(qemu, [write('linux/arm/v6')])).toBe('armv7l');
   });
 
-  test('the host\'s own platform runs natively and prints what the kernel tells Node', async () => {
+  test("the host's own platform runs natively and prints what the kernel tells Node", async () => {
     expect(machineOf(write(await engineNative()), [])).toBe(machine());
   });
 });

@@ -19,8 +19,22 @@ import { RUN_LABEL } from '../../harness/engine/session.ts';
 import type { RunReport } from '../../harness/result/model.ts';
 import { cli, harnessLeftovers, ROOT, runImages } from './helpers.ts';
 import {
-  CLASSIC_HOST, SSH_HOST, TLS_HOST, clientCertDir, createContext, createTlsContext, engineEnv, engineState, harnessContainers,
-  mainEngineHost, registryIndex, removeContext, repositoryImages, requireLoopbackNodes, tunnelsLeft, type CreatedContainer,
+  CLASSIC_HOST,
+  SSH_HOST,
+  TLS_HOST,
+  clientCertDir,
+  createContext,
+  createTlsContext,
+  engineEnv,
+  engineState,
+  harnessContainers,
+  mainEngineHost,
+  registryIndex,
+  removeContext,
+  repositoryImages,
+  requireLoopbackNodes,
+  tunnelsLeft,
+  type CreatedContainer,
 } from './support/loopback-nodes.ts';
 
 const REGISTRY = '127.0.0.1:5001';
@@ -47,7 +61,7 @@ async function json(file: string): Promise<RunReport> {
  * harness's labelled things.
  */
 async function mainImages(): Promise<string[]> {
-  return [...await repositoryImages([REPOSITORY, 'alpine']), ...await runImages()];
+  return [...(await repositoryImages([REPOSITORY, 'alpine'])), ...(await runImages())];
 }
 
 /**
@@ -97,17 +111,33 @@ describe('remote nodes: tcp with TLS, and ssh', () => {
     const before = await snapshot();
     const started = Date.now();
     const file = `${ROOT}reports/e2e-remote-nodes-verify.json`;
-    const r = await cli(['verify', ALPINE, '--platform', 'linux/amd64,linux/arm64,linux/s390x', '--node', `linux/arm64=${TLS_CONTEXT}`,
-      '--node', `linux/s390x=${SSH_HOST}`, ...UNAME, '--reporter', `json=${file}`, '--quiet']);
+    const r = await cli([
+      'verify',
+      ALPINE,
+      '--platform',
+      'linux/amd64,linux/arm64,linux/s390x',
+      '--node',
+      `linux/arm64=${TLS_CONTEXT}`,
+      '--node',
+      `linux/s390x=${SSH_HOST}`,
+      ...UNAME,
+      '--reporter',
+      `json=${file}`,
+      '--quiet',
+    ]);
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     const report = await json(file);
     expect(report.platforms.map((p) => [p.platform, p.node, p.status, p.output])).toEqual([
-      ['linux/amd64', 'default', 'pass', 'x86_64'], ['linux/arm64', TLS_CONTEXT, 'pass', 'aarch64'], ['linux/s390x', SSH_HOST, 'pass', 's390x'],
+      ['linux/amd64', 'default', 'pass', 'x86_64'],
+      ['linux/arm64', TLS_CONTEXT, 'pass', 'aarch64'],
+      ['linux/s390x', SSH_HOST, 'pass', 's390x'],
     ]);
     // The engines' own word: the arm64 container was made on the classic-store engine (the TLS node),
     // the s390x one (and the amd64 one) on the main engine, each from a reference pinning the manifest the report names.
     const digest = (platform: string) => report.platforms.find((p) => p.platform === platform)!.digest!;
-    const refs = Object.fromEntries(await Promise.all(['linux/amd64', 'linux/arm64', 'linux/s390x'].map(async (p) => [p, await runReferences(digest(p))] as const)));
+    const refs = Object.fromEntries(
+      await Promise.all(['linux/amd64', 'linux/arm64', 'linux/s390x'].map(async (p) => [p, await runReferences(digest(p))] as const)),
+    );
     const onClassic = await harnessContainers(CLASSIC_HOST, started);
     const onMain = await harnessContainers(mainEngineHost(), started);
     const seen = (cs: readonly CreatedContainer[]) => cs.map((c) => `${c.name} ${c.image}`).join('\n');
@@ -116,10 +146,22 @@ describe('remote nodes: tcp with TLS, and ssh', () => {
     expect(arm64.length, seen(onClassic)).toBeGreaterThan(0);
     const session = arm64[0]!.run;
     const mine = (cs: readonly CreatedContainer[]) => cs.filter((c) => c.run === session);
-    expect(runsOf(mine(onClassic), 'linux/arm64').map((c) => refs['linux/arm64']!.includes(c.image)), seen(onClassic)).toEqual([true]);
-    expect([...runsOf(mine(onClassic), 'linux/s390x'), ...runsOf(mine(onClassic), 'linux/amd64')], 'no other platform ran on the TLS node').toEqual([]);
-    expect(runsOf(mine(onMain), 'linux/s390x').map((c) => refs['linux/s390x']!.includes(c.image)), seen(mine(onMain))).toEqual([true]);
-    expect(runsOf(mine(onMain), 'linux/amd64').map((c) => refs['linux/amd64']!.includes(c.image)), seen(mine(onMain))).toEqual([true]);
+    expect(
+      runsOf(mine(onClassic), 'linux/arm64').map((c) => refs['linux/arm64']!.includes(c.image)),
+      seen(onClassic),
+    ).toEqual([true]);
+    expect(
+      [...runsOf(mine(onClassic), 'linux/s390x'), ...runsOf(mine(onClassic), 'linux/amd64')],
+      'no other platform ran on the TLS node',
+    ).toEqual([]);
+    expect(
+      runsOf(mine(onMain), 'linux/s390x').map((c) => refs['linux/s390x']!.includes(c.image)),
+      seen(mine(onMain)),
+    ).toEqual([true]);
+    expect(
+      runsOf(mine(onMain), 'linux/amd64').map((c) => refs['linux/amd64']!.includes(c.image)),
+      seen(mine(onMain)),
+    ).toEqual([true]);
     expect(runsOf(mine(onMain), 'linux/arm64'), 'arm64 did not run on the main engine').toEqual([]);
     await expectNothingLeft(before);
   });
@@ -129,12 +171,29 @@ describe('remote nodes: tcp with TLS, and ssh', () => {
     const file = `${ROOT}reports/e2e-remote-nodes-url.json`;
     // The docker CLI applies DOCKER_TLS_VERIFY to whatever DOCKER_HOST or its default names, and TLS over the main engine's unix socket fails: the default engine is named by a context instead.
     const env = { DOCKER_HOST: '', DOCKER_CONTEXT: MAIN_CONTEXT, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: clientCertDir() };
-    const r = await cli(['verify', ALPINE, '--platform', 'linux/amd64,linux/arm64,linux/s390x', '--node', `linux/arm64=${TLS_HOST}`,
-      '--node', `linux/s390x=${SSH_HOST}`, ...UNAME, '--reporter', `json=${file}`, '--quiet'], env);
+    const r = await cli(
+      [
+        'verify',
+        ALPINE,
+        '--platform',
+        'linux/amd64,linux/arm64,linux/s390x',
+        '--node',
+        `linux/arm64=${TLS_HOST}`,
+        '--node',
+        `linux/s390x=${SSH_HOST}`,
+        ...UNAME,
+        '--reporter',
+        `json=${file}`,
+        '--quiet',
+      ],
+      env,
+    );
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     const report = await json(file);
     expect(report.platforms.map((p) => [p.platform, p.node, p.status, p.output])).toEqual([
-      ['linux/amd64', `context ${MAIN_CONTEXT}`, 'pass', 'x86_64'], ['linux/arm64', TLS_HOST, 'pass', 'aarch64'], ['linux/s390x', SSH_HOST, 'pass', 's390x'],
+      ['linux/amd64', `context ${MAIN_CONTEXT}`, 'pass', 'x86_64'],
+      ['linux/arm64', TLS_HOST, 'pass', 'aarch64'],
+      ['linux/s390x', SSH_HOST, 'pass', 's390x'],
     ]);
     await expectNothingLeft(before);
   });
@@ -142,16 +201,32 @@ describe('remote nodes: tcp with TLS, and ssh', () => {
   test('build: a builder with a node on the TLS engine and one through ssh builds each platform there, runs it there, and is removed from both', async () => {
     const before = await snapshot();
     const file = `${ROOT}reports/e2e-remote-nodes-build.json`;
-    const r = await cli(['run', 'test/e2e/fixtures/echo-platform.ts', '--platform', 'linux/amd64,linux/arm64,linux/s390x',
-      '--node', `linux/arm64=${TLS_CONTEXT}`, '--node', `linux/s390x=${SSH_HOST}`, '--reporter', `json=${file}`, '--quiet']);
+    const r = await cli([
+      'run',
+      'test/e2e/fixtures/echo-platform.ts',
+      '--platform',
+      'linux/amd64,linux/arm64,linux/s390x',
+      '--node',
+      `linux/arm64=${TLS_CONTEXT}`,
+      '--node',
+      `linux/s390x=${SSH_HOST}`,
+      '--reporter',
+      `json=${file}`,
+      '--quiet',
+    ]);
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     const report = await json(file);
-    const builder = /builder of 3 node\(s\).*?: (mah-[0-9a-f]+-nodes)0 on default \(linux\/amd64\); \1 ?1 on (\S+) \(linux\/arm64\); \1 ?2 on (\S+) \(linux\/s390x\)/.exec(report.notes.join('\n'));
+    const builder =
+      /builder of 3 node\(s\).*?: (mah-[0-9a-f]+-nodes)0 on default \(linux\/amd64\); \1 ?1 on (\S+) \(linux\/arm64\); \1 ?2 on (\S+) \(linux\/s390x\)/.exec(
+        report.notes.join('\n'),
+      );
     expect(builder, report.notes.join('\n')).not.toBeNull();
     expect([builder![2], builder![3]]).toEqual([TLS_CONTEXT, SSH_HOST]);
     const name = builder![1]!;
     expect(report.platforms.map((p) => [p.platform, p.node, p.builtOn, p.status])).toEqual([
-      ['linux/amd64', 'default', `${name}0`, 'pass'], ['linux/arm64', TLS_CONTEXT, `${name}1`, 'pass'], ['linux/s390x', SSH_HOST, `${name}2`, 'pass'],
+      ['linux/amd64', 'default', `${name}0`, 'pass'],
+      ['linux/arm64', TLS_CONTEXT, `${name}1`, 'pass'],
+      ['linux/s390x', SSH_HOST, `${name}2`, 'pass'],
     ]);
     expect((await execa('docker', ['buildx', 'ls', '--format', '{{.Name}}'])).stdout).not.toContain(name);
     await expectNothingLeft(before);
@@ -159,14 +234,30 @@ describe('remote nodes: tcp with TLS, and ssh', () => {
 
   test('TLS without the client certificate, and a TLS port spoken to without TLS, are one sentence and exit 2, leaving nothing', async () => {
     const before = await snapshot();
-    const noCert = await cli(['verify', ALPINE, '--platform', 'linux/arm64', '--node', `linux/arm64=${NO_CERT_CONTEXT}`, ...UNAME, '--quiet']);
+    const noCert = await cli([
+      'verify',
+      ALPINE,
+      '--platform',
+      'linux/arm64',
+      '--node',
+      `linux/arm64=${NO_CERT_CONTEXT}`,
+      ...UNAME,
+      '--quiet',
+    ]);
     expect(noCert.exitCode, `${noCert.stdout}\n${noCert.stderr}`).toBe(2);
-    expect(noCert.stderr.trim()).toMatch(new RegExp(`^multiarch-harness: The node ${NO_CERT_CONTEXT} \\(for linux/arm64\\) cannot be used: [^\\n]+$`));
+    expect(noCert.stderr.trim()).toMatch(
+      new RegExp(`^multiarch-harness: The node ${NO_CERT_CONTEXT} \\(for linux/arm64\\) cannot be used: [^\\n]+$`),
+    );
     expect(noCert.stderr).not.toMatch(/\n\s+at /);
-    const plain = await cli(['verify', ALPINE, '--platform', 'linux/arm64', '--node', `linux/arm64=${TLS_HOST}`, ...UNAME, '--quiet'],
-      { DOCKER_TLS_VERIFY: '', DOCKER_CERT_PATH: '', DOCKER_TLS: '' });
+    const plain = await cli(['verify', ALPINE, '--platform', 'linux/arm64', '--node', `linux/arm64=${TLS_HOST}`, ...UNAME, '--quiet'], {
+      DOCKER_TLS_VERIFY: '',
+      DOCKER_CERT_PATH: '',
+      DOCKER_TLS: '',
+    });
     expect(plain.exitCode, `${plain.stdout}\n${plain.stderr}`).toBe(2);
-    expect(plain.stderr.trim()).toMatch(/^multiarch-harness: The node tcp:\/\/127\.0\.0\.1:2376 \(for linux\/arm64\) cannot be used: [^\n]*HTTPS[^\n]*$/);
+    expect(plain.stderr.trim()).toMatch(
+      /^multiarch-harness: The node tcp:\/\/127\.0\.0\.1:2376 \(for linux\/arm64\) cannot be used: [^\n]*HTTPS[^\n]*$/,
+    );
     expect(plain.stderr).not.toMatch(/\n\s+at /);
     await expectNothingLeft(before);
   });

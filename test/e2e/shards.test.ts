@@ -10,20 +10,43 @@ import { cli, harnessLeftovers } from './helpers.ts';
 const IMAGE = '127.0.0.1:5001/library/alpine:latest';
 const OTHER = '127.0.0.1:5001/library/golang:1.20-alpine';
 let tmp = '';
-beforeAll(async () => { tmp = await mkdtemp(join(tmpdir(), 'mah-shards-')); });
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'mah-shards-'));
+});
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
   expect(await harnessLeftovers()).toEqual([]);
 });
 
 const read = async (f: string) => JSON.parse(await readFile(join(tmp, f), 'utf8')) as RunReport;
-const verdicts = (r: RunReport) => r.platforms.map((p) => ({ platform: p.platform, status: p.status, checks: Object.fromEntries(Object.entries(p.checks).map(([k, c]) => [k, c.status])) }))
-  .sort((a, b) => a.platform.localeCompare(b.platform));
+const verdicts = (r: RunReport) =>
+  r.platforms
+    .map((p) => ({
+      platform: p.platform,
+      status: p.status,
+      checks: Object.fromEntries(Object.entries(p.checks).map(([k, c]) => [k, c.status])),
+    }))
+    .sort((a, b) => a.platform.localeCompare(b.platform));
 /** verify IMAGE into tmp/json; its exit code, and what did not pass (for an assertion's message). */
 async function verify(image: string, json: string, ...rest: string[]): Promise<{ exitCode: number | undefined; why: string }> {
-  const r = await cli(['verify', image, '--expect-uname', '--command', 'uname', '--command=-m', '--json', join(tmp, json), '--quiet', ...rest]);
+  const r = await cli([
+    'verify',
+    image,
+    '--expect-uname',
+    '--command',
+    'uname',
+    '--command=-m',
+    '--json',
+    join(tmp, json),
+    '--quiet',
+    ...rest,
+  ]);
   const report = await read(json).catch(() => undefined);
-  const failed = (report?.platforms ?? []).flatMap((p) => Object.entries(p.checks).filter(([, c]) => c.status === 'fail').map(([k, c]) => `${p.platform} ${k} (${p.mode}): ${c.message ?? ''}`));
+  const failed = (report?.platforms ?? []).flatMap((p) =>
+    Object.entries(p.checks)
+      .filter(([, c]) => c.status === 'fail')
+      .map(([k, c]) => `${p.platform} ${k} (${p.mode}): ${c.message ?? ''}`),
+  );
   return { exitCode: r.exitCode, why: [`verify ${json}: exit ${r.exitCode}`, ...failed, r.stderr].join('\n') };
 }
 const passes = async (r: Promise<{ exitCode: number | undefined; why: string }>) => {
@@ -44,7 +67,15 @@ describe('shards', () => {
     expect(one.shard).toEqual({ index: 1, total: 2 });
     expect(one.platforms.length + two.platforms.length).toBe(whole.platforms.length);
     expect(one.platforms.map((p) => p.platform).filter((p) => two.platforms.some((q) => q.platform === p))).toEqual([]);
-    const merged = await cli(['report', 'merge', join(tmp, 'shard2.json'), join(tmp, 'shard1.json'), '--reporter', `json=${join(tmp, 'merged.json')}`, '--quiet']);
+    const merged = await cli([
+      'report',
+      'merge',
+      join(tmp, 'shard2.json'),
+      join(tmp, 'shard1.json'),
+      '--reporter',
+      `json=${join(tmp, 'merged.json')}`,
+      '--quiet',
+    ]);
     expect(merged.exitCode, merged.stderr).toBe(0);
     const m = await read('merged.json');
     expect(verdicts(m)).toEqual(verdicts(whole));
@@ -54,10 +85,14 @@ describe('shards', () => {
 
   test('a shard report of another image is refused, naming both', async () => {
     // Go's source tree carries test programs of other machines (debug/dwarf/testdata, ...): foreign on purpose.
-    await passes(verify(OTHER, 'other2.json', '--shard', '2/2', '--platforms', 'linux/amd64,linux/arm64', '--allow-foreign', '/usr/local/go/src/**'));
+    await passes(
+      verify(OTHER, 'other2.json', '--shard', '2/2', '--platforms', 'linux/amd64,linux/arm64', '--allow-foreign', '/usr/local/go/src/**'),
+    );
     const r = await cli(['report', 'merge', join(tmp, 'shard1.json'), join(tmp, 'other2.json')]);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/^multiarch-harness: .*other2\.json.*(checked|sha256).*shard1\.json|^multiarch-harness: .*shard1\.json.*other2\.json/m);
+    expect(r.stderr).toMatch(
+      /^multiarch-harness: .*other2\.json.*(checked|sha256).*shard1\.json|^multiarch-harness: .*shard1\.json.*other2\.json/m,
+    );
     expect(r.stderr).not.toMatch(/^\s+at /m);
   });
 });

@@ -17,7 +17,13 @@ import { CLI, ROOT } from './helpers.ts';
 import { engineNative, foreignPlatform } from './support/host-facts.ts';
 import { copyImage, findSecrets, readTree, removeContainer, request, secretForms, type CopiedImage } from './support/tls-registry.ts';
 import {
-  issueToken, makeTokenSigner, startTokenRegistry, startTokenService, type TokenRegistry, type TokenService, type TokenSigner,
+  issueToken,
+  makeTokenSigner,
+  startTokenRegistry,
+  startTokenService,
+  type TokenRegistry,
+  type TokenService,
+  type TokenSigner,
 } from './support/token-registry.ts';
 
 /** The engine's Docker Hub mirror (plain HTTP, loopback): where the alpine stand-in is copied from. */
@@ -50,7 +56,13 @@ interface Run {
 }
 
 function baseEnv(): Record<string, string> {
-  const drop = new Set(['MULTIARCH_REGISTRY_USERNAME', 'MULTIARCH_REGISTRY_PASSWORD', 'DOCKER_CONFIG', 'GITHUB_STEP_SUMMARY', 'MULTIARCH_DEBUG']);
+  const drop = new Set([
+    'MULTIARCH_REGISTRY_USERNAME',
+    'MULTIARCH_REGISTRY_PASSWORD',
+    'DOCKER_CONFIG',
+    'GITHUB_STEP_SUMMARY',
+    'MULTIARCH_DEBUG',
+  ]);
   return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !drop.has(e[0])));
 }
 
@@ -58,12 +70,34 @@ async function verify(label: string, env: Record<string, string>): Promise<Run> 
   const dir = join(work, 'runs', label);
   const tmp = join(dir, 'tmp');
   await mkdir(tmp, { recursive: true });
-  const args = ['verify', image, '--platform', platforms.join(','), '--expect-uname', '--command', 'uname', '--command=-m', '--json', join(dir, 'reports', 'report.json'), '--quiet'];
-  const r = await execa('node', [CLI, ...args], { cwd: ROOT, reject: false, extendEnv: false, env: { ...baseEnv(), GITHUB_STEP_SUMMARY: '', TMPDIR: tmp, ...env }, timeout: 30 * 60_000 });
+  const args = [
+    'verify',
+    image,
+    '--platform',
+    platforms.join(','),
+    '--expect-uname',
+    '--command',
+    'uname',
+    '--command=-m',
+    '--json',
+    join(dir, 'reports', 'report.json'),
+    '--quiet',
+  ];
+  const r = await execa('node', [CLI, ...args], {
+    cwd: ROOT,
+    reject: false,
+    extendEnv: false,
+    env: { ...baseEnv(), GITHUB_STEP_SUMMARY: '', TMPDIR: tmp, ...env },
+    timeout: 30 * 60_000,
+  });
   const files = await readTree(dir);
   const json = files[join(dir, 'reports', 'report.json')];
   return {
-    label, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, report: json ? (JSON.parse(json) as RunReport) : undefined,
+    label,
+    exitCode: r.exitCode,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    report: json ? (JSON.parse(json) as RunReport) : undefined,
     scanned: { [`${label} stdout`]: r.stdout, [`${label} stderr`]: r.stderr, ...files },
   };
 }
@@ -75,7 +109,8 @@ function tail(run: Run): string {
 /** The password (right and wrong, in every form a client sends or a config stores) and every token issued. */
 function secrets(): Record<string, string> {
   return {
-    ...secretForms(USER, PASSWORD, 'password'), ...secretForms(USER, WRONG_PASSWORD, 'wrong password'),
+    ...secretForms(USER, PASSWORD, 'password'),
+    ...secretForms(USER, WRONG_PASSWORD, 'wrong password'),
     ...Object.fromEntries(tokens.issued.map((t, i) => [`token ${i}`, t])),
   };
 }
@@ -85,24 +120,52 @@ beforeAll(async () => {
   const native = await engineNative();
   platforms = [native, foreignPlatform(native)];
   signer = await makeTokenSigner(join(work, 'signer'));
-  tokens = await startTokenService({ signer, issuer: ISSUER, service: SERVICE, user: USER, password: PASSWORD, repositories: [REPOSITORY] });
+  tokens = await startTokenService({
+    signer,
+    issuer: ISSUER,
+    service: SERVICE,
+    user: USER,
+    password: PASSWORD,
+    repositories: [REPOSITORY],
+  });
   registry = await startTokenRegistry({
-    dir: join(work, 'registry'), signer, realm: tokens.realm, service: SERVICE, issuer: ISSUER, labels: ctx.labels,
+    dir: join(work, 'registry'),
+    signer,
+    realm: tokens.realm,
+    service: SERVICE,
+    issuer: ISSUER,
+    labels: ctx.labels,
     onCreate: (name) => ctx.defer(`removing the token registry ${name}`, () => removeContainer(name)),
   });
   // Pushed with a token the test issues itself (pull and push on the repository), not through the realm.
-  const push = issueToken(signer, { issuer: ISSUER, service: SERVICE, subject: USER, access: [{ type: 'repository', name: REPOSITORY, actions: ['pull', 'push'] }] });
+  const push = issueToken(signer, {
+    issuer: ISSUER,
+    service: SERVICE,
+    subject: USER,
+    access: [{ type: 'repository', name: REPOSITORY, actions: ['pull', 'push'] }],
+  });
   tokens.issued.push(push);
   copied = await copyImage(
     { address: MIRROR, scheme: 'http', repository: 'library/alpine', reference: 'latest' },
     { address: registry.address, scheme: 'http', token: push, repository: REPOSITORY, tag: 'latest' },
   );
-  for (const p of platforms) expect(copied.entries.map((e) => e.platform), `the alpine stand-in lists ${p}`).toContain(p);
+  for (const p of platforms)
+    expect(
+      copied.entries.map((e) => e.platform),
+      `the alpine stand-in lists ${p}`,
+    ).toContain(p);
   image = `${registry.address}/${REPOSITORY}:latest`;
-  for (const [kind, password] of [['right', PASSWORD], ['wrong', WRONG_PASSWORD]] as const) {
+  for (const [kind, password] of [
+    ['right', PASSWORD],
+    ['wrong', WRONG_PASSWORD],
+  ] as const) {
     const dir = join(work, `docker-config-${kind}`);
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    await writeFile(join(dir, 'config.json'), JSON.stringify({ auths: { [registry.address]: { auth: Buffer.from(`${USER}:${password}`).toString('base64') } } }), { mode: 0o600 });
+    await writeFile(
+      join(dir, 'config.json'),
+      JSON.stringify({ auths: { [registry.address]: { auth: Buffer.from(`${USER}:${password}`).toString('base64') } } }),
+      { mode: 0o600 },
+    );
     dockerConfig[kind] = dir;
   }
 }, 5 * 60_000);
@@ -112,27 +175,53 @@ afterAll(async () => {
   await tokens?.close();
   if (work) await rm(work, { recursive: true, force: true });
   const left = await execa('docker', ['ps', '-aq', '--filter', `label=${RUN_LABEL}=${ctx.id}`], { reject: false });
-  if (problems.length > 0 || left.stdout.trim()) throw new Error(`the token registry was not removed: ${[...problems, left.stdout.trim()].filter(Boolean).join('; ')}`);
+  if (problems.length > 0 || left.stdout.trim())
+    throw new Error(`the token registry was not removed: ${[...problems, left.stdout.trim()].filter(Boolean).join('; ')}`);
 });
 
 describe('verify against a registry with token auth (a JWT realm on 127.0.0.1, the registry checking tokens against a certificate)', () => {
-  test('the setup is what it claims: a Bearer challenge naming the realm, service and scope; the realm\'s tokens taken, a token of another key refused', async () => {
+  test("the setup is what it claims: a Bearer challenge naming the realm, service and scope; the realm's tokens taken, a token of another key refused", async () => {
     const anonymous = await request('GET', `http://${registry.address}/v2/${REPOSITORY}/manifests/latest`);
     expect(anonymous.status).toBe(401);
-    expect(String(anonymous.headers['www-authenticate'])).toBe(`Bearer realm="${tokens.realm}",service="${SERVICE}",scope="repository:${REPOSITORY}:pull"`);
+    expect(String(anonymous.headers['www-authenticate'])).toBe(
+      `Bearer realm="${tokens.realm}",service="${SERVICE}",scope="repository:${REPOSITORY}:pull"`,
+    );
     const basic = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
-    const got = await request('GET', `${tokens.realm}?service=${SERVICE}&scope=repository:${REPOSITORY}:pull`, { headers: { Authorization: basic } });
+    const got = await request('GET', `${tokens.realm}?service=${SERVICE}&scope=repository:${REPOSITORY}:pull`, {
+      headers: { Authorization: basic },
+    });
     expect(got.status).toBe(200);
     const token = (JSON.parse(got.body.toString('utf8')) as { token: string }).token;
     const accept = { Accept: 'application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json' };
-    expect((await request('GET', `http://${registry.address}/v2/${REPOSITORY}/manifests/latest`, { headers: { ...accept, Authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect(
+      (
+        await request('GET', `http://${registry.address}/v2/${REPOSITORY}/manifests/latest`, {
+          headers: { ...accept, Authorization: `Bearer ${token}` },
+        })
+      ).status,
+    ).toBe(200);
     // The same claims signed by a key the registry does not trust: refused, so the signature is what it checks.
     const stranger = await makeTokenSigner(join(work, 'stranger'));
-    const forged = issueToken({ ...stranger, kid: signer.kid }, { issuer: ISSUER, service: SERVICE, subject: USER, access: [{ type: 'repository', name: REPOSITORY, actions: ['pull'] }] });
-    expect((await request('GET', `http://${registry.address}/v2/${REPOSITORY}/manifests/latest`, { headers: { ...accept, Authorization: `Bearer ${forged}` } })).status).toBe(401);
+    const forged = issueToken(
+      { ...stranger, kid: signer.kid },
+      { issuer: ISSUER, service: SERVICE, subject: USER, access: [{ type: 'repository', name: REPOSITORY, actions: ['pull'] }] },
+    );
+    expect(
+      (
+        await request('GET', `http://${registry.address}/v2/${REPOSITORY}/manifests/latest`, {
+          headers: { ...accept, Authorization: `Bearer ${forged}` },
+        })
+      ).status,
+    ).toBe(401);
     // And the realm refuses a wrong password.
     const wrong = `Basic ${Buffer.from(`${USER}:${WRONG_PASSWORD}`).toString('base64')}`;
-    expect((await request('GET', `${tokens.realm}?service=${SERVICE}&scope=repository:${REPOSITORY}:pull`, { headers: { Authorization: wrong } })).status).toBe(401);
+    expect(
+      (
+        await request('GET', `${tokens.realm}?service=${SERVICE}&scope=repository:${REPOSITORY}:pull`, {
+          headers: { Authorization: wrong },
+        })
+      ).status,
+    ).toBe(401);
     tokens.issued.push(token);
     tokens.requests.length = 0;
   });
@@ -144,7 +233,10 @@ describe('verify against a registry with token auth (a JWT realm on 127.0.0.1, t
     expect(report.platforms.map((p) => p.platform).sort()).toEqual([...platforms].sort());
     for (const p of report.platforms) {
       expect(p.status, `${p.platform}: ${p.message}`).toBe('pass');
-      expect(Object.values(p.checks).map((c) => c.status), `${p.platform}: ${JSON.stringify(p.checks)}`).toEqual(['pass', 'pass', 'pass', 'pass']);
+      expect(
+        Object.values(p.checks).map((c) => c.status),
+        `${p.platform}: ${JSON.stringify(p.checks)}`,
+      ).toEqual(['pass', 'pass', 'pass', 'pass']);
       expect(p.digest).toBe(copied.entries.find((e) => e.platform === p.platform)!.digest);
     }
     // Every token request had the right credentials, for this service, and asked to pull this repository.
@@ -152,11 +244,20 @@ describe('verify against a registry with token auth (a JWT realm on 127.0.0.1, t
     for (const r of tokens.requests) {
       expect(r, JSON.stringify(r)).toMatchObject({ credentials: 'right', user: USER, service: SERVICE, status: 200 });
       expect(r.scopes.length, JSON.stringify(r)).toBeGreaterThan(0);
-      expect(r.scopes.filter((scope) => scope !== `repository:${REPOSITORY}:pull`), JSON.stringify(r)).toEqual([]);
+      expect(
+        r.scopes.filter((scope) => scope !== `repository:${REPOSITORY}:pull`),
+        JSON.stringify(r),
+      ).toEqual([]);
     }
     // The harness's own reads (node:http sends no User-Agent) and the engine's pulls (dockerd's "docker/..." or, on a containerd image store, containerd's).
-    expect(tokens.requests.some((r) => r.userAgent === ''), JSON.stringify(tokens.requests)).toBe(true);
-    expect(tokens.requests.some((r) => /^(docker|containerd)\//.test(r.userAgent)), JSON.stringify(tokens.requests)).toBe(true);
+    expect(
+      tokens.requests.some((r) => r.userAgent === ''),
+      JSON.stringify(tokens.requests),
+    ).toBe(true);
+    expect(
+      tokens.requests.some((r) => /^(docker|containerd)\//.test(r.userAgent)),
+      JSON.stringify(tokens.requests),
+    ).toBe(true);
     expect(findSecrets(run.scanned, secrets()), 'a credential or token was printed or written').toEqual([]);
   });
 
@@ -166,7 +267,9 @@ describe('verify against a registry with token auth (a JWT realm on 127.0.0.1, t
     expect(run.exitCode, tail(run)).toBe(2);
     const lines = run.stderr.trim().split('\n');
     expect(lines, run.stderr).toHaveLength(1);
-    expect(lines[0]).toBe(`multiarch-harness: ${registry.address} refused manifest latest (401): log in with \`docker login ${registry.address}\` or set MULTIARCH_REGISTRY_USERNAME and MULTIARCH_REGISTRY_PASSWORD.`);
+    expect(lines[0]).toBe(
+      `multiarch-harness: ${registry.address} refused manifest latest (401): log in with \`docker login ${registry.address}\` or set MULTIARCH_REGISTRY_USERNAME and MULTIARCH_REGISTRY_PASSWORD.`,
+    );
     expect(run.stderr).not.toMatch(/^\s+at /m);
     expect(run.report).toBeUndefined();
     // The realm was asked, with the wrong password, and refused it.
@@ -174,7 +277,7 @@ describe('verify against a registry with token auth (a JWT realm on 127.0.0.1, t
     expect(findSecrets(run.scanned, secrets())).toEqual([]);
   });
 
-  test('verify leaves nothing of its own behind: no container but this test\'s registry, no image pulled from it', async () => {
+  test("verify leaves nothing of its own behind: no container but this test's registry, no image pulled from it", async () => {
     const labelled = await execa('docker', ['ps', '-a', '--filter', `label=${RUN_LABEL}`, '--format', `{{.Label "${RUN_LABEL}"}}`]);
     expect(labelled.stdout.split('\n').filter(Boolean)).toEqual([ctx.id]);
     const images = await execa('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}@{{.Digest}}']);

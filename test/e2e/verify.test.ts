@@ -28,7 +28,14 @@ const goarch = (p: string) => goTarget(parsePlatform(p)).goarch;
 
 async function build(name: string, dockerfile: string, platforms: string): Promise<string> {
   const tag = `${registry.address}/${name}:test`;
-  await buildAndPush({ context: `${ROOT}samples/hello-go`, dockerfile, platforms: parsePlatformList(platforms), tag, labels: ctx.labels, timeoutMs: 30 * 60_000 });
+  await buildAndPush({
+    context: `${ROOT}samples/hello-go`,
+    dockerfile,
+    platforms: parsePlatformList(platforms),
+    tag,
+    labels: ctx.labels,
+    timeoutMs: 30 * 60_000,
+  });
   ctx.trackImage(tag);
   return tag;
 }
@@ -45,7 +52,11 @@ beforeAll(async () => {
   registry = await startRegistry(ctx);
   images.good = await build('hello-nine', `${ROOT}samples/hello-go/Dockerfile.cross-scratch`, NINE);
   images.wrongArch = await build('hello-wrong-arch', `${ROOT}test/e2e/fixtures/dockerfiles/wrong-arch`, `${native},${foreign}`);
-  images.armv6 = await build('hello-article-cross', `${ROOT}test/e2e/fixtures/dockerfiles/article-cross-scratch`, 'linux/arm/v6,linux/arm/v7');
+  images.armv6 = await build(
+    'hello-article-cross',
+    `${ROOT}test/e2e/fixtures/dockerfiles/article-cross-scratch`,
+    'linux/arm/v6,linux/arm/v7',
+  );
 }, 30 * 60_000);
 
 afterAll(async () => {
@@ -59,23 +70,34 @@ describe('verify', () => {
     expect(report.kind).toBe('verify');
     expect(report.platforms.map((p) => p.platform).sort()).toEqual(NINE.split(',').sort());
     for (const p of report.platforms) {
-      expect(Object.values(p.checks!).map((c) => c.status), `${p.platform}: ${p.message}`).toEqual(['pass', 'pass', 'pass', 'pass']);
+      expect(
+        Object.values(p.checks!).map((c) => c.status),
+        `${p.platform}: ${p.message}`,
+      ).toEqual(['pass', 'pass', 'pass', 'pass']);
       expect(p.binary).toMatch(/^\/hello: ELF/);
     }
   });
 
-  test('a foreign entry holding this host\'s binary fails the binary and run checks of that platform only', async () => {
+  test("a foreign entry holding this host's binary fails the binary and run checks of that platform only", async () => {
     const { code, report, stdout } = await verify(images.wrongArch!, '--expect-output', 'Hello, {os}/{goarch}!');
     expect(code).toBe(1);
     const wrong = report.platforms.find((p) => p.platform === foreign)!;
     const machine = elfFacts(parsePlatform(native)).machine;
     expect(wrong.checks!.index.status).toBe('pass');
     expect(wrong.checks!.config.status).toBe('pass');
-    expect(wrong.checks!.binary).toMatchObject({ status: 'fail', message: expect.stringMatching(new RegExp(`built for [^(]+ \\(e_machine ${machine}\\), not ${re(foreign)}`)) });
-    expect(wrong.checks!.binary.message).toMatch(new RegExp(`runs natively on this ${re(native)} host, not under ${qemuHandlerName(parsePlatform(foreign))}`));
+    expect(wrong.checks!.binary).toMatchObject({
+      status: 'fail',
+      message: expect.stringMatching(new RegExp(`built for [^(]+ \\(e_machine ${machine}\\), not ${re(foreign)}`)),
+    });
+    expect(wrong.checks!.binary.message).toMatch(
+      new RegExp(`runs natively on this ${re(native)} host, not under ${qemuHandlerName(parsePlatform(foreign))}`),
+    );
     // The host's binary ran natively: the run check sees the wrong greeting.
     expect(wrong.checks!.run).toMatchObject({
-      status: 'fail', message: expect.stringMatching(new RegExp(`expected the line "Hello, linux/${goarch(foreign)}!", got "Hello, linux/${goarch(native)}!"`)),
+      status: 'fail',
+      message: expect.stringMatching(
+        new RegExp(`expected the line "Hello, linux/${goarch(foreign)}!", got "Hello, linux/${goarch(native)}!"`),
+      ),
     });
     expect(report.platforms.find((p) => p.platform === native)!.status).toBe('pass');
     expect(stdout).toMatch(new RegExp(`${re(foreign)}: binary: .*e_machine ${machine}`));
@@ -87,9 +109,10 @@ describe('verify', () => {
     expect(good.code, good.stdout).toBe(0);
     expect(good.report.platforms).toHaveLength(9);
     for (const p of good.report.platforms) {
-      expect(p.structureTests!.map((t) => `${t.kind} ${t.status}`), `${p.platform}: ${p.message}`).toEqual([
-        'command pass', 'file-existence pass', 'file-existence pass', 'file-content pass', 'metadata pass',
-      ]);
+      expect(
+        p.structureTests!.map((t) => `${t.kind} ${t.status}`),
+        `${p.platform}: ${p.message}`,
+      ).toEqual(['command pass', 'file-existence pass', 'file-existence pass', 'file-content pass', 'metadata pass']);
     }
     expect(good.stdout).toMatch(/TEST +KIND +amd64 +386 +arm\/v6/);
 
@@ -103,17 +126,38 @@ describe('verify', () => {
     const failed = byPlatform[foreign]!.structureTests!.filter((t) => t.status === 'fail').map((t) => t.name);
     // The host's program in the foreign entry greets as the host (it runs natively here) and its build info says the host's GOARCH.
     expect(failed).toEqual(['greets its own platform', 'built by Go for this platform']);
-    expect(byPlatform[foreign]!.message).toMatch(new RegExp(`test "greets its own platform": expected /Hello, \\{os\\}/\\{goarch\\}!/ in stdout, got "Hello, linux/${goarch(native)}!"`));
+    expect(byPlatform[foreign]!.message).toMatch(
+      new RegExp(
+        `test "greets its own platform": expected /Hello, \\{os\\}/\\{goarch\\}!/ in stdout, got "Hello, linux/${goarch(native)}!"`,
+      ),
+    );
     const xml = await readFile(junit, 'utf8');
-    expect(xml).toMatch(new RegExp(`<testcase classname="[^"]*${re(foreign)}" name="${re(foreign)} test greets its own platform" time="[\\d.]+">\\s*<failure`));
-    expect(xml).toMatch(new RegExp(`<testcase classname="[^"]*${re(native)}" name="${re(native)} test greets its own platform" time="[\\d.]+">\\s*</testcase>`));
+    expect(xml).toMatch(
+      new RegExp(
+        `<testcase classname="[^"]*${re(foreign)}" name="${re(foreign)} test greets its own platform" time="[\\d.]+">\\s*<failure`,
+      ),
+    );
+    expect(xml).toMatch(
+      new RegExp(
+        `<testcase classname="[^"]*${re(native)}" name="${re(native)} test greets its own platform" time="[\\d.]+">\\s*</testcase>`,
+      ),
+    );
   });
 
   test('a claimed platform missing from the index fails its index check', async () => {
-    const { code, report, stdout } = await verify(images.good!, '--platforms', 'linux/amd64,linux/ppc64', '--expect-output', 'Hello, {os}/{goarch}!');
+    const { code, report, stdout } = await verify(
+      images.good!,
+      '--platforms',
+      'linux/amd64,linux/ppc64',
+      '--expect-output',
+      'Hello, {os}/{goarch}!',
+    );
     expect(code).toBe(1);
     const ppc64 = report.platforms.find((p) => p.platform === 'linux/ppc64')!;
-    expect(ppc64.checks!.index).toMatchObject({ status: 'fail', message: expect.stringMatching(/the index has no entry for linux\/ppc64 \(it lists .*linux\/ppc64le/) });
+    expect(ppc64.checks!.index).toMatchObject({
+      status: 'fail',
+      message: expect.stringMatching(/the index has no entry for linux\/ppc64 \(it lists .*linux\/ppc64le/),
+    });
     expect(ppc64.checks!.run.status).toBe('skip');
     expect(report.platforms.find((p) => p.platform === 'linux/amd64')!.status).toBe('pass');
     expect(stdout).toMatch(/linux\/ppc64: index: the index has no entry/);
@@ -146,8 +190,22 @@ describe('verify', () => {
     onTestFinished(() => rm(dir, { recursive: true, force: true }));
     const summary = join(dir, 'step-summary.md');
     await writeFile(summary, '# earlier step\n');
-    const r = await cli(['verify', images.wrongArch!, '--quiet', '--expect-output', 'Hello, {os}/{goarch}!',
-      '--reporter', `junit=${dir}/r.xml`, '--reporter', `html=${dir}/r.html`, '--reporter', 'markdown'], { GITHUB_STEP_SUMMARY: summary });
+    const r = await cli(
+      [
+        'verify',
+        images.wrongArch!,
+        '--quiet',
+        '--expect-output',
+        'Hello, {os}/{goarch}!',
+        '--reporter',
+        `junit=${dir}/r.xml`,
+        '--reporter',
+        `html=${dir}/r.html`,
+        '--reporter',
+        'markdown',
+      ],
+      { GITHUB_STEP_SUMMARY: summary },
+    );
     expect(r.exitCode).toBe(1);
 
     const junit = await execa('xmllint', ['--noout', '--schema', `${ROOT}schemas/junit.xsd`, `${dir}/r.xml`], { reject: false });
@@ -155,17 +213,33 @@ describe('verify', () => {
     expect(junit.exitCode).toBe(0);
     const xml = await readFile(`${dir}/r.xml`, 'utf8');
     expect(xml.match(/<testcase /g)).toHaveLength(2 * 4);
-    expect(xml).toMatch(new RegExp(`<testcase classname="verify-hello-wrong-arch\\.${re(foreign)}" name="${re(foreign)} binary"[^>]*>\\s*<failure message="[^"]*e_machine ${elfFacts(parsePlatform(native)).machine}`));
+    expect(xml).toMatch(
+      new RegExp(
+        `<testcase classname="verify-hello-wrong-arch\\.${re(foreign)}" name="${re(foreign)} binary"[^>]*>\\s*<failure message="[^"]*e_machine ${elfFacts(parsePlatform(native)).machine}`,
+      ),
+    );
     // An invalid document must not validate: the check can fail.
     await writeFile(`${dir}/bad.xml`, xml.replace(/(<testcase [^>]*?) time="[^"]*"/, '$1'));
-    expect((await execa('xmllint', ['--noout', '--schema', `${ROOT}schemas/junit.xsd`, `${dir}/bad.xml`], { reject: false })).exitCode).not.toBe(0);
+    expect(
+      (await execa('xmllint', ['--noout', '--schema', `${ROOT}schemas/junit.xsd`, `${dir}/bad.xml`], { reject: false })).exitCode,
+    ).not.toBe(0);
 
     const md = await readFile(summary, 'utf8');
     expect(md.startsWith('# earlier step\n')).toBe(true);
     expect(md).toMatch(new RegExp(`\\| \`${re(foreign)}\` \\| qemu[^|]*\\| ✅ \\| ✅ \\| ❌ \\| ❌ \\|`));
 
-    const chromium = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', `--user-data-dir=${dir}/chromium`, '--window-size=1100,700'];
+    const chromium = [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      `--user-data-dir=${dir}/chromium`,
+      '--window-size=1100,700',
+    ];
     const dom = await execa('chromium', [...chromium, '--dump-dom', `file://${dir}/r.html`]);
     expect(dom.stdout).toMatch(/<td class="fail"[^>]*>✗<\/td>/);
     expect(dom.stdout).toMatch(/<svg[^>]*aria-label="time per platform"/);
@@ -175,7 +249,7 @@ describe('verify', () => {
     expect(png.length).toBeGreaterThan(10_000);
   });
 
-  test('verify leaves nothing of its own behind (only this test\'s registry carries a run label)', async () => {
+  test("verify leaves nothing of its own behind (only this test's registry carries a run label)", async () => {
     const r = await execa('docker', ['ps', '-a', '--filter', `label=${RUN_LABEL}`, '--format', `{{.Label "${RUN_LABEL}"}}`]);
     expect(r.stdout.split('\n').filter(Boolean)).toEqual([ctx.id]);
   });

@@ -27,7 +27,10 @@ export function corpusDir(): string {
 }
 
 export async function exists(p: string): Promise<boolean> {
-  return stat(p).then(() => true, () => false);
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -84,7 +87,11 @@ export async function contentDigests(root: string, skip: readonly string[] = [])
 }
 
 /** Whether `root` still holds exactly what `recorded` (contentDigests' answer at the time) says. */
-export async function sameContents(root: string, recorded: Record<string, string> | undefined, skip: readonly string[] = []): Promise<boolean> {
+export async function sameContents(
+  root: string,
+  recorded: Record<string, string> | undefined,
+  skip: readonly string[] = [],
+): Promise<boolean> {
   if (!recorded || typeof recorded !== 'object') return false;
   const now = await contentDigests(root, skip).catch(() => undefined);
   if (!now) return false;
@@ -134,7 +141,12 @@ export async function withLock<T>(name: string, fn: () => Promise<T>): Promise<T
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number(await readFile(join(lock, 'pid'), 'utf8').catch(() => ''));
-      const age = Date.now() - (await stat(lock).then((s) => s.mtimeMs, () => Date.now()));
+      const age =
+        Date.now() -
+        (await stat(lock).then(
+          (s) => s.mtimeMs,
+          () => Date.now(),
+        ));
       const dead = pid > 0 ? !alive(pid) : age > 60_000;
       if (dead) {
         await rm(lock, { recursive: true, force: true });

@@ -158,66 +158,82 @@ function isPinned(inputs: Input[], pinned: Input[]): boolean {
 /** esbuild's Go release binaries from npm, one tree per Linux platform they are published for. */
 export async function goCorpus(): Promise<CorpusTree[]> {
   const pkgOf = (platformText: string) => `@esbuild/linux-${ESBUILD_ARCHES.find(([, p]) => p === platformText)![0]}`;
-  return cachedCorpus(`esbuild-${ESBUILD_VERSION}`, ESBUILD_ARCHES.map(([, p]) => p), async (work) => {
-    return settleAll(ESBUILD_ARCHES.map(async ([, platformText]) => {
-      const platform = parsePlatform(platformText);
-      const pkg = pkgOf(platformText);
-      const what = `${pkg}@${ESBUILD_VERSION}`;
-      const dir = join(work, platformSlug(platform));
-      const bin = '/usr/local/bin/esbuild';
-      const info = await installFromNpm(pkg, ESBUILD_VERSION, 'bin/esbuild', dir, bin);
-      checkPlatform(info, platform, what, { armAttributes: false }); // Go writes no .ARM.attributes: GOARM says it
-      const { goarch, goarm } = goTarget(platform);
-      const go = goBuildInfo(await readFile(join(dir, 'root', bin)), info);
-      const settings = go?.settings ?? {};
-      if (settings.GOARCH !== goarch || (settings.GOARM ?? undefined) !== goarm) {
-        throw new Error(`${what}: its Go build info says GOARCH=${settings.GOARCH} GOARM=${settings.GOARM ?? '-'}, but the corpus files it as ${platformText} (GOARCH=${goarch} GOARM=${goarm ?? '-'}).`);
-      }
-      if (info.interpreter) throw new Error(`${what}: expected a static binary, found PT_INTERP ${info.interpreter}.`);
-      return {
-        dir,
-        tree: {
-          name: `esbuild ${ESBUILD_VERSION} (Go ${go?.version ?? '?'}, static)`,
-          platform,
-          command: [bin, '--version'],
-          expectOutput: `^${escapeRegExp(ESBUILD_VERSION)}\\s*$`,
-          elfFiles: [bin],
-          kind: 'go-static' as const,
-        },
-        inputs: npmInputs(pkg, ESBUILD_VERSION),
-      };
-    }));
-  }, (platformText, inputs) => isPinned(inputs, npmInputs(pkgOf(platformText), ESBUILD_VERSION)));
+  return cachedCorpus(
+    `esbuild-${ESBUILD_VERSION}`,
+    ESBUILD_ARCHES.map(([, p]) => p),
+    async (work) => {
+      return settleAll(
+        ESBUILD_ARCHES.map(async ([, platformText]) => {
+          const platform = parsePlatform(platformText);
+          const pkg = pkgOf(platformText);
+          const what = `${pkg}@${ESBUILD_VERSION}`;
+          const dir = join(work, platformSlug(platform));
+          const bin = '/usr/local/bin/esbuild';
+          const info = await installFromNpm(pkg, ESBUILD_VERSION, 'bin/esbuild', dir, bin);
+          checkPlatform(info, platform, what, { armAttributes: false }); // Go writes no .ARM.attributes: GOARM says it
+          const { goarch, goarm } = goTarget(platform);
+          const go = goBuildInfo(await readFile(join(dir, 'root', bin)), info);
+          const settings = go?.settings ?? {};
+          if (settings.GOARCH !== goarch || (settings.GOARM ?? undefined) !== goarm) {
+            throw new Error(
+              `${what}: its Go build info says GOARCH=${settings.GOARCH} GOARM=${settings.GOARM ?? '-'}, but the corpus files it as ${platformText} (GOARCH=${goarch} GOARM=${goarm ?? '-'}).`,
+            );
+          }
+          if (info.interpreter) throw new Error(`${what}: expected a static binary, found PT_INTERP ${info.interpreter}.`);
+          return {
+            dir,
+            tree: {
+              name: `esbuild ${ESBUILD_VERSION} (Go ${go?.version ?? '?'}, static)`,
+              platform,
+              command: [bin, '--version'],
+              expectOutput: `^${escapeRegExp(ESBUILD_VERSION)}\\s*$`,
+              elfFiles: [bin],
+              kind: 'go-static' as const,
+            },
+            inputs: npmInputs(pkg, ESBUILD_VERSION),
+          };
+        }),
+      );
+    },
+    (platformText, inputs) => isPinned(inputs, npmInputs(pkgOf(platformText), ESBUILD_VERSION)),
+  );
 }
 
 /** Sentry CLI's Rust release binaries (static, musl) from npm, one tree per Linux platform published. */
 export async function rustCorpus(): Promise<CorpusTree[]> {
   const pkgOf = (platformText: string) => `@sentry/cli-linux-${SENTRY_ARCHES.find(([, p]) => p === platformText)![0]}`;
-  return cachedCorpus(`sentry-cli-${SENTRY_VERSION}`, SENTRY_ARCHES.map(([, p]) => p), async (work) => {
-    return settleAll(SENTRY_ARCHES.map(async ([, platformText]) => {
-      const platform = parsePlatform(platformText);
-      const pkg = pkgOf(platformText);
-      const what = `${pkg}@${SENTRY_VERSION}`;
-      const dir = join(work, platformSlug(platform));
-      const bin = '/usr/local/bin/sentry-cli';
-      const info = await installFromNpm(pkg, SENTRY_VERSION, 'bin/sentry-cli', dir, bin);
-      checkPlatform(info, platform, what);
-      if (info.interpreter) throw new Error(`${what}: expected a statically linked binary, found PT_INTERP ${info.interpreter}.`);
-      if (info.go) throw new Error(`${what}: expected a Rust binary, found Go build info.`);
-      return {
-        dir,
-        tree: {
-          name: `sentry-cli ${SENTRY_VERSION} (Rust, static musl)`,
-          platform,
-          command: [bin, '--version'],
-          expectOutput: `^sentry-cli ${escapeRegExp(SENTRY_VERSION)}\\s*$`,
-          elfFiles: [bin],
-          kind: 'rust' as const,
-        },
-        inputs: npmInputs(pkg, SENTRY_VERSION),
-      };
-    }));
-  }, (platformText, inputs) => isPinned(inputs, npmInputs(pkgOf(platformText), SENTRY_VERSION)));
+  return cachedCorpus(
+    `sentry-cli-${SENTRY_VERSION}`,
+    SENTRY_ARCHES.map(([, p]) => p),
+    async (work) => {
+      return settleAll(
+        SENTRY_ARCHES.map(async ([, platformText]) => {
+          const platform = parsePlatform(platformText);
+          const pkg = pkgOf(platformText);
+          const what = `${pkg}@${SENTRY_VERSION}`;
+          const dir = join(work, platformSlug(platform));
+          const bin = '/usr/local/bin/sentry-cli';
+          const info = await installFromNpm(pkg, SENTRY_VERSION, 'bin/sentry-cli', dir, bin);
+          checkPlatform(info, platform, what);
+          if (info.interpreter) throw new Error(`${what}: expected a statically linked binary, found PT_INTERP ${info.interpreter}.`);
+          if (info.go) throw new Error(`${what}: expected a Rust binary, found Go build info.`);
+          return {
+            dir,
+            tree: {
+              name: `sentry-cli ${SENTRY_VERSION} (Rust, static musl)`,
+              platform,
+              command: [bin, '--version'],
+              expectOutput: `^sentry-cli ${escapeRegExp(SENTRY_VERSION)}\\s*$`,
+              elfFiles: [bin],
+              kind: 'rust' as const,
+            },
+            inputs: npmInputs(pkg, SENTRY_VERSION),
+          };
+        }),
+      );
+    },
+    (platformText, inputs) => isPinned(inputs, npmInputs(pkgOf(platformText), SENTRY_VERSION)),
+  );
 }
 
 /**
@@ -228,65 +244,91 @@ export async function rustCorpus(): Promise<CorpusTree[]> {
  * /etc/ld.so.conf.d. No docs, manual pages or locales.
  */
 export async function debianDynamicCorpus(): Promise<CorpusTree[]> {
-  return cachedCorpus(DEBIAN_RECIPE, DEBIAN_ARCHES.map((a) => a.platform), (work) => withLock('debian', async () => {
-    const ownState = join(corpusDir(), 'debian');
-    const archives = new Map<string, DebianArchive>();
-    const archiveFor = async (suite: Suite, arch: string): Promise<DebianArchive> => {
-      const shared = await sharedArches(suite);
-      const [dir, arches] = shared.includes(arch) ? [stateDir(), shared] : [ownState, [arch]];
-      const key = `${dir}|${suite}|${arches.join(',')}`;
-      let archive = archives.get(key);
-      if (!archive) {
-        archive = new DebianArchive(dir, suite, arches);
-        await archive.update();
-        archives.set(key, archive);
-      }
-      return archive;
-    };
-    // One apt-get download per archive for all its architectures, then one root per architecture.
-    const groups = new Map<DebianArchive, Array<(typeof DEBIAN_ARCHES)[number]>>();
-    for (const a of DEBIAN_ARCHES) {
-      const archive = await archiveFor(a.suite, a.arch);
-      groups.set(archive, [...(groups.get(archive) ?? []), a]);
-    }
-    const fetched = new Map<string, FetchedPackage[]>();
-    for (const [archive, list] of groups) {
-      const pkgs = await archive.fetchAll(list.flatMap(({ arch }) => [{ name: 'hello', arch }, { name: 'libc6', arch }]));
-      for (const { arch } of list) fetched.set(arch, pkgs.filter((p) => p.arch === arch));
-    }
-    const built: Built[] = [];
-    for (const { arch, platform: platformText, suite } of DEBIAN_ARCHES) {
-      const platform = parsePlatform(platformText);
-      const pkgs = fetched.get(arch)!;
-      const hello = pkgs.find((p) => p.name === 'hello')!;
-      const libc = pkgs.find((p) => p.name === 'libc6')!;
-      const dir = join(work, platformSlug(platform));
-      const elfFiles = await assembleDynamicRoot(pkgs, join(dir, 'stage'), join(dir, 'root'), '/usr/bin/hello');
-      await rm(join(dir, 'stage'), { recursive: true, force: true });
-      const info = readElf(await readFile(join(dir, 'root/usr/bin/hello')));
-      checkPlatform(info, platform, `hello:${arch} (${suite})`);
-      built.push({
-        dir,
-        tree: {
-          name: `debian ${suite} hello ${hello.version} with libc6 ${libc.version} (C, dynamic)`,
-          platform,
-          command: ['/usr/bin/hello'],
-          expectOutput: '^Hello, world!\\s*$',
-          elfFiles,
-          kind: 'c-dynamic' as const,
-        },
-        inputs: pkgs.map((p) => ({ package: `${p.name}:${p.arch}=${p.version}`, suite, sha256: p.sha256 })),
-      });
-    }
-    // apt's package caches of the corpus's own states (~100 MB a suite) are made again when needed.
-    for (const [key] of archives) if (key.startsWith(`${ownState}|`)) await rm(join(ownState, `apt-${key.split('|')[1]}`, 'cache'), { recursive: true, force: true });
-    return built;
-  }), (platformText, inputs) => {
-    // hello and libc6 of the recipe's architecture and suite (any version), each with its .deb's SHA256.
-    const { arch, suite } = DEBIAN_ARCHES.find((a) => a.platform === platformText)!;
-    const names = inputs.map((i) => ('sha256' in i && i.suite === suite && /^[0-9a-f]{64}$/.test(i.sha256) ? /^([^:]+):([^=]+)=/.exec(i.package) : null));
-    return names.length === 2 && names.every((m) => m?.[2] === arch) && names.map((m) => m?.[1]).sort().join() === 'hello,libc6';
-  });
+  return cachedCorpus(
+    DEBIAN_RECIPE,
+    DEBIAN_ARCHES.map((a) => a.platform),
+    (work) =>
+      withLock('debian', async () => {
+        const ownState = join(corpusDir(), 'debian');
+        const archives = new Map<string, DebianArchive>();
+        const archiveFor = async (suite: Suite, arch: string): Promise<DebianArchive> => {
+          const shared = await sharedArches(suite);
+          const [dir, arches] = shared.includes(arch) ? [stateDir(), shared] : [ownState, [arch]];
+          const key = `${dir}|${suite}|${arches.join(',')}`;
+          let archive = archives.get(key);
+          if (!archive) {
+            archive = new DebianArchive(dir, suite, arches);
+            await archive.update();
+            archives.set(key, archive);
+          }
+          return archive;
+        };
+        // One apt-get download per archive for all its architectures, then one root per architecture.
+        const groups = new Map<DebianArchive, Array<(typeof DEBIAN_ARCHES)[number]>>();
+        for (const a of DEBIAN_ARCHES) {
+          const archive = await archiveFor(a.suite, a.arch);
+          groups.set(archive, [...(groups.get(archive) ?? []), a]);
+        }
+        const fetched = new Map<string, FetchedPackage[]>();
+        for (const [archive, list] of groups) {
+          const pkgs = await archive.fetchAll(
+            list.flatMap(({ arch }) => [
+              { name: 'hello', arch },
+              { name: 'libc6', arch },
+            ]),
+          );
+          for (const { arch } of list)
+            fetched.set(
+              arch,
+              pkgs.filter((p) => p.arch === arch),
+            );
+        }
+        const built: Built[] = [];
+        for (const { arch, platform: platformText, suite } of DEBIAN_ARCHES) {
+          const platform = parsePlatform(platformText);
+          const pkgs = fetched.get(arch)!;
+          const hello = pkgs.find((p) => p.name === 'hello')!;
+          const libc = pkgs.find((p) => p.name === 'libc6')!;
+          const dir = join(work, platformSlug(platform));
+          const elfFiles = await assembleDynamicRoot(pkgs, join(dir, 'stage'), join(dir, 'root'), '/usr/bin/hello');
+          await rm(join(dir, 'stage'), { recursive: true, force: true });
+          const info = readElf(await readFile(join(dir, 'root/usr/bin/hello')));
+          checkPlatform(info, platform, `hello:${arch} (${suite})`);
+          built.push({
+            dir,
+            tree: {
+              name: `debian ${suite} hello ${hello.version} with libc6 ${libc.version} (C, dynamic)`,
+              platform,
+              command: ['/usr/bin/hello'],
+              expectOutput: '^Hello, world!\\s*$',
+              elfFiles,
+              kind: 'c-dynamic' as const,
+            },
+            inputs: pkgs.map((p) => ({ package: `${p.name}:${p.arch}=${p.version}`, suite, sha256: p.sha256 })),
+          });
+        }
+        // apt's package caches of the corpus's own states (~100 MB a suite) are made again when needed.
+        for (const [key] of archives)
+          if (key.startsWith(`${ownState}|`))
+            await rm(join(ownState, `apt-${key.split('|')[1]}`, 'cache'), { recursive: true, force: true });
+        return built;
+      }),
+    (platformText, inputs) => {
+      // hello and libc6 of the recipe's architecture and suite (any version), each with its .deb's SHA256.
+      const { arch, suite } = DEBIAN_ARCHES.find((a) => a.platform === platformText)!;
+      const names = inputs.map((i) =>
+        'sha256' in i && i.suite === suite && /^[0-9a-f]{64}$/.test(i.sha256) ? /^([^:]+):([^=]+)=/.exec(i.package) : null,
+      );
+      return (
+        names.length === 2 &&
+        names.every((m) => m?.[2] === arch) &&
+        names
+          .map((m) => m?.[1])
+          .sort()
+          .join() === 'hello,libc6'
+      );
+    },
+  );
 }
 
 async function sharedArches(suite: Suite): Promise<readonly string[]> {
@@ -323,7 +365,10 @@ interface Marker extends Omit<CorpusTree, 'root' | 'platform'> {
 const MARKER = 'tree.json';
 
 async function exists(p: string): Promise<boolean> {
-  return lstat(p).then(() => true, () => false);
+  return lstat(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**
@@ -335,13 +380,23 @@ type Accept = (platform: string, inputs: Input[]) => boolean;
 
 /** The recipe's trees from the cache, each checked (see the file's comment); undefined when any is missing or fails. */
 async function readCached(recipe: string, platforms: readonly string[], accept: Accept): Promise<CorpusTree[] | undefined> {
-  return Promise.all(platforms.map(async (text) => {
-    const dir = join(treesDir(), recipe, platformSlug(parsePlatform(text)));
-    const m = await readMarker<Marker>(join(dir, MARKER));
-    if (!m || m.platform !== formatPlatform(parsePlatform(text)) || !Array.isArray(m.inputs) || !accept(text, m.inputs)) return undefined;
-    if (!(await sameContents(join(dir, 'root'), m.contents))) return undefined;
-    return { name: m.name, platform: parsePlatform(m.platform), root: join(dir, 'root'), command: m.command, expectOutput: m.expectOutput, elfFiles: m.elfFiles, kind: m.kind };
-  })).then((trees) => (trees.every((t) => t !== undefined) ? trees : undefined));
+  return Promise.all(
+    platforms.map(async (text) => {
+      const dir = join(treesDir(), recipe, platformSlug(parsePlatform(text)));
+      const m = await readMarker<Marker>(join(dir, MARKER));
+      if (!m || m.platform !== formatPlatform(parsePlatform(text)) || !Array.isArray(m.inputs) || !accept(text, m.inputs)) return undefined;
+      if (!(await sameContents(join(dir, 'root'), m.contents))) return undefined;
+      return {
+        name: m.name,
+        platform: parsePlatform(m.platform),
+        root: join(dir, 'root'),
+        command: m.command,
+        expectOutput: m.expectOutput,
+        elfFiles: m.elfFiles,
+        kind: m.kind,
+      };
+    }),
+  ).then((trees) => (trees.every((t) => t !== undefined) ? trees : undefined));
 }
 
 /**
@@ -370,8 +425,15 @@ async function cachedCorpus(
         const platform = formatPlatform(b.tree.platform);
         const text = platforms.find((t) => formatPlatform(parsePlatform(t)) === platform);
         if (!text) throw new Error(`${recipe}: built a tree for ${platform}, which the recipe does not list.`);
-        if (!accept(text, b.inputs)) throw new Error(`${recipe}: the tree for ${platform} was built from other inputs than the recipe asks for.`);
-        const marker: Marker = { ...b.tree, platform, inputs: b.inputs, contents: await contentDigests(join(b.dir, 'root')), builtAt: new Date().toISOString() };
+        if (!accept(text, b.inputs))
+          throw new Error(`${recipe}: the tree for ${platform} was built from other inputs than the recipe asks for.`);
+        const marker: Marker = {
+          ...b.tree,
+          platform,
+          inputs: b.inputs,
+          contents: await contentDigests(join(b.dir, 'root')),
+          builtAt: new Date().toISOString(),
+        };
         await writeMarker(join(b.dir, MARKER), marker);
         const final = join(treesDir(), recipe, platformSlug(b.tree.platform));
         await mkdir(join(treesDir(), recipe), { recursive: true });

@@ -60,7 +60,12 @@ function recordFile(suite: Source, name: string, arch: string): string {
 async function recorded(suite: Source, name: string, arch: string): Promise<FetchedPackage | undefined> {
   const r = await readMarker<FetchedPackage>(recordFile(suite, name, arch));
   if (!r || r.name !== name || r.arch !== arch || !/^[0-9a-f]{64}$/.test(r.sha256 ?? '')) return undefined;
-  return (await stat(join(r.root, '.complete')).then(() => true, () => false)) ? r : undefined;
+  return (await stat(join(r.root, '.complete')).then(
+    () => true,
+    () => false,
+  ))
+    ? r
+    : undefined;
 }
 
 /**
@@ -96,8 +101,12 @@ export interface DebianProgram {
 export async function debianHellos(): Promise<DebianProgram[]> {
   const fetched = await trixiePackages(TRIXIE_ARCHES.map((arch) => ({ name: 'hello', arch })));
   const [mips] = await packages('bookworm', [{ name: 'hello', arch: 'mips64el' }]);
-  return [...fetched.map((f) => ({ ...f, suite: 'trixie' })), { ...mips!, suite: 'bookworm' }]
-    .map(({ arch, suite, version, root }) => ({ arch, suite, version, path: join(root, 'usr/bin/hello') }));
+  return [...fetched.map((f) => ({ ...f, suite: 'trixie' })), { ...mips!, suite: 'bookworm' }].map(({ arch, suite, version, root }) => ({
+    arch,
+    suite,
+    version,
+    path: join(root, 'usr/bin/hello'),
+  }));
 }
 
 /**

@@ -10,7 +10,9 @@ import { TRIXIE_ARCHES, trixiePackages } from './debian-programs.ts';
 const PACKAGE = 'golang-1.24-go';
 
 /** The architectures go-buildinfo.test.ts reads Debian's Go of (the set-up fetches these). */
-export const GO_ARCHES = ['amd64', 'arm64', 'armhf', 'armel', 'i386', 'ppc64el', 's390x'] as const satisfies ReadonlyArray<(typeof TRIXIE_ARCHES)[number]>;
+export const GO_ARCHES = ['amd64', 'arm64', 'armhf', 'armel', 'i386', 'ppc64el', 's390x'] as const satisfies ReadonlyArray<
+  (typeof TRIXIE_ARCHES)[number]
+>;
 
 export interface DebianGo {
   arch: string;

@@ -11,7 +11,17 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import pLimit from 'p-limit';
-import { contentDigests, corpusDir, integrityOf, matchesIntegrity, readMarker, sameContents, tempFolder, withLock, writeMarker } from './corpus-cache.ts';
+import {
+  contentDigests,
+  corpusDir,
+  integrityOf,
+  matchesIntegrity,
+  readMarker,
+  sameContents,
+  tempFolder,
+  withLock,
+  writeMarker,
+} from './corpus-cache.ts';
 
 /**
  * Every npm package version the corpus suite reads, with the SRI digest of its tarball as the
@@ -61,7 +71,10 @@ export const NPM_PINS: Readonly<Record<string, string>> = {
 /** The pinned digest of `pkg@version`; an unpinned version is refused (nothing unpinned is fetched). */
 export function npmPin(pkg: string, version: string): string {
   const pin = NPM_PINS[`${pkg}@${version}`];
-  if (!pin) throw new Error(`${pkg}@${version} is not pinned in test/support/npm-binaries.ts (NPM_PINS): add it with the digest \`npm view ${pkg}@${version} dist.integrity\` prints.`);
+  if (!pin)
+    throw new Error(
+      `${pkg}@${version} is not pinned in test/support/npm-binaries.ts (NPM_PINS): add it with the digest \`npm view ${pkg}@${version} dist.integrity\` prints.`,
+    );
   return pin;
 }
 
@@ -119,15 +132,25 @@ async function ensurePackage(pkg: string, version: string): Promise<string> {
     if (await verified(dir, pin)) return join(dir, 'package'); // fetched by another process meanwhile
     const work = await tempFolder(`npm-${name}`);
     try {
-      const { stdout } = await npmPack(() => execa('npm', ['pack', `${pkg}@${version}`, '--json', '--pack-destination', work], { cwd: work }));
+      const { stdout } = await npmPack(() =>
+        execa('npm', ['pack', `${pkg}@${version}`, '--json', '--pack-destination', work], { cwd: work }),
+      );
       const tarball = join(work, (JSON.parse(stdout) as Array<{ filename: string }>)[0]!.filename);
       if (!(await matchesIntegrity(tarball, pin))) {
-        throw new Error(`${pkg}@${version}: refused, the tarball npm fetched is ${await integrityOf(tarball)}, but test/support/npm-binaries.ts pins ${pin}.`);
+        throw new Error(
+          `${pkg}@${version}: refused, the tarball npm fetched is ${await integrityOf(tarball)}, but test/support/npm-binaries.ts pins ${pin}.`,
+        );
       }
       const unpacked = join(work, name);
       await mkdir(unpacked, { recursive: true });
       await execa('tar', ['xzf', tarball, '-C', unpacked]);
-      const marker: Fetched = { package: pkg, version, integrity: pin, contents: await contentDigests(join(unpacked, 'package')), fetchedAt: new Date().toISOString() };
+      const marker: Fetched = {
+        package: pkg,
+        version,
+        integrity: pin,
+        contents: await contentDigests(join(unpacked, 'package')),
+        fetchedAt: new Date().toISOString(),
+      };
       await writeMarker(join(unpacked, MARKER), marker);
       // Renamed into place whole: a run stopped half-way leaves no half a package.
       await mkdir(join(corpusDir(), 'npm'), { recursive: true });
@@ -144,4 +167,3 @@ async function ensurePackage(pkg: string, version: string): Promise<string> {
 export async function npmFile(pkg: string, version: string, file: string): Promise<string> {
   return join(await npmPackage(pkg, version), file);
 }
-

@@ -35,7 +35,10 @@ function helloDir(): Promise<string> {
     const { stdout: go } = await execa('go', ['env', 'GOVERSION'], { env: ENV });
     const hash = createHash('sha256');
     for (const name of (await readdir(SAMPLE)).filter((n) => /\.go$|^go\.(mod|sum)$/.test(n)).sort()) {
-      hash.update(`${name}\0`).update(await readFile(join(SAMPLE, name))).update('\0');
+      hash
+        .update(`${name}\0`)
+        .update(await readFile(join(SAMPLE, name)))
+        .update('\0');
     }
     return join(corpusDir(), 'go-hello', `${go.trim()}-${hash.digest('hex').slice(0, 12)}`);
   })().catch((e: unknown) => {

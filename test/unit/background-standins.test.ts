@@ -5,8 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import {
-  awaitStandIn, backgroundFailureFile, backgroundFile, createsContainerBuilder, describeBackground, describeBackgroundBuild, endBackgroundBuild, isRunning,
-  recordBackgroundBuild, runningBackgroundBuild,
+  awaitStandIn,
+  backgroundFailureFile,
+  backgroundFile,
+  createsContainerBuilder,
+  describeBackground,
+  describeBackgroundBuild,
+  endBackgroundBuild,
+  isRunning,
+  recordBackgroundBuild,
+  runningBackgroundBuild,
 } from '../../harness/host/background-standins.ts';
 
 const REF = 'moby/buildkit:buildx-stable-1';
@@ -43,14 +51,30 @@ describe('stand-ins finished in the background', () => {
     const { b } = await recorded(`while [ ! -e '${finish}' ] && [ -d '${dir}' ]; do sleep 0.01; done; rm -f '${record}'`);
     expect(await isRunning(b)).toBe(true);
     expect((await runningBackgroundBuild(dir))?.pid).toBe(b.pid);
-    await writeFile(b.log, '[standins] moby/buildkit:buildx-stable-1: go build github.com/moby/buildkit/cmd/buildkitd for linux/s390x (240 s so far)\n');
-    expect(await describeBackground(dir)).toMatch(/^stand-ins: moby\/buildkit:buildx-stable-1 being built in the background since .* \(pid \d+, log .*\): go build github.com\/moby\/buildkit\/cmd\/buildkitd for linux\/s390x; a docker-container builder waits for it$/);
+    await writeFile(
+      b.log,
+      '[standins] moby/buildkit:buildx-stable-1: go build github.com/moby/buildkit/cmd/buildkitd for linux/s390x (240 s so far)\n',
+    );
+    expect(await describeBackground(dir)).toMatch(
+      /^stand-ins: moby\/buildkit:buildx-stable-1 being built in the background since .* \(pid \d+, log .*\): go build github.com\/moby\/buildkit\/cmd\/buildkitd for linux\/s390x; a docker-container builder waits for it$/,
+    );
     const lines: string[] = [];
     let sawWait: () => void = () => undefined;
-    const waiting = new Promise<void>((resolve) => { sawWait = resolve; });
+    const waiting = new Promise<void>((resolve) => {
+      sawWait = resolve;
+    });
     let returned = false;
-    const awaited = awaitStandIn(REF, { dir, pollMs: 20, everyMs: 10_000, onWait: (l) => { lines.push(l); sawWait(); } })
-      .finally(() => { returned = true; });
+    const awaited = awaitStandIn(REF, {
+      dir,
+      pollMs: 20,
+      everyMs: 10_000,
+      onWait: (l) => {
+        lines.push(l);
+        sawWait();
+      },
+    }).finally(() => {
+      returned = true;
+    });
     await waiting;
     // Waiting, while the record is there and its process runs.
     expect(returned).toBe(false);
@@ -62,7 +86,9 @@ describe('stand-ins finished in the background', () => {
     expect(existsSync(record)).toBe(false);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(`pid ${b.pid}`);
-    expect(lines[0]).toMatch(/^waiting for moby\/buildkit:buildx-stable-1, which the set-up builds in the background \(pid \d+, log \S+\): go build github.com\/moby\/buildkit\/cmd\/buildkitd for linux\/s390x \(waited 0 s\)$/);
+    expect(lines[0]).toMatch(
+      /^waiting for moby\/buildkit:buildx-stable-1, which the set-up builds in the background \(pid \d+, log \S+\): go build github.com\/moby\/buildkit\/cmd\/buildkitd for linux\/s390x \(waited 0 s\)$/,
+    );
   });
 
   test('a record whose process ended without finishing: one sentence naming the log', async () => {
@@ -70,7 +96,9 @@ describe('stand-ins finished in the background', () => {
     await exited;
     expect(await isRunning(b)).toBe(false);
     expect(await describeBackground(dir)).toMatch(/stopped before it finished/);
-    await expect(awaitStandIn(REF, { dir, pollMs: 10 })).rejects.toThrow(/background build of moby\/buildkit:buildx-stable-1 stopped before it finished \(log: .*standins-background\.log\); run `bash setup\/prepare-host\.sh`/);
+    await expect(awaitStandIn(REF, { dir, pollMs: 10 })).rejects.toThrow(
+      /background build of moby\/buildkit:buildx-stable-1 stopped before it finished \(log: .*standins-background\.log\); run `bash setup\/prepare-host\.sh`/,
+    );
   });
 
   test('a pid now held by another process, or a record of an earlier boot, is not the build', async () => {
@@ -84,8 +112,12 @@ describe('stand-ins finished in the background', () => {
     const { b } = await recorded('sleep 5');
     await endBackgroundBuild(b.pid, { refs: [REF], message: 'go build failed', log: b.log }, dir);
     process.kill(b.pid);
-    expect(await describeBackground(dir)).toMatch(/^stand-ins: the background build of moby\/buildkit:buildx-stable-1 failed: go build failed/);
-    await expect(awaitStandIn(REF, { dir, pollMs: 10 })).rejects.toThrow(/could not build moby\/buildkit:buildx-stable-1 in the background: go build failed/);
+    expect(await describeBackground(dir)).toMatch(
+      /^stand-ins: the background build of moby\/buildkit:buildx-stable-1 failed: go build failed/,
+    );
+    await expect(awaitStandIn(REF, { dir, pollMs: 10 })).rejects.toThrow(
+      /could not build moby\/buildkit:buildx-stable-1 in the background: go build failed/,
+    );
     await rm(backgroundFailureFile(dir));
     await expect(awaitStandIn(REF, { dir, pollMs: 10 })).resolves.toBeUndefined();
   });
@@ -96,7 +128,7 @@ describe('stand-ins finished in the background', () => {
     process.kill(b.pid);
   });
 
-  test('which docker commands start BuildKit\'s image', () => {
+  test("which docker commands start BuildKit's image", () => {
     expect(createsContainerBuilder(['buildx', 'create', '--name', 'b'])).toBe(true);
     expect(createsContainerBuilder(['buildx', 'create', '--name', 'b', '--driver', 'docker-container'])).toBe(true);
     expect(createsContainerBuilder(['buildx', 'create', '--driver=docker-container'])).toBe(true);

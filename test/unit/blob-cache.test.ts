@@ -13,8 +13,12 @@ import type { FetchedManifest, ImageSource } from '../../harness/registry/client
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 const CONFIG = `sha256:${'b'.repeat(64)}`;
 let dir: string;
-beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'mah-blob-cache-')); });
-afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mah-blob-cache-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 /** A registry that counts what it is asked (a repository of its own when named). */
 function countingSource(repository?: string) {
@@ -23,10 +27,19 @@ function countingSource(repository?: string) {
     ...(repository ? { registry: '127.0.0.1:5000', repository } : {}),
     async manifest(reference) {
       asked.push(`manifest ${reference}`);
-      return { digest: reference.startsWith('sha256:') ? reference : DIGEST, mediaType: 'application/vnd.oci.image.manifest.v1+json', body: { config: { mediaType: 'c', digest: CONFIG, size: 2 } } } as FetchedManifest;
+      return {
+        digest: reference.startsWith('sha256:') ? reference : DIGEST,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        body: { config: { mediaType: 'c', digest: CONFIG, size: 2 } },
+      } as FetchedManifest;
     },
-    async blobJson<T>(digest: string) { asked.push(`blob ${digest}`); return { architecture: 'arm64', os: 'linux' } as T; },
-    async blobToFile() { throw new Error('not asked here'); },
+    async blobJson<T>(digest: string) {
+      asked.push(`blob ${digest}`);
+      return { architecture: 'arm64', os: 'linux' } as T;
+    },
+    async blobToFile() {
+      throw new Error('not asked here');
+    },
   };
   return { source, asked };
 }
@@ -71,7 +84,10 @@ describe('manifests and configs kept by digest', () => {
   });
 
   test('a kept file that is not whole is asked for again and written anew', async () => {
-    const file = join(dir, (await readdir(dir)).find((n) => n.startsWith('json-') && n.endsWith(`${CONFIG.replace(':', '-')}.json`))!);
+    const file = join(
+      dir,
+      (await readdir(dir)).find((n) => n.startsWith('json-') && n.endsWith(`${CONFIG.replace(':', '-')}.json`))!,
+    );
     await writeFile(file, '{"architec');
     const s = countingSource();
     expect(await withBlobCache(s.source, dir).blobJson(CONFIG)).toEqual({ architecture: 'arm64', os: 'linux' });

@@ -37,7 +37,14 @@ afterEach(() => {
 /** Settles the work, moving the fake clock to the next timer only while nothing else is pending (sockets and files are real). */
 async function settle<T>(work: Promise<T>): Promise<T> {
   let done = false;
-  work.then(() => { done = true; }, () => { done = true; });
+  work.then(
+    () => {
+      done = true;
+    },
+    () => {
+      done = true;
+    },
+  );
   while (!done) {
     if (vi.getTimerCount() > 0) await vi.advanceTimersToNextTimerAsync();
     else await new Promise((resolve) => setImmediate(resolve));
@@ -52,7 +59,9 @@ describe('the bounds and their variables, read in one place', () => {
     expect(boundMs('reportWrite', {})).toBe(30_000);
     expect(boundMs('registryStall', {})).toBe(60_000);
     expect(Object.values(BOUNDS).map((b) => b.variable)).toEqual([
-      'MULTIARCH_HARNESS_REGISTRY_READY_TIMEOUT_MS', 'MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS', 'MULTIARCH_HARNESS_REPORT_WRITE_TIMEOUT_MS',
+      'MULTIARCH_HARNESS_REGISTRY_READY_TIMEOUT_MS',
+      'MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS',
+      'MULTIARCH_HARNESS_REPORT_WRITE_TIMEOUT_MS',
       'MULTIARCH_HARNESS_REGISTRY_STALL_TIMEOUT_MS',
     ]);
   });
@@ -66,7 +75,9 @@ describe('the bounds and their variables, read in one place', () => {
     for (const bad of ['5s', '0', '-1', '1.5', '1e3', '2147483648']) {
       const env = { MULTIARCH_HARNESS_REGISTRY_READY_TIMEOUT_MS: bad };
       expect(() => checkBounds(env), bad).toThrow(UsageError);
-      expect(() => checkBounds(env)).toThrow(`MULTIARCH_HARNESS_REGISTRY_READY_TIMEOUT_MS is "${bad}", not a whole number of milliseconds from 1 to 2147483647: unset it for the default, 60 s.`);
+      expect(() => checkBounds(env)).toThrow(
+        `MULTIARCH_HARNESS_REGISTRY_READY_TIMEOUT_MS is "${bad}", not a whole number of milliseconds from 1 to 2147483647: unset it for the default, 60 s.`,
+      );
     }
     expect(() => checkBounds({ MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS: 'soon' })).toThrow(/unset it for the default, 15 min\.$/);
   });
@@ -75,12 +86,16 @@ describe('the bounds and their variables, read in one place', () => {
 describe('the command line says a malformed bound first', () => {
   test('one sentence, exit 2, before the command is even loaded; --help still answers', async () => {
     const said: string[] = [];
-    vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => { said.push(a.join(' ')); });
+    vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => {
+      said.push(a.join(' '));
+    });
     vi.spyOn(console, 'log').mockImplementation(() => undefined);
     vi.stubEnv('MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS', '15m');
     try {
       expect(await main(['report', join(dir, 'missing.json')])).toBe(2);
-      expect(said).toEqual(['multiarch-harness: MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS is "15m", not a whole number of milliseconds from 1 to 2147483647: unset it for the default, 15 min.']);
+      expect(said).toEqual([
+        'multiarch-harness: MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS is "15m", not a whole number of milliseconds from 1 to 2147483647: unset it for the default, 15 min.',
+      ]);
       expect(await main(['verify', '--help'])).toBe(0);
     } finally {
       vi.restoreAllMocks();
@@ -88,7 +103,7 @@ describe('the command line says a malformed bound first', () => {
   });
 });
 
-describe('the run registry\'s readiness (registry-ready.ts), bounded by MULTIARCH_HARNESS_REGISTRY_READY_TIMEOUT_MS', () => {
+describe("the run registry's readiness (registry-ready.ts), bounded by MULTIARCH_HARNESS_REGISTRY_READY_TIMEOUT_MS", () => {
   let starting: Server;
   let port: number;
   let asked = 0;
@@ -113,7 +128,9 @@ describe('the run registry\'s readiness (registry-ready.ts), bounded by MULTIARC
     expect(wait.getStartupTimeout()).toBe(1000);
     const started = Date.now();
     const err = await settle(wait.waitUntilReady(undefined, { getBinding: () => port })).catch((e: unknown) => e);
-    expect((err as Error).message).toBe(`the registry did not answer GET /v2/ with 200 on 127.0.0.1:${port} within 1 s (MULTIARCH_HARNESS_REGISTRY_READY_TIMEOUT_MS sets that bound)`);
+    expect((err as Error).message).toBe(
+      `the registry did not answer GET /v2/ with 200 on 127.0.0.1:${port} within 1 s (MULTIARCH_HARNESS_REGISTRY_READY_TIMEOUT_MS sets that bound)`,
+    );
     // Asked every 200 ms until the bound: at 0, 200, ..., 1000.
     expect(asked).toBe(6);
     expect(Date.now() - started).toBe(1000);
@@ -129,7 +146,9 @@ describe('a command that states no bound (engine/docker.ts), bounded by MULTIARC
     expect(r).toMatchObject({ timedOut: true, timeoutMs: 100, defaultBound: true, exitCode: undefined });
     // Ended, not left running: the timeout's signal ended it.
     expect(r.signal).toMatch(/^SIG(TERM|KILL)$/);
-    expect((err as Error).message).toBe('`sleep 30` did not finish within 0.1 s (the bound on a command that states none: MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS sets it).');
+    expect((err as Error).message).toBe(
+      '`sleep 30` did not finish within 0.1 s (the bound on a command that states none: MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS sets it).',
+    );
     // As before: a command that timed out counts as a passing failure for whoever retries (transientFailure).
     expect((err as DockerError).transient).toBe(true);
   });
@@ -137,7 +156,17 @@ describe('a command that states no bound (engine/docker.ts), bounded by MULTIARC
   test('a command with its own bound keeps it, and says only how long it had', async () => {
     vi.stubEnv('MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS', '100');
     expect((await execCommand('sh', ['-c', 'exit 0'], { timeoutMs: 60_000 })).exitCode).toBe(0);
-    const own: CommandResult = { command: 'docker buildx inspect --bootstrap b', exitCode: undefined, stdout: '', stderr: '', durationMs: 300_000, timedOut: true, signal: 'SIGTERM', timeoutMs: 300_000, defaultBound: false };
+    const own: CommandResult = {
+      command: 'docker buildx inspect --bootstrap b',
+      exitCode: undefined,
+      stdout: '',
+      stderr: '',
+      durationMs: 300_000,
+      timedOut: true,
+      signal: 'SIGTERM',
+      timeoutMs: 300_000,
+      defaultBound: false,
+    };
     expect(describeFailure(own)).toBe('`docker buildx inspect --bootstrap b` did not finish within 5 min.');
   });
 });
@@ -153,7 +182,9 @@ describe('a report write (report/write.ts), bounded by MULTIARCH_HARNESS_REPORT_
     const started = Date.now();
     const err = await settle(writeReports([report], [{ name: 'json', file: fifo }], 'x', true)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UsageError);
-    expect((err as Error).message).toBe(`The report ${fifo} could not be written within 2 s: its file system does not answer (MULTIARCH_HARNESS_REPORT_WRITE_TIMEOUT_MS sets that bound).`);
+    expect((err as Error).message).toBe(
+      `The report ${fifo} could not be written within 2 s: its file system does not answer (MULTIARCH_HARNESS_REPORT_WRITE_TIMEOUT_MS sets that bound).`,
+    );
     expect(Date.now() - started).toBe(2000);
     vi.useRealTimers();
     // The write still waits for a reader in the thread pool: read it, so nothing is left waiting.
@@ -162,6 +193,8 @@ describe('a report write (report/write.ts), bounded by MULTIARCH_HARNESS_REPORT_
 
   test('a malformed bound is said before the run, by the destinations check', async () => {
     vi.stubEnv('MULTIARCH_HARNESS_REPORT_WRITE_TIMEOUT_MS', 'thirty');
-    await expect(checkReportDestinations([{ name: 'json', file: join(dir, 'r.json') }], 'x')).rejects.toThrow(/^MULTIARCH_HARNESS_REPORT_WRITE_TIMEOUT_MS is "thirty"/);
+    await expect(checkReportDestinations([{ name: 'json', file: join(dir, 'r.json') }], 'x')).rejects.toThrow(
+      /^MULTIARCH_HARNESS_REPORT_WRITE_TIMEOUT_MS is "thirty"/,
+    );
   });
 });

@@ -6,9 +6,20 @@ import { formatPlatform, parsePlatform, type Platform } from '../../harness/plat
 import { buildLeavingOut, leftOutNote, notBuilt } from '../../harness/scenario/build-attempts.ts';
 
 const killed = 'process "/bin/sh -c go build -o hello ." did not complete successfully: exit code: 137';
-const result: CommandResult = { command: 'docker buildx build', exitCode: 1, stdout: '', stderr: '', durationMs: 1, timedOut: false, signal: undefined };
+const result: CommandResult = {
+  command: 'docker buildx build',
+  exitCode: 1,
+  stdout: '',
+  stderr: '',
+  durationMs: 1,
+  timedOut: false,
+  signal: undefined,
+};
 const cause386: BuildFailureCause = {
-  platform: 'linux/386', step: '[linux/386 builder 4/4] RUN go build -o hello .', error: killed, cancelled: ['linux/amd64', 'linux/arm64'],
+  platform: 'linux/386',
+  step: '[linux/386 builder 4/4] RUN go build -o hello .',
+  error: killed,
+  cancelled: ['linux/amd64', 'linux/arm64'],
 };
 
 describe('BuildFailedError', () => {
@@ -17,18 +28,26 @@ describe('BuildFailedError', () => {
     expect(err).toBeInstanceOf(DockerError);
     expect(err.name).toBe('BuildFailedError');
     expect(err.failure).toBe(cause386);
-    expect(err.message).toBe(`the build of linux/386 failed at [linux/386 builder 4/4] RUN go build -o hello .: ${killed}; BuildKit cancelled linux/amd64, linux/arm64 because of it`);
-    expect(describeBuildFailure({ ...cause386, cancelled: [] })).toBe(`the build of linux/386 failed at [linux/386 builder 4/4] RUN go build -o hello .: ${killed}`);
+    expect(err.message).toBe(
+      `the build of linux/386 failed at [linux/386 builder 4/4] RUN go build -o hello .: ${killed}; BuildKit cancelled linux/amd64, linux/arm64 because of it`,
+    );
+    expect(describeBuildFailure({ ...cause386, cancelled: [] })).toBe(
+      `the build of linux/386 failed at [linux/386 builder 4/4] RUN go build -o hello .: ${killed}`,
+    );
   });
 
   test('without a failing step: the last error line of stderr, or the exit code', () => {
-    expect(new BuildFailedError(undefined, result, 'ERROR: failed to solve: no builder "x" found').message).toBe('the build failed: ERROR: failed to solve: no builder "x" found');
+    expect(new BuildFailedError(undefined, result, 'ERROR: failed to solve: no builder "x" found').message).toBe(
+      'the build failed: ERROR: failed to solve: no builder "x" found',
+    );
     expect(new BuildFailedError(undefined, result).message).toBe('the build failed: exit code 1');
   });
 
   test('messages for the failing platform and for the ones it stopped', () => {
     expect(failedStep(cause386)).toBe(`the build of linux/386 failed at [linux/386 builder 4/4] RUN go build -o hello .: ${killed}`);
-    expect(cancelledBecause(cause386)).toBe(`not built: BuildKit cancelled it because the build of linux/386 failed first (at [linux/386 builder 4/4] RUN go build -o hello .: ${killed})`);
+    expect(cancelledBecause(cause386)).toBe(
+      `not built: BuildKit cancelled it because the build of linux/386 failed first (at [linux/386 builder 4/4] RUN go build -o hello .: ${killed})`,
+    );
     const internal = { step: '[internal] load metadata for docker.io/library/golang:9', error: 'not found', cancelled: [] };
     expect(failedStep(internal)).toBe('the build failed at [internal] load metadata for docker.io/library/golang:9: not found');
   });
@@ -37,8 +56,11 @@ describe('BuildFailedError', () => {
 describe('building again without the platform that failed first', () => {
   const all = ['linux/amd64', 'linux/arm64', 'linux/386', 'linux/arm/v7'].map((p) => ({ platform: parsePlatform(p) }));
   const built = (platforms: Platform[]): BuildResult => ({
-    digest: 'sha256:index', mediaType: 'application/vnd.oci.image.index.v1+json', totalMs: 1,
-    perPlatformMs: Object.fromEntries(platforms.map((p) => [formatPlatform(p), 1])), retried: [],
+    digest: 'sha256:index',
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    totalMs: 1,
+    perPlatformMs: Object.fromEntries(platforms.map((p) => [formatPlatform(p), 1])),
+    retried: [],
   });
   /** A fake buildx: the first broken platform in the build fails, and BuildKit cancels the rest. */
   function fakeBuild(broken: string[], calls: string[][]) {
@@ -48,7 +70,15 @@ describe('building again without the platform that failed first', () => {
       const failing = names.find((n) => broken.includes(n));
       if (!failing) return built(platforms);
       const arch = failing.slice('linux/'.length);
-      throw new BuildFailedError({ platform: failing, step: `[linux/amd64->${arch} builder 4/4] RUN go build`, error: `exit code: 1 (${arch})`, cancelled: names.filter((n) => n !== failing) }, result);
+      throw new BuildFailedError(
+        {
+          platform: failing,
+          step: `[linux/amd64->${arch} builder 4/4] RUN go build`,
+          error: `exit code: 1 (${arch})`,
+          cancelled: names.filter((n) => n !== failing),
+        },
+        result,
+      );
     };
   }
   const platformsOf = (list: Array<{ platform: Platform }>) => list.map((e) => formatPlatform(e.platform));
@@ -61,9 +91,13 @@ describe('building again without the platform that failed first', () => {
     const messages = Object.fromEntries(notBuilt(a).map(([e, m]) => [formatPlatform(e.platform), m]));
     expect(messages['linux/386']).toBe('the build of linux/386 failed at [linux/amd64->386 builder 4/4] RUN go build: exit code: 1 (386)');
     for (const p of ['linux/amd64', 'linux/arm64', 'linux/arm/v7']) {
-      expect(messages[p]).toBe('not built: BuildKit cancelled it because the build of linux/386 failed first (at [linux/amd64->386 builder 4/4] RUN go build: exit code: 1 (386))');
+      expect(messages[p]).toBe(
+        'not built: BuildKit cancelled it because the build of linux/386 failed first (at [linux/amd64->386 builder 4/4] RUN go build: exit code: 1 (386))',
+      );
     }
-    expect(leftOutNote(a, false)).toBe('The build of linux/386 failed first and stopped the others; with --keep-going (RunOptions.keepGoing) they are built and verified without it.');
+    expect(leftOutNote(a, false)).toBe(
+      'The build of linux/386 failed first and stopped the others; with --keep-going (RunOptions.keepGoing) they are built and verified without it.',
+    );
   });
 
   test('with keepGoing: builds again without each failing platform until the rest build', async () => {
@@ -83,14 +117,22 @@ describe('building again without the platform that failed first', () => {
     ]);
     expect(progress[0]).toBe('the build of linux/386 failed first; building linux/amd64, linux/arm64, linux/arm/v7 again without it');
     expect(leftOutNote(a, true)).toBe(
-      'Left out of the final build (keep going): linux/386, because the build of linux/386 failed at [linux/amd64->386 builder 4/4] RUN go build: exit code: 1 (386); '
-      + 'linux/arm/v7, because the build of linux/arm/v7 failed at [linux/amd64->arm/v7 builder 4/4] RUN go build: exit code: 1 (arm/v7). The final build built linux/amd64, linux/arm64.',
+      'Left out of the final build (keep going): linux/386, because the build of linux/386 failed at [linux/amd64->386 builder 4/4] RUN go build: exit code: 1 (386); ' +
+        'linux/arm/v7, because the build of linux/arm/v7 failed at [linux/amd64->arm/v7 builder 4/4] RUN go build: exit code: 1 (arm/v7). The final build built linux/amd64, linux/arm64.',
     );
   });
 
   test('with keepGoing, every platform failing: at most one build per platform, each with its own error', async () => {
     const calls: string[][] = [];
-    const a = await buildLeavingOut(all, fakeBuild(all.map((e) => formatPlatform(e.platform)), calls), true, () => undefined);
+    const a = await buildLeavingOut(
+      all,
+      fakeBuild(
+        all.map((e) => formatPlatform(e.platform)),
+        calls,
+      ),
+      true,
+      () => undefined,
+    );
     expect(calls).toHaveLength(all.length);
     expect(a.build).toBeUndefined();
     const messages = notBuilt(a).map(([, m]) => m);
@@ -101,10 +143,15 @@ describe('building again without the platform that failed first', () => {
 
   test('with keepGoing, a failure that names no platform, or a timeout, stops: every platform says the build failed', async () => {
     const noPlatform = async (): Promise<BuildResult> => {
-      throw new BuildFailedError({ step: '[internal] load metadata for docker.io/library/golang:9', error: 'not found', cancelled: [] }, result);
+      throw new BuildFailedError(
+        { step: '[internal] load metadata for docker.io/library/golang:9', error: 'not found', cancelled: [] },
+        result,
+      );
     };
     const a = await buildLeavingOut(all, noPlatform, true, () => undefined);
-    expect(notBuilt(a).map(([, m]) => m)).toEqual(all.map(() => 'the build failed at [internal] load metadata for docker.io/library/golang:9: not found'));
+    expect(notBuilt(a).map(([, m]) => m)).toEqual(
+      all.map(() => 'the build failed at [internal] load metadata for docker.io/library/golang:9: not found'),
+    );
     expect(leftOutNote(a, true)).toBeUndefined();
     const timeout = async (): Promise<BuildResult> => {
       throw new DockerError('the build did not finish within 2700 s.', { ...result, timedOut: true });
@@ -114,7 +161,16 @@ describe('building again without the platform that failed first', () => {
   });
 
   test('anything but a DockerError is not a build failure', async () => {
-    await expect(buildLeavingOut(all, async () => { throw new TypeError('bug'); }, true, () => undefined)).rejects.toThrow('bug');
+    await expect(
+      buildLeavingOut(
+        all,
+        async () => {
+          throw new TypeError('bug');
+        },
+        true,
+        () => undefined,
+      ),
+    ).rejects.toThrow('bug');
   });
 });
 
@@ -124,8 +180,16 @@ describe('known issues', () => {
     const { fail, pass } = await import('../../harness/result/model.ts');
     const base = { platform: 'linux/arm/v6', mode: 'qemu' as const, expected: 'x', output: 'x', durationMs: 1 };
     const issue = { platform: 'linux/arm/v6', check: 'binary' as const, matches: /GOARM=7/, why: 'the article builds GOARM=7 for arm/v6' };
-    const failing = { ...base, status: 'fail' as const, message: 'binary: GOARM=7', checks: { index: pass(), config: pass(), binary: fail('GOARM=7 in an arm/v6 entry'), run: pass('x') } };
-    expect(applyKnownIssues(failing, [issue])).toMatchObject({ status: 'xfail', knownIssues: ['binary: the article builds GOARM=7 for arm/v6'] });
+    const failing = {
+      ...base,
+      status: 'fail' as const,
+      message: 'binary: GOARM=7',
+      checks: { index: pass(), config: pass(), binary: fail('GOARM=7 in an arm/v6 entry'), run: pass('x') },
+    };
+    expect(applyKnownIssues(failing, [issue])).toMatchObject({
+      status: 'xfail',
+      knownIssues: ['binary: the article builds GOARM=7 for arm/v6'],
+    });
     const passing = { ...base, status: 'pass' as const, checks: { index: pass(), config: pass(), binary: pass(), run: pass('x') } };
     expect(applyKnownIssues(passing, [issue])).toMatchObject({ status: 'xpass', message: expect.stringMatching(/out of date/) });
     const other = { ...failing, checks: { ...failing.checks, run: fail('crashed') } };

@@ -40,19 +40,39 @@ async function layerWith(files: Record<string, Uint8Array>): Promise<Buffer> {
 }
 
 /** An image whose config says `claims` and whose /probe is the probe program of `holds`. */
-async function image(source: MemorySource, name: string, claims: Platform, holds: Platform): Promise<{ digest: string; platform: Platform }> {
-  const config: ImageConfig = { os: claims.os, architecture: claims.architecture, ...(claims.variant ? { variant: claims.variant } : {}), config: { Entrypoint: ['/probe'] } };
+async function image(
+  source: MemorySource,
+  name: string,
+  claims: Platform,
+  holds: Platform,
+): Promise<{ digest: string; platform: Platform }> {
+  const config: ImageConfig = {
+    os: claims.os,
+    architecture: claims.architecture,
+    ...(claims.variant ? { variant: claims.variant } : {}),
+    config: { Entrypoint: ['/probe'] },
+  };
   source.blobs.set(`sha256:${name}-config`, Buffer.from(JSON.stringify(config)));
   source.blobs.set(`sha256:${name}-layer`, await layerWith({ probe: probeProgram(holds) }));
   const digest = `sha256:${name}-manifest`;
   source.manifests.set(digest, {
-    digest, mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    body: { config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${name}-config`, size: 1 }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${name}-layer`, size: 1 }] },
+    digest,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    body: {
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${name}-config`, size: 1 },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${name}-layer`, size: 1 }],
+    },
   });
   return { digest, platform: claims };
 }
 
-const qemu = (p: Platform): PlatformExecution => ({ platform: p, mode: 'qemu', timeoutFactor: 20, observed: true, emulator: { handler: 'qemu-aarch64', interpreter: '/q', flags: 'PF' } });
+const qemu = (p: Platform): PlatformExecution => ({
+  platform: p,
+  mode: 'qemu',
+  timeoutFactor: 20,
+  observed: true,
+  emulator: { handler: 'qemu-aarch64', interpreter: '/q', flags: 'PF' },
+});
 const amd64 = parsePlatform('linux/amd64');
 const arm64 = parsePlatform('linux/arm64');
 
@@ -65,14 +85,35 @@ describe('the checks, on an in-memory image', () => {
     const liar = await image(source, 'liar', arm64, amd64);
     const confused = await image(source, 'confused', amd64, amd64);
     source.manifests.set('latest', {
-      digest: 'sha256:index', mediaType: 'application/vnd.oci.image.index.v1+json',
+      digest: 'sha256:index',
+      mediaType: 'application/vnd.oci.image.index.v1+json',
       body: {
         manifests: [
-          { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: honest.digest, size: 1, platform: { os: 'linux', architecture: 'arm64' } },
-          { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: liar.digest, size: 1, platform: { os: 'linux', architecture: 'arm', variant: 'v7' } },
-          { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: confused.digest, size: 1, platform: { os: 'linux', architecture: 's390x' } },
-          { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: 'sha256:att', size: 1, platform: { os: 'unknown', architecture: 'unknown' },
-            annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': 'sha256:gone' } },
+          {
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            digest: honest.digest,
+            size: 1,
+            platform: { os: 'linux', architecture: 'arm64' },
+          },
+          {
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            digest: liar.digest,
+            size: 1,
+            platform: { os: 'linux', architecture: 'arm', variant: 'v7' },
+          },
+          {
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            digest: confused.digest,
+            size: 1,
+            platform: { os: 'linux', architecture: 's390x' },
+          },
+          {
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            digest: 'sha256:att',
+            size: 1,
+            platform: { os: 'unknown', architecture: 'unknown' },
+            annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': 'sha256:gone' },
+          },
         ],
       },
     });
@@ -88,10 +129,13 @@ describe('the checks, on an in-memory image', () => {
   test('index: a listed platform has its entry; a missing one fails naming what is listed', async () => {
     const index = { ...(await readIndex(source, 'latest')), problems: [] };
     expect(checkIndex(index, arm64)).toMatchObject({ result: { status: 'pass' }, entry: { digest: 'sha256:honest-manifest' } });
-    expect(checkIndex(index, parsePlatform('linux/riscv64')).result).toEqual({ status: 'fail', message: expect.stringMatching(/no entry for linux\/riscv64 \(it lists linux\/arm64, linux\/arm\/v7, linux\/s390x\)/) });
+    expect(checkIndex(index, parsePlatform('linux/riscv64')).result).toEqual({
+      status: 'fail',
+      message: expect.stringMatching(/no entry for linux\/riscv64 \(it lists linux\/arm64, linux\/arm\/v7, linux\/s390x\)/),
+    });
   });
 
-  test('config: the config must declare the index entry\'s platform', async () => {
+  test("config: the config must declare the index entry's platform", async () => {
     const index = await readIndex(source, 'latest');
     expect((await checkConfig(source, index.entries[0]!, arm64)).result).toEqual({ status: 'pass', message: 'linux/arm64' });
     const s390x = await checkConfig(source, index.entries[2]!, parsePlatform('linux/s390x'));
@@ -100,20 +144,44 @@ describe('the checks, on an in-memory image', () => {
 
   test('binary: the entry program must fit the platform; an amd64 program in an arm64 entry fails, and running it would prove nothing', async () => {
     const honest = await checkConfig(source, { platform: arm64, digest: 'sha256:honest-manifest', mediaType: '' }, arm64);
-    const ok = await checkEntryBinary({ source, manifest: honest.manifest!, config: honest.config!, exec: qemu(arm64), native: amd64, tmp });
+    const ok = await checkEntryBinary({
+      source,
+      manifest: honest.manifest!,
+      config: honest.config!,
+      exec: qemu(arm64),
+      native: amd64,
+      tmp,
+    });
     expect(ok.result.status).toBe('pass');
     expect(ok.summary).toMatch(/^\/probe: ELF 64-bit LSB AArch64/);
     const liar = await checkConfig(source, { platform: arm64, digest: 'sha256:liar-manifest', mediaType: '' }, arm64);
     const bad = await checkEntryBinary({ source, manifest: liar.manifest!, config: liar.config!, exec: qemu(arm64), native: amd64, tmp });
     expect(bad.result.status).toBe('fail');
-    expect(bad.result.message).toMatch(/x86-64.*runs natively on this linux\/amd64 host, not under qemu-aarch64, so running it proves nothing/);
+    expect(bad.result.message).toMatch(
+      /x86-64.*runs natively on this linux\/amd64 host, not under qemu-aarch64, so running it proves nothing/,
+    );
   });
 
-  test('binary: with --command, the program a run starts is that command line, also where its program is the image\'s own', async () => {
+  test("binary: with --command, the program a run starts is that command line, also where its program is the image's own", async () => {
     const honest = await checkConfig(source, { platform: arm64, digest: 'sha256:honest-manifest', mediaType: '' }, arm64);
-    const plain = await checkEntryBinary({ source, manifest: honest.manifest!, config: honest.config!, exec: qemu(arm64), native: amd64, tmp });
+    const plain = await checkEntryBinary({
+      source,
+      manifest: honest.manifest!,
+      config: honest.config!,
+      exec: qemu(arm64),
+      native: amd64,
+      tmp,
+    });
     const own = plain.binary!.argv[0]!;
-    const same = await checkEntryBinary({ source, manifest: honest.manifest!, config: honest.config!, exec: qemu(arm64), native: amd64, tmp, command: [own, '--other'] });
+    const same = await checkEntryBinary({
+      source,
+      manifest: honest.manifest!,
+      config: honest.config!,
+      exec: qemu(arm64),
+      native: amd64,
+      tmp,
+      command: [own, '--other'],
+    });
     // The command replaces CMD (the ENTRYPOINT stays, as docker run does): the command line differs from the image's own.
     expect(same.binary!.argv.slice(-2)).toEqual([own, '--other']);
     expect(same.binary!.argv).not.toEqual(plain.binary!.argv);

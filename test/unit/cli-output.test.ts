@@ -8,7 +8,15 @@ import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { colorEnabled } from '../../harness/cli/color.ts';
 import { printAndWriteReports } from '../../harness/cli/output.ts';
 import { endProgressGroup, progressPrinter } from '../../harness/cli/progress.ts';
-import { annotation, escapeData, escapeProperty, groupEnd, groupStart, isGitHubActions, renderAnnotations } from '../../harness/report/github.ts';
+import {
+  annotation,
+  escapeData,
+  escapeProperty,
+  groupEnd,
+  groupStart,
+  isGitHubActions,
+  renderAnnotations,
+} from '../../harness/report/github.ts';
 import { renderHtml } from '../../harness/report/html.ts';
 import { renderJUnit } from '../../harness/report/junit.ts';
 import { renderMarkdown } from '../../harness/report/markdown.ts';
@@ -20,29 +28,57 @@ const ESC = '\x1b[';
 const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
 const report: RunReport = {
-  schemaVersion: 1, kind: 'build', scenario: 'hello', title: 'Hello, 100% sure', startedAt: '2026-11-27T10:00:00.000Z', durationMs: 2000,
+  schemaVersion: 1,
+  kind: 'build',
+  scenario: 'hello',
+  title: 'Hello, 100% sure',
+  startedAt: '2026-11-27T10:00:00.000Z',
+  durationMs: 2000,
   host: { engine: '26.1.5', native: 'linux/amd64', imageStore: 'containerd', kernel: '6.1' },
   platforms: [
     {
-      platform: 'linux/amd64', mode: 'native', status: 'pass', expected: 'Hello, linux/amd64!', output: 'Hello, linux/amd64!', durationMs: 300,
+      platform: 'linux/amd64',
+      mode: 'native',
+      status: 'pass',
+      expected: 'Hello, linux/amd64!',
+      output: 'Hello, linux/amd64!',
+      durationMs: 300,
       checks: { index: { status: 'pass' }, config: { status: 'pass' }, binary: { status: 'pass' }, run: { status: 'pass' } },
     },
     {
-      platform: 'linux/arm64', mode: 'qemu', status: 'fail', expected: 'Hello, linux/arm64!', output: 'Hello, linux/amd64!', durationMs: 400,
+      platform: 'linux/arm64',
+      mode: 'qemu',
+      status: 'fail',
+      expected: 'Hello, linux/arm64!',
+      output: 'Hello, linux/amd64!',
+      durationMs: 400,
       checks: {
-        index: { status: 'pass' }, config: { status: 'pass' },
+        index: { status: 'pass' },
+        config: { status: 'pass' },
         binary: { status: 'fail', message: '/app/hello: ELF 64-bit x86-64, not arm64: 100% wrong\r\nsee the build stage' },
         run: { status: 'fail', message: 'expected "Hello, linux/arm64!", got "Hello, linux/amd64!"' },
       },
       message: 'binary: built for x86-64; run: printed the wrong platform',
     },
     {
-      platform: 'linux/mips64le', mode: 'unavailable', status: 'skip', expected: 'Hello, linux/mips64le!', output: '', durationMs: 0,
-      checks: { index: { status: 'skip', message: 'not reached' }, config: { status: 'skip', message: 'not reached' }, binary: { status: 'skip', message: 'not reached' }, run: { status: 'skip', message: 'cannot run here' } },
-      message: 'cannot run here', fix: 'register qemu-mips64el',
+      platform: 'linux/mips64le',
+      mode: 'unavailable',
+      status: 'skip',
+      expected: 'Hello, linux/mips64le!',
+      output: '',
+      durationMs: 0,
+      checks: {
+        index: { status: 'skip', message: 'not reached' },
+        config: { status: 'skip', message: 'not reached' },
+        binary: { status: 'skip', message: 'not reached' },
+        run: { status: 'skip', message: 'cannot run here' },
+      },
+      message: 'cannot run here',
+      fix: 'register qemu-mips64el',
     },
   ],
-  summary: { passed: 1, failed: 1, skipped: 1 }, notes: [],
+  summary: { passed: 1, failed: 1, skipped: 1 },
+  notes: [],
 };
 
 let out: string[] = [];
@@ -61,8 +97,12 @@ beforeEach(() => {
   out = [];
   err = [];
   stdout = '';
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => { out.push(a.join(' ')); });
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => { err.push(a.join(' ')); });
+  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => {
+    out.push(a.join(' '));
+  });
+  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => {
+    err.push(a.join(' '));
+  });
   vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string, ...rest: unknown[]) => {
     stdout += chunk;
     const callback = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
@@ -138,8 +178,24 @@ describe('--reporter R=-', () => {
     try {
       process.chdir(dir);
       await checkReportDestinations([{ name: 'json', file: '-' }, { name: 'terminal' }], 'hello');
-      expect(reportFiles([{ name: 'json', file: '-' }, { name: 'junit', file: 'x.xml' }], 'hello')).toEqual(['x.xml']);
-      await expect(checkReportDestinations([{ name: 'json', file: '-' }, { name: 'html', file: '-' }], 'hello')).rejects.toThrow(/Only one reporter can write to stdout/);
+      expect(
+        reportFiles(
+          [
+            { name: 'json', file: '-' },
+            { name: 'junit', file: 'x.xml' },
+          ],
+          'hello',
+        ),
+      ).toEqual(['x.xml']);
+      await expect(
+        checkReportDestinations(
+          [
+            { name: 'json', file: '-' },
+            { name: 'html', file: '-' },
+          ],
+          'hello',
+        ),
+      ).rejects.toThrow(/Only one reporter can write to stdout/);
       expect(await readdir(dir)).toEqual([]);
     } finally {
       process.chdir(cwd);
@@ -168,7 +224,17 @@ describe('--reporter R=-', () => {
   });
 
   test('two reporters on stdout are refused before anything is written', async () => {
-    await expect(writeReports([report], [{ name: 'json', file: '-' }, { name: 'junit', file: '-' }], 'hello', true)).rejects.toThrow(/Only one reporter/);
+    await expect(
+      writeReports(
+        [report],
+        [
+          { name: 'json', file: '-' },
+          { name: 'junit', file: '-' },
+        ],
+        'hello',
+        true,
+      ),
+    ).rejects.toThrow(/Only one reporter/);
     expect(stdout).toBe('');
   });
 });
@@ -206,7 +272,8 @@ describe('colour reaches the matrix only, decided for its stream', () => {
   });
 
   test('file reports never carry colour codes', () => {
-    for (const text of [renderJUnit([report]), renderMarkdown([report]), renderHtml([report]), JSON.stringify(report)]) expect(text).not.toContain(ESC);
+    for (const text of [renderJUnit([report]), renderMarkdown([report]), renderHtml([report]), JSON.stringify(report)])
+      expect(text).not.toContain(ESC);
   });
 });
 
@@ -229,7 +296,16 @@ describe('GitHub Actions', () => {
     const more: RunReport = {
       ...report,
       steps: [
-        { section: '2.7', title: 'create', commands: [], observed: [], differences: [], status: 'fail', failures: ['expected "Created"', 'got nothing'], durationMs: 1 },
+        {
+          section: '2.7',
+          title: 'create',
+          commands: [],
+          observed: [],
+          differences: [],
+          status: 'fail',
+          failures: ['expected "Created"', 'got nothing'],
+          durationMs: 1,
+        },
         { section: '2.8', title: 'push', commands: [], observed: [], differences: [], status: 'pass', failures: [], durationMs: 1 },
       ],
       platforms: [
@@ -262,7 +338,7 @@ describe('GitHub Actions', () => {
     expect(stdout).not.toMatch(/::error/);
   });
 
-  test('a scenario\'s progress lines are folded into a ::group::, closed before the matrix', async () => {
+  test("a scenario's progress lines are folded into a ::group::, closed before the matrix", async () => {
     vi.stubEnv('GITHUB_ACTIONS', 'true');
     const a = progressPrinter('alpha');
     const b = progressPrinter('beta');
@@ -271,7 +347,15 @@ describe('GitHub Actions', () => {
     b('building');
     await printAndWriteReports([report], [], 'hello', true);
     const lines = err.map((l) => l.replace(/^\[(\w+) [\d.]+s\]/, '[$1]'));
-    expect(lines).toEqual([groupStart('alpha'), '[alpha] building', '[alpha] running linux/arm64', groupEnd(), groupStart('beta'), '[beta] building', groupEnd()]);
+    expect(lines).toEqual([
+      groupStart('alpha'),
+      '[alpha] building',
+      '[alpha] running linux/arm64',
+      groupEnd(),
+      groupStart('beta'),
+      '[beta] building',
+      groupEnd(),
+    ]);
     expect(groupStart('a\nb')).toBe('::group::a%0Ab');
   });
 

@@ -29,8 +29,12 @@ beforeEach(() => {
   out = [];
   err = [];
   engine.calls = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => { out.push(a.join(' ')); });
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => { err.push(a.join(' ')); });
+  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => {
+    out.push(a.join(' '));
+  });
+  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => {
+    err.push(a.join(' '));
+  });
 });
 
 afterEach(() => {
@@ -41,7 +45,12 @@ afterEach(() => {
 const COMMANDS = Object.keys(COMMAND_USAGES) as (keyof typeof COMMAND_USAGES)[];
 
 describe('usage and --help', () => {
-  test.each(COMMANDS.flatMap((c) => [[c, '--help'], [c, '-h']]))('%s %s prints that command\'s usage on stdout and exits 0, touching no engine', async (command, flag) => {
+  test.each(
+    COMMANDS.flatMap((c) => [
+      [c, '--help'],
+      [c, '-h'],
+    ]),
+  )("%s %s prints that command's usage on stdout and exits 0, touching no engine", async (command, flag) => {
     expect(await main([command, flag])).toBe(0);
     expect(out).toEqual([usageOf(command)]);
     expect(out[0]).toMatch(new RegExp(`^usage: multiarch-harness ${command}\\b`));
@@ -69,7 +78,7 @@ describe('usage and --help', () => {
     expect(usageOf('doctor')).not.toMatch(/--reporter/);
   });
 
-  test('the top-level usage lists each command once, from the same table, and no command\'s options', () => {
+  test("the top-level usage lists each command once, from the same table, and no command's options", () => {
     for (const c of COMMANDS) expect(USAGE).toContain(`  ${COMMAND_USAGES[c].synopsis} `);
     expect(USAGE).not.toMatch(/--keep-going|--expect-uname/);
   });
@@ -133,7 +142,9 @@ describe('--version', () => {
     });
 
     test('none: one sentence', () => {
-      expect(() => packageVersion(join(root, 'version.js'))).toThrow(/^No package\.json named multiarch-harness was found in any folder above /);
+      expect(() => packageVersion(join(root, 'version.js'))).toThrow(
+        /^No package\.json named multiarch-harness was found in any folder above /,
+      );
     });
   });
 });
@@ -152,7 +163,9 @@ describe('--platform and --platforms', () => {
   });
 
   test('both: one sentence', () => {
-    expect(() => platformsOption({ platform: ['linux/arm64'], platforms: 'linux/amd64' })).toThrow('Use --platform or --platforms, not both.');
+    expect(() => platformsOption({ platform: ['linux/arm64'], platforms: 'linux/amd64' })).toThrow(
+      'Use --platform or --platforms, not both.',
+    );
   });
 
   test.each([
@@ -173,9 +186,14 @@ describe('--platform and --platforms', () => {
 
 describe('--reporter R=- (stdout)', () => {
   test('one reporter may write to stdout; two is one sentence', () => {
-    expect(reporters({ reporter: ['json=-', 'junit=reports/x.xml'] })).toEqual([{ name: 'json', file: '-' }, { name: 'junit', file: 'reports/x.xml' }]);
+    expect(reporters({ reporter: ['json=-', 'junit=reports/x.xml'] })).toEqual([
+      { name: 'json', file: '-' },
+      { name: 'junit', file: 'reports/x.xml' },
+    ]);
     expect(reporters({ json: '-' })).toEqual([{ name: 'json', file: '-' }]);
-    expect(() => reporters({ reporter: ['json=-', 'junit=-'] })).toThrow('Only one reporter can write to stdout, but json=- and junit=- ask for it: give the others a file with --reporter NAME=FILE.');
+    expect(() => reporters({ reporter: ['json=-', 'junit=-'] })).toThrow(
+      'Only one reporter can write to stdout, but json=- and junit=- ask for it: give the others a file with --reporter NAME=FILE.',
+    );
     expect(() => reporters({ reporter: ['markdown=-'], json: '-' })).toThrow(/but markdown=- and json=- ask for it/);
     // The terminal's FILE is ignored, so terminal=- does not count.
     expect(reporters({ reporter: ['terminal=-', 'json=-'] })).toHaveLength(2);

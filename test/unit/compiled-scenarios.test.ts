@@ -20,15 +20,21 @@ beforeAll(async () => {
   process.env.MULTIARCH_STATE_DIR = state;
   await writeFile(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
   await mkdir(join(dir, 'support'));
-  await writeFile(join(dir, 'support', 'where.ts'), "export const helperUrl: string = import.meta.url;\nexport const sample = new URL('../samples/x/', import.meta.url).href;\n");
-  await writeFile(join(dir, 'scenario.ts'), [
-    "import { defineScenario } from 'multiarch-harness';",
-    "import { helperUrl, sample } from './support/where.ts';",
-    'export const own: string = import.meta.url;',
-    'export const ownDir: string = import.meta.dirname;',
-    'export { helperUrl, sample };',
-    "export default defineScenario({ kind: 'verify', name: 'v', title: 't', image: 'alpine' });",
-  ].join('\n'));
+  await writeFile(
+    join(dir, 'support', 'where.ts'),
+    "export const helperUrl: string = import.meta.url;\nexport const sample = new URL('../samples/x/', import.meta.url).href;\n",
+  );
+  await writeFile(
+    join(dir, 'scenario.ts'),
+    [
+      "import { defineScenario } from 'multiarch-harness';",
+      "import { helperUrl, sample } from './support/where.ts';",
+      'export const own: string = import.meta.url;',
+      'export const ownDir: string = import.meta.dirname;',
+      'export { helperUrl, sample };',
+      "export default defineScenario({ kind: 'verify', name: 'v', title: 't', image: 'alpine' });",
+    ].join('\n'),
+  );
 });
 afterAll(async () => {
   delete process.env.MULTIARCH_STATE_DIR;
@@ -44,7 +50,7 @@ describe('compiled scenarios', () => {
     expect(text).toContain(pathToFileURL(join(process.cwd(), 'harness', 'index.ts')).href);
     expect(text).not.toMatch(/from ["']\.\/support/);
     // Evaluated as the CLI does (vitest runs the harness from its TypeScript sources).
-    const mod = await import(`${pathToFileURL(compiled!).href}?t=1`) as Record<string, unknown>;
+    const mod = (await import(`${pathToFileURL(compiled!).href}?t=1`)) as Record<string, unknown>;
     expect(mod.own).toBe(pathToFileURL(join(dir, 'scenario.ts')).href);
     expect(mod.ownDir).toBe(dir);
     expect(mod.helperUrl).toBe(pathToFileURL(join(dir, 'support', 'where.ts')).href);
@@ -57,13 +63,13 @@ describe('compiled scenarios', () => {
     const marked = (s: object) => ({ ...s, providedBy: 'the one-file CLI' });
     provideHarness({ defineScenario: marked }, (url) => import(url));
     try {
-      const mod = await import(`${pathToFileURL(compiled!).href}?t=provided`) as { default: { providedBy?: string; kind: string } };
+      const mod = (await import(`${pathToFileURL(compiled!).href}?t=provided`)) as { default: { providedBy?: string; kind: string } };
       expect(mod.default).toMatchObject({ kind: 'verify', providedBy: 'the one-file CLI' });
     } finally {
       delete (globalThis as Record<symbol, unknown>)[Symbol.for('multiarch-harness/api')];
     }
     // Without it, the harness's own module, as in the first test.
-    const plain = await import(`${pathToFileURL(compiled!).href}?t=plain`) as { default: { providedBy?: string } };
+    const plain = (await import(`${pathToFileURL(compiled!).href}?t=plain`)) as { default: { providedBy?: string } };
     expect(plain.default.providedBy).toBeUndefined();
   });
 
@@ -76,7 +82,7 @@ describe('compiled scenarios', () => {
       // Removed when the process exits; a test worker may be ended without that.
       if (compiled) onTestFinished(() => rm(dirname(compiled), { recursive: true, force: true }));
       expect(compiled).toMatch(new RegExp(`^${tmpdir().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/mah-scenario-[^/]+/[0-9a-f]{24}\\.mjs$`));
-      const mod = await import(pathToFileURL(compiled!).href) as { default: { kind: string } };
+      const mod = (await import(pathToFileURL(compiled!).href)) as { default: { kind: string } };
       expect(mod.default.kind).toBe('verify');
     } finally {
       process.env.MULTIARCH_STATE_DIR = state;
@@ -94,14 +100,14 @@ describe('compiled scenarios', () => {
     expect(await readFile(first!, 'utf8')).toContain('"changed"');
   });
 
-  test('a compile error is located in the scenario\'s own text (line and column as written)', async () => {
-    await writeFile(join(dir, 'broken.ts'), "export const a = 1;\nexport const b = 2;\nexport const c = ;\n");
+  test("a compile error is located in the scenario's own text (line and column as written)", async () => {
+    await writeFile(join(dir, 'broken.ts'), 'export const a = 1;\nexport const b = 2;\nexport const c = ;\n');
     const err = await compiledScenario(join(dir, 'broken.ts')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ScenarioCompileError);
     const first = (err as ScenarioCompileError).errors[0]!;
     expect(first.location).toMatchObject({ line: 3, column: 17 });
     await writeFile(join(dir, 'broken1.ts'), 'export const x = ;\n');
-    const err1 = await compiledScenario(join(dir, 'broken1.ts')).catch((e: unknown) => e) as ScenarioCompileError;
+    const err1 = (await compiledScenario(join(dir, 'broken1.ts')).catch((e: unknown) => e)) as ScenarioCompileError;
     expect(err1.errors[0]!.location).toMatchObject({ line: 1, column: 17 });
   });
 
@@ -120,28 +126,36 @@ describe('compiled scenarios', () => {
     const own = await compiledScenario(join(dir, 'scenario.ts'));
     expect(foreignImportsOf(own!)).toEqual([]);
     await writeFile(join(dir, 'helper.js'), 'export const fromJs = 1;\n');
-    await writeFile(join(dir, 'with-js.ts'), "import { defineScenario } from 'multiarch-harness';\nimport { fromJs } from './helper.js';\nexport default defineScenario({ kind: 'verify', name: `v${fromJs}`, title: 't', image: 'alpine' });\n");
+    await writeFile(
+      join(dir, 'with-js.ts'),
+      "import { defineScenario } from 'multiarch-harness';\nimport { fromJs } from './helper.js';\nexport default defineScenario({ kind: 'verify', name: `v${fromJs}`, title: 't', image: 'alpine' });\n",
+    );
     const withJs = await compiledScenario(join(dir, 'with-js.ts'));
     expect(foreignImportsOf(withJs!)).toEqual([pathToFileURL(join(dir, 'helper.js')).href]);
     // Kept: the same answer, read back from its record.
-    expect(foreignImportsOf(await compiledScenario(join(dir, 'with-js.ts')) as string)).toEqual([pathToFileURL(join(dir, 'helper.js')).href]);
+    expect(foreignImportsOf((await compiledScenario(join(dir, 'with-js.ts'))) as string)).toEqual([
+      pathToFileURL(join(dir, 'helper.js')).href,
+    ]);
   });
 
-  test('TypeScript under node_modules is compiled in too (Node 20 cannot load it), as a package\'s own scenarios need', async () => {
+  test("TypeScript under node_modules is compiled in too (Node 20 cannot load it), as a package's own scenarios need", async () => {
     const pkg = join(dir, 'node_modules', 'some-scenarios');
     await mkdir(join(pkg, 'support'), { recursive: true });
     await writeFile(join(pkg, 'package.json'), JSON.stringify({ name: 'some-scenarios', type: 'module' }));
     await writeFile(join(pkg, 'support', 'platforms.ts'), "export const PLATFORMS: string[] = ['linux/amd64'];\n");
-    await writeFile(join(pkg, 'scenario.ts'), "import { defineScenario } from 'multiarch-harness';\nimport { PLATFORMS } from './support/platforms.ts';\nexport default defineScenario({ kind: 'verify', name: 'p', title: 't', image: 'alpine', platforms: PLATFORMS });\n");
+    await writeFile(
+      join(pkg, 'scenario.ts'),
+      "import { defineScenario } from 'multiarch-harness';\nimport { PLATFORMS } from './support/platforms.ts';\nexport default defineScenario({ kind: 'verify', name: 'p', title: 't', image: 'alpine', platforms: PLATFORMS });\n",
+    );
     const compiled = await compiledScenario(join(pkg, 'scenario.ts'));
     expect(foreignImportsOf(compiled!)).toEqual([]);
-    const mod = await import(pathToFileURL(compiled!).href) as { default: { platforms: string[] } };
+    const mod = (await import(pathToFileURL(compiled!).href)) as { default: { platforms: string[] } };
     expect(mod.default.platforms).toEqual(['linux/amd64']);
   });
 
   test('a name the harness does not export is said as an import from multiarch-harness', async () => {
     await writeFile(join(dir, 'no-such-name.ts'), "import { noSuchThing } from 'multiarch-harness';\nexport default noSuchThing;\n");
-    const err = await compiledScenario(join(dir, 'no-such-name.ts')).catch((e: unknown) => e) as ScenarioCompileError;
+    const err = (await compiledScenario(join(dir, 'no-such-name.ts')).catch((e: unknown) => e)) as ScenarioCompileError;
     expect(err).toBeInstanceOf(ScenarioCompileError);
     expect(err.errors[0]!.text).toMatch(/No matching export in "multiarch-harness" for import "noSuchThing"/);
   });

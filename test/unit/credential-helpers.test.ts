@@ -27,7 +27,9 @@ let config: string;
  * server -> [user, secret]; other servers get the protocol's "credentials not found".
  */
 function helperScript(name: string, table: Record<string, [string, string]>): string {
-  const cases = Object.entries(table).map(([server, [user, secret]]) => `  '${server}') printf '{"ServerURL":"%s","Username":"${user}","Secret":"${secret}"}\\n' "$server" ;;`);
+  const cases = Object.entries(table).map(
+    ([server, [user, secret]]) => `  '${server}') printf '{"ServerURL":"%s","Username":"${user}","Secret":"${secret}"}\\n' "$server" ;;`,
+  );
   return [
     '#!/bin/sh',
     'server=""',
@@ -77,12 +79,18 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
   address = `127.0.0.1:${(registry.address() as AddressInfo).port}`;
-  await writeHelper('mah-store', helperScript('mah-store', {
-    '127.0.0.1:5000': ['store-user', 'store-secret'],
-    'https://index.docker.io/v1/': ['hub-user', 'hub-secret'],
-    [address]: ['store-user', 'store-secret'],
-  }));
-  await writeHelper('mah-special', helperScript('mah-special', { [address]: ['special-user', 'special-secret'], '127.0.0.1:6000': ['special-user', 'special-secret'] }));
+  await writeHelper(
+    'mah-store',
+    helperScript('mah-store', {
+      '127.0.0.1:5000': ['store-user', 'store-secret'],
+      'https://index.docker.io/v1/': ['hub-user', 'hub-secret'],
+      [address]: ['store-user', 'store-secret'],
+    }),
+  );
+  await writeHelper(
+    'mah-special',
+    helperScript('mah-special', { [address]: ['special-user', 'special-secret'], '127.0.0.1:6000': ['special-user', 'special-secret'] }),
+  );
   await writeHelper('mah-empty', helperScript('mah-empty', {}));
   await writeHelper('mah-broken', '#!/bin/sh\ncat >/dev/null\necho "error: the keychain is locked." >&2\nexit 3\n');
   await writeHelper('mah-not-json', '#!/bin/sh\ncat >/dev/null\necho hello\n');
@@ -105,7 +113,10 @@ afterEach(() => {
 });
 
 async function sentence(work: Promise<unknown>): Promise<string> {
-  const err = await work.then(() => undefined, (e: unknown) => e);
+  const err = await work.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(EnvironmentError);
   const message = (err as Error).message;
   expect(message).not.toMatch(/\n/);
@@ -137,9 +148,16 @@ describe('credential helpers', () => {
   });
 
   test('"credentials not found" is none: every key is asked, then the config\'s own `auths`', async () => {
-    await useConfig({ credsStore: 'mah-empty', auths: { 'https://127.0.0.1:5000': { auth: Buffer.from('auths-user:auths-secret').toString('base64') } } });
+    await useConfig({
+      credsStore: 'mah-empty',
+      auths: { 'https://127.0.0.1:5000': { auth: Buffer.from('auths-user:auths-secret').toString('base64') } },
+    });
     expect(await findCredentials('127.0.0.1:5000')).toEqual({ username: 'auths-user', password: 'auths-secret' });
-    expect(await asked()).toEqual(['mah-empty get 127.0.0.1:5000', 'mah-empty get https://127.0.0.1:5000', 'mah-empty get http://127.0.0.1:5000']);
+    expect(await asked()).toEqual([
+      'mah-empty get 127.0.0.1:5000',
+      'mah-empty get https://127.0.0.1:5000',
+      'mah-empty get http://127.0.0.1:5000',
+    ]);
     await useConfig({ credsStore: 'mah-empty' });
     expect(await findCredentials('127.0.0.1:5000')).toBeUndefined();
   });
@@ -158,7 +176,9 @@ describe('credential helpers', () => {
     );
     await useConfig({ credsStore: 'mah-missing' });
     expect((await new RegistryClient(address, 'public').manifest('latest')).body).toEqual({ schemaVersion: 2, manifests: [] });
-    expect(await sentence(new RegistryClient(address, 'app').manifest('latest'))).toMatch(/^127\.0\.0\.1:\d+ refused manifest latest \(401\), and the harness has no credentials for it: the credential helper docker-credential-mah-missing \(credsStore in .*\) cannot be started: is it installed and on PATH\?$/);
+    expect(await sentence(new RegistryClient(address, 'app').manifest('latest'))).toMatch(
+      /^127\.0\.0\.1:\d+ refused manifest latest \(401\), and the harness has no credentials for it: the credential helper docker-credential-mah-missing \(credsStore in .*\) cannot be started: is it installed and on PATH\?$/,
+    );
   });
 
   test('a helper that is not installed, and one that answers something that is not JSON', async () => {

@@ -15,7 +15,10 @@ import { parsePlatform } from '../../harness/platform/platform.ts';
  */
 function constructedX86Elf(o: { needed?: number; used?: number; propertySegment?: boolean }): Buffer {
   const props: Buffer[] = [];
-  for (const [type, value] of [[0xc0008002, o.needed], [0xc0010002, o.used]] as const) {
+  for (const [type, value] of [
+    [0xc0008002, o.needed],
+    [0xc0010002, o.used],
+  ] as const) {
     if (value === undefined) continue;
     const p = Buffer.alloc(16); // pr_type, pr_datasz, the 4-byte bitmask, padding to 8
     p.writeUInt32LE(type, 0);
@@ -61,8 +64,12 @@ describe('x86-64 ISA level from the GNU property note', () => {
   test('CONSTRUCTED: ISA_1_NEEDED v3 fails linux/amd64 and amd64/v2, fits v3 and v4; ISA_1_USED does not count', () => {
     const v3 = readElf(constructedX86Elf({ needed: 0b0111, used: 0b1111 }));
     expect(v3.x86IsaNeeded).toBe(3);
-    expect(checkBinary(v3, parsePlatform('linux/amd64')).problems).toEqual(['it needs x86-64-v3 (GNU property note), more than linux/amd64']);
-    expect(checkBinary(v3, parsePlatform('linux/amd64/v2')).problems).toEqual(['it needs x86-64-v3 (GNU property note), more than linux/amd64/v2']);
+    expect(checkBinary(v3, parsePlatform('linux/amd64')).problems).toEqual([
+      'it needs x86-64-v3 (GNU property note), more than linux/amd64',
+    ]);
+    expect(checkBinary(v3, parsePlatform('linux/amd64/v2')).problems).toEqual([
+      'it needs x86-64-v3 (GNU property note), more than linux/amd64/v2',
+    ]);
     expect(checkBinary(v3, parsePlatform('linux/amd64/v3')).pass).toBe(true);
     expect(checkBinary(v3, parsePlatform('linux/amd64/v4')).pass).toBe(true);
     expect(describeElf(v3)).toBe('ELF 64-bit LSB x86-64, needs x86-64-v3, static');
@@ -72,7 +79,6 @@ describe('x86-64 ISA level from the GNU property note', () => {
     // Linkers older than PT_GNU_PROPERTY left the note in a PT_NOTE segment only.
     expect(readElf(constructedX86Elf({ needed: 0b1111, propertySegment: false })).x86IsaNeeded).toBe(4);
   });
-
 });
 
 describe('not ELF', () => {

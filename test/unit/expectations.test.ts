@@ -4,8 +4,12 @@ import { fillTemplate, judge, unameMachine } from '../../harness/platform/expect
 import { parsePlatform } from '../../harness/platform/platform.ts';
 
 const host = {
-  native: parsePlatform('linux/amd64'), qemuVersions: {},
-  handlers: [{ name: 'qemu-arm', enabled: true, interpreter: '/q', flags: 'PF' }, { name: 'qemu-aarch64', enabled: true, interpreter: '/q', flags: 'PF' }],
+  native: parsePlatform('linux/amd64'),
+  qemuVersions: {},
+  handlers: [
+    { name: 'qemu-arm', enabled: true, interpreter: '/q', flags: 'PF' },
+    { name: 'qemu-aarch64', enabled: true, interpreter: '/q', flags: 'PF' },
+  ],
 };
 
 describe('templates', () => {

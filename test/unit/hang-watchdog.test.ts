@@ -2,13 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, test, vi } from 'vitest';
-import {
-  cpuTicksFromStat,
-  findEmulatedProcesses,
-  type Hang,
-  HangWatchdog,
-  hangSeconds,
-} from '../../harness/engine/hang-watchdog.ts';
+import { cpuTicksFromStat, findEmulatedProcesses, type Hang, HangWatchdog, hangSeconds } from '../../harness/engine/hang-watchdog.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'hang-watchdog-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -189,7 +183,9 @@ describe('HangWatchdog', () => {
     await dog.poll();
     clock.t += 200;
     await expect(dog.poll()).resolves.toBeUndefined();
-    expect(reported).toEqual([{ handler: 'qemu-riscv64', pids: [500, 501], idleMs: 200, at: new Date(200).toISOString(), unkillable: [501] }]);
+    expect(reported).toEqual([
+      { handler: 'qemu-riscv64', pids: [500, 501], idleMs: 200, at: new Date(200).toISOString(), unkillable: [501] },
+    ]);
   });
 
   test('activity() restarts the clock, for one handler or for all', async () => {
@@ -292,7 +288,7 @@ describe('hangSeconds', () => {
 });
 
 describe('only the watched work, and I/O as progress', () => {
-  test('a cgroup filter keeps other containers\' emulated processes out of sight (and out of reach)', async () => {
+  test("a cgroup filter keeps other containers' emulated processes out of sight (and out of reach)", async () => {
     const host = fakeHost();
     host.spawn(100, host.interp.arm64, 10);
     host.spawn(101, host.interp.arm64, 10);
@@ -303,8 +299,15 @@ describe('only the watched work, and I/O as progress', () => {
     const killed: number[] = [];
     let now = 0;
     const dog = new HangWatchdog({
-      interpreters: host.interpreters, idleMs: 1000, procDir: host.proc, now: () => now, kill: (pid) => { killed.push(pid); },
-      onHang: () => undefined, cgroup: () => /\/buildkit\//,
+      interpreters: host.interpreters,
+      idleMs: 1000,
+      procDir: host.proc,
+      now: () => now,
+      kill: (pid) => {
+        killed.push(pid);
+      },
+      onHang: () => undefined,
+      cgroup: () => /\/buildkit\//,
     });
     await dog.poll();
     now += 2000;
@@ -334,8 +337,15 @@ describe('only the watched work, and I/O as progress', () => {
     const killed: number[] = [];
     let now = 0;
     const dog = new HangWatchdog({
-      interpreters: host.interpreters, idleMs: 1000, procDir: host.proc, now: () => now, kill: (pid) => { killed.push(pid); },
-      onHang: () => undefined, cgroup: () => undefined,
+      interpreters: host.interpreters,
+      idleMs: 1000,
+      procDir: host.proc,
+      now: () => now,
+      kill: (pid) => {
+        killed.push(pid);
+      },
+      onHang: () => undefined,
+      cgroup: () => undefined,
     });
     await dog.poll();
     now += 5000;

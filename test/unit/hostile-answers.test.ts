@@ -59,7 +59,9 @@ function route(req: IncomingMessage, res: ServerResponse): void {
   const repository = /^\/v2\/([^/]+)\//.exec(req.url ?? '')?.[1] ?? '';
   const seen = { written: 0, closed: false };
   served.set(repository, seen);
-  res.on('close', () => { seen.closed = true; });
+  res.on('close', () => {
+    seen.closed = true;
+  });
   switch (repository) {
     case 'endless-manifest':
       res.writeHead(200, { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' });
@@ -81,11 +83,18 @@ function route(req: IncomingMessage, res: ServerResponse): void {
     case 'trickle-manifest':
     case 'trickle-blob':
       res.writeHead(200, { 'Content-Length': String(BLOB.length) });
-      return trickle(() => { res.write('{'); seen.written++; }, res);
-    case 'trickle-head': { // the status line, then a header one byte at a time
+      return trickle(() => {
+        res.write('{');
+        seen.written++;
+      }, res);
+    case 'trickle-head': {
+      // the status line, then a header one byte at a time
       const socket = req.socket;
       socket.write('HTTP/1.1 200 OK\r\nX-Slow: ');
-      return trickle(() => { socket.write('a'); seen.written++; }, socket);
+      return trickle(() => {
+        socket.write('a');
+        seen.written++;
+      }, socket);
     }
     case 'stall-blob': // a little, then nothing
       res.writeHead(200, { 'Content-Length': String(BLOB.length) });
@@ -99,7 +108,10 @@ function route(req: IncomingMessage, res: ServerResponse): void {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mah-hostile-answers-'));
   server = createServer(route);
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   registry = `127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -120,7 +132,14 @@ afterEach(() => {
 /** Settles the work, moving the fake clock to the next pause only while nothing else is pending. */
 async function settle<T>(work: Promise<T>): Promise<T> {
   let done = false;
-  work.then(() => { done = true; }, () => { done = true; });
+  work.then(
+    () => {
+      done = true;
+    },
+    () => {
+      done = true;
+    },
+  );
   while (!done) {
     if (vi.getTimerCount() > 0) await vi.advanceTimersToNextTimerAsync();
     else await new Promise((resolve) => setImmediate(resolve));
@@ -130,7 +149,10 @@ async function settle<T>(work: Promise<T>): Promise<T> {
 
 /** The one sentence the work fails with (an EnvironmentError: no line break, a final stop). */
 async function sentence(work: Promise<unknown>): Promise<string> {
-  const err = await settle(work).then(() => undefined, (e: unknown) => e);
+  const err = await settle(work).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(EnvironmentError);
   const message = (err as Error).message;
   expect(message).not.toMatch(/\n/);
@@ -153,26 +175,34 @@ const fileIn = async (name: string) => {
 describe('endless and huge answers', () => {
   test('a manifest that never ends is refused at 4 MiB, its connection closed', async () => {
     const message = await sentence(client('endless-manifest').manifest('latest'));
-    expect(message).toBe(`The answer to http://${registry}/v2/endless-manifest/manifests/latest went past 4 MiB, the most the harness reads of it: refused there, the rest not read.`);
+    expect(message).toBe(
+      `The answer to http://${registry}/v2/endless-manifest/manifests/latest went past 4 MiB, the most the harness reads of it: refused there, the rest not read.`,
+    );
     await closed('endless-manifest');
     expect(MAX_JSON_BYTES).toBe(4 * 1024 * KiB);
   });
 
-  test('an error page that never ends: a manifest\'s is refused at 4 MiB; a blob\'s is read for 64 KiB and its status said', async () => {
+  test("an error page that never ends: a manifest's is refused at 4 MiB; a blob's is read for 64 KiB and its status said", async () => {
     expect(await sentence(client('endless-error').manifest('latest'))).toMatch(/went past 4 MiB, the most the harness reads of it/);
     await closed('endless-error');
     const file = await fileIn('layer');
-    expect(await sentence(client('endless-error').blobToFile(BLOB_DIGEST, file, BLOB.length))).toBe(`${registry}/endless-error has no blob ${BLOB_DIGEST} (404).`);
+    expect(await sentence(client('endless-error').blobToFile(BLOB_DIGEST, file, BLOB.length))).toBe(
+      `${registry}/endless-error has no blob ${BLOB_DIGEST} (404).`,
+    );
     await closed('endless-error');
     expect(existsSync(file)).toBe(false);
   });
 
   test('a blob longer than its descriptor says is refused: by its Content-Length before a byte is read, or as soon as more came', async () => {
     const padded = await fileIn('layer');
-    expect(await sentence(client('padded-blob').blobToFile(BLOB_DIGEST, padded, BLOB.length))).toBe(`${registry} answered 74 KiB (its Content-Length) for the blob ${BLOB_DIGEST}, more than the 64 KiB its descriptor states: refused without reading it.`);
+    expect(await sentence(client('padded-blob').blobToFile(BLOB_DIGEST, padded, BLOB.length))).toBe(
+      `${registry} answered 74 KiB (its Content-Length) for the blob ${BLOB_DIGEST}, more than the 64 KiB its descriptor states: refused without reading it.`,
+    );
     expect(existsSync(padded)).toBe(false);
     const endlessFile = await fileIn('layer');
-    expect(await sentence(client('endless-blob').blobToFile(BLOB_DIGEST, endlessFile, BLOB.length))).toBe(`${registry} served more than the 64 KiB its descriptor states for the blob ${BLOB_DIGEST}: refused there, the rest not read.`);
+    expect(await sentence(client('endless-blob').blobToFile(BLOB_DIGEST, endlessFile, BLOB.length))).toBe(
+      `${registry} served more than the 64 KiB its descriptor states for the blob ${BLOB_DIGEST}: refused there, the rest not read.`,
+    );
     await closed('endless-blob');
     // What was written is at most the descriptor's size.
     expect((await stat(endlessFile)).size).toBeLessThanOrEqual(BLOB.length);
@@ -182,7 +212,9 @@ describe('endless and huge answers', () => {
     const cache = join(dir, 'cache');
     for (const repository of ['endless-blob', 'other-blob']) {
       const message = await sentence(withBlobCache(client(repository), cache).blobToFile(BLOB_DIGEST, await fileIn('layer'), BLOB.length));
-      expect(message).toMatch(repository === 'other-blob' ? /served other content for the blob/ : /served more than the 64 KiB its descriptor states/);
+      expect(message).toMatch(
+        repository === 'other-blob' ? /served other content for the blob/ : /served more than the 64 KiB its descriptor states/,
+      );
     }
     expect(await readdir(cache)).toEqual([]);
   });
@@ -191,9 +223,17 @@ describe('endless and huge answers', () => {
     const cache = join(dir, 'cache-names');
     const asked: string[] = [];
     const source: ImageSource = {
-      manifest: async (reference) => { asked.push(reference); return { digest: BLOB_DIGEST, mediaType: '', body: {} }; },
-      blobJson: async <T>(digest: string) => { asked.push(digest); return {} as T; },
-      blobToFile: async (digest) => { asked.push(digest); },
+      manifest: async (reference) => {
+        asked.push(reference);
+        return { digest: BLOB_DIGEST, mediaType: '', body: {} };
+      },
+      blobJson: async <T>(digest: string) => {
+        asked.push(digest);
+        return {} as T;
+      },
+      blobToFile: async (digest) => {
+        asked.push(digest);
+      },
     };
     const cached = withBlobCache(source, cache);
     await cached.manifest('../../../escape');
@@ -208,24 +248,36 @@ describe('endless and huge answers', () => {
 describe('slow answers end within a bounded time, in one sentence', () => {
   test('a body that trickles (never silent for a stall bound) is stopped after two stall bounds', async () => {
     vi.stubEnv('MULTIARCH_HARNESS_REGISTRY_STALL_TIMEOUT_MS', '200');
-    const slow = new RegExp(`came too slowly: \\d+ bytes in the last 0\\.4 s, where the harness waits for 64 KiB every 0\\.2 s \\(MULTIARCH_HARNESS_REGISTRY_STALL_TIMEOUT_MS\\): stopped there, after \\d+ bytes in all, the rest not read\\.$`);
-    expect(await sentence(client('trickle-manifest').manifest('latest'))).toMatch(new RegExp(`^The answer to http://${registry}/v2/trickle-manifest/manifests/latest ${slow.source}`));
+    const slow = new RegExp(
+      `came too slowly: \\d+ bytes in the last 0\\.4 s, where the harness waits for 64 KiB every 0\\.2 s \\(MULTIARCH_HARNESS_REGISTRY_STALL_TIMEOUT_MS\\): stopped there, after \\d+ bytes in all, the rest not read\\.$`,
+    );
+    expect(await sentence(client('trickle-manifest').manifest('latest'))).toMatch(
+      new RegExp(`^The answer to http://${registry}/v2/trickle-manifest/manifests/latest ${slow.source}`),
+    );
     await closed('trickle-manifest');
     expect(served.get('trickle-manifest')!.written).toBeLessThan(MIN_BYTES_PER_STALL);
     const file = await fileIn('layer');
-    expect(await sentence(client('trickle-blob').blobToFile(BLOB_DIGEST, file, BLOB.length))).toMatch(new RegExp(`^The answer to http://${registry}/v2/trickle-blob/blobs/${BLOB_DIGEST} ${slow.source}`));
+    expect(await sentence(client('trickle-blob').blobToFile(BLOB_DIGEST, file, BLOB.length))).toMatch(
+      new RegExp(`^The answer to http://${registry}/v2/trickle-blob/blobs/${BLOB_DIGEST} ${slow.source}`),
+    );
     await closed('trickle-blob');
   });
 
   test('headers that trickle are stopped after two stall bounds', async () => {
     vi.stubEnv('MULTIARCH_HARNESS_REGISTRY_STALL_TIMEOUT_MS', '200');
-    expect(await sentence(client('trickle-head').manifest('latest'))).toBe(`The answer to http://${registry}/v2/trickle-head/manifests/latest came too slowly: its headers were not whole after 0.4 s, twice the 0.2 s the harness lets a registry stay silent (MULTIARCH_HARNESS_REGISTRY_STALL_TIMEOUT_MS): stopped there.`);
+    expect(await sentence(client('trickle-head').manifest('latest'))).toBe(
+      `The answer to http://${registry}/v2/trickle-head/manifests/latest came too slowly: its headers were not whole after 0.4 s, twice the 0.2 s the harness lets a registry stay silent (MULTIARCH_HARNESS_REGISTRY_STALL_TIMEOUT_MS): stopped there.`,
+    );
     await closed('trickle-head');
   });
 
   test('a body that stalls is cut after the stall bound the variable sets, tried again, then said', async () => {
     vi.stubEnv('MULTIARCH_HARNESS_REGISTRY_STALL_TIMEOUT_MS', '100');
     const message = await sentence(client('stall-blob').blobToFile(BLOB_DIGEST, await fileIn('layer'), BLOB.length));
-    expect(message).toMatch(new RegExp(`^The registry ${registry.replace(/\./g, '\\.')} stopped answering in the middle of its answer to GET http://${registry.replace(/\./g, '\\.')}/v2/stall-blob/blobs/${BLOB_DIGEST}: 100 bytes came in \\d+\\.\\d s, then nothing for 0\\.1 s\\.$`));
+    expect(message).toMatch(
+      new RegExp(
+        `^The registry ${registry.replace(/\./g, '\\.')} stopped answering in the middle of its answer to GET http://${registry.replace(/\./g, '\\.')}/v2/stall-blob/blobs/${BLOB_DIGEST}: 100 bytes came in \\d+\\.\\d s, then nothing for 0\\.1 s\\.$`,
+      ),
+    );
   });
 });

@@ -35,7 +35,10 @@ async function tarOf(entries: readonly Entry[]): Promise<Buffer> {
   const pack = tar.pack();
   for (const e of entries) {
     const type = e.type ?? 'file';
-    pack.entry({ name: e.name, type, mode: 0o755, ...(e.linkname !== undefined ? { linkname: e.linkname } : {}) }, type === 'file' ? Buffer.from(e.data ?? '') : Buffer.alloc(0));
+    pack.entry(
+      { name: e.name, type, mode: 0o755, ...(e.linkname !== undefined ? { linkname: e.linkname } : {}) },
+      type === 'file' ? Buffer.from(e.data ?? '') : Buffer.alloc(0),
+    );
   }
   pack.finalize();
   const chunks: Buffer[] = [];
@@ -107,7 +110,13 @@ async function image(layers: ReadonlyArray<readonly Entry[]>, limits = {}): Prom
 /** The binary check on a file system read already (as verify hands it over). */
 function binaryCheck(fs: ImageFilesystem, config: { Entrypoint?: string[]; Cmd?: string[] }) {
   const manifest: FetchedManifest = { digest: `sha256:${'0'.repeat(64)}`, mediaType: '', body: {} };
-  const source: ImageSource = { manifest: async () => manifest, blobJson: async () => ({}) as never, blobToFile: async () => { throw new Error('not read here'); } };
+  const source: ImageSource = {
+    manifest: async () => manifest,
+    blobJson: async () => ({}) as never,
+    blobToFile: async () => {
+      throw new Error('not read here');
+    },
+  };
   return checkEntryBinary({ source, manifest, config: { config }, exec: native, native: amd64, tmp: root, fs });
 }
 
@@ -121,36 +130,47 @@ afterAll(async () => {
 describe('names that climb out of the root, or start at it, are paths inside the image', () => {
   test('"../" and absolute names land under the image root, and nothing is written but the layer and its tar', async () => {
     const token = `mah-escape-${process.pid}-${Date.now()}`;
-    const { fs, dir } = await image([[
-      { name: `../../../../../../../../../../tmp/${token}-dotdot`, data: 'climbed' },
-      { name: `/tmp/${token}-absolute`, data: 'absolute' },
-      { name: `usr/../../../${token}-inside`, data: 'middle' },
-      { name: './a/./b/../c', data: 'c' },
-    ]]);
+    const { fs, dir } = await image([
+      [
+        { name: `../../../../../../../../../../tmp/${token}-dotdot`, data: 'climbed' },
+        { name: `/tmp/${token}-absolute`, data: 'absolute' },
+        { name: `usr/../../../${token}-inside`, data: 'middle' },
+        { name: './a/./b/../c', data: 'c' },
+      ],
+    ]);
     expect([...fs.paths()].map(([p]) => p).sort()).toEqual(['/a/c', `/${token}-inside`, `/tmp/${token}-absolute`, `/tmp/${token}-dotdot`]);
     expect((await fs.read(`/tmp/${token}-dotdot`)).toString()).toBe('climbed');
     // What the names would have reached, from the scratch folder or from where the tests run: nothing there.
     for (const base of [dir, process.cwd(), '/']) {
-      for (const name of [`../../../../../../../../../../tmp/${token}-dotdot`, `/tmp/${token}-absolute`, `${token}-inside`]) expect(existsSync(resolve(base, name)), name).toBe(false);
+      for (const name of [`../../../../../../../../../../tmp/${token}-dotdot`, `/tmp/${token}-absolute`, `${token}-inside`])
+        expect(existsSync(resolve(base, name)), name).toBe(false);
     }
     expect((await readdir(dir)).sort()).toEqual(['layer-0', 'layer-0.tar']);
   });
 
   test('a whiteout of ".." hides nothing: it names no entry of its directory', async () => {
-    const { fs } = await image([[{ name: 'keep/file', data: 'x' }, { name: 'keep/sub/f', data: 'y' }], [{ name: 'keep/sub/.wh...' }, { name: '.wh...' }]]);
+    const { fs } = await image([
+      [
+        { name: 'keep/file', data: 'x' },
+        { name: 'keep/sub/f', data: 'y' },
+      ],
+      [{ name: 'keep/sub/.wh...' }, { name: '.wh...' }],
+    ]);
     expect(fs.has('/keep/file')).toBe(true);
     expect(fs.has('/keep/sub/f')).toBe(true);
   });
 });
 
 describe('symlinks resolve inside the image, with a bounded number of hops', () => {
-  test('a symlink out of the image reaches the image\'s file of that path, or nothing; never this machine\'s', async () => {
-    const { fs } = await image([[
-      { name: 'etc/passwd', data: 'root:x:0:0:the image\'s own:/root:/bin/sh\n' },
-      { name: 'app/passwd', type: 'symlink', linkname: '../../../../../../../../etc/passwd' },
-      { name: 'app/hostname', type: 'symlink', linkname: '/etc/hostname' },
-      { name: 'app/proc', type: 'symlink', linkname: '../../../../proc/self/exe' },
-    ]]);
+  test("a symlink out of the image reaches the image's file of that path, or nothing; never this machine's", async () => {
+    const { fs } = await image([
+      [
+        { name: 'etc/passwd', data: "root:x:0:0:the image's own:/root:/bin/sh\n" },
+        { name: 'app/passwd', type: 'symlink', linkname: '../../../../../../../../etc/passwd' },
+        { name: 'app/hostname', type: 'symlink', linkname: '/etc/hostname' },
+        { name: 'app/proc', type: 'symlink', linkname: '../../../../proc/self/exe' },
+      ],
+    ]);
     expect(fs.resolve('/app/passwd')).toBe('/etc/passwd');
     expect((await fs.read('/app/passwd')).toString()).toMatch(/the image's own/);
     // This machine has an /etc/hostname (most do); the image has none, so there is nothing to read.
@@ -159,29 +179,44 @@ describe('symlinks resolve inside the image, with a bounded number of hops', () 
   });
 
   test('the entry program and its loader (PT_INTERP) are found through links that climb out, inside the image', async () => {
-    const { fs } = await image([[
-      { name: 'usr/bin/real', data: dynamicElf('/lib64/ld-linux-x86-64.so.2') },
-      { name: 'bin/app', type: 'symlink', linkname: '../../../../../../usr/bin/real' },
-      { name: 'lib64/ld-linux-x86-64.so.2', type: 'symlink', linkname: '../../../../../../../opt/loader/ld.so' },
-      { name: 'opt/loader/ld.so', data: PROBE },
-    ]]);
+    const { fs } = await image([
+      [
+        { name: 'usr/bin/real', data: dynamicElf('/lib64/ld-linux-x86-64.so.2') },
+        { name: 'bin/app', type: 'symlink', linkname: '../../../../../../usr/bin/real' },
+        { name: 'lib64/ld-linux-x86-64.so.2', type: 'symlink', linkname: '../../../../../../../opt/loader/ld.so' },
+        { name: 'opt/loader/ld.so', data: PROBE },
+      ],
+    ]);
     const entry = await findEntryBinary(fs, { Entrypoint: ['/bin/app'] });
     expect(fs.resolve(entry.path)).toBe('/usr/bin/real');
     const r = await binaryCheck(fs, { Entrypoint: ['/bin/app'] });
     expect(r.result.status, r.result.message).toBe('pass');
     // The same program whose loader link points at this machine's loader: that is not in the image.
-    const { fs: outside } = await image([[
-      { name: 'usr/bin/real', data: dynamicElf('/lib64/ld-linux-x86-64.so.2') },
-      { name: 'lib64/ld-linux-x86-64.so.2', type: 'symlink', linkname: '/../../usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2' },
-    ]]);
+    const { fs: outside } = await image([
+      [
+        { name: 'usr/bin/real', data: dynamicElf('/lib64/ld-linux-x86-64.so.2') },
+        { name: 'lib64/ld-linux-x86-64.so.2', type: 'symlink', linkname: '/../../usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2' },
+      ],
+    ]);
     const elfs = new Map([['/usr/bin/real', readElf(dynamicElf('/lib64/ld-linux-x86-64.so.2'))]]);
-    const problems = checkDependencies({ fs: outside, elfs, env: {}, loader: await readLoaderConfig(outside), fits: () => true }, '/usr/bin/real');
+    const problems = checkDependencies(
+      { fs: outside, elfs, env: {}, loader: await readLoaderConfig(outside), fits: () => true },
+      '/usr/bin/real',
+    );
     expect(problems.map((p) => p.message)).toEqual(['/usr/bin/real: its loader /lib64/ld-linux-x86-64.so.2 does not exist in the image']);
   });
 
   test('a loop, and a chain longer than 40 links, end in one sentence (ELOOP), not a hang or a stack overflow', async () => {
-    const chain = (length: number): Entry[] => Array.from({ length }, (_, i) => ({ name: `c/l${i}`, type: 'symlink' as const, linkname: i + 1 < length ? `l${i + 1}` : '/target' }));
-    const { fs } = await image([[{ name: 'target', data: 'end' }, { name: 'a', type: 'symlink', linkname: 'b' }, { name: 'b', type: 'symlink', linkname: '/a/../a' }, ...chain(40)]]);
+    const chain = (length: number): Entry[] =>
+      Array.from({ length }, (_, i) => ({ name: `c/l${i}`, type: 'symlink' as const, linkname: i + 1 < length ? `l${i + 1}` : '/target' }));
+    const { fs } = await image([
+      [
+        { name: 'target', data: 'end' },
+        { name: 'a', type: 'symlink', linkname: 'b' },
+        { name: 'b', type: 'symlink', linkname: '/a/../a' },
+        ...chain(40),
+      ],
+    ]);
     expect(() => fs.resolve('/a')).toThrow(new ImageFsError('too many levels of symbolic links at /a'));
     expect(fs.resolve('/c/l0')).toBe('/target');
     const { fs: longer } = await image([[{ name: 'target', data: 'end' }, ...chain(41)]]);
@@ -190,12 +225,14 @@ describe('symlinks resolve inside the image, with a bounded number of hops', () 
   });
 
   test('a loop where the check looks (/etc, the entry, a library directory) is one failed check with its sentence, not a crash', async () => {
-    const { fs } = await image([[
-      { name: 'etc', type: 'symlink', linkname: 'etc' },
-      { name: 'usr/lib', type: 'symlink', linkname: '../usr/lib/../lib' },
-      { name: 'app', data: PROBE },
-      { name: 'loop', type: 'symlink', linkname: '/loop' },
-    ]]);
+    const { fs } = await image([
+      [
+        { name: 'etc', type: 'symlink', linkname: 'etc' },
+        { name: 'usr/lib', type: 'symlink', linkname: '../usr/lib/../lib' },
+        { name: 'app', data: PROBE },
+        { name: 'loop', type: 'symlink', linkname: '/loop' },
+      ],
+    ]);
     expect(fs.list('/etc')).toEqual([]);
     const ok = await binaryCheck(fs, { Entrypoint: ['/app'] });
     expect(ok.result.status, ok.result.message).toBe('pass');
@@ -206,15 +243,17 @@ describe('symlinks resolve inside the image, with a bounded number of hops', () 
 });
 
 describe('hard links name entries of the image', () => {
-  test('a hard link to a path outside the image reads the image\'s entry of that path, or fails; chains and self-links end', async () => {
-    const { fs } = await image([[
-      { name: 'etc/shadow', data: 'the image\'s shadow' },
-      { name: 'app/shadow', type: 'link', linkname: '../../../../../../etc/shadow' },
-      { name: 'app/hosts', type: 'link', linkname: '/../../etc/hosts' },
-      { name: 'app/twice', type: 'link', linkname: 'app/shadow' },
-      { name: 'app/self', type: 'link', linkname: 'app/self' },
-    ]]);
-    expect((await fs.read('/app/shadow')).toString()).toBe('the image\'s shadow');
+  test("a hard link to a path outside the image reads the image's entry of that path, or fails; chains and self-links end", async () => {
+    const { fs } = await image([
+      [
+        { name: 'etc/shadow', data: "the image's shadow" },
+        { name: 'app/shadow', type: 'link', linkname: '../../../../../../etc/shadow' },
+        { name: 'app/hosts', type: 'link', linkname: '/../../etc/hosts' },
+        { name: 'app/twice', type: 'link', linkname: 'app/shadow' },
+        { name: 'app/self', type: 'link', linkname: 'app/self' },
+      ],
+    ]);
+    expect((await fs.read('/app/shadow')).toString()).toBe("the image's shadow");
     // This machine's /etc/hosts exists; the image's does not.
     await expect(fs.read('/app/hosts')).rejects.toThrow('/app/hosts does not exist in the image');
     await expect(fs.read('/app/twice')).rejects.toThrow('/app/twice is not a regular file in the image');
@@ -226,7 +265,11 @@ describe('a decompression bomb is stopped where the bound is passed', () => {
   /** A gzip stream of members (a gzip file may hold many): a tar header claiming `mib` MiB, then that many MiB of zeros, one small member each. */
   function bomb(mib: number): Buffer {
     const zeros = gzipSync(Buffer.alloc(MiB));
-    return Buffer.concat([gzipSync(ustarHeader('bomb', mib * MiB)), ...Array.from({ length: mib }, () => zeros), gzipSync(Buffer.alloc(1024))]);
+    return Buffer.concat([
+      gzipSync(ustarHeader('bomb', mib * MiB)),
+      ...Array.from({ length: mib }, () => zeros),
+      gzipSync(Buffer.alloc(1024)),
+    ]);
   }
 
   test('256 MiB of zeros from 270 KiB: refused past 100 times the compressed size, its partial tar removed', async () => {
@@ -237,7 +280,9 @@ describe('a decompression bomb is stopped where the bound is passed', () => {
     const limits = { minInflatedBytes: 4 * MiB };
     const err = await ImageFilesystem.fromLayerFiles([layer], { limits }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ImageFsError);
-    expect((err as Error).message).toMatch(/^layer 1 of 1 inflates past 2\d\.\d MiB, the most the harness lets 2\d\d\.\d KiB of compressed layers become \(100 times, or 4 MiB\): a decompression bomb, stopped there \(MULTIARCH_LAYER_MAX_INFLATION or MULTIARCH_LAYER_MIN_INFLATED_MIB raise the bound for an image that really holds that much\)$/);
+    expect((err as Error).message).toMatch(
+      /^layer 1 of 1 inflates past 2\d\.\d MiB, the most the harness lets 2\d\d\.\d KiB of compressed layers become \(100 times, or 4 MiB\): a decompression bomb, stopped there \(MULTIARCH_LAYER_MAX_INFLATION or MULTIARCH_LAYER_MIN_INFLATED_MIB raise the bound for an image that really holds that much\)$/,
+    );
     // Nothing left but the layer: the partial tar (at most the bound) is gone.
     expect(await readdir(dir)).toEqual(['bomb']);
   });
@@ -249,20 +294,36 @@ describe('a decompression bomb is stopped where the bound is passed', () => {
     const fs = await ImageFilesystem.fromLayerFiles([small, small], { limits: { minInflatedBytes: 4 * MiB } });
     expect(fs.entry('/bomb')?.size).toBe(3 * MiB);
     const other = await layerFile(dir, 'other', bomb(3));
-    await expect(ImageFilesystem.fromLayerFiles([small, other], { limits: { minInflatedBytes: 4 * MiB } })).rejects.toThrow(/^layer 2 of 2 inflates past 4 MiB/);
+    await expect(ImageFilesystem.fromLayerFiles([small, other], { limits: { minInflatedBytes: 4 * MiB } })).rejects.toThrow(
+      /^layer 2 of 2 inflates past 4 MiB/,
+    );
   });
 
   test('the defaults, and the two a user may raise', () => {
-    expect(DEFAULT_LAYER_LIMITS).toMatchObject({ maxInflation: 100, minInflatedBytes: 1024 * MiB, maxFileBytes: 512 * MiB, maxEntries: 1_000_000, maxNameBytes: 4096 });
-    expect(layerLimits({ MULTIARCH_LAYER_MAX_INFLATION: '1000', MULTIARCH_LAYER_MIN_INFLATED_MIB: '8192' })).toMatchObject({ maxInflation: 1000, minInflatedBytes: 8192 * MiB });
-    expect(layerLimits({ MULTIARCH_LAYER_MAX_INFLATION: 'lots', MULTIARCH_LAYER_MIN_INFLATED_MIB: '0' })).toMatchObject({ maxInflation: 100, minInflatedBytes: 1024 * MiB });
+    expect(DEFAULT_LAYER_LIMITS).toMatchObject({
+      maxInflation: 100,
+      minInflatedBytes: 1024 * MiB,
+      maxFileBytes: 512 * MiB,
+      maxEntries: 1_000_000,
+      maxNameBytes: 4096,
+    });
+    expect(layerLimits({ MULTIARCH_LAYER_MAX_INFLATION: '1000', MULTIARCH_LAYER_MIN_INFLATED_MIB: '8192' })).toMatchObject({
+      maxInflation: 1000,
+      minInflatedBytes: 8192 * MiB,
+    });
+    expect(layerLimits({ MULTIARCH_LAYER_MAX_INFLATION: 'lots', MULTIARCH_LAYER_MIN_INFLATED_MIB: '0' })).toMatchObject({
+      maxInflation: 100,
+      minInflatedBytes: 1024 * MiB,
+    });
   });
 
   test('a broken gzip stream is one sentence naming the layer', async () => {
     const dir = await folder();
     const whole = gzipSync(await tarOf([{ name: 'a', data: 'a' }]));
     const layer = await layerFile(dir, 'cut', whole.subarray(0, whole.length - 12));
-    await expect(ImageFilesystem.fromLayerFiles([layer])).rejects.toThrow(/^layer 1 of 1 cannot be decompressed \(Z_BUF_ERROR: unexpected end of file\)$/);
+    await expect(ImageFilesystem.fromLayerFiles([layer])).rejects.toThrow(
+      /^layer 1 of 1 cannot be decompressed \(Z_BUF_ERROR: unexpected end of file\)$/,
+    );
     expect(await readdir(dir)).toEqual(['cut']);
   });
 });
@@ -271,15 +332,27 @@ describe('an entry claiming a huge size, or holding a huge file, is never held w
   test('a header claiming 8 GiB with nothing behind it: one sentence, the layer is not a whole tar', async () => {
     const dir = await folder();
     const layer = await layerFile(dir, 'liar', gzipSync(Buffer.concat([ustarHeader('huge', 8 * 1024 * MiB - 1), Buffer.alloc(4096)])));
-    await expect(ImageFilesystem.fromLayerFiles([layer])).rejects.toThrow(/^layer 1 of 1 is not a whole tar archive \(Unexpected end of data\)$/);
+    await expect(ImageFilesystem.fromLayerFiles([layer])).rejects.toThrow(
+      /^layer 1 of 1 is not a whole tar archive \(Unexpected end of data\)$/,
+    );
   });
 
   test('an ELF file larger than the bound is judged by its first bytes; a file read whole is refused; other files are read past', async () => {
     const big = Buffer.concat([PROBE, Buffer.alloc(3 * MiB)]);
     const limits = { maxFileBytes: 1 * MiB };
-    const { fs } = await image([[{ name: 'app', data: big }, { name: 'data.bin', data: Buffer.alloc(3 * MiB, 1) }]], limits);
+    const { fs } = await image(
+      [
+        [
+          { name: 'app', data: big },
+          { name: 'data.bin', data: Buffer.alloc(3 * MiB, 1) },
+        ],
+      ],
+      limits,
+    );
     const seen: Array<[string, number]> = [];
-    await fs.forEachFileStartingWith(Buffer.from([0x7f, 0x45, 0x4c, 0x46]), (path, _e, content) => { seen.push([path, content.length]); });
+    await fs.forEachFileStartingWith(Buffer.from([0x7f, 0x45, 0x4c, 0x46]), (path, _e, content) => {
+      seen.push([path, content.length]);
+    });
     expect(seen).toEqual([['/app', 1 * MiB]]);
     await expect(fs.read('/app')).rejects.toThrow('/app is 3.0 MiB, more than the 1 MiB the harness reads of one file');
     expect((await fs.read('/app', { head: 64 })).length).toBe(64);
@@ -292,14 +365,22 @@ describe('an entry claiming a huge size, or holding a huge file, is never held w
 
 describe('the index holds a bounded number of entries and bytes of names', () => {
   test('a name longer than PATH_MAX is refused', async () => {
-    await expect(image([[{ name: `d/${'x'.repeat(5000)}`, data: '' }]])).rejects.toThrow(/^layer 1 of 1 has an entry whose name is 5002 bytes long, more than the 4096 a path may have \(PATH_MAX\): refused$/);
-    await expect(image([[{ name: 'l', type: 'symlink', linkname: 'y'.repeat(4097) }]])).rejects.toThrow(/whose link target is 4097 bytes long/);
+    await expect(image([[{ name: `d/${'x'.repeat(5000)}`, data: '' }]])).rejects.toThrow(
+      /^layer 1 of 1 has an entry whose name is 5002 bytes long, more than the 4096 a path may have \(PATH_MAX\): refused$/,
+    );
+    await expect(image([[{ name: 'l', type: 'symlink', linkname: 'y'.repeat(4097) }]])).rejects.toThrow(
+      /whose link target is 4097 bytes long/,
+    );
   });
 
   test('more entries, or more bytes of names, than the bound: refused with the layer that passed it', async () => {
     const many = Array.from({ length: 30 }, (_, i) => ({ name: `f${i}`, data: '' }));
-    await expect(image([many.slice(0, 10), many.slice(10)], { maxEntries: 20 })).rejects.toThrow('the layers hold more than 20 entries, the most the harness indexes (layer 2 of 2 passed it): refused');
-    await expect(image([many], { maxNameBytesTotal: 50 })).rejects.toThrow(/^the layers' entry names come to more than 50 bytes, the most the harness indexes \(layer 1 of 1 passed it\): refused$/);
+    await expect(image([many.slice(0, 10), many.slice(10)], { maxEntries: 20 })).rejects.toThrow(
+      'the layers hold more than 20 entries, the most the harness indexes (layer 2 of 2 passed it): refused',
+    );
+    await expect(image([many], { maxNameBytesTotal: 50 })).rejects.toThrow(
+      /^the layers' entry names come to more than 50 bytes, the most the harness indexes \(layer 1 of 1 passed it\): refused$/,
+    );
   });
 });
 
@@ -307,19 +388,30 @@ describe('a manifest is read within bounds', () => {
   const layer = async () => gzipSync(await tarOf([{ name: 'app', data: PROBE }]));
   function source(blob: Buffer, asked: Array<[string, number | undefined]>): ImageSource {
     return {
-      manifest: async () => { throw new Error('not asked'); },
-      blobJson: async () => { throw new Error('not asked'); },
-      blobToFile: async (digest, file, size) => { asked.push([digest, size]); await writeFile(file, blob); },
+      manifest: async () => {
+        throw new Error('not asked');
+      },
+      blobJson: async () => {
+        throw new Error('not asked');
+      },
+      blobToFile: async (digest, file, size) => {
+        asked.push([digest, size]);
+        await writeFile(file, blob);
+      },
     };
   }
   const manifest = (layers: Array<{ digest: string; size: unknown }>): FetchedManifest => ({
-    digest: `sha256:${'a'.repeat(64)}`, mediaType: '', body: { layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...l })) as never },
+    digest: `sha256:${'a'.repeat(64)}`,
+    mediaType: '',
+    body: { layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...l })) as never },
   });
 
   test('more layers than any runtime takes: refused before any download', async () => {
     const asked: Array<[string, number | undefined]> = [];
     const m = manifest(Array.from({ length: MAX_LAYERS + 1 }, (_, i) => ({ digest: `sha256:${String(i).padStart(64, '0')}`, size: 10 })));
-    await expect(readImageFilesystem(source(await layer(), asked), m, await folder())).rejects.toThrow(`its manifest lists ${MAX_LAYERS + 1} layers, more than the ${MAX_LAYERS} the harness reads (Docker itself refuses more than 125)`);
+    await expect(readImageFilesystem(source(await layer(), asked), m, await folder())).rejects.toThrow(
+      `its manifest lists ${MAX_LAYERS + 1} layers, more than the ${MAX_LAYERS} the harness reads (Docker itself refuses more than 125)`,
+    );
     expect(asked).toEqual([]);
   });
 
@@ -327,10 +419,21 @@ describe('a manifest is read within bounds', () => {
     const asked: Array<[string, number | undefined]> = [];
     const blob = await layer();
     const d = `sha256:${'b'.repeat(64)}`;
-    await expect(readImageFilesystem(source(blob, asked), manifest([{ digest: d, size: -1 }]), await folder())).rejects.toThrow(`layer 1 of 1 (${d}) has no valid size in its manifest (-1), and the size bounds what is read of it`);
-    await expect(readImageFilesystem(source(blob, asked), manifest([{ digest: d, size: undefined }]), await folder())).rejects.toThrow(/has no valid size in its manifest \(none\)/);
+    await expect(readImageFilesystem(source(blob, asked), manifest([{ digest: d, size: -1 }]), await folder())).rejects.toThrow(
+      `layer 1 of 1 (${d}) has no valid size in its manifest (-1), and the size bounds what is read of it`,
+    );
+    await expect(readImageFilesystem(source(blob, asked), manifest([{ digest: d, size: undefined }]), await folder())).rejects.toThrow(
+      /has no valid size in its manifest \(none\)/,
+    );
     expect(asked).toEqual([]);
-    const fs = await readImageFilesystem(source(blob, asked), manifest([{ digest: d, size: blob.length }, { digest: d, size: blob.length }]), await folder());
+    const fs = await readImageFilesystem(
+      source(blob, asked),
+      manifest([
+        { digest: d, size: blob.length },
+        { digest: d, size: blob.length },
+      ]),
+      await folder(),
+    );
     expect(asked).toEqual([[d, blob.length]]);
     expect(fs.entry('/app')?.layer).toBe(1);
   });

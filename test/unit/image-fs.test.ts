@@ -13,7 +13,8 @@ type E = { name: string; type?: 'file' | 'symlink' | 'link' | 'directory'; linkn
 let dir = '';
 async function layer(name: string, entries: E[], gzip = true): Promise<string> {
   const pack = tar.pack();
-  for (const e of entries) pack.entry({ name: e.name, type: e.type ?? 'file', ...(e.linkname ? { linkname: e.linkname } : {}), mode: 0o755 }, e.data ?? '');
+  for (const e of entries)
+    pack.entry({ name: e.name, type: e.type ?? 'file', ...(e.linkname ? { linkname: e.linkname } : {}), mode: 0o755 }, e.data ?? '');
   pack.finalize();
   const file = join(dir, name);
   await (gzip ? pipeline(pack, createGzip(), createWriteStream(file)) : pipeline(pack, createWriteStream(file)));
@@ -32,13 +33,23 @@ afterAll(async () => {
 describe('ImageFilesystem', () => {
   test('applies layers in order with whiteouts and opaque directories', async () => {
     const base = await layer('base.tar.gz', [
-      { name: 'bin/', type: 'directory' }, { name: 'bin/busybox', data: `${ELF}busybox` },
-      { name: 'bin/sh', type: 'symlink', linkname: '/bin/busybox' }, { name: 'etc/old.conf', data: 'old' },
-      { name: 'opt/a', data: 'a' }, { name: 'opt/b', data: 'b' },
+      { name: 'bin/', type: 'directory' },
+      { name: 'bin/busybox', data: `${ELF}busybox` },
+      { name: 'bin/sh', type: 'symlink', linkname: '/bin/busybox' },
+      { name: 'etc/old.conf', data: 'old' },
+      { name: 'opt/a', data: 'a' },
+      { name: 'opt/b', data: 'b' },
     ]);
-    const top = await layer('top.tar', [
-      { name: 'etc/.wh.old.conf' }, { name: 'opt/.wh..wh..opq' }, { name: 'opt/c', data: 'c' }, { name: 'bin/busybox', data: `${ELF}busybox-v2` },
-    ], false);
+    const top = await layer(
+      'top.tar',
+      [
+        { name: 'etc/.wh.old.conf' },
+        { name: 'opt/.wh..wh..opq' },
+        { name: 'opt/c', data: 'c' },
+        { name: 'bin/busybox', data: `${ELF}busybox-v2` },
+      ],
+      false,
+    );
     const fs = await ImageFilesystem.fromLayerFiles([base, top]);
     expect(fs.has('/etc/old.conf')).toBe(false);
     expect(fs.has('/opt/a')).toBe(false);
@@ -49,9 +60,12 @@ describe('ImageFilesystem', () => {
 
   test('resolves relative symlinks, symlinked directories and hard links; detects loops', async () => {
     const l = await layer('links.tar.gz', [
-      { name: 'usr/lib/app/real', data: `${ELF}real` }, { name: 'lib', type: 'symlink', linkname: 'usr/lib' },
-      { name: 'usr/bin/app', type: 'symlink', linkname: '../lib/app/real' }, { name: 'usr/bin/hard', type: 'link', linkname: 'usr/lib/app/real' },
-      { name: 'loop1', type: 'symlink', linkname: 'loop2' }, { name: 'loop2', type: 'symlink', linkname: 'loop1' },
+      { name: 'usr/lib/app/real', data: `${ELF}real` },
+      { name: 'lib', type: 'symlink', linkname: 'usr/lib' },
+      { name: 'usr/bin/app', type: 'symlink', linkname: '../lib/app/real' },
+      { name: 'usr/bin/hard', type: 'link', linkname: 'usr/lib/app/real' },
+      { name: 'loop1', type: 'symlink', linkname: 'loop2' },
+      { name: 'loop2', type: 'symlink', linkname: 'loop1' },
     ]);
     const fs = await ImageFilesystem.fromLayerFiles([l]);
     expect(fs.resolve('/lib/app/real')).toBe('/usr/lib/app/real');
@@ -67,9 +81,12 @@ describe('findEntryBinary', () => {
   beforeAll(async () => {
     fs = await ImageFilesystem.fromLayerFiles([
       await layer('app.tar.gz', [
-        { name: 'bin/busybox', data: `${ELF}busybox` }, { name: 'bin/sh', type: 'symlink', linkname: 'busybox' },
-        { name: 'app/hello', data: `${ELF}hello` }, { name: 'usr/local/bin/tool', data: `${ELF}tool` },
-        { name: 'entrypoint.sh', data: '#!/bin/sh\nexec "$@"\n' }, { name: 'opt/bin/mine', data: `${ELF}mine` },
+        { name: 'bin/busybox', data: `${ELF}busybox` },
+        { name: 'bin/sh', type: 'symlink', linkname: 'busybox' },
+        { name: 'app/hello', data: `${ELF}hello` },
+        { name: 'usr/local/bin/tool', data: `${ELF}tool` },
+        { name: 'entrypoint.sh', data: '#!/bin/sh\nexec "$@"\n' },
+        { name: 'opt/bin/mine', data: `${ELF}mine` },
       ]),
     ]);
   });
@@ -85,7 +102,7 @@ describe('findEntryBinary', () => {
     expect(e.content.toString()).toBe(`${ELF}busybox`);
   });
 
-  test('bare names search the config\'s PATH, then the default PATH', async () => {
+  test("bare names search the config's PATH, then the default PATH", async () => {
     expect((await findEntryBinary(fs, { Cmd: ['mine'], Env: ['PATH=/opt/bin:/bin'] })).path).toBe('/opt/bin/mine');
     expect((await findEntryBinary(fs, { Cmd: ['tool'] })).path).toBe('/usr/local/bin/tool');
     await expect(findEntryBinary(fs, { Cmd: ['tool'], Env: ['PATH=/opt/bin'] })).rejects.toThrow(/not on the image's PATH/);

@@ -25,20 +25,26 @@ describe('lazy requires in the kept testcontainers bundle', () => {
     const path = installed('testcontainers/build/index.js');
     const text = readFileSync(path, 'utf8');
     expect(withLazyRequires(path, text)).toBe(text);
-    expect(withLazyRequires('/elsewhere/dockerode/lib/docker.js', "withSession = require('./session'),")).toBe("withSession = require('./session'),");
+    expect(withLazyRequires('/elsewhere/dockerode/lib/docker.js', "withSession = require('./session'),")).toBe(
+      "withSession = require('./session'),",
+    );
   });
 
   test('the lazy forms give the same module once used', () => {
     const importDefault = (m: { __esModule?: boolean }) => (m?.__esModule ? m : { default: m });
     // Each declaration evaluated as its file would, with that file's require.
     const declared = (declaration: string, name: string, from: string) =>
-      new Function('require', '__importDefault', `var ${declaration.replace(/^const /, '').replace(/,$/, '')}; return ${name};`)(createRequire(from), importDefault);
+      new Function('require', '__importDefault', `var ${declaration.replace(/^const /, '').replace(/,$/, '')}; return ${name};`)(
+        createRequire(from),
+        importDefault,
+      );
     for (const rule of LAZY_REQUIRES) {
       const name = /^(?:const )?(\w+) =/.exec(rule.eager)![1]!;
       const from = installed(rule.file);
       const eager = declared(rule.eager, name, from);
       const lazy = declared(rule.lazy, name, from);
-      if (typeof eager === 'function') expect(typeof lazy).toBe('function'); // withSession, ssh: called, never read
+      if (typeof eager === 'function')
+        expect(typeof lazy).toBe('function'); // withSession, ssh: called, never read
       else if (name === 'archiver_1') expect(lazy.default).toBe(eager.default);
       else expect(lazy.Agent).toBe(eager.Agent);
     }

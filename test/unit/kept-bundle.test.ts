@@ -21,7 +21,11 @@ console.log(JSON.stringify({ value: m.value, libDir: m.libDir, version: m.versio
 `;
 
 async function child(state: string, env: Record<string, string> = {}) {
-  const r = await execa('node', [join(ROOT, 'bin/run-ts.mjs'), join(dir, 'child.mts')], { cwd: dir, env: { MULTIARCH_STATE_DIR: state, ...env }, reject: false });
+  const r = await execa('node', [join(ROOT, 'bin/run-ts.mjs'), join(dir, 'child.mts')], {
+    cwd: dir,
+    env: { MULTIARCH_STATE_DIR: state, ...env },
+    reject: false,
+  });
   expect(r.exitCode, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as { value: string; libDir: string; version: string; later: string };
 }
@@ -33,13 +37,16 @@ beforeAll(async () => {
   pkg = join(dir, 'node_modules', 'fakepkg');
   await mkdir(join(pkg, 'lib'), { recursive: true });
   await writeFile(join(pkg, 'package.json'), JSON.stringify({ name: 'fakepkg', version: '1.2.3', main: 'index.js' }));
-  await writeFile(join(pkg, 'index.js'), [
-    "const a = require('./lib/a.js');",
-    "exports.value = a.value;",
-    "exports.libDir = a.dir;",
-    "exports.version = require('./package.json').version;",
-    "exports.later = () => import('./lib/late.js').then((m) => m.late);",
-  ].join('\n'));
+  await writeFile(
+    join(pkg, 'index.js'),
+    [
+      "const a = require('./lib/a.js');",
+      'exports.value = a.value;',
+      'exports.libDir = a.dir;',
+      "exports.version = require('./package.json').version;",
+      "exports.later = () => import('./lib/late.js').then((m) => m.late);",
+    ].join('\n'),
+  );
   await writeFile(join(pkg, 'lib', 'a.js'), "exports.value = 'first'; exports.dir = __dirname;\n");
   await writeFile(join(pkg, 'lib', 'late.js'), "exports.late = 'loaded later';\n");
   await writeFile(join(dir, 'child.mts'), CHILD(join(ROOT, 'harness', 'kept-bundle.ts')));
@@ -78,7 +85,12 @@ describe('kept bundles', () => {
 
   test('MULTIARCH_BUNDLE_CACHE=off loads the package as usual and keeps nothing', async () => {
     const state = join(dir, 'state-off');
-    expect(await child(state, { MULTIARCH_BUNDLE_CACHE: 'off' })).toEqual({ value: 'other', libDir: join(pkg, 'lib'), version: '1.2.3', later: 'loaded later' });
+    expect(await child(state, { MULTIARCH_BUNDLE_CACHE: 'off' })).toEqual({
+      value: 'other',
+      libDir: join(pkg, 'lib'),
+      version: '1.2.3',
+      later: 'loaded later',
+    });
     expect(await files(state)).toEqual([]);
   });
 });

@@ -28,46 +28,88 @@ import { runVerifyScenario } from '../../harness/scenario/verify-runner.ts';
 const IMAGE = '127.0.0.1:5000/empty:latest';
 const DIGEST = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
 const ATTESTATION: Descriptor = {
-  mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: DIGEST(1), size: 1, platform: { os: 'unknown', architecture: 'unknown' },
+  mediaType: 'application/vnd.oci.image.manifest.v1+json',
+  digest: DIGEST(1),
+  size: 1,
+  platform: { os: 'unknown', architecture: 'unknown' },
   annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': DIGEST(2) },
 };
-const AMD64: Descriptor = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: DIGEST(2), size: 1, platform: { os: 'linux', architecture: 'amd64' } };
+const AMD64: Descriptor = {
+  mediaType: 'application/vnd.oci.image.manifest.v1+json',
+  digest: DIGEST(2),
+  size: 1,
+  platform: { os: 'linux', architecture: 'amd64' },
+};
 
 /** An index of these descriptors, and nothing else: a run that reaches a platform's manifest is not expected here. */
 function indexOf(manifests: Descriptor[]): ImageSource {
-  const index: FetchedManifest = { digest: DIGEST(9), mediaType: 'application/vnd.oci.image.index.v1+json', body: { mediaType: 'application/vnd.oci.image.index.v1+json', manifests } };
+  const index: FetchedManifest = {
+    digest: DIGEST(9),
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    body: { mediaType: 'application/vnd.oci.image.index.v1+json', manifests },
+  };
   return {
     manifest: async (reference) => {
       if (reference !== 'latest') throw new Error(`no manifest ${reference} here`);
       return index;
     },
-    blobJson: async (digest) => { throw new Error(`no blob ${digest} here`); },
-    blobToFile: async (digest) => { throw new Error(`no blob ${digest} here`); },
+    blobJson: async (digest) => {
+      throw new Error(`no blob ${digest} here`);
+    },
+    blobToFile: async (digest) => {
+      throw new Error(`no blob ${digest} here`);
+    },
   };
 }
 
 const probe: HostProbe = {
-  engineVersion: '29.0.0', apiVersion: '1.52', native: parsePlatform('linux/amd64'), kernel: '6.12', imageStore: 'containerd', buildxVersion: '0.30.0',
-  engineIsLocal: true, handlers: [], qemuVersions: {}, observations: {},
+  engineVersion: '29.0.0',
+  apiVersion: '1.52',
+  native: parsePlatform('linux/amd64'),
+  kernel: '6.12',
+  imageStore: 'containerd',
+  buildxVersion: '0.30.0',
+  engineIsLocal: true,
+  handlers: [],
+  qemuVersions: {},
+  observations: {},
 };
 
 const scenario = (platforms?: string[]): VerifyScenario => ({
-  kind: 'verify', name: 'verify-empty', title: `verify ${IMAGE}`, image: IMAGE, ...(platforms ? { platforms } : {}),
+  kind: 'verify',
+  name: 'verify-empty',
+  title: `verify ${IMAGE}`,
+  image: IMAGE,
+  ...(platforms ? { platforms } : {}),
 });
 
 /** A verify of the scenario against the in-memory index, made into its report as every run is. */
 async function verify(s: VerifyScenario, manifests: Descriptor[], options: RunOptions = {}): Promise<RunReport> {
   const source = indexOf(manifests);
   const ref = parseImageRef(s.image);
-  const outcome = await runVerifyScenario(s, { session: new Session(), probe, nodes: [], options, progress: () => undefined }, { ref, source, index: readIndex(source, 'latest') });
-  return reportOf(s, outcome, { started: Date.now(), probe, problems: [], phasesMs: {}, ...(options.shard ? { shard: options.shard } : {}) });
+  const outcome = await runVerifyScenario(
+    s,
+    { session: new Session(), probe, nodes: [], options, progress: () => undefined },
+    { ref, source, index: readIndex(source, 'latest') },
+  );
+  return reportOf(s, outcome, {
+    started: Date.now(),
+    probe,
+    problems: [],
+    phasesMs: {},
+    ...(options.shard ? { shard: options.shard } : {}),
+  });
 }
 
 let printed: string[] = [];
 beforeEach(() => {
   printed = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => { printed.push(a.join(' ')); });
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => { printed.push(a.join(' ')); });
+  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => {
+    printed.push(a.join(' '));
+  });
+  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => {
+    printed.push(a.join(' '));
+  });
 });
 afterEach(() => {
   vi.restoreAllMocks();
@@ -91,7 +133,7 @@ describe('nothing verified is a failure', () => {
     expect(report.summary.failed).toBe(1);
   });
 
-  test("a scenario whose platform list is empty, and options that ask for none", async () => {
+  test('a scenario whose platform list is empty, and options that ask for none', async () => {
     const fromScenario = await verify(scenario([]), [AMD64]);
     expect(fromScenario.platforms).toEqual([]);
     expect(fromScenario.failures).toEqual(['Nothing was verified: the scenario verify-empty lists no platform (its platforms are []).']);
@@ -118,10 +160,17 @@ describe('nothing verified is a failure', () => {
     const empty = await verify(scenario(), [AMD64], { shard });
     expect(empty.platforms).toEqual([]);
     expect(empty.shard).toEqual(shard);
-    expect(empty.failures).toEqual(['Nothing was verified: shard 2/2 holds none of the 1 platform(s), since there are more shards than platforms.']);
+    expect(empty.failures).toEqual([
+      'Nothing was verified: shard 2/2 holds none of the 1 platform(s), since there are more shards than platforms.',
+    ]);
     expect(empty.summary.failed).toBe(1);
 
-    const full: RunReport = { ...empty, shard: { index: 1, total: 2 }, platforms: [passed('linux/amd64')], ...conclude([passed('linux/amd64')]) };
+    const full: RunReport = {
+      ...empty,
+      shard: { index: 1, total: 2 },
+      platforms: [passed('linux/amd64')],
+      ...conclude([passed('linux/amd64')]),
+    };
     const merged = mergeReports([full, empty]);
     expect(merged.failures).toBeUndefined();
     expect(merged.summary).toEqual({ passed: 1, failed: 0, skipped: 0 });
@@ -131,8 +180,16 @@ describe('nothing verified is a failure', () => {
 
   test('a run with a platform or a step is judged by them alone', () => {
     expect(conclude([passed('linux/amd64')])).toEqual({ summary: { passed: 1, failed: 0, skipped: 0 } });
-    expect(conclude([], [{ section: '1', title: 't', commands: [], observed: [], differences: [], status: 'pass', failures: [], durationMs: 1 }])).toEqual({ summary: { passed: 1, failed: 0, skipped: 0 } });
-    expect(conclude([])).toEqual({ summary: { passed: 0, failed: 1, skipped: 0 }, failures: ['Nothing was verified: the run had no platform to check and no step to run.'] });
+    expect(
+      conclude(
+        [],
+        [{ section: '1', title: 't', commands: [], observed: [], differences: [], status: 'pass', failures: [], durationMs: 1 }],
+      ),
+    ).toEqual({ summary: { passed: 1, failed: 0, skipped: 0 } });
+    expect(conclude([])).toEqual({
+      summary: { passed: 0, failed: 1, skipped: 0 },
+      failures: ['Nothing was verified: the run had no platform to check and no step to run.'],
+    });
   });
 
   test('every reporter shows the sentence as a failure', async () => {
@@ -161,7 +218,12 @@ describe('nothing verified is a failure', () => {
 
 function passed(platform: string): RunReport['platforms'][number] {
   return {
-    platform, mode: 'native', status: 'pass', expected: 'x', output: 'x', durationMs: 1,
+    platform,
+    mode: 'native',
+    status: 'pass',
+    expected: 'x',
+    output: 'x',
+    durationMs: 1,
     checks: { index: { status: 'pass' }, config: { status: 'pass' }, binary: { status: 'pass' }, run: { status: 'pass' } },
   };
 }

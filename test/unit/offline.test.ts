@@ -11,8 +11,13 @@ const UNIT = import.meta.dirname;
 
 /** Modules that fetch or build when called: the corpus project's helpers and what they stand on. */
 const DOWNLOADS_OR_COMPILES = [
-  'test/support/corpus.ts', 'test/support/real-binaries.ts', 'test/support/npm-binaries.ts', 'test/support/debian-programs.ts',
-  'test/support/go-toolchains.ts', 'setup/go-build.ts', 'setup/standins/debian-archive.ts',
+  'test/support/corpus.ts',
+  'test/support/real-binaries.ts',
+  'test/support/npm-binaries.ts',
+  'test/support/debian-programs.ts',
+  'test/support/go-toolchains.ts',
+  'setup/go-build.ts',
+  'setup/standins/debian-archive.ts',
 ];
 
 async function files(dir: string): Promise<string[]> {
@@ -32,7 +37,8 @@ describe('the unit project', () => {
       const text = await readFile(file, 'utf8');
       for (const m of text.matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)) {
         const spec = m[1]!;
-        if (DOWNLOADS_OR_COMPILES.some((module) => spec.endsWith(module.replace(/^test\//, '')) || spec.endsWith(module))) found.push(`${file.slice(UNIT.length + 1)} imports ${spec}`);
+        if (DOWNLOADS_OR_COMPILES.some((module) => spec.endsWith(module.replace(/^test\//, '')) || spec.endsWith(module)))
+          found.push(`${file.slice(UNIT.length + 1)} imports ${spec}`);
       }
     }
     expect(found).toEqual([]);

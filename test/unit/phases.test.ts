@@ -55,7 +55,11 @@ describe('phase clock', () => {
 
   test("a session carries its run's clock: two sessions' work is timed apart", async () => {
     const [one, two] = [new Session(), new Session()];
-    const work = Promise.all([timed(one.phases, 'pull', () => sleep(30)), timed(two.phases, 'pull', () => sleep(50)), timed(two.phases, 'run', () => sleep(5))]);
+    const work = Promise.all([
+      timed(one.phases, 'pull', () => sleep(30)),
+      timed(two.phases, 'pull', () => sleep(50)),
+      timed(two.phases, 'run', () => sleep(5)),
+    ]);
     await vi.advanceTimersByTimeAsync(50);
     await work;
     expect(one.phases.totals()).toEqual({ pull: 30 });

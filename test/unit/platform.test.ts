@@ -1,6 +1,14 @@
 import { describe, expect, test } from 'vitest';
 import {
-  formatPlatform, goTarget, KNOWN_PLATFORMS, normalizePlatform, parsePlatform, parsePlatformList, PlatformError, samePlatform, unameNative,
+  formatPlatform,
+  goTarget,
+  KNOWN_PLATFORMS,
+  normalizePlatform,
+  parsePlatform,
+  parsePlatformList,
+  PlatformError,
+  samePlatform,
+  unameNative,
 } from '../../harness/platform/platform.ts';
 
 describe('parsePlatform', () => {

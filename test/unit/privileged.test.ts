@@ -5,8 +5,13 @@ import { defineScenario } from '../../harness/scenario/define.ts';
 
 describe('privileged scenarios', () => {
   const scenario = defineScenario({
-    kind: 'steps', name: 'needs-privilege', title: 't', privileged: 'runs a privileged container',
-    steps: () => { throw new Error('must not run'); },
+    kind: 'steps',
+    name: 'needs-privilege',
+    title: 't',
+    privileged: 'runs a privileged container',
+    steps: () => {
+      throw new Error('must not run');
+    },
   });
 
   test('are refused, before anything runs, unless allowed', async () => {

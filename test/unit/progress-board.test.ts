@@ -6,7 +6,15 @@ import { wantsLiveTable } from '../../harness/cli/progress.ts';
 
 function screen() {
   let text = '';
-  return { out: { write: (s: string) => { text += s; }, columns: 60 }, text: () => text };
+  return {
+    out: {
+      write: (s: string) => {
+        text += s;
+      },
+      columns: 60,
+    },
+    text: () => text,
+  };
 }
 
 describe('ProgressBoard', () => {

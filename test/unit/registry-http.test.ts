@@ -38,14 +38,17 @@ function route(req: IncomingMessage, res: ServerResponse): void {
       res.writeHead(200, { 'Content-Type': 'application/vnd.oci.image.index.v1+json', 'Content-Length': String(5 * 1024 * MiB) });
       res.write('{');
       return;
-    case 'endless': { // no length, and no end: 64 KiB chunks as long as the client reads
+    case 'endless': {
+      // no length, and no end: 64 KiB chunks as long as the client reads
       res.writeHead(200, { 'Content-Type': 'application/vnd.oci.image.index.v1+json' });
       const chunk = Buffer.alloc(64 * 1024, 0x20);
       const more = () => {
         while (!res.destroyed && res.write(chunk)) endless.written += chunk.length;
         if (!res.destroyed) res.once('drain', more);
       };
-      res.on('close', () => { endless.closed = true; });
+      res.on('close', () => {
+        endless.closed = true;
+      });
       more();
       return;
     }
@@ -73,7 +76,10 @@ function route(req: IncomingMessage, res: ServerResponse): void {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mah-registry-http-'));
   server = createServer(route);
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   registry = `127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -98,7 +104,14 @@ afterEach(() => {
 /** Settles the promise, moving the fake clock to the next pause only while nothing else is pending (a request on its way is real I/O). */
 async function settle<T>(work: Promise<T>): Promise<T> {
   let done = false;
-  work.then(() => { done = true; }, () => { done = true; });
+  work.then(
+    () => {
+      done = true;
+    },
+    () => {
+      done = true;
+    },
+  );
   while (!done) {
     if (vi.getTimerCount() > 0) await vi.advanceTimersToNextTimerAsync();
     else await new Promise((resolve) => setImmediate(resolve));
@@ -108,7 +121,10 @@ async function settle<T>(work: Promise<T>): Promise<T> {
 
 /** The error the promise rejects with: an EnvironmentError of one sentence (no line breaks, one final stop). */
 async function sentence(work: Promise<unknown>): Promise<string> {
-  const err = await settle(work).then(() => undefined, (e: unknown) => e);
+  const err = await settle(work).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(EnvironmentError);
   const message = (err as Error).message;
   expect(message).not.toMatch(/\n/);
@@ -126,16 +142,22 @@ describe('manifests and configs are read with a bound', () => {
 
   test('a Content-Length over the cap is refused before the body is read', async () => {
     const message = await sentence(client('huge-length').manifest('latest'));
-    expect(message).toBe(`The answer to http://${registry}/v2/huge-length/manifests/latest is 5120 MiB (its Content-Length), more than the 4 MiB the harness reads of it: refused without reading it.`);
+    expect(message).toBe(
+      `The answer to http://${registry}/v2/huge-length/manifests/latest is 5120 MiB (its Content-Length), more than the 4 MiB the harness reads of it: refused without reading it.`,
+    );
     // An image config (a JSON blob) alike; refused at once, not asked again.
     const before = asked.get('huge-length')!;
-    expect(await sentence(client('huge-length').blobJson('sha256:0000000000000000000000000000000000000000000000000000000000000000'))).toMatch(/is 5120 MiB \(its Content-Length\), more than the 4 MiB/);
+    expect(
+      await sentence(client('huge-length').blobJson('sha256:0000000000000000000000000000000000000000000000000000000000000000')),
+    ).toMatch(/is 5120 MiB \(its Content-Length\), more than the 4 MiB/);
     expect(asked.get('huge-length')).toBe(before + 1);
   });
 
   test('an endless answer is refused once it passed the cap, and its connection closed', async () => {
     const message = await sentence(client('endless').manifest('latest'));
-    expect(message).toBe(`The answer to http://${registry}/v2/endless/manifests/latest went past 4 MiB, the most the harness reads of it: refused there, the rest not read.`);
+    expect(message).toBe(
+      `The answer to http://${registry}/v2/endless/manifests/latest went past 4 MiB, the most the harness reads of it: refused there, the rest not read.`,
+    );
     while (!endless.closed) await new Promise((resolve) => setImmediate(resolve));
     expect(asked.get('endless')).toBe(1);
   });
@@ -153,42 +175,60 @@ describe('a registry failure says what happened', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const gone = `127.0.0.1:${(closed.address() as AddressInfo).port}`;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    expect(await sentence(client('x', gone).manifest('latest'))).toBe(`The registry ${gone} cannot be reached (ECONNREFUSED): nothing listens on ${gone}.`);
+    expect(await sentence(client('x', gone).manifest('latest'))).toBe(
+      `The registry ${gone} cannot be reached (ECONNREFUSED): nothing listens on ${gone}.`,
+    );
   });
 
   test('a name that does not resolve', async () => {
     const message = await sentence(client('x', 'registry.example.invalid').manifest('latest'));
     // ENOTFOUND where a name server answers; EAI_AGAIN (tried again, then said) where none does.
-    expect(message).toMatch(/^The registry registry\.example\.invalid cannot be reached \((ENOTFOUND\): the name registry\.example\.invalid does not resolve|EAI_AGAIN\): no name server answered for registry\.example\.invalid)\.$/);
+    expect(message).toMatch(
+      /^The registry registry\.example\.invalid cannot be reached \((ENOTFOUND\): the name registry\.example\.invalid does not resolve|EAI_AGAIN\): no name server answered for registry\.example\.invalid)\.$/,
+    );
   });
 
   test('a TLS handshake with something that does not speak TLS', async () => {
     const ca = join(dir, 'ca.pem');
     await writeFile(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
     const tls = new RegistryClient(registry, 'teapot', { caFile: ca });
-    expect(await sentence(tls.manifest('latest'))).toBe(`The TLS handshake with the registry ${registry} failed (EPROTO: wrong version number): what answers on ${registry} does not speak TLS.`);
+    expect(await sentence(tls.manifest('latest'))).toBe(
+      `The TLS handshake with the registry ${registry} failed (EPROTO: wrong version number): what answers on ${registry} does not speak TLS.`,
+    );
   });
 
   test('an answer cut off in the middle: said so, with how much came and after how long, not "cannot be reached"', async () => {
     const before = asked.get('cut') ?? 0;
     const message = await sentence(client('cut').manifest('latest'));
-    expect(message).toBe(`The registry ${registry} stopped answering in the middle of its answer to GET http://${registry}/v2/cut/manifests/latest: 1000 bytes came in 0.0 s, then it closed the connection (ECONNRESET).`);
+    expect(message).toBe(
+      `The registry ${registry} stopped answering in the middle of its answer to GET http://${registry}/v2/cut/manifests/latest: 1000 bytes came in 0.0 s, then it closed the connection (ECONNRESET).`,
+    );
     expect(message).not.toMatch(/cannot be reached/);
     // A passing failure: asked four times in all.
     expect(asked.get('cut')! - before).toBe(4);
     // A layer alike.
-    expect(await sentence(client('cut').blobToFile(LAYER_DIGEST, join(dir, 'cut-layer')))).toMatch(new RegExp(`^The registry ${re(registry)} stopped answering in the middle of its answer to GET http://${re(registry)}/v2/cut/blobs/${LAYER_DIGEST}: 1000 bytes came in 0\\.0 s, then it closed the connection \\(ECONNRESET\\)\\.$`));
+    expect(await sentence(client('cut').blobToFile(LAYER_DIGEST, join(dir, 'cut-layer')))).toMatch(
+      new RegExp(
+        `^The registry ${re(registry)} stopped answering in the middle of its answer to GET http://${re(registry)}/v2/cut/blobs/${LAYER_DIGEST}: 1000 bytes came in 0\\.0 s, then it closed the connection \\(ECONNRESET\\)\\.$`,
+      ),
+    );
   });
 
   test('a connection closed before any answer', async () => {
-    expect(await sentence(client('hang-up').manifest('latest'))).toBe(`The registry ${registry} was reached but closed the connection before answering GET http://${registry}/v2/hang-up/manifests/latest (ECONNRESET, after 0.0 s).`);
+    expect(await sentence(client('hang-up').manifest('latest'))).toBe(
+      `The registry ${registry} was reached but closed the connection before answering GET http://${registry}/v2/hang-up/manifests/latest (ECONNRESET, after 0.0 s).`,
+    );
   });
 
   test('an HTTP error, with its status', async () => {
-    expect(await sentence(client('teapot').manifest('latest'))).toBe(`The registry ${registry} answered 418 (I'm a Teapot) for manifest latest.`);
+    expect(await sentence(client('teapot').manifest('latest'))).toBe(
+      `The registry ${registry} answered 418 (I'm a Teapot) for manifest latest.`,
+    );
     expect(await sentence(client('missing').manifest('latest'))).toBe(`${registry}/missing has no manifest latest (404).`);
     const before = asked.get('unavailable') ?? 0;
-    expect(await sentence(client('unavailable').manifest('latest'))).toBe(`The registry ${registry} answered 503 (Service Unavailable) to GET http://${registry}/v2/unavailable/manifests/latest.`);
+    expect(await sentence(client('unavailable').manifest('latest'))).toBe(
+      `The registry ${registry} answered 503 (Service Unavailable) to GET http://${registry}/v2/unavailable/manifests/latest.`,
+    );
     expect(asked.get('unavailable')! - before).toBe(4);
   });
 });

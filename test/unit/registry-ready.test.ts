@@ -36,7 +36,14 @@ afterEach(() => {
  */
 async function settle<T>(wait: Promise<T>): Promise<T> {
   let done = false;
-  wait.then(() => { done = true; }, () => { done = true; });
+  wait.then(
+    () => {
+      done = true;
+    },
+    () => {
+      done = true;
+    },
+  );
   while (!done) {
     if (vi.getTimerCount() > 0) await vi.advanceTimersToNextTimerAsync();
     else await new Promise((resolve) => setImmediate(resolve));
@@ -64,7 +71,9 @@ describe('the run registry is ready', () => {
     const wait = new RegistryReady(5000, '127.0.0.1').withStartupTimeout(500);
     expect(wait.isStartupTimeoutSet()).toBe(true);
     const started = Date.now();
-    await expect(settle(wait.waitUntilReady(undefined, bound(gone)))).rejects.toThrow(/did not answer GET \/v2\/ with 200 on 127\.0\.0\.1:\d+ within 0\.5 s/);
+    await expect(settle(wait.waitUntilReady(undefined, bound(gone)))).rejects.toThrow(
+      /did not answer GET \/v2\/ with 200 on 127\.0\.0\.1:\d+ within 0\.5 s/,
+    );
     // Asked at 0, 200 and 400 ms, and once more at 600, past the deadline: then the error.
     expect(Date.now() - started).toBe(600);
   });

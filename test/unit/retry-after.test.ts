@@ -33,7 +33,9 @@ function route(req: IncomingMessage, res: ServerResponse): void {
     return;
   }
   if (answer.status !== 200) {
-    res.writeHead(answer.status, answer.retryAfter ? { 'Retry-After': answer.retryAfter() } : {}).end('{"errors":[{"code":"TOOMANYREQUESTS"}]}');
+    res
+      .writeHead(answer.status, answer.retryAfter ? { 'Retry-After': answer.retryAfter() } : {})
+      .end('{"errors":[{"code":"TOOMANYREQUESTS"}]}');
     return;
   }
   res.writeHead(200, { 'Content-Type': 'application/vnd.oci.image.index.v1+json' }).end(INDEX);
@@ -69,7 +71,14 @@ afterEach(() => {
 /** Settles the work, moving the fake clock to the next pause only while nothing else is pending (a request on its way is real I/O). */
 async function settle<T>(work: Promise<T>): Promise<T> {
   let done = false;
-  work.then(() => { done = true; }, () => { done = true; });
+  work.then(
+    () => {
+      done = true;
+    },
+    () => {
+      done = true;
+    },
+  );
   while (!done) {
     if (vi.getTimerCount() > 0) await vi.advanceTimersToNextTimerAsync();
     else await new Promise((resolve) => setImmediate(resolve));
@@ -134,7 +143,9 @@ describe('Retry-After is honoured', () => {
   test('still busy after every attempt: the last answer, in one sentence, after the pauses asked for', async () => {
     script.set('busy', [{ status: 429, retryAfter: () => '2' }]);
     const { waitedMs, outcome } = await timedManifest('busy');
-    expect((outcome as Error).message).toBe(`The registry ${registry} answered 429 (Too Many Requests) to GET http://${registry}/v2/busy/manifests/latest.`);
+    expect((outcome as Error).message).toBe(
+      `The registry ${registry} answered 429 (Too Many Requests) to GET http://${registry}/v2/busy/manifests/latest.`,
+    );
     expect(asked.get('busy')).toBe(4);
     expect(waitedMs).toBe(3 * 2000);
   });
@@ -153,7 +164,8 @@ describe('retryAfterMs', () => {
 
   test('a date past is no pause; anything else is no Retry-After', () => {
     expect(retryAfterMs('Mon, 31 Dec 2029 23:59:00 GMT', now)).toBe(0);
-    for (const v of [undefined, '', 'soon', '-5', '1.5', '1 2', 'Tue, 01 Jan 2030 00:00:09 UTC']) expect(retryAfterMs(v, now), String(v)).toBeUndefined();
+    for (const v of [undefined, '', 'soon', '-5', '1.5', '1 2', 'Tue, 01 Jan 2030 00:00:09 UTC'])
+      expect(retryAfterMs(v, now), String(v)).toBeUndefined();
   });
 
   test('the cap is 60 s, the bound the README gives a registry', () => {

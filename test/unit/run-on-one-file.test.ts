@@ -17,10 +17,16 @@ beforeAll(async () => {
   state = await mkdtemp(join(tmpdir(), 'mah-state-'));
   process.env.MULTIARCH_STATE_DIR = state;
   await writeFile(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
-  await writeFile(join(dir, 'plain.ts'), `import { readFileSync } from 'node:fs';\nimport { defineScenario } from 'multiarch-harness';\nvoid readFileSync;\n${SCENARIO}`);
+  await writeFile(
+    join(dir, 'plain.ts'),
+    `import { readFileSync } from 'node:fs';\nimport { defineScenario } from 'multiarch-harness';\nvoid readFileSync;\n${SCENARIO}`,
+  );
   await writeFile(join(dir, 'helper.mjs'), "export { defineScenario } from 'multiarch-harness';\n");
   await writeFile(join(dir, 'via-js.ts'), `import { defineScenario } from './helper.mjs';\n${SCENARIO}`);
-  await writeFile(join(dir, 'vitest-helpers.ts'), `import { defineScenario } from 'multiarch-harness';\nimport 'multiarch-harness/vitest';\n${SCENARIO}`);
+  await writeFile(
+    join(dir, 'vitest-helpers.ts'),
+    `import { defineScenario } from 'multiarch-harness';\nimport 'multiarch-harness/vitest';\n${SCENARIO}`,
+  );
   await writeFile(join(dir, 'broken.ts'), 'export const x = ;\n');
 });
 afterAll(async () => {

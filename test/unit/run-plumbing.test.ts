@@ -13,7 +13,11 @@ import { parseImageRef } from '../../harness/registry/image-ref.ts';
 import { checkOptions } from '../../harness/scenario/outcome.ts';
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
-const entry = (p: string, c: string) => ({ platform: parsePlatform(p), digest: digest(c), mediaType: 'application/vnd.oci.image.manifest.v1+json' });
+const entry = (p: string, c: string) => ({
+  platform: parsePlatform(p),
+  digest: digest(c),
+  mediaType: 'application/vnd.oci.image.manifest.v1+json',
+});
 const ref = parseImageRef('127.0.0.1:5000/hello:v1');
 const INDEX = digest('f');
 
@@ -21,21 +25,30 @@ describe('the reference a platform runs from', () => {
   const entries = [entry('linux/amd64', 'a'), entry('linux/arm/v6', 'b'), entry('linux/arm/v7', 'c')];
 
   test('containerd store: the index by its digest, for every platform listed once', () => {
-    for (const e of entries) expect(runReference({ ref, indexDigest: INDEX, entries, entry: e, imageStore: 'containerd' })).toBe(`127.0.0.1:5000/hello@${INDEX}`);
+    for (const e of entries)
+      expect(runReference({ ref, indexDigest: INDEX, entries, entry: e, imageStore: 'containerd' })).toBe(`127.0.0.1:5000/hello@${INDEX}`);
   });
 
   test('classic store: each platform by its own manifest digest', () => {
-    expect(runReference({ ref, indexDigest: INDEX, entries, entry: entries[1]!, imageStore: 'classic' })).toBe(`127.0.0.1:5000/hello@${digest('b')}`);
+    expect(runReference({ ref, indexDigest: INDEX, entries, entry: entries[1]!, imageStore: 'classic' })).toBe(
+      `127.0.0.1:5000/hello@${digest('b')}`,
+    );
   });
 
   test('a platform the index lists twice (arm64 and arm64/v8) is pinned to its own entry', () => {
     const twice = [entry('linux/arm64', 'd'), entry('linux/arm64/v8', 'e'), entry('linux/amd64', 'a')];
-    expect(runReference({ ref, indexDigest: INDEX, entries: twice, entry: twice[1]!, imageStore: 'containerd' })).toBe(`127.0.0.1:5000/hello@${digest('e')}`);
-    expect(runReference({ ref, indexDigest: INDEX, entries: twice, entry: twice[2]!, imageStore: 'containerd' })).toBe(`127.0.0.1:5000/hello@${INDEX}`);
+    expect(runReference({ ref, indexDigest: INDEX, entries: twice, entry: twice[1]!, imageStore: 'containerd' })).toBe(
+      `127.0.0.1:5000/hello@${digest('e')}`,
+    );
+    expect(runReference({ ref, indexDigest: INDEX, entries: twice, entry: twice[2]!, imageStore: 'containerd' })).toBe(
+      `127.0.0.1:5000/hello@${INDEX}`,
+    );
   });
 
   test('no index digest known: the entry digest', () => {
-    expect(runReference({ ref, indexDigest: undefined, entries, entry: entries[0]!, imageStore: 'containerd' })).toBe(`127.0.0.1:5000/hello@${digest('a')}`);
+    expect(runReference({ ref, indexDigest: undefined, entries, entry: entries[0]!, imageStore: 'containerd' })).toBe(
+      `127.0.0.1:5000/hello@${digest('a')}`,
+    );
   });
 });
 
@@ -48,8 +61,17 @@ describe('the network of the run check', () => {
   });
 
   test("the command line's network replaces the scenario's; foreign globs add up", () => {
-    expect(checkOptions({ network: 'bridge', allowForeign: ['/a/**'] }, { network: 'host', allowForeign: ['/b/**'] })).toEqual({ allowForeign: ['/a/**', '/b/**'], allowSkip: false, network: 'host' });
-    expect(checkOptions({ network: 'bridge' }, { concurrency: 3, allowSkip: true })).toEqual({ allowForeign: [], allowSkip: true, network: 'bridge', concurrency: 3 });
+    expect(checkOptions({ network: 'bridge', allowForeign: ['/a/**'] }, { network: 'host', allowForeign: ['/b/**'] })).toEqual({
+      allowForeign: ['/a/**', '/b/**'],
+      allowSkip: false,
+      network: 'host',
+    });
+    expect(checkOptions({ network: 'bridge' }, { concurrency: 3, allowSkip: true })).toEqual({
+      allowForeign: [],
+      allowSkip: true,
+      network: 'bridge',
+      concurrency: 3,
+    });
     expect(checkOptions({}, {})).toEqual({ allowForeign: [], allowSkip: false });
   });
 });

@@ -10,8 +10,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { pidAlive, pidNamespace, scratchFolder, sweepScratchFolders } from '../../harness/scratch-folders.ts';
 
 let dir: string;
-beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'mah-scratch-test-')); });
-afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mah-scratch-test-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 describe('scratch folders', () => {
   test('are named for their kind and process', async () => {
@@ -24,12 +28,18 @@ describe('scratch folders', () => {
     }
   });
 
-  test('the sweep removes a gone process\'s folders in this pid namespace, and keeps a live one\'s, another namespace\'s and anything else', async () => {
+  test("the sweep removes a gone process's folders in this pid namespace, and keeps a live one's, another namespace's and anything else", async () => {
     // A process that certainly ended: its pid, once it has.
     const gone = (await execa('sh', ['-c', 'echo $$'])).stdout.trim();
     expect(pidAlive(Number(gone))).toBe(false);
     const ns = pidNamespace();
-    const kept = [`mah-verify-${ns}-${process.pid}-Live00`, `mah-build-1${ns}-${gone}-OtherN`, 'mah-bench-AbC123', `mah-other-${ns}-${gone}-AbC123`, 'unrelated'];
+    const kept = [
+      `mah-verify-${ns}-${process.pid}-Live00`,
+      `mah-build-1${ns}-${gone}-OtherN`,
+      'mah-bench-AbC123',
+      `mah-other-${ns}-${gone}-AbC123`,
+      'unrelated',
+    ];
     const swept = [`mah-build-${ns}-${gone}-AbC123`, `mah-network-${ns}-${gone}-x1y2z3`];
     for (const n of [...kept, ...swept]) await mkdir(join(dir, n, 'inside'), { recursive: true });
     expect(await sweepScratchFolders(dir)).toBe(2);

@@ -110,7 +110,12 @@ describe('shardPlatforms', () => {
     expect(one).toEqual([list[0], list[1], list[3]]);
     const two = [1, 2].map((index) => shardPlatforms(list, { index, total: 2 }));
     expect(two.flat()).toHaveLength(3);
-    expect(two.flat().map((p) => formatPlatform(parsePlatform(formatPlatform(p)))).sort()).toEqual(['linux/386', 'linux/amd64', 'linux/arm64']);
+    expect(
+      two
+        .flat()
+        .map((p) => formatPlatform(parsePlatform(formatPlatform(p))))
+        .sort(),
+    ).toEqual(['linux/386', 'linux/amd64', 'linux/arm64']);
   });
 
   test('more shards than platforms: the last shards are empty', () => {

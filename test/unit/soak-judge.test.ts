@@ -6,9 +6,27 @@
  */
 import { describe, expect, test } from 'vitest';
 import {
-  brokenOnPurpose, engineRestartExpectation, fakeRegistryExpectation, hasSpoken, isEnding, judgeEnding, normal, oneSentenceProblem,
-  parseBreak, REGISTRY_UP, registryKillExpectation, runPhase, signalExpectation, signalOutputProblems, stackTraceIn, suiteExitCode,
-  summaryLine, type Expectation, type Kind, type RunPhase, type SuiteCounts,
+  brokenOnPurpose,
+  engineRestartExpectation,
+  fakeRegistryExpectation,
+  hasSpoken,
+  isEnding,
+  judgeEnding,
+  normal,
+  oneSentenceProblem,
+  parseBreak,
+  REGISTRY_UP,
+  registryKillExpectation,
+  runPhase,
+  signalExpectation,
+  signalOutputProblems,
+  stackTraceIn,
+  suiteExitCode,
+  summaryLine,
+  type Expectation,
+  type Kind,
+  type RunPhase,
+  type SuiteCounts,
 } from '../../bench/support/soak-judge.ts';
 
 /** A build's stderr as the harness prints it when stderr is not a terminal (harness/cli/progress.ts), cut after a line. */
@@ -37,7 +55,11 @@ describe('where a run is, from its progress lines', () => {
   test('a platform at its run is verifying; the verdicts end it', () => {
     expect(runPhase(upTo('] running linux/amd64 (native)'))).toBe('verifying');
     expect(runPhase(upTo('PASS linux/amd64 (native) linux/amd64'))).toBe('verdict');
-    expect(runPhase('[verify 127.0.0.1:5001/library/alpine:latest 3.0s] running linux/arm64 (qemu)\n[verify 127.0.0.1:5001/library/alpine:latest 5.2s] FAIL linux/arm64 (qemu): the run printed "aarch64"\n')).toBe('verdict');
+    expect(
+      runPhase(
+        '[verify 127.0.0.1:5001/library/alpine:latest 3.0s] running linux/arm64 (qemu)\n[verify 127.0.0.1:5001/library/alpine:latest 5.2s] FAIL linux/arm64 (qemu): the run printed "aarch64"\n',
+      ),
+    ).toBe('verdict');
   });
 
   test('the registry line gives its address', () => {
@@ -62,7 +84,7 @@ describe('where a run is, from its progress lines', () => {
 });
 
 describe('one ending per run', () => {
-  test('nothing done: the kind\'s own code', () => {
+  test("nothing done: the kind's own code", () => {
     expect(KINDS.map((k) => code(normal(k)))).toEqual([0, 1, 0]);
   });
 
@@ -76,14 +98,16 @@ describe('one ending per run', () => {
     expect(judgeEnding(signalExpectation('SIGKILL'), { code: 0 })).toMatch(/^exit 0, expected killed by SIGKILL/);
   });
 
-  test('the run\'s registry killed while needed: 2; after the verdicts: the kind\'s code; while verifying: not decided, so not killed', () => {
+  test("the run's registry killed while needed: 2; after the verdicts: the kind's code; while verifying: not decided, so not killed", () => {
     expect(code(registryKillExpectation('build', runPhase(upTo('exporting to image'))))).toBe(2);
     expect(registryKillExpectation('build', runPhase(upTo('] running linux/amd64 (native)')))).toBeUndefined();
     expect(code(registryKillExpectation('build', runPhase(upTo('PASS linux/amd64 (native) linux/amd64'))))).toBe(0);
-    expect(judgeEnding(registryKillExpectation('build', 'before-verify')!, { code: 1 })).toMatch(/^exit 1, expected exit 2 \(.*would blame the image/);
+    expect(judgeEnding(registryKillExpectation('build', 'before-verify')!, { code: 1 })).toMatch(
+      /^exit 1, expected exit 2 \(.*would blame the image/,
+    );
   });
 
-  test('the engine restarted: 2 before the verdicts, the kind\'s code after', () => {
+  test("the engine restarted: 2 before the verdicts, the kind's code after", () => {
     for (const k of KINDS) {
       expect(code(engineRestartExpectation(k, 'before-verify'))).toBe(2);
       expect(code(engineRestartExpectation(k, 'verifying'))).toBe(2);
@@ -104,7 +128,13 @@ describe('one ending per run', () => {
         expect(code(engineRestartExpectation(k, phase))).not.toBe(1);
       }
     }
-    for (const [failed, passed] of [[4, 0], [8, 0], [4, 1], [0, 0]] as const) expect(code(fakeRegistryExpectation(failed, passed))).not.toBe(1);
+    for (const [failed, passed] of [
+      [4, 0],
+      [8, 0],
+      [4, 1],
+      [0, 0],
+    ] as const)
+      expect(code(fakeRegistryExpectation(failed, passed))).not.toBe(1);
   });
 });
 
@@ -113,13 +143,15 @@ describe('what the output must say', () => {
     const good = 'multiarch-harness: SIGINT: cleaning up 1 session(s)\nmultiarch-harness: SIGINT: cleaned up; exiting with 130\n';
     expect(signalOutputProblems('SIGINT', good)).toEqual([]);
     expect(signalOutputProblems('SIGINT', '')).toEqual(['0 "cleaning up" lines on stderr after SIGINT, not one']);
-    expect(signalOutputProblems('SIGTERM', 'multiarch-harness: SIGTERM: cleaning up 1 session(s)\n[x 2.0s] PASS linux/amd64 (native)\n')).toEqual([
-      'its stderr after SIGTERM ends with "[x 2.0s] PASS linux/amd64 (native)", not a cleanup line',
-    ]);
+    expect(
+      signalOutputProblems('SIGTERM', 'multiarch-harness: SIGTERM: cleaning up 1 session(s)\n[x 2.0s] PASS linux/amd64 (native)\n'),
+    ).toEqual(['its stderr after SIGTERM ends with "[x 2.0s] PASS linux/amd64 (native)", not a cleanup line']);
   });
 
   test('exit 2 is one sentence; a stack trace is found', () => {
-    expect(oneSentenceProblem('[x 1.0s] running linux/amd64 (native)\nmultiarch-harness: The registry cannot be reached.\n')).toBeUndefined();
+    expect(
+      oneSentenceProblem('[x 1.0s] running linux/amd64 (native)\nmultiarch-harness: The registry cannot be reached.\n'),
+    ).toBeUndefined();
     expect(oneSentenceProblem('')).toMatch(/0 lines/);
     expect(stackTraceIn('multiarch-harness: internal error: x\nError: x\n    at main (file:///a.js:1:1)\n')).toMatch(/at main/);
     expect(stackTraceIn('multiarch-harness: The registry cannot be reached.\n')).toBeUndefined();
@@ -128,8 +160,17 @@ describe('what the output must say', () => {
 
 describe('the suite', () => {
   const counts = (over: Partial<SuiteCounts> = {}): SuiteCounts => ({
-    runs: 12, signals: { SIGINT: 1, SIGTERM: 2, SIGKILL: 1 }, failing: 3, faults: 2, hangs: 0, leaks: 0, stackTraces: 0, problems: 0,
-    unknown: false, engineLost: false, ...over,
+    runs: 12,
+    signals: { SIGINT: 1, SIGTERM: 2, SIGKILL: 1 },
+    failing: 3,
+    faults: 2,
+    hangs: 0,
+    leaks: 0,
+    stackTraces: 0,
+    problems: 0,
+    unknown: false,
+    engineLost: false,
+    ...over,
   });
 
   test('strict fails on any problem; lenient only on leaks, hangs, stack traces and what it cannot know', () => {
@@ -143,7 +184,9 @@ describe('the suite', () => {
   });
 
   test('one line at the end, problems counted', () => {
-    expect(summaryLine(counts({ problems: 2 }), false)).toBe('soak: 12 runs, 4 interrupted (1 SIGINT, 2 SIGTERM, 1 SIGKILL), 3 failing, 2 faults, 0 hangs, 0 leaks, 2 problems');
+    expect(summaryLine(counts({ problems: 2 }), false)).toBe(
+      'soak: 12 runs, 4 interrupted (1 SIGINT, 2 SIGTERM, 1 SIGKILL), 3 failing, 2 faults, 0 hangs, 0 leaks, 2 problems',
+    );
     expect(summaryLine(counts(), true)).toMatch(/, 0 problems \(lenient: /);
   });
 

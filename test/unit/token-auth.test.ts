@@ -25,7 +25,13 @@ const INDEX = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci
 /** Tokens issued: what each grants, and how many more requests the registry takes it for. */
 const tokens = new Map<string, { scope: string; uses: number }>();
 /** What the token service was asked (never the password itself). */
-interface TokenRequest { method: string; basicUser: string | undefined; basicRight: boolean; service: string | null; scope: string | null }
+interface TokenRequest {
+  method: string;
+  basicUser: string | undefined;
+  basicRight: boolean;
+  service: string | null;
+  scope: string | null;
+}
 let tokenRequests: TokenRequest[] = [];
 /** What the registry saw: the Authorization scheme of each request to a repository. */
 let registrySaw: string[] = [];
@@ -40,10 +46,12 @@ let dir: string;
 
 function challenge(res: ServerResponse, repository: string, error?: string): void {
   const realm = `http://${registry}/token`;
-  res.writeHead(401, {
-    'WWW-Authenticate': `Bearer realm="${realm}",service="${SERVICE}",scope="repository:${repository}:pull"${error ? `,error="${error}"` : ''}`,
-    'Content-Type': 'application/json',
-  }).end('{"errors":[{"code":"UNAUTHORIZED"}]}');
+  res
+    .writeHead(401, {
+      'WWW-Authenticate': `Bearer realm="${realm}",service="${SERVICE}",scope="repository:${repository}:pull"${error ? `,error="${error}"` : ''}`,
+      'Content-Type': 'application/json',
+    })
+    .end('{"errors":[{"code":"UNAUTHORIZED"}]}');
 }
 
 function tokenService(req: IncomingMessage, res: ServerResponse): void {
@@ -51,9 +59,17 @@ function tokenService(req: IncomingMessage, res: ServerResponse): void {
   const auth = req.headers.authorization ?? '';
   const basic = /^Basic (.+)$/.exec(auth)?.[1];
   const decoded = basic ? Buffer.from(basic, 'base64').toString('utf8') : undefined;
-  const [user, password] = decoded ? [decoded.slice(0, decoded.indexOf(':')), decoded.slice(decoded.indexOf(':') + 1)] : [undefined, undefined];
+  const [user, password] = decoded
+    ? [decoded.slice(0, decoded.indexOf(':')), decoded.slice(decoded.indexOf(':') + 1)]
+    : [undefined, undefined];
   const right = user === USER && password === PASSWORD;
-  tokenRequests.push({ method: req.method ?? '', basicUser: user, basicRight: right, service: url.searchParams.get('service'), scope: url.searchParams.get('scope') });
+  tokenRequests.push({
+    method: req.method ?? '',
+    basicUser: user,
+    basicRight: right,
+    service: url.searchParams.get('service'),
+    scope: url.searchParams.get('scope'),
+  });
   const busy = tokenServiceBusy.shift();
   if (busy) {
     res.writeHead(busy, { 'Retry-After': '1' }).end('{}');
@@ -124,7 +140,14 @@ afterEach(() => {
 
 async function settle<T>(work: Promise<T>): Promise<T> {
   let done = false;
-  work.then(() => { done = true; }, () => { done = true; });
+  work.then(
+    () => {
+      done = true;
+    },
+    () => {
+      done = true;
+    },
+  );
   while (!done) {
     if (vi.getTimerCount() > 0) await vi.advanceTimersToNextTimerAsync();
     else await new Promise((resolve) => setImmediate(resolve));
@@ -134,7 +157,10 @@ async function settle<T>(work: Promise<T>): Promise<T> {
 
 /** The one-sentence EnvironmentError the work fails with, checked to hold no credential. */
 async function sentence(work: Promise<unknown>): Promise<string> {
-  const err = await settle(work).then(() => undefined, (e: unknown) => e);
+  const err = await settle(work).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(EnvironmentError);
   const message = (err as Error).message;
   expect(message).not.toMatch(/\n/);
@@ -170,7 +196,10 @@ describe('bearer-token auth through the challenge', () => {
   test('credentials from a docker config (`auths`) and from the environment reach the token service', async () => {
     const config = join(dir, 'auths');
     await mkdir(config, { recursive: true });
-    await writeFile(join(config, 'config.json'), JSON.stringify({ auths: { [registry]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') } } }));
+    await writeFile(
+      join(config, 'config.json'),
+      JSON.stringify({ auths: { [registry]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') } } }),
+    );
     vi.stubEnv('DOCKER_CONFIG', config);
     await settle(new RegistryClient(registry, 'app').manifest('latest'));
     vi.stubEnv('DOCKER_CONFIG', join(dir, 'none'));
@@ -190,8 +219,12 @@ describe('bearer-token auth through the challenge', () => {
 
 describe('refused: one sentence, no credential in it', () => {
   test('wrong credentials: the token service refuses, and so the registry', async () => {
-    const message = await sentence(new RegistryClient(registry, 'app', { credentials: { username: USER, password: 'wrong' } }).manifest('latest'));
-    expect(message).toBe(`${registry} refused manifest latest (401): log in with \`docker login ${registry}\` or set MULTIARCH_REGISTRY_USERNAME and MULTIARCH_REGISTRY_PASSWORD.`);
+    const message = await sentence(
+      new RegistryClient(registry, 'app', { credentials: { username: USER, password: 'wrong' } }).manifest('latest'),
+    );
+    expect(message).toBe(
+      `${registry} refused manifest latest (401): log in with \`docker login ${registry}\` or set MULTIARCH_REGISTRY_USERNAME and MULTIARCH_REGISTRY_PASSWORD.`,
+    );
     expect(tokenRequests).toMatchObject([{ basicUser: USER, basicRight: false }]);
     // Not asked again and again: one challenge answered once.
     expect(registrySaw).toEqual(['none']);
@@ -205,13 +238,19 @@ describe('refused: one sentence, no credential in it', () => {
 
   test('a realm that is neither HTTPS nor on this machine gets no credentials', async () => {
     const elsewhere = createServer((_req, res) => {
-      res.writeHead(401, { 'WWW-Authenticate': `Bearer realm="http://auth.example.invalid/token",service="${SERVICE}",scope="repository:app:pull"` }).end('{}');
+      res
+        .writeHead(401, {
+          'WWW-Authenticate': `Bearer realm="http://auth.example.invalid/token",service="${SERVICE}",scope="repository:app:pull"`,
+        })
+        .end('{}');
     });
     await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
     const address = `127.0.0.1:${(elsewhere.address() as AddressInfo).port}`;
     try {
       const message = await sentence(new RegistryClient(address, 'app', { credentials: right }).manifest('latest'));
-      expect(message).toBe(`${address} asks for credentials at http://auth.example.invalid, which is not HTTPS: the harness does not send them there.`);
+      expect(message).toBe(
+        `${address} asks for credentials at http://auth.example.invalid, which is not HTTPS: the harness does not send them there.`,
+      );
     } finally {
       elsewhere.closeAllConnections();
       await new Promise<void>((resolve) => elsewhere.close(() => resolve()));

@@ -20,13 +20,23 @@ afterEach(async () => {
 const key = (over: Partial<BinaryVerdictKey> = {}): BinaryVerdictKey => ({
   layers: [`sha256:${'1'.repeat(64)}`],
   runtimeConfig: { Entrypoint: ['/app/hello'], Env: ['PATH=/usr/bin'] },
-  exec: { platform: parsePlatform('linux/arm64'), mode: 'qemu', timeoutFactor: 5, observed: true, emulator: { handler: 'qemu-aarch64', interpreter: '/usr/bin/qemu-aarch64', flags: 'F' } },
+  exec: {
+    platform: parsePlatform('linux/arm64'),
+    mode: 'qemu',
+    timeoutFactor: 5,
+    observed: true,
+    emulator: { handler: 'qemu-aarch64', interpreter: '/usr/bin/qemu-aarch64', flags: 'F' },
+  },
   native: parsePlatform('linux/amd64'),
   ...over,
 });
 const verdict = {
-  result: { status: 'pass' as const, message: '/app/hello: ELF 64-bit LSB AArch64, static; 1 ELF file(s) checked in 0.1 s, all fit linux/arm64' },
-  summary: '/app/hello: ELF 64-bit LSB AArch64, static', elfFiles: 1,
+  result: {
+    status: 'pass' as const,
+    message: '/app/hello: ELF 64-bit LSB AArch64, static; 1 ELF file(s) checked in 0.1 s, all fit linux/arm64',
+  },
+  summary: '/app/hello: ELF 64-bit LSB AArch64, static',
+  elfFiles: 1,
   binary: { command: '/app/hello', argv: ['/app/hello'], path: '/app/hello', chain: ['/app/hello'], content: Buffer.from('not kept') },
 };
 
@@ -35,7 +45,9 @@ describe('binary check verdicts', () => {
     await keepVerdict(key(), { ...verdict, readable: true });
     const again = await reusedVerdict(key());
     expect(again?.result.status).toBe('pass');
-    expect(again?.result.message).toMatch(/^\/app\/hello: ELF .* all fit linux\/arm64 \(reused: the harness judged the same layers and entry settings at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)$/);
+    expect(again?.result.message).toMatch(
+      /^\/app\/hello: ELF .* all fit linux\/arm64 \(reused: the harness judged the same layers and entry settings at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)$/,
+    );
     expect(again?.binary).toEqual({ command: '/app/hello', argv: ['/app/hello'], path: '/app/hello', chain: ['/app/hello'] });
     expect(again?.elfFiles).toBe(1);
   });
@@ -54,11 +66,16 @@ describe('binary check verdicts', () => {
 
   test('how the platform runs here is part of the question (the message names the emulator)', async () => {
     await keepVerdict(key(), { ...verdict, readable: true });
-    expect(await reusedVerdict(key({ exec: { platform: parsePlatform('linux/arm64'), mode: 'unavailable', timeoutFactor: 1, observed: true } }))).toBeUndefined();
+    expect(
+      await reusedVerdict(key({ exec: { platform: parsePlatform('linux/arm64'), mode: 'unavailable', timeoutFactor: 1, observed: true } })),
+    ).toBeUndefined();
   });
 
   test('a check that could not read the image is never kept (the registry may answer next time)', async () => {
-    await keepVerdict(key(), { result: { status: 'fail', message: 'the file system of linux/arm64 cannot be read: reset' }, readable: false });
+    await keepVerdict(key(), {
+      result: { status: 'fail', message: 'the file system of linux/arm64 cannot be read: reset' },
+      readable: false,
+    });
     expect(await reusedVerdict(key())).toBeUndefined();
     expect(await readdir(dir)).toEqual([]);
   });

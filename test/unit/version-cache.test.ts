@@ -41,11 +41,13 @@ test('a damaged record is no answer, and is written again', async () => {
 
 test('versions asked at once are all kept', async () => {
   const { versionOfFile } = await import('../../harness/host/version-cache.ts');
-  const programs = await Promise.all(Array.from({ length: 8 }, async (_, i) => {
-    const p = join(state, `qemu-${i}`);
-    await writeFile(p, `program ${i}`);
-    return p;
-  }));
+  const programs = await Promise.all(
+    Array.from({ length: 8 }, async (_, i) => {
+      const p = join(state, `qemu-${i}`);
+      await writeFile(p, `program ${i}`);
+      return p;
+    }),
+  );
   await Promise.all(programs.map((p, i) => versionOfFile(p, async () => `${i}.0`)));
   vi.resetModules();
   const again = await import('../../harness/host/version-cache.ts');

@@ -8,17 +8,29 @@ import { formatPlatform, KNOWN_PLATFORMS, parsePlatformList } from '../../platfo
 import { parse } from '../args.ts';
 
 export async function doctorCommand(args: string[]): Promise<number> {
-  const { values } = parse(args, { brief: { type: 'boolean' }, json: { type: 'boolean' }, fresh: { type: 'boolean' }, require: { type: 'string' } }, 'doctor');
+  const { values } = parse(
+    args,
+    { brief: { type: 'boolean' }, json: { type: 'boolean' }, fresh: { type: 'boolean' }, require: { type: 'string' } },
+    'doctor',
+  );
   const required = values.require === undefined ? [] : values.require === 'all' ? KNOWN_PLATFORMS : parsePlatformList(values.require);
   const probe = await probeHost({ ...(values.fresh ? { freshObservations: true } : {}) });
   const rows = diagnose(probe);
   const classic = await findClassicEngine();
   const background = await describeBackground();
-  if (values.json) console.log(JSON.stringify({ host: probe, platforms: rows, classicEngine: classic, ...(background ? { standIns: background } : {}) }, null, 2));
-  else console.log([renderDoctor(probe, rows, Boolean(values.brief)), describeClassicEngine(classic), ...(background ? [background] : [])].join('\n'));
+  if (values.json)
+    console.log(
+      JSON.stringify({ host: probe, platforms: rows, classicEngine: classic, ...(background ? { standIns: background } : {}) }, null, 2),
+    );
+  else
+    console.log(
+      [renderDoctor(probe, rows, Boolean(values.brief)), describeClassicEngine(classic), ...(background ? [background] : [])].join('\n'),
+    );
   const missing = required.map((p) => classify(p, probe)).filter((r) => r.mode === 'unavailable' || !r.observed);
   for (const r of missing) {
-    console.error(`multiarch-harness: ${formatPlatform(r.platform)} does not run here: ${r.observed ? r.reason : 'it could not be observed'} Fix: ${r.fix ?? 'see doctor'}.`);
+    console.error(
+      `multiarch-harness: ${formatPlatform(r.platform)} does not run here: ${r.observed ? r.reason : 'it could not be observed'} Fix: ${r.fix ?? 'see doctor'}.`,
+    );
   }
   return missing.length ? 2 : 0;
 }

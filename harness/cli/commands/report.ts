@@ -16,7 +16,9 @@ export async function reportCommand(args: string[]): Promise<number> {
   const reports: RunReport[] = [];
   const names: string[] = [];
   for (const file of files) {
-    const text = await readFile(file, 'utf8').catch(() => { throw new UsageError(`The report ${file} cannot be read.`); });
+    const text = await readFile(file, 'utf8').catch(() => {
+      throw new UsageError(`The report ${file} cannot be read.`);
+    });
     let data: unknown;
     try {
       data = JSON.parse(text);
@@ -24,7 +26,8 @@ export async function reportCommand(args: string[]): Promise<number> {
       throw new UsageError(`${file} is not JSON.`);
     }
     for (const r of Array.isArray(data) ? data : [data]) {
-      if ((r as RunReport)?.schemaVersion !== 1 || !Array.isArray((r as RunReport).platforms)) throw new UsageError(`${file} is not a multiarch-harness report (schemaVersion 1).`);
+      if ((r as RunReport)?.schemaVersion !== 1 || !Array.isArray((r as RunReport).platforms))
+        throw new UsageError(`${file} is not a multiarch-harness report (schemaVersion 1).`);
       reports.push(withEveryCheck(r as RunReport));
       names.push(file);
     }
@@ -42,7 +45,10 @@ export async function reportCommand(args: string[]): Promise<number> {
 function withEveryCheck(r: RunReport): RunReport {
   const platforms = r.platforms.map((p) => {
     if (p.checks) return p;
-    const result: CheckResult = { status: p.status === 'xfail' ? 'fail' : p.status === 'xpass' ? 'pass' : p.status, ...(p.message ? { message: p.message } : {}) };
+    const result: CheckResult = {
+      status: p.status === 'xfail' ? 'fail' : p.status === 'xpass' ? 'pass' : p.status,
+      ...(p.message ? { message: p.message } : {}),
+    };
     return { ...p, checks: Object.fromEntries(CHECK_NAMES.map((c) => [c, result])) as Record<CheckName, CheckResult> };
   });
   return { ...r, platforms };

@@ -9,7 +9,13 @@ import { COMMON, parse, platformsOption, reporters, runOptions } from '../args.t
 import { seeHelp } from '../usage.ts';
 import { printAndWriteReports } from '../output.ts';
 
-const RUN_OPTIONS = { ...COMMON, builder: { type: 'string' }, 'allow-privileged': { type: 'boolean' }, 'keep-going': { type: 'boolean' }, 'no-cache': { type: 'boolean' } } as const;
+const RUN_OPTIONS = {
+  ...COMMON,
+  builder: { type: 'string' },
+  'allow-privileged': { type: 'boolean' },
+  'keep-going': { type: 'boolean' },
+  'no-cache': { type: 'boolean' },
+} as const;
 
 /**
  * Whether `run args` can run on the one-file CLI (bin/ asks before it runs the command there): its
@@ -43,7 +49,10 @@ export async function runCommand(args: string[]): Promise<number> {
   const scenario = await loadScenario(positionals[0]!);
   await checkReportDestinations(specs, scenario.name);
   const report = await runScenario(scenario, {
-    ...runOptions(values, scenario.name), allowPrivileged: Boolean(values['allow-privileged']), keepGoing: Boolean(values['keep-going']), noCache: Boolean(values['no-cache']),
+    ...runOptions(values, scenario.name),
+    allowPrivileged: Boolean(values['allow-privileged']),
+    keepGoing: Boolean(values['keep-going']),
+    noCache: Boolean(values['no-cache']),
     ...(values.builder ? { builder: values.builder } : {}),
   });
   return printAndWriteReports([report], specs, scenario.name, true, Boolean(values.quiet));

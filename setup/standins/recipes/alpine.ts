@@ -17,7 +17,8 @@ const ETC_FILES: Record<string, string> = {
   'etc/passwd': 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n',
   'etc/group': 'root:x:0:root\nnogroup:x:65534:\n',
   'etc/hosts': '127.0.0.1\tlocalhost\n',
-  'etc/os-release': 'NAME="Alpine Linux (multiarch-harness stand-in: Debian busybox-static)"\nID=alpine\nPRETTY_NAME="stand-in for alpine:latest"\n',
+  'etc/os-release':
+    'NAME="Alpine Linux (multiarch-harness stand-in: Debian busybox-static)"\nID=alpine\nPRETTY_NAME="stand-in for alpine:latest"\n',
 };
 
 /** A busybox root file system: the static busybox binary and a symlink for each applet. */
@@ -41,10 +42,49 @@ async function busyboxRootfs(pkg: FetchedPackage, target: string): Promise<void>
 }
 
 /** Applets used when the foreign busybox cannot list them (no handler for it on this host). */
-const DEFAULT_APPLETS = ['bin/sh', 'bin/ash', 'bin/cat', 'bin/echo', 'bin/ls', 'bin/uname', 'bin/mkdir', 'bin/rm', 'bin/cp', 'bin/mv', 'bin/ln',
-  'bin/sleep', 'bin/grep', 'bin/sed', 'bin/tar', 'bin/gzip', 'bin/chmod', 'bin/date', 'bin/env', 'usr/bin/env', 'usr/bin/wget', 'usr/bin/id',
-  'usr/bin/head', 'usr/bin/tail', 'usr/bin/tr', 'usr/bin/wc', 'usr/bin/awk', 'usr/bin/find', 'usr/bin/sort', 'usr/bin/test', 'bin/true', 'bin/false',
-  'bin/hostname', 'bin/pwd', 'usr/bin/which', 'usr/bin/xargs', 'usr/bin/cut', 'usr/bin/od', 'usr/bin/sha256sum', 'bin/touch', 'bin/ps'];
+const DEFAULT_APPLETS = [
+  'bin/sh',
+  'bin/ash',
+  'bin/cat',
+  'bin/echo',
+  'bin/ls',
+  'bin/uname',
+  'bin/mkdir',
+  'bin/rm',
+  'bin/cp',
+  'bin/mv',
+  'bin/ln',
+  'bin/sleep',
+  'bin/grep',
+  'bin/sed',
+  'bin/tar',
+  'bin/gzip',
+  'bin/chmod',
+  'bin/date',
+  'bin/env',
+  'usr/bin/env',
+  'usr/bin/wget',
+  'usr/bin/id',
+  'usr/bin/head',
+  'usr/bin/tail',
+  'usr/bin/tr',
+  'usr/bin/wc',
+  'usr/bin/awk',
+  'usr/bin/find',
+  'usr/bin/sort',
+  'usr/bin/test',
+  'bin/true',
+  'bin/false',
+  'bin/hostname',
+  'bin/pwd',
+  'usr/bin/which',
+  'usr/bin/xargs',
+  'usr/bin/cut',
+  'usr/bin/od',
+  'usr/bin/sha256sum',
+  'bin/touch',
+  'bin/ps',
+];
 
 export const alpine: Recipe = {
   ref: 'library/alpine:latest',
@@ -74,4 +114,3 @@ CMD ["/bin/sh"]
     return fetched;
   },
 };
-

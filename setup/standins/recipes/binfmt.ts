@@ -26,11 +26,25 @@ const PLATFORMS = parsePlatformList(BINFMT_PLATFORMS.join(','));
  * check programs are named 00-linux-amd64, 01-linux-amd64-v2, ...: the tool runs them in name order.
  */
 const CHECKED = [
-  'linux/amd64', 'linux/amd64/v2', 'linux/amd64/v3', 'linux/amd64/v4', 'linux/arm64', 'linux/riscv64', 'linux/ppc64le',
-  'linux/s390x', 'linux/386', 'linux/mips64le', 'linux/mips64', 'linux/loong64', 'linux/arm/v7', 'linux/arm/v6',
+  'linux/amd64',
+  'linux/amd64/v2',
+  'linux/amd64/v3',
+  'linux/amd64/v4',
+  'linux/arm64',
+  'linux/riscv64',
+  'linux/ppc64le',
+  'linux/s390x',
+  'linux/386',
+  'linux/mips64le',
+  'linux/mips64',
+  'linux/loong64',
+  'linux/arm/v7',
+  'linux/arm/v6',
 ];
 /** The architectures binfmt registers emulators for (its handler table in binfmt-tool/main.go). */
-const EMULATED = parsePlatformList('linux/amd64,linux/arm64,linux/arm,linux/s390x,linux/ppc64le,linux/riscv64,linux/386,linux/mips64le,linux/mips64,linux/loong64');
+const EMULATED = parsePlatformList(
+  'linux/amd64,linux/arm64,linux/arm,linux/s390x,linux/ppc64le,linux/riscv64,linux/386,linux/mips64le,linux/mips64,linux/loong64',
+);
 /** An image variant carries emulators (qemu-aarch64, ...) for every architecture but its own (amd64 runs 386 natively). */
 function emulatorsFor(p: Platform): string[] {
   const own = p.architecture === 'amd64' ? ['amd64', '386'] : [p.architecture];
@@ -43,7 +57,11 @@ const qemuPackage = (p: Platform) => (suiteOf(p) === 'bookworm' ? 'qemu-user-sta
 /** The binfmt tool (or a check program) for one platform, from binfmt-tool/ in GOPATH mode. */
 function buildTool(source: string, out: string, p: Platform, stateDir: string, ldflags = '-s -w', goamd64?: string): Promise<void> {
   return goBuild({
-    target: source, out, platform: p, cwd: TOOL, ldflags,
+    target: source,
+    out,
+    platform: p,
+    cwd: TOOL,
+    ldflags,
     env: { GO111MODULE: 'off', GOCACHE: join(stateDir, 'go-cache'), ...(goamd64 ? { GOAMD64: goamd64 } : {}) },
   });
 }
@@ -54,7 +72,11 @@ export const binfmt: Recipe = {
   tag: 'latest',
   platforms: PLATFORMS,
   dependsOn: [],
-  packages: PLATFORMS.map((p) => ({ name: qemuPackage(p), arch: debianArch(p), ...(suiteOf(p) === 'bookworm' ? { suite: 'bookworm' as const } : {}) })),
+  packages: PLATFORMS.map((p) => ({
+    name: qemuPackage(p),
+    arch: debianArch(p),
+    ...(suiteOf(p) === 'bookworm' ? { suite: 'bookworm' as const } : {}),
+  })),
   async prepare({ trixie, bookworm, dir, stateDir }) {
     for (const [i, platform] of CHECKED.entries()) {
       const [, arch, level] = platform.split('/');
@@ -71,7 +93,16 @@ export const binfmt: Recipe = {
       await mkdir(bin, { recursive: true });
       for (const qemu of emulatorsFor(p)) {
         const candidates = [`usr/bin/${qemu}-static`, `usr/bin/${qemu}`].map((f) => join(pkg.root, f));
-        const found = (await Promise.all(candidates.map((c) => stat(c).then((s) => (s.isFile() ? c : undefined), () => undefined)))).find(Boolean);
+        const found = (
+          await Promise.all(
+            candidates.map((c) =>
+              stat(c).then(
+                (s) => (s.isFile() ? c : undefined),
+                () => undefined,
+              ),
+            ),
+          )
+        ).find(Boolean);
         if (!found) throw new Error(`${pkg.name}:${pkg.arch} ${pkg.version} has no static ${qemu}.`);
         await copyFile(found, join(bin, qemu));
         await chmod(join(bin, qemu), 0o755);
@@ -88,7 +119,17 @@ COPY checks/ /usr/share/binfmt-standin/checks/
 COPY qemu-\${TARGETARCH}\${TARGETVARIANT}/ /usr/bin/
 COPY binfmt-\${TARGETARCH}\${TARGETVARIANT} /usr/bin/binfmt
 ENV QEMU_PRESERVE_ARGV0=1
-${LABELS('tonistiigi/binfmt:latest', `${packageSummary(fetched.filter((f) => f.suite === 'bookworm'), 'bookworm')}; ${packageSummary(fetched.filter((f) => f.suite === 'trixie'), 'trixie')}; /usr/bin/binfmt written by multiarch-harness`, ': Debian\'s QEMU, not upstream\'s patched build')}
+${LABELS(
+  'tonistiigi/binfmt:latest',
+  `${packageSummary(
+    fetched.filter((f) => f.suite === 'bookworm'),
+    'bookworm',
+  )}; ${packageSummary(
+    fetched.filter((f) => f.suite === 'trixie'),
+    'trixie',
+  )}; /usr/bin/binfmt written by multiarch-harness`,
+  ": Debian's QEMU, not upstream's patched build",
+)}
 ENTRYPOINT ["/usr/bin/binfmt"]
 VOLUME /tmp
 `,

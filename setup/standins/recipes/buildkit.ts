@@ -32,8 +32,11 @@ export const buildkit: Recipe = {
   // Six Go compiles from a bare machine (12 minutes and more on 2 cores), for docker-container builders only.
   background: true,
   packages: [
-    { name: BUILDKIT_SOURCE_PACKAGE, arch: 'all' }, { name: 'golang-1.24-go', arch: 'amd64' },
-    ...BUILDKIT_PLATFORMS.flatMap((p) => RUNC_PACKAGES.map((name) => ({ name, arch: debianArch(p), ...(runcSuite(p) === 'bookworm' ? { suite: 'bookworm' as const } : {}) }))),
+    { name: BUILDKIT_SOURCE_PACKAGE, arch: 'all' },
+    { name: 'golang-1.24-go', arch: 'amd64' },
+    ...BUILDKIT_PLATFORMS.flatMap((p) =>
+      RUNC_PACKAGES.map((name) => ({ name, arch: debianArch(p), ...(runcSuite(p) === 'bookworm' ? { suite: 'bookworm' as const } : {}) })),
+    ),
   ],
   async prepare({ trixie, bookworm, dir, stateDir }) {
     const fetched: Array<FetchedPackage & { suite: string }> = [];
@@ -42,18 +45,31 @@ export const buildkit: Recipe = {
       const rootfs = join(dir, `rootfs-${rootfsKey(p)}`);
       goPackages = await buildBuildkit(p, rootfs, stateDir, trixie, (m) => console.log(`[standins] ${m}`));
       const suite = runcSuite(p);
-      for (const pkg of await (suite === 'bookworm' ? bookworm : trixie).fetchAll(RUNC_PACKAGES.map((name) => ({ name, arch: debianArch(p) })))) {
+      for (const pkg of await (suite === 'bookworm' ? bookworm : trixie).fetchAll(
+        RUNC_PACKAGES.map((name) => ({ name, arch: debianArch(p) })),
+      )) {
         fetched.push({ ...pkg, suite });
         for (const top of ['usr', 'lib', 'lib64']) {
-          await cp(join(pkg.root, top), join(rootfs, top), { recursive: true, verbatimSymlinks: true }).catch((e: NodeJS.ErrnoException) => {
-            if (e.code !== 'ENOENT') throw e;
-          });
+          await cp(join(pkg.root, top), join(rootfs, top), { recursive: true, verbatimSymlinks: true }).catch(
+            (e: NodeJS.ErrnoException) => {
+              if (e.code !== 'ENOENT') throw e;
+            },
+          );
         }
       }
       await rm(join(rootfs, 'usr/share'), { recursive: true, force: true });
       // Trixie is merged-/usr: the loaders live under /usr/lib*, binaries ask for /lib*.
       for (const top of ['lib', 'lib64']) {
-        if (await stat(join(rootfs, 'usr', top)).then(() => true, () => false) && !(await stat(join(rootfs, top)).then(() => true, () => false))) {
+        if (
+          (await stat(join(rootfs, 'usr', top)).then(
+            () => true,
+            () => false,
+          )) &&
+          !(await stat(join(rootfs, top)).then(
+            () => true,
+            () => false,
+          ))
+        ) {
           await symlink(`usr/${top}`, join(rootfs, top));
         }
       }
@@ -67,11 +83,20 @@ ARG TARGETARCH
 ARG TARGETVARIANT
 COPY rootfs-\${TARGETARCH}\${TARGETVARIANT}/ /
 VOLUME /var/lib/buildkit
-${LABELS('moby/buildkit:buildx-stable-1', `${packageSummary(fetched.filter((f) => f.suite === 'bookworm'), 'bookworm')}; ${packageSummary(fetched.filter((f) => f.suite === 'trixie'), 'trixie')}; buildkitd and buildctl from ${BUILDKIT_SOURCE_PACKAGE} with ${goPackages.length} golang-*-dev packages (debian trixie)`, ': BuildKit as vendored by Docker 26.1.5, no GitHub Actions or Azure cache backends, no fuse-overlayfs')}
+${LABELS(
+  'moby/buildkit:buildx-stable-1',
+  `${packageSummary(
+    fetched.filter((f) => f.suite === 'bookworm'),
+    'bookworm',
+  )}; ${packageSummary(
+    fetched.filter((f) => f.suite === 'trixie'),
+    'trixie',
+  )}; buildkitd and buildctl from ${BUILDKIT_SOURCE_PACKAGE} with ${goPackages.length} golang-*-dev packages (debian trixie)`,
+  ': BuildKit as vendored by Docker 26.1.5, no GitHub Actions or Azure cache backends, no fuse-overlayfs',
+)}
 ENTRYPOINT ["buildkitd"]
 `,
     );
     return fetched;
   },
 };
-

@@ -12,7 +12,6 @@ import { perArch, rootfsKey, type Recipe } from '../recipe.ts';
 
 const GOLANG_ALPINE_PLATFORMS = parsePlatformList(UPSTREAM.join(','));
 
-
 export const golangAlpine: Recipe = {
   ref: 'library/golang:1.20-alpine',
   mirrorRepo: 'library/golang',
@@ -40,7 +39,11 @@ export const golangAlpine: Recipe = {
       await cp(join(pkg.root, 'usr/share/go-1.24'), out, { recursive: true, verbatimSymlinks: true });
       // Upstream builds its arm toolchains with GOARM=6 (arm/v6) and GOARM=7 (arm/v7); Debian's
       // default to 5 (armel) and 6 (armhf). $GOROOT/go.env holds the toolchain's defaults.
-      if (p.architecture === 'arm' && p.variant) await appendFile(join(out, 'go.env'), `\n# multiarch-harness stand-in: upstream's default for ${formatPlatform(p)}\nGOARM=${p.variant.slice(1)}\n`);
+      if (p.architecture === 'arm' && p.variant)
+        await appendFile(
+          join(out, 'go.env'),
+          `\n# multiarch-harness stand-in: upstream's default for ${formatPlatform(p)}\nGOARM=${p.variant.slice(1)}\n`,
+        );
     }
     await writeFile(
       join(dir, 'Dockerfile'),
@@ -62,4 +65,3 @@ ${LABELS('golang:1.20-alpine', packageSummary(fetched, 'trixie'), ': Go 1.24.4, 
     return fetched;
   },
 };
-

@@ -13,7 +13,6 @@ import { rootfsKey, type Recipe } from '../recipe.ts';
 
 const REGISTRY_PLATFORMS = parsePlatformList(UPSTREAM.join(','));
 
-
 const REGISTRY_CONFIG = `version: 0.1
 log:
   fields:
@@ -78,4 +77,3 @@ CMD ["/etc/docker/registry/config.yml"]
     return [];
   },
 };
-

@@ -37,7 +37,10 @@ export async function probeDirectly(platform: string | Platform): Promise<Direct
     const file = join(dir, 'probe');
     await writeFile(file, probeProgram(p), { mode: 0o755 });
     const handler = matchingHandler(await readLocalHandlers(), elfHeaderOf(p))?.name;
-    const out = await run(file, [], { timeout: 60_000, encoding: 'latin1' }).then((r) => r.stdout, () => undefined);
+    const out = await run(file, [], { timeout: 60_000, encoding: 'latin1' }).then(
+      (r) => r.stdout,
+      () => undefined,
+    );
     const machine = out?.split('\0')[0]?.trim();
     return machine ? { ran: true, machine, ...(handler ? { handler } : {}) } : { ran: false, ...(handler ? { handler } : {}) };
   } finally {

@@ -26,7 +26,13 @@ export function clientCertDir(): string {
 
 /** Variables for a docker command on one engine alone, whatever this process's environment says. */
 export function engineEnv(host: string, tls?: { certPath: string }): Record<string, string> {
-  return { DOCKER_HOST: host, DOCKER_CONTEXT: '', DOCKER_TLS: '', DOCKER_TLS_VERIFY: tls ? '1' : '', DOCKER_CERT_PATH: tls?.certPath ?? '' };
+  return {
+    DOCKER_HOST: host,
+    DOCKER_CONTEXT: '',
+    DOCKER_TLS: '',
+    DOCKER_TLS_VERIFY: tls ? '1' : '',
+    DOCKER_CERT_PATH: tls?.certPath ?? '',
+  };
 }
 
 /** The main engine as this process's docker commands reach it (DOCKER_HOST, else the CLI's default socket). */
@@ -54,25 +60,53 @@ export async function requireLoopbackNodes(): Promise<void> {
     });
   }
   const [tls, classic, ssh, main] = await Promise.all([
-    engineId(engineEnv(TLS_HOST, { certPath: certs })), engineId(engineEnv(CLASSIC_HOST)),
-    engineId(engineEnv(SSH_HOST)), engineId(engineEnv(mainEngineHost())),
+    engineId(engineEnv(TLS_HOST, { certPath: certs })),
+    engineId(engineEnv(CLASSIC_HOST)),
+    engineId(engineEnv(SSH_HOST)),
+    engineId(engineEnv(mainEngineHost())),
   ]);
-  if (!tls.id) throw new Error(`No engine answers on ${TLS_HOST} with the client certificate of ${certs} (${tls.error}): ${SETUP}, the classic-store engine listening there too.`);
+  if (!tls.id)
+    throw new Error(
+      `No engine answers on ${TLS_HOST} with the client certificate of ${certs} (${tls.error}): ${SETUP}, the classic-store engine listening there too.`,
+    );
   if (!classic.id) throw new Error(`The classic-store engine does not answer on ${CLASSIC_HOST} (${classic.error}): ${SETUP}.`);
-  if (tls.id !== classic.id) throw new Error(`The engine on ${TLS_HOST} is not the classic-store engine of ${CLASSIC_HOST}: ${SETUP} on it.`);
-  if (!ssh.id) throw new Error(`No engine answers through ${SSH_HOST} (${ssh.error}): ${SETUP} (an sshd on 127.0.0.1:2222 and /etc/ssh/ssh_config.d/multiarch-harness.conf).`);
-  if (ssh.id !== main.id) throw new Error(`The engine reached through ${SSH_HOST} is not the main one of ${mainEngineHost()} (${main.error ?? 'another engine ID'}).`);
+  if (tls.id !== classic.id)
+    throw new Error(`The engine on ${TLS_HOST} is not the classic-store engine of ${CLASSIC_HOST}: ${SETUP} on it.`);
+  if (!ssh.id)
+    throw new Error(
+      `No engine answers through ${SSH_HOST} (${ssh.error}): ${SETUP} (an sshd on 127.0.0.1:2222 and /etc/ssh/ssh_config.d/multiarch-harness.conf).`,
+    );
+  if (ssh.id !== main.id)
+    throw new Error(
+      `The engine reached through ${SSH_HOST} is not the main one of ${mainEngineHost()} (${main.error ?? 'another engine ID'}).`,
+    );
 }
 
 /** A docker context for the TLS node (its certificates copied into the context's store), for the test's life. */
 export async function createTlsContext(name: string, o: { clientCertificate: boolean }): Promise<void> {
   const d = clientCertDir();
   const tls = o.clientCertificate ? `,ca=${d}/ca.pem,cert=${d}/cert.pem,key=${d}/key.pem` : `,ca=${d}/ca.pem`;
-  await execa('docker', ['context', 'create', name, '--description', 'multiarch-harness e2e (test/e2e/remote-nodes.test.ts)', '--docker', `host=${TLS_HOST}${tls}`]);
+  await execa('docker', [
+    'context',
+    'create',
+    name,
+    '--description',
+    'multiarch-harness e2e (test/e2e/remote-nodes.test.ts)',
+    '--docker',
+    `host=${TLS_HOST}${tls}`,
+  ]);
 }
 
 export async function createContext(name: string, host: string): Promise<void> {
-  await execa('docker', ['context', 'create', name, '--description', 'multiarch-harness e2e (test/e2e/remote-nodes.test.ts)', '--docker', `host=${host}`]);
+  await execa('docker', [
+    'context',
+    'create',
+    name,
+    '--description',
+    'multiarch-harness e2e (test/e2e/remote-nodes.test.ts)',
+    '--docker',
+    `host=${host}`,
+  ]);
 }
 
 export async function removeContext(name: string): Promise<void> {
@@ -83,16 +117,23 @@ export async function removeContext(name: string): Promise<void> {
 export async function engineState(host: string): Promise<string> {
   const env = engineEnv(host);
   const parts = await Promise.all([
-    execa('docker', ['ps', '-aq', '--no-trunc'], { env }), execa('docker', ['images', '-q', '--no-trunc'], { env }),
-    execa('docker', ['network', 'ls', '-q'], { env }), execa('docker', ['volume', 'ls', '-q'], { env }),
+    execa('docker', ['ps', '-aq', '--no-trunc'], { env }),
+    execa('docker', ['images', '-q', '--no-trunc'], { env }),
+    execa('docker', ['network', 'ls', '-q'], { env }),
+    execa('docker', ['volume', 'ls', '-q'], { env }),
   ]);
   return parts.map((p) => p.stdout.split('\n').filter(Boolean).sort().join(' ')).join(' | ');
 }
 
 /** The main engine's images of some repositories, with their tags, digests and IDs (the main engine is shared: nothing broader). */
 export async function repositoryImages(repositories: readonly string[]): Promise<string[]> {
-  const r = await execa('docker', ['images', '--digests', '--format', '{{.Repository}} {{.Tag}} {{.Digest}} {{.ID}}'], { env: engineEnv(mainEngineHost()) });
-  return r.stdout.split('\n').filter((l) => repositories.includes(l.split(' ')[0]!)).sort();
+  const r = await execa('docker', ['images', '--digests', '--format', '{{.Repository}} {{.Tag}} {{.Digest}} {{.ID}}'], {
+    env: engineEnv(mainEngineHost()),
+  });
+  return r.stdout
+    .split('\n')
+    .filter((l) => repositories.includes(l.split(' ')[0]!))
+    .sort();
 }
 
 /** A container the harness created, as the engine's create event tells it. */
@@ -106,31 +147,58 @@ export interface CreatedContainer {
 
 /** The harness's containers created on an engine since a moment (its own events, labels included). */
 export async function harnessContainers(host: string, sinceMs: number): Promise<CreatedContainer[]> {
-  const r = await execa('docker', [
-    'events', '--since', String(Math.floor(sinceMs / 1000)), '--until', String(Math.ceil(Date.now() / 1000) + 1),
-    '--filter', 'type=container', '--filter', 'event=create', '--filter', `label=${RUN_LABEL}`, '--format', '{{json .Actor.Attributes}}',
-  ], { env: engineEnv(host), timeout: 60_000 });
-  return r.stdout.split('\n').filter(Boolean).map((l) => {
-    const a = JSON.parse(l) as Record<string, string | undefined>;
-    return { image: a.image ?? '', name: a.name ?? '', run: a[RUN_LABEL] ?? '' };
-  });
+  const r = await execa(
+    'docker',
+    [
+      'events',
+      '--since',
+      String(Math.floor(sinceMs / 1000)),
+      '--until',
+      String(Math.ceil(Date.now() / 1000) + 1),
+      '--filter',
+      'type=container',
+      '--filter',
+      'event=create',
+      '--filter',
+      `label=${RUN_LABEL}`,
+      '--format',
+      '{{json .Actor.Attributes}}',
+    ],
+    { env: engineEnv(host), timeout: 60_000 },
+  );
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const a = JSON.parse(l) as Record<string, string | undefined>;
+      return { image: a.image ?? '', name: a.name ?? '', run: a[RUN_LABEL] ?? '' };
+    });
 }
 
 /**
  * A repository's index in a plain-HTTP registry on 127.0.0.1, read here (not through the harness):
  * its digest (the sha256 of the bytes served) and each entry's platform and digest.
  */
-export async function registryIndex(registry: string, repository: string, tag: string): Promise<{ digest: string; entries: Array<{ platform: string; digest: string }> }> {
+export async function registryIndex(
+  registry: string,
+  repository: string,
+  tag: string,
+): Promise<{ digest: string; entries: Array<{ platform: string; digest: string }> }> {
   const res = await fetch(`http://${registry}/v2/${repository}/manifests/${tag}`, {
     headers: { Accept: 'application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json' },
   });
   if (!res.ok) throw new Error(`${registry}/${repository}:${tag} could not be read: ${res.status} ${res.statusText}`);
   const body = Buffer.from(await res.arrayBuffer());
-  const index = JSON.parse(body.toString('utf8')) as { manifests?: Array<{ digest: string; platform?: { os?: string; architecture?: string; variant?: string } }> };
+  const index = JSON.parse(body.toString('utf8')) as {
+    manifests?: Array<{ digest: string; platform?: { os?: string; architecture?: string; variant?: string } }>;
+  };
   if (!index.manifests) throw new Error(`${registry}/${repository}:${tag} is not an index`);
   return {
     digest: `sha256:${createHash('sha256').update(body).digest('hex')}`,
-    entries: index.manifests.map((m) => ({ platform: [m.platform?.os, m.platform?.architecture, m.platform?.variant].filter(Boolean).join('/'), digest: m.digest })),
+    entries: index.manifests.map((m) => ({
+      platform: [m.platform?.os, m.platform?.architecture, m.platform?.variant].filter(Boolean).join('/'),
+      digest: m.digest,
+    })),
   };
 }
 

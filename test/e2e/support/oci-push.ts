@@ -24,7 +24,15 @@ export async function tarLayer(entries: readonly LayerEntry[]): Promise<Buffer> 
   for (const e of entries) {
     const type = e.type ?? 'file';
     const content = type === 'file' ? Buffer.from(e.content ?? '') : Buffer.alloc(0);
-    pack.entry({ name: e.path.replace(/^\//, ''), type, mode: e.mode ?? (type === 'directory' ? 0o755 : 0o755), ...(e.linkname ? { linkname: e.linkname } : {}) }, content);
+    pack.entry(
+      {
+        name: e.path.replace(/^\//, ''),
+        type,
+        mode: e.mode ?? (type === 'directory' ? 0o755 : 0o755),
+        ...(e.linkname ? { linkname: e.linkname } : {}),
+      },
+      content,
+    );
   }
   pack.finalize();
   const chunks: Buffer[] = [];
@@ -84,21 +92,35 @@ export async function pushImage(registry: string, repository: string, tag: strin
   const manifests = [];
   for (const img of images) {
     const layers = [];
-    for (const l of img.layers) layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: await putBlob(base, l), size: l.length });
+    for (const l of img.layers)
+      layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: await putBlob(base, l), size: l.length });
     const cp = img.configPlatform ?? img.platform;
-    const config = Buffer.from(JSON.stringify({
-      architecture: cp.architecture, os: cp.os, ...(cp.variant ? { variant: cp.variant } : {}),
-      config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], ...img.config },
-      rootfs: { type: 'layers', diff_ids: img.layers.map(sha) },
-    }));
+    const config = Buffer.from(
+      JSON.stringify({
+        architecture: cp.architecture,
+        os: cp.os,
+        ...(cp.variant ? { variant: cp.variant } : {}),
+        config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], ...img.config },
+        rootfs: { type: 'layers', diff_ids: img.layers.map(sha) },
+      }),
+    );
     const configDigest = await putBlob(base, config);
-    const manifest = Buffer.from(JSON.stringify({
-      schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length }, layers,
-    }));
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+        layers,
+      }),
+    );
     const digest = await putManifest(base, sha(manifest), 'application/vnd.oci.image.manifest.v1+json', manifest);
     const p = img.platform;
-    manifests.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: manifest.length, platform: { os: p.os, architecture: p.architecture, ...(p.variant ? { variant: p.variant } : {}) } });
+    manifests.push({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest,
+      size: manifest.length,
+      platform: { os: p.os, architecture: p.architecture, ...(p.variant ? { variant: p.variant } : {}) },
+    });
   }
   const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }));
   return putManifest(base, tag, 'application/vnd.oci.image.index.v1+json', index);

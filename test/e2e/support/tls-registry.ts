@@ -42,25 +42,67 @@ async function openssl(args: string[], cwd: string): Promise<void> {
 export async function makeCertificates(caDir: string, serverDir: string): Promise<Certificates> {
   await mkdir(caDir, { recursive: true });
   await mkdir(serverDir, { recursive: true });
-  await openssl([
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '2', '-subj', '/CN=multiarch-harness e2e test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-    '-keyout', 'ca.key', '-out', 'ca.crt',
-  ], caDir);
-  await writeFile(join(caDir, 'server.ext'), [
-    'basicConstraints=CA:FALSE',
-    'keyUsage=critical,digitalSignature,keyEncipherment',
-    'extendedKeyUsage=serverAuth',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    '',
-  ].join('\n'));
+  await openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-sha256',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=multiarch-harness e2e test CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+    ],
+    caDir,
+  );
+  await writeFile(
+    join(caDir, 'server.ext'),
+    [
+      'basicConstraints=CA:FALSE',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      'extendedKeyUsage=serverAuth',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '',
+    ].join('\n'),
+  );
   const keyFile = join(serverDir, 'server.key');
   const certFile = join(serverDir, 'server.crt');
-  await openssl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-subj', '/CN=127.0.0.1', '-keyout', keyFile, '-out', 'server.csr'], caDir);
-  await openssl([
-    'x509', '-req', '-sha256', '-days', '2', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key',
-    '-set_serial', `0x${randomBytes(8).toString('hex')}`, '-extfile', 'server.ext', '-out', certFile,
-  ], caDir);
+  await openssl(
+    ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-subj', '/CN=127.0.0.1', '-keyout', keyFile, '-out', 'server.csr'],
+    caDir,
+  );
+  await openssl(
+    [
+      'x509',
+      '-req',
+      '-sha256',
+      '-days',
+      '2',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-set_serial',
+      `0x${randomBytes(8).toString('hex')}`,
+      '-extfile',
+      'server.ext',
+      '-out',
+      certFile,
+    ],
+    caDir,
+  );
   const caFile = join(caDir, 'ca.crt');
   return { caFile, certFile, keyFile, ca: await readFile(caFile) };
 }
@@ -77,13 +119,16 @@ export async function htpasswdLine(user: string, password: string): Promise<stri
   const bytes = randomBytes(21);
   const salt = [...bytes].map((b) => BCRYPT_ALPHABET[b % 64]).join('') + '.Oeu'[randomBytes(1)[0]! % 4];
   const perl = await execa('perl', ['-e', 'my $p = <STDIN>; chomp $p; print crypt($p, $ARGV[0]) // ""', `$2b$${BCRYPT_COST}$${salt}`], {
-    input: `${password}\n`, reject: false,
+    input: `${password}\n`,
+    reject: false,
   });
   if (perl.exitCode === 0 && BCRYPT_HASH.test(perl.stdout.trim())) return `${user}:${perl.stdout.trim()}`;
   const htpasswd = await execa('htpasswd', ['-niB', '-C', String(Number(BCRYPT_COST)), user], { input: `${password}\n`, reject: false });
   const line = htpasswd.stdout.split('\n').find((l) => l.startsWith(`${user}:`));
   if (htpasswd.exitCode === 0 && line) return line.trim();
-  throw new Error('No bcrypt here for the htpasswd file: perl\'s crypt() has no bcrypt and htpasswd is missing (apt-get install -y apache2-utils).');
+  throw new Error(
+    "No bcrypt here for the htpasswd file: perl's crypt() has no bcrypt and htpasswd is missing (apt-get install -y apache2-utils).",
+  );
 }
 
 export interface TlsRegistry {
@@ -135,14 +180,23 @@ export async function startTlsRegistry(o: StartTlsRegistryOptions): Promise<TlsR
   };
   // create, cp, start: the registry's files go into the container itself (no bind mount, so no
   // assumption that the engine shares this file system or may read this user's 0700 folder).
-  const created = await execa('docker', [
-    'create', '--name', name,
-    ...o.labels.flatMap((l) => ['--label', l]), '--label', 'io.multiarch-harness.test=auth-registry',
-    // Loopback only, a port the engine picks.
-    '-p', '127.0.0.1::5000',
-    ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
-    o.image ?? 'registry:2',
-  ], { reject: false });
+  const created = await execa(
+    'docker',
+    [
+      'create',
+      '--name',
+      name,
+      ...o.labels.flatMap((l) => ['--label', l]),
+      '--label',
+      'io.multiarch-harness.test=auth-registry',
+      // Loopback only, a port the engine picks.
+      '-p',
+      '127.0.0.1::5000',
+      ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
+      o.image ?? 'registry:2',
+    ],
+    { reject: false },
+  );
   const logs = async () => {
     const r = await execa('docker', ['logs', name], { reject: false });
     return `${r.stdout}\n${r.stderr}`;
@@ -152,14 +206,18 @@ export async function startTlsRegistry(o: StartTlsRegistryOptions): Promise<TlsR
     await removeContainer(name);
     throw new Error(`the TLS registry did not start: ${why}${tail ? ` (its log: ${tail})` : ''}`);
   };
-  const lastLine = (r: { stderr: string; exitCode?: number | undefined }) => r.stderr.trim().split('\n').at(-1) || `exit code ${r.exitCode}`;
+  const lastLine = (r: { stderr: string; exitCode?: number | undefined }) =>
+    r.stderr.trim().split('\n').at(-1) || `exit code ${r.exitCode}`;
   if (created.exitCode !== 0) return fail(`docker create: ${lastLine(created)}`);
   const copied = await execa('docker', ['cp', `${o.dir}/.`, `${name}:${MOUNT}`], { reject: false });
   if (copied.exitCode !== 0) return fail(`docker cp: ${lastLine(copied)}`);
   const started = await execa('docker', ['start', name], { reject: false });
   if (started.exitCode !== 0) return fail(`docker start: ${lastLine(started)}`);
   const port = await execa('docker', ['port', name, '5000/tcp'], { reject: false });
-  const bound = port.stdout.split('\n').map((l) => l.trim()).find((l) => /^127\.0\.0\.1:\d+$/.test(l));
+  const bound = port.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => /^127\.0\.0\.1:\d+$/.test(l));
   if (!bound) return fail(`its port 5000 is not published on 127.0.0.1 (docker port: ${port.stdout.trim() || port.stderr.trim()})`);
   const address = bound;
   // Ready when /v2/ answers over TLS (with the CA) and asks for credentials.
@@ -188,7 +246,11 @@ interface Answer {
 }
 
 /** One HTTP(S) request, body in memory. Errors name the method and URL only, never a header. */
-export function request(method: string, url: string, o: { headers?: Record<string, string>; body?: Buffer; ca?: Buffer } = {}): Promise<Answer> {
+export function request(
+  method: string,
+  url: string,
+  o: { headers?: Record<string, string>; body?: Buffer; ca?: Buffer } = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const lib = u.protocol === 'https:' ? https : http;
@@ -200,7 +262,9 @@ export function request(method: string, url: string, o: { headers?: Record<strin
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error(`${method} ${u.origin}${u.pathname}: no answer within 60 s`)));
-    req.on('error', (err) => reject(new Error(`${method} ${u.origin}${u.pathname}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
+    req.on('error', (err) =>
+      reject(new Error(`${method} ${u.origin}${u.pathname}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)),
+    );
     req.end(o.body);
   });
 }
@@ -231,12 +295,16 @@ interface ManifestBody {
 }
 
 class Endpoint {
-  constructor(readonly e: RegistryEndpoint, readonly repository: string) {}
+  constructor(
+    readonly e: RegistryEndpoint,
+    readonly repository: string,
+  ) {}
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {
     const h: Record<string, string> = { ...extra };
     if (this.e.token !== undefined) h.Authorization = `Bearer ${this.e.token}`;
-    else if (this.e.user !== undefined && this.e.password !== undefined) h.Authorization = `Basic ${Buffer.from(`${this.e.user}:${this.e.password}`).toString('base64')}`;
+    else if (this.e.user !== undefined && this.e.password !== undefined)
+      h.Authorization = `Basic ${Buffer.from(`${this.e.user}:${this.e.password}`).toString('base64')}`;
     return h;
   }
 
@@ -249,9 +317,17 @@ class Endpoint {
     return request(method, url, { headers: this.headers(headers), ...(body ? { body } : {}), ...(this.e.ca ? { ca: this.e.ca } : {}) });
   }
 
-  async expect(what: string, method: string, urlOrPath: string, ok: number[], headers: Record<string, string> = {}, body?: Buffer): Promise<Answer> {
+  async expect(
+    what: string,
+    method: string,
+    urlOrPath: string,
+    ok: number[],
+    headers: Record<string, string> = {},
+    body?: Buffer,
+  ): Promise<Answer> {
     const r = await this.call(method, urlOrPath, headers, body);
-    if (!ok.includes(r.status)) throw new Error(`${this.e.address}: ${what} answered ${r.status}: ${r.body.toString('utf8').slice(0, 200)}`);
+    if (!ok.includes(r.status))
+      throw new Error(`${this.e.address}: ${what} answered ${r.status}: ${r.body.toString('utf8').slice(0, 200)}`);
     return r;
   }
 }
@@ -267,7 +343,10 @@ export interface CopiedImage {
  * Copies `repository:tag` from one registry to another, byte for byte: every blob (monolithic
  * upload: POST, then PUT with the digest), every child manifest by digest, then the index by tag.
  */
-export async function copyImage(from: RegistryEndpoint & { repository: string; reference: string }, to: RegistryEndpoint & { repository: string; tag: string }): Promise<CopiedImage> {
+export async function copyImage(
+  from: RegistryEndpoint & { repository: string; reference: string },
+  to: RegistryEndpoint & { repository: string; tag: string },
+): Promise<CopiedImage> {
   const src = new Endpoint(from, from.repository);
   const dst = new Endpoint(to, to.repository);
   const accept = { Accept: MANIFEST_TYPES.join(', ') };
@@ -293,8 +372,15 @@ export async function copyImage(from: RegistryEndpoint & { repository: string; r
       for (const d of [...(body.config ? [body.config.digest] : []), ...(body.layers ?? []).map((l) => l.digest)]) await copyBlob(d);
     }
     const header = got.headers['docker-content-digest'];
-    const digest = String(Array.isArray(header) ? header[0] : header ?? reference);
-    const put = await dst.expect(`putting manifest ${digest}`, 'PUT', `manifests/${tag ?? digest}`, [201], { 'Content-Type': mediaType }, got.body);
+    const digest = String(Array.isArray(header) ? header[0] : (header ?? reference));
+    const put = await dst.expect(
+      `putting manifest ${digest}`,
+      'PUT',
+      `manifests/${tag ?? digest}`,
+      [201],
+      { 'Content-Type': mediaType },
+      got.body,
+    );
     const stored = put.headers['docker-content-digest'];
     if (stored && String(stored) !== digest) throw new Error(`${to.address} stored ${reference} as ${String(stored)}, not ${digest}`);
     return { digest, body };
@@ -303,7 +389,10 @@ export async function copyImage(from: RegistryEndpoint & { repository: string; r
   const top = await copyManifest(from.reference, to.tag);
   const entries = (top.body.manifests ?? [])
     .filter((m) => m.platform && !(m.platform.os === 'unknown' && m.platform.architecture === 'unknown'))
-    .map((m) => ({ platform: [m.platform!.os, m.platform!.architecture, m.platform!.variant].filter(Boolean).join('/'), digest: m.digest }));
+    .map((m) => ({
+      platform: [m.platform!.os, m.platform!.architecture, m.platform!.variant].filter(Boolean).join('/'),
+      digest: m.digest,
+    }));
   return { digest: top.digest, entries };
 }
 
@@ -339,7 +428,14 @@ export async function readTree(dir: string): Promise<Record<string, string>> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
   for (const e of entries) {
     const path = join(e.parentPath, e.name);
-    if (!e.isFile() || !(await stat(path).then((s) => s.size < 64 * 1024 * 1024, () => false))) continue;
+    if (
+      !e.isFile() ||
+      !(await stat(path).then(
+        (s) => s.size < 64 * 1024 * 1024,
+        () => false,
+      ))
+    )
+      continue;
     out[path] = await readFile(path, 'latin1');
   }
   return out;

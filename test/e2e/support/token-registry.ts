@@ -63,10 +63,26 @@ export function libtrustKeyId(publicKey: KeyObject): string {
 /** A throwaway RSA key and its self-signed certificate (valid 2 days), in `dir`. */
 export async function makeTokenSigner(dir: string): Promise<TokenSigner> {
   await mkdir(dir, { recursive: true });
-  const r = await execa('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '2', '-subj', '/CN=multiarch-harness e2e token issuer',
-    '-keyout', 'token.key', '-out', 'token.crt',
-  ], { cwd: dir, reject: false, stdin: 'ignore' });
+  const r = await execa(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-sha256',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=multiarch-harness e2e token issuer',
+      '-keyout',
+      'token.key',
+      '-out',
+      'token.crt',
+    ],
+    { cwd: dir, reject: false, stdin: 'ignore' },
+  );
   if (r.exitCode !== 0) throw new Error(`openssl req failed (exit ${r.exitCode}): ${r.stderr.trim().split('\n').at(-1) ?? ''}`);
   const key = createPrivateKey(await readFile(join(dir, 'token.key')));
   return { certFile: join(dir, 'token.crt'), key, kid: libtrustKeyId(createPublicKey(key)) };
@@ -81,12 +97,21 @@ export interface Access {
 const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
 
 /** A JWT distribution 2.8 accepts: RS256, `kid`, iss/aud/sub, nbf/exp (it allows 60 s of skew), the access granted. */
-export function issueToken(signer: TokenSigner, o: { issuer: string; service: string; subject: string; access: Access[]; ttlSeconds?: number }): string {
+export function issueToken(
+  signer: TokenSigner,
+  o: { issuer: string; service: string; subject: string; access: Access[]; ttlSeconds?: number },
+): string {
   const now = Math.floor(Date.now() / 1000);
   const header = { typ: 'JWT', alg: 'RS256', kid: signer.kid };
   const claims = {
-    iss: o.issuer, sub: o.subject, aud: o.service, exp: now + (o.ttlSeconds ?? 900), nbf: now - 10, iat: now,
-    jti: randomBytes(12).toString('hex'), access: o.access,
+    iss: o.issuer,
+    sub: o.subject,
+    aud: o.service,
+    exp: now + (o.ttlSeconds ?? 900),
+    nbf: now - 10,
+    iat: now,
+    jti: randomBytes(12).toString('hex'),
+    access: o.access,
   };
   const signed = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
   return `${signed}.${b64url(sign('sha256', Buffer.from(signed), signer.key))}`;
@@ -158,15 +183,27 @@ export async function startTokenService(o: TokenServiceOptions): Promise<TokenSe
         if (decoded && colon > 0) [user, password] = [decoded.slice(0, colon), decoded.slice(colon + 1)];
       }
       const credentials = user === undefined ? 'none' : user === o.user && password === o.password ? 'right' : 'wrong';
-      const scopes = params.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
-      const record: TokenRequest = { method: req.method ?? '', userAgent: String(req.headers['user-agent'] ?? ''), user, credentials, service: params.get('service'), scopes, status: 0 };
+      const scopes = params
+        .getAll('scope')
+        .flatMap((s) => s.split(' '))
+        .filter(Boolean);
+      const record: TokenRequest = {
+        method: req.method ?? '',
+        userAgent: String(req.headers['user-agent'] ?? ''),
+        user,
+        credentials,
+        service: params.get('service'),
+        scopes,
+        status: 0,
+      };
       requests.push(record);
       const reply = (status: number, json: object) => {
         record.status = status;
         answer(res, status, json);
       };
       if (credentials !== 'right') return reply(401, { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] });
-      if (params.get('service') !== o.service) return reply(400, { errors: [{ code: 'DENIED', message: `unknown service ${params.get('service') ?? ''}` }] });
+      if (params.get('service') !== o.service)
+        return reply(400, { errors: [{ code: 'DENIED', message: `unknown service ${params.get('service') ?? ''}` }] });
       // What was asked, granted only where the user may: pull and push on its repositories.
       const access: Access[] = [];
       for (const scope of scopes) {
@@ -183,11 +220,14 @@ export async function startTokenService(o: TokenServiceOptions): Promise<TokenSe
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const realm = `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`;
   return {
-    realm, requests, issued,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    realm,
+    requests,
+    issued,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -228,13 +268,22 @@ export async function startTokenRegistry(o: StartTokenRegistryOptions): Promise<
     REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE: `${MOUNT}/token.crt`,
     REGISTRY_STORAGE_DELETE_ENABLED: 'true',
   };
-  const created = await execa('docker', [
-    'create', '--name', name,
-    ...o.labels.flatMap((l) => ['--label', l]), '--label', 'io.multiarch-harness.test=token-registry',
-    '-p', '127.0.0.1::5000',
-    ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
-    o.image ?? 'registry:2',
-  ], { reject: false });
+  const created = await execa(
+    'docker',
+    [
+      'create',
+      '--name',
+      name,
+      ...o.labels.flatMap((l) => ['--label', l]),
+      '--label',
+      'io.multiarch-harness.test=token-registry',
+      '-p',
+      '127.0.0.1::5000',
+      ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
+      o.image ?? 'registry:2',
+    ],
+    { reject: false },
+  );
   const logs = async () => {
     const r = await execa('docker', ['logs', name], { reject: false });
     return `${r.stdout}\n${r.stderr}`;
@@ -244,14 +293,18 @@ export async function startTokenRegistry(o: StartTokenRegistryOptions): Promise<
     await removeContainer(name);
     throw new Error(`the token registry did not start: ${why}${tail ? ` (its log: ${tail})` : ''}`);
   };
-  const lastLine = (r: { stderr: string; exitCode?: number | undefined }) => r.stderr.trim().split('\n').at(-1) || `exit code ${r.exitCode}`;
+  const lastLine = (r: { stderr: string; exitCode?: number | undefined }) =>
+    r.stderr.trim().split('\n').at(-1) || `exit code ${r.exitCode}`;
   if (created.exitCode !== 0) return fail(`docker create: ${lastLine(created)}`);
   const copied = await execa('docker', ['cp', `${o.dir}/.`, `${name}:${MOUNT}`], { reject: false });
   if (copied.exitCode !== 0) return fail(`docker cp: ${lastLine(copied)}`);
   const started = await execa('docker', ['start', name], { reject: false });
   if (started.exitCode !== 0) return fail(`docker start: ${lastLine(started)}`);
   const port = await execa('docker', ['port', name, '5000/tcp'], { reject: false });
-  const address = port.stdout.split('\n').map((l) => l.trim()).find((l) => /^127\.0\.0\.1:\d+$/.test(l));
+  const address = port.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => /^127\.0\.0\.1:\d+$/.test(l));
   if (!address) return fail(`its port 5000 is not published on 127.0.0.1 (docker port: ${port.stdout.trim() || port.stderr.trim()})`);
   const deadline = Date.now() + 60_000;
   let last: string;
