@@ -211,11 +211,11 @@ if [ ! -f "$stamp" ] || [ "$ROOT/package-lock.json" -nt "$stamp" ]; then
   say "installing npm dependencies"
   (cd "$ROOT" && npm ci --no-audit --no-fund >"$LOG_DIR/npm-ci.log" 2>&1) || die "npm ci failed (see $LOG_DIR/npm-ci.log)."
 fi
-# The CLI (bin/multiarch-harness.mjs, used below) runs the compiled harness in dist/ (and its one-file
-# form, dist/cli.cjs, the build's last step): build it when it is missing or older than a source or
-# a build script.
-built=$ROOT/dist/cli.cjs
-if [ ! -f "$built" ] || [ -n "$(cd "$ROOT" && find harness demo package.json tsconfig.json tsconfig.build.json setup/write-code-id.mjs setup/bundle-cli.mjs -newer "$built" -print -quit)" ]; then
+# The CLI (bin/multiarch-harness.mjs, used below) runs the compiled harness in dist/ (its code id,
+# dist/harness/code-id.txt, is the build's last step): build it when it is missing or older than a
+# source or a build script.
+built=$ROOT/dist/harness/code-id.txt
+if [ ! -f "$built" ] || [ -n "$(cd "$ROOT" && find harness demo package.json tsconfig.json tsconfig.build.json setup/write-code-id.mjs -newer "$built" -print -quit)" ]; then
   say "compiling the harness (npm run build)"
   (cd "$ROOT" && npm run build >"$LOG_DIR/build.log" 2>&1) || die "npm run build failed (see $LOG_DIR/build.log)."
 fi

@@ -5,25 +5,47 @@
 import { formatPlatform, samePlatform, type Platform } from '../platform/platform.ts';
 import { configPlatform, type FetchedManifest, type ImageConfig, type ImageSource, type IndexEntry } from '../registry/client.ts';
 import { fail, pass, type CheckResult } from '../result/model.ts';
+import { isProblem, notReached, type Check, type Problem } from './check.ts';
+
+/** The entry's manifest and config, or why they cannot be read (the context reads them once: checks/context.ts). */
+export async function readManifestAndConfig(
+  source: ImageSource,
+  entry: IndexEntry,
+  platform: Platform,
+): Promise<{ manifest: FetchedManifest; config: ImageConfig } | Problem> {
+  try {
+    const manifest = await source.manifest(entry.digest);
+    if (!manifest.body.config) throw new Error(`${entry.digest} is not an image manifest`);
+    const config = await source.blobJson<ImageConfig>(manifest.body.config.digest);
+    return { manifest, config };
+  } catch (err) {
+    return { problem: `the manifest or config of ${formatPlatform(platform)} cannot be read: ${(err as Error).message}` };
+  }
+}
+
+/** Whether the config declares the platform the index lists it for. */
+function judgeConfig(config: ImageConfig, platform: Platform): CheckResult {
+  const declared = configPlatform(config);
+  return samePlatform(declared, platform)
+    ? pass(formatPlatform(declared))
+    : fail(`the image config says ${formatPlatform(declared)}, the index says ${formatPlatform(platform)}`);
+}
 
 export async function checkConfig(
   source: ImageSource,
   entry: IndexEntry,
   platform: Platform,
 ): Promise<{ result: CheckResult; manifest?: FetchedManifest; config?: ImageConfig }> {
-  const name = formatPlatform(platform);
-  let manifest: FetchedManifest;
-  let config: ImageConfig;
-  try {
-    manifest = await source.manifest(entry.digest);
-    if (!manifest.body.config) throw new Error(`${entry.digest} is not an image manifest`);
-    config = await source.blobJson<ImageConfig>(manifest.body.config.digest);
-  } catch (err) {
-    return { result: fail(`the manifest or config of ${name} cannot be read: ${(err as Error).message}`) };
-  }
-  const declared = configPlatform(config);
-  const result = samePlatform(declared, platform)
-    ? pass(formatPlatform(declared))
-    : fail(`the image config says ${formatPlatform(declared)}, the index says ${name}`);
-  return { result, manifest, config };
+  const read = await readManifestAndConfig(source, entry, platform);
+  if (isProblem(read)) return { result: fail(read.problem) };
+  return { result: judgeConfig(read.config, platform), ...read };
 }
+
+export const configCheck: Check = {
+  name: 'config',
+  async check(ctx) {
+    if (!ctx.entry()) return notReached();
+    const read = await ctx.manifestAndConfig();
+    return { result: isProblem(read) ? fail(read.problem) : judgeConfig(read.config, ctx.exec.platform) };
+  },
+};

@@ -5,6 +5,7 @@
 import { formatPlatform, samePlatform, type Platform } from '../platform/platform.ts';
 import type { IndexEntry, IndexView } from '../registry/client.ts';
 import { fail, pass, type CheckResult } from '../result/model.ts';
+import type { Check } from './check.ts';
 
 export function checkIndex(index: IndexView, platform: Platform): { result: CheckResult; entry?: IndexEntry } {
   const entry = index.entries.find((e) => samePlatform(e.platform, platform));
@@ -19,3 +20,11 @@ export function checkIndex(index: IndexView, platform: Platform): { result: Chec
   if (index.problems.length) return { result: fail(index.problems.join('; ')), entry };
   return { result: pass(index.isIndex ? `entry ${entry.digest.slice(0, 19)}` : 'a single-platform manifest'), entry };
 }
+
+export const indexCheck: Check = {
+  name: 'index',
+  async check(ctx) {
+    const { result, entry } = checkIndex(ctx.index, ctx.exec.platform);
+    return { result, ...(entry ? { findings: { digest: entry.digest } } : {}) };
+  },
+};

@@ -9,12 +9,14 @@ import { BASE_RUN_TIMEOUT_MS, runPinned, type PlatformRun } from '../engine/cont
 import { DockerError } from '../engine/docker.ts';
 import { EngineApiError } from '../engine/engine-api.ts';
 import { formatPlatform } from '../platform/platform.ts';
-import { fail, skip, type CheckResult } from '../result/model.ts';
+import { fail, skip, type CheckResult, type PlatformResult } from '../result/model.ts';
+import type { PlatformExecution } from '../platform/execution-mode.ts';
 import { askSecondOpinion } from './second-opinion.ts';
 import { looksLikeCrash } from '../engine/crash-signs.ts';
-import { emulatorName, judgeRun, type RunCheckInput, type RunFindings } from './run-verdict.ts';
+import { isProblem, notReached, type Check, type VerifyRequest } from './check.ts';
+import { emulatorName, judgeRun, unameTwins, type RunCheckInput, type RunFindings } from './run-verdict.ts';
 
-export async function checkRun(o: RunCheckInput): Promise<{ result: CheckResult; findings: RunFindings }> {
+async function checkRun(o: RunCheckInput): Promise<{ result: CheckResult; findings: RunFindings }> {
   const { exec } = o;
   const name = formatPlatform(exec.platform);
   if (exec.mode === 'unavailable') {
@@ -63,4 +65,74 @@ export async function checkRun(o: RunCheckInput): Promise<{ result: CheckResult;
 function emulatorTrouble(run: PlatformRun): boolean {
   if (run.hung || run.timedOut) return true;
   return looksLikeCrash(run.exitCode, run.stderr);
+}
+
+/** The image's own command runs unless a container-structure-test file's command tests run it instead. */
+export function runsTheImage(request: VerifyRequest): boolean {
+  return Boolean(request.expect) || !request.structureTests;
+}
+
+export const runCheck: Check = {
+  name: 'run',
+  async check(ctx) {
+    if (!ctx.entry()) return notReached();
+    const { request, exec } = ctx;
+    // With a container-structure-test file and no expectation, its command tests run the image instead.
+    // (On a platform that cannot run, the run check says so either way.)
+    if (!runsTheImage(request) && exec.mode !== 'unavailable') {
+      if (isProblem(await ctx.manifestAndConfig())) return notReached();
+      const instead = request.structureTests!.commandTests.length
+        ? "'s command tests ran the image instead"
+        : ' has no command tests and no expectation was given';
+      return {
+        result: skip(
+          `not run: the container-structure-test file${instead} (give --expect-output or --expect-uname to run the image's own command too)`,
+        ),
+      };
+    }
+    // The run starts at once, beside the config and binary checks: neither waits for the other; only a
+    // second opinion after a crash needs the entry program the binary check resolves.
+    const present = ctx.imagePresent();
+    const ran = await checkRun({
+      ctx: ctx.session,
+      probe: ctx.probe,
+      exec,
+      image: ctx.pinnedImage(),
+      allowSkip: request.allowSkip,
+      network: request.network,
+      ...(request.expect ? { expect: request.expect } : {}),
+      ...(request.command ? { command: request.command } : {}),
+      binary: ctx.binaryVerdict().then(
+        (v) => v?.binary,
+        () => undefined,
+      ),
+      ...(present !== undefined ? { present } : {}),
+      ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
+    });
+    return { result: ran.result, findings: ran.findings };
+  },
+  conclude(results, listed, request) {
+    if (request.expect?.kind === 'uname') sayWhatUnameCannotTell(results, listed);
+  },
+};
+
+/**
+ * Where uname cannot tell a platform from another one the index lists (they report the same
+ * machine here), its run check says so, and that the binary check is what tells them apart.
+ */
+function sayWhatUnameCannotTell(results: PlatformResult[], listed: readonly PlatformExecution[]): void {
+  const twins = unameTwins(listed);
+  for (const r of results) {
+    const others = twins.get(r.platform);
+    if (!others || r.checks.run.status === 'skip') continue;
+    r.unameTwins = others;
+    r.checks.run = {
+      ...r.checks.run,
+      message:
+        `${r.checks.run.message ?? ''}; uname -m alone cannot tell ${r.platform} from ${others.join(', ')} on this host (the same machine name), so the binary check decided`.replace(
+          /^; /,
+          '',
+        ),
+    };
+  }
 }

@@ -303,8 +303,15 @@ async function removeLabelled(label: string): Promise<void> {
  * Removes what earlier sessions left behind when their process is gone (killed with SIGKILL, a
  * crash): labelled containers, networks and volumes, what their records list (images, builders,
  * manifest lists), and their scratch folders. Returns how many sessions were swept.
+ * Also removes $STATE/bundles, kept by earlier versions (the one-file CLI's code cache and
+ * testcontainers' bundle), which nothing reads any more.
  */
 export async function sweepStaleSessions(): Promise<number> {
+  try {
+    rmSync(join(stateDir(), 'bundles'), { recursive: true, force: true });
+  } catch {
+    // A state folder that cannot be written: the old files stay, harmless.
+  }
   // Their scratch folders too (scratch-folders.ts), beside the engine's answer.
   const folders = sweepScratchFolders();
   const labelled = await engineJson<Array<{ Labels?: Record<string, string> }>>('GET', '/containers/json', {

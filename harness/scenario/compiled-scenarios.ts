@@ -7,8 +7,9 @@
  * How: esbuild (the compiler tsx itself runs) bundles the scenario with the TypeScript files it
  * imports (by relative path, or through its tsconfig's paths) into one ES module in the state folder.
  * Everything else stays an import, resolved from the scenario's own folder (packages, JavaScript
- * files, node: modules), so each is the same module it would be; `multiarch-harness` is the harness
- * that runs the scenario.
+ * files, node: modules), so each is the same module it would be; `multiarch-harness` and
+ * `multiarch-harness/vitest` are imports of the harness's own ES modules, the ones that run the
+ * scenario (one module graph: its UsageError is the harness's UsageError).
  * Each TypeScript file sees its own `import.meta.url`, `import.meta.dirname` and
  * `import.meta.filename`, as if it ran where it lies. The kept compilation records every file it
  * came from (kept-inputs.ts); a change to any of them compiles it again.
@@ -25,7 +26,6 @@ import { harnessCodeId } from '../code-id.ts';
 import { readStateFile, stateDir, writeStateFile } from '../state-dir.ts';
 import { inputsUnchanged, keptInputs, type KeptInput } from '../kept-inputs.ts';
 import { loadsAsEsModule } from './module-kind.ts';
-import { harnessApiNames, harnessApiSource } from './module-import.ts';
 import { processScratchFolder } from '../scratch-folders.ts';
 
 interface KeptCompilation {
@@ -33,16 +33,12 @@ interface KeptCompilation {
   /** The harness (and so the compiler settings and esbuild) that compiled it. */
   compiler: string;
   inputs: KeptInput[];
-  /** foreignImportsOf */
-  foreign: string[];
 }
 
 const TYPESCRIPT_FILE = /\.[mc]?ts$/i;
-/** esbuild's namespace for the module a scenario's `import ... from 'multiarch-harness'` becomes. */
-const HARNESS_API_NAMESPACE = 'multiarch-harness-api';
 
 /** This harness's own files for `multiarch-harness` and `multiarch-harness/vitest` (package.json's exports). */
-function harnessEntry(specifier: string): string | undefined {
+export function harnessEntry(specifier: string): string | undefined {
   const sub = specifier === 'multiarch-harness' ? 'index' : specifier === 'multiarch-harness/vitest' ? 'vitest' : undefined;
   if (!sub) return undefined;
   const here = fileURLToPath(import.meta.url);
@@ -61,19 +57,6 @@ export class ScenarioCompileError extends Error {
   }
 }
 
-/** What each compiled scenario (by the path of its JavaScript) imports from outside itself, in this process. */
-const externalsOf = new Map<string, string[]>();
-
-/**
- * What the compiled scenario at `module` imports from outside itself, but for node: modules and
- * the harness: packages and JavaScript files, which Node loads on its own (each of them importing
- * `multiarch-harness` gets it from dist/, not from the one-file CLI). Undefined for a module not
- * compiled in this process.
- */
-export function foreignImportsOf(module: string): string[] | undefined {
-  return externalsOf.get(module);
-}
-
 /**
  * The path of the scenario's JavaScript, compiled now or kept from before; undefined when the file
  * is not one this cache compiles, or nothing can be written anywhere (the caller loads it through tsx).
@@ -88,26 +71,19 @@ export async function compiledScenario(source: string): Promise<string | undefin
     kept &&
     kept.source === source &&
     kept.compiler === compiler &&
-    Array.isArray(kept.foreign) &&
     inputsUnchanged(kept.inputs) &&
     (await stat(paths.module).then(
       () => true,
       () => false,
     ))
-  ) {
-    externalsOf.set(paths.module, kept.foreign);
+  )
     return paths.module;
-  }
   const compiled = await compile(source);
   try {
     await writeStateFile(paths.module, compiled.text);
     if (compiled.inputs)
-      await writeStateFile(
-        paths.record,
-        JSON.stringify({ source, compiler, inputs: compiled.inputs, foreign: compiled.foreign } satisfies KeptCompilation),
-      );
+      await writeStateFile(paths.record, JSON.stringify({ source, compiler, inputs: compiled.inputs } satisfies KeptCompilation));
     else await rm(paths.record, { force: true }); // a file changed while it was compiled: compiled again next time
-    externalsOf.set(paths.module, compiled.foreign);
     return paths.module;
   } catch {
     // The state folder cannot be written (read-only, full): kept for this process only (below).
@@ -115,7 +91,6 @@ export async function compiledScenario(source: string): Promise<string | undefin
   try {
     const module = join(await processFolder(), `${basename(paths.module)}`);
     await writeFile(module, compiled.text);
-    externalsOf.set(module, compiled.foreign);
     return module;
   } catch {
     return undefined;
@@ -124,8 +99,7 @@ export async function compiledScenario(source: string): Promise<string | undefin
 
 /**
  * One folder for this process's compilations where the state folder cannot be written, removed
- * when the process exits. (Not tsx instead: on the one-file CLI, a scenario loaded by tsx would
- * import a second copy of the harness.)
+ * when the process exits. (Not tsx instead: registering tsx costs far more than compiling.)
  */
 function processFolder(): Promise<string> {
   return processScratchFolder('scenario');
@@ -135,7 +109,6 @@ interface Compilation {
   text: string;
   /** The files it came from; undefined when one changed while it was compiled. */
   inputs: KeptInput[] | undefined;
-  foreign: string[];
 }
 
 async function compile(source: string): Promise<Compilation> {
@@ -166,9 +139,8 @@ async function compile(source: string): Promise<Compilation> {
             build.onResolve({ filter: /.*/ }, async (args) => {
               if (args.kind === 'entry-point' || args.pluginData === 'resolving') return undefined;
               if (args.path.startsWith('node:') || args.path.startsWith('file:')) return { path: args.path, external: true };
-              // The harness a scenario imports is the harness that runs it (a tsconfig's paths may point elsewhere, at sources):
-              // its API from the one-file CLI when that runs it, else its own ES module (module-import.ts).
-              if (args.path === 'multiarch-harness') return { path: args.path, namespace: HARNESS_API_NAMESPACE };
+              // The harness a scenario imports is the harness that runs it, its own ES modules (a tsconfig's paths may point
+              // elsewhere, at sources): one module graph.
               const own = harnessEntry(args.path);
               if (own) return { path: pathToFileURL(own).href, external: true };
               const r = await build.resolve(args.path, {
@@ -185,11 +157,6 @@ async function compile(source: string): Promise<Compilation> {
                 ? { path: r.path }
                 : { path: pathToFileURL(r.path).href, external: true };
             });
-            build.onLoad({ filter: /.*/, namespace: HARNESS_API_NAMESPACE }, async () => {
-              const index = pathToFileURL(harnessEntry('multiarch-harness')!).href;
-              const names = await harnessApiNames(index);
-              return { loader: 'js', contents: `${harnessApiSource(index)}\nexport const { ${names.join(', ')} } = __mah_harness_api;\n` };
-            });
             build.onLoad({ filter: TYPESCRIPT_FILE }, async (args) => {
               const prefix = prefixOf(args.path);
               prefixes.set(args.path, prefix.length);
@@ -205,7 +172,7 @@ async function compile(source: string): Promise<Compilation> {
     // Locations in the scenario's own text: the prefix sits on line 1 only.
     throw new ScenarioCompileError(
       errors.map((e) => ({
-        text: e.text.replaceAll(`${HARNESS_API_NAMESPACE}:multiarch-harness`, 'multiarch-harness'),
+        text: e.text,
         location: e.location
           ? {
               ...e.location,
@@ -222,16 +189,10 @@ async function compile(source: string): Promise<Compilation> {
     );
   }
   const cwd = process.cwd();
-  const files = Object.keys(result.metafile!.inputs).filter((p) => !p.startsWith(`${HARNESS_API_NAMESPACE}:`));
+  const files = Object.keys(result.metafile!.inputs);
   const inputs = keptInputs(
     files.map((p) => (p.startsWith('/') ? p : join(cwd, p))),
     compiledAt,
   );
-  const index = pathToFileURL(harnessEntry('multiarch-harness')!).href;
-  const imports = Object.values(result.metafile!.outputs)
-    .flatMap((o) => o.imports)
-    .filter((i) => i.external)
-    .map((i) => i.path);
-  const foreign = [...new Set(imports.filter((path) => !path.startsWith('node:') && path !== index))].sort();
-  return { text: result.outputFiles[0]!.text, inputs, foreign };
+  return { text: result.outputFiles[0]!.text, inputs };
 }

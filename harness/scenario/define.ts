@@ -6,8 +6,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { UsageError } from '../errors.ts';
-import { compiledScenario } from './compiled-scenarios.ts';
-import { importModule } from './module-import.ts';
+import { compiledScenario, harnessEntry } from './compiled-scenarios.ts';
 import type { Expectation } from '../platform/expectations.ts';
 import type { CheckName } from '../result/model.ts';
 import type { StepsContext } from './steps.ts';
@@ -121,7 +120,7 @@ let tsxRegistered: Promise<void> | undefined;
  * itself is JavaScript (dist/), so tsx is only there for users' scenarios (and what they import).
  */
 function registerTsx(): Promise<void> {
-  tsxRegistered ??= importModule<typeof import('tsx/esm/api')>('tsx/esm/api').then(({ register }) => {
+  tsxRegistered ??= import('tsx/esm/api').then(({ register }) => {
     register();
   });
   return tsxRegistered;
@@ -143,7 +142,7 @@ export async function loadScenario(file: string): Promise<Scenario> {
     const compiled = TYPESCRIPT.test(path) ? await compiledScenario(path) : undefined;
     if (TYPESCRIPT.test(path) && !compiled) await registerTsx();
     const url = compiled ? `${pathToFileURL(compiled).href}?v=${(await stat(compiled)).mtimeMs}` : pathToFileURL(path).href;
-    mod = await importModule<{ default?: Scenario }>(url);
+    mod = (await import(url)) as { default?: Scenario };
   } catch (err) {
     throw new UsageError(`The scenario ${path} ${loadFailure(err)}`, { cause: err });
   }
@@ -165,7 +164,9 @@ function loadFailure(err: unknown): string {
     const at = first.location ? `${first.location.file}:${first.location.line}:${(first.location.column ?? 0) + 1}: ` : '';
     return `does not compile: ${at}${first.text}${errors!.length > 1 ? ` (and ${errors!.length - 1} more errors)` : ''}.`;
   }
-  const full = err instanceof Error ? err.message : String(err);
+  // A name the harness does not export: Node names the harness by the URL a compiled scenario imports.
+  const harness = pathToFileURL(harnessEntry('multiarch-harness')!).href;
+  const full = (err instanceof Error ? err.message : String(err)).replaceAll(`'${harness}'`, "'multiarch-harness'");
   const message = full.split('\n')[0]!;
   // tsx's loader hooks run in another thread: esbuild's error arrives as text, "file:line:col: ERROR: what".
   const located = /^(.+?):(\d+):(\d+): ERROR: (.*)$/m.exec(full);

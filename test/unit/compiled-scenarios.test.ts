@@ -1,16 +1,19 @@
 /**
  * TypeScript scenarios compiled once and kept (compiled-scenarios.ts): what the kept JavaScript sees
- * (its own import.meta per file, the harness that runs it), when it is compiled again, and compile
- * errors located in the scenario's own text.
+ * (its own import.meta per file, the harness that runs it: one module graph), when it is compiled
+ * again, and compile errors located in the scenario's own text.
  */
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
-import { compiledScenario, foreignImportsOf, ScenarioCompileError } from '../../harness/scenario/compiled-scenarios.ts';
+import { compiledScenario, ScenarioCompileError } from '../../harness/scenario/compiled-scenarios.ts';
+import { loadScenario } from '../../harness/scenario/define.ts';
 import { loadsAsEsModule } from '../../harness/scenario/module-kind.ts';
-import { provideHarness } from '../../harness/scenario/module-import.ts';
+import { UsageError } from '../../harness/errors.ts';
 
 let dir: string;
 let state: string;
@@ -58,19 +61,30 @@ describe('compiled scenarios', () => {
     expect((mod.default as { kind: string }).kind).toBe('verify');
   });
 
-  test('on the one-file CLI, the scenario gets the harness API that CLI provides (the same compilation)', async () => {
-    const compiled = await compiledScenario(join(dir, 'scenario.ts'));
-    const marked = (s: object) => ({ ...s, providedBy: 'the one-file CLI' });
-    provideHarness({ defineScenario: marked }, (url) => import(url));
-    try {
-      const mod = (await import(`${pathToFileURL(compiled!).href}?t=provided`)) as { default: { providedBy?: string; kind: string } };
-      expect(mod.default).toMatchObject({ kind: 'verify', providedBy: 'the one-file CLI' });
-    } finally {
-      delete (globalThis as Record<symbol, unknown>)[Symbol.for('multiarch-harness/api')];
-    }
-    // Without it, the harness's own module, as in the first test.
-    const plain = (await import(`${pathToFileURL(compiled!).href}?t=plain`)) as { default: { providedBy?: string } };
-    expect(plain.default.providedBy).toBeUndefined();
+  test("one module graph: a scenario's UsageError is the harness's own class", async () => {
+    await writeFile(
+      join(dir, 'own-error.ts'),
+      [
+        "import { defineScenario, UsageError } from 'multiarch-harness';",
+        "export const made = new UsageError('made by the scenario');",
+        "export default defineScenario({ kind: 'verify', name: 'e', title: 't', image: 'alpine' });",
+      ].join('\n'),
+    );
+    const compiled = await compiledScenario(join(dir, 'own-error.ts'));
+    const text = await readFile(compiled!, 'utf8');
+    // An import of the harness's own module, not a copy of it nor an API handed over through a global.
+    expect(text).toContain(`from ${JSON.stringify(pathToFileURL(join(process.cwd(), 'harness', 'index.ts')).href)}`);
+    expect(text).not.toContain('Symbol.for');
+    const mod = (await import(`${pathToFileURL(compiled!).href}?t=own-error`)) as { made: unknown };
+    expect(mod.made).toBeInstanceOf(UsageError);
+    // And thrown while it loads: the harness's refusal, as the CLI says it.
+    await writeFile(
+      join(dir, 'throws.ts'),
+      "import { UsageError } from 'multiarch-harness';\nthrow new UsageError('refused by the scenario');\n",
+    );
+    const err = await loadScenario(join(dir, 'throws.ts')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).cause).toBeInstanceOf(UsageError);
   });
 
   test('where the state folder cannot be written, compiled for this process into a temporary folder', async () => {
@@ -122,22 +136,6 @@ describe('compiled scenarios', () => {
     await rm(cjs, { recursive: true, force: true });
   });
 
-  test('what a compiled scenario imports from outside itself: nothing but node: and the harness, or the JavaScript and packages it names', async () => {
-    const own = await compiledScenario(join(dir, 'scenario.ts'));
-    expect(foreignImportsOf(own!)).toEqual([]);
-    await writeFile(join(dir, 'helper.js'), 'export const fromJs = 1;\n');
-    await writeFile(
-      join(dir, 'with-js.ts'),
-      "import { defineScenario } from 'multiarch-harness';\nimport { fromJs } from './helper.js';\nexport default defineScenario({ kind: 'verify', name: `v${fromJs}`, title: 't', image: 'alpine' });\n",
-    );
-    const withJs = await compiledScenario(join(dir, 'with-js.ts'));
-    expect(foreignImportsOf(withJs!)).toEqual([pathToFileURL(join(dir, 'helper.js')).href]);
-    // Kept: the same answer, read back from its record.
-    expect(foreignImportsOf((await compiledScenario(join(dir, 'with-js.ts'))) as string)).toEqual([
-      pathToFileURL(join(dir, 'helper.js')).href,
-    ]);
-  });
-
   test("TypeScript under node_modules is compiled in too (Node 20 cannot load it), as a package's own scenarios need", async () => {
     const pkg = join(dir, 'node_modules', 'some-scenarios');
     await mkdir(join(pkg, 'support'), { recursive: true });
@@ -148,15 +146,20 @@ describe('compiled scenarios', () => {
       "import { defineScenario } from 'multiarch-harness';\nimport { PLATFORMS } from './support/platforms.ts';\nexport default defineScenario({ kind: 'verify', name: 'p', title: 't', image: 'alpine', platforms: PLATFORMS });\n",
     );
     const compiled = await compiledScenario(join(pkg, 'scenario.ts'));
-    expect(foreignImportsOf(compiled!)).toEqual([]);
     const mod = (await import(pathToFileURL(compiled!).href)) as { default: { platforms: string[] } };
     expect(mod.default.platforms).toEqual(['linux/amd64']);
   });
 
-  test('a name the harness does not export is said as an import from multiarch-harness', async () => {
+  test('a name the harness does not export is said as an import from multiarch-harness (when the scenario loads)', async () => {
     await writeFile(join(dir, 'no-such-name.ts'), "import { noSuchThing } from 'multiarch-harness';\nexport default noSuchThing;\n");
-    const err = (await compiledScenario(join(dir, 'no-such-name.ts')).catch((e: unknown) => e)) as ScenarioCompileError;
-    expect(err).toBeInstanceOf(ScenarioCompileError);
-    expect(err.errors[0]!.text).toMatch(/No matching export in "multiarch-harness" for import "noSuchThing"/);
-  });
+    // In Node itself, which checks the names an ES module imports when it links it (vitest's module runner does not).
+    const program = `import { loadScenario } from ${JSON.stringify(pathToFileURL(join(process.cwd(), 'harness/scenario/define.ts')).href)};
+await loadScenario(${JSON.stringify(join(dir, 'no-such-name.ts'))}).catch((e) => console.log(e.constructor.name, e.message));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', program], {
+      env: { ...process.env, MULTIARCH_STATE_DIR: state },
+    });
+    expect(stdout).toMatch(
+      /^UsageError .*no-such-name\.ts does not compile: .*'multiarch-harness' does not provide an export named 'noSuchThing'/,
+    );
+  }, 30_000);
 });

@@ -1,9 +1,7 @@
 /** `multiarch-harness run <scenario.ts>`: one scenario, its reports. */
-import { resolve } from 'node:path';
 import { checkReportDestinations } from '../../report/write.ts';
 import { UsageError } from '../../errors.ts';
 import { loadScenario } from '../../scenario/define.ts';
-import { compiledScenario, foreignImportsOf } from '../../scenario/compiled-scenarios.ts';
 import { runScenario } from '../../scenario/run-scenario.ts';
 import { COMMON, parse, platformsOption, reporters, runOptions } from '../args.ts';
 import { seeHelp } from '../usage.ts';
@@ -16,30 +14,6 @@ const RUN_OPTIONS = {
   'keep-going': { type: 'boolean' },
   'no-cache': { type: 'boolean' },
 } as const;
-
-/**
- * Whether `run args` can run on the one-file CLI (bin/ asks before it runs the command there): its
- * scenario is compiled by the harness, and imports nothing from outside itself but node: modules
- * and the harness (a package or JavaScript file would import a second copy of the harness from
- * dist/). Arguments the command would refuse run there too: the refusal is the same.
- */
-export async function runsOnOneFileCli(args: string[]): Promise<boolean> {
-  let file: string | undefined;
-  try {
-    const { positionals } = parse(args, RUN_OPTIONS, 'run');
-    if (positionals.length !== 1) return true;
-    file = resolve(positionals[0]!);
-  } catch {
-    return true;
-  }
-  try {
-    const compiled = await compiledScenario(file);
-    return compiled !== undefined && foreignImportsOf(compiled)?.length === 0;
-  } catch {
-    // A compile error: said the same from here.
-    return true;
-  }
-}
 
 export async function runCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, RUN_OPTIONS, 'run');

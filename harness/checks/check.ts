@@ -1,0 +1,103 @@
+/**
+ * The check contract: every check (index, config, binary, run, and a container-structure-test file's
+ * tests) is one `Check` over a `PlatformContext`, one platform's inputs. Each input is computed once,
+ * on first ask, and shared (checks/context.ts): the manifest and config are fetched once, the layers
+ * read once, the binary verdict reached (or reused) once. `checks/verify.ts` runs the list of checks.
+ */
+import type { Session } from '../engine/session.ts';
+import type { HostProbe } from '../host/probe.ts';
+import type { ImageFilesystem } from '../image/filesystem.ts';
+import type { PlatformExecution } from '../platform/execution-mode.ts';
+import type { Expectation } from '../platform/expectations.ts';
+import type { FetchedManifest, ImageConfig, ImageSource, IndexEntry, IndexView } from '../registry/client.ts';
+import type { ImageRef } from '../registry/image-ref.ts';
+import { skip, type CheckName, type CheckResult, type PlatformResult } from '../result/model.ts';
+import type { Progress } from '../result/progress.ts';
+import type { StructureTestFile } from '../structure/test-file.ts';
+import type { BinaryVerdict } from './binary-check-cache.ts';
+
+/** What was asked, the same for every platform. */
+export interface VerifyRequest {
+  ref: ImageRef;
+  expect?: Expectation;
+  command?: string[];
+  /** A container-structure-test file: its tests run on every platform beside the checks. */
+  structureTests?: StructureTestFile;
+  /** Globs of paths whose ELF files are foreign on purpose. */
+  allowForeign: readonly string[];
+  /** The network the run check's containers join. */
+  network: string;
+  allowSkip: boolean;
+}
+
+/** Why an input could not be had, in one sentence (the check that needed it fails or is not reached). */
+export interface Problem {
+  problem: string;
+}
+
+/** One platform's inputs. Each is computed once, on first ask, and shared (memoised). */
+export interface PlatformContext {
+  readonly session: Session;
+  /** The engine's name in reports: "default" (or DOCKER_HOST) or the node's name. */
+  readonly engineName: string;
+  /** What the engine the platform is placed on can do. */
+  readonly probe: HostProbe;
+  readonly exec: PlatformExecution;
+  readonly request: VerifyRequest;
+  readonly source: ImageSource;
+  readonly index: IndexView;
+  /** A scratch folder for the layers. */
+  readonly scratch: string;
+  readonly onProgress?: Progress;
+  /** This platform's state on the progress board. */
+  progress(state: string): void;
+  /** The index's entry for this platform (asking it first says 'reading manifest and config'). */
+  entry(): IndexEntry | undefined;
+  /** Where the platform's container starts from (run-reference.ts); only with an entry. */
+  pinnedImage(): string;
+  /** Whether the engine had the pinned image before, from one presence question for all platforms; undefined: not asked. */
+  imagePresent(): boolean | undefined;
+  /** The platform's manifest and config, or why they cannot be read (only with an entry). */
+  manifestAndConfig(): Promise<{ manifest: FetchedManifest; config: ImageConfig } | Problem>;
+  /** The platform's file system, layers read once (the binary check and file tests both read it). */
+  filesystem(): Promise<ImageFilesystem | Problem>;
+  /** The binary check's verdict, kept or reached now; undefined when its inputs could not be read. */
+  binaryVerdict(): Promise<BinaryVerdict | undefined>;
+}
+
+/** What a check found: its result, and the fields of the platform result it fills. */
+export interface CheckOutcome {
+  /** Undefined for a unit that only fills findings (structure tests). */
+  result?: CheckResult;
+  findings?: Partial<
+    Pick<
+      PlatformResult,
+      | 'digest'
+      | 'output'
+      | 'durationMs'
+      | 'exitCode'
+      | 'emulatorSuspect'
+      | 'secondOpinion'
+      | 'decidedBy'
+      | 'fix'
+      | 'binary'
+      | 'structureTests'
+    >
+  >;
+}
+
+export interface Check {
+  readonly name: CheckName | 'structure-tests';
+  /** Reads its inputs from ctx; an input that is missing gives notReached(). */
+  check(ctx: PlatformContext): Promise<CheckOutcome>;
+  /** After every platform: what only all of them together tell (the run check: uname twins). */
+  conclude?(results: PlatformResult[], listed: readonly PlatformExecution[], request: VerifyRequest): void;
+}
+
+/** A check whose input an earlier one could not provide. */
+export const notReached = (): CheckOutcome => ({ result: skip('not reached') });
+
+/** Whether a value is a problem instead of the input asked for. */
+export function isProblem<T extends object>(x: T | Problem): x is Problem {
+  return 'problem' in x;
+}

@@ -1,0 +1,106 @@
+/**
+ * One platform's inputs to the checks (checks/check.ts), each computed once, on first ask, and
+ * shared: the index entry, the pinned image, the manifest and config, the file system, the binary
+ * verdict. Whoever asks first starts it; the progress states ('reading manifest and config',
+ * 'reading layers') are said by the inputs as they start.
+ */
+import type { Session } from '../engine/session.ts';
+import type { HostProbe } from '../host/probe.ts';
+import type { ImageFilesystem } from '../image/filesystem.ts';
+import type { PlatformExecution } from '../platform/execution-mode.ts';
+import { formatPlatform, samePlatform } from '../platform/platform.ts';
+import type { ImageSource, IndexView } from '../registry/client.ts';
+import { timed } from '../result/phases.ts';
+import type { Progress } from '../result/progress.ts';
+import { judgeEntryBinary } from './binary-verdict.ts';
+import { isProblem, type PlatformContext, type Problem, type VerifyRequest } from './check.ts';
+import { readManifestAndConfig } from './config-check.ts';
+import { runReference } from './run-reference.ts';
+
+export interface PlatformContextInput {
+  session: Session;
+  engineName: string;
+  probe: HostProbe;
+  exec: PlatformExecution;
+  request: VerifyRequest;
+  source: ImageSource;
+  index: IndexView;
+  scratch: string;
+  onProgress?: Progress;
+  /** Whether the default engine had each pinned image it was asked about (one question for all platforms). */
+  presence: ReadonlyMap<string, boolean>;
+}
+
+/** A function that computes its value on the first call and returns that same value ever after. */
+function once<T>(compute: () => T): () => T {
+  let done = false;
+  let value: T;
+  return () => {
+    if (!done) {
+      value = compute();
+      done = true;
+    }
+    return value;
+  };
+}
+
+export function platformContext(i: PlatformContextInput): PlatformContext {
+  const name = formatPlatform(i.exec.platform);
+  const progress = (state: string) => i.onProgress?.('', { platform: name, state });
+  const entry = once(() => {
+    progress('reading manifest and config');
+    return i.index.entries.find((e) => samePlatform(e.platform, i.exec.platform));
+  });
+  const needEntry = () => {
+    const e = entry();
+    if (!e) throw new Error(`${name} has no index entry: nothing of it can be read`);
+    return e;
+  };
+  const pinnedImage = once(() =>
+    runReference({
+      ref: i.request.ref,
+      indexDigest: i.index.digest,
+      entries: i.index.entries,
+      entry: needEntry(),
+      imageStore: i.probe.imageStore,
+    }),
+  );
+  const manifestAndConfig = once(() => {
+    const e = needEntry();
+    return timed(i.session.phases, 'static checks', () => readManifestAndConfig(i.source, e, i.exec.platform));
+  });
+  const filesystem = once(async (): Promise<ImageFilesystem | Problem> => {
+    const read = await manifestAndConfig();
+    if (isProblem(read)) return read;
+    try {
+      const { readImageFilesystem } = await import('../image/layers.ts');
+      return await timed(i.session.phases, 'static checks', () => readImageFilesystem(i.source, read.manifest, i.scratch));
+    } catch (err) {
+      return { problem: `the file system of ${name} cannot be read: ${(err as Error).message}` };
+    }
+  });
+  const ctx: PlatformContext = {
+    session: i.session,
+    engineName: i.engineName,
+    probe: i.probe,
+    exec: i.exec,
+    request: i.request,
+    source: i.source,
+    index: i.index,
+    scratch: i.scratch,
+    ...(i.onProgress ? { onProgress: i.onProgress } : {}),
+    progress,
+    entry,
+    pinnedImage,
+    imagePresent: once(() => i.presence.get(pinnedImage())),
+    manifestAndConfig,
+    filesystem,
+    binaryVerdict: once(async () => {
+      const read = await manifestAndConfig();
+      if (isProblem(read)) return undefined;
+      progress('reading layers');
+      return judgeEntryBinary(ctx, read.manifest, read.config);
+    }),
+  };
+  return ctx;
+}

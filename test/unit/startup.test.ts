@@ -1,0 +1,76 @@
+/**
+ * Start-up relies on lazy imports (bin/multiarch-harness.mjs loads dist/'s ES modules, nothing
+ * bundled): `--help`, `--version` and `<command> --help` load only the command line's small
+ * modules, never a package (testcontainers, execa, tar-stream, yaml, esbuild), an engine module or
+ * the checks. Which modules load is asked of Node itself: a child process runs cli/main.ts from the
+ * sources (through tsx, no build needed) with test/support/count-modules.mjs, whose resolve hook
+ * lists every module resolved.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const HARNESS = pathToFileURL(join(ROOT, 'harness')).href + '/';
+
+/** The only harness modules a help or version answer may load. */
+const SMALL = [
+  'bounds.ts',
+  'errors.ts',
+  'cli/main.ts',
+  'cli/progress.ts',
+  'cli/progress-board.ts',
+  'cli/usage.ts',
+  'cli/version.ts',
+  'engine/active-sessions.ts',
+  'platform/platform.ts',
+  'report/github.ts',
+  'result/model.ts',
+  'result/progress.ts',
+];
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mah-startup-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** The URLs of the modules `multiarch-harness ...argv` resolves (Node's built-ins left out). */
+async function modulesOf(argv: string[]): Promise<string[]> {
+  const file = join(dir, `${argv.join('_').replace(/\W+/g, '-')}.txt`);
+  const program = `const { main } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'harness/cli/main.ts')).href)}); process.exitCode = await main(${JSON.stringify(argv)});`;
+  // Its exit code is not the question here (a refused option exits 2).
+  await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', '--import', './test/support/count-modules.mjs', '--input-type=module', '-e', program],
+    { cwd: ROOT, env: { ...process.env, MULTIARCH_MODULES_FILE: file } },
+  ).catch(() => undefined);
+  const urls = (await readFile(file, 'utf8')).split('\n').filter((u) => u && !u.startsWith('node:'));
+  return [...new Set(urls)].sort();
+}
+
+describe('start-up', () => {
+  test.each(['--help', '--version', 'help run', 'run --help', 'verify --help', 'doctor --help', 'report --help'])(
+    '%s loads only the command line’s small modules: no package, no engine, no checks',
+    async (args) => {
+      const loaded = await modulesOf(args.split(' '));
+      expect(loaded).toContain(`${HARNESS}cli/main.ts`);
+      // Nothing from node_modules at all: testcontainers, execa, tar-stream, yaml and esbuild among them.
+      expect(loaded.filter((u) => u.includes('/node_modules/'))).toEqual([]);
+      expect(loaded.filter((u) => !u.startsWith(HARNESS))).toEqual([]);
+      expect(loaded.map((u) => u.slice(HARNESS.length)).filter((m) => !SMALL.includes(m))).toEqual([]);
+    },
+    30_000,
+  );
+
+  test('the hook sees what a command loads (so its silence above means something)', async () => {
+    const loaded = await modulesOf(['report', '--no-such-option']);
+    expect(loaded).toContain(`${HARNESS}cli/commands/report.ts`);
+  }, 30_000);
+});
