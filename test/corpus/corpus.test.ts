@@ -90,29 +90,50 @@ function platforms(trees: CorpusTree[]): string[] {
   return trees.map((t) => formatPlatform(t.platform));
 }
 
+/**
+ * The trees: one for each of these platforms, in this order, none twice; each of this kind and
+ * started with this command; then what `each` checks of each tree (checkTree among it).
+ */
+async function expectTrees(
+  trees: CorpusTree[],
+  want: { platforms: string[]; kind: CorpusTree['kind']; command: string[] },
+  each: (tree: CorpusTree) => Promise<void>,
+): Promise<void> {
+  expect(platforms(trees)).toEqual(want.platforms);
+  expect(new Set(platforms(trees)).size).toBe(trees.length);
+  for (const tree of trees) {
+    expect(tree.kind).toBe(want.kind);
+    expect(tree.command).toEqual(want.command);
+    await each(tree);
+  }
+}
+
 describe('corpus of third-party binaries', () => {
   test(
     'Go: esbuild for every Linux platform npm has it for',
     async () => {
-      const trees = await goCorpus();
-      expect(platforms(trees)).toEqual([
-        'linux/amd64',
-        'linux/386',
-        'linux/arm64',
-        'linux/arm/v7',
-        'linux/ppc64le',
-        'linux/s390x',
-        'linux/riscv64',
-        'linux/mips64le',
-        'linux/loong64',
-      ]);
-      expect(new Set(platforms(trees)).size).toBe(trees.length);
-      for (const tree of trees) {
-        expect(tree.kind).toBe('go-static');
-        expect(tree.command).toEqual(['/usr/local/bin/esbuild', '--version']);
-        expect(tree.name).toMatch(/^esbuild 0\.28\.2 \(Go go1\.\d+/);
-        await checkTree(tree);
-      }
+      await expectTrees(
+        await goCorpus(),
+        {
+          platforms: [
+            'linux/amd64',
+            'linux/386',
+            'linux/arm64',
+            'linux/arm/v7',
+            'linux/ppc64le',
+            'linux/s390x',
+            'linux/riscv64',
+            'linux/mips64le',
+            'linux/loong64',
+          ],
+          kind: 'go-static',
+          command: ['/usr/local/bin/esbuild', '--version'],
+        },
+        async (tree) => {
+          expect(tree.name).toMatch(/^esbuild 0\.28\.2 \(Go go1\.\d+/);
+          await checkTree(tree);
+        },
+      );
     },
     FIRST_RUN,
   );
@@ -120,15 +141,18 @@ describe('corpus of third-party binaries', () => {
   test(
     'Rust: sentry-cli (static, musl) for every Linux platform npm has it for',
     async () => {
-      const trees = await rustCorpus();
-      expect(platforms(trees)).toEqual(['linux/amd64', 'linux/386', 'linux/arm64', 'linux/arm/v7']);
-      expect(new Set(platforms(trees)).size).toBe(trees.length);
-      for (const tree of trees) {
-        expect(tree.kind).toBe('rust');
-        expect(tree.command).toEqual(['/usr/local/bin/sentry-cli', '--version']);
-        expect(new RegExp(tree.expectOutput).test('sentry-cli 3.8.0\n')).toBe(true);
-        await checkTree(tree);
-      }
+      await expectTrees(
+        await rustCorpus(),
+        {
+          platforms: ['linux/amd64', 'linux/386', 'linux/arm64', 'linux/arm/v7'],
+          kind: 'rust',
+          command: ['/usr/local/bin/sentry-cli', '--version'],
+        },
+        async (tree) => {
+          expect(new RegExp(tree.expectOutput).test('sentry-cli 3.8.0\n')).toBe(true);
+          await checkTree(tree);
+        },
+      );
     },
     FIRST_RUN,
   );
@@ -136,37 +160,40 @@ describe('corpus of third-party binaries', () => {
   test(
     'C, dynamic: Debian hello with its loader and libraries for every Debian architecture',
     async () => {
-      const trees = await debianDynamicCorpus();
-      expect(platforms(trees)).toEqual([
-        'linux/amd64',
-        'linux/386',
-        'linux/arm64',
-        'linux/arm/v7',
-        'linux/arm/v5',
-        'linux/ppc64le',
-        'linux/s390x',
-        'linux/riscv64',
-        'linux/mips64le',
-        'linux/loong64',
-      ]);
-      expect(new Set(platforms(trees)).size).toBe(trees.length);
-      for (const tree of trees) {
-        expect(tree.kind).toBe('c-dynamic');
-        expect(tree.command).toEqual(['/usr/bin/hello']);
-        expect(new RegExp(tree.expectOutput).test('Hello, world!\n')).toBe(true);
-        // hello, the loader and libc (the loader appears once even though hello names it in DT_NEEDED too).
-        expect(tree.elfFiles[0]).toBe('/usr/bin/hello');
-        expect(tree.elfFiles.map((f) => f.split('/').at(-1))).toContain('libc.so.6');
-        expect(tree.elfFiles).toHaveLength(3);
-        await checkTree(tree);
-        // Merged /usr as in Debian, and nothing but what hello needs: no docs, manual pages or locales.
-        expect(await readlink(join(tree.root, 'lib'))).toBe('usr/lib');
-        expect(await readlink(join(tree.root, 'bin'))).toBe('usr/bin');
-        const entries = await walk(tree.root);
-        expect(entries.some((e) => e.path.startsWith('/usr/share'))).toBe(false);
-        expect(entries.some((e) => e.path.startsWith('/etc/ld.so.conf.d/'))).toBe(true);
-        expect(entries.filter((e) => e.file).reduce((n, e) => n + e.size, 0)).toBeLessThan(5 * 1024 * 1024);
-      }
+      await expectTrees(
+        await debianDynamicCorpus(),
+        {
+          platforms: [
+            'linux/amd64',
+            'linux/386',
+            'linux/arm64',
+            'linux/arm/v7',
+            'linux/arm/v5',
+            'linux/ppc64le',
+            'linux/s390x',
+            'linux/riscv64',
+            'linux/mips64le',
+            'linux/loong64',
+          ],
+          kind: 'c-dynamic',
+          command: ['/usr/bin/hello'],
+        },
+        async (tree) => {
+          expect(new RegExp(tree.expectOutput).test('Hello, world!\n')).toBe(true);
+          // hello, the loader and libc (the loader appears once even though hello names it in DT_NEEDED too).
+          expect(tree.elfFiles[0]).toBe('/usr/bin/hello');
+          expect(tree.elfFiles.map((f) => f.split('/').at(-1))).toContain('libc.so.6');
+          expect(tree.elfFiles).toHaveLength(3);
+          await checkTree(tree);
+          // Merged /usr as in Debian, and nothing but what hello needs: no docs, manual pages or locales.
+          expect(await readlink(join(tree.root, 'lib'))).toBe('usr/lib');
+          expect(await readlink(join(tree.root, 'bin'))).toBe('usr/bin');
+          const entries = await walk(tree.root);
+          expect(entries.some((e) => e.path.startsWith('/usr/share'))).toBe(false);
+          expect(entries.some((e) => e.path.startsWith('/etc/ld.so.conf.d/'))).toBe(true);
+          expect(entries.filter((e) => e.file).reduce((n, e) => n + e.size, 0)).toBeLessThan(5 * 1024 * 1024);
+        },
+      );
     },
     FIRST_RUN,
   );

@@ -8,8 +8,6 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -21,6 +19,7 @@ import { UsageError } from '../../harness/errors.ts';
 import { RegistryReady } from '../../harness/registry/registry-ready.ts';
 import { checkReportDestinations, writeReports } from '../../harness/report/write.ts';
 import type { RunReport } from '../../harness/result/model.ts';
+import { settle, startLoopbackServer, type LoopbackServer } from '../support/loopback-server.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -33,24 +32,6 @@ afterEach(() => {
   vi.useRealTimers();
   vi.unstubAllEnvs();
 });
-
-/** Settles the work, moving the fake clock to the next timer only while nothing else is pending (sockets and files are real). */
-async function settle<T>(work: Promise<T>): Promise<T> {
-  let done = false;
-  work.then(
-    () => {
-      done = true;
-    },
-    () => {
-      done = true;
-    },
-  );
-  while (!done) {
-    if (vi.getTimerCount() > 0) await vi.advanceTimersToNextTimerAsync();
-    else await new Promise((resolve) => setImmediate(resolve));
-  }
-  return work;
-}
 
 describe('the bounds and their variables, read in one place', () => {
   test('defaults: 60 s, 15 min, 30 s, 60 s; one naming scheme', () => {
@@ -104,22 +85,18 @@ describe('the command line says a malformed bound first', () => {
 });
 
 describe("the run registry's readiness (registry-ready.ts), bounded by MULTIARCH_HARNESS_REGISTRY_READY_TIMEOUT_MS", () => {
-  let starting: Server;
+  let starting: LoopbackServer;
   let port: number;
   let asked = 0;
   beforeAll(async () => {
     // Answers every question as a registry that never finishes starting: 503.
-    starting = createServer((_req, res) => {
+    starting = await startLoopbackServer((_req, res) => {
       asked++;
       res.writeHead(503).end('{}');
     });
-    await new Promise<void>((resolve) => starting.listen(0, '127.0.0.1', resolve));
-    port = (starting.address() as AddressInfo).port;
+    port = starting.port;
   });
-  afterAll(async () => {
-    starting.closeAllConnections();
-    await new Promise<void>((resolve) => starting.close(() => resolve()));
-  });
+  afterAll(() => starting.close());
 
   test('the variable is the start-up timeout, and passing it is the end of one sentence that names it', async () => {
     vi.stubEnv('MULTIARCH_HARNESS_REGISTRY_READY_TIMEOUT_MS', '1000');

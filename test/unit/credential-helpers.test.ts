@@ -8,14 +8,13 @@
  * credentials (a registry that needs none is read without, as `docker pull` does).
  */
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { EnvironmentError } from '../../harness/errors.ts';
 import { RegistryClient } from '../../harness/registry/client.ts';
 import { findCredentials } from '../../harness/registry/credentials.ts';
+import { startLoopbackServer, type LoopbackServer } from '../support/loopback-server.ts';
 
 let dir: string;
 let bin: string;
@@ -59,7 +58,7 @@ async function asked(): Promise<string[]> {
 }
 
 /** A registry on 127.0.0.1 with Basic auth: it takes only the special helper's credentials; `public` needs none. */
-let registry: Server;
+let registry: LoopbackServer;
 let address: string;
 
 beforeAll(async () => {
@@ -69,7 +68,7 @@ beforeAll(async () => {
   log = join(dir, 'asked.log');
   await mkdir(bin);
   await mkdir(config);
-  registry = createServer((req, res) => {
+  registry = await startLoopbackServer((req, res) => {
     const want = `Basic ${Buffer.from('special-user:special-secret').toString('base64')}`;
     if (req.headers.authorization !== want && !req.url?.startsWith('/v2/public/')) {
       res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="mah unit"' }).end('{}');
@@ -77,8 +76,7 @@ beforeAll(async () => {
     }
     res.writeHead(200, { 'Content-Type': 'application/vnd.oci.image.index.v1+json' }).end('{"schemaVersion":2,"manifests":[]}');
   });
-  await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
-  address = `127.0.0.1:${(registry.address() as AddressInfo).port}`;
+  address = registry.address;
   await writeHelper(
     'mah-store',
     helperScript('mah-store', {
@@ -96,8 +94,7 @@ beforeAll(async () => {
   await writeHelper('mah-not-json', '#!/bin/sh\ncat >/dev/null\necho hello\n');
 });
 afterAll(async () => {
-  registry.closeAllConnections();
-  await new Promise<void>((resolve) => registry.close(() => resolve()));
+  await registry.close();
   await rm(dir, { recursive: true, force: true });
 });
 

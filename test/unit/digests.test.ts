@@ -3,12 +3,11 @@
 // on 127.0.0.1 that serves what it likes.
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { RegistryClient } from '../../harness/registry/client.ts';
+import { startLoopbackServer, type LoopbackServer } from '../support/loopback-server.ts';
 
 const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const config = Buffer.from('{"architecture":"arm64","os":"linux"}');
@@ -23,11 +22,11 @@ const manifest = Buffer.from(
 );
 /** What the server serves for each digest: the honest content, or another one. */
 const served = new Map<string, Buffer>();
-let server: http.Server;
+let server: LoopbackServer;
 let client: RegistryClient;
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
+  server = await startLoopbackServer((req, res) => {
     const m = /^\/v2\/repo\/(manifests|blobs)\/(.+)$/.exec(req.url ?? '');
     const body = m ? served.get(m[2]!) : undefined;
     if (!body) return res.writeHead(404).end();
@@ -37,13 +36,12 @@ beforeAll(async () => {
     if (m![2] === 'latest') headers['docker-content-digest'] = sha(manifest);
     res.writeHead(200, headers).end(body);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  client = new RegistryClient(`127.0.0.1:${(server.address() as AddressInfo).port}`, 'repo', {
+  client = new RegistryClient(server.address, 'repo', {
     credentials: { username: '', password: '' },
   });
 });
 
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(() => server.close());
 
 describe('digests', () => {
   test('honest content passes, and a manifest fetched by tag is checked against the digest the registry states', async () => {

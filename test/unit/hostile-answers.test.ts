@@ -10,25 +10,23 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
-import { EnvironmentError } from '../../harness/errors.ts';
 import { withBlobCache } from '../../harness/registry/blob-cache.ts';
 import { MAX_JSON_BYTES, RegistryClient, type ImageSource } from '../../harness/registry/client.ts';
 import { MIN_BYTES_PER_STALL } from '../../harness/registry/http.ts';
+import { sentence as oneSentence, startLoopbackServer, type LoopbackServer } from '../support/loopback-server.ts';
 
 const KiB = 1024;
 const BLOB = Buffer.alloc(64 * KiB, 0x42);
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const BLOB_DIGEST = sha(BLOB);
 
-let server: Server;
+let server: LoopbackServer;
 let registry: string;
 let dir: string;
-const sockets = new Set<Socket>();
 /** Per repository: bytes the server wrote, and whether the client closed the connection. */
 const served = new Map<string, { written: number; closed: boolean }>();
 
@@ -107,17 +105,11 @@ function route(req: IncomingMessage, res: ServerResponse): void {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mah-hostile-answers-'));
-  server = createServer(route);
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  registry = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startLoopbackServer(route);
+  registry = server.address;
 });
 afterAll(async () => {
-  for (const s of sockets) s.destroy();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await server.close();
   await rm(dir, { recursive: true, force: true });
 });
 beforeEach(() => {
@@ -129,36 +121,8 @@ afterEach(() => {
   vi.unstubAllEnvs();
 });
 
-/** Settles the work, moving the fake clock to the next pause only while nothing else is pending. */
-async function settle<T>(work: Promise<T>): Promise<T> {
-  let done = false;
-  work.then(
-    () => {
-      done = true;
-    },
-    () => {
-      done = true;
-    },
-  );
-  while (!done) {
-    if (vi.getTimerCount() > 0) await vi.advanceTimersToNextTimerAsync();
-    else await new Promise((resolve) => setImmediate(resolve));
-  }
-  return work;
-}
-
 /** The one sentence the work fails with (an EnvironmentError: no line break, a final stop). */
-async function sentence(work: Promise<unknown>): Promise<string> {
-  const err = await settle(work).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(EnvironmentError);
-  const message = (err as Error).message;
-  expect(message).not.toMatch(/\n/);
-  expect(message).toMatch(/\.$/);
-  return message;
-}
+const sentence = (work: Promise<unknown>) => oneSentence(work, /\.$/);
 
 async function closed(repository: string): Promise<void> {
   while (!served.get(repository)?.closed) await new Promise((resolve) => setImmediate(resolve));

@@ -9,26 +9,24 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
-import { EnvironmentError } from '../../harness/errors.ts';
 import { MAX_JSON_BYTES, RegistryClient } from '../../harness/registry/client.ts';
 import { HttpFailure, httpDownload, httpRequest } from '../../harness/registry/http.ts';
+import { sentence, settle, startLoopbackServer, type LoopbackServer } from '../support/loopback-server.ts';
 
 const MiB = 1024 * 1024;
 const LAYER = Buffer.alloc(6 * MiB, 7); // larger than the cap: layers are not capped
 const LAYER_DIGEST = `sha256:${createHash('sha256').update(LAYER).digest('hex')}`;
 
-let server: Server;
+let server: LoopbackServer;
 let registry: string; // 127.0.0.1:PORT
 let dir: string;
 /** Requests per repository; and, for the endless answer, whether its connection closed and how much was written. */
 const asked = new Map<string, number>();
 const endless = { written: 0, closed: false };
-const sockets = new Set<Socket>();
 
 function route(req: IncomingMessage, res: ServerResponse): void {
   const repository = /^\/v2\/([^/]+)\//.exec(req.url ?? '')?.[1] ?? '';
@@ -75,17 +73,11 @@ function route(req: IncomingMessage, res: ServerResponse): void {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mah-registry-http-'));
-  server = createServer(route);
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  registry = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startLoopbackServer(route);
+  registry = server.address;
 });
 afterAll(async () => {
-  for (const s of sockets) s.destroy();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await server.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -100,37 +92,6 @@ afterEach(() => {
   vi.useRealTimers();
   vi.unstubAllEnvs();
 });
-
-/** Settles the promise, moving the fake clock to the next pause only while nothing else is pending (a request on its way is real I/O). */
-async function settle<T>(work: Promise<T>): Promise<T> {
-  let done = false;
-  work.then(
-    () => {
-      done = true;
-    },
-    () => {
-      done = true;
-    },
-  );
-  while (!done) {
-    if (vi.getTimerCount() > 0) await vi.advanceTimersToNextTimerAsync();
-    else await new Promise((resolve) => setImmediate(resolve));
-  }
-  return work;
-}
-
-/** The error the promise rejects with: an EnvironmentError of one sentence (no line breaks, one final stop). */
-async function sentence(work: Promise<unknown>): Promise<string> {
-  const err = await settle(work).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(EnvironmentError);
-  const message = (err as Error).message;
-  expect(message).not.toMatch(/\n/);
-  expect(message).toMatch(/[.?]$/);
-  return message;
-}
 
 const client = (repository: string, host = registry) => new RegistryClient(host, repository);
 const re = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
@@ -171,10 +132,9 @@ describe('manifests and configs are read with a bound', () => {
 
 describe('a registry failure says what happened', () => {
   test('nothing listens: refused', async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const gone = `127.0.0.1:${(closed.address() as AddressInfo).port}`;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const closed = await startLoopbackServer();
+    const gone = closed.address;
+    await closed.close();
     expect(await sentence(client('x', gone).manifest('latest'))).toBe(
       `The registry ${gone} cannot be reached (ECONNREFUSED): nothing listens on ${gone}.`,
     );
@@ -234,22 +194,20 @@ describe('a registry failure says what happened', () => {
 });
 
 describe('http.ts: silence, before an answer and in the middle of one', () => {
-  let quiet: Server;
+  let quiet: LoopbackServer;
   let address: string;
   beforeAll(async () => {
-    quiet = createServer((req, res) => {
+    quiet = await startLoopbackServer((req, res) => {
       if (req.url === '/half') {
         res.writeHead(200, { 'Content-Length': '100' });
         res.write(Buffer.alloc(10));
       }
       // Otherwise: connected, and nothing is said.
     });
-    await new Promise<void>((resolve) => quiet.listen(0, '127.0.0.1', resolve));
-    address = `127.0.0.1:${(quiet.address() as AddressInfo).port}`;
+    address = quiet.address;
   });
   afterAll(async () => {
-    quiet.closeAllConnections();
-    await new Promise<void>((resolve) => quiet.close(() => resolve()));
+    await quiet.close();
   });
 
   test('connected, and no answer: a timeout after the connection; cut off: how much came, and that it went silent', async () => {

@@ -3,24 +3,22 @@
  * else, or nothing listening, is asked again until the start-up timeout, which is one error. The
  * pauses between questions and the timeout run on a fake clock; the questions are real requests.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { RegistryReady, registryAnswers } from '../../harness/registry/registry-ready.ts';
+import { settle, startLoopbackServer, type LoopbackServer } from '../support/loopback-server.ts';
 
-let server: Server;
+let server: LoopbackServer;
 let port: number;
 let asked = 0;
 beforeAll(async () => {
   // Not ready for its first two questions (a registry still starting answers 503), then the API's 200.
-  server = createServer((req, res) => {
+  server = await startLoopbackServer((req, res) => {
     asked++;
     res.writeHead(req.url === '/v2/' && asked > 2 ? 200 : 503).end('{}');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
+  port = server.port;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => server.close());
 
 beforeEach(() => {
   // Only the clock and the pauses: the sockets' own I/O stays real.
@@ -29,27 +27,6 @@ beforeEach(() => {
 afterEach(() => {
   vi.useRealTimers();
 });
-
-/**
- * Settles the wait: the fake clock moves to the next pause only while the wait sleeps (a pause is
- * pending), never while a request is on its way; meanwhile the real event loop turns.
- */
-async function settle<T>(wait: Promise<T>): Promise<T> {
-  let done = false;
-  wait.then(
-    () => {
-      done = true;
-    },
-    () => {
-      done = true;
-    },
-  );
-  while (!done) {
-    if (vi.getTimerCount() > 0) await vi.advanceTimersToNextTimerAsync();
-    else await new Promise((resolve) => setImmediate(resolve));
-  }
-  return wait;
-}
 
 const bound = (p: number) => ({ getBinding: (containerPort: number) => (containerPort === 5000 ? p : -1) });
 
@@ -63,10 +40,9 @@ describe('the run registry is ready', () => {
   });
 
   test('nothing listening is not ready, and the start-up timeout is one error', async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const gone = (closed.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const closed = await startLoopbackServer();
+    const gone = closed.port;
+    await closed.close();
     expect(await registryAnswers('127.0.0.1', gone)).toBe(false);
     const wait = new RegistryReady(5000, '127.0.0.1').withStartupTimeout(500);
     expect(wait.isStartupTimeoutSet()).toBe(true);

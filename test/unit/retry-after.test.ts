@@ -6,13 +6,13 @@
  * fake (the time that passed is the fake clock's, exactly), the sockets real.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { EnvironmentError } from '../../harness/errors.ts';
 import { RegistryClient, RETRY_AFTER_MAX_MS, retryAfterMs } from '../../harness/registry/client.ts';
+import { settle, startLoopbackServer, type LoopbackServer } from '../support/loopback-server.ts';
 
 const INDEX = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] });
 /** A whole second, so that an HTTP-date (whole seconds) names exactly the pause meant. */
@@ -41,18 +41,16 @@ function route(req: IncomingMessage, res: ServerResponse): void {
   res.writeHead(200, { 'Content-Type': 'application/vnd.oci.image.index.v1+json' }).end(INDEX);
 }
 
-let server: Server;
+let server: LoopbackServer;
 let registry: string;
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mah-retry-after-'));
-  server = createServer(route);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  registry = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startLoopbackServer(route);
+  registry = server.address;
 });
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await server.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -67,24 +65,6 @@ afterEach(() => {
   vi.useRealTimers();
   vi.unstubAllEnvs();
 });
-
-/** Settles the work, moving the fake clock to the next pause only while nothing else is pending (a request on its way is real I/O). */
-async function settle<T>(work: Promise<T>): Promise<T> {
-  let done = false;
-  work.then(
-    () => {
-      done = true;
-    },
-    () => {
-      done = true;
-    },
-  );
-  while (!done) {
-    if (vi.getTimerCount() > 0) await vi.advanceTimersToNextTimerAsync();
-    else await new Promise((resolve) => setImmediate(resolve));
-  }
-  return work;
-}
 
 /** The manifest's read, and how long it took on the fake clock. */
 async function timedManifest(repository: string): Promise<{ waitedMs: number; outcome: unknown }> {

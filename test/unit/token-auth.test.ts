@@ -9,13 +9,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
-import { EnvironmentError } from '../../harness/errors.ts';
 import { RegistryClient } from '../../harness/registry/client.ts';
+import { sentence as oneSentence, settle, startLoopbackServer, type LoopbackServer } from '../support/loopback-server.ts';
 
 const USER = 'mah-unit';
 const PASSWORD = `pw-${randomBytes(8).toString('hex')}`;
@@ -40,7 +39,7 @@ let tokenServiceBusy: number[] = [];
 /** How many requests a token is good for (1: it "expires" after one). */
 let tokenUses = 100;
 
-let server: Server;
+let server: LoopbackServer;
 let registry: string;
 let dir: string;
 
@@ -112,13 +111,11 @@ function route(req: IncomingMessage, res: ServerResponse): void {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mah-token-auth-'));
-  server = createServer(route);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  registry = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startLoopbackServer(route);
+  registry = server.address;
 });
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await server.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -138,33 +135,9 @@ afterEach(() => {
   vi.unstubAllEnvs();
 });
 
-async function settle<T>(work: Promise<T>): Promise<T> {
-  let done = false;
-  work.then(
-    () => {
-      done = true;
-    },
-    () => {
-      done = true;
-    },
-  );
-  while (!done) {
-    if (vi.getTimerCount() > 0) await vi.advanceTimersToNextTimerAsync();
-    else await new Promise((resolve) => setImmediate(resolve));
-  }
-  return work;
-}
-
 /** The one-sentence EnvironmentError the work fails with, checked to hold no credential. */
 async function sentence(work: Promise<unknown>): Promise<string> {
-  const err = await settle(work).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(EnvironmentError);
-  const message = (err as Error).message;
-  expect(message).not.toMatch(/\n/);
-  expect(message).toMatch(/[.?]$/);
+  const message = await oneSentence(work);
   for (const secret of [PASSWORD, Buffer.from(`${USER}:${PASSWORD}`).toString('base64')]) expect(message).not.toContain(secret);
   return message;
 }
@@ -237,23 +210,21 @@ describe('refused: one sentence, no credential in it', () => {
   });
 
   test('a realm that is neither HTTPS nor on this machine gets no credentials', async () => {
-    const elsewhere = createServer((_req, res) => {
+    const elsewhere = await startLoopbackServer((_req, res) => {
       res
         .writeHead(401, {
           'WWW-Authenticate': `Bearer realm="http://auth.example.invalid/token",service="${SERVICE}",scope="repository:app:pull"`,
         })
         .end('{}');
     });
-    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
-    const address = `127.0.0.1:${(elsewhere.address() as AddressInfo).port}`;
+    const address = elsewhere.address;
     try {
       const message = await sentence(new RegistryClient(address, 'app', { credentials: right }).manifest('latest'));
       expect(message).toBe(
         `${address} asks for credentials at http://auth.example.invalid, which is not HTTPS: the harness does not send them there.`,
       );
     } finally {
-      elsewhere.closeAllConnections();
-      await new Promise<void>((resolve) => elsewhere.close(() => resolve()));
+      await elsewhere.close();
     }
   });
 });
