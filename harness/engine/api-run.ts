@@ -10,7 +10,6 @@
  */
 import type { Duplex } from 'node:stream';
 import type { BindMount } from './none-network.ts';
-import type { Hang } from './hang-watchdog.ts';
 import { EngineApiError, engineJson, engineRequest, engineStatus, engineUpgrade, responseJson } from './engine-api.ts';
 
 export interface ContainerSpec {
@@ -37,8 +36,7 @@ export interface ContainerSpec {
   onCreated?: (id: string) => void;
 }
 
-/** What a container did: the run check's, a second opinion's, a structure test command's. */
-export interface ContainerResult {
+export interface ContainerRun {
   /** The engine refused to create the container (a 4xx answer): its words. The program did not run. */
   refused?: string;
   exitCode: number | undefined;
@@ -46,8 +44,6 @@ export interface ContainerResult {
   stderr: string;
   durationMs: number;
   timedOut: boolean;
-  /** The run showed no progress under QEMU and was stopped. */
-  hung?: Hang;
 }
 
 /** The exit code `docker run` gives a container that could not start, from the engine's message (run.go, runStartContainerErr). */
@@ -89,7 +85,7 @@ export function forceRemove(id: string): Promise<unknown> {
   return engineStatus('DELETE', `/containers/${id}`, { query: { force: 'true' } }).catch(() => undefined);
 }
 
-export async function runContainer(spec: ContainerSpec): Promise<ContainerResult> {
+export async function runContainer(spec: ContainerSpec): Promise<ContainerRun> {
   const started = performance.now();
   const took = () => Math.round(performance.now() - started);
   let id: string;

@@ -111,8 +111,7 @@ export interface StepResult {
 
 type ScenarioKind = 'build' | 'verify' | 'steps';
 
-/** One session's report: what the JSON report holds and every reporter reads. */
-export interface SessionReport {
+export interface RunReport {
   schemaVersion: 1;
   /** "build": a scenario built and pushed the image; "verify": an existing image was checked; "steps": article steps. */
   kind: ScenarioKind;
@@ -204,7 +203,7 @@ export function summarize(
   platforms: readonly PlatformResult[],
   steps: readonly StepResult[] = [],
   failures: readonly string[] = [],
-): SessionReport['summary'] {
+): RunReport['summary'] {
   const xfailed = platforms.filter((r) => r.status === 'xfail').length;
   const xpassed = platforms.filter((r) => r.status === 'xpass').length;
   return {
@@ -226,7 +225,7 @@ export function conclude(
   platforms: readonly PlatformResult[],
   steps: readonly StepResult[] = [],
   nothingBecause?: string,
-): Pick<SessionReport, 'summary' | 'failures'> {
+): Pick<RunReport, 'summary' | 'failures'> {
   const failures =
     platforms.length || steps.length
       ? []
