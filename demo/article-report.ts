@@ -4,7 +4,7 @@
  * and why this engine differs. A section no scenario covers is listed as not reproduced.
  */
 import { markdownCell } from '../harness/report/markdown.ts';
-import type { RunReport } from '../harness/result/model.ts';
+import type { SessionReport } from '../harness/result/model.ts';
 
 /** The article's sections that show a command or an output (and 1.4.2, which it only describes), with their titles. */
 export const ARTICLE_SECTIONS: ReadonlyArray<[string, string]> = [
@@ -33,7 +33,7 @@ export const ARTICLE_SECTIONS: ReadonlyArray<[string, string]> = [
 ];
 
 /** Which article sections a report covers. */
-function sectionsOf(r: RunReport): string[] {
+function sectionsOf(r: SessionReport): string[] {
   if (r.steps?.length) return [...new Set(r.steps.map((s) => s.section))];
   return r.article ? r.article.split(/,\s*/) : [];
 }
@@ -54,7 +54,11 @@ export interface DemoSummary {
  */
 const SHARED_STEP_MS = 1000;
 
-export function qemuToCrossRatio(reports: readonly RunReport[], qemuScenario: string, crossScenario: string): DemoSummary['qemuToCross'] {
+export function qemuToCrossRatio(
+  reports: readonly SessionReport[],
+  qemuScenario: string,
+  crossScenario: string,
+): DemoSummary['qemuToCross'] {
   const q = reports.find((r) => r.scenario === qemuScenario);
   const c = reports.find((r) => r.scenario === crossScenario);
   if (!q || !c) return undefined;
@@ -64,12 +68,12 @@ export function qemuToCrossRatio(reports: readonly RunReport[], qemuScenario: st
   const shared = both.filter((p) => crossMs(p)! < SHARED_STEP_MS);
   const platforms = both.filter((p) => !shared.includes(p));
   if (platforms.length === 0) return undefined;
-  const sum = (r: RunReport) => r.platforms.filter((p) => platforms.includes(p.platform)).reduce((n, p) => n + (p.buildMs ?? 0), 0);
+  const sum = (r: SessionReport) => r.platforms.filter((p) => platforms.includes(p.platform)).reduce((n, p) => n + (p.buildMs ?? 0), 0);
   const [qemu, cross] = [sum(q), sum(c)];
   return { ratio: qemu / cross, qemuMs: qemu, crossMs: cross, platforms, shared };
 }
 
-export function renderArticleReport(reports: readonly RunReport[], summary: DemoSummary): string {
+export function renderArticleReport(reports: readonly SessionReport[], summary: DemoSummary): string {
   const out = [
     '# The article, reproduced',
     '',

@@ -11,7 +11,7 @@ import { printAndWriteReports } from '../harness/cli/output.ts';
 import { progressPrinter } from '../harness/cli/progress.ts';
 import { packageRoot } from '../harness/cli/version.ts';
 import { EnvironmentError } from '../harness/errors.ts';
-import type { RunReport } from '../harness/result/model.ts';
+import type { SessionReport } from '../harness/result/model.ts';
 import { loadScenario, privilegedRefusal } from '../harness/scenario/define.ts';
 import { runScenario } from '../harness/scenario/run-scenario.ts';
 import { qemuToCrossRatio, renderArticleReport, type DemoSummary } from './article-report.ts';
@@ -47,7 +47,7 @@ export async function demoCommand(args: string[]): Promise<number> {
   if (!specs.some((s) => s.name === 'json')) specs.push({ name: 'json', file: 'reports/demo.json' });
   await checkReportDestinations([...specs, { name: 'markdown', file: 'reports/demo-article.md' }], 'demo');
   const files = new Set(await readdir(SCENARIO_DIR));
-  const reports: RunReport[] = [];
+  const reports: SessionReport[] = [];
   const notRun: NonNullable<DemoSummary['notRun']> = [];
   for (const name of DEMO_ORDER) {
     if (!files.has(`${name}.ts`)) throw new EnvironmentError(`the demo scenario ${name}.ts is missing from ${SCENARIO_DIR}.`);

@@ -2,6 +2,8 @@
  * The public API: what a user's scenarios and code, the vitest helpers, and this repository's own
  * scenarios import. Nothing outside this list is promised to stay.
  */
+import type { SessionOptions } from './scenario/run-scenario.ts';
+import type { SessionReport } from './result/model.ts';
 // Scenarios: define, load, run.
 export {
   defineScenario,
@@ -12,7 +14,7 @@ export {
   type StepsScenario,
   type VerifyScenario,
 } from './scenario/define.ts';
-export { runScenario, type RunOptions } from './scenario/run-scenario.ts';
+export { runScenario, type SessionOptions } from './scenario/run-scenario.ts';
 export type { Step, StepsContext, StepVerifyOptions } from './scenario/steps.ts';
 // Platforms, how this host runs them, and what they must print.
 export {
@@ -39,10 +41,15 @@ export type { PlacedNode } from './checks/placement.ts';
 export { readElf, type ElfInfo } from './image/elf.ts';
 export { checkBinary } from './image/binary-rules.ts';
 // Results and reporters.
-export { CHECK_NAMES, type CheckName, type CheckResult, type PlatformResult, type RunReport, type StepResult } from './result/model.ts';
+export { CHECK_NAMES, type CheckName, type CheckResult, type PlatformResult, type SessionReport, type StepResult } from './result/model.ts';
 export { renderHtml } from './report/html.ts';
 export { renderJUnit } from './report/junit.ts';
 export { renderMarkdown } from './report/markdown.ts';
 export { renderTerminal } from './report/terminal.ts';
 // Errors the harness reports as one sentence.
 export { HarnessError, UsageError, EnvironmentError } from './errors.ts';
+// The old names ("run" named the whole invocation; it is a session now), kept for one release.
+/** @deprecated use SessionOptions */
+export type RunOptions = SessionOptions;
+/** @deprecated use SessionReport */
+export type RunReport = SessionReport;

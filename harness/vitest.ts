@@ -11,11 +11,11 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import type { Expectation } from './platform/expectations.ts';
 import { formatPlatform, parsePlatform, type Platform } from './platform/platform.ts';
-import type { RunReport } from './result/model.ts';
-import { runScenario, type RunOptions } from './scenario/run-scenario.ts';
+import type { SessionReport } from './result/model.ts';
+import { runScenario, type SessionOptions } from './scenario/run-scenario.ts';
 import type { Scenario, VerifyScenario } from './scenario/define.ts';
 
-export interface DescribeOptions extends RunOptions {
+export interface DescribeOptions extends SessionOptions {
   /** Time the whole scenario may take (build included). Default 45 minutes. */
   timeoutMs?: number;
 }
@@ -26,7 +26,7 @@ export function describeScenario(scenario: Scenario, options: DescribeOptions = 
     throw new Error(`describeScenario(${scenario.name}) needs the platforms up front: give the scenario or the options a platform list.`);
   }
   describe(scenario.title, () => {
-    let report: RunReport | undefined;
+    let report: SessionReport | undefined;
     beforeAll(
       async () => {
         report = await runScenario(scenario, options);

@@ -7,7 +7,7 @@
  * are unknown, not gone, and diff() leaves that kind out.
  */
 import { $ } from 'zx';
-import { PID_LABEL, RUN_LABEL } from '../../harness/engine/session.ts';
+import { PID_LABEL, SESSION_LABEL } from '../../harness/engine/session.ts';
 
 type ItemKind = 'container' | 'network' | 'volume' | 'image' | 'builder' | 'record' | 'scratch';
 
@@ -75,9 +75,14 @@ async function readKind(target: EngineTarget, kind: ItemKind): Promise<Item[] | 
   const $d = docker(target);
   switch (kind) {
     case 'container': {
-      const format = ['{{.ID}}', '{{.Names}}', '{{.Image}}', '{{.State}}', `{{.Label "${RUN_LABEL}"}}`, `{{.Label "${PID_LABEL}"}}`].join(
-        '\t',
-      );
+      const format = [
+        '{{.ID}}',
+        '{{.Names}}',
+        '{{.Image}}',
+        '{{.State}}',
+        `{{.Label "${SESSION_LABEL}"}}`,
+        `{{.Label "${PID_LABEL}"}}`,
+      ].join('\t');
       const r = await $d`docker ps -a --no-trunc --format ${format}`;
       if (r.exitCode !== 0) return undefined;
       return rows(r.stdout).map(([id = '', name = '', image = '', state = '', run = '', pid = '']) =>
@@ -89,7 +94,7 @@ async function readKind(target: EngineTarget, kind: ItemKind): Promise<Item[] | 
       );
     }
     case 'network': {
-      const format = ['{{.ID}}', '{{.Name}}', '{{.Driver}}', `{{.Label "${RUN_LABEL}"}}`].join('\t');
+      const format = ['{{.ID}}', '{{.Name}}', '{{.Driver}}', `{{.Label "${SESSION_LABEL}"}}`].join('\t');
       const r = await $d`docker network ls --no-trunc --format ${format}`;
       if (r.exitCode !== 0) return undefined;
       return rows(r.stdout).map(([id = '', name = '', driver = '', run = '']) =>
@@ -97,7 +102,7 @@ async function readKind(target: EngineTarget, kind: ItemKind): Promise<Item[] | 
       );
     }
     case 'volume': {
-      const format = ['{{.Name}}', '{{.Driver}}', `{{.Label "${RUN_LABEL}"}}`].join('\t');
+      const format = ['{{.Name}}', '{{.Driver}}', `{{.Label "${SESSION_LABEL}"}}`].join('\t');
       const r = await $d`docker volume ls --format ${format}`;
       if (r.exitCode !== 0) return undefined;
       return rows(r.stdout).map(([name = '', driver = '', run = '']) =>

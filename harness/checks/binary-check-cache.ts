@@ -28,7 +28,7 @@ import type { CheckResult } from '../result/model.ts';
 import { stateDir, writeStateFile } from '../state-dir.ts';
 
 /** What a reused verdict carries: the check's result and what the run check may need (a second opinion's command line). */
-export interface BinaryVerdict {
+export interface KeptVerdict {
   result: CheckResult;
   summary?: string;
   elfFiles?: number;
@@ -36,7 +36,7 @@ export interface BinaryVerdict {
   binary?: Pick<EntryBinary, 'command' | 'argv' | 'path' | 'chain'>;
 }
 
-export interface BinaryVerdictKey {
+export interface KeptVerdictKey {
   /** The layers' digests, in order. */
   layers: readonly string[];
   /** What the check reads of the image config's `config` object: Entrypoint, Cmd, Env, WorkingDir. */
@@ -57,7 +57,7 @@ function cacheDir(): string {
   return join(stateDir(), 'verdicts');
 }
 
-async function fileOf(k: BinaryVerdictKey): Promise<string> {
+async function fileOf(k: KeptVerdictKey): Promise<string> {
   const identity = JSON.stringify({
     code: await harnessCodeId(),
     layers: k.layers,
@@ -73,13 +73,13 @@ async function fileOf(k: BinaryVerdictKey): Promise<string> {
 }
 
 /** A verdict reached before for exactly this key, its message saying it was reused; undefined when there is none. */
-export async function reusedVerdict(k: BinaryVerdictKey): Promise<BinaryVerdict | undefined> {
+export async function reusedVerdict(k: KeptVerdictKey): Promise<KeptVerdict | undefined> {
   if (!enabled()) return undefined;
   const file = await fileOf(k);
   const text = await readFile(file, 'utf8').catch(() => undefined);
   if (!text) return undefined;
   try {
-    const stored = JSON.parse(text) as BinaryVerdict & { judgedAt: string };
+    const stored = JSON.parse(text) as KeptVerdict & { judgedAt: string };
     const now = new Date();
     await utimes(file, now, now).catch(() => undefined);
     const note = `reused: the harness judged the same layers and entry settings at ${stored.judgedAt}`;
@@ -91,7 +91,7 @@ export async function reusedVerdict(k: BinaryVerdictKey): Promise<BinaryVerdict 
 }
 
 /** Keeps a verdict for next time (never a check that could not read the image: that may pass later). */
-export async function keepVerdict(k: BinaryVerdictKey, v: BinaryVerdict & { readable: boolean }): Promise<void> {
+export async function keepVerdict(k: KeptVerdictKey, v: KeptVerdict & { readable: boolean }): Promise<void> {
   if (!enabled() || !v.readable) return;
   const file = await fileOf(k);
   const { readable: _, ...verdict } = v;

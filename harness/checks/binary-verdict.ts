@@ -7,7 +7,7 @@
  */
 import type { FetchedManifest, ImageConfig } from '../registry/client.ts';
 import { timed } from '../result/phases.ts';
-import { keepVerdict, reusedVerdict, type BinaryVerdict, type BinaryVerdictKey } from './binary-check-cache.ts';
+import { keepVerdict, reusedVerdict, type KeptVerdict, type KeptVerdictKey } from './binary-check-cache.ts';
 import { notReached, type Check, type PlatformContext } from './check.ts';
 
 /**
@@ -21,9 +21,9 @@ function entrySettings(
 }
 
 /** The binary verdict on one platform: reused when the cache has it, else reached from its file system (read once, by the context). */
-export async function judgeEntryBinary(ctx: PlatformContext, manifest: FetchedManifest, config: ImageConfig): Promise<BinaryVerdict> {
+export async function judgeEntryBinary(ctx: PlatformContext, manifest: FetchedManifest, config: ImageConfig): Promise<KeptVerdict> {
   const { request, exec } = ctx;
-  const key: BinaryVerdictKey = {
+  const key: KeptVerdictKey = {
     layers: (manifest.body.layers ?? []).map((l) => l.digest),
     runtimeConfig: entrySettings(config.config),
     exec,

@@ -14,7 +14,7 @@ import type { ImageRef } from '../registry/image-ref.ts';
 import { skip, type CheckName, type CheckResult, type PlatformResult } from '../result/model.ts';
 import type { Progress } from '../result/progress.ts';
 import type { StructureTestFile } from '../structure/test-file.ts';
-import type { BinaryVerdict } from './binary-check-cache.ts';
+import type { KeptVerdict } from './binary-check-cache.ts';
 
 /** What was asked, the same for every platform. */
 export interface VerifyRequest {
@@ -62,7 +62,7 @@ export interface PlatformContext {
   /** The platform's file system, layers read once (the binary check and file tests both read it). */
   filesystem(): Promise<ImageFilesystem | Problem>;
   /** The binary check's verdict, kept or reached now; undefined when its inputs could not be read. */
-  binaryVerdict(): Promise<BinaryVerdict | undefined>;
+  binaryVerdict(): Promise<KeptVerdict | undefined>;
 }
 
 /** What a check found: its result, and the fields of the platform result it fills. */

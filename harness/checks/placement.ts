@@ -19,8 +19,8 @@ export interface Placement {
   /** Undefined: the default engine. */
   node?: EngineNode;
   probe: HostProbe;
-  /** The engine's name in reports. */
-  name: string;
+  /** The engine's name in reports (a node's name, or the default engine's). */
+  engineName: string;
 }
 
 export function placementOf(platform: Platform, probe: HostProbe, nodes: readonly PlacedNode[] = []): Placement {
@@ -29,7 +29,7 @@ export function placementOf(platform: Platform, probe: HostProbe, nodes: readonl
     platform,
   );
   const placed = node ? nodes.find((n) => n.node === node) : undefined;
-  return placed ? { node: placed.node, probe: placed.probe, name: placed.node.name } : { probe, name: defaultEngineName() };
+  return placed ? { node: placed.node, probe: placed.probe, engineName: placed.node.name } : { probe, engineName: defaultEngineName() };
 }
 
 /** How a platform runs where it is placed. */

@@ -5,7 +5,7 @@
  * can never substitute another architecture. No network unless asked (engine/run-network.ts). A crash or hang under QEMU makes the result
  * emulator-suspect and asks another emulator for a second opinion (second-opinion.ts).
  */
-import { BASE_RUN_TIMEOUT_MS, runPinned, type PlatformRun } from '../engine/container.ts';
+import { BASE_CONTAINER_TIMEOUT_MS, runPinned, type ContainerResult } from '../engine/container.ts';
 import { DockerError } from '../engine/docker.ts';
 import { EngineApiError } from '../engine/engine-api.ts';
 import { formatPlatform } from '../platform/platform.ts';
@@ -27,12 +27,12 @@ async function checkRun(o: RunCheckInput): Promise<{ result: CheckResult; findin
     };
   }
   o.onProgress?.(`running ${name} (${exec.mode})`, { platform: name, state: `running (${exec.mode})` });
-  const timeoutMs = BASE_RUN_TIMEOUT_MS * exec.timeoutFactor;
+  const timeoutMs = BASE_CONTAINER_TIMEOUT_MS * exec.timeoutFactor;
   const watch =
     exec.mode === 'qemu' && exec.emulator && o.probe.engineIsLocal
       ? { handler: exec.emulator.handler, interpreter: exec.emulator.interpreter }
       : undefined;
-  let run: PlatformRun;
+  let run: ContainerResult;
   try {
     run = await runPinned(o.ctx, o.image, exec.platform, {
       timeoutMs,
@@ -62,7 +62,7 @@ async function checkRun(o: RunCheckInput): Promise<{ result: CheckResult; findin
 }
 
 /** A crash (a fatal signal, or a runtime's crash report) or a hang: what a faulty emulator looks like. */
-function emulatorTrouble(run: PlatformRun): boolean {
+function emulatorTrouble(run: ContainerResult): boolean {
   if (run.hung || run.timedOut) return true;
   return looksLikeCrash(run.exitCode, run.stderr);
 }

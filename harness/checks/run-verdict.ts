@@ -4,7 +4,7 @@
  */
 import { CRASH_CODES } from '../engine/crash-signs.ts';
 import type { Session } from '../engine/session.ts';
-import type { PlatformRun } from '../engine/container.ts';
+import type { ContainerResult } from '../engine/container.ts';
 import type { HostProbe } from '../host/probe.ts';
 import type { EntryBinary } from '../image/filesystem.ts';
 import type { PlatformExecution } from '../platform/execution-mode.ts';
@@ -45,7 +45,7 @@ export type RunFindings = Pick<
 
 /** The run check for one run: hung, timed out, failed, or printed what was expected. */
 export function judgeRun(
-  run: PlatformRun,
+  run: ContainerResult,
   exec: PlatformExecution,
   expect: Expectation | undefined,
   probe: HostProbe,

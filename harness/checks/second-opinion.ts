@@ -7,14 +7,14 @@
 import { otherEmulators } from '../host/emulators.ts';
 import { formatPlatform } from '../platform/platform.ts';
 import { fail, pass, type CheckResult } from '../result/model.ts';
-import { BASE_RUN_TIMEOUT_MS, runPinned, type PlatformRun } from '../engine/container.ts';
+import { BASE_CONTAINER_TIMEOUT_MS, runPinned, type ContainerResult } from '../engine/container.ts';
 import { emulatorName, judgeRun, type CommandLineOf, type RunCheckInput, type RunFindings } from './run-verdict.ts';
 
 export async function askSecondOpinion(
   o: RunCheckInput,
   findings: RunFindings,
   firstCheck: CheckResult,
-  first: PlatformRun,
+  first: ContainerResult,
 ): Promise<CheckResult> {
   const em = o.exec.emulator!;
   const firstName = emulatorName(em.qemuVersion, em.handler);
@@ -37,7 +37,7 @@ export async function askSecondOpinion(
     platform: formatPlatform(o.exec.platform),
     state: `second opinion (${altName})`,
   });
-  const timeoutMs = BASE_RUN_TIMEOUT_MS * o.exec.timeoutFactor;
+  const timeoutMs = BASE_CONTAINER_TIMEOUT_MS * o.exec.timeoutFactor;
   const second = await runPinned(o.ctx, o.image, o.exec.platform, {
     timeoutMs,
     emulator: { path: alt.path, argv: commandLine(binary) },

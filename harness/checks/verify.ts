@@ -119,7 +119,7 @@ export async function verifyPlatforms(o: VerifyPlatformsOptions): Promise<Platfo
           const placed = placementOf(exec.platform, o.probe, o.nodes);
           const ctx = platformContext({
             session: o.ctx,
-            engineName: placed.name,
+            engineName: placed.engineName,
             probe: placed.probe,
             exec,
             request,

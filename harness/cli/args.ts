@@ -10,7 +10,7 @@ import { parsePlatformList, type Platform } from '../platform/platform.ts';
 import { checkPlacement, parseNodeOption } from '../engine/nodes.ts';
 import { networkName } from '../engine/run-network.ts';
 import { parseReporter, stdoutReporter, type ReporterSpec } from '../report/write.ts';
-import type { RunOptions } from '../scenario/run-scenario.ts';
+import type { SessionOptions } from '../scenario/run-scenario.ts';
 
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 type Parsed<O extends OptionsConfig> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>>;
@@ -53,7 +53,7 @@ export function platformsOption(values: { platform?: string[] | undefined; platf
   return text ? parsePlatformList(text) : undefined;
 }
 
-export function runOptions(
+export function sessionOptions(
   values: {
     platform?: string[] | undefined;
     platforms?: string | undefined;
@@ -65,7 +65,7 @@ export function runOptions(
     network?: string | undefined;
   },
   name: string,
-): RunOptions {
+): SessionOptions {
   const platforms = platformsOption(values);
   const nodes = (values.node ?? []).map(parseNodeOption);
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);

@@ -9,11 +9,11 @@ import { endProgressGroup } from './progress.ts';
 import { isGitHubActions, renderAnnotations } from '../report/github.ts';
 import { renderTerminal } from '../report/terminal.ts';
 import { stdoutReporter, writeReports, type ReporterSpec } from '../report/write.ts';
-import type { RunReport } from '../result/model.ts';
+import type { SessionReport } from '../result/model.ts';
 
 /** 0 when nothing failed, 1 otherwise. */
 export async function printAndWriteReports(
-  reports: RunReport[],
+  reports: SessionReport[],
   specs: ReporterSpec[],
   base: string,
   single: boolean,

@@ -10,6 +10,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { BindMount } from './none-network.ts';
+import type { Hang } from './hang-watchdog.ts';
 import { EngineApiError, engineJson, engineRequest, engineStatus, engineUpgrade, responseJson } from './engine-api.ts';
 
 export interface ContainerSpec {
@@ -36,7 +37,8 @@ export interface ContainerSpec {
   onCreated?: (id: string) => void;
 }
 
-export interface ContainerRun {
+/** What a container did: the run check's, a second opinion's, a structure test command's. */
+export interface ContainerResult {
   /** The engine refused to create the container (a 4xx answer): its words. The program did not run. */
   refused?: string;
   exitCode: number | undefined;
@@ -44,6 +46,8 @@ export interface ContainerRun {
   stderr: string;
   durationMs: number;
   timedOut: boolean;
+  /** The run showed no progress under QEMU and was stopped. */
+  hung?: Hang;
 }
 
 /** The exit code `docker run` gives a container that could not start, from the engine's message (run.go, runStartContainerErr). */
@@ -85,7 +89,7 @@ export function forceRemove(id: string): Promise<unknown> {
   return engineStatus('DELETE', `/containers/${id}`, { query: { force: 'true' } }).catch(() => undefined);
 }
 
-export async function runContainer(spec: ContainerSpec): Promise<ContainerRun> {
+export async function runContainer(spec: ContainerSpec): Promise<ContainerResult> {
   const started = performance.now();
   const took = () => Math.round(performance.now() - started);
   let id: string;

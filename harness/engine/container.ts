@@ -5,11 +5,11 @@
  * MULTIARCH_HANG_SECONDS is a hang: its container is removed and the run says so.
  * A run can also be given another emulator explicitly (a second opinion): the emulator binary is
  * mounted into the container and started as its entrypoint with the program's command line.
- * Commands of container-structure-test files (runCommand) keep the docker CLI: they commit containers.
+ * Commands of container-structure-test files (runTestCommand) keep the docker CLI: they commit containers.
  */
 import { CredentialHelperError, findCredentials } from '../registry/credentials.ts';
 import { EngineApiError, engineJsonLines, engineStatus } from './engine-api.ts';
-import { forceRemove, runContainer, type ContainerRun, type ContainerSpec } from './api-run.ts';
+import { forceRemove, runContainer, type ContainerResult, type ContainerSpec } from './api-run.ts';
 import { engineTakesNetworkFiles, noneNetworkFiles, refusedNetworkFiles } from './none-network.ts';
 import { parseImageRef } from '../registry/image-ref.ts';
 import { EnvironmentError } from '../errors.ts';
@@ -20,17 +20,10 @@ import { HangWatchdog, hangSeconds, type Hang } from './hang-watchdog.ts';
 import type { Session } from './session.ts';
 import { formatPlatform, platformSlug, type Platform } from '../platform/platform.ts';
 
-export interface PlatformRun {
-  exitCode: number | undefined;
-  stdout: string;
-  stderr: string;
-  durationMs: number;
-  timedOut: boolean;
-  /** The run showed no progress under QEMU and was stopped. */
-  hung?: Hang;
-}
+/** A container's result (api-run.ts): the run check's and the structure tests' too. */
+export type { ContainerResult } from './api-run.ts';
 
-export const BASE_RUN_TIMEOUT_MS = 60_000;
+export const BASE_CONTAINER_TIMEOUT_MS = 60_000;
 
 /** Where a second-opinion emulator is mounted inside the container. */
 const EMULATOR_MOUNT = '/.multiarch-harness-emulator';
@@ -123,7 +116,7 @@ export async function pullPinned(ctx: Session, image: string, platform: Platform
   });
 }
 
-export async function runPinned(ctx: Session, image: string, platform: Platform, options: RunPinnedOptions): Promise<PlatformRun> {
+export async function runPinned(ctx: Session, image: string, platform: Platform, options: RunPinnedOptions): Promise<ContainerResult> {
   const name = `${ctx.id}-run-${platformSlug(platform)}-${Math.random().toString(36).slice(2, 7)}`;
   await timed(ctx.phases, 'pull', () =>
     pullPinned(ctx, image, platform, options.present !== undefined ? { present: options.present } : undefined),
@@ -187,7 +180,7 @@ export async function runPinned(ctx: Session, image: string, platform: Platform,
  * the engine's hosts and resolv.conf written for it (none-network.ts); an engine that refuses them
  * runs it again on plain none (it had not started: the refusal comes at its creation).
  */
-async function runOnNetwork(spec: ContainerSpec, localEngine: boolean): Promise<ContainerRun> {
+async function runOnNetwork(spec: ContainerSpec, localEngine: boolean): Promise<ContainerResult> {
   if (spec.network !== 'none' || !localEngine || !engineTakesNetworkFiles()) return runContainer(spec);
   let files: Awaited<ReturnType<typeof noneNetworkFiles>>;
   try {
@@ -206,7 +199,7 @@ async function runOnNetwork(spec: ContainerSpec, localEngine: boolean): Promise<
   }
 }
 
-export interface CommandRunOptions {
+export interface TestCommandOptions {
   /** The whole command line; the image's ENTRYPOINT is cleared, as container-structure-test does. */
   argv: string[];
   /** NAME=value pairs. */
@@ -223,12 +216,12 @@ export interface CommandRunOptions {
  * committed by an earlier setup command). With `commitAs` the container is committed to that
  * reference and removed; the image is recorded before it exists and removed with the session.
  */
-export async function runCommand(
+export async function runTestCommand(
   ctx: Session,
   image: string,
   platform: Platform,
-  o: CommandRunOptions,
-): Promise<PlatformRun & { committedPlatform?: string }> {
+  o: TestCommandOptions,
+): Promise<ContainerResult & { committedPlatform?: string }> {
   if (ctx.closing) throw new EnvironmentError('the run is being cleaned up: nothing more is started.');
   const name = `${ctx.id}-cmd-${platformSlug(platform)}-${Math.random().toString(36).slice(2, 7)}`;
   const args = [

@@ -61,7 +61,7 @@ const liveSessions = new Map<string, Session>();
 
 /** The session of this process whose labels these are, while it runs. */
 export function sessionOfLabels(labels: readonly string[]): Session | undefined {
-  const id = labels.find((l) => l.startsWith(`${RUN_LABEL}=`))?.slice(RUN_LABEL.length + 1);
+  const id = labels.find((l) => l.startsWith(`${SESSION_LABEL}=`))?.slice(SESSION_LABEL.length + 1);
   return id ? liveSessions.get(id) : undefined;
 }
 
@@ -78,7 +78,8 @@ function debug(message: string): void {
   if (process.env.MULTIARCH_DEBUG) console.error(`[debug] ${message}`);
 }
 
-export const RUN_LABEL = 'io.multiarch-harness.run';
+/** The label naming the session a resource belongs to. Its key keeps the old word: sweeps read what older versions labelled. */
+export const SESSION_LABEL = 'io.multiarch-harness.run';
 export const PID_LABEL = 'io.multiarch-harness.pid';
 
 /** `--label k=v` arguments for docker commands, from `k=v` labels. */
@@ -99,7 +100,7 @@ export class Session {
   }
 
   get labels(): string[] {
-    return [`${RUN_LABEL}=${this.id}`, `${PID_LABEL}=${process.pid}`];
+    return [`${SESSION_LABEL}=${this.id}`, `${PID_LABEL}=${process.pid}`];
   }
 
   get labelRecord(): Record<string, string> {
@@ -185,10 +186,10 @@ export class Session {
         problems.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
-    debug(`cleanup: removing what carries ${RUN_LABEL}=${this.id}`);
+    debug(`cleanup: removing what carries ${SESSION_LABEL}=${this.id}`);
     const everywhere = async () => {
-      await removeLabelled(`${RUN_LABEL}=${this.id}`);
-      for (const engine of this.engines.values()) await onEngine(engine, () => removeLabelled(`${RUN_LABEL}=${this.id}`));
+      await removeLabelled(`${SESSION_LABEL}=${this.id}`);
+      for (const engine of this.engines.values()) await onEngine(engine, () => removeLabelled(`${SESSION_LABEL}=${this.id}`));
     };
     await everywhere();
     await settleRecord(this.record);
@@ -315,19 +316,19 @@ export async function sweepStaleSessions(): Promise<number> {
   // Their scratch folders too (scratch-folders.ts), beside the engine's answer.
   const folders = sweepScratchFolders();
   const labelled = await engineJson<Array<{ Labels?: Record<string, string> }>>('GET', '/containers/json', {
-    query: { all: 'true', filters: JSON.stringify({ label: [RUN_LABEL] }) },
+    query: { all: 'true', filters: JSON.stringify({ label: [SESSION_LABEL] }) },
   }).catch(() => [] as Array<{ Labels?: Record<string, string> }>);
   const stale = new Set<string>();
   for (const c of labelled) {
-    const run = c.Labels?.[RUN_LABEL];
-    if (run && !pidAlive(Number(c.Labels?.[PID_LABEL]))) stale.add(run);
+    const id = c.Labels?.[SESSION_LABEL];
+    if (id && !pidAlive(Number(c.Labels?.[PID_LABEL]))) stale.add(id);
   }
-  for (const run of stale) await removeLabelled(`${RUN_LABEL}=${run}`);
+  for (const id of stale) await removeLabelled(`${SESSION_LABEL}=${id}`);
   for (const record of staleRecords()) {
     stale.add(record.id);
-    await removeLabelled(`${RUN_LABEL}=${record.id}`);
+    await removeLabelled(`${SESSION_LABEL}=${record.id}`);
     for (const r of record.resources) {
-      if (r.kind === 'engine') await onEngine(engineOf(r), () => removeLabelled(`${RUN_LABEL}=${record.id}`));
+      if (r.kind === 'engine') await onEngine(engineOf(r), () => removeLabelled(`${SESSION_LABEL}=${record.id}`));
     }
     await settleRecord(record);
   }

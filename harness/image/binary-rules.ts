@@ -8,7 +8,7 @@
 import type { ElfInfo } from './elf.ts';
 import { elfFacts, formatPlatform, goTarget, type Platform } from '../platform/platform.ts';
 
-export interface BinaryVerdict {
+export interface ElfFit {
   pass: boolean;
   /** What the binary is, in a few words: "ELF 32-bit LSB ARM, v7, Go 1.24.4 GOARM=7". */
   summary: string;
@@ -41,7 +41,7 @@ export function describeElf(e: ElfInfo): string {
   return parts.join(', ');
 }
 
-export function checkBinary(e: ElfInfo, p: Platform): BinaryVerdict {
+export function checkBinary(e: ElfInfo, p: Platform): ElfFit {
   const want = elfFacts(p);
   const platform = formatPlatform(p);
   const problems: string[] = [];

@@ -8,13 +8,13 @@ import {
   type CheckName,
   type CheckResult,
   type PlatformResult,
-  type RunReport,
+  type SessionReport,
   type StructureTestKind,
   type StructureTestResult,
 } from '../result/model.ts';
 
 export interface CheckRow {
-  report: RunReport;
+  report: SessionReport;
   platform: PlatformResult;
   /** One of the four checks, or "test <name>" for a container-structure-test file's test. */
   check: CheckName | `test ${string}`;
@@ -24,7 +24,7 @@ export interface CheckRow {
 }
 
 /** The four checks of every platform, then its container-structure-test tests, if any. */
-export function checkRows(reports: readonly RunReport[]): CheckRow[] {
+export function checkRows(reports: readonly SessionReport[]): CheckRow[] {
   return reports.flatMap((report) =>
     report.platforms.flatMap((platform) => [
       ...CHECK_NAMES.map((check): CheckRow => ({ report, platform, check, result: platform.checks[check] })),
@@ -49,7 +49,7 @@ export interface TestMatrix {
   cell(test: string, platform: string): StructureTestResult | undefined;
 }
 
-export function testMatrix(report: RunReport): TestMatrix | undefined {
+export function testMatrix(report: SessionReport): TestMatrix | undefined {
   const withTests = report.platforms.filter((p) => p.structureTests?.length);
   if (!withTests.length) return undefined;
   const tests = new Map<string, StructureTestKind>();

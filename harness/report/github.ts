@@ -3,7 +3,7 @@
  * the run's summary and on the pull request), and `::group::` / `::endgroup::` to fold a
  * scenario's progress lines. Pure: the CLI decides when (GITHUB_ACTIONS=true) and where to print.
  */
-import { CHECK_NAMES, type RunReport } from '../result/model.ts';
+import { CHECK_NAMES, type SessionReport } from '../result/model.ts';
 
 /** True when running as a GitHub Actions step. */
 export function isGitHubActions(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
@@ -33,7 +33,7 @@ const errorAnnotation = (title: string, message: string) => annotation('error', 
  * failed check (not expected: its run check carries the verdict) still gets one line, so no failure
  * goes unannotated. A platform that passes on known issues gets a `::warning` per known issue.
  */
-export function renderAnnotations(reports: readonly RunReport[]): string[] {
+export function renderAnnotations(reports: readonly SessionReport[]): string[] {
   const lines: string[] = [];
   for (const report of reports) {
     for (const f of report.failures ?? []) lines.push(errorAnnotation(report.scenario, f));

@@ -4,7 +4,7 @@
  */
 import { noteOf, shortPlatform, testMatrix } from './checks.ts';
 import { xmlEscape as esc } from './junit.ts';
-import { CHECK_NAMES, type RunReport } from '../result/model.ts';
+import { CHECK_NAMES, type SessionReport } from '../result/model.ts';
 
 const STYLE = `
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#1f2328;background:#fff}
@@ -14,7 +14,7 @@ th{background:#f6f8fa}td.pass{background:#dafbe1;color:#116329;text-align:center
 td.skip{background:#f6f8fa;color:#59636e;text-align:center}code{font-family:ui-monospace,monospace;font-size:12px}
 ul.problems{color:#a40e26}svg text{font:12px system-ui,sans-serif;fill:#1f2328}.legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}`;
 
-function chart(r: RunReport): string {
+function chart(r: SessionReport): string {
   const rows = r.platforms;
   const max = Math.max(1, ...rows.map((p) => (p.buildMs ?? 0) + p.durationMs));
   const labelW = 130;
@@ -39,7 +39,7 @@ function chart(r: RunReport): string {
   );
 }
 
-export function renderHtml(reports: readonly RunReport[]): string {
+export function renderHtml(reports: readonly SessionReport[]): string {
   const sections = reports.map((r) => {
     const { passed, failed, skipped } = r.summary;
     const head = `<tr><th>platform</th><th>mode</th><th>result</th>${CHECK_NAMES.map((c) => `<th>${c}</th>`).join('')}<th>expected</th><th>output</th></tr>`;

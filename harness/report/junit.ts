@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { checkRows } from './checks.ts';
-import type { RunReport } from '../result/model.ts';
+import type { SessionReport } from '../result/model.ts';
 
 export function xmlEscape(s: string): string {
   // Characters XML 1.0 cannot carry at all are dropped; the rest are escaped.
@@ -20,7 +20,7 @@ export function xmlEscape(s: string): string {
 
 const secs = (ms: number) => (ms / 1000).toFixed(3);
 
-export function renderJUnit(reports: readonly RunReport[]): string {
+export function renderJUnit(reports: readonly SessionReport[]): string {
   // A failed check of an expected failure (xfail) is reported as skipped, with the known issue as its message.
   const rows = checkRows(reports).map((r) =>
     r.platform.status === 'xfail' && r.result.status === 'fail'

@@ -2,7 +2,7 @@
  * Markdown: a matrix per scenario, for a pull request comment or GitHub's step summary.
  */
 import { noteOf, shortPlatform, testMatrix } from './checks.ts';
-import { CHECK_NAMES, type RunReport } from '../result/model.ts';
+import { CHECK_NAMES, type SessionReport } from '../result/model.ts';
 
 const ICON = { pass: '✅', fail: '❌', skip: '⏭️' } as const;
 
@@ -13,7 +13,7 @@ export function markdownCell(s: string, max = Infinity): string {
 
 const cell = (s: string) => markdownCell(s, 200);
 
-export function renderMarkdown(reports: readonly RunReport[]): string {
+export function renderMarkdown(reports: readonly SessionReport[]): string {
   const out: string[] = [];
   for (const r of reports) {
     const { passed, failed, skipped } = r.summary;

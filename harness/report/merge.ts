@@ -16,11 +16,11 @@
  */
 import { UsageError } from '../errors.ts';
 import { formatPlatform, KNOWN_PLATFORMS, parsePlatform } from '../platform/platform.ts';
-import { conclude, type RunReport } from '../result/model.ts';
+import { conclude, type SessionReport } from '../result/model.ts';
 import { checkShard, shardLabel, type Shard } from '../scenario/shard.ts';
 
 /** A report as a shard job writes it: the optional `shard` field is read here, never required. */
-export type ShardReport = RunReport & { shard?: Shard };
+export type ShardReport = SessionReport & { shard?: Shard };
 
 const KNOWN_ORDER = new Map(KNOWN_PLATFORMS.map((p, i) => [formatPlatform(p), i]));
 
@@ -46,7 +46,7 @@ function comparePlatforms(a: string, b: string): number {
  * only serve the error messages and the host note. Throws a UsageError when the reports cannot be
  * one run's shards. The platform, step and host objects of the inputs are reused, not copied.
  */
-export function mergeReports(reports: readonly ShardReport[], names: readonly string[] = []): RunReport {
+export function mergeReports(reports: readonly ShardReport[], names: readonly string[] = []): SessionReport {
   const first = reports[0];
   if (!first) throw new UsageError('report merge needs at least one report to merge.');
   const who = (i: number): string => {
@@ -125,9 +125,9 @@ function checkSameImage(reports: readonly ShardReport[], who: (i: number) => str
 }
 
 /** What a report without a digest checked: its kind and scenario, and for verify the target it was given. */
-const identity = (r: RunReport): string => `${r.kind} scenario "${r.scenario}"${r.kind === 'verify' ? ` (${r.title})` : ''}`;
+const identity = (r: SessionReport): string => `${r.kind} scenario "${r.scenario}"${r.kind === 'verify' ? ` (${r.title})` : ''}`;
 
-function describe(r: RunReport): string {
+function describe(r: SessionReport): string {
   if (r.kind === 'verify') return `checked ${r.title.replace(/^verify /, '')}`;
   return `ran the ${r.kind} scenario "${r.scenario}"`;
 }

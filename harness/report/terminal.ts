@@ -5,7 +5,7 @@
  */
 import pc from 'picocolors';
 import { noteOf, shortPlatform, testMatrix } from './checks.ts';
-import type { CheckResult, RunReport } from '../result/model.ts';
+import type { CheckResult, SessionReport } from '../result/model.ts';
 
 export interface TerminalOptions {
   /** ANSI colour for PASS/FAIL/SKIP and the check marks; default false. */
@@ -60,7 +60,7 @@ function mark(c: CheckResult | undefined): string {
   return c ? CHECK_MARK[c.status] : '-';
 }
 
-function renderSteps(report: RunReport, paint: Palette): string[] {
+function renderSteps(report: SessionReport, paint: Palette): string[] {
   const lines: string[] = [];
   for (const st of report.steps ?? []) {
     lines.push(`${paint(st.status === 'pass' ? 'PASS' : 'FAIL')}  ${st.section.padEnd(6)} ${st.title} (${seconds(st.durationMs)})`);
@@ -75,7 +75,7 @@ function renderSteps(report: RunReport, paint: Palette): string[] {
 /** Columns of the matrix that hold a mark: RESULT and the four checks. */
 const MARK_COLUMNS = new Set([2, 3, 4, 5, 6]);
 
-export function renderTerminal(report: RunReport, options: TerminalOptions = {}): string {
+export function renderTerminal(report: SessionReport, options: TerminalOptions = {}): string {
   const paint = palette(Boolean(options.color));
   // With platforms placed on several engines (--node), a column says which engine ran each.
   const nodes = new Set(report.platforms.map((p) => p.node ?? 'default'));

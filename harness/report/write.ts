@@ -8,7 +8,7 @@ import { access, appendFile, mkdir, realpath, stat, writeFile } from 'node:fs/pr
 import { basename, dirname, join, resolve } from 'node:path';
 import { BOUNDS, boundMs, formatBound } from '../bounds.ts';
 import { UsageError } from '../errors.ts';
-import type { RunReport } from '../result/model.ts';
+import type { SessionReport } from '../result/model.ts';
 
 const REPORTERS = ['terminal', 'json', 'junit', 'markdown', 'html'] as const;
 type ReporterName = (typeof REPORTERS)[number];
@@ -159,7 +159,7 @@ function writeStdout(text: string): Promise<void> {
 }
 
 /** A report's text; each format's module is loaded only when that report is asked for. */
-async function render(name: Exclude<ReporterName, 'terminal'>, reports: RunReport[], single: boolean): Promise<string> {
+async function render(name: Exclude<ReporterName, 'terminal'>, reports: SessionReport[], single: boolean): Promise<string> {
   switch (name) {
     case 'json':
       return `${JSON.stringify(single ? reports[0] : reports, null, 2)}\n`;
@@ -173,7 +173,12 @@ async function render(name: Exclude<ReporterName, 'terminal'>, reports: RunRepor
 }
 
 /** Writes every requested report; returns where each went (a file, or "stdout"). */
-export async function writeReports(reports: RunReport[], specs: readonly ReporterSpec[], base: string, single: boolean): Promise<string[]> {
+export async function writeReports(
+  reports: SessionReport[],
+  specs: readonly ReporterSpec[],
+  base: string,
+  single: boolean,
+): Promise<string[]> {
   stdoutReporter(specs);
   const written: string[] = [];
   for (const spec of specs) {

@@ -111,7 +111,8 @@ export interface StepResult {
 
 type ScenarioKind = 'build' | 'verify' | 'steps';
 
-export interface RunReport {
+/** One session's report: what the JSON report holds and every reporter reads. */
+export interface SessionReport {
   schemaVersion: 1;
   /** "build": a scenario built and pushed the image; "verify": an existing image was checked; "steps": article steps. */
   kind: ScenarioKind;
@@ -203,7 +204,7 @@ export function summarize(
   platforms: readonly PlatformResult[],
   steps: readonly StepResult[] = [],
   failures: readonly string[] = [],
-): RunReport['summary'] {
+): SessionReport['summary'] {
   const xfailed = platforms.filter((r) => r.status === 'xfail').length;
   const xpassed = platforms.filter((r) => r.status === 'xpass').length;
   return {
@@ -225,7 +226,7 @@ export function conclude(
   platforms: readonly PlatformResult[],
   steps: readonly StepResult[] = [],
   nothingBecause?: string,
-): Pick<RunReport, 'summary' | 'failures'> {
+): Pick<SessionReport, 'summary' | 'failures'> {
   const failures =
     platforms.length || steps.length
       ? []

@@ -14,17 +14,17 @@ import { withBlobCache } from '../registry/blob-cache.ts';
 import { timed } from '../result/phases.ts';
 import { parseImageRef } from '../registry/image-ref.ts';
 import { startRegistry, type LocalRegistry } from '../registry/local-registry.ts';
-import { unverifiedResult, type PlatformResult, type RunReport } from '../result/model.ts';
+import { unverifiedResult, type PlatformResult, type SessionReport } from '../result/model.ts';
 import { buildLeavingOut, emulatedOf, hungPlatforms, leftOutNote, notBuilt } from './build-attempts.ts';
 import { contextPath, type BuildScenario } from './define.ts';
 import { applyKnownIssues, knownIssueNotes } from './known-issues.ts';
 import { chooseBuilder } from './run-builder.ts';
-import { checkOptions, type RunnerEnv, type ScenarioOutcome } from './outcome.ts';
+import { checkOptions, type RunnerInput, type ScenarioOutcome } from './outcome.ts';
 import { EnvironmentError } from '../errors.ts';
 
 const BUILD_TIMEOUT_MS = 45 * 60_000;
 
-export async function runBuildScenario(s: BuildScenario, env: RunnerEnv): Promise<ScenarioOutcome> {
+export async function runBuildScenario(s: BuildScenario, env: RunnerInput): Promise<ScenarioOutcome> {
   const { session, probe, options, progress } = env;
   const platforms = options.platforms ?? s.platforms.map(parsePlatform);
   const executions = platforms.map((p) => classifyPlaced(p, probe, env.nodes));
@@ -32,7 +32,7 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerEnv): Promis
   const notes: string[] = [];
   const unverified = (e: PlatformExecution, status: 'fail' | 'skip', message: string) => {
     const placed = placementOf(e.platform, probe, env.nodes);
-    return { ...unverifiedResult(e, expectedText(s.expect, e, placed.probe.native), status, message), node: placed.name };
+    return { ...unverifiedResult(e, expectedText(s.expect, e, placed.probe.native), status, message), node: placed.engineName };
   };
   for (const e of executions.filter((x) => x.mode === 'unavailable')) {
     results.set(
@@ -41,7 +41,7 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerEnv): Promis
     );
   }
   const runnable = executions.filter((x) => x.mode !== 'unavailable');
-  let image: RunReport['image'];
+  let image: SessionReport['image'];
   if (runnable.length > 0) {
     const registry = await timed(session.phases, 'registry', () => startRegistry(session));
     progress(`registry ${registry.address} is up`);
@@ -122,7 +122,7 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerEnv): Promis
       notes.push(...knownIssueNotes(settled));
       for (const r of settled) {
         const buildMs = build.perPlatformMs[r.platform];
-        const builtOn = builder.nodeOf?.(r.platform);
+        const builtOn = builder.memberOf?.(r.platform);
         results.set(r.platform, { ...r, ...(buildMs !== undefined ? { buildMs } : {}), ...(builtOn ? { builtOn } : {}) });
         progress(`${r.status.toUpperCase()} ${r.platform} (${r.mode}) ${r.output.split('\n')[0] ?? ''}`, {
           platform: r.platform,

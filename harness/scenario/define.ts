@@ -87,7 +87,7 @@ export interface StepsScenario {
   platforms?: string[];
   /**
    * Why the scenario needs privileged containers, when it does. It then runs only when asked
-   * (RunOptions.allowPrivileged, --allow-privileged on the command line).
+   * (SessionOptions.allowPrivileged, --allow-privileged on the command line).
    */
   privileged?: string;
   expect?: undefined;

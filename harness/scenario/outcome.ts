@@ -1,17 +1,18 @@
 /**
- * What every scenario runner takes and returns: the options of a run, what the runner is given
+ * What every scenario runner takes and returns: the options of a session, what the runner is given
  * (session, host, progress), and its outcome, which run-scenario.ts turns into a report.
  */
 import type { Session } from '../engine/session.ts';
 import type { HostProbe } from '../host/probe.ts';
 import type { Platform } from '../platform/platform.ts';
 import type { Shard } from './shard.ts';
-import type { PlatformResult, RunReport, StepResult } from '../result/model.ts';
+import type { PlatformResult, SessionReport, StepResult } from '../result/model.ts';
 import type { Progress } from '../result/progress.ts';
 import type { NodeSpec } from '../engine/nodes.ts';
 import type { PlacedNode } from '../checks/placement.ts';
 
-export interface RunOptions {
+/** What one session (one scenario verified, built or stepped through, from start to cleanup) is asked to do. */
+export interface SessionOptions {
   platforms?: Platform[];
   /** A requested platform that cannot run here is a skip instead of a failure. */
   allowSkip?: boolean;
@@ -45,7 +46,7 @@ export interface RunOptions {
 /** The run-check options a scenario and the command line both give: the command line's add to (or replace) the scenario's. */
 export function checkOptions(
   s: { allowForeign?: string[]; network?: string },
-  options: RunOptions,
+  options: SessionOptions,
 ): {
   allowForeign: string[];
   allowSkip: boolean;
@@ -62,12 +63,12 @@ export function checkOptions(
 }
 
 /** What a runner is given besides its scenario. */
-export interface RunnerEnv {
+export interface RunnerInput {
   session: Session;
   probe: HostProbe;
   /** The nodes platforms are placed on, each probed on its own engine. */
   nodes: PlacedNode[];
-  options: RunOptions;
+  options: SessionOptions;
   progress: Progress;
 }
 
@@ -75,7 +76,7 @@ export interface RunnerEnv {
 export interface ScenarioOutcome {
   platforms: PlatformResult[];
   steps?: StepResult[];
-  image?: RunReport['image'];
+  image?: SessionReport['image'];
   notes: string[];
   /**
    * Why there was nothing to verify, when the runner had no platform and no step ("the index of X

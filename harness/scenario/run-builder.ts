@@ -23,41 +23,44 @@ export interface ChosenBuilder {
   name: string;
   /** One sentence for the report: which builder, and why. */
   note: string;
-  /** A builder with several nodes: the builder node that builds a platform. */
-  nodeOf?: (platform: string) => string | undefined;
+  /** A builder with several members: the builder member that builds a platform. */
+  memberOf?: (platform: string) => string | undefined;
 }
 
-/** One builder node: its name in `buildx inspect`, the engine it runs on, the platforms it builds. */
-export interface BuilderNode {
-  node: string;
+/**
+ * One builder member (what buildx calls a builder "node": its `--node` flag): its name in `buildx inspect`,
+ * the engine it runs on, the platforms it builds.
+ */
+export interface BuilderMember {
+  member: string;
   /** Undefined: the default engine (the current DOCKER_HOST or context). */
   endpoint?: string;
   platforms: Platform[];
 }
 
 /**
- * The builder nodes for a build whose platforms are placed on engines: one on the default engine for
+ * The builder members for a build whose platforms are placed on engines: one on the default engine for
  * the platforms placed nowhere, then one per node (in the order given) for its platforms.
  */
-export function builderNodes(builder: string, platforms: readonly Platform[], nodes: readonly PlacedNode[]): BuilderNode[] {
+export function builderMembers(builder: string, platforms: readonly Platform[], nodes: readonly PlacedNode[]): BuilderMember[] {
   const placedOn = (p: Platform) => nodes.find((n) => n.node.platforms.some((q) => samePlatform(p, q)));
-  const out: BuilderNode[] = [];
+  const out: BuilderMember[] = [];
   const local = platforms.filter((p) => !placedOn(p));
-  if (local.length) out.push({ node: `${builder}0`, platforms: local });
+  if (local.length) out.push({ member: `${builder}0`, platforms: local });
   for (const n of nodes) {
     const mine = platforms.filter((p) => placedOn(p) === n);
-    if (mine.length) out.push({ node: `${builder}${out.length}`, endpoint: n.node.name, platforms: mine });
+    if (mine.length) out.push({ member: `${builder}${out.length}`, endpoint: n.node.name, platforms: mine });
   }
   return out;
 }
 
 /**
- * The article's 1.4.2: one builder, one node per engine, each node restricted to its platforms
+ * The article's 1.4.2: one builder, one member per engine, each member restricted to its platforms
  * (`buildx create --append --node N --platform ...`), docker-container driver with network=host
- * (the run's registry listens on 127.0.0.1). BuildKit then builds each platform on the node that
+ * (the run's registry listens on 127.0.0.1). BuildKit then builds each platform on the member that
  * lists it, all in one `buildx build`. Created for the run and always removed.
  */
-async function createNodesBuilder(
+async function createMemberBuilder(
   session: Session,
   platforms: readonly Platform[],
   nodes: readonly PlacedNode[],
@@ -65,7 +68,7 @@ async function createNodesBuilder(
 ): Promise<ChosenBuilder> {
   const name = `${session.id}-nodes`;
   session.trackBuilder(name);
-  const layout = builderNodes(name, platforms, nodes);
+  const layout = builderMembers(name, platforms, nodes);
   await awaitBuildkitStandIn(onWait);
   await Promise.all(layout.map((n) => trackBuildkitImage(session, nodes.find((p) => p.node.name === n.endpoint)?.node)));
   for (const [i, n] of layout.entries()) {
@@ -77,7 +80,7 @@ async function createNodesBuilder(
         '--name',
         name,
         '--node',
-        n.node,
+        n.member,
         '--driver',
         'docker-container',
         '--driver-opt',
@@ -91,12 +94,12 @@ async function createNodesBuilder(
   }
   await docker(['buildx', 'inspect', '--bootstrap', name], { timeoutMs: 300_000 });
   const where = layout
-    .map((n) => `${n.node} on ${n.endpoint ?? defaultEngineName()} (${n.platforms.map(formatPlatform).join(', ')})`)
+    .map((n) => `${n.member} on ${n.endpoint ?? defaultEngineName()} (${n.platforms.map(formatPlatform).join(', ')})`)
     .join('; ');
   return {
     name,
     note: `Built with a builder of ${layout.length} node(s), one per engine, each building only its platforms: ${where}. Created for this run and removed after it.`,
-    nodeOf: (platform) => layout.find((n) => n.platforms.some((p) => formatPlatform(p) === platform))?.node,
+    memberOf: (platform) => layout.find((n) => n.platforms.some((p) => formatPlatform(p) === platform))?.member,
   };
 }
 
@@ -110,7 +113,7 @@ export async function chooseBuilder(
 ): Promise<ChosenBuilder> {
   const platformCount = platforms.length;
   if (requested) return { name: requested, note: `Built with the builder ${requested}, as asked (--builder).` };
-  if (nodes.length) return createNodesBuilder(session, platforms, nodes, onWait);
+  if (nodes.length) return createMemberBuilder(session, platforms, nodes, onWait);
   if (probe.imageStore === 'containerd' || platformCount < 2) {
     return { name: 'default', note: `Built with the engine's default builder (docker driver, ${probe.imageStore} image store).` };
   }
@@ -136,7 +139,7 @@ function awaitBuildkitStandIn(onWait?: (line: string) => void): Promise<void> {
 }
 
 /**
- * Records BuildKit's image on the engine a builder node runs on (undefined: the default engine)
+ * Records BuildKit's image on the engine a builder member runs on (undefined: the default engine)
  * before buildx may pull it there: removed at the end when that engine did not have it, kept when
  * it did or could not say.
  */

@@ -14,17 +14,17 @@ import type { PlacedNode } from '../checks/placement.ts';
 import { probeHost, type HostProbe } from '../host/probe.ts';
 import { formatPlatform } from '../platform/platform.ts';
 import { parseImageRef } from '../registry/image-ref.ts';
-import { conclude, type RunReport } from '../result/model.ts';
+import { conclude, type SessionReport } from '../result/model.ts';
 import { contextPath, privilegedRefusal, type Scenario } from './define.ts';
-import type { RunOptions, RunnerEnv, ScenarioOutcome } from './outcome.ts';
+import type { SessionOptions, RunnerInput, ScenarioOutcome } from './outcome.ts';
 import type { Shard } from './shard.ts';
 
-export type { RunOptions } from './outcome.ts';
+export type { SessionOptions } from './outcome.ts';
 
 import { activeSessions } from '../engine/active-sessions.ts';
 
 /** Refuses, before anything is created, what cannot run: a missing Dockerfile, a bad image reference, a privileged scenario not allowed. */
-async function assertRunnable(s: Scenario, options: RunOptions): Promise<void> {
+async function assertRunnable(s: Scenario, options: SessionOptions): Promise<void> {
   if (s.kind === 'build') await assertBuildable(contextPath(s.build.context), s.build.dockerfile);
   if (s.kind === 'verify') parseImageRef(s.image);
   if (s.kind === 'steps' && s.privileged && !options.allowPrivileged) throw new UsageError(privilegedRefusal(s));
@@ -41,7 +41,7 @@ async function assertRunnable(s: Scenario, options: RunOptions): Promise<void> {
 }
 
 /** The nodes of the command line, else the scenario's own. */
-function nodeSpecs(s: Scenario, options: RunOptions): NodeSpec[] {
+function nodeSpecs(s: Scenario, options: SessionOptions): NodeSpec[] {
   if (options.nodes?.length) return options.nodes;
   return s.kind === 'steps' ? [] : (s.nodes ?? []).map(parseNodeOption);
 }
@@ -58,7 +58,7 @@ async function probeNodes(session: Session, specs: readonly NodeSpec[], progress
  * and started on what needs no engine while the engine is probed: a verify reads the image's index
  * from its registry meanwhile.
  */
-async function startRunner(s: Scenario, options: RunOptions): Promise<(env: RunnerEnv) => Promise<ScenarioOutcome>> {
+async function startRunner(s: Scenario, options: SessionOptions): Promise<(env: RunnerInput) => Promise<ScenarioOutcome>> {
   switch (s.kind) {
     case 'build': {
       const { runBuildScenario } = await import('./build-runner.ts');
@@ -76,7 +76,7 @@ async function startRunner(s: Scenario, options: RunOptions): Promise<(env: Runn
   }
 }
 
-export async function runScenario(s: Scenario, options: RunOptions = {}): Promise<RunReport> {
+export async function runScenario(s: Scenario, options: SessionOptions = {}): Promise<SessionReport> {
   await assertRunnable(s, options);
   const started = Date.now();
   const progress = options.onProgress ?? (() => undefined);
@@ -103,8 +103,8 @@ export async function runScenario(s: Scenario, options: RunOptions = {}): Promis
   }
 }
 
-/** What a run adds to its runner's outcome to make a report. */
-export interface RunFacts {
+/** What a session adds to its runner's outcome to make a report. */
+export interface SessionFacts {
   /** When it started (Date.now()). */
   started: number;
   probe: HostProbe;
@@ -115,12 +115,12 @@ export interface RunFacts {
 }
 
 /**
- * A run's report from its runner's outcome. Every caller's run (verify, run, describeImage, the
- * API) is made here, so here a run that verified nothing fails (result/model.ts, conclude), with
+ * A session's report from its runner's outcome. Every caller's session (verify, run, describeImage, the
+ * API) is made here, so here a session that verified nothing fails (result/model.ts, conclude), with
  * the runner's reason, or the scenario's.
  */
-export function reportOf(s: Scenario, outcome: ScenarioOutcome, run: RunFacts): RunReport {
-  const { probe } = run;
+export function reportOf(s: Scenario, outcome: ScenarioOutcome, session: SessionFacts): SessionReport {
+  const { probe } = session;
   const nothingBecause =
     outcome.nothingBecause ?? `the ${s.kind} scenario ${s.name} has no platform to check${s.kind === 'steps' ? ' and no step to run' : ''}`;
   return {
@@ -129,8 +129,8 @@ export function reportOf(s: Scenario, outcome: ScenarioOutcome, run: RunFacts): 
     scenario: s.name,
     title: s.title,
     ...(s.article ? { article: s.article } : {}),
-    startedAt: new Date(run.started).toISOString(),
-    durationMs: Date.now() - run.started,
+    startedAt: new Date(session.started).toISOString(),
+    durationMs: Date.now() - session.started,
     host: {
       engine: probe.engineVersion,
       native: formatPlatform(probe.native),
@@ -142,8 +142,8 @@ export function reportOf(s: Scenario, outcome: ScenarioOutcome, run: RunFacts): 
     platforms: outcome.platforms,
     ...(outcome.steps ? { steps: outcome.steps } : {}),
     ...conclude(outcome.platforms, outcome.steps, nothingBecause),
-    notes: [...outcome.notes, ...run.problems.map((p) => `cleanup: ${p}`)],
-    ...(run.shard && s.kind === 'verify' ? { shard: run.shard } : {}),
-    phasesMs: run.phasesMs,
+    notes: [...outcome.notes, ...session.problems.map((p) => `cleanup: ${p}`)],
+    ...(session.shard && s.kind === 'verify' ? { shard: session.shard } : {}),
+    phasesMs: session.phasesMs,
   };
 }

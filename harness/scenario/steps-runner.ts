@@ -1,9 +1,9 @@
 /** The steps scenario's runner: the scenario's own steps, each tied to a section of the article. */
 import { createStepsContext } from './steps.ts';
 import type { StepsScenario } from './define.ts';
-import type { RunnerEnv, ScenarioOutcome } from './outcome.ts';
+import type { RunnerInput, ScenarioOutcome } from './outcome.ts';
 
-export async function runStepsScenario(s: StepsScenario, env: RunnerEnv): Promise<ScenarioOutcome> {
+export async function runStepsScenario(s: StepsScenario, env: RunnerInput): Promise<ScenarioOutcome> {
   const made = await createStepsContext(env.session, env.probe, env.progress);
   await s.steps(made.t);
   return { platforms: made.t.platforms, steps: made.steps, notes: [] };

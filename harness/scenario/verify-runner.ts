@@ -7,7 +7,7 @@ import { withBlobCache } from '../registry/blob-cache.ts';
 import { parseImageRef, type ImageRef } from '../registry/image-ref.ts';
 import type { VerifyScenario } from './define.ts';
 import { fileURLToPath } from 'node:url';
-import { checkOptions, type RunOptions, type RunnerEnv, type ScenarioOutcome } from './outcome.ts';
+import { checkOptions, type SessionOptions, type RunnerInput, type ScenarioOutcome } from './outcome.ts';
 
 /** What a verify reads before the engine is probed: the image's index, from its registry (through the layer cache). */
 export interface VerifyIndexRead {
@@ -16,7 +16,7 @@ export interface VerifyIndexRead {
   index: Promise<IndexView>;
 }
 
-export function readVerifyIndex(s: VerifyScenario, options: RunOptions): VerifyIndexRead {
+export function readVerifyIndex(s: VerifyScenario, options: SessionOptions): VerifyIndexRead {
   const ref = parseImageRef(s.image);
   const source = withBlobCache(RegistryClient.for(ref, options.caFile ? { caFile: options.caFile } : {}));
   const index = readIndex(source, ref.digest ?? ref.tag ?? 'latest');
@@ -27,7 +27,7 @@ export function readVerifyIndex(s: VerifyScenario, options: RunOptions): VerifyI
 
 export async function runVerifyScenario(
   s: VerifyScenario,
-  env: RunnerEnv,
+  env: RunnerInput,
   early = readVerifyIndex(s, env.options),
 ): Promise<ScenarioOutcome> {
   const { options } = env;
@@ -69,7 +69,7 @@ export async function runVerifyScenario(
 }
 
 /** Why a verify had no platform to check (the run then fails: result/model.ts, conclude). */
-function whyNothing(s: VerifyScenario, options: RunOptions, asked: Platform[] | undefined, index: IndexView): string {
+function whyNothing(s: VerifyScenario, options: SessionOptions, asked: Platform[] | undefined, index: IndexView): string {
   if (asked?.length === 0)
     return options.platforms ? 'no platform was asked for' : `the scenario ${s.name} lists no platform (its platforms are [])`;
   const listed = asked ?? index.entries.map((e) => e.platform);

@@ -8,7 +8,7 @@
  * The command and its arguments, and the environment's values, are expanded from the image's
  * environment as container-structure-test does.
  */
-import { runCommand } from '../engine/container.ts';
+import { runTestCommand } from '../engine/container.ts';
 import type { Session } from '../engine/session.ts';
 import { formatPlatform, parsePlatform, platformSlug, type Platform } from '../platform/platform.ts';
 import type { StructureTestResult } from '../result/model.ts';
@@ -58,7 +58,7 @@ export async function runCommandTest(o: CommandTestInput): Promise<StructureTest
   for (const [i, argv] of test.setup.entries()) {
     const commitAs =
       `multiarch-harness/cst-${o.ctx.id}:${platformSlug(o.platform)}-${Math.random().toString(36).slice(2, 9)}`.toLowerCase();
-    const r = await runCommand(o.ctx, image, platform, {
+    const r = await runTestCommand(o.ctx, image, platform, {
       argv: argv.map((a) => expandEnv(a, o.imageEnv)),
       env,
       runFlags: flags,
@@ -72,7 +72,7 @@ export async function runCommandTest(o: CommandTestInput): Promise<StructureTest
     if (r.committedPlatform) platform = parsePlatform(r.committedPlatform);
   }
   const argv = [test.command, ...test.args].map((a) => expandEnv(a, o.imageEnv));
-  const r = await runCommand(o.ctx, image, platform, { argv, env, runFlags: flags, timeoutMs: o.timeoutMs });
+  const r = await runTestCommand(o.ctx, image, platform, { argv, env, runFlags: flags, timeoutMs: o.timeoutMs });
   if (r.timedOut) return done('fail', `${argv.join(' ')} did not finish within ${o.timeoutMs / 1000} s on ${formatPlatform(o.platform)}`);
   const problems = [
     ...patternProblems('stdout', r.stdout, o.platform, test.expectedOutput, test.excludedOutput),
@@ -84,7 +84,7 @@ export async function runCommandTest(o: CommandTestInput): Promise<StructureTest
       : []),
   ];
   for (const [i, teardown] of test.teardown.entries()) {
-    const t = await runCommand(o.ctx, image, platform, {
+    const t = await runTestCommand(o.ctx, image, platform, {
       argv: teardown.map((a) => expandEnv(a, o.imageEnv)),
       env,
       runFlags: flags,

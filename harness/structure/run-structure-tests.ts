@@ -4,7 +4,7 @@
  * platform's layers and config; command tests run containers of the platform's pinned image and
  * are skipped (or fail, without --allow-skip) on a platform this host cannot run.
  */
-import { BASE_RUN_TIMEOUT_MS, pullPinned } from '../engine/container.ts';
+import { BASE_CONTAINER_TIMEOUT_MS, pullPinned } from '../engine/container.ts';
 import { DockerError } from '../engine/docker.ts';
 import { EngineApiError } from '../engine/engine-api.ts';
 import type { Session } from '../engine/session.ts';
@@ -66,7 +66,7 @@ export async function runStructureTests(o: StructureRunInput): Promise<Structure
             test,
             globalEnvVars: file.globalEnvVars,
             imageEnv: env,
-            timeoutMs: BASE_RUN_TIMEOUT_MS * exec.timeoutFactor,
+            timeoutMs: BASE_CONTAINER_TIMEOUT_MS * exec.timeoutFactor,
             ...(file.containerRunOptions ? { runOptions: file.containerRunOptions } : {}),
           }),
         );

@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { RUN_LABEL, Session } from '../../harness/engine/session.ts';
-import type { RunReport } from '../../harness/result/model.ts';
+import { SESSION_LABEL, Session } from '../../harness/engine/session.ts';
+import type { SessionReport } from '../../harness/result/model.ts';
 import { CLI, ROOT } from './helpers.ts';
 import {
   copyImage,
@@ -54,7 +54,7 @@ interface Run {
   exitCode: number | undefined;
   stdout: string;
   stderr: string;
-  report: RunReport | undefined;
+  report: SessionReport | undefined;
   /** What was searched for credentials: stdout, stderr, and every file under the run's folder. */
   scanned: Record<string, string>;
 }
@@ -150,7 +150,7 @@ async function verify(label: string, o: { env: Record<string, string>; caFile: b
     exitCode: r.exitCode,
     stdout: r.stdout,
     stderr: r.stderr,
-    report: json ? (JSON.parse(json) as RunReport) : undefined,
+    report: json ? (JSON.parse(json) as SessionReport) : undefined,
     scanned: { [`${label} stdout`]: r.stdout, [`${label} stderr`]: r.stderr, ...files },
   };
   runs.push(run);
@@ -244,7 +244,7 @@ beforeAll(async () => {
 afterAll(async () => {
   const problems = await ctx.cleanup();
   if (work) await rm(work, { recursive: true, force: true });
-  const left = await execa('docker', ['ps', '-aq', '--filter', `label=${RUN_LABEL}=${ctx.id}`], { reject: false });
+  const left = await execa('docker', ['ps', '-aq', '--filter', `label=${SESSION_LABEL}=${ctx.id}`], { reject: false });
   if (problems.length > 0 || left.stdout.trim())
     throw new Error(`the TLS registry was not removed: ${[...problems, left.stdout.trim()].filter(Boolean).join('; ')}`);
 });
@@ -361,7 +361,7 @@ describe('verify against a registry with TLS from a private CA and htpasswd basi
   });
 
   test("verify leaves nothing of its own behind: no container but this test's registry, no image pulled from it", async () => {
-    const labelled = await execa('docker', ['ps', '-a', '--filter', `label=${RUN_LABEL}`, '--format', `{{.Label "${RUN_LABEL}"}}`]);
+    const labelled = await execa('docker', ['ps', '-a', '--filter', `label=${SESSION_LABEL}`, '--format', `{{.Label "${SESSION_LABEL}"}}`]);
     expect(labelled.stdout.split('\n').filter(Boolean)).toEqual([ctx.id]);
     const images = await execa('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}@{{.Digest}}']);
     expect(images.stdout.split('\n').filter((n) => n.startsWith(`${registry.address}/`))).toEqual([]);

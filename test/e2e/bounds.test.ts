@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { RunReport } from '../../harness/result/model.ts';
+import type { SessionReport } from '../../harness/result/model.ts';
 import { CLI, harnessLeftovers, ROOT } from './helpers.ts';
 import { IMAGE, TEST_LABEL } from './fixtures/hanging-step.ts';
 
@@ -78,7 +78,7 @@ describe('a bound passed is one sentence, and nothing is left behind', () => {
     });
     const until = seconds() + 1;
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(1);
-    const json = JSON.parse(await readFile(report, 'utf8')) as RunReport;
+    const json = JSON.parse(await readFile(report, 'utf8')) as SessionReport;
     const step = json.steps![0]!;
     expect(step.status).toBe('fail');
     expect(step.failures).toHaveLength(1);

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
-import type { RunReport } from '../../harness/result/model.ts';
+import type { SessionReport } from '../../harness/result/model.ts';
 import { cli, harnessLeftovers, ROOT, runImages } from './helpers.ts';
 
 async function currentBuilder(): Promise<string | undefined> {
@@ -24,7 +24,7 @@ describe('builder-lifecycle scenario', () => {
     const classicBefore = await classicImages();
     const json = `${ROOT}reports/e2e-builder-lifecycle.json`;
     const r = await cli(['run', 'scenarios/builder-lifecycle.ts', '--quiet', '--reporter', `json=${json}`]);
-    const report = JSON.parse(await readFile(json, 'utf8')) as RunReport;
+    const report = JSON.parse(await readFile(json, 'utf8')) as SessionReport;
     const failures = (report.steps ?? []).flatMap((s) => s.failures.map((f) => `${s.section}: ${f}`));
     expect(failures).toEqual([]);
     expect(r.exitCode).toBe(0);

@@ -5,8 +5,8 @@ import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import { findClassicEngine } from '../../harness/host/classic-engine.ts';
-import { RUN_LABEL } from '../../harness/engine/session.ts';
-import type { RunReport } from '../../harness/result/model.ts';
+import { SESSION_LABEL } from '../../harness/engine/session.ts';
+import type { SessionReport } from '../../harness/result/model.ts';
 import { cli, harnessLeftovers, ROOT } from './helpers.ts';
 
 describe('a build scenario on the classic-store engine', () => {
@@ -17,7 +17,7 @@ describe('a build scenario on the classic-store engine', () => {
     const json = `${ROOT}reports/e2e-classic-platform-args.json`;
     const r = await cli(['run', 'scenarios/platform-args.ts', '--platforms', 'linux/amd64,linux/arm64', '--json', json, '--quiet'], env);
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
-    const report = JSON.parse(await readFile(json, 'utf8')) as RunReport;
+    const report = JSON.parse(await readFile(json, 'utf8')) as SessionReport;
     expect(report.host.imageStore).toBe('classic');
     expect(report.platforms.map((p) => [p.platform, p.status])).toEqual([
       ['linux/amd64', 'pass'],
@@ -28,7 +28,7 @@ describe('a build scenario on the classic-store engine', () => {
     );
     const builders = (await execa('docker', ['buildx', 'ls', '--format', '{{.Name}}'])).stdout;
     expect(builders).not.toMatch(/^mah-/m);
-    const left = (await execa('docker', ['ps', '-aq', '--filter', `label=${RUN_LABEL}`], { env })).stdout.trim();
+    const left = (await execa('docker', ['ps', '-aq', '--filter', `label=${SESSION_LABEL}`], { env })).stdout.trim();
     expect(left).toBe('');
     expect(await harnessLeftovers()).toEqual([]);
   });

@@ -5,7 +5,7 @@ import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { describe, expect, test } from 'vitest';
 import { readEngineHandlers, readLocalHandlers } from '../../harness/host/binfmt.ts';
-import { RUN_LABEL, sweepStaleSessions } from '../../harness/engine/session.ts';
+import { SESSION_LABEL, sweepStaleSessions } from '../../harness/engine/session.ts';
 import { IMAGE } from './fixtures/leaves-builder-and-image.ts';
 import { allContainers, CLI, harnessLeftovers, ROOT } from './helpers.ts';
 
@@ -21,7 +21,7 @@ function startRun() {
 }
 
 async function labelled(): Promise<string[]> {
-  return (await execa('docker', ['ps', '-aq', '--filter', `label=${RUN_LABEL}`])).stdout.split('\n').filter(Boolean);
+  return (await execa('docker', ['ps', '-aq', '--filter', `label=${SESSION_LABEL}`])).stdout.split('\n').filter(Boolean);
 }
 
 describe('cleanup', () => {
@@ -87,7 +87,7 @@ describe('handlers through the engine', () => {
   test("equal the handlers in this host's /proc", async () => {
     const local = await readLocalHandlers();
     expect(local.length).toBeGreaterThan(0);
-    const viaEngine = await readEngineHandlers('alpine:latest', [`${RUN_LABEL}=handler-probe`]);
+    const viaEngine = await readEngineHandlers('alpine:latest', [`${SESSION_LABEL}=handler-probe`]);
     const key = (hs: typeof local) => hs.map((h) => `${h.name} ${h.enabled} ${h.flags} ${h.interpreter}`).sort();
     expect(key(viaEngine)).toEqual(key(local));
   });

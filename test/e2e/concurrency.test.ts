@@ -3,7 +3,7 @@
 // N with --concurrency 2, and more than 2 without it, so the bound is what held them back.
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
-import { RUN_LABEL } from '../../harness/engine/session.ts';
+import { SESSION_LABEL } from '../../harness/engine/session.ts';
 import { cli, harnessLeftovers } from './helpers.ts';
 
 const ALPINE = '127.0.0.1:5001/library/alpine:latest';
@@ -21,7 +21,7 @@ async function mostAtOnce(...args: string[]): Promise<number> {
       '--filter',
       'event=die',
       '--filter',
-      `label=${RUN_LABEL}`,
+      `label=${SESSION_LABEL}`,
       '--format',
       '{{.Action}} {{.Actor.ID}}',
     ],

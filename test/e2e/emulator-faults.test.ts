@@ -8,7 +8,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import type { RunReport } from '../../harness/result/model.ts';
+import type { SessionReport } from '../../harness/result/model.ts';
 import { stateDir } from '../../harness/state-dir.ts';
 import { allContainers, cli, harnessLeftovers } from './helpers.ts';
 import { engineNative } from './support/host-facts.ts';
@@ -24,7 +24,7 @@ async function verifyWith(script: string, env: Record<string, string> = {}) {
       ['verify', ALPINE, '--platforms', platform, '--command', 'sh', '--command=-c', `--command=${script}`, '--json', json, '--quiet'],
       env,
     );
-    const report = JSON.parse(await readFile(json, 'utf8')) as RunReport;
+    const report = JSON.parse(await readFile(json, 'utf8')) as SessionReport;
     return { r, p: report.platforms[0]! };
   } finally {
     await rm(json, { force: true });

@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { RunReport } from '../../harness/result/model.ts';
+import type { SessionReport } from '../../harness/result/model.ts';
 import { cli, harnessLeftovers } from './helpers.ts';
 
 const IMAGE = '127.0.0.1:5001/library/alpine:latest';
@@ -45,7 +45,7 @@ async function verify(label: string, env: Record<string, string>) {
     ],
     env,
   );
-  const report = r.exitCode === 0 ? (JSON.parse(await readFile(json, 'utf8')) as RunReport) : undefined;
+  const report = r.exitCode === 0 ? (JSON.parse(await readFile(json, 'utf8')) as SessionReport) : undefined;
   return { ...r, report };
 }
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Session } from '../../harness/engine/session.ts';
 import { formatPlatform, parsePlatform } from '../../harness/platform/platform.ts';
 import { startRegistry, type LocalRegistry } from '../../harness/registry/local-registry.ts';
-import type { PlatformResult, RunReport } from '../../harness/result/model.ts';
+import type { PlatformResult, SessionReport } from '../../harness/result/model.ts';
 import { debianDynamicCorpus, goCorpus, rustCorpus, type CorpusTree } from '../support/corpus.ts';
 import { debianBusybox } from '../support/real-binaries.ts';
 import { pushImage, tarLayer, treeEntries, type LayerEntry, type PlatformImage } from './support/oci-push.ts';
@@ -38,22 +38,22 @@ async function push(name: string, images: PlatformImage[], reg = registry.addres
   return `${reg}/every/${name}:test`;
 }
 
-async function verify(ref: string, ...args: string[]): Promise<{ code: number | undefined; report: RunReport; out: string }> {
+async function verify(ref: string, ...args: string[]): Promise<{ code: number | undefined; report: SessionReport; out: string }> {
   const file = `${ROOT}reports/e2e-every-${Math.random().toString(36).slice(2, 8)}.json`;
   const r = await cli(['verify', ref, '--quiet', '--json', file, ...args]);
   return {
     code: r.exitCode,
     out: `${r.stdout}\n${r.stderr}`,
-    report: JSON.parse(await readFile(file, 'utf8').catch(() => 'null')) as RunReport,
+    report: JSON.parse(await readFile(file, 'utf8').catch(() => 'null')) as SessionReport,
   };
 }
 
-const failedOnes = (report: RunReport) =>
+const failedOnes = (report: SessionReport) =>
   report.platforms
     .filter((p) => p.status === 'fail')
     .map((p) => p.platform)
     .sort();
-const binaryOf = (report: RunReport, p: string): PlatformResult['checks']['binary'] =>
+const binaryOf = (report: SessionReport, p: string): PlatformResult['checks']['binary'] =>
   report.platforms.find((x) => x.platform === p)!.checks.binary;
 
 beforeAll(async () => {

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, test } from 'vitest';
 import { goTarget, parsePlatform } from '../../harness/platform/platform.ts';
-import type { RunReport } from '../../harness/result/model.ts';
+import type { SessionReport } from '../../harness/result/model.ts';
 import { allContainers, cli, harnessLeftovers, ROOT, runImages } from './helpers.ts';
 import { engineNative, probeDirectly } from './support/host-facts.ts';
 
@@ -15,7 +15,7 @@ describe('hello-go-qemu scenario', () => {
     const r = await cli(['run', 'scenarios/hello-go-qemu.ts', '--json', json, '--quiet']);
     expect(r.stderr).toBe('');
     expect(r.exitCode, r.stdout).toBe(0);
-    const report = JSON.parse(await readFile(json, 'utf8')) as RunReport;
+    const report = JSON.parse(await readFile(json, 'utf8')) as SessionReport;
 
     // The mode each platform must have comes from running its probe directly on this host: taken by
     // a binfmt_misc handler, qemu; else the engine's own architecture is native, another one compat.

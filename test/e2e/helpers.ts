@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
-import { RUN_LABEL } from '../../harness/engine/session.ts';
+import { SESSION_LABEL } from '../../harness/engine/session.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = `${ROOT}bin/multiarch-harness.mjs`;
@@ -13,7 +13,7 @@ export async function cli(args: string[], env: Record<string, string> = {}) {
 export async function harnessLeftovers(): Promise<string[]> {
   const out: string[] = [];
   for (const kind of ['ps -a', 'network ls', 'volume ls']) {
-    const r = await execa('docker', [...kind.split(' '), '-q', '--filter', `label=${RUN_LABEL}`], { reject: false });
+    const r = await execa('docker', [...kind.split(' '), '-q', '--filter', `label=${SESSION_LABEL}`], { reject: false });
     out.push(
       ...r.stdout
         .split('\n')

@@ -19,7 +19,7 @@ import { Session } from '../../harness/engine/session.ts';
 import { probeProgram } from '../../harness/host/probe-program.ts';
 import { parsePlatform, type Platform } from '../../harness/platform/platform.ts';
 import { startRegistry, type LocalRegistry } from '../../harness/registry/local-registry.ts';
-import type { PlatformResult, RunReport } from '../../harness/result/model.ts';
+import type { PlatformResult, SessionReport } from '../../harness/result/model.ts';
 import { pushImage } from './support/oci-push.ts';
 import { engineNative } from './support/host-facts.ts';
 import { cli, harnessLeftovers, ROOT } from './helpers.ts';
@@ -105,18 +105,18 @@ async function verify(
   ref: string,
   config: string,
   env: Record<string, string> = {},
-): Promise<{ code: number | undefined; out: string; stderr: string; report: RunReport | null }> {
+): Promise<{ code: number | undefined; out: string; stderr: string; report: SessionReport | null }> {
   const file = `${ROOT}reports/e2e-hostile-${Math.random().toString(36).slice(2, 8)}.json`;
   const r = await cli(['verify', ref, '--quiet', '--json', file, '--config', config], {
     MULTIARCH_BLOB_CACHE: 'off',
     MULTIARCH_CHECK_CACHE: 'off',
     ...env,
   });
-  const report = JSON.parse(await readFile(file, 'utf8').catch(() => 'null')) as RunReport | null;
+  const report = JSON.parse(await readFile(file, 'utf8').catch(() => 'null')) as SessionReport | null;
   await rm(file, { force: true });
   return { code: r.exitCode, out: `${r.stdout}\n${r.stderr}`, stderr: r.stderr, report };
 }
-const only = (report: RunReport | null): PlatformResult => {
+const only = (report: SessionReport | null): PlatformResult => {
   expect(report?.platforms).toHaveLength(1);
   return report!.platforms[0]!;
 };

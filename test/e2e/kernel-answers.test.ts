@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { parseHandler } from '../../harness/host/binfmt.ts';
 import { stateDir } from '../../harness/state-dir.ts';
 import { parsePlatform, qemuHandlerName } from '../../harness/platform/platform.ts';
-import type { RunReport } from '../../harness/result/model.ts';
+import type { SessionReport } from '../../harness/result/model.ts';
 import { execa } from 'execa';
 import { cli, harnessLeftovers, ROOT } from './helpers.ts';
 import {
@@ -106,7 +106,7 @@ describe('the kernel asked before QEMU is registered', () => {
       json,
       '--quiet',
     ]);
-    const report = JSON.parse(await readFile(json, 'utf8')) as RunReport;
+    const report = JSON.parse(await readFile(json, 'utf8')) as SessionReport;
     await rm(json, { force: true });
     expect(v.exitCode, v.stdout + v.stderr).toBe(0);
     expect(report.platforms[0]).toMatchObject({ platform: foreign, mode: 'qemu', status: 'pass', output: direct.machine });

@@ -6,8 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { findClassicEngine } from '../../harness/host/classic-engine.ts';
-import { RUN_LABEL } from '../../harness/engine/session.ts';
-import type { RunReport } from '../../harness/result/model.ts';
+import { SESSION_LABEL } from '../../harness/engine/session.ts';
+import type { SessionReport } from '../../harness/result/model.ts';
 import { cli, harnessLeftovers, ROOT } from './helpers.ts';
 
 const ALPINE = '127.0.0.1:5001/library/alpine:latest';
@@ -25,8 +25,8 @@ async function secondEngineState(): Promise<string> {
   return parts.map((p) => p.stdout.split('\n').sort().join(' ')).join(' | ');
 }
 
-async function json(file: string): Promise<RunReport> {
-  return JSON.parse(await readFile(file, 'utf8')) as RunReport;
+async function json(file: string): Promise<SessionReport> {
+  return JSON.parse(await readFile(file, 'utf8')) as SessionReport;
 }
 
 beforeAll(async () => {
@@ -64,7 +64,7 @@ describe('--node', () => {
     expect(r.stdout).toMatch(new RegExp(`linux/arm64 .* ${second.replace(/[/.]/g, '\\$&')} +aarch64`));
     // The pinned images it pulled there, its containers and its probe images are gone; the first engine is clean too.
     expect(await secondEngineState()).toBe(before);
-    expect((await execa('docker', ['ps', '-aq', '--filter', `label=${RUN_LABEL}`], { env: { DOCKER_HOST: second } })).stdout).toBe('');
+    expect((await execa('docker', ['ps', '-aq', '--filter', `label=${SESSION_LABEL}`], { env: { DOCKER_HOST: second } })).stdout).toBe('');
     expect(await harnessLeftovers()).toEqual([]);
   });
 

@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { RunReport } from '../../harness/result/model.ts';
+import type { SessionReport } from '../../harness/result/model.ts';
 import { CLI, ROOT, cli, harnessLeftovers } from './helpers.ts';
 
 const IMAGE = '127.0.0.1:5001/library/alpine:latest';
@@ -63,7 +63,7 @@ async function harnessOutputs(label: string, prefix: string[] = [], env: Record<
     : await cli(args);
   expect(r.stderr).toBe('');
   expect(r.exitCode).toBe(0);
-  const report = JSON.parse(await readFile(json, 'utf8')) as RunReport;
+  const report = JSON.parse(await readFile(json, 'utf8')) as SessionReport;
   return new Map(report.platforms.map((p) => [p.platform, sections(p.output ?? '')]));
 }
 

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { RUN_LABEL, Session } from '../../harness/engine/session.ts';
+import { SESSION_LABEL, Session } from '../../harness/engine/session.ts';
 import { startRegistry, type LocalRegistry } from '../../harness/registry/local-registry.ts';
-import type { RunReport } from '../../harness/result/model.ts';
+import type { SessionReport } from '../../harness/result/model.ts';
 import { cli, ROOT } from './helpers.ts';
 
 const ctx = new Session();
@@ -18,14 +18,14 @@ let dir: string;
 let image: string;
 const re = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
-async function verify(...args: string[]): Promise<{ code: number | undefined; report: RunReport; stdout: string; stderr: string }> {
+async function verify(...args: string[]): Promise<{ code: number | undefined; report: SessionReport; stdout: string; stderr: string }> {
   const file = join(dir, `verify-${Math.random().toString(36).slice(2, 8)}.json`);
   const r = await cli(['verify', image, '--quiet', '--reporter', `json=${file}`, ...args]);
   // Without colour, whatever the environment asks for.
   const plain = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
   return {
     code: r.exitCode,
-    report: JSON.parse(await readFile(file, 'utf8')) as RunReport,
+    report: JSON.parse(await readFile(file, 'utf8')) as SessionReport,
     stdout: plain(r.stdout),
     stderr: plain(r.stderr),
   };
@@ -80,7 +80,7 @@ describe('nothing verified', () => {
   });
 
   test("leaves nothing of its own behind (only this test's registry carries a run label)", async () => {
-    const r = await execa('docker', ['ps', '-a', '--filter', `label=${RUN_LABEL}`, '--format', `{{.Label "${RUN_LABEL}"}}`]);
+    const r = await execa('docker', ['ps', '-a', '--filter', `label=${SESSION_LABEL}`, '--format', `{{.Label "${SESSION_LABEL}"}}`]);
     expect(r.stdout.split('\n').filter(Boolean)).toEqual([ctx.id]);
   });
 });

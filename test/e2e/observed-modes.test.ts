@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { stateDir } from '../../harness/state-dir.ts';
-import type { RunReport } from '../../harness/result/model.ts';
+import type { SessionReport } from '../../harness/result/model.ts';
 import { cli, harnessLeftovers, ROOT } from './helpers.ts';
 import { probeDirectly, restoreBinfmt, snapshotBinfmt } from './support/host-facts.ts';
 
@@ -107,7 +107,7 @@ describe('observed execution modes', () => {
         json,
         '--quiet',
       ]);
-      const report = JSON.parse(await readFile(json, 'utf8')) as RunReport;
+      const report = JSON.parse(await readFile(json, 'utf8')) as SessionReport;
       const p = report.platforms[0]!;
       expect(p.checks!.run.status, p.checks!.run.message).toBe('pass');
       expect(p.checks!.run.message).toMatch(

@@ -106,13 +106,13 @@ describe('the packed package, installed into another project', () => {
   test('a TypeScript file that uses it type-checks under strict, with the declarations checked too', async () => {
     await writeFile(
       join(project, 'check.ts'),
-      `import { defineScenario, formatPlatform, parsePlatform, runScenario, type Platform, type RunReport, type VerifyScenario } from 'multiarch-harness';
+      `import { defineScenario, formatPlatform, parsePlatform, runScenario, type Platform, type SessionReport, type VerifyScenario } from 'multiarch-harness';
 import { describeImage } from 'multiarch-harness/vitest';
 
 const scenario: VerifyScenario = defineScenario(${verifyAlpine('alpine', 'alpine')});
 const platform: Platform = parsePlatform('linux/arm/v7');
 export async function failures(): Promise<number> {
-  const report: RunReport = await runScenario(scenario, { platforms: [platform] });
+  const report: SessionReport = await runScenario(scenario, { platforms: [platform] });
   return report.summary.failed + formatPlatform(platform).length;
 }
 export const helper: typeof describeImage = describeImage;

@@ -15,8 +15,8 @@
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { RUN_LABEL } from '../../harness/engine/session.ts';
-import type { RunReport } from '../../harness/result/model.ts';
+import { SESSION_LABEL } from '../../harness/engine/session.ts';
+import type { SessionReport } from '../../harness/result/model.ts';
 import { cli, harnessLeftovers, ROOT, runImages } from './helpers.ts';
 import {
   CLASSIC_HOST,
@@ -50,8 +50,8 @@ const NO_CERT_CONTEXT = `e2e-remote-tls-nocert-${process.pid}`;
 const MAIN_CONTEXT = `e2e-remote-main-${process.pid}`;
 const UNAME = ['--expect-uname', '--command', 'uname', '--command=-m'];
 
-async function json(file: string): Promise<RunReport> {
-  return JSON.parse(await readFile(file, 'utf8')) as RunReport;
+async function json(file: string): Promise<SessionReport> {
+  return JSON.parse(await readFile(file, 'utf8')) as SessionReport;
 }
 
 /**
@@ -89,7 +89,7 @@ async function expectNothingLeft(before: Awaited<ReturnType<typeof snapshot>>) {
   expect(await tunnelsLeft(), 'no docker system dial-stdio and no ssh session outlives the run').toEqual([]);
   expect(await engineState(CLASSIC_HOST), 'the classic-store engine (the TLS node) holds what it held before').toBe(before.classic);
   expect(await mainImages(), 'the main engine (the ssh node) holds the alpine and run-registry images it held before').toEqual(before.main);
-  expect((await execa('docker', ['ps', '-aq', '--filter', `label=${RUN_LABEL}`], { env: engineEnv(CLASSIC_HOST) })).stdout).toBe('');
+  expect((await execa('docker', ['ps', '-aq', '--filter', `label=${SESSION_LABEL}`], { env: engineEnv(CLASSIC_HOST) })).stdout).toBe('');
   expect(await harnessLeftovers()).toEqual([]);
 }
 

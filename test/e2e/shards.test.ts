@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { RunReport } from '../../harness/result/model.ts';
+import type { SessionReport } from '../../harness/result/model.ts';
 import { cli, harnessLeftovers } from './helpers.ts';
 
 const IMAGE = '127.0.0.1:5001/library/alpine:latest';
@@ -18,8 +18,8 @@ afterAll(async () => {
   expect(await harnessLeftovers()).toEqual([]);
 });
 
-const read = async (f: string) => JSON.parse(await readFile(join(tmp, f), 'utf8')) as RunReport;
-const verdicts = (r: RunReport) =>
+const read = async (f: string) => JSON.parse(await readFile(join(tmp, f), 'utf8')) as SessionReport;
+const verdicts = (r: SessionReport) =>
   r.platforms
     .map((p) => ({
       platform: p.platform,

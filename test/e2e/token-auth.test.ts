@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { RUN_LABEL, Session } from '../../harness/engine/session.ts';
-import type { RunReport } from '../../harness/result/model.ts';
+import { SESSION_LABEL, Session } from '../../harness/engine/session.ts';
+import type { SessionReport } from '../../harness/result/model.ts';
 import { CLI, ROOT } from './helpers.ts';
 import { engineNative, foreignPlatform } from './support/host-facts.ts';
 import { copyImage, findSecrets, readTree, removeContainer, request, secretForms, type CopiedImage } from './support/tls-registry.ts';
@@ -51,7 +51,7 @@ interface Run {
   exitCode: number | undefined;
   stdout: string;
   stderr: string;
-  report: RunReport | undefined;
+  report: SessionReport | undefined;
   scanned: Record<string, string>;
 }
 
@@ -97,7 +97,7 @@ async function verify(label: string, env: Record<string, string>): Promise<Run> 
     exitCode: r.exitCode,
     stdout: r.stdout,
     stderr: r.stderr,
-    report: json ? (JSON.parse(json) as RunReport) : undefined,
+    report: json ? (JSON.parse(json) as SessionReport) : undefined,
     scanned: { [`${label} stdout`]: r.stdout, [`${label} stderr`]: r.stderr, ...files },
   };
 }
@@ -174,7 +174,7 @@ afterAll(async () => {
   const problems = await ctx.cleanup();
   await tokens?.close();
   if (work) await rm(work, { recursive: true, force: true });
-  const left = await execa('docker', ['ps', '-aq', '--filter', `label=${RUN_LABEL}=${ctx.id}`], { reject: false });
+  const left = await execa('docker', ['ps', '-aq', '--filter', `label=${SESSION_LABEL}=${ctx.id}`], { reject: false });
   if (problems.length > 0 || left.stdout.trim())
     throw new Error(`the token registry was not removed: ${[...problems, left.stdout.trim()].filter(Boolean).join('; ')}`);
 });
@@ -278,7 +278,7 @@ describe('verify against a registry with token auth (a JWT realm on 127.0.0.1, t
   });
 
   test("verify leaves nothing of its own behind: no container but this test's registry, no image pulled from it", async () => {
-    const labelled = await execa('docker', ['ps', '-a', '--filter', `label=${RUN_LABEL}`, '--format', `{{.Label "${RUN_LABEL}"}}`]);
+    const labelled = await execa('docker', ['ps', '-a', '--filter', `label=${SESSION_LABEL}`, '--format', `{{.Label "${SESSION_LABEL}"}}`]);
     expect(labelled.stdout.split('\n').filter(Boolean)).toEqual([ctx.id]);
     const images = await execa('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}@{{.Digest}}']);
     expect(images.stdout.split('\n').filter((n) => n.startsWith(`${registry.address}/`))).toEqual([]);

@@ -9,10 +9,10 @@ import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vit
 import { buildAndPush } from '../../harness/engine/build.ts';
 import { startRegistry, type LocalRegistry } from '../../harness/registry/local-registry.ts';
 import { elfFacts, goTarget, parsePlatform, parsePlatformList, qemuHandlerName } from '../../harness/platform/platform.ts';
-import type { RunReport } from '../../harness/result/model.ts';
+import type { SessionReport } from '../../harness/result/model.ts';
 import { Session } from '../../harness/engine/session.ts';
 import { execa } from 'execa';
-import { RUN_LABEL } from '../../harness/engine/session.ts';
+import { SESSION_LABEL } from '../../harness/engine/session.ts';
 import { cli, ROOT } from './helpers.ts';
 import { engineNative } from './support/host-facts.ts';
 
@@ -40,10 +40,10 @@ async function build(name: string, dockerfile: string, platforms: string): Promi
   return tag;
 }
 
-async function verify(ref: string, ...args: string[]): Promise<{ code: number | undefined; report: RunReport; stdout: string }> {
+async function verify(ref: string, ...args: string[]): Promise<{ code: number | undefined; report: SessionReport; stdout: string }> {
   const file = `${ROOT}reports/e2e-verify-${Math.random().toString(36).slice(2, 8)}.json`;
   const r = await cli(['verify', ref, '--quiet', '--reporter', `json=${file}`, ...args]);
-  return { code: r.exitCode, report: JSON.parse(await readFile(file, 'utf8')) as RunReport, stdout: r.stdout };
+  return { code: r.exitCode, report: JSON.parse(await readFile(file, 'utf8')) as SessionReport, stdout: r.stdout };
 }
 
 beforeAll(async () => {
@@ -250,7 +250,7 @@ describe('verify', () => {
   });
 
   test("verify leaves nothing of its own behind (only this test's registry carries a run label)", async () => {
-    const r = await execa('docker', ['ps', '-a', '--filter', `label=${RUN_LABEL}`, '--format', `{{.Label "${RUN_LABEL}"}}`]);
+    const r = await execa('docker', ['ps', '-a', '--filter', `label=${SESSION_LABEL}`, '--format', `{{.Label "${SESSION_LABEL}"}}`]);
     expect(r.stdout.split('\n').filter(Boolean)).toEqual([ctx.id]);
   });
 });

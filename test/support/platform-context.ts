@@ -5,7 +5,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import tar from 'tar-stream';
-import type { BinaryVerdict } from '../../harness/checks/binary-check-cache.ts';
+import type { KeptVerdict } from '../../harness/checks/binary-check-cache.ts';
 import type { PlatformContext, Problem, VerifyRequest } from '../../harness/checks/check.ts';
 import type { Session } from '../../harness/engine/session.ts';
 import type { HostProbe } from '../../harness/host/probe.ts';
@@ -36,7 +36,7 @@ export interface FakeInputs {
   entry?: IndexEntry;
   manifestAndConfig?: { manifest: FetchedManifest; config: ImageConfig } | Problem;
   filesystem?: ImageFilesystem | Problem;
-  binaryVerdict?: BinaryVerdict;
+  binaryVerdict?: KeptVerdict;
   present?: boolean;
 }
 

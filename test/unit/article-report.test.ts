@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { ARTICLE_SECTIONS, qemuToCrossRatio, renderArticleReport } from '../../demo/article-report.ts';
-import { pass, type PlatformResult, type RunReport } from '../../harness/result/model.ts';
+import { pass, type PlatformResult, type SessionReport } from '../../harness/result/model.ts';
 
 const host = { engine: '26.1.5', native: 'linux/amd64', imageStore: 'containerd', kernel: '6.1' };
 const p = (platform: string, mode: PlatformResult['mode'], buildMs: number): PlatformResult => ({
@@ -13,7 +13,7 @@ const p = (platform: string, mode: PlatformResult['mode'], buildMs: number): Pla
   buildMs,
   checks: { index: pass(), config: pass(), binary: pass(), run: pass('x') },
 });
-const report = (scenario: string, article: string, platforms: PlatformResult[], extra: Partial<RunReport> = {}): RunReport => ({
+const report = (scenario: string, article: string, platforms: PlatformResult[], extra: Partial<SessionReport> = {}): SessionReport => ({
   schemaVersion: 1,
   kind: 'build',
   scenario,

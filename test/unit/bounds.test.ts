@@ -18,7 +18,7 @@ import { DockerError, describeFailure, execCommand, type CommandResult } from '.
 import { UsageError } from '../../harness/errors.ts';
 import { RegistryReady } from '../../harness/registry/registry-ready.ts';
 import { checkReportDestinations, writeReports } from '../../harness/report/write.ts';
-import type { RunReport } from '../../harness/result/model.ts';
+import type { SessionReport } from '../../harness/result/model.ts';
 import { settle, startLoopbackServer, type LoopbackServer } from '../support/loopback-server.ts';
 
 let dir: string;
@@ -155,7 +155,7 @@ describe('a report write (report/write.ts), bounded by MULTIARCH_HARNESS_REPORT_
     vi.stubEnv('MULTIARCH_HARNESS_REPORT_WRITE_TIMEOUT_MS', '2000');
     vi.stubEnv('GITHUB_STEP_SUMMARY', '');
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
-    const report = { kind: 'verify' } as unknown as RunReport;
+    const report = { kind: 'verify' } as unknown as SessionReport;
     const started = Date.now();
     const err = await settle(writeReports([report], [{ name: 'json', file: fifo }], 'x', true)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UsageError);

@@ -22,12 +22,12 @@ import { renderJUnit } from '../../harness/report/junit.ts';
 import { renderMarkdown } from '../../harness/report/markdown.ts';
 import { renderTerminal } from '../../harness/report/terminal.ts';
 import { checkReportDestinations, reportFiles, writeReports } from '../../harness/report/write.ts';
-import type { RunReport } from '../../harness/result/model.ts';
+import type { SessionReport } from '../../harness/result/model.ts';
 
 const ESC = '\x1b[';
 const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
-const report: RunReport = {
+const report: SessionReport = {
   schemaVersion: 1,
   kind: 'build',
   scenario: 'hello',
@@ -293,7 +293,7 @@ describe('GitHub Actions', () => {
   });
 
   test('failed steps, a failed platform with no failed check (with its fix), and known issues (a warning, not an error)', () => {
-    const more: RunReport = {
+    const more: SessionReport = {
       ...report,
       steps: [
         {

@@ -19,7 +19,7 @@ vi.mock('execa', async (importOriginal) => ({
 const { main } = await import('../../harness/cli/main.ts');
 const { COMMAND_USAGES, USAGE, usageOf, wantsHelp } = await import('../../harness/cli/usage.ts');
 const { packageVersion } = await import('../../harness/cli/version.ts');
-const { platformsOption, reporters, runOptions } = await import('../../harness/cli/args.ts');
+const { platformsOption, reporters, sessionOptions } = await import('../../harness/cli/args.ts');
 const { formatPlatform } = await import('../../harness/platform/platform.ts');
 
 let out: string[] = [];
@@ -159,7 +159,7 @@ describe('--platform and --platforms', () => {
     expect(names({})).toBeUndefined();
     expect(() => names({ platform: [','] })).toThrow(/names no platform/);
     expect(() => names({ platform: ['linux//v7'] })).toThrow(/"linux\/\/v7" is not a platform/);
-    expect(runOptions({ platform: ['linux/s390x'], quiet: true }, 'x').platforms?.map(formatPlatform)).toEqual(['linux/s390x']);
+    expect(sessionOptions({ platform: ['linux/s390x'], quiet: true }, 'x').platforms?.map(formatPlatform)).toEqual(['linux/s390x']);
   });
 
   test('both: one sentence', () => {

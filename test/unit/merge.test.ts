@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { UsageError } from '../../harness/errors.ts';
 import { formatPlatform, KNOWN_PLATFORMS, parsePlatform } from '../../harness/platform/platform.ts';
 import { mergeReports, type ShardReport } from '../../harness/report/merge.ts';
-import { fail, pass, skip, summarize, type PlatformResult, type RunReport, type StepResult } from '../../harness/result/model.ts';
+import { fail, pass, skip, summarize, type PlatformResult, type SessionReport, type StepResult } from '../../harness/result/model.ts';
 import { shardPlatforms, type Shard } from '../../harness/scenario/shard.ts';
 
 const DIGEST = 'sha256:' + 'a'.repeat(64);
@@ -214,7 +214,7 @@ describe('mergeReports', () => {
   });
 
   test('one whole report merges into itself', () => {
-    const whole: RunReport = report(ALL);
+    const whole: SessionReport = report(ALL);
     expect(mergeReports([whole])).toEqual(whole);
   });
 });

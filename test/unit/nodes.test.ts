@@ -2,7 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import { checkPlacement, parseNodeOption } from '../../harness/engine/nodes.ts';
 import { parsePlatformList } from '../../harness/platform/platform.ts';
-import { builderNodes } from '../../harness/scenario/run-builder.ts';
+import { builderMembers } from '../../harness/scenario/run-builder.ts';
 import type { PlacedNode } from '../../harness/checks/placement.ts';
 import type { HostProbe } from '../../harness/host/probe.ts';
 
@@ -31,24 +31,24 @@ describe('parseNodeOption', () => {
   });
 });
 
-describe('builderNodes', () => {
+describe('builderMembers', () => {
   const placed = (spec: string): PlacedNode => {
     const s = parseNodeOption(spec);
     return { node: { name: s.endpoint, env: { DOCKER_HOST: s.endpoint }, platforms: s.platforms }, probe: {} as HostProbe };
   };
 
-  test('the default engine builds the platforms placed nowhere; each node its own, in order; a node with nothing to build gets no builder node', () => {
-    const layout = builderNodes('b', parsePlatformList('linux/amd64,linux/arm64,linux/arm/v7,linux/s390x'), [
+  test('the default engine builds the platforms placed nowhere; each node its own, in order; a node with nothing to build gets no builder member', () => {
+    const layout = builderMembers('b', parsePlatformList('linux/amd64,linux/arm64,linux/arm/v7,linux/s390x'), [
       placed('linux/arm64,linux/arm/v7=ssh://arm'),
       placed('linux/ppc64le=ssh://power'),
       placed('linux/s390x=ssh://z'),
     ]);
-    expect(layout.map((n) => [n.node, n.endpoint, n.platforms.map((p) => `${p.architecture}${p.variant ?? ''}`)])).toEqual([
+    expect(layout.map((n) => [n.member, n.endpoint, n.platforms.map((p) => `${p.architecture}${p.variant ?? ''}`)])).toEqual([
       ['b0', undefined, ['amd64']],
       ['b1', 'ssh://arm', ['arm64', 'armv7']],
       ['b2', 'ssh://z', ['s390x']],
     ]);
-    // Everything placed: the first node is the first placed engine's.
-    expect(builderNodes('b', parsePlatformList('linux/arm64'), [placed('linux/arm64=ssh://arm')]).map((n) => n.node)).toEqual(['b0']);
+    // Everything placed: the first builder member is the first placed engine's.
+    expect(builderMembers('b', parsePlatformList('linux/arm64'), [placed('linux/arm64=ssh://arm')]).map((n) => n.member)).toEqual(['b0']);
   });
 });

@@ -18,9 +18,9 @@ import { renderJUnit } from '../../harness/report/junit.ts';
 import { renderMarkdown } from '../../harness/report/markdown.ts';
 import { mergeReports } from '../../harness/report/merge.ts';
 import { renderTerminal } from '../../harness/report/terminal.ts';
-import { conclude, type RunReport } from '../../harness/result/model.ts';
+import { conclude, type SessionReport } from '../../harness/result/model.ts';
 import type { VerifyScenario } from '../../harness/scenario/define.ts';
-import type { RunOptions } from '../../harness/scenario/outcome.ts';
+import type { SessionOptions } from '../../harness/scenario/outcome.ts';
 import { reportOf } from '../../harness/scenario/run-scenario.ts';
 import type { Shard } from '../../harness/scenario/shard.ts';
 import { runVerifyScenario } from '../../harness/scenario/verify-runner.ts';
@@ -84,7 +84,7 @@ const scenario = (platforms?: string[]): VerifyScenario => ({
 });
 
 /** A verify of the scenario against the in-memory index, made into its report as every run is. */
-async function verify(s: VerifyScenario, manifests: Descriptor[], options: RunOptions = {}): Promise<RunReport> {
+async function verify(s: VerifyScenario, manifests: Descriptor[], options: SessionOptions = {}): Promise<SessionReport> {
   const source = indexOf(manifests);
   const ref = parseImageRef(s.image);
   const outcome = await runVerifyScenario(
@@ -165,7 +165,7 @@ describe('nothing verified is a failure', () => {
     ]);
     expect(empty.summary.failed).toBe(1);
 
-    const full: RunReport = {
+    const full: SessionReport = {
       ...empty,
       shard: { index: 1, total: 2 },
       platforms: [passed('linux/amd64')],
@@ -216,7 +216,7 @@ describe('nothing verified is a failure', () => {
   });
 });
 
-function passed(platform: string): RunReport['platforms'][number] {
+function passed(platform: string): SessionReport['platforms'][number] {
   return {
     platform,
     mode: 'native',

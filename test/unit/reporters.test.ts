@@ -2,9 +2,9 @@ import { describe, expect, test } from 'vitest';
 import { renderHtml } from '../../harness/report/html.ts';
 import { renderJUnit } from '../../harness/report/junit.ts';
 import { renderMarkdown } from '../../harness/report/markdown.ts';
-import type { RunReport } from '../../harness/result/model.ts';
+import type { SessionReport } from '../../harness/result/model.ts';
 
-const report: RunReport = {
+const report: SessionReport = {
   schemaVersion: 1,
   kind: 'steps',
   scenario: 'manifest-path',

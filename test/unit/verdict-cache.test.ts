@@ -3,7 +3,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { keepVerdict, reusedVerdict, type BinaryVerdictKey } from '../../harness/checks/binary-check-cache.ts';
+import { keepVerdict, reusedVerdict, type KeptVerdictKey } from '../../harness/checks/binary-check-cache.ts';
 import { parsePlatform } from '../../harness/platform/platform.ts';
 
 let dir: string;
@@ -17,7 +17,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const key = (over: Partial<BinaryVerdictKey> = {}): BinaryVerdictKey => ({
+const key = (over: Partial<KeptVerdictKey> = {}): KeptVerdictKey => ({
   layers: [`sha256:${'1'.repeat(64)}`],
   runtimeConfig: { Entrypoint: ['/app/hello'], Env: ['PATH=/usr/bin'] },
   exec: {
@@ -52,7 +52,7 @@ describe('binary check verdicts', () => {
     expect(again?.elfFiles).toBe(1);
   });
 
-  test.each<[string, Partial<BinaryVerdictKey>]>([
+  test.each<[string, Partial<KeptVerdictKey>]>([
     ['another layer', { layers: [`sha256:${'1'.repeat(64)}`, `sha256:${'2'.repeat(64)}`] }],
     ['another entrypoint', { runtimeConfig: { Entrypoint: ['/app/other'], Env: ['PATH=/usr/bin'] } }],
     ['another environment (LD_LIBRARY_PATH, PATH)', { runtimeConfig: { Entrypoint: ['/app/hello'], Env: ['PATH=/bin'] } }],

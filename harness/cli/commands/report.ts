@@ -2,7 +2,7 @@
 import { checkReportDestinations } from '../../report/write.ts';
 import { readFile } from 'node:fs/promises';
 import { UsageError } from '../../errors.ts';
-import { CHECK_NAMES, type CheckName, type CheckResult, type RunReport } from '../../result/model.ts';
+import { CHECK_NAMES, type CheckName, type CheckResult, type SessionReport } from '../../result/model.ts';
 import { mergeReports } from '../../report/merge.ts';
 import { COMMON, parse, reporters } from '../args.ts';
 import { seeHelp } from '../usage.ts';
@@ -13,7 +13,7 @@ export async function reportCommand(args: string[]): Promise<number> {
   const merge = positionals[0] === 'merge';
   const files = merge ? positionals.slice(1) : positionals;
   if (files.length === 0) throw new UsageError(`report ${merge ? 'merge ' : ''}takes one or more JSON report files.\n${seeHelp('report')}`);
-  const reports: RunReport[] = [];
+  const reports: SessionReport[] = [];
   const names: string[] = [];
   for (const file of files) {
     const text = await readFile(file, 'utf8').catch(() => {
@@ -26,9 +26,9 @@ export async function reportCommand(args: string[]): Promise<number> {
       throw new UsageError(`${file} is not JSON.`);
     }
     for (const r of Array.isArray(data) ? data : [data]) {
-      if ((r as RunReport)?.schemaVersion !== 1 || !Array.isArray((r as RunReport).platforms))
+      if ((r as SessionReport)?.schemaVersion !== 1 || !Array.isArray((r as SessionReport).platforms))
         throw new UsageError(`${file} is not a multiarch-harness report (schemaVersion 1).`);
-      reports.push(withEveryCheck(r as RunReport));
+      reports.push(withEveryCheck(r as SessionReport));
       names.push(file);
     }
   }
@@ -42,7 +42,7 @@ export async function reportCommand(args: string[]): Promise<number> {
  * Reports saved by versions before every platform carried its four checks: a platform without them
  * gets each check with the platform's own status and message, so every reporter can read it.
  */
-function withEveryCheck(r: RunReport): RunReport {
+function withEveryCheck(r: SessionReport): SessionReport {
   const platforms = r.platforms.map((p) => {
     if (p.checks) return p;
     const result: CheckResult = {

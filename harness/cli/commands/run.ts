@@ -3,7 +3,7 @@ import { checkReportDestinations } from '../../report/write.ts';
 import { UsageError } from '../../errors.ts';
 import { loadScenario } from '../../scenario/define.ts';
 import { runScenario } from '../../scenario/run-scenario.ts';
-import { COMMON, parse, platformsOption, reporters, runOptions } from '../args.ts';
+import { COMMON, parse, platformsOption, reporters, sessionOptions } from '../args.ts';
 import { seeHelp } from '../usage.ts';
 import { printAndWriteReports } from '../output.ts';
 
@@ -23,7 +23,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const scenario = await loadScenario(positionals[0]!);
   await checkReportDestinations(specs, scenario.name);
   const report = await runScenario(scenario, {
-    ...runOptions(values, scenario.name),
+    ...sessionOptions(values, scenario.name),
     allowPrivileged: Boolean(values['allow-privileged']),
     keepGoing: Boolean(values['keep-going']),
     noCache: Boolean(values['no-cache']),

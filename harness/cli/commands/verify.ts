@@ -6,7 +6,7 @@ import { parseImageRef } from '../../registry/image-ref.ts';
 import type { VerifyScenario } from '../../scenario/define.ts';
 import { runScenario } from '../../scenario/run-scenario.ts';
 import { parseShard } from '../../scenario/shard.ts';
-import { COMMON, parse, reporters, runOptions } from '../args.ts';
+import { COMMON, parse, reporters, sessionOptions } from '../args.ts';
 import { seeHelp } from '../usage.ts';
 import { printAndWriteReports } from '../output.ts';
 
@@ -27,7 +27,7 @@ export async function verifyCommand(args: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError(`verify takes one image reference.\n${seeHelp('verify')}`);
   if (values['expect-output'] && values['expect-uname']) throw new UsageError('Use --expect-output or --expect-uname, not both.');
   const specs = reporters(values);
-  const options = runOptions(values, 'verify');
+  const options = sessionOptions(values, 'verify');
   const ref = parseImageRef(positionals[0]!);
   const expect: Expectation | undefined = values['expect-output']
     ? { kind: 'output', template: values['expect-output'] }

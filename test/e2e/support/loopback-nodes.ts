@@ -11,7 +11,7 @@ import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { DEFAULT_CLASSIC_HOST } from '../../../harness/host/classic-engine.ts';
-import { RUN_LABEL } from '../../../harness/engine/session.ts';
+import { SESSION_LABEL } from '../../../harness/engine/session.ts';
 import { stateDir } from '../../../harness/state-dir.ts';
 
 export const TLS_HOST = 'tcp://127.0.0.1:2376';
@@ -141,7 +141,7 @@ export interface CreatedContainer {
   /** The reference it was created from, as given to the engine. */
   image: string;
   name: string;
-  /** Its RUN_LABEL: the session that made it. */
+  /** Its SESSION_LABEL: the session that made it. */
   run: string;
 }
 
@@ -160,7 +160,7 @@ export async function harnessContainers(host: string, sinceMs: number): Promise<
       '--filter',
       'event=create',
       '--filter',
-      `label=${RUN_LABEL}`,
+      `label=${SESSION_LABEL}`,
       '--format',
       '{{json .Actor.Attributes}}',
     ],
@@ -171,7 +171,7 @@ export async function harnessContainers(host: string, sinceMs: number): Promise<
     .filter(Boolean)
     .map((l) => {
       const a = JSON.parse(l) as Record<string, string | undefined>;
-      return { image: a.image ?? '', name: a.name ?? '', run: a[RUN_LABEL] ?? '' };
+      return { image: a.image ?? '', name: a.name ?? '', run: a[SESSION_LABEL] ?? '' };
     });
 }
 
