@@ -56,15 +56,6 @@ function engineOf(r: { dockerHost?: string; tls?: EngineTls }): EngineEndpoint |
   return { name: r.dockerHost, env: { DOCKER_HOST: r.dockerHost, ...tls } };
 }
 
-/** This process's sessions by id while they run, so work that has only a session's labels (a node's handler read) records what it pulls with it. */
-const liveSessions = new Map<string, Session>();
-
-/** The session of this process whose labels these are, while it runs. */
-export function sessionOfLabels(labels: readonly string[]): Session | undefined {
-  const id = labels.find((l) => l.startsWith(`${SESSION_LABEL}=`))?.slice(SESSION_LABEL.length + 1);
-  return id ? liveSessions.get(id) : undefined;
-}
-
 interface SessionRecord {
   id: string;
   pid: number;
@@ -94,10 +85,6 @@ export class Session {
   private readonly cleanups: Array<{ what: string; fn: () => Promise<unknown> }> = [];
   private readonly record: SessionRecord = { id: this.id, pid: process.pid, startedAt: new Date().toISOString(), resources: [] };
   private cleaned = false;
-
-  constructor() {
-    liveSessions.set(this.id, this);
-  }
 
   get labels(): string[] {
     return [`${SESSION_LABEL}=${this.id}`, `${PID_LABEL}=${process.pid}`];
@@ -195,7 +182,6 @@ export class Session {
     await settleRecord(this.record);
     // Once more when a docker command was on its way when cleanup began: it may have created its container since.
     if (inFlight) await everywhere();
-    liveSessions.delete(this.id);
     return problems;
   }
 }

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { docker } from '../engine/docker.ts';
 import { engineStatus } from '../engine/engine-api.ts';
-import { labelArgs, Session, sessionOfLabels } from '../engine/session.ts';
+import { labelArgs, Session } from '../engine/session.ts';
 
 export interface BinfmtHandler {
   name: string;
@@ -89,12 +89,11 @@ const HANDLER_READER_IMAGE = 'alpine:latest';
  * read by a short-lived container, labelled as the session's, that bind-mounts the engine host's
  * binfmt_misc folder read-only. (Its files are read by a program in the container: the engine's
  * archive of a path, `docker cp`, gives them as the empty files their size says they are.) The
- * image is recorded with the session whose labels these are before the engine may pull it, so it
- * is removed with that session's cleanup unless the engine had it before (or another session still
- * uses it: image-users.ts); with no such session, a session of its own does the same around the read.
+ * image is recorded with the session before the engine may pull it, so it is removed with that
+ * session's cleanup unless the engine had it before (or another session still uses it:
+ * image-users.ts); with no session (doctor), a session of its own does the same around the read.
  */
-export async function readEngineHandlers(image: string, labels: readonly string[]): Promise<BinfmtHandler[]> {
-  const session = sessionOfLabels(labels);
+export async function readEngineHandlers(image: string, session?: Session): Promise<BinfmtHandler[]> {
   const own = session ? undefined : new Session();
   try {
     // 404: the engine lacks it and the run pulls it. Anything else (no answer, an odd one) is taken for "had it": never removed on a guess.
@@ -102,9 +101,10 @@ export async function readEngineHandlers(image: string, labels: readonly string[
       (a) => a.status !== 404,
       () => true,
     );
-    (session ?? own!).trackImage(image, { present });
-    // Unlabelled work (doctor) gets its own session's labels: a container a signal leaves is swept like any other.
-    return await readThrough(image, labels.length || !own ? labels : own.labels);
+    const owner = session ?? own!;
+    owner.trackImage(image, { present });
+    // Labelled as the owner's: a container a signal leaves is swept like any other.
+    return await readThrough(image, owner.labels);
   } finally {
     await own?.cleanup();
   }
@@ -127,6 +127,6 @@ async function readThrough(image: string, labels: readonly string[]): Promise<Bi
 }
 
 /** The engine's handlers: from this host's /proc when the engine is local, else through a container. */
-export async function readHandlers(o: { engineIsLocal: boolean; labels?: readonly string[] }): Promise<BinfmtHandler[]> {
-  return o.engineIsLocal ? readLocalHandlers() : readEngineHandlers(HANDLER_READER_IMAGE, o.labels ?? []);
+export async function readHandlers(o: { engineIsLocal: boolean; session?: Session }): Promise<BinfmtHandler[]> {
+  return o.engineIsLocal ? readLocalHandlers() : readEngineHandlers(HANDLER_READER_IMAGE, o.session);
 }

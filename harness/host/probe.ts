@@ -17,6 +17,7 @@ import { normalizePlatform, parsePlatform, type Platform } from '../platform/pla
 import { qemuVersionOf } from './emulators.ts';
 import type { PlatformObservation } from '../platform/observation.ts';
 import { handlerSetKey, observablePlatforms, observePlatforms } from './observe.ts';
+import type { Session } from '../engine/session.ts';
 
 export interface HostProbe {
   engineVersion: string;
@@ -87,7 +88,7 @@ export function imageStoreOf(driverStatus: ReadonlyArray<[string, string]> | und
   return (driverStatus ?? []).some(([k, v]) => k === 'driver-type' && v.includes('snapshotter')) ? 'containerd' : 'classic';
 }
 
-export async function probeHost(options: { labels?: readonly string[]; freshObservations?: boolean } = {}): Promise<HostProbe> {
+export async function probeHost(options: { session?: Session; freshObservations?: boolean } = {}): Promise<HostProbe> {
   // Both questions at once, asked of the engine's API (engine-api.ts), and buildx's version from its file.
   const [data, ver, buildxVersion] = await Promise.all([
     engineJson<EngineInfo>('GET', '/info', { timeoutMs: 20_000 }),
@@ -107,7 +108,7 @@ export async function probeHost(options: { labels?: readonly string[]; freshObse
   const imageStore = imageStoreOf(data.DriverStatus);
   const host = currentDockerHost();
   const engineIsLocal = !host?.startsWith('tcp://') && !host?.startsWith('ssh://') && data.Name === hostname();
-  const handlers = await readHandlers({ engineIsLocal, ...options });
+  const handlers = await readHandlers({ engineIsLocal, ...(options.session ? { session: options.session } : {}) });
   const qemuVersions: Record<string, string> = {};
   if (engineIsLocal) {
     const qemus = handlers.filter((x) => x.enabled && /qemu/.test(x.interpreter + x.name));
@@ -122,7 +123,7 @@ export async function probeHost(options: { labels?: readonly string[]; freshObse
     key,
     handlers,
     platforms: observablePlatforms(native.os),
-    ...(options.labels ? { labels: options.labels } : {}),
+    ...(options.session ? { labels: options.session.labels } : {}),
     ...(options.freshObservations ? { fresh: true } : {}),
   });
   return {

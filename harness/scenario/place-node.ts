@@ -17,7 +17,7 @@ export async function placeNode(session: Session, spec: NodeSpec, progress?: (m:
   const platforms = node.platforms.map(formatPlatform).join(', ');
   progress?.(`node ${node.name}: probing the engine for ${platforms}`);
   try {
-    return { node, probe: await onEngine(node, () => probeHost({ labels: session.labels })) };
+    return { node, probe: await onEngine(node, () => probeHost({ session })) };
   } catch (err) {
     throw new EnvironmentError(`The node ${node.name} (for ${platforms}) cannot be used: ${whyUnusable((err as Error).message)}`);
   }

@@ -90,7 +90,7 @@ export async function runScenario(s: Scenario, options: SessionOptions = {}): Pr
     // At once: the sweep removes only what sessions with no live process left, never this one's probe.
     const [swept, probe] = await Promise.all([
       timed(clock, 'sweep', () => sweepStaleSessions()),
-      options.probe ?? timed(clock, 'probe', () => probeHost({ labels: session.labels })),
+      options.probe ?? timed(clock, 'probe', () => probeHost({ session })),
     ]);
     if (swept) progress(`removed what ${swept} earlier killed session(s) left behind`);
     const nodes = await timed(clock, 'probe', () => probeNodes(session, nodeSpecs(s, options), progress));

@@ -166,7 +166,7 @@ export async function createStepsContext(
       t.platforms.push(...results);
       return results;
     },
-    handlers: () => readHandlers({ engineIsLocal: probe.engineIsLocal, labels: ctx.labels }),
+    handlers: () => readHandlers({ engineIsLocal: probe.engineIsLocal, session: ctx }),
     node: (spec) => placeNode(ctx, parseNodeOption(spec)),
     async step(section, title, fn) {
       const s = new Step(section, title, onProgress);

@@ -167,19 +167,56 @@ export async function startTlsRegistry(o: StartTlsRegistryOptions): Promise<TlsR
   await writeFile(join(o.dir, 'server.crt'), await readFile(o.certificates.certFile));
   // Readable by the registry whatever user its image runs as (the folder is inside the test's own 0700 one).
   await writeFile(join(o.dir, 'server.key'), await readFile(o.certificates.keyFile), { mode: 0o644 });
-  const name = `mah-auth-registry-${randomBytes(4).toString('hex')}`;
+  return startRegistryContainer({
+    kind: 'TLS',
+    prefix: 'mah-auth-registry',
+    testLabel: 'auth-registry',
+    dir: o.dir,
+    labels: o.labels,
+    ...(o.image ? { image: o.image } : {}),
+    ...(o.onCreate ? { onCreate: o.onCreate } : {}),
+    env: {
+      REGISTRY_HTTP_ADDR: '0.0.0.0:5000',
+      REGISTRY_HTTP_TLS_CERTIFICATE: `${MOUNT}/server.crt`,
+      REGISTRY_HTTP_TLS_KEY: `${MOUNT}/server.key`,
+      REGISTRY_AUTH: 'htpasswd',
+      REGISTRY_AUTH_HTPASSWD_REALM: 'multiarch-harness e2e',
+      REGISTRY_AUTH_HTPASSWD_PATH: `${MOUNT}/htpasswd`,
+      REGISTRY_STORAGE_DELETE_ENABLED: 'true',
+    },
+    mount: MOUNT,
+    // Ready when /v2/ answers over TLS (with the CA) and asks for credentials.
+    ready: async (address) => {
+      const r = await request('GET', `https://${address}/v2/`, { ca: o.certificates.ca });
+      return r.status === 401 || `/v2/ answered ${r.status}`;
+    },
+  });
+}
+
+export interface RegistryContainerOptions {
+  /** How the failure sentence names it: "the TLS registry did not start: ...". */
+  kind: string;
+  prefix: string;
+  testLabel: string;
+  /** Copied into the container at `mount` before it starts. */
+  dir: string;
+  mount: string;
+  env: Record<string, string>;
+  labels: string[];
+  image?: string;
+  onCreate?: (name: string) => void;
+  /** true when the registry answers as it should, or what it answered instead. */
+  ready(address: string): Promise<true | string>;
+}
+
+/**
+ * A `registry:2` container on 127.0.0.1 (a port the engine picks), its files copied in (no bind
+ * mount, so no assumption that the engine shares this file system or may read this user's 0700
+ * folder): create, cp, start, then asked until `ready` says so (60 s), or removed with a sentence.
+ */
+export async function startRegistryContainer(o: RegistryContainerOptions): Promise<TlsRegistry> {
+  const name = `${o.prefix}-${randomBytes(4).toString('hex')}`;
   o.onCreate?.(name);
-  const env = {
-    REGISTRY_HTTP_ADDR: '0.0.0.0:5000',
-    REGISTRY_HTTP_TLS_CERTIFICATE: `${MOUNT}/server.crt`,
-    REGISTRY_HTTP_TLS_KEY: `${MOUNT}/server.key`,
-    REGISTRY_AUTH: 'htpasswd',
-    REGISTRY_AUTH_HTPASSWD_REALM: 'multiarch-harness e2e',
-    REGISTRY_AUTH_HTPASSWD_PATH: `${MOUNT}/htpasswd`,
-    REGISTRY_STORAGE_DELETE_ENABLED: 'true',
-  };
-  // create, cp, start: the registry's files go into the container itself (no bind mount, so no
-  // assumption that the engine shares this file system or may read this user's 0700 folder).
   const created = await execa(
     'docker',
     [
@@ -188,11 +225,11 @@ export async function startTlsRegistry(o: StartTlsRegistryOptions): Promise<TlsR
       name,
       ...o.labels.flatMap((l) => ['--label', l]),
       '--label',
-      'io.multiarch-harness.test=auth-registry',
+      `io.multiarch-harness.test=${o.testLabel}`,
       // Loopback only, a port the engine picks.
       '-p',
       '127.0.0.1::5000',
-      ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
+      ...Object.entries(o.env).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
       o.image ?? 'registry:2',
     ],
     { reject: false },
@@ -204,36 +241,34 @@ export async function startTlsRegistry(o: StartTlsRegistryOptions): Promise<TlsR
   const fail = async (why: string): Promise<never> => {
     const tail = (await logs()).split('\n').filter(Boolean).slice(-5).join(' | ');
     await removeContainer(name);
-    throw new Error(`the TLS registry did not start: ${why}${tail ? ` (its log: ${tail})` : ''}`);
+    throw new Error(`the ${o.kind} registry did not start: ${why}${tail ? ` (its log: ${tail})` : ''}`);
   };
   const lastLine = (r: { stderr: string; exitCode?: number | undefined }) =>
     r.stderr.trim().split('\n').at(-1) || `exit code ${r.exitCode}`;
   if (created.exitCode !== 0) return fail(`docker create: ${lastLine(created)}`);
-  const copied = await execa('docker', ['cp', `${o.dir}/.`, `${name}:${MOUNT}`], { reject: false });
+  const copied = await execa('docker', ['cp', `${o.dir}/.`, `${name}:${o.mount}`], { reject: false });
   if (copied.exitCode !== 0) return fail(`docker cp: ${lastLine(copied)}`);
   const started = await execa('docker', ['start', name], { reject: false });
   if (started.exitCode !== 0) return fail(`docker start: ${lastLine(started)}`);
   const port = await execa('docker', ['port', name, '5000/tcp'], { reject: false });
-  const bound = port.stdout
+  const address = port.stdout
     .split('\n')
     .map((l) => l.trim())
     .find((l) => /^127\.0\.0\.1:\d+$/.test(l));
-  if (!bound) return fail(`its port 5000 is not published on 127.0.0.1 (docker port: ${port.stdout.trim() || port.stderr.trim()})`);
-  const address = bound;
-  // Ready when /v2/ answers over TLS (with the CA) and asks for credentials.
+  if (!address) return fail(`its port 5000 is not published on 127.0.0.1 (docker port: ${port.stdout.trim() || port.stderr.trim()})`);
   const deadline = Date.now() + 60_000;
   let last: string;
   for (;;) {
     try {
-      const r = await request('GET', `https://${address}/v2/`, { ca: o.certificates.ca });
-      if (r.status === 401) break;
-      last = `/v2/ answered ${r.status}`;
+      const answer = await o.ready(address);
+      if (answer === true) break;
+      last = answer;
     } catch (err) {
       last = (err as Error).message;
     }
     const state = await execa('docker', ['inspect', '-f', '{{.State.Running}}', name], { reject: false });
     if (state.stdout.trim() !== 'true') return fail('the container exited');
-    if (Date.now() > deadline) return fail(`no TLS answer within 60 s (${last})`);
+    if (Date.now() > deadline) return fail(`no answer as expected within 60 s (${last})`);
     await new Promise((r) => setTimeout(r, 250));
   }
   return { address, name, logs, stop: () => removeContainer(name) };

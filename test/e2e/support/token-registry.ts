@@ -22,7 +22,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { removeContainer, request } from './tls-registry.ts';
+import { request, startRegistryContainer, type TlsRegistry } from './tls-registry.ts';
 
 export interface TokenSigner {
   /** The certificate (PEM): the registry's rootcertbundle. */
@@ -231,13 +231,8 @@ export async function startTokenService(o: TokenServiceOptions): Promise<TokenSe
   };
 }
 
-export interface TokenRegistry {
-  /** 127.0.0.1:PORT */
-  address: string;
-  name: string;
-  logs(): Promise<string>;
-  stop(): Promise<void>;
-}
+/** The container: its address (127.0.0.1:PORT), name, log and removal. */
+export type TokenRegistry = TlsRegistry;
 
 export interface StartTokenRegistryOptions {
   /** A folder for the files copied into the container (the certificate). */
@@ -257,69 +252,29 @@ const MOUNT = '/mah-token';
 export async function startTokenRegistry(o: StartTokenRegistryOptions): Promise<TokenRegistry> {
   await mkdir(o.dir, { recursive: true });
   await writeFile(join(o.dir, 'token.crt'), await readFile(o.signer.certFile), { mode: 0o644 });
-  const name = `mah-token-registry-${randomBytes(4).toString('hex')}`;
-  o.onCreate?.(name);
-  const env = {
-    REGISTRY_HTTP_ADDR: '0.0.0.0:5000',
-    REGISTRY_AUTH: 'token',
-    REGISTRY_AUTH_TOKEN_REALM: o.realm,
-    REGISTRY_AUTH_TOKEN_SERVICE: o.service,
-    REGISTRY_AUTH_TOKEN_ISSUER: o.issuer,
-    REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE: `${MOUNT}/token.crt`,
-    REGISTRY_STORAGE_DELETE_ENABLED: 'true',
-  };
-  const created = await execa(
-    'docker',
-    [
-      'create',
-      '--name',
-      name,
-      ...o.labels.flatMap((l) => ['--label', l]),
-      '--label',
-      'io.multiarch-harness.test=token-registry',
-      '-p',
-      '127.0.0.1::5000',
-      ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
-      o.image ?? 'registry:2',
-    ],
-    { reject: false },
-  );
-  const logs = async () => {
-    const r = await execa('docker', ['logs', name], { reject: false });
-    return `${r.stdout}\n${r.stderr}`;
-  };
-  const fail = async (why: string): Promise<never> => {
-    const tail = (await logs()).split('\n').filter(Boolean).slice(-5).join(' | ');
-    await removeContainer(name);
-    throw new Error(`the token registry did not start: ${why}${tail ? ` (its log: ${tail})` : ''}`);
-  };
-  const lastLine = (r: { stderr: string; exitCode?: number | undefined }) =>
-    r.stderr.trim().split('\n').at(-1) || `exit code ${r.exitCode}`;
-  if (created.exitCode !== 0) return fail(`docker create: ${lastLine(created)}`);
-  const copied = await execa('docker', ['cp', `${o.dir}/.`, `${name}:${MOUNT}`], { reject: false });
-  if (copied.exitCode !== 0) return fail(`docker cp: ${lastLine(copied)}`);
-  const started = await execa('docker', ['start', name], { reject: false });
-  if (started.exitCode !== 0) return fail(`docker start: ${lastLine(started)}`);
-  const port = await execa('docker', ['port', name, '5000/tcp'], { reject: false });
-  const address = port.stdout
-    .split('\n')
-    .map((l) => l.trim())
-    .find((l) => /^127\.0\.0\.1:\d+$/.test(l));
-  if (!address) return fail(`its port 5000 is not published on 127.0.0.1 (docker port: ${port.stdout.trim() || port.stderr.trim()})`);
-  const deadline = Date.now() + 60_000;
-  let last: string;
-  for (;;) {
-    try {
+  return startRegistryContainer({
+    kind: 'token',
+    prefix: 'mah-token-registry',
+    testLabel: 'token-registry',
+    dir: o.dir,
+    labels: o.labels,
+    ...(o.image ? { image: o.image } : {}),
+    ...(o.onCreate ? { onCreate: o.onCreate } : {}),
+    env: {
+      REGISTRY_HTTP_ADDR: '0.0.0.0:5000',
+      REGISTRY_AUTH: 'token',
+      REGISTRY_AUTH_TOKEN_REALM: o.realm,
+      REGISTRY_AUTH_TOKEN_SERVICE: o.service,
+      REGISTRY_AUTH_TOKEN_ISSUER: o.issuer,
+      REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE: `${MOUNT}/token.crt`,
+      REGISTRY_STORAGE_DELETE_ENABLED: 'true',
+    },
+    mount: MOUNT,
+    // Ready when /v2/ answers 401 with a Bearer challenge.
+    ready: async (address) => {
       const r = await request('GET', `http://${address}/v2/`);
-      if (r.status === 401 && /^Bearer /.test(String(r.headers['www-authenticate']))) break;
-      last = `/v2/ answered ${r.status} (${String(r.headers['www-authenticate'] ?? 'no challenge')})`;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    const state = await execa('docker', ['inspect', '-f', '{{.State.Running}}', name], { reject: false });
-    if (state.stdout.trim() !== 'true') return fail('the container exited');
-    if (Date.now() > deadline) return fail(`no Bearer challenge within 60 s (${last})`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return { address, name, logs, stop: () => removeContainer(name) };
+      const challenge = String(r.headers['www-authenticate'] ?? '');
+      return (r.status === 401 && /^Bearer /.test(challenge)) || `/v2/ answered ${r.status} (${challenge || 'no challenge'})`;
+    },
+  });
 }
