@@ -6,8 +6,7 @@
  * emulator-suspect and asks another emulator for a second opinion (second-opinion.ts).
  */
 import { BASE_CONTAINER_TIMEOUT_MS, runPinned, type ContainerResult } from '../engine/container.ts';
-import { DockerError } from '../engine/docker.ts';
-import { EngineApiError } from '../engine/engine-api.ts';
+import { EngineError } from '../engine/engine-error.ts';
 import { formatPlatform } from '../platform/platform.ts';
 import { fail, skip, type CheckResult, type PlatformResult } from '../result/model.ts';
 import type { PlatformExecution } from '../platform/execution-mode.ts';
@@ -44,7 +43,7 @@ async function checkRun(o: RunCheckInput): Promise<{ result: CheckResult; findin
     });
   } catch (err) {
     // The pull failed (or the engine did not answer): this platform fails with the engine's words; the others go on.
-    if (!(err instanceof DockerError) && !(err instanceof EngineApiError)) throw err;
+    if (!(err instanceof EngineError)) throw err;
     return { result: fail(`the image of ${name} could not be pulled or started: ${err.message}`), findings: { output: '', durationMs: 0 } };
   }
   const findings: RunFindings = {

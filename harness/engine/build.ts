@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path';
 import { BuildTimings, RawJsonSplitter, type BuildFailureCause } from './build-progress.ts';
 import { looksLikeCrash, RUNTIME_CRASH } from './crash-signs.ts';
 import { HangWatchdog, hangSeconds, type Hang } from './hang-watchdog.ts';
-import { docker, DockerError, type CommandResult } from './docker.ts';
+import { dockerCli, type CommandResult } from './docker.ts';
+import { EngineError } from './engine-error.ts';
 import { UsageError } from '../errors.ts';
 import { formatPlatform, type Platform } from '../platform/platform.ts';
 import { isTransient, withRetry } from '../retry.ts';
@@ -51,7 +52,7 @@ export interface BuildResult {
  * cancels a multi-platform build at its first failing step, so every other platform's steps end
  * "context canceled" and the last error seen is rarely the cause.
  */
-export class BuildFailedError extends DockerError {
+export class BuildFailedError extends EngineError {
   override name = 'BuildFailedError';
   constructor(
     readonly failure: BuildFailureCause | undefined,
@@ -60,7 +61,10 @@ export class BuildFailedError extends DockerError {
     fallback = `exit code ${result.exitCode}`,
   ) {
     // A step that failed with its own error is the image's (or the emulator's) problem, not a passing one: never retried.
-    super(failure ? describeBuildFailure(failure) : `the build failed: ${fallback}`, result, failure?.platform ? false : undefined);
+    super(failure ? describeBuildFailure(failure) : `the build failed: ${fallback}`, {
+      result,
+      ...(failure?.platform ? { transient: false } : {}),
+    });
   }
 }
 
@@ -126,10 +130,10 @@ export async function buildAndPush(req: BuildRequest): Promise<BuildResult> {
         req.context,
       ];
       watchdog?.start();
-      const r = await docker(args, { timeoutMs: req.timeoutMs, check: false, onStderrLine: (l) => splitter.line(l) }).finally(() =>
+      const r = await dockerCli(args, { timeoutMs: req.timeoutMs, check: false, onStderrLine: (l) => splitter.line(l) }).finally(() =>
         watchdog?.stop(),
       );
-      if (r.timedOut) throw new DockerError(`the build did not finish within ${Math.round((req.timeoutMs ?? 0) / 1000)} s.`, r);
+      if (r.timedOut) throw new EngineError(`the build did not finish within ${Math.round((req.timeoutMs ?? 0) / 1000)} s.`, { result: r });
       if (r.exitCode !== 0) {
         const detail = r.stderr.split('\n').findLast((l) => /ERROR|error/.test(l)) ?? `exit code ${r.exitCode}`;
         const cause = timings.failureCause(req.platforms.length === 1 ? formatPlatform(req.platforms[0]!) : undefined);
@@ -140,7 +144,7 @@ export async function buildAndPush(req: BuildRequest): Promise<BuildResult> {
     const retried: string[] = [];
     const { r, timings } = await withRetry(attempt, {
       attempts: 3,
-      retryIf: (e) => isTransient(e) && !(e as DockerError).result?.timedOut,
+      retryIf: (e) => isTransient(e) && !(e as EngineError).result?.timedOut,
       onRetry: (e) => retried.push(e instanceof Error ? e.message : String(e)),
     });
     const meta = JSON.parse(await readFile(metadata, 'utf8')) as Record<string, unknown>;

@@ -5,23 +5,24 @@
  * MULTIARCH_HANG_SECONDS is a hang: its container is removed and the run says so.
  * A run can also be given another emulator explicitly (a second opinion): the emulator binary is
  * mounted into the container and started as its entrypoint with the program's command line.
- * Commands of container-structure-test files (runTestCommand) keep the docker CLI: they commit containers.
+ * Commands of container-structure-test files (runTestCommand) run the same way, their containers
+ * kept and committed when a setup command's result is the next command's image.
  */
 import { CredentialHelperError, findCredentials } from '../registry/credentials.ts';
-import { EngineApiError, engineJsonLines, engineStatus } from './engine-api.ts';
-import { forceRemove, runContainer, type ContainerResult, type ContainerSpec } from './api-run.ts';
+import { Engine } from './client.ts';
+import { EngineError } from './engine-error.ts';
+import { runContainer, type ContainerResult, type ContainerSpec } from './containers.ts';
 import { engineTakesNetworkFiles, noneNetworkFiles, refusedNetworkFiles } from './none-network.ts';
 import { parseImageRef } from '../registry/image-ref.ts';
 import { EnvironmentError } from '../errors.ts';
 import { timed } from '../result/phases.ts';
 import { isTransient, withRetry } from '../retry.ts';
-import { docker } from './docker.ts';
 import { HangWatchdog, hangSeconds, type Hang } from './hang-watchdog.ts';
 import type { Session } from './session.ts';
 import { formatPlatform, platformSlug, type Platform } from '../platform/platform.ts';
 
-/** A container's result (api-run.ts): the run check's and the structure tests' too. */
-export type { ContainerResult } from './api-run.ts';
+/** A container's result (containers.ts): the run check's and the structure tests' too. */
+export type { ContainerResult } from './containers.ts';
 
 export const BASE_CONTAINER_TIMEOUT_MS = 60_000;
 
@@ -43,19 +44,9 @@ export interface RunPinnedOptions {
   localEngine?: boolean;
 }
 
-/** Which of these images the engine has: one API request each, all at once (404: it has not). */
-export async function imagesPresent(refs: readonly string[]): Promise<Set<string> | undefined> {
-  const answers = await Promise.all(
-    refs.map((ref) =>
-      engineStatus('GET', `/images/${ref}/json`).then(
-        (a) => a.status,
-        () => 0,
-      ),
-    ),
-  );
-  // An engine that gave no answer (or an odd one) for one of them: each run asks for itself.
-  if (answers.some((s) => s !== 200 && s !== 404)) return undefined;
-  return new Set(refs.filter((_, i) => answers[i] === 200));
+/** Which of these images the engine the current work is placed on has (undefined: an odd answer; each run asks for itself). */
+export function imagesPresent(refs: readonly string[]): Promise<Set<string> | undefined> {
+  return Engine.current().imagesPresent(refs);
 }
 
 /** Credentials for pulls, looked up once per registry in a process (a credential helper is a process). */
@@ -97,26 +88,24 @@ export async function pullPinned(ctx: Session, image: string, platform: Platform
   if (ctx.closing) throw new EnvironmentError('the run is being cleaned up: nothing more is started.');
   const present = known?.present ?? (await imagesPresent([image]))?.has(image) ?? false;
   ctx.trackImage(image, { present });
-  // As `docker pull --platform P repo@sha256:...` asks it: the repository, the digest as its "tag".
-  const at = image.lastIndexOf('@');
   const auth = await registryAuthHeader(parseImageRef(image).registry);
+  const engine = Engine.current();
   // A registry's passing failure (a 5xx, a reset connection) is tried again; anything else fails the platform.
-  await withRetry(
-    () =>
-      engineJsonLines('POST', '/images/create', {
-        query: { fromImage: image.slice(0, at), tag: image.slice(at + 1), platform: formatPlatform(platform) },
-        ...(auth ? { headers: { 'X-Registry-Auth': auth } } : {}),
-        timeoutMs: 300_000,
-      }),
-    { attempts: 3, retryIf: isTransient },
-  ).catch((err: Error) => {
-    throw err instanceof EngineApiError
-      ? new EngineApiError(err.status, `pulling ${image} for ${formatPlatform(platform)} failed: ${err.message}`, false)
+  await withRetry(() => engine.pullImage(image, { platform: formatPlatform(platform), ...(auth ? { auth } : {}) }), {
+    attempts: 3,
+    retryIf: isTransient,
+  }).catch((err: Error) => {
+    throw err instanceof EngineError
+      ? new EngineError(`pulling ${image} for ${formatPlatform(platform)} failed: ${err.message}`, {
+          ...(err.status !== undefined ? { status: err.status } : {}),
+          transient: false,
+        })
       : err;
   });
 }
 
 export async function runPinned(ctx: Session, image: string, platform: Platform, options: RunPinnedOptions): Promise<ContainerResult> {
+  const engine = Engine.current();
   const name = `${ctx.id}-run-${platformSlug(platform)}-${Math.random().toString(36).slice(2, 7)}`;
   await timed(ctx.phases, 'pull', () =>
     pullPinned(ctx, image, platform, options.present !== undefined ? { present: options.present } : undefined),
@@ -137,7 +126,7 @@ export async function runPinned(ctx: Session, image: string, platform: Platform,
         cgroup: () => (containerId ? new RegExp(containerId) : undefined),
         onHang: (h) => {
           hung = h;
-          void forceRemove(containerId ?? name);
+          void engine.removeContainer(containerId ?? name);
         },
       })
     : undefined;
@@ -163,6 +152,7 @@ export async function runPinned(ctx: Session, image: string, platform: Platform,
         onOutput: () => watchdog?.activity(),
       },
       Boolean(options.localEngine),
+      engine,
     ),
   ).finally(() => watchdog?.stop());
   return {
@@ -180,23 +170,34 @@ export async function runPinned(ctx: Session, image: string, platform: Platform,
  * the engine's hosts and resolv.conf written for it (none-network.ts); an engine that refuses them
  * runs it again on plain none (it had not started: the refusal comes at its creation).
  */
-async function runOnNetwork(spec: ContainerSpec, localEngine: boolean): Promise<ContainerResult> {
-  if (spec.network !== 'none' || !localEngine || !engineTakesNetworkFiles()) return runContainer(spec);
+async function runOnNetwork(spec: ContainerSpec, localEngine: boolean, engine: Engine): Promise<ContainerResult> {
+  if (spec.network !== 'none' || !localEngine || !engineTakesNetworkFiles()) return runContainer(spec, engine);
   let files: Awaited<ReturnType<typeof noneNetworkFiles>>;
   try {
     files = await noneNetworkFiles(spec.name);
   } catch {
     // This machine's temporary folder cannot take them (full, read-only): plain none, as on another engine.
-    return runContainer(spec);
+    return runContainer(spec, engine);
   }
   try {
-    const r = await runContainer({ ...spec, networkDisabled: true, mounts: files.mounts });
+    const r = await runContainer({ ...spec, networkDisabled: true, mounts: files.mounts }, engine);
     // Refused at creation (the program never ran), for the files: the same run on plain none.
-    if (r.refused !== undefined && refusedNetworkFiles(r.refused)) return await runContainer(spec);
+    if (r.refused !== undefined && refusedNetworkFiles(r.refused)) return await runContainer(spec, engine);
     return r;
   } finally {
     files.remove();
   }
+}
+
+/** What a container-structure-test file's containerRunOptions ask of each container. */
+export interface TestContainerOptions {
+  user?: string;
+  privileged?: boolean;
+  capAdd?: string[];
+  /** host:container[:ro] bind mounts. */
+  binds?: string[];
+  /** NAME=value pairs (the env file's and the named host variables). */
+  env: string[];
 }
 
 export interface TestCommandOptions {
@@ -204,8 +205,7 @@ export interface TestCommandOptions {
   argv: string[];
   /** NAME=value pairs. */
   env: string[];
-  /** docker run flags built from structured options (user, capabilities, mounts), never from a shell string. */
-  runFlags: string[];
+  run: TestContainerOptions;
   timeoutMs: number;
   /** Keep the container's file system as this image (a setup command's result); removed with the session. */
   commitAs?: string;
@@ -223,44 +223,40 @@ export async function runTestCommand(
   o: TestCommandOptions,
 ): Promise<ContainerResult & { committedPlatform?: string }> {
   if (ctx.closing) throw new EnvironmentError('the run is being cleaned up: nothing more is started.');
+  const engine = Engine.current();
   const name = `${ctx.id}-cmd-${platformSlug(platform)}-${Math.random().toString(36).slice(2, 7)}`;
-  const args = [
-    'run',
-    ...(o.commitAs ? [] : ['--rm']),
-    '--name',
-    name,
-    ...ctx.labelArgs(),
-    '--platform',
-    formatPlatform(platform),
-    '--entrypoint',
-    '',
-    ...o.env.flatMap((e) => ['-e', e]),
-    ...o.runFlags,
-    image,
-    ...o.argv,
-  ];
-  const r = await docker(args, { check: false, timeoutMs: o.timeoutMs });
+  const r = await runContainer(
+    {
+      name,
+      platform: formatPlatform(platform),
+      image,
+      labels: ctx.labelRecord,
+      entrypoint: [''],
+      cmd: o.argv,
+      // The file's variables first, the test's own last: a later NAME wins, as with docker run's --env-file and -e.
+      env: [...o.run.env, ...o.env],
+      ...(o.run.user ? { user: o.run.user } : {}),
+      ...(o.run.privileged ? { privileged: true } : {}),
+      ...(o.run.capAdd?.length ? { capAdd: o.run.capAdd } : {}),
+      ...(o.run.binds?.length ? { binds: o.run.binds } : {}),
+      autoRemove: !o.commitAs,
+      timeoutMs: o.timeoutMs,
+    },
+    engine,
+  );
+  const result = { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: r.durationMs, timedOut: r.timedOut };
+  if (!o.commitAs) return result;
   try {
-    if (o.commitAs && !r.timedOut) {
-      ctx.trackImage(o.commitAs);
-      await docker(['commit', name, o.commitAs], { timeoutMs: 120_000 });
-      // `docker commit` keeps os and architecture but drops the variant (arm/v6 becomes arm): later
-      // runs of the committed image must ask for the platform it records, or the engine looks for it in a registry.
-      const recorded = await docker(
-        ['image', 'inspect', '--format', '{{.Os}}/{{.Architecture}}{{if .Variant}}/{{.Variant}}{{end}}', o.commitAs],
-        { timeoutMs: 60_000 },
-      );
-      return {
-        exitCode: r.exitCode,
-        stdout: r.stdout,
-        stderr: r.stderr,
-        durationMs: r.durationMs,
-        timedOut: r.timedOut,
-        committedPlatform: recorded.stdout.trim(),
-      };
-    }
+    // Refused, not started, or timed out: nothing to commit (the container is gone or goes now).
+    if (r.refused !== undefined || r.notStarted || r.timedOut) return result;
+    ctx.trackImage(o.commitAs);
+    await engine.commitContainer(name, o.commitAs);
+    // A commit keeps os and architecture but drops the variant (arm/v6 becomes arm): later runs of
+    // the committed image must ask for the platform it records, or the engine looks for it in a registry.
+    const recorded = await engine.inspectImage(o.commitAs);
+    const committedPlatform = [recorded?.Os, recorded?.Architecture, recorded?.Variant].filter(Boolean).join('/');
+    return { ...result, ...(committedPlatform ? { committedPlatform } : {}) };
   } finally {
-    if (o.commitAs || r.timedOut) await docker(['rm', '-f', name], { check: false });
+    await engine.removeContainer(name);
   }
-  return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: r.durationMs, timedOut: r.timedOut };
 }

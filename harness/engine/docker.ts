@@ -1,10 +1,12 @@
 /**
- * The one place the harness starts a process: the docker CLI (docker()) and any other program
- * (execCommand(): QEMU's --version, credential helpers). Arguments are always an array (never a
- * shell string), output is captured, and failures become a DockerError that carries the result.
+ * The one place the harness starts a process: the docker CLI where the engine has no API
+ * (dockerCli(): buildx and manifest), a steps scenario's own docker commands (docker(): the
+ * subject under test, whatever they are), and any other program (execCommand(): QEMU's --version,
+ * credential helpers, buildx's version). Arguments are always an array (never a shell string),
+ * output is captured, and failures become an EngineError that carries the result.
  */
 import { BOUNDS, boundMs, formatBound } from '../bounds.ts';
-import { EnvironmentError } from '../errors.ts';
+import { EngineError } from './engine-error.ts';
 import { placedVariables } from './engine-scope.ts';
 
 export interface CommandResult {
@@ -34,43 +36,19 @@ export interface DockerOptions {
   onOutput?: () => void;
 }
 
-/**
- * What the docker CLI prints when a registry or the network failed for a moment: the same command
- * may succeed if run again. The CLI gives no other signal than its text, so it is read here, once.
- */
-const TRANSIENT_OUTPUT =
-  /\b(500|502|503|504) (Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)\b|Internal Server Error|invalid checksum digest format|connection reset|unexpected EOF|i\/o timeout|TLS handshake timeout|ECONNRESET|temporarily unavailable|toomanyrequests|429 Too Many Requests/i;
+/** The docker CLI commands that have no engine API: everything else the harness asks goes through client.ts. */
+const CLI_ONLY = new Set(['buildx', 'manifest']);
 
-/** A docker command failed (or timed out); the result is kept for whoever wants the details. */
-export class DockerError extends EnvironmentError {
-  override name = 'DockerError';
-  constructor(
-    message: string,
-    readonly result: CommandResult,
-    transient = transientFailure(result),
-  ) {
-    super(message, { transient });
-  }
-}
-
-/** Whether an engine's or registry's sentence names a passing failure (engine-api.ts reads the API's errors with it too). */
-export function transientText(text: string): boolean {
-  return TRANSIENT_OUTPUT.test(text);
-}
-
-/**
- * Whether a failed command's own words say "try again": its timeout, or an error line (not the
- * progress JSON a build streams, whose byte counts and log text would match anything) naming a
- * passing network or registry failure.
- */
-function transientFailure(r: CommandResult): boolean {
-  if (r.timedOut) return true;
-  return r.stderr.split('\n').some((line) => !/^\s*[{}"\]]/.test(line) && TRANSIENT_OUTPUT.test(line));
+/** `docker buildx ...` or `docker manifest ...` on the engine the current work is placed on (engine-scope.ts). */
+export function dockerCli(args: readonly string[], options: DockerOptions = {}): Promise<CommandResult> {
+  if (!CLI_ONLY.has(args[0] ?? '')) throw new Error(`docker ${args[0]} has an engine API: ask it through engine/client.ts`);
+  return docker(args, options);
 }
 
 /**
  * Runs `docker ...args`, on the engine the current work is placed on (engine-scope.ts) unless the
- * caller names one in `env`.
+ * caller names one in `env`: a steps scenario's own commands (scenario/steps.ts), which are the
+ * subject under test, and dockerCli's.
  */
 export async function docker(args: readonly string[], options: DockerOptions = {}): Promise<CommandResult> {
   const placed = placedVariables();
@@ -136,7 +114,7 @@ export async function execCommand(file: string, args: readonly string[], options
     defaultBound: options.timeoutMs === undefined,
   };
   if ((options.check ?? true) && (result.exitCode !== 0 || result.timedOut)) {
-    throw new DockerError(describeFailure(result), result);
+    throw new EngineError(describeFailure(result), { result });
   }
   return result;
 }

@@ -1,17 +1,13 @@
 /**
  * Which Docker engine a piece of work talks to. By default the one the environment names
  * (DOCKER_HOST, else the CLI's default); a platform placed on another node (--node) runs its work
- * inside `onEngine(node, ...)`, and every docker command started from there, however deep, goes to
- * that engine: the probe, the pull, the run, the second opinion and the cleanup alike.
+ * inside `onEngine(node, ...)`, and every request and docker command started from there, however
+ * deep, goes to that engine: the probe, the pull, the run, the second opinion and the cleanup alike.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { EngineEndpoint } from './endpoint.ts';
 
-export interface EngineEndpoint {
-  /** How the user named it: a docker context name or a DOCKER_HOST URL. */
-  name: string;
-  /** The variables that point the docker CLI at it (DOCKER_HOST, and for TLS DOCKER_TLS_VERIFY, DOCKER_CERT_PATH). */
-  env: Record<string, string>;
-}
+export type { EngineEndpoint } from './endpoint.ts';
 
 const scope = new AsyncLocalStorage<EngineEndpoint>();
 

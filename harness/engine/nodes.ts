@@ -1,14 +1,13 @@
 /**
  * Nodes: other Docker engines a run places platforms on, `--node linux/arm64,linux/arm/v7=ENDPOINT`.
  * ENDPOINT is a DOCKER_HOST URL (unix://, tcp://, ssh://) or the name of a docker context, which is
- * read once into the variables that reach it (its host, and its TLS files when it has them), so
- * every command placed on the node names the engine the same way.
+ * read once from the CLI's context store into the variables that reach it (its host, and its TLS
+ * files when it has them: endpoint.ts), so every request and command placed on the node names the
+ * engine the same way.
  */
 import { UsageError } from '../errors.ts';
 import { formatPlatform, parsePlatformList, samePlatform, type Platform } from '../platform/platform.ts';
-import { docker } from './docker.ts';
-import { rememberEngine } from './engine-api.ts';
-import type { EngineEndpoint } from './engine-scope.ts';
+import { CONTEXT_NAME, resolveEndpoint, URL_ENDPOINT, type EngineEndpoint } from './endpoint.ts';
 
 export interface NodeSpec {
   platforms: Platform[];
@@ -19,9 +18,6 @@ export interface NodeSpec {
 export interface EngineNode extends EngineEndpoint {
   platforms: Platform[];
 }
-
-const URL_ENDPOINT = /^(unix|tcp|ssh|npipe):\/\/\S+$/;
-const CONTEXT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.+-]*$/;
 
 /** "linux/arm64,linux/arm/v7=ENDPOINT" (the form of --node and of a scenario's `nodes`). */
 export function parseNodeOption(text: string): NodeSpec {
@@ -50,31 +46,9 @@ export function checkPlacement(specs: readonly NodeSpec[]): void {
   }
 }
 
-interface ContextInspect {
-  Endpoints?: { docker?: { Host?: string; SkipTLSVerify?: boolean } };
-  TLSMaterial?: { docker?: string[] };
-  Storage?: { TLSPath?: string };
-}
-
-/** The variables that reach a node's engine: a URL as it is, a context read with `docker context inspect`. */
-export async function resolveNode(spec: NodeSpec): Promise<EngineNode> {
-  if (URL_ENDPOINT.test(spec.endpoint)) return { name: spec.endpoint, env: { DOCKER_HOST: spec.endpoint }, platforms: spec.platforms };
-  const r = await docker(['context', 'inspect', spec.endpoint], { check: false, timeoutMs: 20_000 });
-  if (r.exitCode !== 0)
-    throw new UsageError(
-      `--node: there is no docker context named "${spec.endpoint}" (docker context ls lists them), and it is not a DOCKER_HOST URL.`,
-    );
-  const ctx = (JSON.parse(r.stdout) as ContextInspect[])[0] ?? {};
-  const host = ctx.Endpoints?.docker?.Host;
-  if (!host) throw new UsageError(`--node: the docker context "${spec.endpoint}" names no Docker endpoint.`);
-  const tls =
-    ctx.TLSMaterial?.docker?.length && ctx.Storage?.TLSPath
-      ? { DOCKER_CERT_PATH: `${ctx.Storage.TLSPath}/docker`, ...(ctx.Endpoints?.docker?.SkipTLSVerify ? {} : { DOCKER_TLS_VERIFY: '1' }) }
-      : {};
-  const node = { name: spec.endpoint, env: { DOCKER_HOST: host, ...tls }, platforms: spec.platforms };
-  // Whatever later names this engine by its DOCKER_HOST alone (the cleanup of what was pulled there) gets its TLS files too.
-  rememberEngine(node.env);
-  return node;
+/** The variables that reach a node's engine: a URL as it is, a context read from the CLI's store (endpoint.ts). */
+export function resolveNode(spec: NodeSpec): EngineNode {
+  return { ...resolveEndpoint(spec.endpoint), platforms: spec.platforms };
 }
 
 /** The node a platform is placed on, if any. */

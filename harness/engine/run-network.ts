@@ -6,7 +6,7 @@
  * none, measured on 2 cores). `--network NAME` (or a scenario's `network`) gives one.
  */
 import { UsageError } from '../errors.ts';
-import { docker } from './docker.ts';
+import { Engine } from './client.ts';
 
 export const DEFAULT_RUN_NETWORK = 'none';
 
@@ -21,9 +21,8 @@ export async function assertNetworkExists(network: string | undefined): Promise<
   if (!network) return;
   networkName(network);
   if (/^(none|bridge|host|default|container:.*)$/.test(network)) return;
-  const r = await docker(['network', 'inspect', '--format', '{{.Name}}', network], { check: false, timeoutMs: 20_000 });
   // An engine that does not answer is the probe's sentence to say, not this one's.
-  if (r.exitCode !== 0 && /not found|no such network/i.test(r.stderr)) {
+  if ((await Engine.current().networkExists(network)) === false) {
     throw new UsageError(
       `The network "${network}" does not exist on the engine (\`docker network ls\` lists those that do; none, bridge and host always do).`,
     );

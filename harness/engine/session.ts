@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stateDir } from '../state-dir.ts';
-import { docker, dockerCommandsInFlight } from './docker.ts';
-import { engineJson, engineRequestsInFlight, engineStatus } from './engine-api.ts';
+import { Engine, engineRequestsInFlight } from './client.ts';
+import { dockerCli, dockerCommandsInFlight } from './docker.ts';
 import { currentDockerHost, currentEngine, onEngine, type EngineEndpoint } from './engine-scope.ts';
 import { claimImage, releaseImage } from './image-users.ts';
 import { pidAlive, sweepScratchFolders } from '../scratch-folders.ts';
@@ -207,11 +207,11 @@ async function settleRecord(record: SessionRecord): Promise<void> {
   for (const r of record.resources) {
     if (r.kind !== 'builder') continue;
     // On the engine it was created on, with the variables that reach it (a TLS engine's too).
-    const x = await onEngine(engineOf(r), () => docker(['buildx', 'rm', '--force', r.name], { check: false, timeoutMs: 120_000 }));
+    const x = await onEngine(engineOf(r), () => dockerCli(['buildx', 'rm', '--force', r.name], { check: false, timeoutMs: 120_000 }));
     if (x.exitCode !== 0 && !/no builder .* found|not found/i.test(x.stderr)) failed.push(r);
   }
   for (const r of record.resources) {
-    if (r.kind === 'manifest-list') await docker(['manifest', 'rm', r.ref], { check: false, timeoutMs: 60_000 });
+    if (r.kind === 'manifest-list') await dockerCli(['manifest', 'rm', r.ref], { check: false, timeoutMs: 60_000 });
   }
   // Images: removed per engine, all of an engine's at once (a missing one is as good as removed).
   const byHost = new Map<string, Array<Extract<Resource, { kind: 'image' }>>>();
@@ -230,16 +230,10 @@ async function settleRecord(record: SessionRecord): Promise<void> {
       )?.tls;
     const engine = engineOf({ ...(host ? { dockerHost: host } : {}), ...(tls ? { tls } : {}) });
     // All at once, through the engine's API; gone already (404) is as good as removed.
-    const answers = await onEngine(engine, () =>
-      Promise.all(
-        images.map((i) =>
-          engineStatus('DELETE', `/images/${i.ref}`, { query: { force: 'true' }, timeoutMs: 120_000 }).then(
-            (a) => a.status,
-            () => 0,
-          ),
-        ),
-      ),
-    );
+    const answers = await onEngine(engine, () => {
+      const client = Engine.current();
+      return Promise.all(images.map((i) => client.removeImage(i.ref).catch(() => 0)));
+    });
     images.forEach((r, i) => {
       if (answers[i] === 200 || answers[i] === 404) return;
       // Something else failed: the image stays in the record, for the next sweep.
@@ -261,29 +255,10 @@ function sessionAlive(id: string): boolean {
   }
 }
 
-/** Removes the containers, networks, volumes and images that carry a label filter (through the engine's API). */
+/** Removes the containers, networks, volumes and images that carry a label filter, on the engine of the current work. */
 async function removeLabelled(label: string): Promise<void> {
-  const query = { filters: JSON.stringify({ label: [label] }) };
-  const list = <T>(path: string, extra: Record<string, string> = {}) =>
-    engineJson<T>('GET', path, { query: { ...query, ...extra } }).catch(() => undefined);
-  // Listed at once; removed in order: containers first (they hold networks, volumes and images).
-  const [containers, nets, vols, images] = await Promise.all([
-    list<Array<{ Id: string }>>('/containers/json', { all: 'true' }),
-    list<Array<{ Id: string }>>('/networks'),
-    list<{ Volumes?: Array<{ Name: string }> | null }>('/volumes'),
-    // Images a session made itself carry its label too (the probe images of host/observe.ts).
-    list<Array<{ Id: string }>>('/images/json'),
-  ]);
-  const ids = (containers ?? []).map((c) => c.Id);
+  const ids = await Engine.current().removeLabelled(label);
   debug(`containers with ${label}: ${ids.join(' ') || 'none'}`);
-  const remove = (path: string, q: Record<string, string> = {}) =>
-    engineStatus('DELETE', path, { query: q, timeoutMs: 120_000 }).catch(() => undefined);
-  await Promise.all(ids.map((id) => remove(`/containers/${id}`, { force: 'true', v: 'true' })));
-  await Promise.all([
-    ...(nets ?? []).map((n) => remove(`/networks/${n.Id}`)),
-    ...(vols?.Volumes ?? []).map((v) => remove(`/volumes/${v.Name}`, { force: 'true' })),
-    ...[...new Set((images ?? []).map((i) => i.Id))].map((id) => remove(`/images/${id}`, { force: 'true' })),
-  ]);
 }
 
 /**
@@ -301,9 +276,9 @@ export async function sweepStaleSessions(): Promise<number> {
   }
   // Their scratch folders too (scratch-folders.ts), beside the engine's answer.
   const folders = sweepScratchFolders();
-  const labelled = await engineJson<Array<{ Labels?: Record<string, string> }>>('GET', '/containers/json', {
-    query: { all: 'true', filters: JSON.stringify({ label: [SESSION_LABEL] }) },
-  }).catch(() => [] as Array<{ Labels?: Record<string, string> }>);
+  const labelled = await Engine.current()
+    .labelledContainers(SESSION_LABEL)
+    .catch(() => [] as Array<{ Labels?: Record<string, string> }>);
   const stale = new Set<string>();
   for (const c of labelled) {
     const id = c.Labels?.[SESSION_LABEL];

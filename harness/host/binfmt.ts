@@ -4,9 +4,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { docker } from '../engine/docker.ts';
-import { engineStatus } from '../engine/engine-api.ts';
-import { labelArgs, Session } from '../engine/session.ts';
+import { Engine } from '../engine/client.ts';
+import { runContainer } from '../engine/containers.ts';
+import { Session } from '../engine/session.ts';
 
 export interface BinfmtHandler {
   name: string;
@@ -97,25 +97,34 @@ export async function readEngineHandlers(image: string, session?: Session): Prom
   const own = session ? undefined : new Session();
   try {
     // 404: the engine lacks it and the run pulls it. Anything else (no answer, an odd one) is taken for "had it": never removed on a guess.
-    const present = await engineStatus('GET', `/images/${image}/json`, { timeoutMs: 20_000 }).then(
-      (a) => a.status !== 404,
-      () => true,
-    );
+    const engine = Engine.current();
+    const present = (await engine.imagesPresent([image], { timeoutMs: 20_000 }))?.has(image) ?? true;
     const owner = session ?? own!;
     owner.trackImage(image, { present });
+    // As `docker run` would: pulled first when the engine lacks it (a pull that fails leaves no handlers to read).
+    if (!present) await engine.pullImage(image).catch(() => undefined);
     // Labelled as the owner's: a container a signal leaves is swept like any other.
-    return await readThrough(image, owner.labels);
+    return await readThrough(engine, image, owner);
   } finally {
     await own?.cleanup();
   }
 }
 
-async function readThrough(image: string, labels: readonly string[]): Promise<BinfmtHandler[]> {
+async function readThrough(engine: Engine, image: string, owner: Session): Promise<BinfmtHandler[]> {
   const script = `for f in /binfmt/*; do n=\${f##*/}; [ "$n" = register ] || [ "$n" = status ] && continue; echo "==> $n"; cat "$f"; done`;
-  const r = await docker(['run', '--rm', ...labelArgs(labels), '-v', `${BINFMT_DIR}:/binfmt:ro`, image, 'sh', '-c', script], {
-    check: false,
-    timeoutMs: 60_000,
-  });
+  const r = await runContainer(
+    {
+      name: `${owner.id}-binfmt-${Math.random().toString(36).slice(2, 7)}`,
+      platform: '',
+      image,
+      cmd: ['sh', '-c', script],
+      labels: owner.labelRecord,
+      binds: [`${BINFMT_DIR}:/binfmt:ro`],
+      timeoutMs: 60_000,
+    },
+    engine,
+  ).catch(() => undefined);
+  if (!r) return [];
   if (r.exitCode !== 0) return [];
   return r.stdout
     .split(/^==> /m)

@@ -16,10 +16,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { type BinfmtHandler, matchingHandler } from './binfmt.ts';
-import { docker } from '../engine/docker.ts';
+import { Engine } from '../engine/client.ts';
+import { runContainer } from '../engine/containers.ts';
 import type { PlatformObservation } from '../platform/observation.ts';
 import { platformSlug, type Platform } from '../platform/platform.ts';
-import { labelArgs } from '../engine/session.ts';
 import { stateDir, writeStateFile } from '../state-dir.ts';
 import { elfHeaderOf, PROBE_PLATFORMS, probeProgram } from './probe-program.ts';
 import { harnessCodeId } from '../code-id.ts';
@@ -150,36 +150,39 @@ async function observeOne(platformText: string, o: ObserveOptions): Promise<Plat
     ...(handler ? { handler: handler.name } : {}),
     durationMs: Math.round(performance.now() - started),
   });
-  const imported = await docker(
-    [
-      'import',
-      '--platform',
-      platformText,
-      '--change',
-      'ENTRYPOINT ["/probe"]',
-      ...(o.labels?.length ? ['--change', `LABEL ${o.labels.join(' ')}`] : []),
-      '-',
-      image,
-    ],
-    { input: await tarOf('probe', probeProgram(platform)), check: false, timeoutMs: 60_000 },
-  );
-  if (imported.exitCode !== 0)
-    return done({ ran: false, engineFailure: true, error: `the probe image could not be made: ${lastLine(imported.stderr)}` });
+  const engine = Engine.current();
+  // `docker import --platform P --change ... - image`, through the engine's API.
+  const imported = await engine
+    .importImage(Buffer.from(await tarOf('probe', probeProgram(platform))), {
+      ref: image,
+      platform: platformText,
+      changes: ['ENTRYPOINT ["/probe"]', ...(o.labels?.length ? [`LABEL ${o.labels.join(' ')}`] : [])],
+    })
+    .then(
+      () => undefined,
+      (err: Error) => err.message,
+    );
+  if (imported !== undefined) return done({ ran: false, engineFailure: true, error: `the probe image could not be made: ${imported}` });
   const name = image.replace(/[:]/g, '-');
   try {
-    const r = await docker(['run', '--rm', '--name', name, ...labelArgs(o.labels ?? []), '--platform', platformText, image], {
-      check: false,
-      timeoutMs: PROBE_TIMEOUT_MS,
-    });
-    if (r.timedOut) {
-      await docker(['rm', '-f', name], { check: false });
-      return done({ ran: false, engineFailure: true, error: `no answer within ${PROBE_TIMEOUT_MS / 1000} s (a hang)` });
-    }
+    const r = await runContainer(
+      {
+        name,
+        platform: platformText,
+        image,
+        labels: Object.fromEntries((o.labels ?? []).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])),
+        timeoutMs: PROBE_TIMEOUT_MS,
+      },
+      engine,
+    ).catch((err: Error) => err);
+    if (r instanceof Error) return done({ ran: false, engineFailure: true, error: `the probe could not be run: ${r.message}` });
+    if (r.timedOut) return done({ ran: false, engineFailure: true, error: `no answer within ${PROBE_TIMEOUT_MS / 1000} s (a hang)` });
+    if (r.refused !== undefined) return done({ ran: false, engineFailure: true, error: `the probe could not be run: ${r.refused}` });
     const machine = r.stdout.split('\0')[0]!.trim();
     if (r.exitCode === 0 && machine) return done({ ran: true, machine, exitCode: 0 });
     return done({ ran: false, error: failureOf(r.exitCode, r.stderr), ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}) });
   } finally {
-    await docker(['image', 'rm', '-f', image], { check: false });
+    await engine.removeImage(image).catch(() => undefined);
   }
 }
 

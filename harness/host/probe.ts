@@ -9,7 +9,8 @@ import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { readHandlers, type BinfmtHandler } from './binfmt.ts';
 import { execCommand } from '../engine/docker.ts';
-import { EngineApiError, engineJson } from '../engine/engine-api.ts';
+import { Engine } from '../engine/client.ts';
+import { EngineError } from '../engine/engine-error.ts';
 import { versionOfFile } from './version-cache.ts';
 import { currentDockerHost } from '../engine/engine-scope.ts';
 import { EnvironmentError } from '../errors.ts';
@@ -38,18 +39,6 @@ export interface HostProbe {
   observations: Record<string, PlatformObservation>;
   /** When they were observed (they are cached per engine, kernel and handler set). */
   observedAt?: string;
-}
-
-/** What the probe reads of the engine's GET /info (what `docker info --format '{{json .}}'` prints). */
-interface EngineInfo {
-  ID?: string;
-  Name?: string;
-  KernelVersion?: string;
-  ServerVersion?: string;
-  OSType?: string;
-  Architecture?: string;
-  DriverStatus?: Array<[string, string]>;
-  ServerErrors?: string[];
 }
 
 /** Where the docker CLI looks for plugins on Linux, in its order: the user's, then the system's. */
@@ -89,16 +78,15 @@ export function imageStoreOf(driverStatus: ReadonlyArray<[string, string]> | und
 }
 
 export async function probeHost(options: { session?: Session; freshObservations?: boolean } = {}): Promise<HostProbe> {
-  // Both questions at once, asked of the engine's API (engine-api.ts), and buildx's version from its file.
+  // Both questions at once, asked of the engine's API (engine/client.ts), and buildx's version from its file.
+  const engine = Engine.current();
   const [data, ver, buildxVersion] = await Promise.all([
-    engineJson<EngineInfo>('GET', '/info', { timeoutMs: 20_000 }),
-    engineJson<{ Os?: string; Arch?: string; ApiVersion?: string; Components?: Array<{ Name?: string }> }>('GET', '/version', {
-      timeoutMs: 20_000,
-    }),
+    engine.info({ timeoutMs: 20_000 }),
+    engine.version({ timeoutMs: 20_000 }),
     buildxPluginVersion(),
   ]).catch((err: Error) => {
-    // No engine at all is engine-api.ts's sentence ("No Docker engine answers ..."); an engine that answers badly is this one.
-    throw err instanceof EngineApiError
+    // No engine at all is the client's sentence ("No Docker engine answers ..."); an engine that answers badly is this one.
+    throw err instanceof EngineError && err.status !== undefined
       ? new EnvironmentError(`The Docker engine cannot be used: it answered ${err.status} (${err.message}).`)
       : err;
   });

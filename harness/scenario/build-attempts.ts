@@ -5,7 +5,7 @@
  */
 import { BuildFailedError, cancelledBecause, failedStep, type BuildRequest, type BuildResult } from '../engine/build.ts';
 import type { BuildFailureCause } from '../engine/build-progress.ts';
-import { DockerError } from '../engine/docker.ts';
+import { EngineError } from '../engine/engine-error.ts';
 import type { PlatformExecution } from '../platform/execution-mode.ts';
 import { formatPlatform, type Platform } from '../platform/platform.ts';
 
@@ -14,7 +14,7 @@ export interface BuildAttempts<E extends { platform: Platform }> {
   /** The last build, when it succeeded. */
   build?: BuildResult;
   /** Why the last build failed, when it did. */
-  error?: DockerError;
+  error?: EngineError;
   /** The platforms of the last build. */
   attempted: E[];
   leftOut: Array<{ execution: E; failure: BuildFailureCause }>;
@@ -36,7 +36,7 @@ export async function buildLeavingOut<E extends { platform: Platform }>(
     try {
       return { build: await build(attempted.map((e) => e.platform)), attempted, leftOut };
     } catch (err) {
-      if (!(err instanceof DockerError)) throw err;
+      if (!(err instanceof EngineError)) throw err;
       const failure = err instanceof BuildFailedError ? err.failure : undefined;
       const failed = attempted.find((e) => formatPlatform(e.platform) === failure?.platform);
       const rest = attempted.filter((e) => e !== failed);

@@ -11,7 +11,7 @@
  * that image is the run's too, removed with the builder unless the engine had it before.
  */
 import { imagesPresent } from '../engine/container.ts';
-import { docker } from '../engine/docker.ts';
+import { dockerCli } from '../engine/docker.ts';
 import { defaultEngineName, onEngine, type EngineEndpoint } from '../engine/engine-scope.ts';
 import type { Session } from '../engine/session.ts';
 import type { HostProbe } from '../host/probe.ts';
@@ -72,7 +72,7 @@ async function createMemberBuilder(
   await awaitBuildkitStandIn(onWait);
   await Promise.all(layout.map((n) => trackBuildkitImage(session, nodes.find((p) => p.node.name === n.endpoint)?.node)));
   for (const [i, n] of layout.entries()) {
-    await docker(
+    await dockerCli(
       [
         'buildx',
         'create',
@@ -92,7 +92,7 @@ async function createMemberBuilder(
       { timeoutMs: 120_000 },
     );
   }
-  await docker(['buildx', 'inspect', '--bootstrap', name], { timeoutMs: 300_000 });
+  await dockerCli(['buildx', 'inspect', '--bootstrap', name], { timeoutMs: 300_000 });
   const where = layout
     .map((n) => `${n.member} on ${n.endpoint ?? defaultEngineName()} (${n.platforms.map(formatPlatform).join(', ')})`)
     .join('; ');
@@ -121,7 +121,7 @@ export async function chooseBuilder(
   session.trackBuilder(name);
   await awaitBuildkitStandIn(onWait);
   await trackBuildkitImage(session);
-  await docker(['buildx', 'create', '--name', name, '--driver', 'docker-container', '--driver-opt', 'network=host'], {
+  await dockerCli(['buildx', 'create', '--name', name, '--driver', 'docker-container', '--driver-opt', 'network=host'], {
     timeoutMs: 120_000,
   });
   return {

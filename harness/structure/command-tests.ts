@@ -8,7 +8,8 @@
  * The command and its arguments, and the environment's values, are expanded from the image's
  * environment as container-structure-test does.
  */
-import { runTestCommand } from '../engine/container.ts';
+import { readFileSync } from 'node:fs';
+import { runTestCommand, type TestContainerOptions } from '../engine/container.ts';
 import type { Session } from '../engine/session.ts';
 import { formatPlatform, parsePlatform, platformSlug, type Platform } from '../platform/platform.ts';
 import type { StructureTestResult } from '../result/model.ts';
@@ -27,25 +28,52 @@ export interface CommandTestInput {
   timeoutMs: number;
 }
 
-/** docker run flags for container-structure-test's containerRunOptions. */
-export function runFlags(o: ContainerRunOptions | undefined, hostEnv: NodeJS.ProcessEnv = process.env): string[] {
-  if (!o) return [];
-  return [
-    ...(o.user ? ['--user', o.user] : []),
-    ...(o.privileged ? ['--privileged'] : []),
-    ...o.capabilities.flatMap((c) => ['--cap-add', c]),
-    ...o.bindMounts.flatMap((m) => ['--volume', m]),
-    ...(o.envFile ? ['--env-file', o.envFile] : []),
-    // Names of the harness's own variables, passed when set (container-structure-test skips unset ones).
-    ...o.envVars.filter((n) => hostEnv[n]).flatMap((n) => ['--env', `${n}=${hostEnv[n]}`]),
-  ];
+/**
+ * What container-structure-test's containerRunOptions ask of each container, as `docker run` would
+ * take them (--user, --privileged, --cap-add, --volume, --env-file, --env). The env file is read as
+ * the CLI reads it: KEY=value lines; a bare KEY takes this process's value when it has one; blank
+ * lines and lines starting with # are skipped.
+ */
+export function containerOptions(o: ContainerRunOptions | undefined, hostEnv: NodeJS.ProcessEnv = process.env): TestContainerOptions {
+  if (!o) return { env: [] };
+  return {
+    ...(o.user ? { user: o.user } : {}),
+    ...(o.privileged ? { privileged: true } : {}),
+    ...(o.capabilities.length ? { capAdd: o.capabilities } : {}),
+    ...(o.bindMounts.length ? { binds: o.bindMounts } : {}),
+    env: [
+      ...(o.envFile ? envFileLines(readFileSync(o.envFile, 'utf8'), hostEnv) : []),
+      // Names of the harness's own variables, passed when set (container-structure-test skips unset ones).
+      ...o.envVars.filter((n) => hostEnv[n]).map((n) => `${n}=${hostEnv[n]}`),
+    ],
+  };
+}
+
+/** An env file's variables, as the docker CLI reads `--env-file` (opts/file.go). */
+export function envFileLines(text: string, hostEnv: NodeJS.ProcessEnv = process.env): string[] {
+  const out: string[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.replace(/^\s+/, '');
+    if (!line || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    if (eq === 0) continue;
+    if (eq > 0) out.push(line);
+    else if (hostEnv[line.trim()] !== undefined) out.push(`${line.trim()}=${hostEnv[line.trim()]}`);
+  }
+  return out;
 }
 
 export async function runCommandTest(o: CommandTestInput): Promise<StructureTestResult> {
   const { test } = o;
   const base = { name: test.name, kind: 'command' as const };
   const env = [...o.globalEnvVars, ...test.envVars].map((v) => `${v.key}=${expandEnv(v.value, o.imageEnv)}`);
-  const flags = runFlags(o.runOptions);
+  let run: TestContainerOptions;
+  try {
+    run = containerOptions(o.runOptions);
+  } catch (err) {
+    // An env file that cannot be read: `docker run --env-file` refuses the container the same way.
+    return { name: test.name, kind: 'command', status: 'fail', message: `could not be started: ${(err as Error).message}`, durationMs: 0 };
+  }
   const started = performance.now();
   const done = (status: 'pass' | 'fail', message: string): StructureTestResult => ({
     ...base,
@@ -61,7 +89,7 @@ export async function runCommandTest(o: CommandTestInput): Promise<StructureTest
     const r = await runTestCommand(o.ctx, image, platform, {
       argv: argv.map((a) => expandEnv(a, o.imageEnv)),
       env,
-      runFlags: flags,
+      run,
       timeoutMs: o.timeoutMs,
       commitAs,
     });
@@ -72,7 +100,7 @@ export async function runCommandTest(o: CommandTestInput): Promise<StructureTest
     if (r.committedPlatform) platform = parsePlatform(r.committedPlatform);
   }
   const argv = [test.command, ...test.args].map((a) => expandEnv(a, o.imageEnv));
-  const r = await runTestCommand(o.ctx, image, platform, { argv, env, runFlags: flags, timeoutMs: o.timeoutMs });
+  const r = await runTestCommand(o.ctx, image, platform, { argv, env, run, timeoutMs: o.timeoutMs });
   if (r.timedOut) return done('fail', `${argv.join(' ')} did not finish within ${o.timeoutMs / 1000} s on ${formatPlatform(o.platform)}`);
   const problems = [
     ...patternProblems('stdout', r.stdout, o.platform, test.expectedOutput, test.excludedOutput),
@@ -87,7 +115,7 @@ export async function runCommandTest(o: CommandTestInput): Promise<StructureTest
     const t = await runTestCommand(o.ctx, image, platform, {
       argv: teardown.map((a) => expandEnv(a, o.imageEnv)),
       env,
-      runFlags: flags,
+      run,
       timeoutMs: o.timeoutMs,
     });
     if (t.timedOut || t.exitCode !== 0)

@@ -1,5 +1,5 @@
 /**
- * The engine's API as the harness reaches it (engine/engine-api.ts), on the real engines: through
+ * The engine's API as the harness reaches it (engine/client.ts, engine/transport.ts), on the real engines: through
  * the CLI's tunnel (`docker system dial-stdio`, what ssh:// and TLS engines use), through a docker
  * context whose endpoint is a unix socket (dialled directly), and an engine that cannot be reached
  * through the tunnel (one sentence, exit 2). Every verify leaves nothing behind, no tunnel process either.

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import type { BuildFailureCause } from '../../harness/engine/build-progress.ts';
 import { BuildFailedError, cancelledBecause, describeBuildFailure, failedStep, type BuildResult } from '../../harness/engine/build.ts';
-import { DockerError, type CommandResult } from '../../harness/engine/docker.ts';
+import type { CommandResult } from '../../harness/engine/docker.ts';
+import { EngineError } from '../../harness/engine/engine-error.ts';
 import { formatPlatform, parsePlatform, type Platform } from '../../harness/platform/platform.ts';
 import { buildLeavingOut, leftOutNote, notBuilt } from '../../harness/scenario/build-attempts.ts';
 
@@ -25,7 +26,7 @@ const cause386: BuildFailureCause = {
 describe('BuildFailedError', () => {
   test('names the platform whose step failed first, its error, and what BuildKit cancelled because of it', () => {
     const err = new BuildFailedError(cause386, result);
-    expect(err).toBeInstanceOf(DockerError);
+    expect(err).toBeInstanceOf(EngineError);
     expect(err.name).toBe('BuildFailedError');
     expect(err.failure).toBe(cause386);
     expect(err.message).toBe(
@@ -154,13 +155,13 @@ describe('building again without the platform that failed first', () => {
     );
     expect(leftOutNote(a, true)).toBeUndefined();
     const timeout = async (): Promise<BuildResult> => {
-      throw new DockerError('the build did not finish within 2700 s.', { ...result, timedOut: true });
+      throw new EngineError('the build did not finish within 2700 s.', { result: { ...result, timedOut: true } });
     };
     const b = await buildLeavingOut(all, timeout, true, () => undefined);
     expect(notBuilt(b).map(([, m]) => m)).toEqual(all.map(() => 'the build failed: the build did not finish within 2700 s.'));
   });
 
-  test('anything but a DockerError is not a build failure', async () => {
+  test('anything but an EngineError is not a build failure', async () => {
     await expect(
       buildLeavingOut(
         all,

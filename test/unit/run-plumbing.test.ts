@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { runReference } from '../../harness/checks/run-reference.ts';
-import { OutputDemuxer, startFailureExitCode } from '../../harness/engine/api-run.ts';
+import { OutputDemuxer, startFailureExitCode } from '../../harness/engine/containers.ts';
 import { DEFAULT_RUN_NETWORK, networkName } from '../../harness/engine/run-network.ts';
 import { UsageError } from '../../harness/errors.ts';
 import { parsePlatform } from '../../harness/platform/platform.ts';

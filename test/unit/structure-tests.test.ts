@@ -10,7 +10,7 @@ import tar from 'tar-stream';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { ImageFilesystem } from '../../harness/image/filesystem.ts';
 import { parsePlatform } from '../../harness/platform/platform.ts';
-import { runFlags } from '../../harness/structure/command-tests.ts';
+import { containerOptions, envFileLines } from '../../harness/structure/command-tests.ts';
 import { compileExpectation, matches } from '../../harness/structure/patterns.ts';
 import {
   expandEnv,
@@ -63,7 +63,17 @@ describe("container-structure-test's own files", () => {
       { debian: false, files: ['/usr/share/doc/ubuntu-keyring/copyright', '/usr/share/doc/dash/copyright'] },
     ]);
     const opts = parseStructureTests(await readFile(new URL('ubuntu_22_04_containeropts_test.yaml', FIXTURES), 'utf8'), 'x');
-    expect(runFlags(opts.containerRunOptions)).toEqual(['--privileged', '--cap-add', 'sys_admin', '--volume', '/tmp/test:/tmp/test']);
+    expect(containerOptions(opts.containerRunOptions)).toEqual({
+      privileged: true,
+      capAdd: ['sys_admin'],
+      binds: ['/tmp/test:/tmp/test'],
+      env: [],
+    });
+  });
+
+  test('an env file is read as docker run --env-file reads it', () => {
+    const text = '# a comment\n\nA=1\n  B=two words\nFROM_HOST\nUNSET_HERE\nC=\n=x\n';
+    expect(envFileLines(text, { FROM_HOST: 'h' })).toEqual(['A=1', 'B=two words', 'FROM_HOST=h', 'C=']);
   });
 
   test('its schemaVersion 1.0.0 file is refused in one sentence naming the line', async () => {

@@ -11,7 +11,8 @@
 import type { Duplex } from 'node:stream';
 import type { BindMount } from './none-network.ts';
 import type { Hang } from './hang-watchdog.ts';
-import { EngineApiError, engineJson, engineRequest, engineStatus, engineUpgrade, responseJson } from './engine-api.ts';
+import { Engine, responseJson } from './client.ts';
+import { EngineError } from './engine-error.ts';
 
 export interface ContainerSpec {
   name: string;
@@ -21,6 +22,13 @@ export interface ContainerSpec {
   entrypoint?: string[];
   /** Replaces the image's CMD when given (and not empty). */
   cmd?: string[];
+  /** NAME=value pairs. */
+  env?: string[];
+  user?: string;
+  privileged?: boolean;
+  capAdd?: string[];
+  /** Removed once it has ended (docker run --rm); default true. A container kept is the caller's to commit and remove. */
+  autoRemove?: boolean;
   labels: Record<string, string>;
   /** docker run --network; the engine's default when not given. */
   network?: string;
@@ -41,6 +49,8 @@ export interface ContainerSpec {
 export interface ContainerResult {
   /** The engine refused to create the container (a 4xx answer): its words. The program did not run. */
   refused?: string;
+  /** The container was made but could not start (its program is missing or not executable here); it is removed. */
+  notStarted?: true;
   exitCode: number | undefined;
   stdout: string;
   stderr: string;
@@ -79,23 +89,16 @@ export class OutputDemuxer {
   }
 }
 
-/** Attaches to a created container's output: the raw stream, once the engine switched protocols. */
-function attach(id: string): Promise<Duplex> {
-  return engineUpgrade('POST', `/containers/${id}/attach`, { query: { stream: 1, stdout: 1, stderr: 1 } });
-}
-
-/** Removes a container whatever state it is in (gone already is fine). */
-export function forceRemove(id: string): Promise<unknown> {
-  return engineStatus('DELETE', `/containers/${id}`, { query: { force: 'true' } }).catch(() => undefined);
-}
-
-export async function runContainer(spec: ContainerSpec): Promise<ContainerResult> {
+/** `docker run [--rm]` on an engine (the one the current work is placed on, by default). */
+export async function runContainer(spec: ContainerSpec, engine: Engine = Engine.current()): Promise<ContainerResult> {
+  const autoRemove = spec.autoRemove ?? true;
+  const forceRemove = (id: string) => engine.removeContainer(id);
   const started = performance.now();
   const took = () => Math.round(performance.now() - started);
   let id: string;
   try {
-    ({ Id: id } = await engineJson<{ Id: string }>('POST', '/containers/create', {
-      query: { name: spec.name, platform: spec.platform },
+    ({ Id: id } = await engine.json<{ Id: string }>('POST', '/containers/create', {
+      query: { name: spec.name, platform: spec.platform || undefined },
       body: {
         Image: spec.image,
         Labels: spec.labels,
@@ -105,9 +108,13 @@ export async function runContainer(spec: ContainerSpec): Promise<ContainerResult
         OpenStdin: false,
         ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
         ...(spec.cmd?.length ? { Cmd: spec.cmd } : {}),
+        ...(spec.env?.length ? { Env: spec.env } : {}),
+        ...(spec.user ? { User: spec.user } : {}),
         ...(spec.networkDisabled ? { NetworkDisabled: true } : {}),
         HostConfig: {
-          AutoRemove: true,
+          AutoRemove: autoRemove,
+          ...(spec.privileged ? { Privileged: true } : {}),
+          ...(spec.capAdd?.length ? { CapAdd: spec.capAdd } : {}),
           ...(spec.network ? { NetworkMode: spec.network } : {}),
           ...(spec.binds?.length ? { Binds: spec.binds } : {}),
           ...(spec.mounts?.length ? { Mounts: spec.mounts } : {}),
@@ -116,7 +123,7 @@ export async function runContainer(spec: ContainerSpec): Promise<ContainerResult
     }));
   } catch (err) {
     // The engine refused the container (no image for this platform, a bad option): `docker run` exits 125 with its words.
-    if (err instanceof EngineApiError && err.status < 500)
+    if (err instanceof EngineError && err.status !== undefined && err.status < 500)
       return { refused: err.message, exitCode: 125, stdout: '', stderr: err.message, durationMs: took(), timedOut: false };
     // No answer (a timeout, a reset, a 5xx): the engine may have made it all the same; its name is this run's own.
     await forceRemove(spec.name);
@@ -127,7 +134,7 @@ export async function runContainer(spec: ContainerSpec): Promise<ContainerResult
   let timer: NodeJS.Timeout | undefined;
   try {
     spec.onCreated?.(id);
-    socket = await attach(id);
+    socket = await engine.upgrade('POST', `/containers/${id}/attach`, { query: { stream: 1, stdout: 1, stderr: 1 } });
     const attached = socket;
     const streamEnded = new Promise<void>((resolve) => {
       attached.on('data', (chunk: Buffer) => {
@@ -140,17 +147,24 @@ export async function runContainer(spec: ContainerSpec): Promise<ContainerResult
     });
     // Registered before the start, as the CLI does (the engine answers its headers once the wait is
     // registered): a container that ends and is removed at once is not missed.
-    const waitResponse = await engineRequest('POST', `/containers/${id}/wait`, {
-      query: { condition: 'removed' },
+    const waitResponse = await engine.request('POST', `/containers/${id}/wait`, {
+      query: { condition: autoRemove ? 'removed' : 'next-exit' },
       timeoutMs: spec.timeoutMs + 60_000,
     });
     const waited = responseJson<{ StatusCode: number; Error?: { Message?: string } | null }>(waitResponse);
     waited.catch(() => undefined);
-    const start = await engineStatus('POST', `/containers/${id}/start`);
+    const start = await engine.status('POST', `/containers/${id}/start`);
     if (start.status >= 400) {
       // AutoRemove removes a container that never started too; this makes sure.
       await forceRemove(id);
-      return { exitCode: startFailureExitCode(start.message), stdout: '', stderr: start.message, durationMs: took(), timedOut: false };
+      return {
+        notStarted: true,
+        exitCode: startFailureExitCode(start.message),
+        stdout: '',
+        stderr: start.message,
+        durationMs: took(),
+        timedOut: false,
+      };
     }
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), spec.timeoutMs);
