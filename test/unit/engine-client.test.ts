@@ -20,7 +20,7 @@ const asked: string[] = [];
 /** What the fake engine does with the next container's start: start it, or refuse as runc does. */
 let startAnswer: { status: number; message?: string } = { status: 204 };
 let createAnswer: { status: number; message?: string } = { status: 201 };
-let bodies: Record<string, unknown> = {};
+const bodies: Record<string, unknown> = {};
 
 function frame(stream: 1 | 2, text: string): Buffer {
   const payload = Buffer.from(text);
