@@ -9,7 +9,7 @@
  */
 import { open, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execCommand } from '../engine/docker.ts';
+import { execCommand } from '../exec.ts';
 import { readElf } from '../image/elf.ts';
 import { stateDir } from '../state-dir.ts';
 import { versionOfFile } from './version-cache.ts';

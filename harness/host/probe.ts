@@ -8,7 +8,7 @@ import { access } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { readHandlers, type BinfmtHandler } from './binfmt.ts';
-import { execCommand } from '../engine/docker.ts';
+import { execCommand } from '../exec.ts';
 import { Engine } from '../engine/client.ts';
 import { EngineError } from '../engine/engine-error.ts';
 import { versionOfFile } from './version-cache.ts';

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { execCommand, type CommandResult } from '../engine/docker.ts';
+import { execCommand, type CommandResult } from '../exec.ts';
 import { EnvironmentError } from '../errors.ts';
 
 /**

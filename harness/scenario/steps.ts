@@ -5,7 +5,8 @@
  * registered with the run so cleanup removes it.
  */
 import { rm } from 'node:fs/promises';
-import { describeFailure, docker, type CommandResult, type DockerOptions } from '../engine/docker.ts';
+import { docker, type CommandResult, type DockerOptions } from '../engine/docker.ts';
+import { describeFailure } from '../exec.ts';
 import type { HostProbe } from '../host/probe.ts';
 import { startRegistry, type LocalRegistry } from '../registry/local-registry.ts';
 import type { PlatformResult, StepResult } from '../result/model.ts';

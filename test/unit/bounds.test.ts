@@ -14,8 +14,7 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { BOUNDS, boundMs, checkBounds } from '../../harness/bounds.ts';
 import { main } from '../../harness/cli/main.ts';
-import { describeFailure, execCommand, type CommandResult } from '../../harness/engine/docker.ts';
-import { EngineError } from '../../harness/engine/engine-error.ts';
+import { CommandError, describeFailure, execCommand, type CommandResult } from '../../harness/exec.ts';
 import { UsageError } from '../../harness/errors.ts';
 import { RegistryReady } from '../../harness/registry/registry-ready.ts';
 import { checkReportDestinations, writeReports } from '../../harness/report/write.ts';
@@ -119,8 +118,8 @@ describe('a command that states no bound (engine/docker.ts), bounded by MULTIARC
   test('passing the bound ends the command and is one sentence that names the bound and the variable', async () => {
     vi.stubEnv('MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS', '100');
     const err = await execCommand('sleep', ['30']).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(EngineError);
-    const r = (err as EngineError).result;
+    expect(err).toBeInstanceOf(CommandError);
+    const r = (err as CommandError).result;
     expect(r).toMatchObject({ timedOut: true, timeoutMs: 100, defaultBound: true, exitCode: undefined });
     // Ended, not left running: the timeout's signal ended it.
     expect(r!.signal).toMatch(/^SIG(TERM|KILL)$/);
@@ -128,7 +127,7 @@ describe('a command that states no bound (engine/docker.ts), bounded by MULTIARC
       '`sleep 30` did not finish within 0.1 s (the bound on a command that states none: MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS sets it).',
     );
     // As before: a command that timed out counts as a passing failure for whoever retries (transientFailure).
-    expect((err as EngineError).transient).toBe(true);
+    expect((err as CommandError).transient).toBe(true);
   });
 
   test('a command with its own bound keeps it, and says only how long it had', async () => {

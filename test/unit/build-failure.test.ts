@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { BuildFailureCause } from '../../harness/engine/build-progress.ts';
 import { BuildFailedError, cancelledBecause, describeBuildFailure, failedStep, type BuildResult } from '../../harness/engine/build.ts';
-import type { CommandResult } from '../../harness/engine/docker.ts';
+import type { CommandResult } from '../../harness/exec.ts';
 import { EngineError } from '../../harness/engine/engine-error.ts';
 import { formatPlatform, parsePlatform, type Platform } from '../../harness/platform/platform.ts';
 import { buildLeavingOut, leftOutNote, notBuilt } from '../../harness/scenario/build-attempts.ts';
