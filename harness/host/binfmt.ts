@@ -7,18 +7,9 @@ import { join } from 'node:path';
 import { Engine } from '../engine/client.ts';
 import { runContainer } from '../engine/containers.ts';
 import { Session } from '../engine/session.ts';
+import type { BinfmtHandler } from '../platform/observation.ts';
 
-export interface BinfmtHandler {
-  name: string;
-  enabled: boolean;
-  interpreter: string;
-  /** Flags as the kernel prints them, e.g. "PF", "POCF". F: interpreter opened at registration. */
-  flags: string;
-  /** Where in the file the magic starts, and the magic and mask as hex, for magic-type handlers. */
-  offset?: number;
-  magic?: string;
-  mask?: string;
-}
+export type { BinfmtHandler } from '../platform/observation.ts';
 
 export const BINFMT_DIR = '/proc/sys/fs/binfmt_misc';
 

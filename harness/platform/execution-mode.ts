@@ -8,9 +8,7 @@
  * disagrees, the observation wins and the result says what the table expected. Without an
  * observation the table's guess is returned, marked `observed: false`.
  */
-import type { BinfmtHandler } from '../host/binfmt.ts';
-import type { HostProbe } from '../host/probe.ts';
-import { observationKey, type PlatformObservation } from './observation.ts';
+import { observationKey, type BinfmtHandler, type PlatformObservation } from './observation.ts';
 import { formatPlatform, isKnownArchitecture, qemuHandlerName, unameNative, type Platform } from './platform.ts';
 
 export type ExecutionMode = 'native' | 'compat' | 'qemu' | 'unavailable';
@@ -53,7 +51,14 @@ const QEMU_UNAME: Record<string, string> = { 'arm/v6': 'armv7l', 'arm/v5': 'armv
 
 export const QEMU_TIMEOUT_FACTOR = 20;
 
-type HostFacts = Pick<HostProbe, 'native' | 'handlers' | 'qemuVersions'> & { observations?: Record<string, PlatformObservation> };
+/** What classify needs to know of a host (host/probe.ts's HostProbe has it all). */
+export interface HostFacts {
+  native: Platform;
+  handlers: readonly BinfmtHandler[];
+  /** QEMU version by interpreter path. */
+  qemuVersions: Record<string, string>;
+  observations?: Record<string, PlatformObservation>;
+}
 
 /** How the platform runs here: as observed, or (no observation) as the tables expect. */
 export function classify(platform: Platform, host: HostFacts): PlatformExecution {

@@ -4,6 +4,19 @@
  */
 import { formatPlatform, type Platform } from './platform.ts';
 
+/** A binfmt_misc handler as the kernel prints it (/proc/sys/fs/binfmt_misc/NAME; host/binfmt.ts reads them). */
+export interface BinfmtHandler {
+  name: string;
+  enabled: boolean;
+  interpreter: string;
+  /** Flags as the kernel prints them, e.g. "PF", "POCF". F: interpreter opened at registration. */
+  flags: string;
+  /** Where in the file the magic starts, and the magic and mask as hex, for magic-type handlers. */
+  offset?: number;
+  magic?: string;
+  mask?: string;
+}
+
 /** What running the probe of one platform did on this engine. */
 export interface PlatformObservation {
   platform: string;
