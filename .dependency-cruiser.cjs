@@ -1,7 +1,9 @@
 // Module rules (issue 25, redesign plan (b) and step A1). `no-circular` is an error now: there are no
-// file-level cycles today, and none may come back. Every folder rule is a warning: it describes the
-// target layout (folders with an index.ts door, layers running bottom to top), which the F steps
-// reach one folder at a time; step F9 turns them all into errors.
+// file-level cycles today, and none may come back. So are the two rules between the library and the
+// repository around it (steps G1-G6: the library knows nothing of the repository, whose demo,
+// set-up and scenarios use the package through its doors). Every folder rule is a warning: it
+// describes the target layout (folders with an index.ts door, layers running bottom to top), which
+// the F steps reach one folder at a time; step F9 turns them all into errors.
 // Several folders named below (base/, session/, build/, runners/) do not exist yet; their rules
 // start to bite when they do.
 
@@ -63,15 +65,16 @@ module.exports = {
     },
     {
       name: 'library-knows-no-repository',
-      comment: 'the library imports nothing of the repository around it',
-      severity: 'warn',
+      comment: 'the library imports nothing of the repository around it (its demo, set-up, scenarios, benchmarks, tests, the article)',
+      severity: 'error',
       from: { path: '^harness/' },
       to: { path: ['^(demo|setup|scenarios|bench|test)/', 'article'] },
     },
     {
       name: 'repository-uses-the-package',
-      comment: "demo/, setup/ and scenarios/ import 'multiarch-harness' (its doors) only",
-      severity: 'warn',
+      comment:
+        "demo/, setup/ and scenarios/ import the package through its doors only: 'multiarch-harness', 'multiarch-harness/vitest', 'multiarch-harness/prepare'",
+      severity: 'error',
       from: { path: '^(demo|setup|scenarios)/' },
       to: { path: '^harness/', pathNot: ['^harness/(index|vitest|prepare)\\.ts$'] },
     },

@@ -5,11 +5,12 @@ const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
 export default defineConfig({
   resolve: {
-    // Scenarios and fixtures import the package by name, as a user's would; in tests they get the
+    // Scenarios, fixtures, the demo and the set-up import the package by name, as a user's would; in tests they get the
     // sources (no build needed, never a stale one), as the type-check does (scenarios/tsconfig.json,
     // test/tsconfig.json). The CLI processes the e2e tests start run dist/ and resolve the name there.
     alias: [
       { find: /^multiarch-harness\/vitest$/, replacement: source('./harness/vitest.ts') },
+      { find: /^multiarch-harness\/prepare$/, replacement: source('./harness/prepare.ts') },
       { find: /^multiarch-harness$/, replacement: source('./harness/index.ts') },
     ],
   },

@@ -3,8 +3,7 @@
  * the commands run here, what the article showed, what happened here, pass or fail, and where
  * and why this engine differs. A section no scenario covers is listed as not reproduced.
  */
-import { markdownCell } from '../harness/report/markdown.ts';
-import type { SessionReport } from '../harness/result/model.ts';
+import type { SessionReport } from 'multiarch-harness';
 
 /** The article's sections that show a command or an output (and 1.4.2, which it only describes), with their titles. */
 export const ARTICLE_SECTIONS: ReadonlyArray<[string, string]> = [
@@ -32,13 +31,14 @@ export const ARTICLE_SECTIONS: ReadonlyArray<[string, string]> = [
   ['2.13', 'rm'],
 ];
 
-/** Which article sections a report covers. */
+/** Which article sections a report covers: its steps' sections, or the part of the article its scenario names. */
 function sectionsOf(r: SessionReport): string[] {
   if (r.steps?.length) return [...new Set(r.steps.map((s) => s.section))];
-  return r.article ? r.article.split(/,\s*/) : [];
+  return r.reference?.part ? r.reference.part.split(/,\s*/) : [];
 }
 
-const cell = (s: string) => markdownCell(s);
+/** Text for a Markdown table cell or list item: no pipe ends a cell, no newline ends the line. */
+const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 export interface DemoSummary {
   /** Sum of QEMU build times over the sum of cross-compiled build times, same emulated platforms. */
@@ -109,7 +109,7 @@ export function renderArticleReport(reports: readonly SessionReport[], summary: 
         for (const st of steps) {
           out.push(`### ${st.status === 'pass' ? '✅ PASS' : '❌ FAIL'}: ${cell(st.title)} (\`${r.scenario}\`)`, '');
           if (st.commands.length) out.push('```sh', ...st.commands.map((c) => `$ ${c}`), '```');
-          if (st.article) out.push(`- The article showed: ${cell(st.article)}`);
+          if (st.reference) out.push(`- The article showed: ${cell(st.reference)}`);
           for (const o of st.observed) out.push(`- Here: ${cell(o)}`);
           for (const d of st.differences) out.push(`- **Differs from the article:** ${cell(d)}`);
           for (const f of st.failures) out.push(`- **Failed:** ${cell(f)}`);

@@ -1,26 +1,31 @@
 /**
- * `multiarch-harness demo`: every scenario of the reference article, in its order, and
- * reports/demo-article.md, the article section by section as reproduced here. The demo belongs to
- * this repository, not to the library: the CLI loads this module only for the demo command.
+ * The demo: every scenario of the reference article, in its order, and reports/demo-article.md,
+ * the article section by section as reproduced here. It belongs to this repository, not to the
+ * library, and uses the package only through its public API, as any user's program would
+ * (main.ts is its command line).
  */
-import { checkReportDestinations, stdoutReporter } from '../harness/report/write.ts';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { COMMON, parse, reporters } from '../harness/cli/args.ts';
-import { printAndWriteReports } from '../harness/cli/output.ts';
-import { progressPrinter } from '../harness/cli/progress.ts';
-import { packageRoot } from '../harness/cli/version.ts';
-import { EnvironmentError } from '../harness/errors.ts';
-import type { SessionReport } from '../harness/result/model.ts';
-import { loadScenario, privilegedRefusal } from '../harness/scenario/define.ts';
-import { runScenario } from '../harness/scenario/run-scenario.ts';
+import { fileURLToPath } from 'node:url';
+import {
+  checkReportDestinations,
+  EnvironmentError,
+  loadScenario,
+  printProgress,
+  privilegedRefusal,
+  publishReports,
+  runScenario,
+  stdoutReporter,
+  type ReporterSpec,
+  type SessionReport,
+} from 'multiarch-harness';
 import { qemuToCrossRatio, renderArticleReport, type DemoSummary } from './article-report.ts';
 
 /**
  * The article's scenarios, at the package's root: beside demo/ in a checkout, while this module runs
  * from dist/demo/ once built (in the repository or installed from the package).
  */
-const SCENARIO_DIR = join(packageRoot(import.meta.url), 'scenarios');
+const SCENARIO_DIR = fileURLToPath(new URL('scenarios/', import.meta.resolve('multiarch-harness/package.json')));
 /** The article's order. */
 export const DEMO_ORDER = [
   'buildx-basics',
@@ -35,15 +40,18 @@ export const DEMO_ORDER = [
   'manifest-commands',
 ];
 
-export async function demoCommand(args: string[]): Promise<number> {
-  const { values } = parse(args, {
-    reporter: COMMON.reporter,
-    json: COMMON.json,
-    quiet: COMMON.quiet,
-    cached: { type: 'boolean' },
-    'allow-privileged': { type: 'boolean' },
-  });
-  const specs = reporters(values);
+export interface DemoOptions {
+  /** The reports to write besides the JSON report (reports/demo.json unless one is asked for) and the article's. */
+  reporters: ReporterSpec[];
+  /** Let BuildKit use its cache (builds are cold otherwise, for honest timings). */
+  cached: boolean;
+  allowPrivileged: boolean;
+  quiet: boolean;
+}
+
+/** Runs the demo; its exit code (0 every scenario passed, 1 otherwise). */
+export async function runDemo(options: DemoOptions): Promise<number> {
+  const specs = [...options.reporters];
   if (!specs.some((s) => s.name === 'json')) specs.push({ name: 'json', file: 'reports/demo.json' });
   await checkReportDestinations([...specs, { name: 'markdown', file: 'reports/demo-article.md' }], 'demo');
   const files = new Set(await readdir(SCENARIO_DIR));
@@ -52,23 +60,23 @@ export async function demoCommand(args: string[]): Promise<number> {
   for (const name of DEMO_ORDER) {
     if (!files.has(`${name}.ts`)) throw new EnvironmentError(`the demo scenario ${name}.ts is missing from ${SCENARIO_DIR}.`);
     const scenario = await loadScenario(join(SCENARIO_DIR, `${name}.ts`));
-    if (scenario.kind === 'steps' && scenario.privileged && !values['allow-privileged']) {
-      notRun.push({ sections: scenario.article?.split(/,\s*/) ?? [], why: privilegedRefusal(scenario) });
-      progressPrinter(name)(`not run: ${privilegedRefusal(scenario)}`);
+    if (scenario.kind === 'steps' && scenario.privileged && !options.allowPrivileged) {
+      notRun.push({ sections: scenario.reference?.part?.split(/,\s*/) ?? [], why: privilegedRefusal(scenario) });
+      printProgress(name)(`not run: ${privilegedRefusal(scenario)}`);
       continue;
     }
     reports.push(
       await runScenario(scenario, {
-        noCache: !values.cached,
-        allowPrivileged: Boolean(values['allow-privileged']),
-        ...(values.quiet ? {} : { onProgress: progressPrinter(name) }),
+        noCache: !options.cached,
+        allowPrivileged: options.allowPrivileged,
+        ...(options.quiet ? {} : { onProgress: printProgress(name) }),
       }),
     );
   }
-  const code = await printAndWriteReports(reports, specs, 'demo', false, Boolean(values.quiet));
+  const code = await publishReports(reports, specs, 'demo', false, options.quiet);
   const summary: DemoSummary = {
     notRun,
-    ...(values.cached ? {} : { qemuToCross: qemuToCrossRatio(reports, 'hello-go-qemu', 'hello-go-cross') }),
+    ...(options.cached ? {} : { qemuToCross: qemuToCrossRatio(reports, 'hello-go-qemu', 'hello-go-cross') }),
   };
   const article = 'reports/demo-article.md';
   await mkdir(dirname(article), { recursive: true });

@@ -61,14 +61,14 @@ export default defineScenario({
   kind: 'steps',
   name: 'binfmt-install',
   title: 'tonistiigi/binfmt: status, --install all, and every platform runs',
-  article: '1.4.1',
+  reference: { name: 'the article', part: '1.4.1' },
   privileged: "runs tonistiigi/binfmt with --privileged, which registers binfmt_misc handlers in the kernel of the engine's host",
   platforms: ALPINE_PLATFORMS,
   async steps(t) {
     const labels = t.ctx.labelArgs();
 
     await t.step('1.4.1', 'binfmt with no argument: its status, as this harness sees it too', async (s) => {
-      s.article(
+      s.reference(
         '(the article shows no output; upstream\'s README:) {"supported": ["linux/amd64", "linux/arm64", ...], "emulators": ["qemu-aarch64", ...]}',
       );
       const r = await s.must(['run', '--privileged', '--rm', ...labels, IMAGE], { timeoutMs: 300_000 });
@@ -99,7 +99,7 @@ export default defineScenario({
     });
 
     await t.step('1.4.1', "the article's command: --install all", async (s) => {
-      s.article(
+      s.reference(
         '`docker run --privileged --rm tonistiigi/binfmt --install all` (for engines other than Docker Desktop, which has the handlers already)',
       );
       const before = await t.handlers();
@@ -124,7 +124,7 @@ export default defineScenario({
     });
 
     await t.step('1.4.1', '--install arm64 where the host has a handler: the kernel keeps the first', async (s) => {
-      s.article(
+      s.reference(
         '(not in the article) binfmt prints "installing: arm64 qemu-aarch64 already registered" when a handler of that name exists',
       );
       const before = await t.handlers();
@@ -141,7 +141,7 @@ export default defineScenario({
     });
 
     await t.step('1.4.1', 'every platform of alpine:latest runs, with the uname -m its mode gives', async (s) => {
-      s.article('(implied) after the install, images of other platforms run: `docker run --platform linux/arm64 ...`');
+      s.reference('(implied) after the install, images of other platforms run: `docker run --platform linux/arm64 ...`');
       for (const p of ALPINE) {
         const exec = classify(p, t.probe);
         const r = await s.docker(['run', '--rm', ...labels, '--platform', formatPlatform(p), 'alpine:latest', 'uname', '-m'], {

@@ -8,12 +8,13 @@
  * container and its state volume gone). The builder gets a unique name and is always removed.
  */
 import { fileURLToPath } from 'node:url';
-import { type CommandResult, defineScenario, docker, findClassicEngine, type Step } from 'multiarch-harness';
+import { defineScenario, type Step } from 'multiarch-harness';
+import { findClassicEngine } from './support/classic-engine.ts';
 
 const HELLO = fileURLToPath(new URL('../samples/hello-go/', import.meta.url));
 const LOAD_ERROR = '"ERROR: docker exporter does not currently support exporting manifest lists"';
 
-function expectLoadError(s: Step, r: CommandResult): void {
+function expectLoadError(s: Step, r: Awaited<ReturnType<Step['docker']>>): void {
   s.check(r.exitCode !== 0, 'with the classic image store the load of two platforms fails');
   s.checkMatch(r.stderr, /docker exporter does not currently support exporting manifest lists/, "the article's error");
 }
@@ -35,18 +36,18 @@ export default defineScenario({
   kind: 'steps',
   name: 'builder-lifecycle',
   title: 'A docker-container builder: create, bootstrap, build, push, remove',
-  article: '1.5, 1.6, 1.7, 1.10',
+  reference: { name: 'the article', part: '1.5, 1.6, 1.7, 1.10' },
   platforms: ['linux/arm64', 'linux/amd64'],
   async steps(t) {
     const name = `${t.ctx.id}-builder`;
     const container = `buildx_buildkit_${name}0`;
-    const before = (await docker(['buildx', 'inspect'], { check: false })).stdout.match(/^Name:\s+(\S+)/m)?.[1] ?? 'default';
+    const before = (await t.docker(['buildx', 'inspect'])).stdout.match(/^Name:\s+(\S+)/m)?.[1] ?? 'default';
     // Whatever happens: the user's current builder back, this builder gone.
-    t.ctx.defer(`restoring the current builder ${before}`, () => docker(['buildx', 'use', before], { check: false }));
+    t.ctx.defer(`restoring the current builder ${before}`, () => t.docker(['buildx', 'use', before]));
     t.ctx.trackBuilder(name);
 
     await t.step('1.5', 'buildx ls, buildx create --name: a docker-container builder, inactive', async (s) => {
-      s.article(
+      s.reference(
         '`docker buildx ls` lists default (driver docker, running); `docker buildx create --name mybuilder` prints "mybuilder"; ls then shows it with DRIVER docker-container and STATUS inactive.',
       );
       const ls = await s.must(['buildx', 'ls']);
@@ -84,7 +85,7 @@ export default defineScenario({
     });
 
     await t.step('1.6', 'inspect --bootstrap: running, its platforms, the BuildKit container', async (s) => {
-      s.article(
+      s.reference(
         '`docker buildx inspect --bootstrap mybuilder` pulls moby/buildkit:buildx-stable-1, creates buildx_buildkit_mybuilder0; Status: running; Platforms: linux/arm64, linux/amd64, linux/riscv64, linux/ppc64le, linux/s390x, linux/386, linux/mips64le, linux/mips64, linux/arm/v7, linux/arm/v6.',
       );
       const r = await s.must(['buildx', 'inspect', '--bootstrap', name], { timeoutMs: 300_000 });
@@ -102,7 +103,7 @@ export default defineScenario({
     const registry = (await t.registry()).address;
     const ref = `${registry}/jianghushinian/hello-go`;
     await t.step('1.7', 'a multi-platform build with no output only warns', async (s) => {
-      s.article(
+      s.reference(
         '"WARNING: No output specified with docker-container driver. Build result will only remain in the build cache. To push result image into registry use --push or to load image into docker use --load"',
       );
       const r = await s.docker(['buildx', 'build', '--builder', name, '--platform', 'linux/arm64,linux/amd64', '-t', ref, HELLO], {
@@ -117,7 +118,7 @@ export default defineScenario({
     });
 
     await t.step('1.7', `--load of two platforms into this engine (${t.probe.imageStore} image store)`, async (s) => {
-      s.article(LOAD_ERROR);
+      s.reference(LOAD_ERROR);
       t.ctx.trackImage(ref);
       const r = await s.docker(
         ['buildx', 'build', '--builder', name, '--platform', 'linux/arm64,linux/amd64', '-t', ref, HELLO, '--load'],
@@ -136,7 +137,7 @@ export default defineScenario({
     });
 
     await t.step('1.7', "--load of two platforms into an engine with the classic image store (the article's)", async (s) => {
-      s.article(`"[+] Building 0.0s (0/0)", then ${LOAD_ERROR}`);
+      s.reference(`"[+] Building 0.0s (0/0)", then ${LOAD_ERROR}`);
       const classic = await findClassicEngine();
       if (classic.state === 'absent') {
         s.saw(
@@ -181,7 +182,7 @@ export default defineScenario({
     });
 
     await t.step('1.7', '--push, imagetools inspect, and every platform run', async (s) => {
-      s.article(
+      s.reference(
         '`imagetools inspect` shows MediaType manifest.list.v2+json and one manifest per platform (linux/arm64, linux/amd64); `docker run` prints Hello, linux/arm64! on the M2 and Hello, linux/amd64! on x86.',
       );
       await s.must(['buildx', 'build', '--builder', name, '--platform', 'linux/arm64,linux/amd64', '-t', ref, HELLO, '--push'], {
@@ -206,7 +207,7 @@ export default defineScenario({
     });
 
     await t.step('1.10', 'stop and rm: the BuildKit container and its state are gone', async (s) => {
-      s.article(
+      s.reference(
         '`docker buildx rm mybuilder` prints "mybuilder removed"; the buildx_buildkit_mybuilder0 container is removed with it; buildx ls is back to the defaults.',
       );
       await s.must(['buildx', 'stop', name]);

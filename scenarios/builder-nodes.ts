@@ -10,7 +10,8 @@
  * report says which step would be native on real hardware.
  */
 import { fileURLToPath } from 'node:url';
-import { defineScenario, docker, findClassicEngine, platformBuildTimes, type PlacedNode } from 'multiarch-harness';
+import { defineScenario, platformBuildTimes, type PlacedNode } from 'multiarch-harness';
+import { findClassicEngine } from './support/classic-engine.ts';
 
 const HELLO = fileURLToPath(new URL('../samples/hello-go/', import.meta.url));
 const FIRST = ['linux/amd64', 'linux/386'];
@@ -21,7 +22,7 @@ export default defineScenario({
   kind: 'steps',
   name: 'builder-nodes',
   title: 'One builder, a node per engine: each node builds its own platforms (1.4.2)',
-  article: '1.4.2',
+  reference: { name: 'the article', part: '1.4.2' },
   platforms: BUILT,
   async steps(t) {
     const name = `${t.ctx.id}-multinode`;
@@ -31,7 +32,7 @@ export default defineScenario({
     let node: PlacedNode | undefined;
 
     const ready = await t.step('1.4.2', 'a second engine for the second node', async (s) => {
-      s.article(
+      s.reference(
         '"This method builds the image directly on the hardware of each platform, so a host of each platform is needed." The article shows no commands.',
       );
       s.check(
@@ -57,7 +58,7 @@ export default defineScenario({
     if (ready.status !== 'pass' || !node) return;
 
     await t.step('1.4.2', 'buildx create a node per engine, each limited to its platforms', async (s) => {
-      s.article('(described only) one builder instance, with a node on each native host.');
+      s.reference('(described only) one builder instance, with a node on each native host.');
       await s.must([
         'buildx',
         'create',
@@ -118,7 +119,7 @@ export default defineScenario({
     const registry = (await t.registry()).address;
     const ref = `${registry}/jianghushinian/hello-go:nodes`;
     await t.step('1.4.2', `one build of ${BUILT.join(' and ')}: each platform on the node that lists it`, async (s) => {
-      s.article('(described only) each platform is built on the node of its architecture.');
+      s.reference('(described only) each platform is built on the node of its architecture.');
       const r = await s.must(
         [
           'buildx',
@@ -153,7 +154,7 @@ export default defineScenario({
     });
 
     await t.step('1.4.2', 'each platform run on the engine of its node', async (s) => {
-      s.article('(described only) the image runs on each platform.');
+      s.reference('(described only) the image runs on each platform.');
       const results = await t.verify(ref, {
         platforms: BUILT,
         expect: { kind: 'output', template: 'Hello, {os}/{goarch}!' },
@@ -168,16 +169,19 @@ export default defineScenario({
     });
 
     await t.step('1.10', "buildx rm removes every node's BuildKit container, on both engines", async (s) => {
-      s.article('`docker buildx rm mybuilder` removes the builder.');
+      s.reference('`docker buildx rm mybuilder` removes the builder.');
       await s.must(['buildx', 'rm', name]);
       for (const [host, i] of [
         [undefined, 0],
         [second, 1],
       ] as const) {
-        const left = await docker(
+        const left = await t.docker(
           ['ps', '-a', '-q', '--filter', `name=^buildx_buildkit_${name}${i}$`],
           host ? { env: { DOCKER_HOST: host } } : {},
         );
+        // Unrecorded, but not unchecked: an engine that cannot list its containers fails the step.
+        if (left.exitCode !== 0)
+          throw new Error(`docker ps on engine ${i + 1} exited ${left.exitCode ?? 'by timeout'}: ${left.stderr.trim().split('\n').at(-1)}`);
         s.check(left.stdout.trim() === '', `node ${i}'s BuildKit container is gone from engine ${i + 1}`);
       }
       s.saw('both BuildKit containers removed');

@@ -8,10 +8,10 @@ export default defineScenario({
   kind: 'steps',
   name: 'buildx-basics',
   title: 'buildx version and its commands',
-  article: '1.2, 1.11',
+  reference: { name: 'the article', part: '1.2, 1.11' },
   async steps(t) {
     await t.step('1.2', 'docker buildx version', async (s) => {
-      s.article('github.com/docker/buildx v0.9.1 ed00243...');
+      s.reference('github.com/docker/buildx v0.9.1 ed00243...');
       const r = await s.must(['buildx', 'version']);
       const m = s.checkMatch(r.stdout, /^github\.com\/docker\/buildx v?(\d+)\.(\d+)\.\d+\S*\s+\S+/m, 'buildx version');
       s.saw(r.stdout.trim());

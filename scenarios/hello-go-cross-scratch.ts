@@ -9,7 +9,7 @@ export default defineScenario({
   kind: 'build',
   name: 'hello-go-cross-scratch',
   title: 'Cross-compile the Go sample onto scratch for every platform Go and QEMU support',
-  article: '1.8',
+  reference: { name: 'the article', part: '1.8' },
   platforms: [
     'linux/amd64',
     'linux/386',

@@ -13,7 +13,7 @@ export default defineScenario({
   kind: 'build',
   name: 'hello-go-cross',
   title: 'Build the Go sample by cross-compilation (FROM --platform=$BUILDPLATFORM)',
-  article: '1.8',
+  reference: { name: 'the article', part: '1.8' },
   platforms: ALPINE_PLATFORMS,
   build: { context: new URL('../samples/hello-go/', import.meta.url), dockerfile: 'Dockerfile.cross', repository: 'hello-cross-go' },
   expect: { kind: 'output', template: 'Hello, {os}/{goarch}!' },

@@ -10,7 +10,7 @@ export default defineScenario({
   kind: 'build',
   name: 'hello-go-qemu',
   title: 'Build the Go sample under QEMU emulation with buildx',
-  article: '1.7',
+  reference: { name: 'the article', part: '1.7' },
   platforms: GOLANG_ALPINE_PLATFORMS,
   build: { context: new URL('../samples/hello-go/', import.meta.url), repository: 'hello-go' },
   expect: { kind: 'output', template: 'Hello, {os}/{goarch}!' },

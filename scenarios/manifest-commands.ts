@@ -41,7 +41,7 @@ export default defineScenario({
   kind: 'steps',
   name: 'manifest-commands',
   title: 'docker manifest subcommands: create, push, inspect, annotate, rm',
-  article: '2.8-2.13',
+  reference: { name: 'the article', part: '2.8-2.13' },
   platforms: ['linux/arm64', 'linux/amd64'],
   async steps(t) {
     const registry = (await t.registry()).address;
@@ -52,7 +52,7 @@ export default defineScenario({
     t.trackManifestList(list);
 
     await t.step('2.8', 'docker manifest --help lists create, inspect, annotate, push, rm', async (s) => {
-      s.article('Commands: annotate, create, inspect, push, rm; "docker manifest is an experimental feature".');
+      s.reference('Commands: annotate, create, inspect, push, rm; "docker manifest is an experimental feature".');
       const help = await s.must(['manifest', '--help']);
       for (const sub of ['annotate', 'create', 'inspect', 'push', 'rm'])
         s.checkMatch(help.stdout, new RegExp(`^\\s+${sub}\\s`, 'm'), `manifest --help lists ${sub}`);

@@ -18,7 +18,7 @@ export default defineScenario({
   kind: 'steps',
   name: 'manifest-path',
   title: 'docker build per platform, docker manifest create and push',
-  article: '2.4-2.7',
+  reference: { name: 'the article', part: '2.4-2.7' },
   platforms: ALPINE_PLATFORMS,
   async steps(t) {
     const registry = (await t.registry()).address;
@@ -27,7 +27,7 @@ export default defineScenario({
     const refs = new Map<string, string>();
 
     await t.step('2.5', `build the host's own platform (${formatPlatform(native)}) with plain docker build, run it, push it`, async (s) => {
-      s.article(
+      s.reference(
         'On an Apple M2 `docker build -t jianghushinian/echo-platform-arm64 .` builds arm64; running it prints `... aarch64 Linux`; `docker push` prints the digest.',
       );
       const ref = await buildAndPushEcho(s, t, registry, native);
@@ -44,7 +44,7 @@ export default defineScenario({
     });
 
     await t.step('2.6', `build ${formatPlatform(foreign)} with docker build --platform, push it, run it without --platform`, async (s) => {
-      s.article(
+      s.reference(
         '`docker build --platform=linux/amd64` on the M2; running a foreign-platform image prints "WARNING: The requested image\'s platform (...) does not match the detected host platform (...) and no specific platform was requested", then its uname.',
       );
       const ref = await buildAndPushEcho(s, t, registry, foreign);
@@ -83,7 +83,7 @@ export default defineScenario({
 
     const list = `${registry}/jianghushinian/echo-platform`;
     await t.step('2.7', 'docker manifest create fails with "no such manifest" for an image that was never pushed', async (s) => {
-      s.article('"make sure every image was pushed to Docker Hub first, or the error is no such manifest"');
+      s.reference('"make sure every image was pushed to Docker Hub first, or the error is no such manifest"');
       t.trackManifestList(`${registry}/jianghushinian/never-pushed-list`);
       const r = await s.docker([
         'manifest',
@@ -123,7 +123,7 @@ export default defineScenario({
     });
 
     await t.step('2.7', 'docker manifest create and docker manifest push --insecure the real list', async (s) => {
-      s.article(
+      s.reference(
         '`docker manifest create jianghushinian/echo-platform ...-arm64 ...-amd64` prints "Created manifest list docker.io/jianghushinian/echo-platform:latest"; `docker manifest push` prints "Pushed ref ... with digest" per image and the list\'s digest.',
       );
       t.trackManifestList(list);

@@ -9,7 +9,7 @@ export default defineScenario({
   kind: 'build',
   name: 'platform-args',
   title: "BuildKit's platform ARGs (TARGETPLATFORM ... BUILDVARIANT)",
-  article: '1.9',
+  reference: { name: 'the article', part: '1.9' },
   platforms: ALPINE_PLATFORMS,
   build: { context: new URL('../samples/platform-args/', import.meta.url), repository: 'platform-args' },
   expect: {

@@ -4,7 +4,8 @@
  * stripped, reproducible paths; GOOS/GOARCH/GOARM from the platform, anything else from `env`.
  */
 import { execa } from 'execa';
-import { formatPlatform, goTargetEnv, type Platform } from '../harness/platform/platform.ts';
+import { formatPlatform, type Platform } from 'multiarch-harness';
+import { goTargetEnv } from 'multiarch-harness/prepare';
 import { setStatus } from './status.ts';
 
 export interface GoBuild {

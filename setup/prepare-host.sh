@@ -45,7 +45,7 @@ engine_up() { timeout 10 docker info >/dev/null 2>&1; }
 . "$ROOT/setup/loopback-nodes.sh"
 
 stop_background_standins() { # the set-up's own background stand-in build, if it runs (its process group)
-  local record=$STATE_DIR/standins/background.json pid
+  local record=$STATE_DIR/prepared-images/preparing.json pid
   [ -f "$record" ] || return 0
   pid=$(sed -n 's/^ *"pid": *\([0-9][0-9]*\).*/\1/p' "$record")
   if [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'standins/main.ts'; then
@@ -247,9 +247,9 @@ fi
 # 3. Offline stand-ins for Docker Hub images, and the mirror registry that serves them. When
 #    moby/buildkit has to be built (a bare machine: six Go compiles, the long pole), it is built
 #    after the others in a background process at a lower CPU priority, recorded in
-#    $STATE_DIR/standins/background.json (log: $LOG_DIR/standins-background.log); the harness waits
-#    for it before it creates a docker-container builder, and it is pushed only whole. --wait
-#    builds it before saying ready.
+#    $STATE_DIR/prepared-images/preparing.json (log: $LOG_DIR/standins-background.log); the harness
+#    waits for it before it creates a docker-container builder, and it is pushed only whole. --wait
+#    builds it before saying ready; `npm run status` says how it is doing.
 # ---------------------------------------------------------------------------------------------
 if [ $managed_engine = yes ] || [ "${MULTIARCH_STANDINS:-}" = always ]; then
   node "$ROOT/bin/run-ts.mjs" "$ROOT/setup/standins/main.ts" --mirror-port "$MIRROR_PORT" --state-dir "$STATE_DIR" $wait_all \

@@ -24,17 +24,18 @@
 import { chmod, copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BINFMT_DIR, matchingHandler, parseHandler, readLocalHandlers, type BinfmtHandler } from '../harness/host/binfmt.ts';
-import { observeNow } from '../harness/host/observe.ts';
-import { elfHeaderOf } from '../harness/host/probe-program.ts';
+import { formatPlatform, parsePlatformList, type Platform } from 'multiarch-harness';
 import {
+  BINFMT_DIR,
   elfFacts,
-  formatPlatform,
+  handlersFor,
   KNOWN_PLATFORMS,
-  parsePlatformList,
+  observePlatform,
+  parseHandler,
   qemuHandlerName,
-  type Platform,
-} from '../harness/platform/platform.ts';
+  readLocalHandlers,
+  type BinfmtHandler,
+} from 'multiarch-harness/prepare';
 import { DebianArchive } from './standins/debian-archive.ts';
 
 const log = (s: string) => console.log(`[emulators] ${s}`);
@@ -121,10 +122,10 @@ export type KernelAnswer = { kind: 'runs'; machine: string } | { kind: 'refuses'
  * as the shell's "not found".
  */
 async function askKernel(p: Platform, handlers: readonly BinfmtHandler[]): Promise<KernelAnswer> {
-  const matching = handlers.filter((h) => h.enabled && matchingHandler([h], elfHeaderOf(p)));
+  const matching = handlersFor(p, handlers);
   try {
     for (const h of matching) await writeProc(join(BINFMT_DIR, h.name), '0');
-    const seen = await observeNow(formatPlatform(p), await readLocalHandlers());
+    const seen = await observePlatform(formatPlatform(p), await readLocalHandlers());
     if (seen.ran && !seen.handler) return { kind: 'runs', machine: seen.machine ?? '' };
     if (seen.ran) return { kind: 'unknown', why: `it ran through the handler ${seen.handler}, which stayed enabled` };
     if (seen.error === 'exec format error') return { kind: 'refuses' };

@@ -4,7 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors.ts';
-import { progressPrinter } from './progress.ts';
+import { printProgress } from './progress.ts';
 import { seeHelp, type CommandName } from './usage.ts';
 import { parsePlatformList, type Platform } from '../platform/platform.ts';
 import { checkPlacement, parseNodeOption } from '../engine/nodes.ts';
@@ -79,6 +79,6 @@ export function sessionOptions(
     ...(values['allow-foreign']?.length ? { allowForeign: values['allow-foreign'] } : {}),
     ...(values.network !== undefined ? { network: networkName(values.network) } : {}),
     allowSkip: Boolean(values['allow-skip']),
-    ...(values.quiet ? {} : { onProgress: progressPrinter(name) }),
+    ...(values.quiet ? {} : { onProgress: printProgress(name) }),
   };
 }

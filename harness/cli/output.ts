@@ -11,8 +11,12 @@ import { renderTerminal } from '../report/terminal.ts';
 import { stdoutReporter, writeReports, type ReporterSpec } from '../report/write.ts';
 import type { SessionReport } from '../result/model.ts';
 
-/** 0 when nothing failed, 1 otherwise. */
-export async function printAndWriteReports(
+/**
+ * Prints each report's matrix and writes the reports `specs` ask for (a file named after `base`
+ * where a reporter is given none; `single`: the JSON report is the one report, not an array of
+ * them; `quiet`: no line naming the files written). 0 when nothing failed, 1 otherwise.
+ */
+export async function publishReports(
   reports: SessionReport[],
   specs: ReporterSpec[],
   base: string,

@@ -24,7 +24,8 @@ export function wantsLiveTable(stream: { isTTY?: boolean } = process.stderr, env
   return Boolean(stream.isTTY) && !env.CI && !isGitHubActions(env) && env.TERM !== 'dumb';
 }
 
-export function progressPrinter(name: string): Progress {
+/** A scenario's progress (SessionOptions.onProgress), printed on stderr under `name` as described above. */
+export function printProgress(name: string): Progress {
   const live = wantsLiveTable();
   return (message, platform) => {
     if (stopped) return;

@@ -90,19 +90,6 @@ export const COMMAND_USAGES = {
     ],
     notes: [TEMPLATES_NOTE, REPORTERS_NOTE, EXIT_NOTE, ENV_NOTE],
   },
-  demo: {
-    synopsis: 'demo',
-    summary: 'every scenario of the reference article, in its order, and reports/demo-article.md',
-    options: [
-      REPORTER,
-      JSON_FILE,
-      ['--cached', 'let BuildKit use its cache (builds are cold otherwise, for honest timings)'],
-      ['--allow-privileged', '1.4.1 runs tonistiigi/binfmt privileged, so only with it'],
-      QUIET,
-      HELP,
-    ],
-    notes: [REPORTERS_NOTE, EXIT_NOTE],
-  },
   doctor: {
     synopsis: 'doctor',
     summary: 'how this host runs each platform, as observed by running a program of each',

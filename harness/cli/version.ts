@@ -21,14 +21,6 @@ function readManifest(file: string): { name?: unknown; version?: unknown } | und
   }
 }
 
-/**
- * The folder of the nearest package.json named multiarch-harness, from `from` (a module URL or
- * path) upwards: the repository's root in a checkout, node_modules/multiarch-harness once installed.
- */
-export function packageRoot(from: string | URL = import.meta.url): string {
-  return findManifest(from).dir;
-}
-
 /** The version in the nearest package.json named multiarch-harness, from `from` (a module URL or path) upwards. */
 export function packageVersion(from: string | URL = import.meta.url): string {
   return findManifest(from).version;

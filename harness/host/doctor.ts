@@ -1,20 +1,12 @@
 /**
  * `multiarch-harness doctor`: what this host can do for each platform.
  */
-import type { ClassicEngine } from './classic-engine.ts';
 import { classify, type PlatformExecution } from '../platform/execution-mode.ts';
 import type { HostProbe } from './probe.ts';
 import { formatPlatform, KNOWN_PLATFORMS } from '../platform/platform.ts';
 
 export function diagnose(probe: HostProbe): PlatformExecution[] {
   return KNOWN_PLATFORMS.map((p) => classify(p, probe));
-}
-
-/** One line on the second engine with the classic image store (for the article's --load error). */
-export function describeClassicEngine(c: ClassicEngine): string {
-  if (c.state === 'ready') return `classic-store engine: ${c.version} at ${c.host} (shows the article's --load error)`;
-  if (c.state === 'broken') return `classic-store engine: ${c.why}`;
-  return `classic-store engine: none at ${c.host} (setup/prepare-host.sh starts one; the article's --load error is then shown for real)`;
 }
 
 export function renderDoctor(probe: HostProbe, rows: PlatformExecution[], brief = false): string {

@@ -203,7 +203,7 @@ function requireFacts(p: Platform): ArchFacts {
   return f;
 }
 
-/** Go's GOOS/GOARCH/GOARM for a platform; `Hello, linux/<goarch>!` is what the article's sample prints. */
+/** Go's GOOS/GOARCH/GOARM for a platform (an expectation's {goarch}: `Hello, linux/{goarch}!`). */
 export function goTarget(p: Platform): { goos: string; goarch: string; goarm?: string } {
   const f = requireFacts(p);
   return f.goarm ? { goos: p.os, goarch: f.goarch, goarm: f.goarm } : { goos: p.os, goarch: f.goarch };

@@ -13,6 +13,11 @@ import {
   type StructureTestResult,
 } from '../result/model.ts';
 
+/** What a step's difference is a difference from: the report's reference by its name ("the guide"), or "the reference". */
+export function differsFrom(report: Pick<SessionReport, 'reference'>): string {
+  return report.reference?.name ?? 'the reference';
+}
+
 export interface CheckRow {
   report: SessionReport;
   platform: PlatformResult;

@@ -2,7 +2,7 @@
  * HTML: one self-contained file (no scripts, no external assets) with a matrix per scenario and a
  * per-platform timing chart (build and run time) drawn as inline SVG.
  */
-import { noteOf, shortPlatform, testMatrix } from './checks.ts';
+import { differsFrom, noteOf, shortPlatform, testMatrix } from './checks.ts';
 import { xmlEscape as esc } from './junit.ts';
 import { CHECK_NAMES, type SessionReport } from '../result/model.ts';
 
@@ -70,7 +70,7 @@ export function renderHtml(reports: readonly SessionReport[]): string {
         (st) =>
           `<tr><td>${esc(st.section)}</td><td class="${st.status}">${st.status.toUpperCase()}</td><td>${esc(st.title)}` +
           `${st.commands.length ? `<br><code>${st.commands.map((c) => `$ ${esc(c)}`).join('<br>')}</code>` : ''}` +
-          `${st.differences.map((d) => `<br><em>differs from the article:</em> ${esc(d)}`).join('')}` +
+          `${st.differences.map((d) => `<br><em>differs from ${esc(differsFrom(r))}:</em> ${esc(d)}`).join('')}` +
           `${st.failures.map((f) => `<br><strong>${esc(f)}</strong>`).join('')}</td></tr>`,
       )
       .join('\n');

@@ -4,7 +4,7 @@
  * are coloured with picocolors' escape codes.
  */
 import pc from 'picocolors';
-import { noteOf, shortPlatform, testMatrix } from './checks.ts';
+import { differsFrom, noteOf, shortPlatform, testMatrix } from './checks.ts';
 import type { CheckResult, SessionReport } from '../result/model.ts';
 
 export interface TerminalOptions {
@@ -66,7 +66,7 @@ function renderSteps(report: SessionReport, paint: Palette): string[] {
     lines.push(`${paint(st.status === 'pass' ? 'PASS' : 'FAIL')}  ${st.section.padEnd(6)} ${st.title} (${seconds(st.durationMs)})`);
     for (const c of st.commands) lines.push(`        $ ${c.length > 150 ? `${c.slice(0, 147)}...` : c}`);
     for (const o of st.observed) lines.push(`        = ${o}`);
-    for (const d of st.differences) lines.push(`        ~ differs from the article: ${d}`);
+    for (const d of st.differences) lines.push(`        ~ differs from ${differsFrom(report)}: ${d}`);
     for (const f of st.failures) lines.push(`        ! ${f}`);
   }
   return lines;
@@ -99,7 +99,7 @@ export function renderTerminal(report: SessionReport, options: TerminalOptions =
     ]);
   }
   const lines = [
-    `${report.title} [${report.scenario}]${report.article ? ` (article ${report.article})` : ''}`,
+    `${report.title} [${report.scenario}]${report.reference ? ` (${[report.reference.name, report.reference.part].filter(Boolean).join(' ')})` : ''}`,
     `engine ${report.host.engine} on ${report.host.native}, ${report.host.imageStore} image store, buildx ${report.host.buildx ?? 'none'}`,
     '',
     ...(report.steps?.length ? [...renderSteps(report, paint), ''] : []),

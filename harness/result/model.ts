@@ -1,6 +1,6 @@
 /**
  * The result model: what a run found, platform by platform and step by step. The JSON report
- * (schemaVersion 1) is this model written out; every reporter only reads it. A platform result
+ * (schemaVersion 2) is this model written out; every reporter only reads it. A platform result
  * always has its four checks; a check that was not reached is a skip that says why.
  */
 import type { Emulator, ExecutionMode, PlatformExecution } from '../platform/execution-mode.ts';
@@ -91,18 +91,29 @@ export interface StructureTestResult {
   durationMs?: number;
 }
 
-/** One step of a steps scenario, tied to a section of the reference article. */
+/**
+ * What a scenario reproduces, when it reproduces something: a document, a guide, another tool's
+ * output. Reporters say a difference is one "from" its name ("differs from the guide: ...").
+ */
+export interface Reference {
+  /** How a sentence names it: "the guide", "the vendor's README". */
+  name: string;
+  /** Which part of it the scenario covers: a section ("1.7"), a list ("1.2, 1.11"), a range ("2.4-2.7"). */
+  part?: string;
+}
+
+/** One step of a steps scenario, tied to a section (of the scenario's reference, when it has one). */
 export interface StepResult {
-  /** Article section, e.g. "2.7". */
+  /** The section, e.g. "2.7". */
   section: string;
   title: string;
   /** Command lines as run here (registry address and all). */
   commands: string[];
-  /** What the article showed, in a few words. */
-  article?: string;
+  /** What the reference showed, in a few words. */
+  reference?: string;
   /** What happened here, in a few lines. */
   observed: string[];
-  /** Where this engine differs from the article, and why. */
+  /** Where this engine differs from the reference, and why. */
   differences: string[];
   status: 'pass' | 'fail';
   failures: string[];
@@ -113,18 +124,19 @@ type ScenarioKind = 'build' | 'verify' | 'steps';
 
 /** One session's report: what the JSON report holds and every reporter reads. */
 export interface SessionReport {
-  schemaVersion: 1;
-  /** "build": a scenario built and pushed the image; "verify": an existing image was checked; "steps": article steps. */
+  schemaVersion: 2;
+  /** "build": a scenario built and pushed the image; "verify": an existing image was checked; "steps": a scenario's own steps. */
   kind: ScenarioKind;
   scenario: string;
   title: string;
-  article?: string;
+  /** What the scenario reproduces (its `reference`), when it says. */
+  reference?: Reference;
   startedAt: string;
   durationMs: number;
   host: { engine: string; native: string; imageStore: string; buildx?: string; kernel: string };
   image?: { ref: string; digest: string; mediaType: string; buildMs: number };
   platforms: PlatformResult[];
-  /** Step scenarios: each step, its commands, what the article showed and what happened here. */
+  /** Step scenarios: each step, its commands, what the reference showed and what happened here. */
   steps?: StepResult[];
   /**
    * Platforms and steps together, and the run's own failures (`failures`) in `failed`; expected
@@ -136,7 +148,7 @@ export interface SessionReport {
    * verified nothing (no platform result and no step) says why. Each counts in summary.failed.
    */
   failures?: string[];
-  /** Where the engine differs from the article, and other things a reader should know. */
+  /** Where the engine differs from the reference, and other things a reader should know. */
   notes: string[];
   /** A sharded run (`--shard i/n`): which share of the platforms this report holds; `report merge` joins the shards. */
   shard?: { index: number; total: number };

@@ -8,13 +8,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { UsageError } from '../errors.ts';
 import { compiledScenario, harnessEntry } from './compiled-scenarios.ts';
 import type { Expectation } from '../platform/expectations.ts';
-import type { CheckName } from '../result/model.ts';
+import type { CheckName, Reference } from '../result/model.ts';
 import type { StepsContext } from './steps.ts';
 
 /**
  * A check that is known to fail on a platform, and why: the platform still passes when that check
- * (and no other) fails with a matching message, and the report says so. For article scenarios
- * whose recipe has a flaw the article does not mention.
+ * (and no other) fails with a matching message, and the report says so. For scenarios that
+ * reproduce a reference whose recipe has a flaw the reference does not mention.
  */
 export interface KnownIssue {
   platform: string;
@@ -29,8 +29,8 @@ export interface BuildScenario {
   /** Short id, used in reports and image names. */
   name: string;
   title: string;
-  /** Section of the reference article this reproduces, e.g. "1.7". */
-  article?: string;
+  /** What this scenario reproduces, and which part of it: `{ name: 'the guide', part: '1.7' }`. */
+  reference?: Reference;
   /** Default platforms, overridable with --platforms. */
   platforms: string[];
   build: {
@@ -59,7 +59,7 @@ export interface VerifyScenario {
   kind: 'verify';
   name: string;
   title: string;
-  article?: string;
+  reference?: Reference;
   image: string;
   /** Default: every platform the index lists. */
   platforms?: string[];
@@ -78,12 +78,12 @@ export interface VerifyScenario {
   network?: string;
 }
 
-/** A sequence of commands, each step tied to an article section (see steps.ts). */
+/** A sequence of commands, each step tied to a section of the scenario's reference (see steps.ts). */
 export interface StepsScenario {
   kind: 'steps';
   name: string;
   title: string;
-  article?: string;
+  reference?: Reference;
   platforms?: string[];
   /**
    * Why the scenario needs privileged containers, when it does. It then runs only when asked

@@ -16,7 +16,7 @@ import { defaultEngineName, onEngine, type EngineEndpoint } from '../engine/engi
 import type { Session } from '../engine/session.ts';
 import type { HostProbe } from '../host/probe.ts';
 import { formatPlatform, samePlatform, type Platform } from '../platform/platform.ts';
-import { awaitStandIn } from '../host/background-standins.ts';
+import { awaitPreparedImage } from '../host/prepared-images.ts';
 import type { PlacedNode } from '../checks/placement.ts';
 
 export interface ChosenBuilder {
@@ -55,7 +55,7 @@ export function builderMembers(builder: string, platforms: readonly Platform[], 
 }
 
 /**
- * The article's 1.4.2: one builder, one member per engine, each member restricted to its platforms
+ * One builder, one member per engine, each member restricted to its platforms
  * (`buildx create --append --node N --platform ...`), docker-container driver with network=host
  * (the run's registry listens on 127.0.0.1). BuildKit then builds each platform on the member that
  * lists it, all in one `buildx build`. Created for the run and always removed.
@@ -69,7 +69,7 @@ async function createMemberBuilder(
   const name = `${session.id}-nodes`;
   session.trackBuilder(name);
   const layout = builderMembers(name, platforms, nodes);
-  await awaitBuildkitStandIn(onWait);
+  await awaitBuildkitImage(onWait);
   await Promise.all(layout.map((n) => trackBuildkitImage(session, nodes.find((p) => p.node.name === n.endpoint)?.node)));
   for (const [i, n] of layout.entries()) {
     await dockerCli(
@@ -119,7 +119,7 @@ export async function chooseBuilder(
   }
   const name = `${session.id}-builder`;
   session.trackBuilder(name);
-  await awaitBuildkitStandIn(onWait);
+  await awaitBuildkitImage(onWait);
   await trackBuildkitImage(session);
   await dockerCli(['buildx', 'create', '--name', name, '--driver', 'docker-container', '--driver-opt', 'network=host'], {
     timeoutMs: 120_000,
@@ -133,9 +133,18 @@ export async function chooseBuilder(
 /** The image buildx boots a docker-container builder from (its default --driver-opt image). */
 export const BUILDKIT_IMAGE = 'moby/buildkit:buildx-stable-1';
 
-/** Where the set-up is still building BuildKit's stand-in in the background (a bare machine), waits for it. */
-function awaitBuildkitStandIn(onWait?: (line: string) => void): Promise<void> {
-  return awaitStandIn(BUILDKIT_IMAGE, onWait ? { onWait } : {});
+/** Where another process (a host's set-up) is still preparing BuildKit's image, waits for it. */
+function awaitBuildkitImage(onWait?: (line: string) => void): Promise<void> {
+  return awaitPreparedImage(BUILDKIT_IMAGE, onWait ? { onWait } : {});
+}
+
+/** Whether `docker ...args` creates a builder that runs BuildKit's image (docker-container, buildx create's default driver). */
+export function createsContainerBuilder(args: readonly string[]): boolean {
+  if (args[0] !== 'buildx' || args[1] !== 'create') return false;
+  const at = args.findIndex((a) => a === '--driver' || a.startsWith('--driver='));
+  if (at < 0) return true;
+  const driver = args[at]!.includes('=') ? args[at]!.split('=')[1] : args[at + 1];
+  return driver === 'docker-container';
 }
 
 /**

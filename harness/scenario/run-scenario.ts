@@ -124,11 +124,11 @@ export function reportOf(s: Scenario, outcome: ScenarioOutcome, session: Session
   const nothingBecause =
     outcome.nothingBecause ?? `the ${s.kind} scenario ${s.name} has no platform to check${s.kind === 'steps' ? ' and no step to run' : ''}`;
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     kind: s.kind,
     scenario: s.name,
     title: s.title,
-    ...(s.article ? { article: s.article } : {}),
+    ...(s.reference ? { reference: s.reference } : {}),
     startedAt: new Date(session.started).toISOString(),
     durationMs: Date.now() - session.started,
     host: {

@@ -1,4 +1,4 @@
-/** The steps scenario's runner: the scenario's own steps, each tied to a section of the article. */
+/** The steps scenario's runner: the scenario's own steps, each tied to a section of its reference. */
 import { createStepsContext } from './steps.ts';
 import type { StepsScenario } from './define.ts';
 import type { RunnerInput, ScenarioOutcome } from './outcome.ts';

@@ -1,8 +1,8 @@
 /**
- * Step scenarios: a sequence of commands, each step tied to a section of the reference article,
- * recording the command lines as run here, what the article showed, what happened here, where and
- * why the engine differs, and the assertions that held or failed. Everything a step creates is
- * registered with the run so cleanup removes it.
+ * Step scenarios: a sequence of commands, each step tied to a section of what the scenario
+ * reproduces (its reference), recording the command lines as run here, what the reference showed,
+ * what happened here, where and why the engine differs, and the assertions that held or failed.
+ * Everything a step creates is registered with the run so cleanup removes it.
  */
 import { rm } from 'node:fs/promises';
 import { docker, type CommandResult, type DockerOptions } from '../engine/docker.ts';
@@ -20,8 +20,8 @@ import { parseImageRef } from '../registry/image-ref.ts';
 import type { Session } from '../engine/session.ts';
 import { parseNodeOption } from '../engine/nodes.ts';
 import { placeNode } from './place-node.ts';
-import { awaitStandIn, createsContainerBuilder } from '../host/background-standins.ts';
-import { BUILDKIT_IMAGE } from './run-builder.ts';
+import { awaitPreparedImage } from '../host/prepared-images.ts';
+import { BUILDKIT_IMAGE, createsContainerBuilder } from './run-builder.ts';
 import type { PlacedNode } from '../checks/placement.ts';
 import { scratchFolder } from '../scratch-folders.ts';
 
@@ -32,6 +32,21 @@ class StepFailure extends Error {
 /** Quotes an argument for display only (commands are never run through a shell). */
 function shown(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * `docker ...args` for a scenario's own commands: a docker-container builder first waits for BuildKit's
+ * image where another process still prepares it; bounded as every docker command that states no
+ * bound (15 min, MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS) unless the options say otherwise; on the engine
+ * the work is placed on unless `env` names one; a non-zero exit is returned, not thrown.
+ */
+async function scenarioDocker(
+  args: readonly string[],
+  options: DockerOptions,
+  onProgress: (message: string) => void,
+): Promise<CommandResult> {
+  if (createsContainerBuilder(args)) await awaitPreparedImage(BUILDKIT_IMAGE, { onWait: (line) => onProgress(`  ${line}`) });
+  return docker(args, { ...options, check: false });
 }
 
 export class Step {
@@ -49,10 +64,7 @@ export class Step {
   async docker(args: readonly string[], options: DockerOptions = {}): Promise<CommandResult> {
     const host = options.env?.DOCKER_HOST;
     this.result.commands.push([...(host ? [`DOCKER_HOST=${host}`] : []), 'docker', ...args].map(shown).join(' '));
-    // A docker-container builder boots BuildKit's image: where the set-up still builds its stand-in, wait.
-    if (createsContainerBuilder(args)) await awaitStandIn(BUILDKIT_IMAGE, { onWait: (line) => this.onProgress(`  ${line}`) });
-    // Bounded as every docker command that states no bound (15 min, MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS), unless the step says otherwise.
-    return docker(args, { ...options, check: false });
+    return scenarioDocker(args, options, this.onProgress);
   }
 
   /** Like docker(), but the command must succeed (exit 0), or the step fails here. */
@@ -67,8 +79,9 @@ export class Step {
     return r;
   }
 
-  article(text: string): void {
-    this.result.article = text;
+  /** What the reference showed for this step, in a few words. */
+  reference(text: string): void {
+    this.result.reference = text;
   }
 
   saw(text: string): void {
@@ -102,6 +115,12 @@ export interface StepsContext {
   tmp: string;
   /** The run's registry (started on first use). */
   registry(): Promise<LocalRegistry>;
+  /**
+   * Runs `docker ...args` as a step's docker() does (bounded, placed, waiting for BuildKit's image
+   * where it is still being prepared; a non-zero exit returned, not thrown), but outside any step:
+   * not recorded in the report. For the scenario's own housekeeping (what to restore at the end).
+   */
+  docker(args: readonly string[], options?: DockerOptions): Promise<CommandResult>;
   /** Runs one step; a thrown error fails the step with its message and the scenario goes on. */
   step(section: string, title: string, fn: (s: Step) => Promise<void>): Promise<StepResult>;
   /** Per-platform results the steps produced (shown in the platform matrix). */
@@ -150,6 +169,7 @@ export async function createStepsContext(
     onProgress,
     registry: () => (registry ??= startRegistry(ctx)),
     trackManifestList: (ref) => ctx.track({ kind: 'manifest-list', ref }),
+    docker: (args, options = {}) => scenarioDocker(args, options, onProgress),
     async verify(image, options = {}) {
       const ref = parseImageRef(image);
       const platforms = options.platforms?.map((p) => (typeof p === 'string' ? parsePlatform(p) : p));

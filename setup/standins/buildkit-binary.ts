@@ -19,7 +19,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { execa } from 'execa';
-import { formatPlatform, platformSlug, type Platform } from '../../harness/platform/platform.ts';
+import { formatPlatform, platformSlug, type Platform } from 'multiarch-harness';
 import { goBuild } from '../go-build.ts';
 import type { DebianArchive } from './debian-archive.ts';
 

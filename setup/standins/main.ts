@@ -5,8 +5,8 @@
  * context (Debian packages, Go compiles) at once, and waits for the images it is built FROM only
  * before its own `buildx build`. A recipe marked `background` (BuildKit: the long pole, for
  * docker-container builders only) is built after the others in a process of its own, started here
- * and left running (--in-background), unless --wait; harness/host/background-standins.ts has its
- * record, and what uses the image waits for it.
+ * and left running (--in-background), unless --wait; it records itself as preparing those images
+ * (multiarch-harness/prepare's preparingImage), and what uses the image waits for it.
  *
  *   node bin/run-ts.mjs setup/standins/main.ts --mirror-port 5001 --state-dir DIR [--force] [--wait] [--only REF]...
  */
@@ -18,28 +18,28 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
-import { findClassicEngine } from '../../harness/host/classic-engine.ts';
-import { docker } from '../../harness/engine/docker.ts';
-import { formatPlatform } from '../../harness/platform/platform.ts';
-import { withRetry } from '../../harness/retry.ts';
+import { formatPlatform } from 'multiarch-harness';
+import {
+  awaitPreparedImage,
+  forgetPreparationFailure,
+  preparingImage,
+  readPreparing,
+  runningPreparation,
+  type PreparingRecord,
+} from 'multiarch-harness/prepare';
+import { findClassicEngine } from '../../scenarios/support/classic-engine.ts';
+import { docker } from '../support/docker.ts';
+import { withRetry } from '../support/retry.ts';
 import { DebianArchive, withAptRank } from './debian-archive.ts';
 import { ensureMirror, mirrorHas } from './mirror.ts';
 import { describeRecipe, type Recipe } from './recipe.ts';
 import { RECIPES } from './recipes/index.ts';
 import { setStatus, withHeartbeat } from '../status.ts';
-import {
-  awaitStandIn,
-  describeBackgroundBuild,
-  endBackgroundBuild,
-  forgetBackgroundFailure,
-  readBackgroundBuild,
-  recordBackgroundBuild,
-  runningBackgroundBuild,
-  type BackgroundBuild,
-} from '../../harness/host/background-standins.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const log = (s: string) => console.log(`[standins] ${s}`);
+/** What the harness tells a user whose background stand-in build failed or stopped. */
+const RETRY_HINT = 'run `bash setup/prepare-host.sh` to build it again';
 
 const { values } = parseArgs({
   options: {
@@ -94,23 +94,21 @@ async function buildStandIn(r: Recipe, trixie: DebianArchive, bookworm: DebianAr
   await bases;
   const target = `127.0.0.1:${port}/${r.mirrorRepo}:${r.tag}`;
   setStatus(`buildx build --push of ${r.platforms.length} platforms`);
-  await withRetry(
-    () =>
-      docker([
-        'buildx',
-        'build',
-        '--builder',
-        'default',
-        '--provenance=false',
-        '--progress=plain',
-        '--platform',
-        r.platforms.map(formatPlatform).join(','),
-        '--push',
-        '-t',
-        target,
-        dir,
-      ]),
-    { attempts: 3, what: `pushing ${target}` },
+  await withRetry(() =>
+    docker([
+      'buildx',
+      'build',
+      '--builder',
+      'default',
+      '--provenance=false',
+      '--progress=plain',
+      '--platform',
+      r.platforms.map(formatPlatform).join(','),
+      '--push',
+      '-t',
+      target,
+      dir,
+    ]),
   );
   // With the containerd image store the pushed image also stays in the engine under the mirror's
   // name; only the Docker Hub name (refreshLocalCopies) is meant to be there.
@@ -128,7 +126,7 @@ async function refreshLocalCopies(r: Recipe): Promise<void> {
   const classic = await findClassicEngine();
   for (const env of [{}, ...(classic.state === 'ready' ? [{ DOCKER_HOST: classic.host }] : [])]) {
     if ((await docker(['image', 'inspect', r.ref], { env, check: false })).exitCode !== 0) continue;
-    await withRetry(() => docker(['pull', '--quiet', r.ref], { env }), { attempts: 3, what: `pulling ${r.ref} again` });
+    await withRetry(() => docker(['pull', '--quiet', r.ref], { env }));
     log(`${r.ref}: the local copy${'DOCKER_HOST' in env ? ' on the classic-store engine' : ''} is the new one`);
   }
 }
@@ -153,8 +151,8 @@ async function main(): Promise<void> {
   const keyFileOf = (r: Recipe) => join(keysDir, r.mirrorRepo.replaceAll('/', '_') + `_${r.tag}`);
   const wanted = RECIPES.filter((r) => values.only!.length === 0 || values.only!.includes(r.ref));
   // Another set-up's background process is building these: not built twice.
-  const elsewhere = inBackground ? undefined : await runningBackgroundBuild(stateDir);
-  if (!inBackground) await forgetBackgroundFailure(stateDir);
+  const elsewhere = inBackground ? undefined : await runningPreparation(stateDir);
+  if (!inBackground) await forgetPreparationFailure(stateDir);
 
   // Which to rebuild: RECIPES lists a recipe after those it is built FROM, so one pass sees them first.
   const keys = new Map<Recipe, string>();
@@ -206,7 +204,7 @@ async function main(): Promise<void> {
   if (failures.length) throw new Error(`${failures.length} stand-in(s) failed:\n  ${failures.join('\n  ')}`);
   if (later.length) await startInBackground(later);
   if (values.wait && elsewhere) {
-    for (const ref of elsewhere.refs) await awaitStandIn(ref, { dir: stateDir, onWait: (line) => log(line) });
+    for (const ref of elsewhere.refs) await awaitPreparedImage(ref, { dir: stateDir, onWait: (line) => log(line) });
   }
 }
 
@@ -243,8 +241,8 @@ async function startInBackground(recipes: Recipe[]): Promise<void> {
     exited = code;
   });
   const deadline = Date.now() + 60_000;
-  let recorded: BackgroundBuild | undefined;
-  while (!(recorded = await readBackgroundBuild(stateDir)) || recorded.pid !== child.pid) {
+  let recorded: PreparingRecord | undefined;
+  while (!(recorded = await readPreparing(stateDir)) || recorded.pid !== child.pid) {
     if (exited !== undefined)
       throw new Error(`the background build of ${recipes.map((r) => r.ref).join(', ')} ended at once (exit ${exited}); see ${logFile}`);
     if (Date.now() > deadline)
@@ -261,17 +259,17 @@ async function startInBackground(recipes: Recipe[]): Promise<void> {
 
 async function runInBackground(): Promise<void> {
   const refs = RECIPES.filter((r) => values.only!.includes(r.ref)).map((r) => r.ref);
-  await recordBackgroundBuild(
-    await describeBackgroundBuild(process.pid, refs, join(stateDir, 'logs', 'standins-background.log')),
-    stateDir,
-  );
+  const preparation = await preparingImage(refs, {
+    log: join(stateDir, 'logs', 'standins-background.log'),
+    retryHint: RETRY_HINT,
+    dir: stateDir,
+  });
   try {
     await main();
-    await endBackgroundBuild(process.pid, undefined, stateDir);
+    await preparation.done();
     log(`done: ${refs.join(', ')}`);
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    await endBackgroundBuild(process.pid, { refs, message, log: join(stateDir, 'logs', 'standins-background.log') }, stateDir);
+    await preparation.done(err instanceof Error ? err.message : String(err));
     throw err;
   }
 }

@@ -6,8 +6,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { docker } from '../../harness/engine/docker.ts';
-import { parsePlatform } from '../../harness/platform/platform.ts';
+import { docker } from '../support/docker.ts';
+import { parsePlatform } from 'multiarch-harness';
 import { buildRegistryBinary } from './registry-binary.ts';
 
 const MIRROR_CONTAINER = 'multiarch-mirror';

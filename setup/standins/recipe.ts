@@ -5,7 +5,8 @@
  * (files from Debian packages) and a Dockerfile; main.ts builds it for the listed platforms and
  * pushes it to the mirror registry under the upstream name. One recipe per file in recipes/.
  */
-import { debianArch, formatPlatform, type Platform } from '../../harness/platform/platform.ts';
+import { formatPlatform, type Platform } from 'multiarch-harness';
+import { debianArch } from 'multiarch-harness/prepare';
 import type { DebianArchive, FetchedPackage } from './debian-archive.ts';
 
 interface RecipeContext {
@@ -30,8 +31,9 @@ export interface Recipe {
   packages: Array<{ name: string; arch: string; suite?: 'bookworm' }>;
   /**
    * Built after the set-up says ready, in a process of its own, when it has to be built at all: only
-   * some runs use it, and it is the long pole (harness/host/background-standins.ts: its users wait
-   * for it). `prepare-host.sh --wait` builds it before saying ready, like the others.
+   * some runs use it, and it is the long pole (recorded with multiarch-harness/prepare's
+   * preparingImage: its users wait for it). `prepare-host.sh --wait` builds it before saying ready,
+   * like the others.
    */
   background?: true;
   /** Fills ctx.dir with the Dockerfile and files; returns a package list for the label. */

@@ -6,7 +6,7 @@ import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { platformSlug, type Platform } from '../../harness/platform/platform.ts';
+import { platformSlug, type Platform } from 'multiarch-harness';
 import { goBuild } from '../go-build.ts';
 
 /** Small stand-ins for imports Debian does not package (see go/src/...). */

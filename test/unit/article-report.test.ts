@@ -13,12 +13,12 @@ const p = (platform: string, mode: PlatformResult['mode'], buildMs: number): Pla
   buildMs,
   checks: { index: pass(), config: pass(), binary: pass(), run: pass('x') },
 });
-const report = (scenario: string, article: string, platforms: PlatformResult[], extra: Partial<SessionReport> = {}): SessionReport => ({
-  schemaVersion: 1,
+const report = (scenario: string, part: string, platforms: PlatformResult[], extra: Partial<SessionReport> = {}): SessionReport => ({
+  schemaVersion: 2,
   kind: 'build',
   scenario,
   title: scenario,
-  article,
+  reference: { name: 'the article', part },
   startedAt: '2026-11-27T00:00:00.000Z',
   durationMs: 1,
   host,
@@ -92,7 +92,7 @@ describe('the article report', () => {
           section: '2.7',
           title: 'create',
           commands: ['docker manifest create --insecure a b'],
-          article: 'Created manifest list',
+          reference: 'Created manifest list',
           observed: ['ok'],
           differences: ['needs --insecure'],
           status: 'pass',

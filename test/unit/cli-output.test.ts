@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { colorEnabled } from '../../harness/cli/color.ts';
-import { printAndWriteReports } from '../../harness/cli/output.ts';
-import { endProgressGroup, progressPrinter } from '../../harness/cli/progress.ts';
+import { publishReports } from '../../harness/cli/output.ts';
+import { endProgressGroup, printProgress } from '../../harness/cli/progress.ts';
 import {
   annotation,
   escapeData,
@@ -28,7 +28,7 @@ const ESC = '\x1b[';
 const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
 const report: SessionReport = {
-  schemaVersion: 1,
+  schemaVersion: 2,
   kind: 'build',
   scenario: 'hello',
   title: 'Hello, 100% sure',
@@ -209,7 +209,7 @@ describe('--reporter R=-', () => {
     ['markdown', (s: string) => expect(s).toBe(renderMarkdown([report]))],
   ] as const)('%s=-: the report alone on stdout, the matrix on stderr', async (name, check) => {
     vi.stubEnv('GITHUB_STEP_SUMMARY', join(tmpdir(), 'must-not-be-written.md'));
-    const code = await printAndWriteReports([report], [{ name, file: '-' }], 'hello', true);
+    const code = await publishReports([report], [{ name, file: '-' }], 'hello', true);
     expect(code).toBe(1);
     check(stdout);
     expect(out).toEqual([]);
@@ -218,7 +218,7 @@ describe('--reporter R=-', () => {
   });
 
   test('without -, the matrix is on stdout as before', async () => {
-    await printAndWriteReports([report], [], 'hello', true);
+    await publishReports([report], [], 'hello', true);
     expect(out).toEqual([`${renderTerminal(report)}\n`]);
     expect(stdout).toBe('');
   });
@@ -242,7 +242,7 @@ describe('--reporter R=-', () => {
 describe('colour reaches the matrix only, decided for its stream', () => {
   test('FORCE_COLOR: the matrix (on stderr) is coloured, the JSON on stdout is not', async () => {
     vi.stubEnv('FORCE_COLOR', '1');
-    await printAndWriteReports([report], [{ name: 'json', file: '-' }], 'hello', true);
+    await publishReports([report], [{ name: 'json', file: '-' }], 'hello', true);
     expect(err[0]).toContain(ESC);
     expect(stdout).not.toContain(ESC);
   });
@@ -250,16 +250,16 @@ describe('colour reaches the matrix only, decided for its stream', () => {
   test('the matrix follows the TTY-ness of its own stream: stderr here, not stdout', async () => {
     setTTY(process.stdout, true);
     setTTY(process.stderr, false);
-    await printAndWriteReports([report], [{ name: 'json', file: '-' }], 'hello', true);
+    await publishReports([report], [{ name: 'json', file: '-' }], 'hello', true);
     expect(err[0]).not.toContain(ESC);
     out = [];
-    await printAndWriteReports([report], [], 'hello', true);
+    await publishReports([report], [], 'hello', true);
     expect(out[0]).toContain(ESC);
     // And the other way round: a terminal on stderr, stdout piped into a file.
     setTTY(process.stdout, false);
     setTTY(process.stderr, true);
     err = [];
-    await printAndWriteReports([report], [{ name: 'json', file: '-' }], 'hello', true);
+    await publishReports([report], [{ name: 'json', file: '-' }], 'hello', true);
     expect(err[0]).toContain(ESC);
     expect(stdout).not.toContain(ESC);
   });
@@ -267,7 +267,7 @@ describe('colour reaches the matrix only, decided for its stream', () => {
   test('NO_COLOR wins on a terminal', async () => {
     setTTY(process.stdout, true);
     vi.stubEnv('NO_COLOR', '1');
-    await printAndWriteReports([report], [], 'hello', true);
+    await publishReports([report], [], 'hello', true);
     expect(out[0]).not.toContain(ESC);
   });
 
@@ -324,15 +324,15 @@ describe('GitHub Actions', () => {
     expect(isGitHubActions({ GITHUB_ACTIONS: 'true' })).toBe(true);
     expect(isGitHubActions({ GITHUB_ACTIONS: 'false' })).toBe(false);
     expect(isGitHubActions({})).toBe(false);
-    await printAndWriteReports([report], [], 'hello', true);
+    await publishReports([report], [], 'hello', true);
     expect(out.filter((l) => l.startsWith('::'))).toEqual([]);
     vi.stubEnv('GITHUB_ACTIONS', 'true');
     out = [];
-    await printAndWriteReports([report], [], 'hello', true);
+    await publishReports([report], [], 'hello', true);
     expect(out).toEqual([`${renderTerminal(report)}\n`, ...renderAnnotations([report])]);
     out = [];
     err = [];
-    await printAndWriteReports([report], [{ name: 'json', file: '-' }], 'hello', true);
+    await publishReports([report], [{ name: 'json', file: '-' }], 'hello', true);
     expect(out).toEqual([]);
     expect(err.slice(0, 3)).toEqual([`${renderTerminal(report)}\n`, ...renderAnnotations([report])]);
     expect(stdout).not.toMatch(/::error/);
@@ -340,12 +340,12 @@ describe('GitHub Actions', () => {
 
   test("a scenario's progress lines are folded into a ::group::, closed before the matrix", async () => {
     vi.stubEnv('GITHUB_ACTIONS', 'true');
-    const a = progressPrinter('alpha');
-    const b = progressPrinter('beta');
+    const a = printProgress('alpha');
+    const b = printProgress('beta');
     a('building');
     a('running linux/arm64');
     b('building');
-    await printAndWriteReports([report], [], 'hello', true);
+    await publishReports([report], [], 'hello', true);
     const lines = err.map((l) => l.replace(/^\[(\w+) [\d.]+s\]/, '[$1]'));
     expect(lines).toEqual([
       groupStart('alpha'),
@@ -360,7 +360,7 @@ describe('GitHub Actions', () => {
   });
 
   test('no groups outside GitHub Actions', () => {
-    progressPrinter('alpha')('building');
+    printProgress('alpha')('building');
     endProgressGroup();
     expect(err).toHaveLength(1);
     expect(err[0]).toMatch(/^\[alpha [\d.]+s\] building$/);

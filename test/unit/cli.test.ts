@@ -205,6 +205,63 @@ describe('--reporter R=- (stdout)', () => {
   });
 });
 
+describe('report: saved reports of an earlier schema', () => {
+  test("a schemaVersion 1 report (its `article` section) is read as schemaVersion 2 (its reference, 'the article'), and renders as before", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mah-report-v1-'));
+    try {
+      const v1 = {
+        schemaVersion: 1,
+        kind: 'steps',
+        scenario: 'manifest-path',
+        title: 'manifest <path>',
+        article: '2.4-2.7',
+        startedAt: '2026-11-27T10:00:00.000Z',
+        durationMs: 2000,
+        host: { engine: '26.1.5', native: 'linux/amd64', imageStore: 'containerd', kernel: '6.1' },
+        steps: [
+          {
+            section: '2.7',
+            title: 'create',
+            commands: ['docker manifest create a b'],
+            article: 'Created manifest list',
+            observed: ['ok'],
+            differences: ['needs --insecure'],
+            status: 'pass',
+            failures: [],
+            durationMs: 5,
+          },
+        ],
+        platforms: [],
+        summary: { passed: 1, failed: 0, skipped: 0 },
+        notes: [],
+      };
+      await writeFile(join(dir, 'v1.json'), JSON.stringify(v1));
+      const json = join(dir, 'out.json');
+      expect(await main(['report', 'merge', join(dir, 'v1.json'), '--reporter', `json=${json}`, '--quiet'])).toBe(0);
+      const read = JSON.parse(await readFile(json, 'utf8'));
+      expect(read).toMatchObject({ schemaVersion: 2, reference: { name: 'the article', part: '2.4-2.7' } });
+      expect(read).not.toHaveProperty('article');
+      expect(read.steps[0]).toMatchObject({ reference: 'Created manifest list' });
+      expect(read.steps[0]).not.toHaveProperty('article');
+      expect(out.join('\n')).toMatch(/\(the article 2\.4-2\.7\)[\s\S]*~ differs from the article: needs --insecure/);
+      expect(engine.calls).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('neither version 1 nor 2: one sentence', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mah-report-v0-'));
+    try {
+      await writeFile(join(dir, 'x.json'), JSON.stringify({ schemaVersion: 3, platforms: [] }));
+      expect(await main(['report', join(dir, 'x.json')])).toBe(2);
+      expect(err[0]).toMatch(/x\.json is not a multiarch-harness report \(schemaVersion 1 or 2\)\.$/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the engine sentinel', () => {
   test('is what the harness gets for execa (so its silence above means something)', async () => {
     const { execa } = await import('execa');

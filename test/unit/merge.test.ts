@@ -31,7 +31,7 @@ const ALL: PlatformResult[] = KNOWN_PLATFORMS.map(formatPlatform).map((p) =>
 );
 
 const report = (platforms: PlatformResult[], extra: Partial<ShardReport> = {}): ShardReport => ({
-  schemaVersion: 1,
+  schemaVersion: 2,
   kind: 'verify',
   scenario: 'verify-hello',
   title: 'verify 127.0.0.1:5000/hello:1',

@@ -6,7 +6,7 @@
  * list fails its index check, with one sentence too. On an in-memory image source: no registry, no engine.
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { printAndWriteReports } from '../../harness/cli/output.ts';
+import { publishReports } from '../../harness/cli/output.ts';
 import { Session } from '../../harness/engine/session.ts';
 import type { HostProbe } from '../../harness/host/probe.ts';
 import { parsePlatform, type Platform } from '../../harness/platform/platform.ts';
@@ -122,7 +122,7 @@ describe('nothing verified is a failure', () => {
     expect(report.platforms).toEqual([]);
     expect(report.failures).toEqual([sentence]);
     expect(report.summary).toEqual({ passed: 0, failed: 1, skipped: 0 });
-    expect(await printAndWriteReports([report], [], report.scenario, true, true)).toBe(1);
+    expect(await publishReports([report], [], report.scenario, true, true)).toBe(1);
     expect(printed.join('\n')).toContain(`FAIL  ${sentence}`);
     expect(printed.join('\n')).toContain('0 passed, 1 failed, 0 skipped');
   });
@@ -149,7 +149,7 @@ describe('nothing verified is a failure', () => {
     ]);
     expect(report.failures).toBeUndefined();
     expect(report.summary.failed).toBe(1);
-    expect(await printAndWriteReports([report], [], report.scenario, true, true)).toBe(1);
+    expect(await publishReports([report], [], report.scenario, true, true)).toBe(1);
     const other = await verify(scenario(['linux/arm64']), [AMD64, ATTESTATION]);
     expect(other.platforms.map((p) => p.message)).toEqual(['index: the index has no entry for linux/arm64 (it lists linux/amd64)']);
     expect(other.summary.failed).toBe(1);

@@ -5,10 +5,11 @@ import { renderMarkdown } from '../../harness/report/markdown.ts';
 import type { SessionReport } from '../../harness/result/model.ts';
 
 const report: SessionReport = {
-  schemaVersion: 1,
+  schemaVersion: 2,
   kind: 'steps',
   scenario: 'manifest-path',
   title: 'manifest <path>',
+  reference: { name: 'the article', part: '2.4-2.7' },
   startedAt: '2026-11-27T10:00:00.000Z',
   durationMs: 2000,
   host: { engine: '26.1.5', native: 'linux/amd64', imageStore: 'containerd', kernel: '6.1' },

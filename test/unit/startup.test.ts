@@ -21,6 +21,7 @@ const HARNESS = pathToFileURL(join(ROOT, 'harness')).href + '/';
 const SMALL = [
   'bounds.ts',
   'errors.ts',
+  'cli/command-line.ts',
   'cli/main.ts',
   'cli/progress.ts',
   'cli/progress-board.ts',

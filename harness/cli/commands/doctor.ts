@@ -1,7 +1,5 @@
 /** `multiarch-harness doctor`: how this host runs each platform, as observed. */
-import { findClassicEngine } from '../../host/classic-engine.ts';
-import { describeBackground } from '../../host/background-standins.ts';
-import { describeClassicEngine, diagnose, renderDoctor } from '../../host/doctor.ts';
+import { diagnose, renderDoctor } from '../../host/doctor.ts';
 import { probeHost } from '../../host/probe.ts';
 import { classify } from '../../platform/execution-mode.ts';
 import { formatPlatform, KNOWN_PLATFORMS, parsePlatformList } from '../../platform/platform.ts';
@@ -16,16 +14,8 @@ export async function doctorCommand(args: string[]): Promise<number> {
   const required = values.require === undefined ? [] : values.require === 'all' ? KNOWN_PLATFORMS : parsePlatformList(values.require);
   const probe = await probeHost({ ...(values.fresh ? { freshObservations: true } : {}) });
   const rows = diagnose(probe);
-  const classic = await findClassicEngine();
-  const background = await describeBackground();
-  if (values.json)
-    console.log(
-      JSON.stringify({ host: probe, platforms: rows, classicEngine: classic, ...(background ? { standIns: background } : {}) }, null, 2),
-    );
-  else
-    console.log(
-      [renderDoctor(probe, rows, Boolean(values.brief)), describeClassicEngine(classic), ...(background ? [background] : [])].join('\n'),
-    );
+  if (values.json) console.log(JSON.stringify({ host: probe, platforms: rows }, null, 2));
+  else console.log(renderDoctor(probe, rows, Boolean(values.brief)));
   const missing = required.map((p) => classify(p, probe)).filter((r) => r.mode === 'unavailable' || !r.observed);
   for (const r of missing) {
     console.error(

@@ -6,7 +6,7 @@ import { CHECK_NAMES, type CheckName, type CheckResult, type SessionReport } fro
 import { mergeReports } from '../../report/merge.ts';
 import { COMMON, parse, reporters } from '../args.ts';
 import { seeHelp } from '../usage.ts';
-import { printAndWriteReports } from '../output.ts';
+import { publishReports } from '../output.ts';
 
 export async function reportCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { reporter: COMMON.reporter, quiet: COMMON.quiet }, 'report');
@@ -26,16 +26,41 @@ export async function reportCommand(args: string[]): Promise<number> {
       throw new UsageError(`${file} is not JSON.`);
     }
     for (const r of Array.isArray(data) ? data : [data]) {
-      if ((r as SessionReport)?.schemaVersion !== 1 || !Array.isArray((r as SessionReport).platforms))
-        throw new UsageError(`${file} is not a multiarch-harness report (schemaVersion 1).`);
-      reports.push(withEveryCheck(r as SessionReport));
+      reports.push(withEveryCheck(saved(r, file)));
       names.push(file);
     }
   }
   await checkReportDestinations(reporters(values), 'report');
   // merge: shard reports of one image become one report, every platform exactly once.
   const out = merge ? [mergeReports(reports, names)] : reports;
-  return printAndWriteReports(out, reporters(values), 'report', out.length === 1, Boolean(values.quiet));
+  return publishReports(out, reporters(values), 'report', out.length === 1, Boolean(values.quiet));
+}
+
+/** A report of schemaVersion 1 (written before `reference`): what it held under its first name. */
+type SavedV1 = Omit<SessionReport, 'schemaVersion' | 'reference' | 'steps'> & {
+  schemaVersion: 1;
+  /** The section of "the article" (the only reference reports had then) the scenario covered. */
+  article?: string;
+  steps?: Array<Omit<NonNullable<SessionReport['steps']>[number], 'reference'> & { article?: string }>;
+};
+
+/**
+ * A saved report as this version writes it. Version 1 reports (`report merge` of shards written by
+ * an older harness) are read too: their `article` section is `reference: { name: 'the article',
+ * part }`, and a step's `article` is its `reference`, so they render as they did.
+ */
+function saved(data: unknown, file: string): SessionReport {
+  const r = data as SessionReport | SavedV1 | undefined;
+  if ((r?.schemaVersion !== 1 && r?.schemaVersion !== 2) || !Array.isArray(r.platforms))
+    throw new UsageError(`${file} is not a multiarch-harness report (schemaVersion 1 or 2).`);
+  if (r.schemaVersion === 2) return r;
+  const { article, steps, ...rest } = r;
+  return {
+    ...rest,
+    schemaVersion: 2,
+    ...(article ? { reference: { name: 'the article', part: article } } : {}),
+    ...(steps ? { steps: steps.map(({ article: shown, ...step }) => ({ ...step, ...(shown ? { reference: shown } : {}) })) } : {}),
+  };
 }
 
 /**

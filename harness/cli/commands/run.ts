@@ -5,7 +5,7 @@ import { loadScenario } from '../../scenario/define.ts';
 import { runScenario } from '../../scenario/run-scenario.ts';
 import { COMMON, parse, platformsOption, reporters, sessionOptions } from '../args.ts';
 import { seeHelp } from '../usage.ts';
-import { printAndWriteReports } from '../output.ts';
+import { publishReports } from '../output.ts';
 
 const RUN_OPTIONS = {
   ...COMMON,
@@ -29,5 +29,5 @@ export async function runCommand(args: string[]): Promise<number> {
     noCache: Boolean(values['no-cache']),
     ...(values.builder ? { builder: values.builder } : {}),
   });
-  return printAndWriteReports([report], specs, scenario.name, true, Boolean(values.quiet));
+  return publishReports([report], specs, scenario.name, true, Boolean(values.quiet));
 }

@@ -8,7 +8,7 @@ import { runScenario } from '../../scenario/run-scenario.ts';
 import { parseShard } from '../../scenario/shard.ts';
 import { COMMON, parse, reporters, sessionOptions } from '../args.ts';
 import { seeHelp } from '../usage.ts';
-import { printAndWriteReports } from '../output.ts';
+import { publishReports } from '../output.ts';
 
 export async function verifyCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(
@@ -56,5 +56,5 @@ export async function verifyCommand(args: string[]): Promise<number> {
     ...(values['ca-file'] ? { caFile: values['ca-file'] } : {}),
     ...(shard ? { shard } : {}),
   });
-  return printAndWriteReports([report], specs, scenario.name, true, Boolean(values.quiet));
+  return publishReports([report], specs, scenario.name, true, Boolean(values.quiet));
 }

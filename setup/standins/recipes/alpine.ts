@@ -5,7 +5,8 @@
 import { cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { debianArch, parsePlatformList } from '../../../harness/platform/platform.ts';
+import { parsePlatformList } from 'multiarch-harness';
+import { debianArch } from 'multiarch-harness/prepare';
 import { ALPINE_PLATFORMS as UPSTREAM } from '../../../scenarios/support/upstream-platforms.ts';
 import type { FetchedPackage } from '../debian-archive.ts';
 import { LABELS, packageSummary } from '../image-labels.ts';

@@ -12,7 +12,8 @@
 import { chmod, copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { debianArch, parsePlatform, parsePlatformList, qemuHandlerName, type Platform } from '../../../harness/platform/platform.ts';
+import { parsePlatform, parsePlatformList, type Platform } from 'multiarch-harness';
+import { debianArch, qemuHandlerName } from 'multiarch-harness/prepare';
 import { BINFMT_PLATFORMS } from '../../../scenarios/support/upstream-platforms.ts';
 import { goBuild } from '../../go-build.ts';
 import type { FetchedPackage } from '../debian-archive.ts';

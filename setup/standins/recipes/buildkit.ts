@@ -4,7 +4,8 @@
  */
 import { cp, mkdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { debianArch, parsePlatformList, type Platform } from '../../../harness/platform/platform.ts';
+import { parsePlatformList, type Platform } from 'multiarch-harness';
+import { debianArch } from 'multiarch-harness/prepare';
 import { BUILDKIT_PLATFORMS as UPSTREAM } from '../../../scenarios/support/upstream-platforms.ts';
 import { buildBuildkit, BUILDKIT_SOURCE_PACKAGE } from '../buildkit-binary.ts';
 import type { FetchedPackage } from '../debian-archive.ts';

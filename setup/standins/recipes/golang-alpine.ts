@@ -4,7 +4,8 @@
  */
 import { appendFile, cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { debianArch, formatPlatform, parsePlatformList } from '../../../harness/platform/platform.ts';
+import { formatPlatform, parsePlatformList } from 'multiarch-harness';
+import { debianArch } from 'multiarch-harness/prepare';
 import { GOLANG_ALPINE_PLATFORMS as UPSTREAM } from '../../../scenarios/support/upstream-platforms.ts';
 import type { FetchedPackage } from '../debian-archive.ts';
 import { LABELS, packageSummary } from '../image-labels.ts';

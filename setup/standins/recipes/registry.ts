@@ -5,7 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { parsePlatformList } from '../../../harness/platform/platform.ts';
+import { parsePlatformList } from 'multiarch-harness';
 import { REGISTRY_PLATFORMS as UPSTREAM } from '../../../scenarios/support/upstream-platforms.ts';
 import { LABELS } from '../image-labels.ts';
 import { buildRegistryBinary } from '../registry-binary.ts';

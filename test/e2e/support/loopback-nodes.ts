@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { DEFAULT_CLASSIC_HOST } from '../../../harness/host/classic-engine.ts';
+import { DEFAULT_CLASSIC_HOST } from '../../../scenarios/support/classic-engine.ts';
 import { SESSION_LABEL } from '../../../harness/engine/session.ts';
 import { stateDir } from '../../../harness/state-dir.ts';
 

@@ -5,19 +5,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import {
-  awaitStandIn,
-  backgroundFailureFile,
-  backgroundFile,
-  createsContainerBuilder,
-  describeBackground,
-  describeBackgroundBuild,
-  endBackgroundBuild,
+  awaitPreparedImage,
   isRunning,
-  recordBackgroundBuild,
-  runningBackgroundBuild,
-} from '../../harness/host/background-standins.ts';
+  preparationFailureFile,
+  preparingFile,
+  preparingImage,
+  runningPreparation,
+} from '../../harness/host/prepared-images.ts';
+import { createsContainerBuilder } from '../../harness/scenario/run-builder.ts';
+import { describeBackground } from '../../setup/status-report.ts';
 
 const REF = 'moby/buildkit:buildx-stable-1';
+/** What this repository's set-up records as the way to try again (setup/standins/main.ts). */
+const RETRY_HINT = 'run `bash setup/prepare-host.sh` to build it again';
 let dir: string;
 
 beforeEach(async () => {
@@ -27,30 +27,34 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** A process that runs `script` (sh), recorded as the background build of `refs`. */
+/** A process that runs `script` (sh), recorded as preparing `refs` in the background, as the set-up records its stand-in build. */
 async function recorded(script: string, refs = [REF]) {
   const child = spawn('sh', ['-c', script], { stdio: 'ignore' });
   const exited = new Promise((r) => child.on('exit', r));
-  const b = await describeBackgroundBuild(child.pid!, refs, join(dir, 'standins-background.log'));
-  await recordBackgroundBuild(b, dir);
-  return { b, exited };
+  const preparation = await preparingImage(refs, {
+    pid: child.pid!,
+    log: join(dir, 'standins-background.log'),
+    retryHint: RETRY_HINT,
+    dir,
+  });
+  return { b: preparation.record, preparation, exited };
 }
 
-describe('stand-ins finished in the background', () => {
+describe("images another process prepares (the set-up's stand-ins, finished in the background)", () => {
   test('nothing recorded: returns at once', async () => {
-    await expect(awaitStandIn(REF, { dir, pollMs: 10 })).resolves.toBeUndefined();
-    expect(await runningBackgroundBuild(dir)).toBeUndefined();
+    await expect(awaitPreparedImage(REF, { dir, pollMs: 10 })).resolves.toBeUndefined();
+    expect(await runningPreparation(dir)).toBeUndefined();
     expect(await describeBackground(dir)).toBeUndefined();
   });
 
   test('waits while the recorded process runs, and returns once it removed its record', async () => {
-    const record = backgroundFile(dir);
+    const record = preparingFile(dir);
     // The build finishes (removes its record) only when the test says so: after the wait was seen.
     const finish = join(dir, 'finish');
     // (It also ends when the test's folder is gone: a failed test leaves no process behind.)
     const { b } = await recorded(`while [ ! -e '${finish}' ] && [ -d '${dir}' ]; do sleep 0.01; done; rm -f '${record}'`);
     expect(await isRunning(b)).toBe(true);
-    expect((await runningBackgroundBuild(dir))?.pid).toBe(b.pid);
+    expect((await runningPreparation(dir))?.pid).toBe(b.pid);
     await writeFile(
       b.log,
       '[standins] moby/buildkit:buildx-stable-1: go build github.com/moby/buildkit/cmd/buildkitd for linux/s390x (240 s so far)\n',
@@ -64,7 +68,7 @@ describe('stand-ins finished in the background', () => {
       sawWait = resolve;
     });
     let returned = false;
-    const awaited = awaitStandIn(REF, {
+    const awaited = awaitPreparedImage(REF, {
       dir,
       pollMs: 20,
       everyMs: 10_000,
@@ -82,7 +86,7 @@ describe('stand-ins finished in the background', () => {
     await writeFile(finish, '');
     await awaited;
     // It returned because the record went, not before.
-    expect(await runningBackgroundBuild(dir)).toBeUndefined();
+    expect(await runningPreparation(dir)).toBeUndefined();
     expect(existsSync(record)).toBe(false);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(`pid ${b.pid}`);
@@ -96,7 +100,7 @@ describe('stand-ins finished in the background', () => {
     await exited;
     expect(await isRunning(b)).toBe(false);
     expect(await describeBackground(dir)).toMatch(/stopped before it finished/);
-    await expect(awaitStandIn(REF, { dir, pollMs: 10 })).rejects.toThrow(
+    await expect(awaitPreparedImage(REF, { dir, pollMs: 10 })).rejects.toThrow(
       /background build of moby\/buildkit:buildx-stable-1 stopped before it finished \(log: .*standins-background\.log\); run `bash setup\/prepare-host\.sh`/,
     );
   });
@@ -109,22 +113,22 @@ describe('stand-ins finished in the background', () => {
   });
 
   test('a failed build: its record goes, its failure is said', async () => {
-    const { b } = await recorded('sleep 5');
-    await endBackgroundBuild(b.pid, { refs: [REF], message: 'go build failed', log: b.log }, dir);
+    const { b, preparation } = await recorded('sleep 5');
+    await preparation.done('go build failed');
     process.kill(b.pid);
     expect(await describeBackground(dir)).toMatch(
       /^stand-ins: the background build of moby\/buildkit:buildx-stable-1 failed: go build failed/,
     );
-    await expect(awaitStandIn(REF, { dir, pollMs: 10 })).rejects.toThrow(
+    await expect(awaitPreparedImage(REF, { dir, pollMs: 10 })).rejects.toThrow(
       /could not build moby\/buildkit:buildx-stable-1 in the background: go build failed/,
     );
-    await rm(backgroundFailureFile(dir));
-    await expect(awaitStandIn(REF, { dir, pollMs: 10 })).resolves.toBeUndefined();
+    await rm(preparationFailureFile(dir));
+    await expect(awaitPreparedImage(REF, { dir, pollMs: 10 })).resolves.toBeUndefined();
   });
 
   test('another image being built is not waited for', async () => {
     const { b } = await recorded('sleep 5', ['library/registry:2']);
-    await expect(awaitStandIn(REF, { dir, pollMs: 10 })).resolves.toBeUndefined();
+    await expect(awaitPreparedImage(REF, { dir, pollMs: 10 })).resolves.toBeUndefined();
     process.kill(b.pid);
   });
 

@@ -1,0 +1,41 @@
+/**
+ * The package's second door, `multiarch-harness/prepare`: tools for a program that prepares a host
+ * for the harness (registers emulators, makes images in the background), kept apart so that the
+ * main API (index.ts) stays about scenarios, platforms and reports.
+ *
+ * - binfmt_misc: the host's handlers, which of them the kernel would hand a platform's programs to,
+ *   and what one platform's probe program does on the engine now (observePlatform: not cached).
+ * - Facts about each platform the harness knows: its ELF header fields, QEMU's handler name,
+ *   Debian's architecture, Go's GOOS/GOARCH/GOARM.
+ * - Images another process prepares: preparingImage records the process and what it makes, so that
+ *   the harness waits for them (awaitPreparedImage) before it uses one, and says how to try again.
+ */
+import { matchingHandler, type BinfmtHandler } from './host/binfmt.ts';
+import { elfHeaderOf } from './host/probe-program.ts';
+import type { Platform } from './platform/platform.ts';
+
+export { BINFMT_DIR, parseHandler, readLocalHandlers, type BinfmtHandler } from './host/binfmt.ts';
+export { observeNow as observePlatform } from './host/observe.ts';
+export type { PlatformObservation } from './platform/observation.ts';
+export { debianArch, elfFacts, goTargetEnv, KNOWN_PLATFORMS, qemuHandlerName } from './platform/platform.ts';
+export {
+  awaitPreparedImage,
+  forgetPreparationFailure,
+  isRunning,
+  lastLogLine,
+  preparingImage,
+  readPreparationFailure,
+  readPreparing,
+  runningPreparation,
+  type AwaitOptions,
+  type Preparation,
+  type PreparationFailure,
+  type PreparingOptions,
+  type PreparingRecord,
+} from './host/prepared-images.ts';
+
+/** The enabled handlers the kernel would hand a program of `platform` to (its ELF header matches their magic and mask). */
+export function handlersFor(platform: Platform, handlers: readonly BinfmtHandler[]): BinfmtHandler[] {
+  const header = elfHeaderOf(platform);
+  return handlers.filter((h) => matchingHandler([h], header) !== undefined);
+}
