@@ -26,7 +26,7 @@ export type EngineVariables = Partial<
   Record<'DOCKER_HOST' | 'DOCKER_CONTEXT' | 'DOCKER_CONFIG' | 'DOCKER_TLS_VERIFY' | 'DOCKER_CERT_PATH' | 'MULTIARCH_ENGINE_TUNNEL', string>
 >;
 
-export const ENGINE_VARIABLES = [
+const ENGINE_VARIABLES = [
   'DOCKER_HOST',
   'DOCKER_CONTEXT',
   'DOCKER_CONFIG',
