@@ -4,9 +4,9 @@
  * stdout (`--reporter json=-`), so that stdout is only the machine-readable report; its colour is
  * decided for the stream it goes to. Under GitHub Actions the annotations follow the matrix.
  */
-import { colorEnabled } from './color.ts';
 import { endProgressGroup } from './progress.ts';
-import { isGitHubActions, renderAnnotations } from '../report/github.ts';
+import { isGitHubActions } from '../github-actions.ts';
+import { renderAnnotations } from '../report/github.ts';
 import { renderTerminal } from '../report/terminal.ts';
 import { stdoutReporter, writeReports, type ReporterSpec } from '../report/write.ts';
 import type { SessionReport } from '../result/model.ts';
@@ -32,4 +32,24 @@ export async function publishReports(
   const files = await writeReports(reports, specs, base, single);
   if (files.length && !quiet) console.error(`reports: ${files.join(', ')}`);
   return reports.some((r) => r.summary.failed > 0) ? 1 : 0;
+}
+
+/**
+ * Whether the terminal matrix gets colour, decided for the stream it is written to (stdout, or
+ * stderr when a reporter writes to stdout): NO_COLOR (set, whatever its value) turns it off;
+ * FORCE_COLOR turns it on even without a terminal (FORCE_COLOR=0 or false turns it off, as Node
+ * reads it); otherwise only a terminal (a TTY, TERM not "dumb") gets colour. These are picocolors'
+ * own rules, applied to the right stream (picocolors looks at stdout) and without its "CI means
+ * colour" guess: a CI log that wants colour says FORCE_COLOR=1.
+ */
+export interface ColorTarget {
+  isTTY?: boolean;
+}
+
+export function colorEnabled(stream: ColorTarget, env: Readonly<Record<string, string | undefined>> = process.env): boolean {
+  if (env.NO_COLOR !== undefined) return false;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) return !['0', 'false'].includes(force.trim().toLowerCase());
+  if (env.TERM === 'dumb') return false;
+  return stream.isTTY === true;
 }

@@ -1,28 +1,13 @@
 /**
- * GitHub Actions workflow commands: an `::error` annotation per failed check (GitHub shows them on
- * the run's summary and on the pull request), and `::group::` / `::endgroup::` to fold a
- * scenario's progress lines. Pure: the CLI decides when (GITHUB_ACTIONS=true) and where to print.
+ * The GitHub reporter: an `::error` annotation per failed check (GitHub shows them on the run's
+ * summary and on the pull request). Pure: the CLI decides when (GITHUB_ACTIONS=true) and where to print.
  */
+import { annotation } from '../github-actions.ts';
 import { CHECK_NAMES, type SessionReport } from '../result/model.ts';
 
-/** True when running as a GitHub Actions step. */
-export function isGitHubActions(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
-  return env.GITHUB_ACTIONS === 'true';
-}
 
-/** A workflow command's message: %, CR and LF escaped as GitHub's toolkit does (%25, %0D, %0A). */
-export function escapeData(s: string): string {
-  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
-}
 
-/** A workflow command's property value (title=...): the message's escapes, and : and , too (%3A, %2C). */
-export function escapeProperty(s: string): string {
-  return escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
-}
 
-export function annotation(level: 'error' | 'warning' | 'notice', title: string, message: string): string {
-  return `::${level} title=${escapeProperty(title)}::${escapeData(message)}`;
-}
 
 const errorAnnotation = (title: string, message: string) => annotation('error', title, message);
 
@@ -65,10 +50,4 @@ export function renderAnnotations(reports: readonly SessionReport[]): string[] {
   return lines;
 }
 
-export function groupStart(title: string): string {
-  return `::group::${escapeData(title)}`;
-}
 
-export function groupEnd(): string {
-  return '::endgroup::';
-}

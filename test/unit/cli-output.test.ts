@@ -5,18 +5,10 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { colorEnabled } from '../../harness/cli/color.ts';
-import { publishReports } from '../../harness/cli/output.ts';
+import { colorEnabled, publishReports } from '../../harness/cli/output.ts';
 import { endProgressGroup, printProgress } from '../../harness/cli/progress.ts';
-import {
-  annotation,
-  escapeData,
-  escapeProperty,
-  groupEnd,
-  groupStart,
-  isGitHubActions,
-  renderAnnotations,
-} from '../../harness/report/github.ts';
+import { annotation, escapeData, escapeProperty, groupEnd, groupStart, isGitHubActions } from '../../harness/github-actions.ts';
+import { renderAnnotations } from '../../harness/report/github.ts';
 import { renderHtml } from '../../harness/report/html.ts';
 import { renderJUnit } from '../../harness/report/junit.ts';
 import { renderMarkdown } from '../../harness/report/markdown.ts';

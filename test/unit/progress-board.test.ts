@@ -1,7 +1,7 @@
 // The live progress table: a row per platform with its state and elapsed time, redrawn in place
 // under the lines that scroll; only on an interactive terminal, never in CI.
 import { describe, expect, test } from 'vitest';
-import { ProgressBoard } from '../../harness/cli/progress-board.ts';
+import { ProgressBoard } from '../../harness/cli/progress.ts';
 import { wantsLiveTable } from '../../harness/cli/progress.ts';
 
 function screen() {
