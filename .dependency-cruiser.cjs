@@ -1,11 +1,8 @@
-// Module rules (issue 25, redesign plan (b) and step A1). `no-circular` is an error now: there are no
-// file-level cycles today, and none may come back. So are the two rules between the library and the
-// repository around it (steps G1-G6: the library knows nothing of the repository, whose demo,
-// set-up and scenarios use the package through its doors). Every folder rule is a warning: it
-// describes the target layout (folders with an index.ts door, layers running bottom to top), which
-// the F steps reach one folder at a time; step F9 turns them all into errors.
-// Several folders named below (base/, session/, build/, runners/) do not exist yet; their rules
-// start to bite when they do.
+// Module rules (issue 25), all errors, checked by `npm run deps` in `npm run check:static` (CI's
+// static step): no cycle; each folder of harness/ entered through its index.ts only; layers running
+// bottom to top (BELOW); harness/'s own modules (the package's doors) use folders' doors; the library
+// imports nothing of the repository around it; demo/, setup/ and scenarios/ use the package only
+// through its doors. How many modules a folder holds is .ci/folder-sizes.mjs's to check.
 
 /** Each folder of harness/ imports only itself and the folders listed for it (plan (b), layers 0-9). */
 const BELOW = {
@@ -14,15 +11,64 @@ const BELOW = {
   result: ['base', 'platform'],
   registry: ['base', 'platform'],
   image: ['base', 'platform', 'registry'],
-  engine: ['base', 'platform', 'registry'],
-  session: ['base', 'platform', 'result', 'engine'],
+  engine: ['base', 'platform'],
+  'structure-file': ['base', 'platform'],
+  session: ['base', 'platform', 'result', 'registry', 'engine'],
   host: ['base', 'platform', 'result', 'image', 'engine', 'session'],
   build: ['base', 'platform', 'result', 'engine', 'session', 'host'],
-  checks: ['base', 'platform', 'result', 'registry', 'image', 'engine', 'session', 'host'],
+  checks: ['base', 'platform', 'result', 'registry', 'image', 'engine', 'structure-file', 'session', 'host'],
+  'run-check': ['base', 'platform', 'result', 'registry', 'image', 'engine', 'session', 'host', 'checks'],
+  structure: ['base', 'platform', 'result', 'registry', 'image', 'engine', 'structure-file', 'session', 'host', 'checks'],
+  verify: [
+    'base',
+    'platform',
+    'result',
+    'registry',
+    'image',
+    'engine',
+    'structure-file',
+    'session',
+    'host',
+    'checks',
+    'run-check',
+    'structure',
+  ],
   report: ['base', 'platform', 'result'],
-  scenario: ['base', 'platform', 'result', 'registry', 'engine', 'session', 'host', 'checks'],
-  runners: ['base', 'platform', 'result', 'registry', 'image', 'engine', 'session', 'host', 'build', 'checks', 'scenario'],
-  cli: ['base', 'platform', 'result', 'registry', 'engine', 'session', 'host', 'checks', 'report', 'scenario', 'runners'],
+  scenario: [
+    'base',
+    'platform',
+    'result',
+    'registry',
+    'image',
+    'engine',
+    'structure-file',
+    'session',
+    'host',
+    'build',
+    'checks',
+    'run-check',
+    'structure',
+    'verify',
+    'report',
+  ],
+  cli: [
+    'base',
+    'platform',
+    'result',
+    'registry',
+    'image',
+    'engine',
+    'structure-file',
+    'session',
+    'host',
+    'build',
+    'checks',
+    'run-check',
+    'structure',
+    'verify',
+    'report',
+    'scenario',
+  ],
 };
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -38,28 +84,28 @@ module.exports = {
     {
       name: 'door-only',
       comment: 'another folder is entered through its index.ts only',
-      severity: 'warn',
+      severity: 'error',
       from: { path: '^harness/(.+)/[^/]+\\.ts$' },
       to: { path: '^harness/.+\\.ts$', pathNot: ['^harness/$1/[^/]+\\.ts$', '/index\\.ts$'] },
     },
     {
       name: 'no-ancestor',
       comment: 'a subfolder never imports the folder it lies in',
-      severity: 'warn',
+      severity: 'error',
       from: { path: '^harness/([^/]+)/[^/]+/' },
       to: { path: '^harness/$1/[^/]+\\.ts$' },
     },
     ...Object.entries(BELOW).map(([folder, below]) => ({
       name: `layer-${folder}`,
       comment: `harness/${folder}/ imports only ${below.length ? below.join(', ') : 'nothing else in harness/'}`,
-      severity: 'warn',
+      severity: 'error',
       from: { path: `^harness/${folder}/` },
       to: { path: '^harness/[^/]+/', pathNot: [`^harness/(${[folder, ...below].join('|')})/`] },
     })),
     {
       name: 'root-uses-doors',
       comment: "harness/'s own modules (the package doors) import other folders through their index.ts",
-      severity: 'warn',
+      severity: 'error',
       from: { path: '^harness/[^/]+\\.ts$' },
       to: { path: '^harness/[^/]+/', pathNot: ['/index\\.ts$'] },
     },

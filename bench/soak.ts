@@ -89,7 +89,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { $ } from 'zx';
-import { PID_LABEL } from '../harness/engine/session.ts';
+import { PID_LABEL } from '../harness/session/session.ts';
 import {
   describeItem,
   diffSnapshots,
@@ -137,7 +137,7 @@ const FIXTURE = 'test/e2e/fixtures/echo-platform.ts';
 const REGISTRY_IMAGE = process.env.MULTIARCH_REGISTRY_IMAGE ?? 'registry:2';
 /** prepare-host.sh's state folder (dockerd.pid, changes, logs/). */
 const HOST_STATE = process.env.MULTIARCH_STATE_DIR ?? '/var/lib/multiarch-harness';
-/** The harness's state folder (its session records in sessions/), as harness/state-dir.ts decides it. */
+/** The harness's state folder (its session records in sessions/), as harness/base/state-dir.ts decides it. */
 const HARNESS_STATE =
   process.env.MULTIARCH_STATE_DIR ??
   (process.getuid?.() === 0 ? '/var/lib/multiarch-harness' : join(homedir(), '.cache', 'multiarch-harness'));

@@ -4,8 +4,8 @@
  * a host (binfmt_misc handlers, images another process prepares) are in the second door,
  * `multiarch-harness/prepare` (prepare.ts).
  */
-import type { SessionOptions } from './scenario/run-scenario.ts';
-import type { SessionReport } from './result/model.ts';
+import type { SessionOptions } from './scenario/index.ts';
+import type { SessionReport } from './result/index.ts';
 // Scenarios: define, load, run.
 export {
   defineScenario,
@@ -16,9 +16,9 @@ export {
   type Scenario,
   type StepsScenario,
   type VerifyScenario,
-} from './scenario/define.ts';
-export { runScenario, type SessionOptions } from './scenario/run-scenario.ts';
-export type { Step, StepsContext, StepVerifyOptions } from './scenario/steps.ts';
+} from './scenario/index.ts';
+export { runScenario, type SessionOptions } from './scenario/index.ts';
+export type { Step, StepsContext, StepVerifyOptions } from './scenario/index.ts';
 // Platforms, how this host runs them, and what they must print.
 export {
   formatPlatform,
@@ -29,18 +29,18 @@ export {
   platformSlug,
   samePlatform,
   type Platform,
-} from './platform/platform.ts';
-export { classify, type ExecutionMode, type PlatformExecution } from './platform/execution-mode.ts';
-export { judge, unameMachine, type Expectation } from './platform/expectations.ts';
+} from './platform/index.ts';
+export { classify, type ExecutionMode, type PlatformExecution } from './platform/index.ts';
+export { judge, unameMachine, type Expectation } from './platform/index.ts';
 // The host and the engine.
-export { probeHost, type HostProbe } from './host/probe.ts';
-export type { BinfmtHandler } from './host/binfmt.ts';
-export { platformBuildTimes } from './engine/build-progress.ts';
-export { parseNodeOption, type EngineNode, type NodeSpec } from './engine/nodes.ts';
-export type { PlacedNode } from './checks/placement.ts';
+export { probeHost, type HostProbe } from './host/index.ts';
+export type { BinfmtHandler } from './host/index.ts';
+export { platformBuildTimes } from './build/index.ts';
+export { parseNodeOption, type EngineNode, type NodeSpec } from './engine/index.ts';
+export type { PlacedNode } from './host/index.ts';
 // Reading binaries without running them.
-export { readElf, type ElfInfo } from './image/elf.ts';
-export { checkBinary } from './image/binary-rules.ts';
+export { readElf, type ElfInfo } from './image/index.ts';
+export { checkBinary } from './image/index.ts';
 // Results and reporters.
 export {
   CHECK_NAMES,
@@ -50,19 +50,19 @@ export {
   type Reference,
   type SessionReport,
   type StepResult,
-} from './result/model.ts';
-export { renderHtml } from './report/html.ts';
-export { renderJUnit } from './report/junit.ts';
-export { renderMarkdown } from './report/markdown.ts';
-export { renderTerminal } from './report/terminal.ts';
-export { checkReportDestinations, parseReporter, stdoutReporter, type ReporterSpec } from './report/write.ts';
+} from './result/index.ts';
+export { renderHtml } from './report/index.ts';
+export { renderJUnit } from './report/index.ts';
+export { renderMarkdown } from './report/index.ts';
+export { renderTerminal } from './report/index.ts';
+export { checkReportDestinations, parseReporter, stdoutReporter, type ReporterSpec } from './report/index.ts';
 // A program of one's own that runs scenarios, as the command line does: progress on stderr, the
 // matrices printed and the reports written, signals and errors handled.
-export { printProgress } from './cli/progress.ts';
-export { publishReports } from './cli/output.ts';
-export { runAsCommand } from './cli/command-line.ts';
+export { printProgress } from './cli/index.ts';
+export { publishReports } from './cli/index.ts';
+export { runAsCommand } from './cli/index.ts';
 // Errors the harness reports as one sentence.
-export { HarnessError, UsageError, EnvironmentError } from './errors.ts';
+export { HarnessError, UsageError, EnvironmentError } from './base/index.ts';
 // The old names ("run" named the whole invocation; it is a session now), kept for one release.
 /** @deprecated use SessionOptions */
 export type RunOptions = SessionOptions;

@@ -10,14 +10,13 @@
  * - Images another process prepares: preparingImage records the process and what it makes, so that
  *   the harness waits for them (awaitPreparedImage) before it uses one, and says how to try again.
  */
-import { matchingHandler, type BinfmtHandler } from './host/binfmt.ts';
-import { elfHeaderOf } from './host/probe-program.ts';
-import type { Platform } from './platform/platform.ts';
+import { matchingHandler, type BinfmtHandler, elfHeaderOf } from './host/index.ts';
+import type { Platform } from './platform/index.ts';
 
-export { BINFMT_DIR, parseHandler, readLocalHandlers, type BinfmtHandler } from './host/binfmt.ts';
-export { observeNow as observePlatform } from './host/observe.ts';
-export type { PlatformObservation } from './platform/observation.ts';
-export { debianArch, elfFacts, goTargetEnv, KNOWN_PLATFORMS, qemuHandlerName } from './platform/platform.ts';
+export { BINFMT_DIR, parseHandler, readLocalHandlers, type BinfmtHandler } from './host/index.ts';
+export { observeNow as observePlatform } from './host/index.ts';
+export type { PlatformObservation } from './platform/index.ts';
+export { debianArch, elfFacts, goTargetEnv, KNOWN_PLATFORMS, qemuHandlerName } from './platform/index.ts';
 export {
   awaitPreparedImage,
   forgetPreparationFailure,
@@ -32,7 +31,7 @@ export {
   type PreparationFailure,
   type PreparingOptions,
   type PreparingRecord,
-} from './host/prepared-images.ts';
+} from './host/index.ts';
 
 /** The enabled handlers the kernel would hand a program of `platform` to (its ELF header matches their magic and mask). */
 export function handlersFor(platform: Platform, handlers: readonly BinfmtHandler[]): BinfmtHandler[] {

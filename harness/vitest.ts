@@ -9,11 +9,9 @@
  * failing checks as the message.
  */
 import { beforeAll, describe, expect, test } from 'vitest';
-import type { Expectation } from './platform/expectations.ts';
-import { formatPlatform, parsePlatform, type Platform } from './platform/platform.ts';
-import type { SessionReport } from './result/model.ts';
-import { runScenario, type SessionOptions } from './scenario/run-scenario.ts';
-import type { Scenario, VerifyScenario } from './scenario/define.ts';
+import { type Expectation, formatPlatform, parsePlatform, type Platform } from './platform/index.ts';
+import type { SessionReport } from './result/index.ts';
+import { runScenario, type SessionOptions, type Scenario, type VerifyScenario } from './scenario/index.ts';
 
 export interface DescribeOptions extends SessionOptions {
   /** Time the whole scenario may take (build included). Default 45 minutes. */

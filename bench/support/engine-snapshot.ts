@@ -7,7 +7,7 @@
  * are unknown, not gone, and diff() leaves that kind out.
  */
 import { $ } from 'zx';
-import { PID_LABEL, SESSION_LABEL } from '../../harness/engine/session.ts';
+import { PID_LABEL, SESSION_LABEL } from '../../harness/session/session.ts';
 
 type ItemKind = 'container' | 'network' | 'volume' | 'image' | 'builder' | 'record' | 'scratch';
 

@@ -20,12 +20,10 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { harnessCodeId } from '../code-id.ts';
-import type { EntryBinary } from '../image/filesystem.ts';
-import type { PlatformExecution } from '../platform/execution-mode.ts';
-import { formatPlatform, type Platform } from '../platform/platform.ts';
-import type { CheckResult } from '../result/model.ts';
-import { stateDir, writeStateFile } from '../state-dir.ts';
+import { harnessCodeId, stateDir, writeStateFile } from '../base/index.ts';
+import type { EntryBinary } from '../image/index.ts';
+import { type PlatformExecution, formatPlatform, type Platform } from '../platform/index.ts';
+import type { CheckResult } from '../result/index.ts';
 
 /** What a reused verdict carries: the check's result and what the run check may need (a second opinion's command line). */
 export interface KeptVerdict {

@@ -8,15 +8,25 @@
  * program's loader and libraries must be in the image and fit (dynamic-deps.ts).
  */
 import picomatch from 'picomatch';
-import { checkBinary } from '../image/binary-rules.ts';
-import { checkDependencies, readLoaderConfig, type DependencyProblem } from '../image/dynamic-deps.ts';
-import { isElf, readElf, type ElfInfo } from '../image/elf.ts';
-import type { PlatformExecution } from '../platform/execution-mode.ts';
-import { envMap, findEntryBinary, ImageFsError, sizeText, type EntryBinary, type ImageFilesystem } from '../image/filesystem.ts';
-import { readImageFilesystem } from '../image/layers.ts';
-import { formatPlatform, type Platform } from '../platform/platform.ts';
-import type { FetchedManifest, ImageConfig, ImageSource } from '../registry/client.ts';
-import { fail, pass, type CheckResult } from '../result/model.ts';
+import {
+  checkBinary,
+  checkDependencies,
+  readLoaderConfig,
+  type DependencyProblem,
+  isElf,
+  readElf,
+  type ElfInfo,
+  envMap,
+  findEntryBinary,
+  ImageFsError,
+  sizeText,
+  type EntryBinary,
+  type ImageFilesystem,
+  readImageFilesystem,
+} from '../image/index.ts';
+import { type PlatformExecution, formatPlatform, type Platform } from '../platform/index.ts';
+import type { FetchedManifest, ImageConfig, ImageSource } from '../registry/index.ts';
+import { fail, pass, type CheckResult } from '../result/index.ts';
 
 export interface BinaryCheckInput {
   source: ImageSource;

@@ -5,8 +5,8 @@
  * judgement itself (binary-check.ts, with the ELF and tar readers) is loaded only when a verdict
  * must be reached.
  */
-import type { FetchedManifest, ImageConfig } from '../registry/client.ts';
-import { timed } from '../result/phases.ts';
+import type { FetchedManifest, ImageConfig } from '../registry/index.ts';
+import { timed } from '../result/index.ts';
 import { keepVerdict, reusedVerdict, type KeptVerdict, type KeptVerdictKey } from './binary-check-cache.ts';
 import { notReached, type Check, type PlatformContext } from './check.ts';
 

@@ -4,16 +4,13 @@
  * on first ask, and shared (checks/context.ts): the manifest and config are fetched once, the layers
  * read once, the binary verdict reached (or reused) once. `checks/verify.ts` runs the list of checks.
  */
-import type { Session } from '../engine/session.ts';
-import type { HostProbe } from '../host/probe.ts';
-import type { ImageFilesystem } from '../image/filesystem.ts';
-import type { PlatformExecution } from '../platform/execution-mode.ts';
-import type { Expectation } from '../platform/expectations.ts';
-import type { FetchedManifest, ImageConfig, ImageSource, IndexEntry, IndexView } from '../registry/client.ts';
-import type { ImageRef } from '../registry/image-ref.ts';
-import { skip, type CheckName, type CheckResult, type PlatformResult } from '../result/model.ts';
-import type { Progress } from '../result/progress.ts';
-import type { StructureTestFile } from '../structure/test-file.ts';
+import type { Session } from '../session/index.ts';
+import type { HostProbe } from '../host/index.ts';
+import type { ImageFilesystem } from '../image/index.ts';
+import type { PlatformExecution, Expectation } from '../platform/index.ts';
+import type { FetchedManifest, ImageConfig, ImageSource, IndexEntry, IndexView, ImageRef } from '../registry/index.ts';
+import { skip, type CheckName, type CheckResult, type PlatformResult, type Progress } from '../result/index.ts';
+import type { StructureTestFile } from '../structure-file/index.ts';
 import type { KeptVerdict } from './binary-check-cache.ts';
 
 /** What was asked, the same for every platform. */

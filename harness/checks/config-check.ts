@@ -2,9 +2,9 @@
  * The `config` check: the image config's os/architecture/variant equal the index entry's platform,
  * after normalising (arm64/v8 = arm64).
  */
-import { formatPlatform, samePlatform, type Platform } from '../platform/platform.ts';
-import { configPlatform, type FetchedManifest, type ImageConfig, type ImageSource, type IndexEntry } from '../registry/client.ts';
-import { fail, pass, type CheckResult } from '../result/model.ts';
+import { formatPlatform, samePlatform, type Platform } from '../platform/index.ts';
+import { configPlatform, type FetchedManifest, type ImageConfig, type ImageSource, type IndexEntry } from '../registry/index.ts';
+import { fail, pass, type CheckResult } from '../result/index.ts';
 import { isProblem, notReached, type Check, type Problem } from './check.ts';
 
 /** The entry's manifest and config, or why they cannot be read (the context reads them once: checks/context.ts). */

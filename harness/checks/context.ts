@@ -4,14 +4,12 @@
  * verdict. Whoever asks first starts it; the progress states ('reading manifest and config',
  * 'reading layers') are said by the inputs as they start.
  */
-import type { Session } from '../engine/session.ts';
-import type { HostProbe } from '../host/probe.ts';
-import type { ImageFilesystem } from '../image/filesystem.ts';
-import type { PlatformExecution } from '../platform/execution-mode.ts';
-import { formatPlatform, samePlatform } from '../platform/platform.ts';
-import type { ImageSource, IndexView } from '../registry/client.ts';
-import { timed } from '../result/phases.ts';
-import type { Progress } from '../result/progress.ts';
+import type { Session } from '../session/index.ts';
+import type { HostProbe } from '../host/index.ts';
+import type { ImageFilesystem } from '../image/index.ts';
+import { type PlatformExecution, formatPlatform, samePlatform } from '../platform/index.ts';
+import type { ImageSource, IndexView } from '../registry/index.ts';
+import { timed, type Progress } from '../result/index.ts';
 import { judgeEntryBinary } from './binary-verdict.ts';
 import { isProblem, type PlatformContext, type Problem, type VerifyRequest } from './check.ts';
 import { readManifestAndConfig } from './config-check.ts';
@@ -73,7 +71,7 @@ export function platformContext(i: PlatformContextInput): PlatformContext {
     const read = await manifestAndConfig();
     if (isProblem(read)) return read;
     try {
-      const { readImageFilesystem } = await import('../image/layers.ts');
+      const { readImageFilesystem } = await import('../image/index.ts');
       return await timed(i.session.phases, 'static checks', () => readImageFilesystem(i.source, read.manifest, i.scratch));
     } catch (err) {
       return { problem: `the file system of ${name} cannot be read: ${(err as Error).message}` };

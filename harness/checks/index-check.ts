@@ -2,9 +2,9 @@
  * The `index` check: the image's index lists the platform (attestation entries are not platforms,
  * but a manifest an attestation points at must be listed too).
  */
-import { formatPlatform, samePlatform, type Platform } from '../platform/platform.ts';
-import type { IndexEntry, IndexView } from '../registry/client.ts';
-import { fail, pass, type CheckResult } from '../result/model.ts';
+import { formatPlatform, samePlatform, type Platform } from '../platform/index.ts';
+import type { IndexEntry, IndexView } from '../registry/index.ts';
+import { fail, pass, type CheckResult } from '../result/index.ts';
 import type { Check } from './check.ts';
 
 export function checkIndex(index: IndexView, platform: Platform): { result: CheckResult; entry?: IndexEntry } {

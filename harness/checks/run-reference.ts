@@ -13,10 +13,8 @@
  * The classic store keeps one platform per reference (a second platform's pull replaces the
  * first), so there each platform gets its entry's digest, as before.
  */
-import type { ImageRef } from '../registry/image-ref.ts';
-import { pinned } from '../registry/image-ref.ts';
-import type { IndexEntry } from '../registry/client.ts';
-import { samePlatform } from '../platform/platform.ts';
+import { type ImageRef, pinned, type IndexEntry } from '../registry/index.ts';
+import { samePlatform } from '../platform/index.ts';
 
 export interface RunReferenceInput {
   ref: ImageRef;

@@ -3,14 +3,14 @@
  * the options several commands share. The usage texts are in usage.ts.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../base/index.ts';
 import { printProgress } from './progress.ts';
 import { seeHelp, type CommandName } from './usage.ts';
-import { parsePlatformList, type Platform } from '../platform/platform.ts';
-import { checkPlacement, parseNodeOption } from '../engine/nodes.ts';
-import { networkName } from '../engine/run-network.ts';
-import { parseReporter, stdoutReporter, type ReporterSpec } from '../report/write.ts';
-import type { SessionOptions } from '../scenario/run-scenario.ts';
+import { parsePlatformList, type Platform } from '../platform/index.ts';
+import { checkPlacement, parseNodeOption } from '../engine/index.ts';
+import { networkName } from '../run-check/index.ts';
+import { parseReporter, stdoutReporter, type ReporterSpec } from '../report/index.ts';
+import type { SessionOptions } from '../scenario/index.ts';
 
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 type Parsed<O extends OptionsConfig> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>>;

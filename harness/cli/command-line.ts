@@ -3,9 +3,7 @@
  * program alike: a malformed bound (MULTIARCH_HARNESS_*_TIMEOUT_MS) is said before any work, a
  * signal cleans up every session in progress, and what goes wrong is one sentence and exit code 2.
  */
-import { checkBounds } from '../bounds.ts';
-import { HarnessError } from '../errors.ts';
-import { activeSessions } from '../engine/active-sessions.ts';
+import { checkBounds, HarnessError, activeSessions } from '../base/index.ts';
 import { endProgressGroup, stopping, stopProgress } from './progress.ts';
 
 /**

@@ -4,8 +4,7 @@
  * error (a HarnessError). Signals clean up every session in progress (command-line.ts). `--version`,
  * `--help` and `<command> --help` are answered here, before any command module (or the engine) is touched.
  */
-import { checkBounds } from '../bounds.ts';
-import { UsageError } from '../errors.ts';
+import { checkBounds, UsageError } from '../base/index.ts';
 import { failed, installSignalHandlers } from './command-line.ts';
 import { isCommand, USAGE, usageOf, wantsHelp } from './usage.ts';
 import { packageVersion } from './version.ts';
@@ -40,13 +39,13 @@ export async function main(argv: string[]): Promise<number> {
     checkBounds();
     switch (command) {
       case 'run':
-        return await (await import('./commands/run.ts')).runCommand(rest);
+        return await (await import('./run-command.ts')).runCommand(rest);
       case 'verify':
-        return await (await import('./commands/verify.ts')).verifyCommand(rest);
+        return await (await import('./verify-command.ts')).verifyCommand(rest);
       case 'doctor':
-        return await (await import('./commands/doctor.ts')).doctorCommand(rest);
+        return await (await import('./doctor-command.ts')).doctorCommand(rest);
       case 'report':
-        return await (await import('./commands/report.ts')).reportCommand(rest);
+        return await (await import('./report-command.ts')).reportCommand(rest);
     }
   } catch (err) {
     return failed(NAME, err);

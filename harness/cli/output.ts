@@ -5,11 +5,9 @@
  * decided for the stream it goes to. Under GitHub Actions the annotations follow the matrix.
  */
 import { endProgressGroup } from './progress.ts';
-import { isGitHubActions } from '../github-actions.ts';
-import { renderAnnotations } from '../report/github.ts';
-import { renderTerminal } from '../report/terminal.ts';
-import { stdoutReporter, writeReports, type ReporterSpec } from '../report/write.ts';
-import type { SessionReport } from '../result/model.ts';
+import { isGitHubActions } from '../base/index.ts';
+import { renderAnnotations, renderTerminal, stdoutReporter, writeReports, type ReporterSpec } from '../report/index.ts';
+import type { SessionReport } from '../result/index.ts';
 
 /**
  * Prints each report's matrix and writes the reports `specs` ask for (a file named after `base`

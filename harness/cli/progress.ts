@@ -7,8 +7,8 @@
  * start, before the matrix is printed, or before an error's sentence. Once a signal's cleanup has
  * begun, nothing more is printed but the cleanup's own lines.
  */
-import { groupEnd, groupStart, isGitHubActions } from '../github-actions.ts';
-import { FINAL_STATES, type PlatformState, type Progress } from '../result/progress.ts';
+import { groupEnd, groupStart, isGitHubActions } from '../base/index.ts';
+import { FINAL_STATES, type PlatformState, type Progress } from '../result/index.ts';
 
 const started = performance.now();
 let stopped = false;

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EnvironmentError } from '../errors.ts';
+import { EnvironmentError } from '../base/index.ts';
 
 const PACKAGE_NAME = 'multiarch-harness';
 

@@ -15,9 +15,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { EnvironmentError } from '../errors.ts';
+import { EnvironmentError, transientText } from '../base/index.ts';
 import { processVariables, reachOf, type EngineVariables } from './endpoint.ts';
-import { transientText } from '../exec.ts';
 import { EngineError } from './engine-error.ts';
 import { placedVariables } from './engine-scope.ts';
 import { transportOf, type Transport } from './transport.ts';

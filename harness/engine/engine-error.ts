@@ -2,8 +2,7 @@
  * The one error of engine work: an API answer that is not a success (its status and the engine's
  * own words) or a docker CLI command that failed (its result). Callers catch this one class.
  */
-import { EnvironmentError } from '../errors.ts';
-import { transientFailure, transientText, type CommandResult } from '../exec.ts';
+import { EnvironmentError, transientFailure, transientText, type CommandResult } from '../base/index.ts';
 
 export class EngineError extends EnvironmentError {
   override name = 'EngineError';

@@ -5,8 +5,8 @@
  * files when it has them: endpoint.ts), so every request and command placed on the node names the
  * engine the same way.
  */
-import { UsageError } from '../errors.ts';
-import { formatPlatform, parsePlatformList, samePlatform, type Platform } from '../platform/platform.ts';
+import { UsageError } from '../base/index.ts';
+import { formatPlatform, parsePlatformList, samePlatform, type Platform } from '../platform/index.ts';
 import { CONTEXT_NAME, resolveEndpoint, URL_ENDPOINT, type EngineEndpoint } from './endpoint.ts';
 
 export interface NodeSpec {

@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { currentEngine, defaultEngineName } from './engine-scope.ts';
-import { processScratchFolder } from '../scratch-folders.ts';
+import { processScratchFolder } from '../base/index.ts';
 
 /**
  * The engine's /etc/hosts for a container on no network (libnetwork/etchosts, Docker 26.1): its

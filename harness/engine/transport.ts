@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Duplex } from 'node:stream';
-import { EnvironmentError } from '../errors.ts';
+import { EnvironmentError } from '../base/index.ts';
 import type { EngineVariables, Reach } from './endpoint.ts';
 
 export interface Transport {

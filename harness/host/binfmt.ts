@@ -4,12 +4,11 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Engine } from '../engine/client.ts';
-import { runContainer } from '../engine/containers.ts';
-import { Session } from '../engine/session.ts';
-import type { BinfmtHandler } from '../platform/observation.ts';
+import { Engine, runContainer } from '../engine/index.ts';
+import { Session } from '../session/index.ts';
+import type { BinfmtHandler } from '../platform/index.ts';
 
-export type { BinfmtHandler } from '../platform/observation.ts';
+export type { BinfmtHandler } from '../platform/index.ts';
 
 export const BINFMT_DIR = '/proc/sys/fs/binfmt_misc';
 

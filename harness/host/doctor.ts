@@ -1,9 +1,8 @@
 /**
  * `multiarch-harness doctor`: what this host can do for each platform.
  */
-import { classify, type PlatformExecution } from '../platform/execution-mode.ts';
+import { classify, type PlatformExecution, formatPlatform, KNOWN_PLATFORMS } from '../platform/index.ts';
 import type { HostProbe } from './probe.ts';
-import { formatPlatform, KNOWN_PLATFORMS } from '../platform/platform.ts';
 
 export function diagnose(probe: HostProbe): PlatformExecution[] {
   return KNOWN_PLATFORMS.map((p) => classify(p, probe));

@@ -9,9 +9,8 @@
  */
 import { open, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execCommand } from '../exec.ts';
-import { readElf } from '../image/elf.ts';
-import { stateDir } from '../state-dir.ts';
+import { execCommand, stateDir } from '../base/index.ts';
+import { readElf } from '../image/index.ts';
 import { versionOfFile } from './version-cache.ts';
 
 export interface EmulatorAtHand {

@@ -16,13 +16,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { type BinfmtHandler, matchingHandler } from './binfmt.ts';
-import { Engine } from '../engine/client.ts';
-import { runContainer } from '../engine/containers.ts';
-import type { PlatformObservation } from '../platform/observation.ts';
-import { platformSlug, type Platform } from '../platform/platform.ts';
-import { stateDir, writeStateFile } from '../state-dir.ts';
+import { Engine, runContainer } from '../engine/index.ts';
+import { type PlatformObservation, platformSlug, type Platform } from '../platform/index.ts';
+import { stateDir, writeStateFile, harnessCodeId } from '../base/index.ts';
 import { elfHeaderOf, PROBE_PLATFORMS, probeProgram } from './probe-program.ts';
-import { harnessCodeId } from '../code-id.ts';
 
 export interface HostObservations {
   /** Engine, kernel and handler set the observations hold for. */

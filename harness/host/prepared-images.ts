@@ -9,8 +9,7 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EnvironmentError } from '../errors.ts';
-import { readStateFile, stateDir, writeStateFile } from '../state-dir.ts';
+import { EnvironmentError, readStateFile, stateDir, writeStateFile } from '../base/index.ts';
 
 /** The process preparing images, identified beyond its pid (pids are reused). */
 export interface PreparingRecord {

@@ -17,7 +17,7 @@
  * on ppc64 (both byte orders) e_flags 2 (ELFv2) makes the kernel and QEMU jump to e_entry itself
  * rather than read a function descriptor there, and QEMU picks its MIPS CPU model from e_flags.
  */
-import { formatPlatform, normalizePlatform, type Platform } from '../platform/platform.ts';
+import { formatPlatform, normalizePlatform, type Platform } from '../platform/index.ts';
 
 interface ProbeArch {
   bits: 32 | 64;

@@ -8,17 +8,13 @@ import { access } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { readHandlers, type BinfmtHandler } from './binfmt.ts';
-import { execCommand } from '../exec.ts';
-import { Engine } from '../engine/client.ts';
-import { EngineError } from '../engine/engine-error.ts';
+import { execCommand, EnvironmentError } from '../base/index.ts';
+import { Engine, EngineError, currentDockerHost } from '../engine/index.ts';
 import { versionOfFile } from './version-cache.ts';
-import { currentDockerHost } from '../engine/engine-scope.ts';
-import { EnvironmentError } from '../errors.ts';
-import { normalizePlatform, parsePlatform, type Platform } from '../platform/platform.ts';
+import { normalizePlatform, parsePlatform, type Platform, type PlatformObservation } from '../platform/index.ts';
 import { qemuVersionOf } from './emulators.ts';
-import type { PlatformObservation } from '../platform/observation.ts';
 import { handlerSetKey, observablePlatforms, observePlatforms } from './observe.ts';
-import type { Session } from '../engine/session.ts';
+import type { Session } from '../session/index.ts';
 
 export interface HostProbe {
   engineVersion: string;

@@ -7,7 +7,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stateDir, writeStateFile } from '../state-dir.ts';
+import { stateDir, writeStateFile } from '../base/index.ts';
 
 let versions: Promise<Record<string, string>> | undefined;
 const versionFile = () => join(stateDir(), 'program-versions.json');

@@ -6,7 +6,7 @@
  * happily, and x86-64-v3 code on any x86-64 host that has AVX2: the hardware the platform names may not.
  */
 import type { ElfInfo } from './elf.ts';
-import { elfFacts, formatPlatform, goTarget, type Platform } from '../platform/platform.ts';
+import { elfFacts, formatPlatform, goTarget, type Platform } from '../platform/index.ts';
 
 export interface ElfFit {
   pass: boolean;

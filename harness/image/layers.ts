@@ -4,7 +4,7 @@
  * descriptor's size says: the registry client refuses more as it comes, before the digest is checked.
  */
 import { join } from 'node:path';
-import type { FetchedManifest, ImageSource } from '../registry/client.ts';
+import type { FetchedManifest, ImageSource } from '../registry/index.ts';
 import { ImageFilesystem, ImageFsError, type LayerLimits } from './filesystem.ts';
 
 /**

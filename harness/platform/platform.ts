@@ -3,7 +3,7 @@
  * facts the harness needs about each architecture (Go's GOARCH/GOARM, Debian's architecture name,
  * the QEMU handler, and what `uname -m` reports natively).
  */
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../base/index.ts';
 
 export interface Platform {
   os: string;

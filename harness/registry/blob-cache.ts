@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { copyFile, link, mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stateDir } from '../state-dir.ts';
+import { stateDir } from '../base/index.ts';
 import type { ImageSource } from './client.ts';
 
 const MAX_IDLE_MS = 14 * 24 * 3600_000;

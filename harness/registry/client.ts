@@ -8,11 +8,10 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 import { CredentialHelperError, findCredentials, parseChallenge, type Credentials } from './credentials.ts';
-import { EnvironmentError } from '../errors.ts';
+import { EnvironmentError, withRetry } from '../base/index.ts';
 import { formatBytes, HttpFailure, httpDownload, httpRequest, ResponseTooLargeError, type HttpOptions, type HttpResponse } from './http.ts';
 import { isLoopbackRegistry, type ImageRef } from './image-ref.ts';
-import { normalizePlatform, type Platform } from '../platform/platform.ts';
-import { withRetry } from '../retry.ts';
+import { normalizePlatform, type Platform } from '../platform/index.ts';
 
 export const MEDIA = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',

@@ -6,8 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { execCommand, type CommandResult } from '../exec.ts';
-import { EnvironmentError } from '../errors.ts';
+import { execCommand, type CommandResult, EnvironmentError } from '../base/index.ts';
 
 /**
  * A credential helper that is missing, failed, did not answer in time or answered no JSON. The

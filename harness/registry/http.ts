@@ -23,8 +23,7 @@ import https from 'node:https';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { createHash } from 'node:crypto';
-import { boundMs, formatBound } from '../bounds.ts';
-import { EnvironmentError } from '../errors.ts';
+import { boundMs, formatBound, EnvironmentError } from '../base/index.ts';
 
 export interface HttpOptions {
   method?: 'GET' | 'HEAD';

@@ -1,7 +1,7 @@
 /**
  * Image references: [registry/]repository[:tag][@digest], with Docker Hub's defaults.
  */
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../base/index.ts';
 
 export interface ImageRef {
   registry: string;

@@ -11,7 +11,7 @@ import {
   type SessionReport,
   type StructureTestKind,
   type StructureTestResult,
-} from '../result/model.ts';
+} from '../result/index.ts';
 
 /** What a step's difference is a difference from: the report's reference by its name ("the guide"), or "the reference". */
 export function differsFrom(report: Pick<SessionReport, 'reference'>): string {

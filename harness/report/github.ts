@@ -2,12 +2,8 @@
  * The GitHub reporter: an `::error` annotation per failed check (GitHub shows them on the run's
  * summary and on the pull request). Pure: the CLI decides when (GITHUB_ACTIONS=true) and where to print.
  */
-import { annotation } from '../github-actions.ts';
-import { CHECK_NAMES, type SessionReport } from '../result/model.ts';
-
-
-
-
+import { annotation } from '../base/index.ts';
+import { CHECK_NAMES, type SessionReport } from '../result/index.ts';
 
 const errorAnnotation = (title: string, message: string) => annotation('error', title, message);
 
@@ -49,5 +45,3 @@ export function renderAnnotations(reports: readonly SessionReport[]): string[] {
   }
   return lines;
 }
-
-

@@ -4,7 +4,7 @@
  */
 import { differsFrom, noteOf, shortPlatform, testMatrix } from './checks.ts';
 import { xmlEscape as esc } from './junit.ts';
-import { CHECK_NAMES, type SessionReport } from '../result/model.ts';
+import { CHECK_NAMES, type SessionReport } from '../result/index.ts';
 
 const STYLE = `
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#1f2328;background:#fff}

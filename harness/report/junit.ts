@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { checkRows } from './checks.ts';
-import type { SessionReport } from '../result/model.ts';
+import type { SessionReport } from '../result/index.ts';
 
 export function xmlEscape(s: string): string {
   // Characters XML 1.0 cannot carry at all are dropped; the rest are escaped.

@@ -2,7 +2,7 @@
  * Markdown: a matrix per scenario, for a pull request comment or GitHub's step summary.
  */
 import { noteOf, shortPlatform, testMatrix } from './checks.ts';
-import { CHECK_NAMES, type SessionReport } from '../result/model.ts';
+import { CHECK_NAMES, type SessionReport } from '../result/index.ts';
 
 const ICON = { pass: '✅', fail: '❌', skip: '⏭️' } as const;
 

@@ -14,10 +14,9 @@
  * duration (the shards ran side by side), and the first report's host, with a note when the shards
  * ran on different hosts. The merged report has no `shard` field: it is the whole.
  */
-import { UsageError } from '../errors.ts';
-import { formatPlatform, KNOWN_PLATFORMS, parsePlatform } from '../platform/platform.ts';
-import { conclude, type SessionReport } from '../result/model.ts';
-import { checkShard, shardLabel, type Shard } from '../scenario/shard.ts';
+import { UsageError } from '../base/index.ts';
+import { formatPlatform, KNOWN_PLATFORMS, parsePlatform } from '../platform/index.ts';
+import { conclude, type SessionReport, checkShard, shardLabel, type Shard } from '../result/index.ts';
 
 /** A report as a shard job writes it: the optional `shard` field is read here, never required. */
 export type ShardReport = SessionReport & { shard?: Shard };

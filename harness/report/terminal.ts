@@ -5,7 +5,7 @@
  */
 import pc from 'picocolors';
 import { differsFrom, noteOf, shortPlatform, testMatrix } from './checks.ts';
-import type { CheckResult, SessionReport } from '../result/model.ts';
+import type { CheckResult, SessionReport } from '../result/index.ts';
 
 export interface TerminalOptions {
   /** ANSI colour for PASS/FAIL/SKIP and the check marks; default false. */

@@ -6,9 +6,8 @@
 import { constants } from 'node:fs';
 import { access, appendFile, mkdir, realpath, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { BOUNDS, boundMs, formatBound } from '../bounds.ts';
-import { UsageError } from '../errors.ts';
-import type { SessionReport } from '../result/model.ts';
+import { BOUNDS, boundMs, formatBound, UsageError } from '../base/index.ts';
+import type { SessionReport } from '../result/index.ts';
 
 const REPORTERS = ['terminal', 'json', 'junit', 'markdown', 'html'] as const;
 type ReporterName = (typeof REPORTERS)[number];

@@ -3,8 +3,7 @@
  * (schemaVersion 2) is this model written out; every reporter only reads it. A platform result
  * always has its four checks; a check that was not reached is a skip that says why.
  */
-import type { Emulator, ExecutionMode, PlatformExecution } from '../platform/execution-mode.ts';
-import { formatPlatform } from '../platform/platform.ts';
+import { type Emulator, type ExecutionMode, type PlatformExecution, formatPlatform } from '../platform/index.ts';
 
 export type CheckName = 'index' | 'config' | 'binary' | 'run';
 export const CHECK_NAMES: readonly CheckName[] = ['index', 'config', 'binary', 'run'];

@@ -2,25 +2,26 @@
  * The build scenario's runner: classify each platform once, start the run's registry, build and push
  * every runnable platform in one buildx build, then verify the pushed image like any other.
  */
-import { buildAndPush } from '../engine/build.ts';
-import { platformOfVertex } from '../engine/build-progress.ts';
-import { verifyPlatforms } from '../checks/verify.ts';
-import type { PlatformExecution } from '../platform/execution-mode.ts';
-import { classifyPlaced, placementOf } from '../checks/placement.ts';
-import { expectedText } from '../platform/expectations.ts';
-import { formatPlatform, parsePlatform } from '../platform/platform.ts';
-import { RegistryClient } from '../registry/client.ts';
-import { withBlobCache } from '../registry/blob-cache.ts';
-import { timed } from '../result/phases.ts';
-import { parseImageRef } from '../registry/image-ref.ts';
-import { startRegistry, type LocalRegistry } from '../registry/local-registry.ts';
-import { unverifiedResult, type PlatformResult, type SessionReport } from '../result/model.ts';
-import { buildLeavingOut, emulatedOf, hungPlatforms, leftOutNote, notBuilt } from './build-attempts.ts';
+import {
+  buildAndPush,
+  platformOfVertex,
+  buildLeavingOut,
+  emulatedOf,
+  hungPlatforms,
+  leftOutNote,
+  notBuilt,
+  chooseBuilder,
+} from '../build/index.ts';
+import { verifyPlatforms } from '../verify/index.ts';
+import { type PlatformExecution, expectedText, formatPlatform, parsePlatform } from '../platform/index.ts';
+import { classifyPlaced, placementOf } from '../host/index.ts';
+import { RegistryClient, withBlobCache, parseImageRef } from '../registry/index.ts';
+import { timed, unverifiedResult, type PlatformResult, type SessionReport } from '../result/index.ts';
+import { startRegistry, type LocalRegistry } from '../session/index.ts';
 import { contextPath, type BuildScenario } from './define.ts';
 import { applyKnownIssues, knownIssueNotes } from './known-issues.ts';
-import { chooseBuilder } from './run-builder.ts';
 import { checkOptions, type RunnerInput, type ScenarioOutcome } from './outcome.ts';
-import { EnvironmentError } from '../errors.ts';
+import { EnvironmentError } from '../base/index.ts';
 
 const BUILD_TIMEOUT_MS = 45 * 60_000;
 

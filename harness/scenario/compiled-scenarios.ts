@@ -22,11 +22,17 @@ import { createHash } from 'node:crypto';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { harnessCodeId } from '../code-id.ts';
-import { readStateFile, stateDir, writeStateFile } from '../state-dir.ts';
-import { inputsUnchanged, keptInputs, type KeptInput } from '../kept-inputs.ts';
+import {
+  harnessCodeId,
+  readStateFile,
+  stateDir,
+  writeStateFile,
+  inputsUnchanged,
+  keptInputs,
+  type KeptInput,
+  processScratchFolder,
+} from '../base/index.ts';
 import { loadsAsEsModule } from './module-kind.ts';
-import { processScratchFolder } from '../scratch-folders.ts';
 
 interface KeptCompilation {
   source: string;

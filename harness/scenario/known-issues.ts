@@ -2,7 +2,7 @@
  * Known issues of a scenario: a check expected to fail on a platform, and why. A platform whose only
  * failures are known issues passes, and every report says so.
  */
-import type { PlatformResult } from '../result/model.ts';
+import type { PlatformResult } from '../result/index.ts';
 import type { KnownIssue } from './define.ts';
 
 /**

@@ -2,14 +2,11 @@
  * What every scenario runner takes and returns: the options of a session, what the runner is given
  * (session, host, progress), and its outcome, which run-scenario.ts turns into a report.
  */
-import type { Session } from '../engine/session.ts';
-import type { HostProbe } from '../host/probe.ts';
-import type { Platform } from '../platform/platform.ts';
-import type { Shard } from './shard.ts';
-import type { PlatformResult, SessionReport, StepResult } from '../result/model.ts';
-import type { Progress } from '../result/progress.ts';
-import type { NodeSpec } from '../engine/nodes.ts';
-import type { PlacedNode } from '../checks/placement.ts';
+import type { Session } from '../session/index.ts';
+import type { HostProbe, PlacedNode } from '../host/index.ts';
+import type { Platform } from '../platform/index.ts';
+import type { Shard, PlatformResult, SessionReport, StepResult, Progress } from '../result/index.ts';
+import type { NodeSpec } from '../engine/index.ts';
 
 /** What one session (one scenario verified, built or stepped through, from start to cleanup) is asked to do. */
 export interface SessionOptions {

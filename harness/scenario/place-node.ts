@@ -3,13 +3,11 @@
  * resolved, recorded with the session before any work goes there (so cleanup reaches it), and
  * probed on its own engine. A node that cannot be used is one sentence naming it.
  */
-import { onEngine } from '../engine/engine-scope.ts';
-import { resolveNode, type NodeSpec } from '../engine/nodes.ts';
-import type { Session } from '../engine/session.ts';
-import { EnvironmentError } from '../errors.ts';
-import { probeHost } from '../host/probe.ts';
-import { formatPlatform } from '../platform/platform.ts';
-import type { PlacedNode } from '../checks/placement.ts';
+import { onEngine, resolveNode, type NodeSpec } from '../engine/index.ts';
+import type { Session } from '../session/index.ts';
+import { EnvironmentError } from '../base/index.ts';
+import { probeHost, type PlacedNode } from '../host/index.ts';
+import { formatPlatform } from '../platform/index.ts';
 
 export async function placeNode(session: Session, spec: NodeSpec, progress?: (m: string) => void): Promise<PlacedNode> {
   const node = await resolveNode(spec);

@@ -3,25 +3,20 @@
  * to the runner of its kind (build, verify or steps), and turns the runner's outcome into a report.
  * Whatever happens, the session's resources are cleaned up.
  */
-import { assertBuildable } from '../engine/build.ts';
-import { Session, sweepStaleSessions } from '../engine/session.ts';
-import { assertNetworkExists } from '../engine/run-network.ts';
-import { UsageError } from '../errors.ts';
-import { timed, type Phases } from '../result/phases.ts';
-import { checkPlacement, parseNodeOption, type NodeSpec } from '../engine/nodes.ts';
+import { assertBuildable } from '../build/index.ts';
+import { Session, sweepStaleSessions } from '../session/index.ts';
+import { assertNetworkExists } from '../run-check/index.ts';
+import { UsageError, activeSessions } from '../base/index.ts';
+import { timed, type Phases, conclude, type SessionReport, type Shard } from '../result/index.ts';
+import { checkPlacement, parseNodeOption, type NodeSpec } from '../engine/index.ts';
 import { placeNode } from './place-node.ts';
-import type { PlacedNode } from '../checks/placement.ts';
-import { probeHost, type HostProbe } from '../host/probe.ts';
-import { formatPlatform } from '../platform/platform.ts';
-import { parseImageRef } from '../registry/image-ref.ts';
-import { conclude, type SessionReport } from '../result/model.ts';
+import { type PlacedNode, probeHost, type HostProbe } from '../host/index.ts';
+import { formatPlatform } from '../platform/index.ts';
+import { parseImageRef } from '../registry/index.ts';
 import { contextPath, privilegedRefusal, type Scenario } from './define.ts';
 import type { SessionOptions, RunnerInput, ScenarioOutcome } from './outcome.ts';
-import type { Shard } from './shard.ts';
 
 export type { SessionOptions } from './outcome.ts';
-
-import { activeSessions } from '../engine/active-sessions.ts';
 
 /** Refuses, before anything is created, what cannot run: a missing Dockerfile, a bad image reference, a privileged scenario not allowed. */
 async function assertRunnable(s: Scenario, options: SessionOptions): Promise<void> {

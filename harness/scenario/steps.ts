@@ -5,25 +5,16 @@
  * Everything a step creates is registered with the run so cleanup removes it.
  */
 import { rm } from 'node:fs/promises';
-import { docker, type CommandResult, type DockerOptions } from '../engine/docker.ts';
-import { describeFailure } from '../exec.ts';
-import type { HostProbe } from '../host/probe.ts';
-import { startRegistry, type LocalRegistry } from '../registry/local-registry.ts';
-import type { PlatformResult, StepResult } from '../result/model.ts';
-import { verifyPlatforms } from '../checks/verify.ts';
-import { readHandlers, type BinfmtHandler } from '../host/binfmt.ts';
-import type { Expectation } from '../platform/expectations.ts';
-import { parsePlatform, type Platform } from '../platform/platform.ts';
-import { RegistryClient } from '../registry/client.ts';
-import { withBlobCache } from '../registry/blob-cache.ts';
-import { parseImageRef } from '../registry/image-ref.ts';
-import type { Session } from '../engine/session.ts';
-import { parseNodeOption } from '../engine/nodes.ts';
+import { docker, type CommandResult, type DockerOptions, parseNodeOption } from '../engine/index.ts';
+import { describeFailure, scratchFolder } from '../base/index.ts';
+import { type HostProbe, readHandlers, type BinfmtHandler, awaitPreparedImage, type PlacedNode } from '../host/index.ts';
+import { startRegistry, type LocalRegistry, type Session } from '../session/index.ts';
+import type { PlatformResult, StepResult } from '../result/index.ts';
+import { verifyPlatforms } from '../verify/index.ts';
+import { type Expectation, parsePlatform, type Platform } from '../platform/index.ts';
+import { RegistryClient, withBlobCache, parseImageRef } from '../registry/index.ts';
 import { placeNode } from './place-node.ts';
-import { awaitPreparedImage } from '../host/prepared-images.ts';
-import { BUILDKIT_IMAGE, createsContainerBuilder } from './run-builder.ts';
-import type { PlacedNode } from '../checks/placement.ts';
-import { scratchFolder } from '../scratch-folders.ts';
+import { BUILDKIT_IMAGE, createsContainerBuilder } from '../build/index.ts';
 
 class StepFailure extends Error {
   override name = 'StepFailure';

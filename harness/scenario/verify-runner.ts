@@ -1,10 +1,16 @@
 /** The verify scenario's runner: the four checks on an image that already exists, in any registry. */
-import { verifyPlatforms } from '../checks/verify.ts';
-import { parsePlatform, type Platform } from '../platform/platform.ts';
-import { shardLabel, shardPlatforms } from './shard.ts';
-import { readIndex, RegistryClient, type ImageSource, type IndexView } from '../registry/client.ts';
-import { withBlobCache } from '../registry/blob-cache.ts';
-import { parseImageRef, type ImageRef } from '../registry/image-ref.ts';
+import { verifyPlatforms } from '../verify/index.ts';
+import { parsePlatform, type Platform } from '../platform/index.ts';
+import { shardLabel, shardPlatforms } from '../result/index.ts';
+import {
+  readIndex,
+  RegistryClient,
+  type ImageSource,
+  type IndexView,
+  withBlobCache,
+  parseImageRef,
+  type ImageRef,
+} from '../registry/index.ts';
 import type { VerifyScenario } from './define.ts';
 import { fileURLToPath } from 'node:url';
 import { checkOptions, type SessionOptions, type RunnerInput, type ScenarioOutcome } from './outcome.ts';
@@ -82,6 +88,6 @@ function whyNothing(s: VerifyScenario, options: SessionOptions, asked: Platform[
 
 /** A scenario's container-structure-test files, merged; the YAML reader is loaded only for a scenario that has them. */
 async function readScenarioStructureTests(files: ReadonlyArray<string | URL>) {
-  const { mergeStructureTests, readStructureTests } = await import('../structure/test-file.ts');
+  const { mergeStructureTests, readStructureTests } = await import('../structure-file/index.ts');
   return mergeStructureTests(await Promise.all(files.map((f) => readStructureTests(f instanceof URL ? fileURLToPath(f) : f))));
 }

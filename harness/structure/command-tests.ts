@@ -9,12 +9,11 @@
  * environment as container-structure-test does.
  */
 import { readFileSync } from 'node:fs';
-import { runTestCommand, type TestContainerOptions } from '../engine/container.ts';
-import type { Session } from '../engine/session.ts';
-import { formatPlatform, parsePlatform, platformSlug, type Platform } from '../platform/platform.ts';
-import type { StructureTestResult } from '../result/model.ts';
+import { runTestCommand, type TestContainerOptions, type Session } from '../session/index.ts';
+import { formatPlatform, parsePlatform, platformSlug, type Platform } from '../platform/index.ts';
+import type { StructureTestResult } from '../result/index.ts';
 import { expandEnv, patternProblems } from './static-tests.ts';
-import type { CommandTest, ContainerRunOptions, EnvVar } from './test-file.ts';
+import type { CommandTest, ContainerRunOptions, EnvVar } from '../structure-file/index.ts';
 
 export interface CommandTestInput {
   ctx: Session;

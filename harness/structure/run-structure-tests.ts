@@ -4,18 +4,15 @@
  * platform's layers and config; command tests run containers of the platform's pinned image and
  * are skipped (or fail, without --allow-skip) on a platform this host cannot run.
  */
-import { BASE_CONTAINER_TIMEOUT_MS, pullPinned } from '../engine/container.ts';
-import { EngineError } from '../engine/engine-error.ts';
-import type { Session } from '../engine/session.ts';
-import type { ImageFilesystem } from '../image/filesystem.ts';
-import type { PlatformExecution } from '../platform/execution-mode.ts';
-import { formatPlatform } from '../platform/platform.ts';
-import type { ImageConfig } from '../registry/client.ts';
-import type { StructureTestResult } from '../result/model.ts';
+import { BASE_CONTAINER_TIMEOUT_MS, pullPinned, type Session } from '../session/index.ts';
+import { EngineError } from '../engine/index.ts';
+import type { ImageFilesystem } from '../image/index.ts';
+import { type PlatformExecution, formatPlatform } from '../platform/index.ts';
+import type { ImageConfig } from '../registry/index.ts';
+import type { StructureTestResult, Progress } from '../result/index.ts';
 import { runCommandTest } from './command-tests.ts';
 import { configEnv, runFileContentTest, runFileExistenceTest, runLicenseTest, runMetadataTest } from './static-tests.ts';
-import type { StructureTestFile } from './test-file.ts';
-import type { Progress } from '../result/progress.ts';
+import type { StructureTestFile } from '../structure-file/index.ts';
 
 export interface StructureRunInput {
   ctx: Session;

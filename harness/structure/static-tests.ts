@@ -5,12 +5,18 @@
  * the layers hold the same bytes, and this way a platform that cannot run here is still tested.
  */
 import { posix } from 'node:path';
-import { envMap, type ImageFilesystem, type FsEntry } from '../image/filesystem.ts';
-import type { Platform } from '../platform/platform.ts';
-import type { ImageConfig } from '../registry/client.ts';
-import type { StructureTestResult } from '../result/model.ts';
-import { matches } from './patterns.ts';
-import type { EnvVar, FileContentTest, FileExistenceTest, LicenseTest, MetadataTest } from './test-file.ts';
+import { envMap, type ImageFilesystem, type FsEntry } from '../image/index.ts';
+import type { Platform } from '../platform/index.ts';
+import type { ImageConfig } from '../registry/index.ts';
+import type { StructureTestResult } from '../result/index.ts';
+import {
+  matches,
+  type EnvVar,
+  type FileContentTest,
+  type FileExistenceTest,
+  type LicenseTest,
+  type MetadataTest,
+} from '../structure-file/index.ts';
 
 /** The image's environment as a map. */
 export function configEnv(config: ImageConfig): Record<string, string> {

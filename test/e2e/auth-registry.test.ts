@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { SESSION_LABEL, Session } from '../../harness/engine/session.ts';
+import { SESSION_LABEL, Session } from '../../harness/session/session.ts';
 import type { SessionReport } from '../../harness/result/model.ts';
 import { CLI, ROOT } from './helpers.ts';
 import {

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import { findClassicEngine } from '../../scenarios/support/classic-engine.ts';
-import { SESSION_LABEL } from '../../harness/engine/session.ts';
+import { SESSION_LABEL } from '../../harness/session/session.ts';
 import type { SessionReport } from '../../harness/result/model.ts';
 import { cli, harnessLeftovers, ROOT } from './helpers.ts';
 

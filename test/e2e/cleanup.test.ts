@@ -5,7 +5,7 @@ import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { describe, expect, test } from 'vitest';
 import { readEngineHandlers, readLocalHandlers } from '../../harness/host/binfmt.ts';
-import { SESSION_LABEL, sweepStaleSessions } from '../../harness/engine/session.ts';
+import { SESSION_LABEL, sweepStaleSessions } from '../../harness/session/session.ts';
 import { IMAGE } from './fixtures/leaves-builder-and-image.ts';
 import { allContainers, CLI, harnessLeftovers, ROOT } from './helpers.ts';
 

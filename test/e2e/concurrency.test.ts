@@ -3,7 +3,7 @@
 // N with --concurrency 2, and more than 2 without it, so the bound is what held them back.
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
-import { SESSION_LABEL } from '../../harness/engine/session.ts';
+import { SESSION_LABEL } from '../../harness/session/session.ts';
 import { cli, harnessLeftovers } from './helpers.ts';
 
 const ALPINE = '127.0.0.1:5001/library/alpine:latest';

@@ -9,7 +9,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { SessionReport } from '../../harness/result/model.ts';
-import { stateDir } from '../../harness/state-dir.ts';
+import { stateDir } from '../../harness/base/state-dir.ts';
 import { allContainers, cli, harnessLeftovers } from './helpers.ts';
 import { engineNative } from './support/host-facts.ts';
 

@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
-import { SESSION_LABEL } from '../../harness/engine/session.ts';
+import { SESSION_LABEL } from '../../harness/session/session.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = `${ROOT}bin/multiarch-harness.mjs`;

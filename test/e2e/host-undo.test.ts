@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { stateDir } from '../../harness/state-dir.ts';
+import { stateDir } from '../../harness/base/state-dir.ts';
 import { BINFMT, engineNative, foreignPlatform, registrationOf, restoreBinfmt, snapshotBinfmt } from './support/host-facts.ts';
 import { parsePlatform, qemuHandlerName } from '../../harness/platform/platform.ts';
 import { parseHandler } from '../../harness/host/binfmt.ts';

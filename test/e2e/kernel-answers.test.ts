@@ -10,7 +10,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { parseHandler } from '../../harness/host/binfmt.ts';
-import { stateDir } from '../../harness/state-dir.ts';
+import { stateDir } from '../../harness/base/state-dir.ts';
 import { parsePlatform, qemuHandlerName } from '../../harness/platform/platform.ts';
 import type { SessionReport } from '../../harness/result/model.ts';
 import { execa } from 'execa';

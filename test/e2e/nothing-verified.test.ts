@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { SESSION_LABEL, Session } from '../../harness/engine/session.ts';
-import { startRegistry, type LocalRegistry } from '../../harness/registry/local-registry.ts';
+import { SESSION_LABEL, Session } from '../../harness/session/session.ts';
+import { startRegistry, type LocalRegistry } from '../../harness/session/local-registry.ts';
 import type { SessionReport } from '../../harness/result/model.ts';
 import { cli, ROOT } from './helpers.ts';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { stateDir } from '../../harness/state-dir.ts';
+import { stateDir } from '../../harness/base/state-dir.ts';
 import type { SessionReport } from '../../harness/result/model.ts';
 import { cli, harnessLeftovers, ROOT } from './helpers.ts';
 import { probeDirectly, restoreBinfmt, snapshotBinfmt } from './support/host-facts.ts';

@@ -15,7 +15,7 @@
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { SESSION_LABEL } from '../../harness/engine/session.ts';
+import { SESSION_LABEL } from '../../harness/session/session.ts';
 import type { SessionReport } from '../../harness/result/model.ts';
 import { cli, harnessLeftovers, ROOT, runImages } from './helpers.ts';
 import {

@@ -6,13 +6,13 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
-import { buildAndPush } from '../../harness/engine/build.ts';
-import { startRegistry, type LocalRegistry } from '../../harness/registry/local-registry.ts';
+import { buildAndPush } from '../../harness/build/build.ts';
+import { startRegistry, type LocalRegistry } from '../../harness/session/local-registry.ts';
 import { elfFacts, goTarget, parsePlatform, parsePlatformList, qemuHandlerName } from '../../harness/platform/platform.ts';
 import type { SessionReport } from '../../harness/result/model.ts';
-import { Session } from '../../harness/engine/session.ts';
+import { Session } from '../../harness/session/session.ts';
 import { execa } from 'execa';
-import { SESSION_LABEL } from '../../harness/engine/session.ts';
+import { SESSION_LABEL } from '../../harness/session/session.ts';
 import { cli, ROOT } from './helpers.ts';
 import { engineNative } from './support/host-facts.ts';
 

@@ -1,6 +1,6 @@
 /**
  * Where the real-software corpus is kept, and how: one folder in the harness's state folder,
- * `<state>/corpus/` (harness/state-dir.ts: /var/lib/multiarch-harness as root), so a clean clone
+ * `<state>/corpus/` (harness/base/state-dir.ts: /var/lib/multiarch-harness as root), so a clean clone
  * (CI) finds it fetched and a `git clean` never throws it away. The set-up fills it
  * (setup/fetch-corpus.ts, a step of setup/prepare-host.sh); the corpus suite fills what is missing
  * itself, so `npm run test:corpus` alone works too.
@@ -19,7 +19,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stateDir } from '../../harness/state-dir.ts';
+import { stateDir } from '../../harness/base/state-dir.ts';
 
 /** `<state>/corpus`, read when called (MULTIARCH_STATE_DIR may be set after this module loads). */
 export function corpusDir(): string {

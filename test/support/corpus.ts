@@ -36,7 +36,7 @@ import { join, posix } from 'node:path';
 import { DebianArchive, type FetchedPackage } from '../../setup/standins/debian-archive.ts';
 import { elfFacts, formatPlatform, goTarget, parsePlatform, platformSlug, type Platform } from '../../harness/platform/platform.ts';
 import { isElf, readElf, type ElfInfo, type GoBuildInfo } from '../../harness/image/elf.ts';
-import { stateDir } from '../../harness/state-dir.ts';
+import { stateDir } from '../../harness/base/state-dir.ts';
 import { contentDigests, corpusDir, readMarker, sameContents, settleAll, tempFolder, withLock, writeMarker } from './corpus-cache.ts';
 import { npmFile, npmPin } from './npm-binaries.ts';
 

@@ -16,7 +16,7 @@
 import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DebianArchive, type FetchedPackage } from '../../setup/standins/debian-archive.ts';
-import { stateDir } from '../../harness/state-dir.ts';
+import { stateDir } from '../../harness/base/state-dir.ts';
 import { corpusDir, readMarker, withLock, writeMarker } from './corpus-cache.ts';
 
 export const TRIXIE_ARCHES = ['amd64', 'arm64', 'armhf', 'armel', 'i386', 'ppc64el', 's390x', 'riscv64'] as const;

@@ -6,7 +6,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { expect, vi } from 'vitest';
-import { EnvironmentError } from '../../harness/errors.ts';
+import { EnvironmentError } from '../../harness/base/errors.ts';
 
 export interface LoopbackServer {
   readonly server: Server;

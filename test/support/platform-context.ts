@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import tar from 'tar-stream';
 import type { KeptVerdict } from '../../harness/checks/binary-check-cache.ts';
 import type { PlatformContext, Problem, VerifyRequest } from '../../harness/checks/check.ts';
-import type { Session } from '../../harness/engine/session.ts';
+import type { Session } from '../../harness/session/session.ts';
 import type { HostProbe } from '../../harness/host/probe.ts';
 import type { ImageFilesystem } from '../../harness/image/filesystem.ts';
 import type { PlatformExecution } from '../../harness/platform/execution-mode.ts';

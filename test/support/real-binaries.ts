@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { goBuild } from '../../setup/go-build.ts';
-import { stateDir } from '../../harness/state-dir.ts';
+import { stateDir } from '../../harness/base/state-dir.ts';
 import { goTarget, KNOWN_PLATFORMS, platformSlug, type Platform } from '../../harness/platform/platform.ts';
 import { corpusDir, exists, tempFolder, withLock } from './corpus-cache.ts';
 import { trixiePackages } from './debian-programs.ts';

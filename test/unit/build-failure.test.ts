@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import type { BuildFailureCause } from '../../harness/engine/build-progress.ts';
-import { BuildFailedError, cancelledBecause, describeBuildFailure, failedStep, type BuildResult } from '../../harness/engine/build.ts';
-import type { CommandResult } from '../../harness/exec.ts';
+import type { BuildFailureCause } from '../../harness/build/build-progress.ts';
+import { BuildFailedError, cancelledBecause, describeBuildFailure, failedStep, type BuildResult } from '../../harness/build/build.ts';
+import type { CommandResult } from '../../harness/base/exec.ts';
 import { EngineError } from '../../harness/engine/engine-error.ts';
 import { formatPlatform, parsePlatform, type Platform } from '../../harness/platform/platform.ts';
-import { buildLeavingOut, leftOutNote, notBuilt } from '../../harness/scenario/build-attempts.ts';
+import { buildLeavingOut, leftOutNote, notBuilt } from '../../harness/build/build-attempts.ts';
 
 const killed = 'process "/bin/sh -c go build -o hello ." did not complete successfully: exit code: 137';
 const result: CommandResult = {

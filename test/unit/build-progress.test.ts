@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { BuildTimings, platformOfVertex, RawJsonSplitter, unionLength, type Vertex } from '../../harness/engine/build-progress.ts';
+import { BuildTimings, platformOfVertex, RawJsonSplitter, unionLength, type Vertex } from '../../harness/build/build-progress.ts';
 
 describe('unionLength', () => {
   test('merges overlapping intervals and adds disjoint ones', () => {

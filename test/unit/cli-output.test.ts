@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { colorEnabled, publishReports } from '../../harness/cli/output.ts';
 import { endProgressGroup, printProgress } from '../../harness/cli/progress.ts';
-import { annotation, escapeData, escapeProperty, groupEnd, groupStart, isGitHubActions } from '../../harness/github-actions.ts';
+import { annotation, escapeData, escapeProperty, groupEnd, groupStart, isGitHubActions } from '../../harness/base/github-actions.ts';
 import { renderAnnotations } from '../../harness/report/github.ts';
 import { renderHtml } from '../../harness/report/html.ts';
 import { renderJUnit } from '../../harness/report/junit.ts';

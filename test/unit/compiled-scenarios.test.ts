@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vit
 import { compiledScenario, ScenarioCompileError } from '../../harness/scenario/compiled-scenarios.ts';
 import { loadScenario } from '../../harness/scenario/define.ts';
 import { loadsAsEsModule } from '../../harness/scenario/module-kind.ts';
-import { UsageError } from '../../harness/errors.ts';
+import { UsageError } from '../../harness/base/errors.ts';
 
 let dir: string;
 let state: string;

@@ -11,7 +11,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { delimiter, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
-import { EnvironmentError } from '../../harness/errors.ts';
+import { EnvironmentError } from '../../harness/base/errors.ts';
 import { RegistryClient } from '../../harness/registry/client.ts';
 import { findCredentials } from '../../harness/registry/credentials.ts';
 import { startLoopbackServer, type LoopbackServer } from '../support/loopback-server.ts';

@@ -387,7 +387,7 @@ describe("matchingHandler with Debian's registrations, as the kernel compares ((
 
 describe('what uname cannot tell apart', () => {
   test('arm/v5, v6 and v7 under QEMU, mips64 and mips64le, 386 and amd64 in compat mode', async () => {
-    const { unameTwins } = await import('../../harness/checks/run-verdict.ts');
+    const { unameTwins } = await import('../../harness/run-check/run-verdict.ts');
     const host = {
       ...amd64Host([handler('qemu-arm'), handler('qemu-mips64el'), handler('qemu-mips64'), handler('qemu-aarch64')]),
       observations: { 'linux/386': ran('linux/386', 'x86_64'), 'linux/amd64': ran('linux/amd64', 'x86_64') },

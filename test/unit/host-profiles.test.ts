@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { matchingHandler } from '../../harness/host/binfmt.ts';
-import { unameTwins } from '../../harness/checks/run-verdict.ts';
+import { unameTwins } from '../../harness/run-check/run-verdict.ts';
 import { diagnose, renderDoctor } from '../../harness/host/doctor.ts';
 import { observablePlatforms } from '../../harness/host/observe.ts';
 import type { HostProbe } from '../../harness/host/probe.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { UsageError } from '../../harness/errors.ts';
+import { UsageError } from '../../harness/base/errors.ts';
 import { formatImageRef, isLoopbackRegistry, parseImageRef, pinned } from '../../harness/registry/image-ref.ts';
 
 const D = `sha256:${'a'.repeat(64)}`;

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { claimImage, releaseImage } from '../../harness/engine/image-users.ts';
+import { claimImage, releaseImage } from '../../harness/session/image-users.ts';
 
 let dir = '';
 beforeAll(async () => {

@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'vitest';
-import { UsageError } from '../../harness/errors.ts';
+import { UsageError } from '../../harness/base/errors.ts';
 import { formatPlatform, KNOWN_PLATFORMS, parsePlatform } from '../../harness/platform/platform.ts';
 import { mergeReports, type ShardReport } from '../../harness/report/merge.ts';
 import { fail, pass, skip, summarize, type PlatformResult, type SessionReport, type StepResult } from '../../harness/result/model.ts';
-import { shardPlatforms, type Shard } from '../../harness/scenario/shard.ts';
+import { shardPlatforms, type Shard } from '../../harness/result/shard.ts';
 
 const DIGEST = 'sha256:' + 'a'.repeat(64);
 const OTHER = 'sha256:' + 'b'.repeat(64);

@@ -2,8 +2,8 @@
 import { describe, expect, test } from 'vitest';
 import { checkPlacement, parseNodeOption } from '../../harness/engine/nodes.ts';
 import { parsePlatformList } from '../../harness/platform/platform.ts';
-import { builderMembers } from '../../harness/scenario/run-builder.ts';
-import type { PlacedNode } from '../../harness/checks/placement.ts';
+import { builderMembers } from '../../harness/build/builder.ts';
+import type { PlacedNode } from '../../harness/host/placement.ts';
 import type { HostProbe } from '../../harness/host/probe.ts';
 
 describe('parseNodeOption', () => {

@@ -7,7 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { publishReports } from '../../harness/cli/output.ts';
-import { Session } from '../../harness/engine/session.ts';
+import { Session } from '../../harness/session/session.ts';
 import type { HostProbe } from '../../harness/host/probe.ts';
 import { parsePlatform, type Platform } from '../../harness/platform/platform.ts';
 import { readIndex, type Descriptor, type FetchedManifest, type ImageSource } from '../../harness/registry/client.ts';
@@ -22,7 +22,7 @@ import { conclude, type SessionReport } from '../../harness/result/model.ts';
 import type { VerifyScenario } from '../../harness/scenario/define.ts';
 import type { SessionOptions } from '../../harness/scenario/outcome.ts';
 import { reportOf } from '../../harness/scenario/run-scenario.ts';
-import type { Shard } from '../../harness/scenario/shard.ts';
+import type { Shard } from '../../harness/result/shard.ts';
 import { runVerifyScenario } from '../../harness/scenario/verify-runner.ts';
 
 const IMAGE = '127.0.0.1:5000/empty:latest';

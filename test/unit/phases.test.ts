@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { measurePhases, PhaseClock, timed } from '../../harness/result/phases.ts';
-import { Session } from '../../harness/engine/session.ts';
+import { Session } from '../../harness/session/session.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -12,7 +12,7 @@ import {
   preparingImage,
   runningPreparation,
 } from '../../harness/host/prepared-images.ts';
-import { createsContainerBuilder } from '../../harness/scenario/run-builder.ts';
+import { createsContainerBuilder } from '../../harness/build/builder.ts';
 import { describeBackground } from '../../setup/status-report.ts';
 
 const REF = 'moby/buildkit:buildx-stable-1';

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { UsageError } from '../../harness/errors.ts';
+import { UsageError } from '../../harness/base/errors.ts';
 import { runScenario } from '../../harness/scenario/run-scenario.ts';
 import { defineScenario } from '../../harness/scenario/define.ts';
 

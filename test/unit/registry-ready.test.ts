@@ -4,7 +4,7 @@
  * pauses between questions and the timeout run on a fake clock; the questions are real requests.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
-import { RegistryReady, registryAnswers } from '../../harness/registry/registry-ready.ts';
+import { RegistryReady, registryAnswers } from '../../harness/session/registry-ready.ts';
 import { settle, startLoopbackServer, type LoopbackServer } from '../support/loopback-server.ts';
 
 let server: LoopbackServer;

@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
-import { EnvironmentError } from '../../harness/errors.ts';
+import { EnvironmentError } from '../../harness/base/errors.ts';
 import { RegistryClient, RETRY_AFTER_MAX_MS, retryAfterMs } from '../../harness/registry/client.ts';
 import { settle, startLoopbackServer, type LoopbackServer } from '../support/loopback-server.ts';
 

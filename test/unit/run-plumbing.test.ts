@@ -6,8 +6,8 @@
 import { describe, expect, test } from 'vitest';
 import { runReference } from '../../harness/checks/run-reference.ts';
 import { OutputDemuxer, startFailureExitCode } from '../../harness/engine/containers.ts';
-import { DEFAULT_RUN_NETWORK, networkName } from '../../harness/engine/run-network.ts';
-import { UsageError } from '../../harness/errors.ts';
+import { DEFAULT_RUN_NETWORK, networkName } from '../../harness/run-check/run-network.ts';
+import { UsageError } from '../../harness/base/errors.ts';
 import { parsePlatform } from '../../harness/platform/platform.ts';
 import { parseImageRef } from '../../harness/registry/image-ref.ts';
 import { checkOptions } from '../../harness/scenario/outcome.ts';

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { pidAlive, pidNamespace, scratchFolder, sweepScratchFolders } from '../../harness/scratch-folders.ts';
+import { pidAlive, pidNamespace, scratchFolder, sweepScratchFolders } from '../../harness/base/scratch-folders.ts';
 
 let dir: string;
 beforeAll(async () => {

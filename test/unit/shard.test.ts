@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { UsageError } from '../../harness/errors.ts';
+import { UsageError } from '../../harness/base/errors.ts';
 import { formatPlatform, KNOWN_PLATFORMS, parsePlatform, type Platform } from '../../harness/platform/platform.ts';
-import { parseShard, shardAssignment, shardLabel, shardPlatforms } from '../../harness/scenario/shard.ts';
+import { parseShard, shardAssignment, shardLabel, shardPlatforms } from '../../harness/result/shard.ts';
 
 const names = (ps: readonly Platform[]): string[] => ps.map(formatPlatform);
 

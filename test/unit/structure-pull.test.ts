@@ -10,11 +10,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
-import type { Session } from '../../harness/engine/session.ts';
+import type { Session } from '../../harness/session/session.ts';
 import type { PlatformExecution } from '../../harness/platform/execution-mode.ts';
 import { parsePlatform } from '../../harness/platform/platform.ts';
 import { runStructureTests } from '../../harness/structure/run-structure-tests.ts';
-import { parseStructureTests } from '../../harness/structure/test-file.ts';
+import { parseStructureTests } from '../../harness/structure-file/test-file.ts';
 
 const IMAGE = `127.0.0.1:5999/app@sha256:${'0'.repeat(64)}`;
 const TESTS = parseStructureTests(

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { ImageFilesystem } from '../../harness/image/filesystem.ts';
 import { parsePlatform } from '../../harness/platform/platform.ts';
 import { containerOptions, envFileLines } from '../../harness/structure/command-tests.ts';
-import { compileExpectation, matches } from '../../harness/structure/patterns.ts';
+import { compileExpectation, matches } from '../../harness/structure-file/patterns.ts';
 import {
   expandEnv,
   goModeString,
@@ -21,7 +21,7 @@ import {
   runLicenseTest,
   runMetadataTest,
 } from '../../harness/structure/static-tests.ts';
-import { mergeStructureTests, parseStructureTests } from '../../harness/structure/test-file.ts';
+import { mergeStructureTests, parseStructureTests } from '../../harness/structure-file/test-file.ts';
 
 const FIXTURES = new URL('../fixtures/container-structure-test/', import.meta.url);
 const arm64 = parsePlatform('linux/arm64');

@@ -11,8 +11,8 @@ import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { DEFAULT_CLASSIC_HOST } from '../../../scenarios/support/classic-engine.ts';
-import { SESSION_LABEL } from '../../../harness/engine/session.ts';
-import { stateDir } from '../../../harness/state-dir.ts';
+import { SESSION_LABEL } from '../../../harness/session/session.ts';
+import { stateDir } from '../../../harness/base/state-dir.ts';
 
 export const TLS_HOST = 'tcp://127.0.0.1:2376';
 export const SSH_HOST = 'ssh://root@127.0.0.1:2222';
