@@ -21,7 +21,7 @@ describe('hello-go-qemu scenario', () => {
     // a binfmt_misc handler, qemu; else the engine's own architecture is native, another one compat.
     const native = parsePlatform(await engineNative());
     const platforms = ['linux/amd64', 'linux/386', 'linux/arm/v6', 'linux/arm/v7', 'linux/arm64', 'linux/ppc64le', 'linux/s390x'];
-    expect(report.schemaVersion).toBe(1);
+    expect(report.schemaVersion).toBe(2);
     expect(report.platforms.map((p) => p.platform)).toEqual(platforms);
     for (const p of report.platforms) {
       const platform = parsePlatform(p.platform);
