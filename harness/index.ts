@@ -17,8 +17,7 @@ export {
   type StepsScenario,
   type VerifyScenario,
 } from './scenario/index.ts';
-export { runScenario, type SessionOptions } from './scenario/index.ts';
-export type { Step, StepsContext, StepVerifyOptions } from './scenario/index.ts';
+export { runScenario, type SessionOptions, type Step, type StepsContext, type StepVerifyOptions } from './scenario/index.ts';
 // Platforms, how this host runs them, and what they must print.
 export {
   formatPlatform,
@@ -30,17 +29,13 @@ export {
   samePlatform,
   type Platform,
 } from './platform/index.ts';
-export { classify, type ExecutionMode, type PlatformExecution } from './platform/index.ts';
-export { judge, unameMachine, type Expectation } from './platform/index.ts';
+export { classify, judge, unameMachine, type ExecutionMode, type Expectation, type PlatformExecution } from './platform/index.ts';
 // The host and the engine.
-export { probeHost, type HostProbe } from './host/index.ts';
-export type { BinfmtHandler } from './host/index.ts';
+export { probeHost, type BinfmtHandler, type HostProbe, type PlacedNode } from './host/index.ts';
 export { platformBuildTimes } from './build/index.ts';
 export { parseNodeOption, type EngineNode, type NodeSpec } from './engine/index.ts';
-export type { PlacedNode } from './host/index.ts';
 // Reading binaries without running them.
-export { readElf, type ElfInfo } from './image/index.ts';
-export { checkBinary } from './image/index.ts';
+export { checkBinary, readElf, type ElfInfo } from './image/index.ts';
 // Results and reporters.
 export {
   CHECK_NAMES,
@@ -51,16 +46,19 @@ export {
   type SessionReport,
   type StepResult,
 } from './result/index.ts';
-export { renderHtml } from './report/index.ts';
-export { renderJUnit } from './report/index.ts';
-export { renderMarkdown } from './report/index.ts';
-export { renderTerminal } from './report/index.ts';
-export { checkReportDestinations, parseReporter, stdoutReporter, type ReporterSpec } from './report/index.ts';
+export {
+  checkReportDestinations,
+  parseReporter,
+  renderHtml,
+  renderJUnit,
+  renderMarkdown,
+  renderTerminal,
+  stdoutReporter,
+  type ReporterSpec,
+} from './report/index.ts';
 // A program of one's own that runs scenarios, as the command line does: progress on stderr, the
 // matrices printed and the reports written, signals and errors handled.
-export { printProgress } from './cli/index.ts';
-export { publishReports } from './cli/index.ts';
-export { runAsCommand } from './cli/index.ts';
+export { printProgress, publishReports, runAsCommand } from './cli/index.ts';
 // Errors the harness reports as one sentence.
 export { HarnessError, UsageError, EnvironmentError } from './base/index.ts';
 // The old names ("run" named the whole invocation; it is a session now), kept for one release.

@@ -5,7 +5,7 @@ export { BINFMT_DIR, matchingHandler, parseHandler, readHandlers, readLocalHandl
 export type { BinfmtHandler } from './binfmt.ts';
 export { diagnose, renderDoctor } from './doctor.ts';
 export { otherEmulators } from './emulators.ts';
-export { observeNow } from './observe.ts';
+export { observePlatform } from './observe.ts';
 export { classifyPlaced, placementOf } from './placement.ts';
 export type { PlacedNode } from './placement.ts';
 export {

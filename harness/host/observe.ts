@@ -132,7 +132,7 @@ function parseProbePlatform(text: string): Platform {
  * the kernel's own answer for a platform (its handlers disabled for a moment), where an answer kept
  * for another handler set would say nothing.
  */
-export function observeNow(platform: string, handlers: readonly BinfmtHandler[]): Promise<PlatformObservation> {
+export function observePlatform(platform: string, handlers: readonly BinfmtHandler[]): Promise<PlatformObservation> {
   return observeOne(platform, { key: '', handlers, platforms: [platform] });
 }
 

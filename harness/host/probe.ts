@@ -69,7 +69,7 @@ async function buildxPluginVersion(): Promise<string | undefined> {
 }
 
 /** Which image store `docker info`'s DriverStatus describes: the containerd store names its snapshotter. */
-export function imageStoreOf(driverStatus: ReadonlyArray<[string, string]> | undefined): HostProbe['imageStore'] {
+function imageStoreOf(driverStatus: ReadonlyArray<[string, string]> | undefined): HostProbe['imageStore'] {
   return (driverStatus ?? []).some(([k, v]) => k === 'driver-type' && v.includes('snapshotter')) ? 'containerd' : 'classic';
 }
 

@@ -350,7 +350,7 @@ function uleb(buf: Buffer, at: number): [number, number] {
 }
 
 /** Tag_CPU_arch (tag 6) from the "aeabi" subsection of .ARM.attributes. */
-export function armCpuArch(sec: Buffer, le: boolean): number | undefined {
+function armCpuArch(sec: Buffer, le: boolean): number | undefined {
   if (sec[0] !== 0x41 /* 'A' */) return undefined;
   let p = 1;
   while (p + 4 < sec.length) {

@@ -16,7 +16,7 @@ import type { ImageSource } from './client.ts';
 const MAX_IDLE_MS = 14 * 24 * 3600_000;
 let pruned = false;
 
-export function blobCacheDir(): string {
+function blobCacheDir(): string {
   return join(stateDir(), 'blobs');
 }
 

@@ -13,7 +13,7 @@ import { formatBytes, HttpFailure, httpDownload, httpRequest, ResponseTooLargeEr
 import { isLoopbackRegistry, type ImageRef } from './image-ref.ts';
 import { normalizePlatform, type Platform } from '../platform/index.ts';
 
-export const MEDIA = {
+const MEDIA = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
   dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
@@ -410,7 +410,7 @@ export function retryAfterMs(header: string | string[] | undefined, now = Date.n
 }
 
 /** Content whose bytes do not have the digest that names them: the registry (or something between) served other bytes. */
-export class DigestMismatchError extends EnvironmentError {
+class DigestMismatchError extends EnvironmentError {
   override name = 'DigestMismatchError';
 }
 
@@ -428,18 +428,14 @@ const digestAlgorithm = (d: string): 'sha256' | 'sha512' | undefined =>
 const digestOf = (algorithm: 'sha256' | 'sha512', bytes: Buffer) => `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
 
 /** The digest of the bytes, which must be `wanted`; otherwise one sentence with both digests. */
-export function checkDigest(wanted: string, bytes: Buffer, what: string, registry: string): string {
+function checkDigest(wanted: string, bytes: Buffer, what: string, registry: string): string {
   const got = digestOf(digestAlgorithm(wanted) ?? 'sha256', bytes);
   if (got !== wanted)
     throw new DigestMismatchError(`${registry} served other content for ${what}: expected the digest ${wanted}, its bytes have ${got}.`);
   return got;
 }
 
-export async function fetchManifest(ref: ImageRef, reference = ref.digest ?? ref.tag ?? 'latest'): Promise<FetchedManifest> {
-  return RegistryClient.for(ref).manifest(reference);
-}
-
-export function isAttestation(d: Descriptor): boolean {
+function isAttestation(d: Descriptor): boolean {
   return (
     d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' ||
     (d.platform?.os === 'unknown' && d.platform.architecture === 'unknown')
@@ -447,7 +443,7 @@ export function isAttestation(d: Descriptor): boolean {
 }
 
 /** Platform entries of an index, leaving out attestation manifests (platform unknown/unknown). */
-export function platformEntries(index: FetchedManifest): IndexEntry[] {
+function platformEntries(index: FetchedManifest): IndexEntry[] {
   return (index.body.manifests ?? [])
     .filter((d) => d.platform && !isAttestation(d))
     .map((d) => ({ platform: normalizePlatform(d.platform!), digest: d.digest, mediaType: d.mediaType }));

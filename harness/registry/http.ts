@@ -96,7 +96,7 @@ export class ResponseTooLargeError extends EnvironmentError {
 }
 
 /** An answer that came so slowly it would never end in a useful time (headers or body trickling): stopped. */
-export class ResponseTooSlowError extends EnvironmentError {
+class ResponseTooSlowError extends EnvironmentError {
   override name = 'ResponseTooSlowError';
 }
 
