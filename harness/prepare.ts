@@ -14,6 +14,7 @@ import { matchingHandler, type BinfmtHandler, elfHeaderOf } from './host/index.t
 import type { Platform } from './platform/index.ts';
 
 export { BINFMT_DIR, parseHandler, readLocalHandlers, type BinfmtHandler } from './host/index.ts';
+export { magicFor, registerHandler, restoreHandler, setHandlerEnabled, unregisterHandler } from './host-setup/index.ts';
 export { observePlatform } from './host/index.ts';
 export type { PlatformObservation } from './platform/index.ts';
 export { debianArch, elfFacts, goTargetEnv, KNOWN_PLATFORMS, qemuHandlerName } from './platform/index.ts';

@@ -27,13 +27,16 @@ import { parseArgs } from 'node:util';
 import { formatPlatform, parsePlatformList, type Platform } from 'multiarch-harness';
 import {
   BINFMT_DIR,
-  elfFacts,
   handlersFor,
   KNOWN_PLATFORMS,
+  magicFor,
   observePlatform,
-  parseHandler,
   qemuHandlerName,
   readLocalHandlers,
+  registerHandler,
+  restoreHandler,
+  setHandlerEnabled,
+  unregisterHandler as unregister,
   type BinfmtHandler,
 } from 'multiarch-harness/prepare';
 import { DebianArchive } from './standins/debian-archive.ts';
@@ -75,38 +78,6 @@ async function forget(line: string): Promise<void> {
   );
 }
 
-/** binfmt_misc's register syntax wants bytes as \xNN escapes. */
-const escaped = (hex: string) => hex.replace(/../g, (b) => `\\x${b}`);
-
-/**
- * Magic and mask for a platform's executables: Debian's registration when one exists (it masks the
- * ABI bits each architecture needs), else built from the ELF facts: class, byte order, ELF version,
- * e_type EXEC or DYN, e_machine.
- */
-function magicFor(p: Platform, existing: BinfmtHandler | undefined): { magic: string; mask: string } {
-  if (existing?.magic && existing.mask) return { magic: existing.magic, mask: existing.mask };
-  const f = elfFacts(p);
-  const le = f.endian === 'little';
-  const u16 = (n: number) => (le ? [n & 0xff, n >> 8] : [n >> 8, n & 0xff]);
-  const hex = (bytes: number[]) => Buffer.from(bytes).toString('hex');
-  const magic = [0x7f, 0x45, 0x4c, 0x46, f.bits === 64 ? 2 : 1, le ? 1 : 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...u16(2), ...u16(f.machine)];
-  // prettier-ignore
-  const mask = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, ...(le ? [0xfe, 0xff] : [0xff, 0xfe]), 0xff, 0xff];
-  return { magic: hex(magic), mask: hex(mask) };
-}
-
-async function writeProc(path: string, text: string): Promise<void> {
-  await writeFile(path, text);
-}
-
-async function register(name: string, interpreter: string, m: { magic: string; mask: string }): Promise<void> {
-  await writeProc(join(BINFMT_DIR, 'register'), `:${name}:M:0:${escaped(m.magic)}:${escaped(m.mask)}:${interpreter}:PF`);
-}
-
-async function unregister(name: string): Promise<void> {
-  await writeProc(join(BINFMT_DIR, name), '-1');
-}
-
 /**
  * What the kernel answered for a platform's programs, asked with every handler that would take them
  * disabled for a moment: it ran the program itself, it refused it (ENOEXEC), or the question got no
@@ -124,14 +95,14 @@ export type KernelAnswer = { kind: 'runs'; machine: string } | { kind: 'refuses'
 async function askKernel(p: Platform, handlers: readonly BinfmtHandler[]): Promise<KernelAnswer> {
   const matching = handlersFor(p, handlers);
   try {
-    for (const h of matching) await writeProc(join(BINFMT_DIR, h.name), '0');
+    for (const h of matching) await setHandlerEnabled(h.name, false);
     const seen = await observePlatform(formatPlatform(p), await readLocalHandlers());
     if (seen.ran && !seen.handler) return { kind: 'runs', machine: seen.machine ?? '' };
     if (seen.ran) return { kind: 'unknown', why: `it ran through the handler ${seen.handler}, which stayed enabled` };
     if (seen.error === 'exec format error') return { kind: 'refuses' };
     return { kind: 'unknown', why: seen.error ?? 'the engine gave no answer' };
   } finally {
-    for (const h of matching) await writeProc(join(BINFMT_DIR, h.name), '1');
+    for (const h of matching) await setHandlerEnabled(h.name, true);
   }
 }
 
@@ -213,11 +184,10 @@ async function saveHandler(name: string): Promise<void> {
   await writeFile(file, await readFile(join(BINFMT_DIR, name), 'utf8'));
 }
 
-/** Puts back a handler as it was before this script replaced it (prepare-host.sh --undo). */
+/** Puts back a handler as it was before this script replaced it (prepare-host.sh --undo), through the package's binfmt writes. */
 async function restore(name: string): Promise<boolean> {
   const text = await readFile(join(savedDir, name), 'utf8').catch(() => undefined);
   if (text === undefined) return false;
-  const h = parseHandler(name, text);
   if (
     await stat(join(BINFMT_DIR, name)).then(
       () => true,
@@ -225,11 +195,7 @@ async function restore(name: string): Promise<boolean> {
     )
   )
     await unregister(name);
-  await writeProc(
-    join(BINFMT_DIR, 'register'),
-    `:${name}:M:${h.offset ?? 0}:${escaped(h.magic!)}:${escaped(h.mask!)}:${h.interpreter}:${h.flags.replace(/O(?=.*C)/, '')}`,
-  );
-  if (!h.enabled) await writeProc(join(BINFMT_DIR, name), '0');
+  const h = await restoreHandler(name, text);
   await rm(join(savedDir, name), { force: true });
   log(`${name}: put back as it was (${h.interpreter}, flags ${h.flags})`);
   return true;
@@ -296,7 +262,7 @@ async function main(): Promise<void> {
       await saveHandler(name);
       await unregister(name);
     }
-    await register(name, interpreter, magicFor(p, existing));
+    await registerHandler(name, interpreter, magicFor(p, existing));
     await record(`binfmt-current:${name}`);
     done.push(name);
   }

@@ -7,7 +7,7 @@
 import { checkBounds, UsageError } from '../base/index.ts';
 import { failed, installSignalHandlers } from './command-line.ts';
 import { isCommand, USAGE, usageOf, wantsHelp } from './usage.ts';
-import { packageVersion } from './version.ts';
+import { packageVersion } from './usage.ts';
 
 const NAME = 'multiarch-harness';
 
@@ -42,6 +42,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./run-command.ts')).runCommand(rest);
       case 'verify':
         return await (await import('./verify-command.ts')).verifyCommand(rest);
+      case 'setup':
+        return await (await import('./setup-command.ts')).setupCommand(rest);
       case 'doctor':
         return await (await import('./doctor-command.ts')).doctorCommand(rest);
       case 'report':

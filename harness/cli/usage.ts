@@ -2,6 +2,10 @@
  * Every command's usage, in one table: `multiarch-harness <command> --help` prints its entry, and
  * the top-level usage is built from the same entries (synopsis and summary), so nothing is said twice.
  */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EnvironmentError } from '../base/index.ts';
 
 type Option = readonly [flags: string, what: string];
 
@@ -90,6 +94,21 @@ export const COMMAND_USAGES = {
     ],
     notes: [TEMPLATES_NOTE, REPORTERS_NOTE, EXIT_NOTE, ENV_NOTE],
   },
+  setup: {
+    synopsis: 'setup [--undo]',
+    summary:
+      'registers QEMU binfmt_misc handlers for the platforms this host cannot run by itself (host-wide, needs root), then proves each platform by running it; --undo puts back what was there',
+    options: [
+      ['--platform a,b', 'only these platforms (default: every platform the harness knows)'],
+      [
+        '--emulators auto|host|image',
+        "the host's static QEMU (qemu-user-static), the tonistiigi/binfmt image through the engine, or the first there is (default)",
+      ],
+      ['--dry-run', 'say what would change, change nothing'],
+      ['--undo', 'remove the handlers setup added and register again those it replaced, as they were'],
+      HELP,
+    ],
+  },
   doctor: {
     synopsis: 'doctor',
     summary: 'how this host runs each platform, as observed by running a program of each',
@@ -160,4 +179,37 @@ export function wantsHelp(args: readonly string[]): boolean {
     if (a === '--help' || a === '-h') return true;
   }
   return false;
+}
+
+/**
+ * The package's version, for `--version`, and its root folder (where the demo finds its scenarios):
+ * both from the nearest package.json named multiarch-harness above this module, so they hold
+ * wherever the module sits (harness/cli/ in this repository, dist/... once compiled,
+ * node_modules/multiarch-harness/... once installed), and a package.json of another name on the way
+ * (dist/package.json with only "type") is passed over.
+ */
+
+const PACKAGE_NAME = 'multiarch-harness';
+
+function readManifest(file: string): { name?: unknown; version?: unknown } | undefined {
+  try {
+    const data: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    return typeof data === 'object' && data !== null ? data : undefined;
+  } catch {
+    return undefined; // absent, unreadable or not JSON: not ours, look further up
+  }
+}
+
+/** The version in the nearest package.json named multiarch-harness, from `from` (a module URL or path) upwards. */
+export function packageVersion(from: string | URL = import.meta.url): string {
+  return findManifest(from).version;
+}
+
+function findManifest(from: string | URL): { dir: string; version: string } {
+  const start = from instanceof URL || from.startsWith('file:') ? fileURLToPath(from) : from;
+  for (let dir = dirname(start); ; dir = dirname(dir)) {
+    const manifest = readManifest(join(dir, 'package.json'));
+    if (manifest?.name === PACKAGE_NAME && typeof manifest.version === 'string') return { dir, version: manifest.version };
+    if (dirname(dir) === dir) throw new EnvironmentError(`No package.json named ${PACKAGE_NAME} was found in any folder above ${start}.`);
+  }
 }

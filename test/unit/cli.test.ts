@@ -18,7 +18,7 @@ vi.mock('execa', async (importOriginal) => ({
 
 const { main } = await import('../../harness/cli/main.ts');
 const { COMMAND_USAGES, USAGE, usageOf, wantsHelp } = await import('../../harness/cli/usage.ts');
-const { packageVersion } = await import('../../harness/cli/version.ts');
+const { packageVersion } = await import('../../harness/cli/usage.ts');
 const { platformsOption, reporters, sessionOptions } = await import('../../harness/cli/args.ts');
 const { formatPlatform } = await import('../../harness/platform/platform.ts');
 
