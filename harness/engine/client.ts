@@ -358,7 +358,7 @@ function noEngine(err: Error): Error {
           ? 'the connection to it was closed'
           : 'nothing listens on its socket';
     return new EnvironmentError(
-      `No Docker engine answers (${why}): start one, or run \`bash setup/prepare-host.sh\` as root on Debian/Ubuntu.`,
+      `No Docker engine answers (${why}): start one (Docker Engine with buildx), or point DOCKER_HOST or a docker context at one.`,
     );
   }
   // TLS: the engine refused this client (no certificate, a wrong one) or this client the engine's certificate.

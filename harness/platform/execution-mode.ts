@@ -167,7 +167,7 @@ function unavailable(platform: Platform, reason: string, fix: string): PlatformE
 
 function fixFor(p: Platform, handler: string): string {
   return (
-    `register a current QEMU for it: \`bash setup/prepare-host.sh\` on this host (it registers ${handler} with flag F), ` +
+    `register a QEMU for it: \`sudo npx multiarch-harness setup\` on this host (it registers ${handler} with flag F; \`--undo\` removes it), ` +
     `or \`docker run --privileged --rm tonistiigi/binfmt --install ${p.architecture}\``
   );
 }

@@ -60,7 +60,7 @@ describe('a missing QEMU handler', () => {
       expect(r.stdout).toMatch(new RegExp(`linux/amd64\\s+${mode}\\s+PASS`));
       expect(r.stdout).toMatch(/linux\/mips64le\s+unavailable\s+FAIL/);
       expect(r.stdout).toMatch(/no binfmt_misc handler qemu-mips64el is registered|qemu-mips64el handler is registered but disabled/);
-      expect(r.stdout).toMatch(/fix: .*prepare-host\.sh.*qemu-mips64el/);
+      expect(r.stdout).toMatch(/fix: .*multiarch-harness setup.*qemu-mips64el/);
       expect(r.stderr).not.toMatch(/^\s+at /m);
 
       const skipped = await cli(['run', 'test/e2e/fixtures/echo-platform.ts', '--quiet', '--allow-skip']);

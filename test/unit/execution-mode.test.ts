@@ -53,7 +53,7 @@ describe('classify on an amd64 host', () => {
     const s390x = classify(parsePlatform('linux/s390x'), host);
     expect(s390x.mode).toBe('unavailable');
     expect(s390x.reason).toMatch(/no binfmt_misc handler qemu-s390x/);
-    expect(s390x.fix).toMatch(/prepare-host\.sh.*qemu-s390x/);
+    expect(s390x.fix).toMatch(/multiarch-harness setup.*qemu-s390x/);
     expect(s390x.fix).toMatch(/tonistiigi\/binfmt --install s390x/);
   });
 
