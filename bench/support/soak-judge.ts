@@ -17,7 +17,7 @@
  * (harness/cli/progress.ts: "[<name> <seconds>s] <message>" when stderr is not a terminal), taken
  * while the harness is stopped (SIGSTOP) so that it cannot go on between the reading and the fault:
  *   "registry <address> is up"           a build's own registry answers (scenario/build-runner.ts)
- *   "running <platform> (<mode>)"        a platform's verification has reached its run (checks/run-check.ts)
+ *   "running <platform> (<mode>)"        a platform's verification has reached its run (run-check/run-check.ts)
  *   "PASS|FAIL|SKIP <platform> (<mode>)" the verdicts, printed together once every platform is
  *                                        verified (build-runner.ts, verify-runner.ts)
  */

@@ -8,7 +8,7 @@
 import { UsageError } from './errors.ts';
 
 export const BOUNDS = {
-  /** The run's own registry (`registry:2`) answering GET /v2/ with 200 once its container started. */
+  /** The session's own registry (`registry:2`) answering GET /v2/ with 200 once its container started. */
   registryReady: { variable: 'MULTIARCH_HARNESS_REGISTRY_READY_TIMEOUT_MS', defaultMs: 60_000 },
   /** A docker command that states no bound of its own (a scenario step's commands among them). */
   dockerCommand: { variable: 'MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS', defaultMs: 15 * 60_000 },

@@ -1,7 +1,7 @@
 /**
  * Every process the harness starts goes through execCommand: arguments always an array (never a
  * shell string), output captured, each command bounded, and a failure a CommandError that keeps
- * the result. The docker CLI's commands go through engine/docker.ts, which turns theirs into the
+ * the result. The docker CLI's commands go through engine/cli.ts, which turns theirs into the
  * engine's one error.
  */
 import { BOUNDS, boundMs, formatBound } from './bounds.ts';

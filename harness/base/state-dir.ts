@@ -1,6 +1,6 @@
 /**
  * The harness's state folder: observation caches (host/observe.ts) and session records
- * (engine/session.ts). MULTIARCH_STATE_DIR, else /var/lib/multiarch-harness as root, else
+ * (session/session.ts). MULTIARCH_STATE_DIR, else /var/lib/multiarch-harness as root, else
  * ~/.cache/multiarch-harness.
  */
 import { randomUUID } from 'node:crypto';

@@ -91,5 +91,5 @@ export function leftOutNote<E extends { platform: Platform }>(a: BuildAttempts<E
   }
   const failure = a.error instanceof BuildFailedError ? a.error.failure : undefined;
   if (keepGoing || !failure?.platform || a.attempted.length < 2) return undefined;
-  return `The build of ${failure.platform} failed first and stopped the others; with --keep-going (RunOptions.keepGoing) they are built and verified without it.`;
+  return `The build of ${failure.platform} failed first and stopped the others; with --keep-going (SessionOptions.keepGoing) they are built and verified without it.`;
 }

@@ -62,7 +62,7 @@ async function createMemberBuilder(
   nodes: readonly PlacedNode[],
   onWait?: (line: string) => void,
 ): Promise<ChosenBuilder> {
-  const name = `${session.id}-nodes`;
+  const name = `${session.id}-members`;
   session.trackBuilder(name);
   const layout = builderMembers(name, platforms, nodes);
   await awaitBuildkitImage(onWait);
@@ -94,7 +94,7 @@ async function createMemberBuilder(
     .join('; ');
   return {
     name,
-    note: `Built with a builder of ${layout.length} node(s), one per engine, each building only its platforms: ${where}. Created for this run and removed after it.`,
+    note: `Built with a builder of ${layout.length} member(s), one per engine, each building only its platforms: ${where}. Created for this session and removed after it.`,
     memberOf: (platform) => layout.find((n) => n.platforms.some((p) => formatPlatform(p) === platform))?.member,
   };
 }
@@ -122,7 +122,7 @@ export async function chooseBuilder(
   });
   return {
     name,
-    note: `The engine uses the classic image store, whose default builder cannot build several platforms into one image: built with a docker-container builder created for this run (${name}, network=host) and removed after it.`,
+    note: `The engine uses the classic image store, whose default builder cannot build several platforms into one image: built with a docker-container builder created for this session (${name}, network=host) and removed after it.`,
   };
 }
 

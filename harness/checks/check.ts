@@ -2,7 +2,7 @@
  * The check contract: every check (index, config, binary, run, and a container-structure-test file's
  * tests) is one `Check` over a `PlatformContext`, one platform's inputs. Each input is computed once,
  * on first ask, and shared (checks/context.ts): the manifest and config are fetched once, the layers
- * read once, the binary verdict reached (or reused) once. `checks/verify.ts` runs the list of checks.
+ * read once, the binary verdict reached (or reused) once. `verify/verify.ts` runs the list of checks.
  */
 import type { Session } from '../session/index.ts';
 import type { HostProbe } from '../host/index.ts';

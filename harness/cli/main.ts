@@ -1,5 +1,5 @@
 /**
- * The command line: dispatches to one module per command (commands/), and turns what goes wrong
+ * The command line: dispatches to one module per command (*-command.ts), and turns what goes wrong
  * into one sentence. Exit codes: 0 every platform passed, 1 a check failed, 2 usage or environment
  * error (a HarnessError). Signals clean up every session in progress (command-line.ts). `--version`,
  * `--help` and `<command> --help` are answered here, before any command module (or the engine) is touched.

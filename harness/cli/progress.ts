@@ -1,6 +1,6 @@
 /**
  * Progress on stderr while a scenario runs. On a terminal: a live table, one row per platform with
- * its state and elapsed time (progress-board.ts), below the progress lines. Otherwise (a CI log, a
+ * its state and elapsed time (ProgressBoard, below in this module), below the progress lines. Otherwise (a CI log, a
  * file): plain lines "[name 12.3s] what is happening", the time since the command started, so a
  * long QEMU build shows it is alive. Under GitHub Actions a scenario's lines are folded into a
  * `::group::` (GitHub reads workflow commands on stderr too), closed when the next scenario's lines

@@ -37,7 +37,7 @@ export async function verifyCommand(args: string[]): Promise<number> {
   if (values.config) {
     // Read now, so a mistake in a file is one sentence before any work; the YAML reader is loaded only then.
     const { mergeStructureTests, readStructureTests } = await import('../structure-file/index.ts');
-    mergeStructureTests(await Promise.all(values.config.map(readStructureTests)));
+    await mergeStructureTests(await Promise.all(values.config.map(readStructureTests)));
   }
   const scenario: VerifyScenario = {
     kind: 'verify',

@@ -1,7 +1,7 @@
 /**
  * `docker run --rm` through the engine's API, as the docker CLI does it (cli/command/container/run.go):
  * create the container (with AutoRemove), attach to its output, wait for it to be removed, start it,
- * and read the exit status. No CLI process per run (engine-api.ts says why that matters).
+ * and read the exit status. No CLI process per run (client.ts says why that matters).
  *
  * What differs from the CLI is only what it prints: a container the engine refuses (exit 125) or that
  * cannot start (its program is missing, or not executable here: 127, 126, else 125) gets the CLI's
@@ -125,7 +125,7 @@ export async function runContainer(spec: ContainerSpec, engine: Engine = Engine.
     // The engine refused the container (no image for this platform, a bad option): `docker run` exits 125 with its words.
     if (err instanceof EngineError && err.status !== undefined && err.status < 500)
       return { refused: err.message, exitCode: 125, stdout: '', stderr: err.message, durationMs: took(), timedOut: false };
-    // No answer (a timeout, a reset, a 5xx): the engine may have made it all the same; its name is this run's own.
+    // No answer (a timeout, a reset, a 5xx): the engine may have made it all the same; its name is this container's own.
     await forceRemove(spec.name);
     throw err;
   }

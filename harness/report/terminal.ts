@@ -1,6 +1,6 @@
 /**
  * The terminal matrix: one row per platform, one column per check, readable at a glance. Pure: with
- * `color` (off unless asked for; the CLI decides per stream, see cli/color.ts) PASS, FAIL and SKIP
+ * `color` (off unless asked for; the CLI decides per stream, see cli/output.ts) PASS, FAIL and SKIP
  * are coloured with picocolors' escape codes.
  */
 import pc from 'picocolors';

@@ -2,7 +2,7 @@
  * The `run` check: `docker run --network none --platform P repo@sha256:<digest>` prints what is
  * expected (exit code 0 when nothing is expected). Pinned by digest (the index's on a containerd
  * store, the platform's manifest's on a classic one: run-reference.ts), so the local image cache
- * can never substitute another architecture. No network unless asked (engine/run-network.ts). A crash or hang under QEMU makes the result
+ * can never substitute another architecture. No network unless asked (run-network.ts). A crash or hang under QEMU makes the result
  * emulator-suspect and asks another emulator for a second opinion (second-opinion.ts).
  */
 import { BASE_CONTAINER_TIMEOUT_MS, runPinned, type ContainerResult } from '../session/index.ts';

@@ -78,7 +78,7 @@ export async function runScenario(s: Scenario, options: SessionOptions = {}): Pr
   const session = new Session();
   activeSessions.add(session);
   try {
-    // The session's clock: this run's phases, whatever else runs in this process (result/phases.ts).
+    // The session's clock: this session's phases, whatever else runs in this process (result/phases.ts).
     const clock = session.phases;
     const runner = startRunner(s, options);
     runner.catch(() => undefined);

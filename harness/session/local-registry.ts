@@ -1,5 +1,5 @@
 /**
- * The run's own registry: a `registry:2` container started with testcontainers, published on
+ * The session's own registry: a `registry:2` container started with testcontainers, published on
  * loopback, stopped at the end of the run.
  */
 import { boundMs, EnvironmentError } from '../base/index.ts';

@@ -1,6 +1,6 @@
 /**
  * Runs a pinned image as one platform: `docker run --rm --platform P ref@digest`, with a timeout
- * scaled for emulation, through the engine's API (api-run.ts; pulls too, engine-api.ts). A run that
+ * scaled for emulation, through the engine's API (engine/containers.ts; pulls too, engine/client.ts). A run that
  * times out has its container removed. Under QEMU a run that uses no CPU and prints nothing for
  * MULTIARCH_HANG_SECONDS is a hang: its container is removed and the run says so.
  * A run can also be given another emulator explicitly (a second opinion): the emulator binary is
@@ -91,7 +91,7 @@ function registryAuthHeader(registry: string): Promise<string | undefined> {
  * image the engine had already is kept at the end.
  */
 export async function pullPinned(ctx: Session, image: string, platform: Platform, known?: { present: boolean }): Promise<void> {
-  if (ctx.closing) throw new EnvironmentError('the run is being cleaned up: nothing more is started.');
+  if (ctx.closing) throw new EnvironmentError('the session is being cleaned up: nothing more is started.');
   const present = known?.present ?? (await imagesPresent([image]))?.has(image) ?? false;
   ctx.trackImage(image, { present });
   const auth = await registryAuthHeader(parseImageRef(image).registry);
@@ -137,7 +137,7 @@ export async function runPinned(ctx: Session, image: string, platform: Platform,
       })
     : undefined;
   watchdog?.start();
-  if (ctx.closing) throw new EnvironmentError('the run is being cleaned up: nothing more is started.');
+  if (ctx.closing) throw new EnvironmentError('the session is being cleaned up: nothing more is started.');
   const r = await timed(ctx.phases, 'run', () =>
     runOnNetwork(
       {
@@ -228,7 +228,7 @@ export async function runTestCommand(
   platform: Platform,
   o: TestCommandOptions,
 ): Promise<ContainerResult & { committedPlatform?: string }> {
-  if (ctx.closing) throw new EnvironmentError('the run is being cleaned up: nothing more is started.');
+  if (ctx.closing) throw new EnvironmentError('the session is being cleaned up: nothing more is started.');
   const engine = Engine.current();
   const name = `${ctx.id}-cmd-${platformSlug(platform)}-${Math.random().toString(36).slice(2, 7)}`;
   const r = await runContainer(

@@ -24,7 +24,7 @@ describe('a build scenario on the classic-store engine', () => {
       ['linux/arm64', 'pass'],
     ]);
     expect(report.notes.join('\n')).toMatch(
-      /classic image store, whose default builder cannot build several platforms.*docker-container builder created for this run \(mah-[0-9a-f]+-builder/,
+      /classic image store, whose default builder cannot build several platforms.*docker-container builder created for this session \(mah-[0-9a-f]+-builder/,
     );
     const builders = (await execa('docker', ['buildx', 'ls', '--format', '{{.Name}}'])).stdout;
     expect(builders).not.toMatch(/^mah-/m);

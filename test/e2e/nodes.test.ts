@@ -85,7 +85,7 @@ describe('--node', () => {
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     const report = await json(file);
     const builder =
-      /builder of 2 node\(s\).*?: (mah-[0-9a-f]+-nodes)0 on default \(linux\/amd64\); \1 ?1 on (\S+) \(linux\/arm64, linux\/riscv64\)/.exec(
+      /builder of 2 member\(s\).*?: (mah-[0-9a-f]+-members)0 on default \(linux\/amd64\); \1 ?1 on (\S+) \(linux\/arm64, linux\/riscv64\)/.exec(
         report.notes.join('\n'),
       );
     expect(builder, report.notes.join('\n')).not.toBeNull();

@@ -114,7 +114,7 @@ describe("the run registry's readiness (registry-ready.ts), bounded by MULTIARCH
   });
 });
 
-describe('a command that states no bound (engine/docker.ts), bounded by MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS', () => {
+describe('a command that states no bound (base/exec.ts), bounded by MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS', () => {
   test('passing the bound ends the command and is one sentence that names the bound and the variable', async () => {
     vi.stubEnv('MULTIARCH_HARNESS_DOCKER_TIMEOUT_MS', '100');
     const err = await execCommand('sleep', ['30']).catch((e: unknown) => e);

@@ -97,7 +97,7 @@ describe('building again without the platform that failed first', () => {
       );
     }
     expect(leftOutNote(a, false)).toBe(
-      'The build of linux/386 failed first and stopped the others; with --keep-going (RunOptions.keepGoing) they are built and verified without it.',
+      'The build of linux/386 failed first and stopped the others; with --keep-going (SessionOptions.keepGoing) they are built and verified without it.',
     );
   });
 

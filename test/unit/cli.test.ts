@@ -1,5 +1,5 @@
 // The command line's conventions, in-process: main() returns the exit code; console output is
-// captured. execa (the only way the harness starts a process, engine/docker.ts) is replaced by one
+// captured. execa (the only way the harness starts a process, base/exec.ts) is replaced by one
 // that records calls, so a test shows that --help and --version never touch the engine.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

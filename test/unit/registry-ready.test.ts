@@ -1,5 +1,5 @@
 /**
- * The run registry's readiness (registry/registry-ready.ts): GET /v2/ must answer 200; anything
+ * The run registry's readiness (session/registry-ready.ts): GET /v2/ must answer 200; anything
  * else, or nothing listening, is asked again until the start-up timeout, which is one error. The
  * pauses between questions and the timeout run on a fake clock; the questions are real requests.
  */

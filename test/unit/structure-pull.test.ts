@@ -1,6 +1,6 @@
 /**
  * A structure-test file's command tests on a platform whose image the engine fails to pull: the
- * pull goes through the engine's API, and the engine's refusal (an EngineApiError) fails those
+ * pull goes through the engine's API, and the engine's refusal (an EngineError) fails those
  * tests with the engine's words, as the run check fails its platform; it does not escape as an
  * error of the whole run. The engine is a node:http server on a unix socket in a temporary folder
  * (DOCKER_HOST), with a DOCKER_CONFIG that holds no credentials: nothing leaves this process.
