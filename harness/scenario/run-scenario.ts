@@ -3,7 +3,6 @@
  * to the runner of its kind (build, verify or steps), and turns the runner's outcome into a report.
  * Whatever happens, the session's resources are cleaned up.
  */
-import { assertBuildable } from '../build/index.ts';
 import { Session, sweepStaleSessions } from '../session/index.ts';
 import { assertNetworkExists } from '../run-check/index.ts';
 import { UsageError, activeSessions } from '../base/index.ts';
@@ -20,7 +19,8 @@ export type { SessionOptions } from './outcome.ts';
 
 /** Refuses, before anything is created, what cannot run: a missing Dockerfile, a bad image reference, a privileged scenario not allowed. */
 async function assertRunnable(s: Scenario, options: SessionOptions): Promise<void> {
-  if (s.kind === 'build') await assertBuildable(contextPath(s.build.context), s.build.dockerfile);
+  // The build folder is loaded by build scenarios only (a verify never needs it).
+  if (s.kind === 'build') await (await import('../build/index.ts')).assertBuildable(contextPath(s.build.context), s.build.dockerfile);
   if (s.kind === 'verify') parseImageRef(s.image);
   if (s.kind === 'steps' && s.privileged && !options.allowPrivileged) throw new UsageError(privilegedRefusal(s));
   checkPlacement(nodeSpecs(s, options));
