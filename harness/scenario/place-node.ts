@@ -10,7 +10,7 @@ import { probeHost, type PlacedNode } from '../host/index.ts';
 import { formatPlatform } from '../platform/index.ts';
 
 export async function placeNode(session: Session, spec: NodeSpec, progress?: (m: string) => void): Promise<PlacedNode> {
-  const node = await resolveNode(spec);
+  const node = resolveNode(spec);
   session.useEngine(node);
   const platforms = node.platforms.map(formatPlatform).join(', ');
   progress?.(`node ${node.name}: probing the engine for ${platforms}`);

@@ -152,7 +152,7 @@ export async function withLock<T>(name: string, fn: () => Promise<T>): Promise<T
         await rm(lock, { recursive: true, force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`${lock} is held by process ${pid} for more than 30 minutes.`);
+      if (Date.now() > deadline) throw new Error(`${lock} is held by process ${pid} for more than 30 minutes.`, { cause: e });
       await new Promise((r) => setTimeout(r, 500));
     }
   }
