@@ -33,7 +33,7 @@ export class RegistryReady {
 
   constructor(
     private readonly containerPort: number,
-    private readonly host = process.env.TESTCONTAINERS_HOST_OVERRIDE ?? '127.0.0.1',
+    private readonly host = '127.0.0.1',
   ) {}
 
   withStartupTimeout(ms: number): this {

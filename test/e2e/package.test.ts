@@ -1,8 +1,10 @@
 // The package as a user gets it: `npm pack` here, the tarball installed into an empty project in
 // the system's temporary folder (no path back to this repository), and there: plain Node ESM imports
-// it, a strict TypeScript file that uses it type-checks (the declarations included), a vitest suite
-// with describeImage passes, and `npx multiarch-harness run` runs a scenario that imports
-// 'multiarch-harness' by name. The tarball holds no tests and none of this machine's set-up.
+// it, require() gets one sentence saying it cannot (the package is ES modules only), a strict
+// TypeScript file that uses it type-checks (the declarations included), a vitest suite with
+// describeImage passes, and `npx multiarch-harness run` runs a scenario that imports
+// 'multiarch-harness' by name. The tarball holds no tests, none of this machine's set-up, and no
+// source maps (they would point at TypeScript sources it does not ship).
 import { execa } from 'execa';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -76,6 +78,7 @@ describe('the packed package, installed into another project', () => {
       'LICENSE',
       'README.md',
       'bin/multiarch-harness.mjs',
+      'esm-only.cjs',
       'dist/harness/index.js',
       'dist/harness/index.d.ts',
       'dist/harness/vitest.js',
@@ -95,6 +98,8 @@ describe('the packed package, installed into another project', () => {
     expect(files.filter((f) => /^(test|setup|bench|\.ci)\//.test(f) || /(^|\/)[^/]+\.test\.[mc]?[jt]s$/.test(f))).toEqual([]);
     // The sources are compiled: no TypeScript but the demo's scenarios (loaded through tsx, as a user's are).
     expect(files.filter((f) => /\.[mc]?ts$/.test(f) && !f.endsWith('.d.ts') && !f.startsWith('scenarios/'))).toEqual([]);
+    // Maps, source or declaration, would name .ts files the tarball does not hold.
+    expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
   });
 
   test('plain Node ESM imports it', async () => {
@@ -104,6 +109,16 @@ describe('the packed package, installed into another project', () => {
       "import('multiarch-harness').then(m => { if (typeof m.defineScenario !== 'function') process.exit(1) })",
     ]);
     expect(r.exitCode, said(r)).toBe(0);
+  });
+
+  test('require() of each entry says, in one sentence, that the package is ES modules only', async () => {
+    for (const entry of ['multiarch-harness', 'multiarch-harness/vitest', 'multiarch-harness/prepare']) {
+      const r = await run('node', ['-e', `try { require('${entry}') } catch (e) { console.log(e.code, e.message) }`]);
+      expect(r.exitCode, said(r)).toBe(0);
+      expect(r.stdout, entry).toBe(
+        "ERR_REQUIRE_ESM multiarch-harness is an ES module package: use `import` (or `await import('multiarch-harness')` from CommonJS); require() cannot load it.",
+      );
+    }
   });
 
   test('a TypeScript file that uses it type-checks under strict, with the declarations checked too', async () => {
