@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { harnessLeftovers, ROOT } from './helpers.ts';
+import { BINFMT, restoreBinfmt, snapshotBinfmt } from './support/host-facts.ts';
 
 const IMAGE = '127.0.0.1:5001/library/alpine:latest';
 /** The text of a verify scenario of the mirror's alpine for amd64 and arm64, as a user's file holds it. */
@@ -272,6 +273,49 @@ export default defineScenario(${verifyAlpine('alpine-by-name', 'alpine, from a s
       const v = await run('npx', ['--no', '--', 'multiarch-harness', '--version']);
       expect(v.exitCode, said(v)).toBe(0);
       expect(v.stdout.trim()).toBe(version);
+    },
+    20 * 60_000,
+  );
+
+  test(
+    'a new user on a host with the engine but no QEMU handlers: setup, doctor and verify pass with no file of this repository; setup --undo leaves binfmt_misc as setup found it',
+    async () => {
+      const original = await snapshotBinfmt();
+      const state = join(tmp, 'user-state');
+      const user = (args: string[]) =>
+        execa('npx', ['--no', '--', 'multiarch-harness', ...args], {
+          cwd: project,
+          env: { ...env, MULTIARCH_STATE_DIR: state },
+          extendEnv: false,
+          reject: false,
+          all: true,
+        });
+      try {
+        // The host as a new user's may be: no handler at all.
+        for (const name of original.keys()) await writeFile(join(BINFMT, name), '-1');
+        const bare = await snapshotBinfmt();
+        expect([...bare.keys()]).toEqual([]);
+
+        const setup = await user(['setup']);
+        expect(setup.exitCode, said(setup)).toBe(0);
+        expect(setup.stdout).toMatch(/^setup will register \d+ binfmt_misc handlers in this host's kernel \(host-wide/m);
+        expect(setup.stdout).toMatch(/^linux\/arm64: runs \(uname -m aarch64, through qemu-aarch64\)$/m);
+        expect(setup.stdout).toMatch(/^linux\/s390x: runs \(uname -m s390x, through qemu-s390x\)$/m);
+
+        const doctor = await user(['doctor', '--brief', '--fresh']);
+        expect(doctor.exitCode, said(doctor)).toBe(0);
+        expect(doctor.stdout).toMatch(/qemu.*linux\/arm64/);
+
+        const verify = await user(['verify', IMAGE, '--platform', 'linux/amd64,linux/arm64', '--command', 'uname', '--quiet']);
+        expect(verify.exitCode, said(verify)).toBe(0);
+
+        const undo = await user(['setup', '--undo']);
+        expect(undo.exitCode, said(undo)).toBe(0);
+        expect(await snapshotBinfmt()).toEqual(bare);
+      } finally {
+        await restoreBinfmt(original);
+      }
+      expect(await snapshotBinfmt()).toEqual(original);
     },
     20 * 60_000,
   );

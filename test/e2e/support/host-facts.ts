@@ -64,7 +64,7 @@ export function registrationOf(name: string, text: string): string {
   const h = parseHandler(name, text);
   const escaped = (hex: string) => hex.replace(/../g, (b) => `\\x${b}`);
   const flags = h.flags.includes('C') ? h.flags.replace('O', '') : h.flags; // the kernel shows O for C
-  return `:${name}:M:${h.offset ?? 0}:${escaped(h.magic!)}:${escaped(h.mask!)}:${h.interpreter}:${flags}`;
+  return `:${name}:M:${h.offset ?? 0}:${escaped(h.magic ?? '')}:${escaped(h.mask ?? '')}:${h.interpreter}:${flags}`;
 }
 
 /** Every binfmt_misc entry's text, by name. */
