@@ -11,25 +11,35 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { UsageError } from '../base/index.ts';
+import { EnvironmentError, UsageError } from '../base/index.ts';
 
 /** An engine as the docker CLI is pointed at it. */
 export interface EngineEndpoint {
   /** How the user named it: a docker context name or a DOCKER_HOST URL. */
   name: string;
-  /** The variables that point the docker CLI at it (DOCKER_HOST, and for TLS DOCKER_TLS_VERIFY, DOCKER_CERT_PATH). */
+  /** The variables that point the docker CLI at it (DOCKER_HOST, and for TLS DOCKER_TLS or DOCKER_TLS_VERIFY, DOCKER_CERT_PATH). */
   env: Record<string, string>;
 }
 
 /** The variables that choose an engine. */
 export type EngineVariables = Partial<
-  Record<'DOCKER_HOST' | 'DOCKER_CONTEXT' | 'DOCKER_CONFIG' | 'DOCKER_TLS_VERIFY' | 'DOCKER_CERT_PATH' | 'MULTIARCH_ENGINE_TUNNEL', string>
+  Record<
+    | 'DOCKER_HOST'
+    | 'DOCKER_CONTEXT'
+    | 'DOCKER_CONFIG'
+    | 'DOCKER_TLS'
+    | 'DOCKER_TLS_VERIFY'
+    | 'DOCKER_CERT_PATH'
+    | 'MULTIARCH_ENGINE_TUNNEL',
+    string
+  >
 >;
 
 const ENGINE_VARIABLES = [
   'DOCKER_HOST',
   'DOCKER_CONTEXT',
   'DOCKER_CONFIG',
+  'DOCKER_TLS',
   'DOCKER_TLS_VERIFY',
   'DOCKER_CERT_PATH',
   'MULTIARCH_ENGINE_TUNNEL',
@@ -102,7 +112,15 @@ function contextInUse(env: EngineVariables): string | undefined {
 
 /** The variables of a context as DOCKER_HOST and its TLS files, the way a node named by it reaches its engine. */
 function contextVariables(ctx: StoredContext): Record<string, string> {
-  const tls = ctx.tlsDir ? { DOCKER_CERT_PATH: ctx.tlsDir, ...(ctx.skipTLSVerify ? {} : { DOCKER_TLS_VERIFY: '1' }) } : {};
+  // As the CLI reads a context: TLS when it holds TLS files or skips verification; verified unless it skips.
+  const tls =
+    ctx.tlsDir || ctx.skipTLSVerify
+      ? {
+          DOCKER_TLS: '1',
+          ...(ctx.tlsDir ? { DOCKER_CERT_PATH: ctx.tlsDir } : {}),
+          ...(ctx.skipTLSVerify ? {} : { DOCKER_TLS_VERIFY: '1' }),
+        }
+      : {};
   return { DOCKER_HOST: ctx.host!, ...tls };
 }
 
@@ -151,11 +169,17 @@ export function reachOf(env: EngineVariables): Reach {
   if (host.startsWith('unix://')) return { kind: 'unix', socketPath: host.slice('unix://'.length) };
   if (!host.startsWith('tcp://')) return { kind: 'tunnel', env };
   const url = new URL(host.replace(/^tcp:/, 'http:'));
-  const tls = Boolean(vars.DOCKER_TLS_VERIFY || vars.DOCKER_CERT_PATH);
+  // As the CLI decides (cli/flags): DOCKER_TLS or DOCKER_TLS_VERIFY set (to anything, even 0) turns TLS on; DOCKER_CERT_PATH alone does not.
+  const tls = Boolean(vars.DOCKER_TLS || vars.DOCKER_TLS_VERIFY);
   const base = { kind: 'tcp' as const, host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || (tls ? 2376 : 2375)) };
   if (!tls) return base;
   const dir = vars.DOCKER_CERT_PATH || configDir(vars);
   const [ca, cert, key] = ['ca.pem', 'cert.pem', 'key.pem'].map((f) => readPem(dir, f));
+  // The CLI refuses to verify without the CA it was told to trust, in one sentence: so does this.
+  if (vars.DOCKER_TLS_VERIFY && !ca)
+    throw new EnvironmentError(
+      `DOCKER_TLS_VERIFY is set, but ${join(dir, 'ca.pem')} cannot be read (DOCKER_CERT_PATH names the folder of ca.pem, cert.pem and key.pem).`,
+    );
   return {
     ...base,
     tls: { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}), verify: Boolean(vars.DOCKER_TLS_VERIFY) },

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { rootCertificates } from 'node:tls';
 import { Duplex } from 'node:stream';
 import { EnvironmentError } from '../base/index.ts';
 import type { EngineVariables, Reach } from './endpoint.ts';
@@ -34,7 +35,8 @@ export function transportOf(reach: Reach): Transport {
       return {
         agent: new HttpsAgent({
           keepAlive: true,
-          ...(reach.tls.ca ? { ca: reach.tls.ca } : {}),
+          // The CA file is trusted besides the system's roots, as the CLI trusts it (Node's `ca` alone would replace them).
+          ...(reach.tls.ca ? { ca: [...rootCertificates, reach.tls.ca] } : {}),
           ...(reach.tls.cert ? { cert: reach.tls.cert } : {}),
           ...(reach.tls.key ? { key: reach.tls.key } : {}),
           rejectUnauthorized: reach.tls.verify,

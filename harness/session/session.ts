@@ -25,7 +25,7 @@ import { PhaseClock } from '../result/index.ts';
  * The variables besides DOCKER_HOST that reach an engine over TLS (DOCKER_TLS_VERIFY and
  * DOCKER_CERT_PATH, as a docker context with TLS files or this process's environment gave them).
  */
-export type EngineTls = Partial<Record<'DOCKER_TLS_VERIFY' | 'DOCKER_CERT_PATH', string>>;
+export type EngineTls = Partial<Record<'DOCKER_TLS' | 'DOCKER_TLS_VERIFY' | 'DOCKER_CERT_PATH', string>>;
 
 /**
  * What a session creates that cannot carry its label (images, buildx builders, local manifest
@@ -40,7 +40,7 @@ export type Resource =
   /** Another engine the session placed work on (--node): its labelled containers are removed too. */
   | { kind: 'engine'; dockerHost: string; tls?: EngineTls };
 
-const TLS_VARIABLES = ['DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH'] as const;
+const TLS_VARIABLES = ['DOCKER_TLS', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH'] as const;
 
 /** The TLS variables the current work's docker commands get (the placed engine's over this process's), the empty ones left out. */
 function currentTls(engine: EngineEndpoint | undefined = currentEngine()): EngineTls | undefined {

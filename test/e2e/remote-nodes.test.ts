@@ -217,7 +217,7 @@ describe('remote nodes: tcp with TLS, and ssh', () => {
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     const report = await json(file);
     const builder =
-      /builder of 3 node\(s\).*?: (mah-[0-9a-f]+-nodes)0 on default \(linux\/amd64\); \1 ?1 on (\S+) \(linux\/arm64\); \1 ?2 on (\S+) \(linux\/s390x\)/.exec(
+      /builder of 3 member\(s\).*?: (mah-[0-9a-f]+-members)0 on default \(linux\/amd64\); \1 ?1 on (\S+) \(linux\/arm64\); \1 ?2 on (\S+) \(linux\/s390x\)/.exec(
         report.notes.join('\n'),
       );
     expect(builder, report.notes.join('\n')).not.toBeNull();

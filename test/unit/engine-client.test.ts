@@ -201,7 +201,12 @@ describe('endpoint: the variables and the context store, read as the CLI reads t
     context('lax-box', 'tcp://127.0.0.1:2377', { tls: true, skip: true });
     expect(resolveEndpoint('tls-box', { DOCKER_CONFIG: config })).toEqual({
       name: 'tls-box',
-      env: { DOCKER_HOST: 'tcp://127.0.0.1:2376', DOCKER_CERT_PATH: join(config, 'contexts', 'tls', id, 'docker'), DOCKER_TLS_VERIFY: '1' },
+      env: {
+        DOCKER_HOST: 'tcp://127.0.0.1:2376',
+        DOCKER_TLS: '1',
+        DOCKER_CERT_PATH: join(config, 'contexts', 'tls', id, 'docker'),
+        DOCKER_TLS_VERIFY: '1',
+      },
     });
     expect(resolveEndpoint('lax-box', { DOCKER_CONFIG: config }).env.DOCKER_TLS_VERIFY).toBeUndefined();
     const reach = reachOf({ DOCKER_CONFIG: config, DOCKER_CONTEXT: 'tls-box' });
@@ -227,9 +232,19 @@ describe('endpoint: the variables and the context store, read as the CLI reads t
       host: 'h',
       port: 2376,
     });
-    expect(reachOf({ DOCKER_HOST: 'tcp://h:2376', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: dir })).toMatchObject({
+    const certs = join(dir, 'certs');
+    mkdirSync(certs, { recursive: true });
+    writeFileSync(join(certs, 'ca.pem'), 'ca\n');
+    expect(reachOf({ DOCKER_HOST: 'tcp://h:2376', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs })).toMatchObject({
       tls: { verify: true },
     });
+    // DOCKER_CERT_PATH alone does not turn TLS on, as with the CLI; DOCKER_TLS does, unverified.
+    expect(reachOf({ DOCKER_HOST: 'tcp://h:2376', DOCKER_CERT_PATH: certs })).toEqual({ kind: 'tcp', host: 'h', port: 2376 });
+    expect(reachOf({ DOCKER_HOST: 'tcp://h:2376', DOCKER_TLS: '1', DOCKER_CERT_PATH: certs })).toMatchObject({ tls: { verify: false } });
+    // Verification without the CA to verify with is one sentence, as the CLI refuses it.
+    expect(() => reachOf({ DOCKER_HOST: 'tcp://h:2376', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: dir })).toThrow(
+      /DOCKER_TLS_VERIFY is set, but .*ca\.pem cannot be read/,
+    );
     expect(reachOf({ DOCKER_HOST: 'ssh://me@box' }).kind).toBe('tunnel');
     expect(reachOf({ DOCKER_HOST: 'unix:///x.sock', MULTIARCH_ENGINE_TUNNEL: '1' }).kind).toBe('tunnel');
   });
