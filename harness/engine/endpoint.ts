@@ -100,7 +100,7 @@ function storedContext(env: EngineVariables, name: string): StoredContext | unde
 }
 
 /** The context the CLI would use when DOCKER_HOST is not set: DOCKER_CONTEXT, else the config's currentContext. */
-function contextInUse(env: EngineVariables): string | undefined {
+export function contextInUse(env: EngineVariables): string | undefined {
   if (env.DOCKER_CONTEXT) return env.DOCKER_CONTEXT === 'default' ? undefined : env.DOCKER_CONTEXT;
   try {
     const config = JSON.parse(readFileSync(join(configDir(env), 'config.json'), 'utf8')) as { currentContext?: string };

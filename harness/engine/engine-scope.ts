@@ -5,7 +5,7 @@
  * deep, goes to that engine: the probe, the pull, the run, the second opinion and the cleanup alike.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { EngineEndpoint } from './endpoint.ts';
+import { contextInUse, processVariables, type EngineEndpoint } from './endpoint.ts';
 
 export type { EngineEndpoint } from './endpoint.ts';
 
@@ -35,7 +35,9 @@ export function currentDockerHost(): string | undefined {
   return currentEngine()?.env.DOCKER_HOST ?? process.env.DOCKER_HOST;
 }
 
-/** The name the default engine goes by in reports. */
+/** The name the default engine goes by in reports: its DOCKER_HOST, the context in use (DOCKER_CONTEXT or the CLI's currentContext), else "default". */
 export function defaultEngineName(): string {
-  return process.env.DOCKER_HOST || (process.env.DOCKER_CONTEXT ? `context ${process.env.DOCKER_CONTEXT}` : 'default');
+  if (process.env.DOCKER_HOST) return process.env.DOCKER_HOST;
+  const context = contextInUse(processVariables());
+  return context ? `context ${context}` : 'default';
 }

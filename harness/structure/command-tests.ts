@@ -55,7 +55,10 @@ export function envFileLines(text: string, hostEnv: NodeJS.ProcessEnv = process.
     const line = raw.replace(/^\s+/, '');
     if (!line || line.startsWith('#')) continue;
     const eq = line.indexOf('=');
-    if (eq === 0) continue;
+    // As the CLI refuses them: a line with no name, or a name with white space in it.
+    if (eq === 0) throw new Error(`the env file has a line with no variable name: "${line}"`);
+    if (/\s/.test((eq > 0 ? line.slice(0, eq) : line).trim()))
+      throw new Error(`the env file's variable "${(eq > 0 ? line.slice(0, eq) : line).trim()}" has white space in it`);
     if (eq > 0) out.push(line);
     else if (hostEnv[line.trim()] !== undefined) out.push(`${line.trim()}=${hostEnv[line.trim()]}`);
   }

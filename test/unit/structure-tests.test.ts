@@ -72,8 +72,10 @@ describe("container-structure-test's own files", () => {
   });
 
   test('an env file is read as docker run --env-file reads it', () => {
-    const text = '# a comment\n\nA=1\n  B=two words\nFROM_HOST\nUNSET_HERE\nC=\n=x\n';
+    const text = '# a comment\n\nA=1\n  B=two words\nFROM_HOST\nUNSET_HERE\nC=\n';
     expect(envFileLines(text, { FROM_HOST: 'h' })).toEqual(['A=1', 'B=two words', 'FROM_HOST=h', 'C=']);
+    expect(() => envFileLines('=x\n')).toThrow(/a line with no variable name/);
+    expect(() => envFileLines('MY VAR=1\n')).toThrow(/has white space in it/);
   });
 
   test('its schemaVersion 1.0.0 file is refused in one sentence naming the line', async () => {
