@@ -69,7 +69,9 @@ describe('usage and --help', () => {
     for (const c of COMMANDS) {
       const u = usageOf(c);
       expect(u).toMatch(/^ {2}-h, --help {2,}/m);
-      expect(u.split('\n')[0]).toBe(`usage: multiarch-harness ${COMMAND_USAGES[c].synopsis} [options]`);
+      expect(u.split('\n')[0]).toBe(
+        `usage: multiarch-harness ${COMMAND_USAGES[c].synopsis} [options]${c === 'verify' ? ' [-- CMD ARGS...]' : ''}`,
+      );
     }
     expect(usageOf('run')).toMatch(/--keep-going/);
     expect(usageOf('run')).not.toMatch(/--expect-uname/);
@@ -103,10 +105,10 @@ describe('usage and --help', () => {
     expect(err[0]).toMatch(/^multiarch-harness: "frobnicate" is not a command\.\nusage:/);
     err = [];
     expect(await main(['run', 'x.ts', '--bogus'])).toBe(2);
-    expect(err[0]).toMatch(/^multiarch-harness: Unknown option '--bogus'.*\nSee 'multiarch-harness run --help'\.$/s);
+    expect(err).toEqual(['multiarch-harness: run: unknown option --bogus (multiarch-harness run --help lists them)']);
     err = [];
     expect(await main(['run'])).toBe(2);
-    expect(err).toEqual(["multiarch-harness: run takes one scenario file.\nSee 'multiarch-harness run --help'."]);
+    expect(err).toEqual(["multiarch-harness: run takes one scenario file, and none was given (see 'multiarch-harness run --help')."]);
     expect(engine.calls).toEqual([]);
   });
 });
@@ -179,7 +181,7 @@ describe('--platform and --platforms', () => {
 
   test('doctor keeps --require and has no --platform', async () => {
     expect(await main(['doctor', '--platform', 'linux/arm64'])).toBe(2);
-    expect(err[0]).toMatch(/Unknown option '--platform'/);
+    expect(err).toEqual(['multiarch-harness: doctor: unknown option --platform (multiarch-harness doctor --help lists them)']);
     expect(engine.calls).toEqual([]);
   });
 });
