@@ -113,6 +113,23 @@ describe('usage and --help', () => {
   });
 });
 
+describe('the work hook (bin/ turns on Node’s compile cache there)', () => {
+  test.each([[['--help']], [['--version']], [['help', 'run']], [['verify', '--help']], [[]], [['frobnicate']]])(
+    '%j answers without it: nothing is cached anywhere',
+    async (argv) => {
+      const beforeWork = vi.fn();
+      await main(argv, beforeWork);
+      expect(beforeWork).not.toHaveBeenCalled();
+    },
+  );
+
+  test('a command calls it once, before its module loads', async () => {
+    const beforeWork = vi.fn();
+    expect(await main(['report'], beforeWork)).toBe(2);
+    expect(beforeWork).toHaveBeenCalledTimes(1);
+  });
+});
+
 describe('--version', () => {
   test('prints the version in package.json and exits 0', async () => {
     const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
