@@ -11,7 +11,12 @@ import { packageVersion } from './usage.ts';
 
 const NAME = 'multiarch-harness';
 
-export async function main(argv: string[]): Promise<number> {
+/**
+ * `beforeWork` is called once a command is going to run, after every answer that only prints
+ * (--help, --version, the usage): bin/ turns on Node's compile cache there, so that those answers
+ * write nothing anywhere.
+ */
+export async function main(argv: string[], beforeWork: () => void = () => undefined): Promise<number> {
   installSignalHandlers(NAME);
   try {
     const [command, ...rest] = argv;
@@ -37,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     // The bounded waits a user set (MULTIARCH_HARNESS_*_TIMEOUT_MS): a malformed one is said before any work.
     checkBounds();
+    beforeWork();
     switch (command) {
       case 'run':
         return await (await import('./run-command.ts')).runCommand(rest);

@@ -8,10 +8,12 @@ import { seeHelp } from './usage.ts';
 import { publishReports } from './output.ts';
 
 export async function reportCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { reporter: COMMON.reporter, quiet: COMMON.quiet }, 'report');
+  const { values, positionals } = parse(args, { reporter: COMMON.reporter, json: COMMON.json, quiet: COMMON.quiet }, 'report');
   const merge = positionals[0] === 'merge';
   const files = merge ? positionals.slice(1) : positionals;
-  if (files.length === 0) throw new UsageError(`report ${merge ? 'merge ' : ''}takes one or more JSON report files.\n${seeHelp('report')}`);
+  if (files.length === 0)
+    throw new UsageError(`report ${merge ? 'merge ' : ''}takes one or more JSON report files, and none was given ${seeHelp('report')}.`);
+  const specs = reporters(values);
   const reports: SessionReport[] = [];
   const names: string[] = [];
   for (const file of files) {
@@ -29,10 +31,10 @@ export async function reportCommand(args: string[]): Promise<number> {
       names.push(file);
     }
   }
-  await checkReportDestinations(reporters(values), 'report');
+  await checkReportDestinations(specs, 'report');
   // merge: shard reports of one image become one report, every platform exactly once.
   const out = merge ? [mergeReports(reports, names)] : reports;
-  return publishReports(out, reporters(values), 'report', out.length === 1, Boolean(values.quiet));
+  return publishReports(out, specs, 'report', out.length === 1, Boolean(values.quiet));
 }
 
 /** A report of schemaVersion 1 (written before `reference`): what it held under its first name. */

@@ -2,7 +2,8 @@
 import { checkReportDestinations } from '../report/index.ts';
 import { UsageError } from '../base/index.ts';
 import { loadScenario, runScenario } from '../scenario/index.ts';
-import { COMMON, parse, platformsOption, reporters, sessionOptions } from './args.ts';
+import { COMMON, parse, reporters, sessionOptions, unexpectedOperand } from './args.ts';
+import { printProgress } from './progress.ts';
 import { seeHelp } from './usage.ts';
 import { publishReports } from './output.ts';
 
@@ -16,17 +17,22 @@ const RUN_OPTIONS = {
 
 export async function runCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, RUN_OPTIONS, 'run');
-  if (positionals.length !== 1) throw new UsageError(`run takes one scenario file.\n${seeHelp('run')}`);
+  if (positionals.length === 0) throw new UsageError(`run takes one scenario file, and none was given ${seeHelp('run')}.`);
+  if (positionals.length > 1) throw unexpectedOperand('run', positionals[1]!, 'one scenario file');
   const specs = reporters(values);
-  platformsOption(values); // a malformed or doubled platform option is refused before the scenario loads
+  // Every option is checked before the scenario loads (and long before any engine is asked).
+  const options = sessionOptions({ ...values, quiet: true }, 'run');
+  if (values.builder !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(values.builder))
+    throw new UsageError(`--builder takes the name of a buildx builder (docker buildx ls lists them); got "${values.builder}".`);
   const scenario = await loadScenario(positionals[0]!);
   await checkReportDestinations(specs, scenario.name);
   const report = await runScenario(scenario, {
-    ...sessionOptions(values, scenario.name),
+    ...options,
+    ...(values.quiet ? {} : { onProgress: printProgress(scenario.name) }),
     allowPrivileged: Boolean(values['allow-privileged']),
     keepGoing: Boolean(values['keep-going']),
     noCache: Boolean(values['no-cache']),
-    ...(values.builder ? { builder: values.builder } : {}),
+    ...(values.builder !== undefined ? { builder: values.builder } : {}),
   });
   return publishReports([report], specs, scenario.name, true, Boolean(values.quiet));
 }

@@ -12,6 +12,8 @@ type Option = readonly [flags: string, what: string];
 interface CommandUsage {
   /** The command and its operands, after "multiarch-harness ". */
   synopsis: string;
+  /** What comes after the options, if anything. */
+  after?: string;
   /** One line: what the command does (the top-level usage lists these). */
   summary: string;
   options: readonly Option[];
@@ -35,7 +37,7 @@ const REPORTER: Option = [
   '--reporter R[=FILE]',
   'also write report R (repeatable); FILE - writes it to stdout, and the matrix then goes to stderr',
 ];
-const JSON_FILE: Option = ['--json FILE', 'short for --reporter json=FILE'];
+const JSON_FILE: Option = ['--json FILE', 'short for --reporter json=FILE (- writes it to stdout)'];
 const ALLOW_SKIP: Option = ['--allow-skip', 'a platform that cannot run here is skipped, not failed'];
 const QUIET: Option = ['--quiet', 'no progress lines on stderr'];
 const ALLOW_PRIVILEGED: Option = ['--allow-privileged', 'run scenarios that start privileged containers (they run only with it)'];
@@ -43,7 +45,7 @@ const HELP: Option = ['-h, --help', "this command's usage"];
 
 const REPORTERS_NOTE =
   'reporters: terminal (the matrix, always; on stdout), json, junit, markdown (appended to $GITHUB_STEP_SUMMARY when set), html';
-const TEMPLATES_NOTE = 'templates: {os} {arch} {variant} {platform} {goarch} {buildplatform} {buildos} {buildarch} {buildvariant}';
+const TEMPLATES_NOTE = 'templates: {os} {arch} {variant} {platform} {goarch}, filled per platform';
 const EXIT_NOTE =
   'exit: 0 every platform passed every check, 1 a check failed (or a platform cannot run here), 2 a usage or environment error';
 const ENV_NOTE =
@@ -73,13 +75,15 @@ export const COMMAND_USAGES = {
   },
   verify: {
     synopsis: 'verify <image-ref>',
+    after: '[-- CMD ARGS...]',
     summary: 'the same four checks (index, config, binary, run) on an existing image in any registry',
     options: [
       PLATFORM,
       NODE,
       ['--expect-output TEMPLATE', 'what each platform must print'],
       ['--expect-uname', 'the output must be the `uname -m` this host reports for the platform'],
-      ['--command ARG', "replaces the image's CMD (repeat it per argument; --command=-m for one that starts with a dash)"],
+      ['-- CMD ARGS...', "replaces the image's CMD, as `docker run IMAGE CMD ARGS...` takes them (after every option)"],
+      ['--command ARG', 'the same, one argument at a time (repeat it; --command=-m for one that starts with a dash); not with --'],
       ALLOW_FOREIGN,
       CONCURRENCY,
       NETWORK,
@@ -114,7 +118,7 @@ export const COMMAND_USAGES = {
     summary: 'how this host runs each platform, as observed by running a program of each',
     options: [
       ['--brief', 'the platforms grouped by mode, one line per mode'],
-      ['--json', 'the same, as JSON'],
+      ['--json FILE', 'the same, as JSON, written to FILE (- writes it to stdout, and the table then goes to stderr)'],
       ['--fresh', 'observe again rather than use the cached observations'],
       ['--require all|a,b', 'exit 2 with one sentence per platform that does not run here'],
       HELP,
@@ -124,7 +128,7 @@ export const COMMAND_USAGES = {
     synopsis: 'report [merge] <report.json>...',
     summary:
       're-render saved JSON reports with any reporter; merge: join the shard reports of one image into one (every platform exactly once)',
-    options: [REPORTER, QUIET, HELP],
+    options: [REPORTER, JSON_FILE, QUIET, HELP],
     notes: [REPORTERS_NOTE],
   },
 } as const satisfies Record<string, CommandUsage>;
@@ -144,7 +148,7 @@ function columns(rows: readonly Option[], indent: string): string[] {
 export function usageOf(command: CommandName): string {
   const u: CommandUsage = COMMAND_USAGES[command];
   return [
-    `usage: multiarch-harness ${u.synopsis} [options]`,
+    `usage: multiarch-harness ${u.synopsis} [options]${u.after ? ` ${u.after}` : ''}`,
     '',
     `${u.summary[0]!.toUpperCase()}${u.summary.slice(1)}.`,
     '',
@@ -162,14 +166,14 @@ export const USAGE = [
   '',
   'commands:',
   ...columns(
-    Object.values(COMMAND_USAGES).map((u) => [u.synopsis, u.summary] as const),
+    Object.values(COMMAND_USAGES).map((u: CommandUsage) => [u.after ? `${u.synopsis} ${u.after}` : u.synopsis, u.summary] as const),
     '  ',
   ),
 ].join('\n');
 
-/** The line after a usage error's sentence: where the whole usage is. */
-export function seeHelp(command?: CommandName): string {
-  return `See 'multiarch-harness${command ? ` ${command}` : ''} --help'.`;
+/** The end of a usage error's sentence: where the command's whole usage is. */
+export function seeHelp(command: CommandName): string {
+  return `(see 'multiarch-harness ${command} --help')`;
 }
 
 /** True when the arguments ask for help (before a `--` that ends the options). */

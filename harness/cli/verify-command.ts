@@ -1,39 +1,49 @@
-/** `multiarch-harness verify <image-ref>`: the four checks on an existing image. */
+/** `multiarch-harness verify <image-ref> [-- CMD ARGS...]`: the four checks on an existing image. */
 import { checkReportDestinations } from '../report/index.ts';
 import { UsageError } from '../base/index.ts';
 import type { Expectation } from '../platform/index.ts';
 import { parseImageRef } from '../registry/index.ts';
 import { type VerifyScenario, runScenario } from '../scenario/index.ts';
 import { parseShard } from '../result/index.ts';
-import { COMMON, parse, reporters, sessionOptions } from './args.ts';
+import { COMMON, parse, readableFile, reporters, sessionOptions, unexpectedOperand } from './args.ts';
 import { seeHelp } from './usage.ts';
 import { publishReports } from './output.ts';
 
+const VERIFY_OPTIONS = {
+  ...COMMON,
+  'expect-output': { type: 'string' },
+  'expect-uname': { type: 'boolean' },
+  'ca-file': { type: 'string' },
+  command: { type: 'string', multiple: true },
+  config: { type: 'string', multiple: true },
+  shard: { type: 'string' },
+} as const;
+
 export async function verifyCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(
-    args,
-    {
-      ...COMMON,
-      'expect-output': { type: 'string' },
-      'expect-uname': { type: 'boolean' },
-      'ca-file': { type: 'string' },
-      command: { type: 'string', multiple: true },
-      config: { type: 'string', multiple: true },
-      shard: { type: 'string' },
-    },
-    'verify',
-  );
-  if (positionals.length !== 1) throw new UsageError(`verify takes one image reference.\n${seeHelp('verify')}`);
-  if (values['expect-output'] && values['expect-uname']) throw new UsageError('Use --expect-output or --expect-uname, not both.');
+  // Everything is checked before the scenario runs, that is before any engine or registry is asked.
+  const { values, positionals, afterDashes } = parse(args, VERIFY_OPTIONS, 'verify', { dashes: true });
+  if (positionals.length === 0) throw new UsageError(`verify takes one image reference, and none was given ${seeHelp('verify')}.`);
+  if (positionals.length > 1)
+    throw unexpectedOperand(
+      'verify',
+      positionals[1]!,
+      'one image reference, and the command to run after -- (verify IMAGE -- CMD ARGS...)',
+    );
+  const command = commandOf(values.command, afterDashes);
+  if (values['expect-output'] !== undefined && values['expect-uname'])
+    throw new UsageError('Use --expect-output or --expect-uname, not both.');
   const specs = reporters(values);
   const options = sessionOptions(values, 'verify');
-  const ref = parseImageRef(positionals[0]!);
-  const expect: Expectation | undefined = values['expect-output']
-    ? { kind: 'output', template: values['expect-output'] }
-    : values['expect-uname']
-      ? { kind: 'uname' }
-      : undefined;
-  // Read now: a mistake in a file is one sentence before any work starts.
+  const image = positionals[0]!;
+  const ref = parseImageRef(image);
+  const shard = values.shard !== undefined ? parseShard(values.shard) : undefined;
+  const caFile = values['ca-file'] !== undefined ? readableFile(values['ca-file'], 'The CA file') : undefined;
+  const expect: Expectation | undefined =
+    values['expect-output'] !== undefined
+      ? { kind: 'output', template: outputTemplate(values['expect-output']) }
+      : values['expect-uname']
+        ? { kind: 'uname' }
+        : undefined;
   if (values.config) {
     // Read now, so a mistake in a file is one sentence before any work; the YAML reader is loaded only then.
     const { mergeStructureTests, readStructureTests } = await import('../structure-file/index.ts');
@@ -42,18 +52,42 @@ export async function verifyCommand(args: string[]): Promise<number> {
   const scenario: VerifyScenario = {
     kind: 'verify',
     name: `verify-${ref.repository.replaceAll('/', '-')}`,
-    title: `verify ${positionals[0]}`,
-    image: positionals[0]!,
+    title: `verify ${image}`,
+    image,
     ...(expect ? { expect } : {}),
-    ...(values.command ? { command: values.command } : {}),
+    ...(command ? { command } : {}),
     ...(values.config ? { structureTests: values.config } : {}),
   };
   await checkReportDestinations(specs, scenario.name);
-  const shard = values.shard ? parseShard(values.shard) : undefined;
   const report = await runScenario(scenario, {
     ...options,
-    ...(values['ca-file'] ? { caFile: values['ca-file'] } : {}),
+    ...(caFile ? { caFile } : {}),
     ...(shard ? { shard } : {}),
   });
   return publishReports([report], specs, scenario.name, true, Boolean(values.quiet));
+}
+
+/**
+ * The command each platform's container runs instead of the image's CMD: the words after `--`, as
+ * `docker run IMAGE CMD ARGS...` takes them, or `--command` once per word; not both.
+ */
+function commandOf(repeated: string[] | undefined, afterDashes: string[] | undefined): string[] | undefined {
+  if (repeated && afterDashes) throw new UsageError('Give the command after -- or with --command, not both.');
+  if (afterDashes?.length === 0)
+    throw new UsageError(`verify: nothing follows --; the command to run goes there (verify IMAGE -- CMD ARGS...) ${seeHelp('verify')}.`);
+  return afterDashes ?? repeated;
+}
+
+/** The placeholders a verify fills (it builds nothing, so none of the build platform's). */
+const PLACEHOLDERS = ['os', 'arch', 'variant', 'platform', 'goarch'];
+
+/** `--expect-output TEMPLATE`: not empty, and every {placeholder} one that is filled. */
+function outputTemplate(template: string): string {
+  if (template.trim() === '') throw new UsageError('--expect-output takes a TEMPLATE of what each platform must print; it is empty.');
+  const unknown = [...template.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!).find((k) => !PLACEHOLDERS.includes(k));
+  if (unknown !== undefined)
+    throw new UsageError(
+      `--expect-output: {${unknown}} is not a placeholder verify fills; these are: ${PLACEHOLDERS.map((k) => `{${k}}`).join(' ')}.`,
+    );
+  return template;
 }

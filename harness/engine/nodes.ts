@@ -6,7 +6,7 @@
  * engine the same way.
  */
 import { UsageError } from '../base/index.ts';
-import { formatPlatform, parsePlatformList, samePlatform, type Platform } from '../platform/index.ts';
+import { formatPlatform, parseKnownPlatformList, samePlatform, type Platform } from '../platform/index.ts';
 import { CONTEXT_NAME, resolveEndpoint, URL_ENDPOINT, type EngineEndpoint } from './endpoint.ts';
 
 export interface NodeSpec {
@@ -28,7 +28,7 @@ export function parseNodeOption(text: string): NodeSpec {
   if (!URL_ENDPOINT.test(endpoint) && !CONTEXT_NAME.test(endpoint)) {
     throw new UsageError(`--node: "${endpoint}" is neither a DOCKER_HOST URL (unix://, tcp://, ssh://) nor a docker context name.`);
   }
-  return { platforms: parsePlatformList(text.slice(0, eq)), endpoint };
+  return { platforms: parseKnownPlatformList(text.slice(0, eq)), endpoint };
 }
 
 /** A platform may be placed on one node only. */

@@ -14,6 +14,7 @@ export {
   goTarget,
   goTargetEnv,
   normalizePlatform,
+  parseKnownPlatformList,
   parsePlatform,
   parsePlatformList,
   platformSlug,

@@ -235,3 +235,39 @@ export function elfFacts(p: Platform): ArchFacts['elf'] {
 
 /** Every Linux platform the harness knows, in a stable order. */
 export const KNOWN_PLATFORMS: readonly Platform[] = Object.keys(ARCHES).map((k) => parsePlatform(`linux/${k}`));
+
+/** Go's GOOS values: the operating systems an image's index may name. */
+const KNOWN_OS = new Set([
+  'aix',
+  'android',
+  'darwin',
+  'dragonfly',
+  'freebsd',
+  'illumos',
+  'ios',
+  'js',
+  'linux',
+  'netbsd',
+  'openbsd',
+  'plan9',
+  'solaris',
+  'wasip1',
+  'windows',
+]);
+
+/**
+ * A platform list a user typed (`--platform`, `--node`, `doctor --require`): as parsePlatformList,
+ * and each platform's operating system and architecture must be ones the harness knows, so that a
+ * typo (`--platform foo`, which would read as linux/foo) is one sentence before any work.
+ */
+export function parseKnownPlatformList(text: string): Platform[] {
+  const list = parsePlatformList(text);
+  for (const item of text.split(',').filter((i) => i.trim() !== '')) {
+    const p = parsePlatform(item);
+    if (!KNOWN_OS.has(p.os) || !isKnownArchitecture(p))
+      throw new PlatformError(
+        `"${item.trim()}" is not a platform the harness knows: write it as os/arch[/variant], for example linux/arm64 or linux/arm/v7 (architectures: ${Object.keys(ARCHES).join(', ')}).`,
+      );
+  }
+  return list;
+}

@@ -7,5 +7,5 @@ export { renderJUnit } from './junit.ts';
 export { renderMarkdown } from './markdown.ts';
 export { mergeReports } from './merge.ts';
 export { renderTerminal } from './terminal.ts';
-export { checkReportDestinations, parseReporter, stdoutReporter, writeReports } from './write.ts';
+export { checkReportDestinations, parseReporter, stdoutReporter, writeReportFile, writeReports } from './write.ts';
 export type { ReporterSpec } from './write.ts';

@@ -50,7 +50,7 @@ const REASONS: Record<string, string> = {
 function cannotWrite(file: string, err: unknown): UsageError {
   const code = (err as NodeJS.ErrnoException).code ?? '';
   return new UsageError(
-    `The report ${file} cannot be written: ${REASONS[code] ?? (err as Error).message}; choose another path with --reporter NAME=FILE.`,
+    `The report ${file} cannot be written: ${REASONS[code] ?? (err as Error).message}; choose another path (--reporter NAME=FILE, or --json FILE).`,
   );
 }
 
@@ -127,7 +127,8 @@ async function realTarget(abs: string): Promise<string> {
   }
 }
 
-async function write(file: string, text: string, append = false): Promise<void> {
+/** Writes a report's text to its file, within the report-write bound; a failure is one sentence. */
+export async function writeReportFile(file: string, text: string, append = false): Promise<void> {
   // Longer than this (30 s, or MULTIARCH_HARNESS_REPORT_WRITE_TIMEOUT_MS: bounds.ts) is a stuck file system, not a slow disk.
   const bound = boundMs('reportWrite');
   let timer: NodeJS.Timeout | undefined;
@@ -189,12 +190,12 @@ export async function writeReports(
       continue;
     }
     if (spec.name === 'markdown' && process.env.GITHUB_STEP_SUMMARY && !spec.file) {
-      await write(process.env.GITHUB_STEP_SUMMARY, `${text}\n`, true);
+      await writeReportFile(process.env.GITHUB_STEP_SUMMARY, `${text}\n`, true);
       written.push(process.env.GITHUB_STEP_SUMMARY);
       continue;
     }
     const file = spec.file ?? DEFAULT_FILE[spec.name](base);
-    await write(file, text);
+    await writeReportFile(file, text);
     written.push(file);
   }
   return written;

@@ -51,7 +51,14 @@ const verify = (...rest: string[]) => ['verify', '127.0.0.1:5001/library/alpine:
 /** [what, arguments, what the sentence must say, environment] */
 const CASES: Array<[string, () => string[], RegExp, (() => Record<string, string>)?]> = [
   ['an unknown command', () => ['frobnicate'], /"frobnicate" is not a command/],
-  ['an unknown option', () => ['run', 'scenarios/hello-go-qemu.ts', '--platfroms', 'linux/amd64'], /Unknown option '--platfroms'/],
+  [
+    'an unknown option',
+    () => ['run', 'scenarios/hello-go-qemu.ts', '--platfroms', 'linux/amd64'],
+    /run: unknown option --platfroms; did you mean --platforms\?/,
+  ],
+  ['an unknown platform', () => verify('--platform', 'foo'), /"foo" is not a platform the harness knows/],
+  ['a stray argument to doctor', () => ['doctor', 'extra'], /doctor: unexpected argument "extra"/],
+  ['verify with a command both ways', () => verify('--command', 'uname', '--', 'uname'), /after -- or with --command, not both/],
   ['a malformed platform', () => ['run', 'scenarios/hello-go-qemu.ts', '--platforms', 'linux//v7'], /"linux\/\/v7" is not a platform/],
   ['a platform list with no platform', () => ['run', 'scenarios/hello-go-qemu.ts', '--platforms', ','], /names no platform/],
   ['a missing scenario file', () => ['run', 'scenarios/nope.ts'], /There is no scenario file at .*nope\.ts/],

@@ -45,7 +45,7 @@ interface DoctorRow {
   emulator?: { handler: string; flags: string };
 }
 async function doctorRow(architecture: string): Promise<DoctorRow> {
-  const r = await cli(['doctor', '--json']);
+  const r = await cli(['doctor', '--json', '-']);
   expect(r.exitCode, r.stderr).toBe(0);
   return (JSON.parse(r.stdout) as { platforms: DoctorRow[] }).platforms.find((x) => x.platform.architecture === architecture)!;
 }

@@ -30,7 +30,7 @@ interface DoctorRow {
 }
 
 async function observed386(): Promise<DoctorRow> {
-  const r = await cli(['doctor', '--json']);
+  const r = await cli(['doctor', '--json', '-']);
   expect(r.exitCode, r.stderr).toBe(0);
   const rows = (JSON.parse(r.stdout) as { platforms: DoctorRow[] }).platforms;
   return rows.find((x) => x.platform.architecture === '386')!;

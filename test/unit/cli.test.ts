@@ -69,7 +69,9 @@ describe('usage and --help', () => {
     for (const c of COMMANDS) {
       const u = usageOf(c);
       expect(u).toMatch(/^ {2}-h, --help {2,}/m);
-      expect(u.split('\n')[0]).toBe(`usage: multiarch-harness ${COMMAND_USAGES[c].synopsis} [options]`);
+      expect(u.split('\n')[0]).toBe(
+        `usage: multiarch-harness ${COMMAND_USAGES[c].synopsis} [options]${c === 'verify' ? ' [-- CMD ARGS...]' : ''}`,
+      );
     }
     expect(usageOf('run')).toMatch(/--keep-going/);
     expect(usageOf('run')).not.toMatch(/--expect-uname/);
@@ -103,11 +105,28 @@ describe('usage and --help', () => {
     expect(err[0]).toMatch(/^multiarch-harness: "frobnicate" is not a command\.\nusage:/);
     err = [];
     expect(await main(['run', 'x.ts', '--bogus'])).toBe(2);
-    expect(err[0]).toMatch(/^multiarch-harness: Unknown option '--bogus'.*\nSee 'multiarch-harness run --help'\.$/s);
+    expect(err).toEqual(['multiarch-harness: run: unknown option --bogus (multiarch-harness run --help lists them)']);
     err = [];
     expect(await main(['run'])).toBe(2);
-    expect(err).toEqual(["multiarch-harness: run takes one scenario file.\nSee 'multiarch-harness run --help'."]);
+    expect(err).toEqual(["multiarch-harness: run takes one scenario file, and none was given (see 'multiarch-harness run --help')."]);
     expect(engine.calls).toEqual([]);
+  });
+});
+
+describe('the work hook (bin/ turns on Node’s compile cache there)', () => {
+  test.each([[['--help']], [['--version']], [['help', 'run']], [['verify', '--help']], [[]], [['frobnicate']]])(
+    '%j answers without it: nothing is cached anywhere',
+    async (argv) => {
+      const beforeWork = vi.fn();
+      await main(argv, beforeWork);
+      expect(beforeWork).not.toHaveBeenCalled();
+    },
+  );
+
+  test('a command calls it once, before its module loads', async () => {
+    const beforeWork = vi.fn();
+    expect(await main(['report'], beforeWork)).toBe(2);
+    expect(beforeWork).toHaveBeenCalledTimes(1);
   });
 });
 
@@ -179,7 +198,7 @@ describe('--platform and --platforms', () => {
 
   test('doctor keeps --require and has no --platform', async () => {
     expect(await main(['doctor', '--platform', 'linux/arm64'])).toBe(2);
-    expect(err[0]).toMatch(/Unknown option '--platform'/);
+    expect(err).toEqual(['multiarch-harness: doctor: unknown option --platform (multiarch-harness doctor --help lists them)']);
     expect(engine.calls).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 // Hosts no machine here is. Each file of test/fixtures/host-profiles/ is what one kind of host
-// answered: the `host` field of `multiarch-harness doctor --json` (engine facts, binfmt_misc
+// answered: the `host` field of `multiarch-harness doctor --json -` (engine facts, binfmt_misc
 // handlers, QEMU versions, the probe program's observation per platform), recorded live or
 // described (its `source` says which), with what that host must give per platform (`expect`).
 // Each is replayed through the code the live path runs on what probeHost() returns: the handler
@@ -64,7 +64,7 @@ describe('host profiles replayed', () => {
       const rows = diagnose(host);
       const row = (platform: string) => rowOf(rows, platform);
 
-      test('the profile is what doctor --json prints: observations keyed and matched as observe.ts makes them', () => {
+      test('the profile is what doctor --json - prints: observations keyed and matched as observe.ts makes them', () => {
         expect(Object.keys(host.observations)).toEqual(observablePlatforms(host.native.os));
         for (const [key, seen] of Object.entries(host.observations)) {
           const platform = parsePlatform(key);

@@ -7,7 +7,7 @@
  * lists every module resolved.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -59,6 +59,42 @@ describe('start-up', () => {
     },
     30_000,
   );
+
+  test('help, the version and a usage error write nothing: the state folder and the home folder stay empty', async () => {
+    const state = join(dir, 'state');
+    const home = join(dir, 'home');
+    await Promise.all([mkdir(state), mkdir(home)]);
+    const runs = [
+      ['--help'],
+      ['--version'],
+      ['help', 'verify'],
+      ['verify', '--help'],
+      ['run', '--help'],
+      ['doctor', '--help'],
+      ['report', '--help'],
+      [],
+      ['frobnicate'],
+      ['verify', 'alpine', '--platfrom', 'linux/arm64'],
+      ['verify', 'alpine', '--platform', 'foo'],
+      ['doctor', 'extra'],
+      ['doctor', '--json'],
+      ['run', 'no-such-scenario.ts'],
+    ];
+    const program = `const { main } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'harness/cli/main.ts')).href)}); const codes = []; for (const argv of ${JSON.stringify(runs)}) codes.push(await main(argv)); console.log(JSON.stringify(codes));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', program], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        MULTIARCH_STATE_DIR: state,
+        HOME: home,
+        XDG_CACHE_HOME: join(home, '.cache'),
+        DOCKER_HOST: 'unix:///nonexistent/multiarch-harness-test/docker.sock',
+      },
+    });
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual([0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2]);
+    expect(await readdir(state)).toEqual([]);
+    expect(await readdir(home)).toEqual([]);
+  }, 30_000);
 
   test('the hook sees what a command loads (so its silence above means something)', async () => {
     const loaded = await modulesOf(['report', '--no-such-option']);
