@@ -1,17 +1,18 @@
 /** `multiarch-harness setup [--undo]`: prepares this host's QEMU handlers and proves each platform (host-setup/). */
 import { setupHost, undoSetup } from '../host-setup/index.ts';
 import { parsePlatformList } from '../platform/index.ts';
-import { parse } from './args.ts';
+import { parse, unexpectedOperand } from './args.ts';
 import { UsageError } from '../base/index.ts';
 
 const EMULATORS = ['auto', 'host', 'image'] as const;
 
 export async function setupCommand(args: string[]): Promise<number> {
-  const { values } = parse(
+  const { values, positionals } = parse(
     args,
     { undo: { type: 'boolean' }, platform: { type: 'string' }, emulators: { type: 'string' }, 'dry-run': { type: 'boolean' } },
     'setup',
   );
+  if (positionals.length) throw unexpectedOperand('setup', positionals[0]!, 'no operands');
   const log = (line: string) => console.log(line);
   if (values.undo) {
     if (values.platform || values.emulators || values['dry-run'])

@@ -112,6 +112,10 @@ describe('a missing value, a value given to a flag, an operand too many: one sen
     ],
     [['verify', 'alpine', '--quiet=yes'], /^multiarch-harness: verify: --quiet takes no value, yet --quiet=yes gives it one/],
     [['doctor', 'extra'], /^multiarch-harness: doctor: unexpected argument "extra"; doctor takes no operands/],
+    [['setup', 'extra'], /^multiarch-harness: setup: unexpected argument "extra"; setup takes no operands/],
+    [['setup', '--undoo'], /^multiarch-harness: setup: unknown option --undoo; did you mean --undo\?/],
+    [['setup', '--emulators', 'qemu'], /^multiarch-harness: --emulators takes auto, host or image; got "qemu"\./],
+    [['setup', '--undo', '--platform', 'linux/arm64'], /^multiarch-harness: setup --undo takes no other option/],
     [['doctor', '--json', 'out.json', 'extra'], /^multiarch-harness: doctor: unexpected argument "extra"/],
     [
       ['verify', 'alpine', 'uname'],
