@@ -119,7 +119,7 @@ export default defineScenario({
         );
       }
       s.differs(
-        "offline, tonistiigi/binfmt is a stand-in: Debian's static QEMU (7.2; riscv64's 10.0) with a binfmt tool of the same command line and output (see README). Handlers it registers carry flags CF plus P, as upstream's (QEMU_PRESERVE_ARGV0=1 in the image).",
+        "offline, tonistiigi/binfmt is a stand-in: Debian's static QEMU (7.2; riscv64's 10.0) with a binfmt tool of the same command line and output (see docs/development.md, Stand-ins). Handlers it registers carry flags CF plus P, as upstream's (QEMU_PRESERVE_ARGV0=1 in the image).",
       );
     });
 
