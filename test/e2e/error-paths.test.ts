@@ -56,7 +56,11 @@ const CASES: Array<[string, () => string[], RegExp, (() => Record<string, string
     () => ['run', 'scenarios/hello-go-qemu.ts', '--platfroms', 'linux/amd64'],
     /run: unknown option --platfroms; did you mean --platforms\?/,
   ],
-  ['an unknown platform', () => ['verify', '127.0.0.1:5001/library/alpine:latest', '--platform', 'foo'], /"foo" is not a platform the harness knows/],
+  [
+    'an unknown platform',
+    () => ['verify', '127.0.0.1:5001/library/alpine:latest', '--platform', 'foo'],
+    /"foo" is not a platform the harness knows/,
+  ],
   ['a stray argument to doctor', () => ['doctor', 'extra'], /doctor: unexpected argument "extra"/],
   ['verify with a command both ways', () => verify('--command', 'uname', '--', 'uname'), /after -- or with --command, not both/],
   ['a malformed platform', () => ['run', 'scenarios/hello-go-qemu.ts', '--platforms', 'linux//v7'], /"linux\/\/v7" is not a platform/],
