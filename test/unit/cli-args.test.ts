@@ -6,7 +6,8 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
+import { captureConsole } from '../support/console-capture.ts';
 
 const ran = vi.hoisted(() => ({ calls: [] as Array<{ scenario: unknown; options: unknown }> }));
 vi.mock('../../harness/scenario/index.ts', async (importOriginal) => ({
@@ -20,8 +21,7 @@ vi.mock('../../harness/scenario/index.ts', async (importOriginal) => ({
 const { main } = await import('../../harness/cli/main.ts');
 const { nearestOption, parse } = await import('../../harness/cli/args.ts');
 
-let out: string[] = [];
-let err: string[] = [];
+const { out, err } = captureConsole();
 let dir = '';
 let state = '';
 
@@ -36,24 +36,11 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  out = [];
-  err = [];
   ran.calls = [];
   vi.stubEnv('DOCKER_HOST', 'unix:///nonexistent/multiarch-harness-test/docker.sock');
   vi.stubEnv('DOCKER_CONTEXT', '');
   vi.stubEnv('DOCKER_CONFIG', dir);
   vi.stubEnv('MULTIARCH_STATE_DIR', state);
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => {
-    out.push(a.join(' '));
-  });
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => {
-    err.push(a.join(' '));
-  });
-});
-
-afterEach(() => {
-  vi.restoreAllMocks();
-  vi.unstubAllEnvs();
 });
 
 /** Runs the command line; its one line on stderr (exit 2), nothing run. */
@@ -134,7 +121,7 @@ describe('--json FILE on every command, - for stdout', () => {
     expect(await refused(['doctor', '--json'])).toBe(
       "multiarch-harness: doctor: --json needs a value, and nothing follows it (--json - writes the JSON to stdout) (see 'multiarch-harness doctor --help').",
     );
-    err = [];
+    err.length = 0;
     expect(await refused(['doctor', '--json', '--brief'])).toMatch(/--json needs a value, and --brief follows it/);
   });
 
@@ -174,7 +161,7 @@ describe('verify IMAGE -- CMD ARGS...: the command as docker run takes it', () =
     expect(await refused(['verify', 'alpine', '--command', 'uname', '--', 'uname', '-m'])).toBe(
       'multiarch-harness: Give the command after -- or with --command, not both.',
     );
-    err = [];
+    err.length = 0;
     expect(await refused(['verify', 'alpine', '--'])).toMatch(
       /^multiarch-harness: verify: nothing follows --; the command to run goes there/,
     );

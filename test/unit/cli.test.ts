@@ -5,7 +5,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
+import { captureConsole } from '../support/console-capture.ts';
 
 const engine = vi.hoisted(() => ({ calls: [] as unknown[][] }));
 vi.mock('execa', async (importOriginal) => ({
@@ -22,24 +23,10 @@ const { packageVersion } = await import('../../harness/cli/usage.ts');
 const { platformsOption, reporters, sessionOptions } = await import('../../harness/cli/args.ts');
 const { formatPlatform } = await import('../../harness/platform/platform.ts');
 
-let out: string[] = [];
-let err: string[] = [];
+const { out, err } = captureConsole();
 
 beforeEach(() => {
-  out = [];
-  err = [];
   engine.calls = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => {
-    out.push(a.join(' '));
-  });
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => {
-    err.push(a.join(' '));
-  });
-});
-
-afterEach(() => {
-  vi.restoreAllMocks();
-  vi.unstubAllEnvs();
 });
 
 const COMMANDS = Object.keys(COMMAND_USAGES) as (keyof typeof COMMAND_USAGES)[];
@@ -103,10 +90,10 @@ describe('usage and --help', () => {
   test('an unknown command or option: one sentence and where the usage is, exit 2', async () => {
     expect(await main(['frobnicate'])).toBe(2);
     expect(err[0]).toMatch(/^multiarch-harness: "frobnicate" is not a command\.\nusage:/);
-    err = [];
+    err.length = 0;
     expect(await main(['run', 'x.ts', '--bogus'])).toBe(2);
     expect(err).toEqual(['multiarch-harness: run: unknown option --bogus (multiarch-harness run --help lists them)']);
-    err = [];
+    err.length = 0;
     expect(await main(['run'])).toBe(2);
     expect(err).toEqual(["multiarch-harness: run takes one scenario file, and none was given (see 'multiarch-harness run --help')."]);
     expect(engine.calls).toEqual([]);
