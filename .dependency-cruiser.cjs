@@ -4,74 +4,37 @@
 // imports nothing of the repository around it; demo/, setup/ and scenarios/ use the package only
 // through its doors. How many modules a folder holds is .ci/folder-sizes.mjs's to check.
 
-/** Each folder of harness/ imports only itself and the folders listed for it (plan (b), layers 0-9). */
-const BELOW = {
+/**
+ * The folders each folder of harness/ stands on, bottom to top (ARCHITECTURE.md's layers): it may
+ * import those and, below them, what they stand on. Nothing imports a folder above it.
+ */
+const STANDS_ON = {
   base: [],
   platform: ['base'],
-  result: ['base', 'platform'],
-  registry: ['base', 'platform'],
-  image: ['base', 'platform', 'registry'],
-  engine: ['base', 'platform'],
-  'structure-file': ['base', 'platform'],
-  session: ['base', 'platform', 'result', 'registry', 'engine'],
-  host: ['base', 'platform', 'result', 'image', 'engine', 'session'],
-  build: ['base', 'platform', 'result', 'engine', 'session', 'host'],
-  'host-setup': ['base', 'platform', 'image', 'engine', 'host'],
-  checks: ['base', 'platform', 'result', 'registry', 'image', 'engine', 'structure-file', 'session', 'host'],
-  'run-check': ['base', 'platform', 'result', 'registry', 'image', 'engine', 'session', 'host', 'checks'],
-  structure: ['base', 'platform', 'result', 'registry', 'image', 'engine', 'structure-file', 'session', 'host', 'checks'],
-  verify: [
-    'base',
-    'platform',
-    'result',
-    'registry',
-    'image',
-    'engine',
-    'structure-file',
-    'session',
-    'host',
-    'checks',
-    'run-check',
-    'structure',
-  ],
-  report: ['base', 'platform', 'result'],
-  scenario: [
-    'base',
-    'platform',
-    'result',
-    'registry',
-    'image',
-    'engine',
-    'structure-file',
-    'session',
-    'host',
-    'build',
-    'checks',
-    'run-check',
-    'structure',
-    'verify',
-    'report',
-  ],
-  cli: [
-    'base',
-    'platform',
-    'result',
-    'registry',
-    'image',
-    'engine',
-    'structure-file',
-    'session',
-    'host',
-    'host-setup',
-    'build',
-    'checks',
-    'run-check',
-    'structure',
-    'verify',
-    'report',
-    'scenario',
-  ],
+  result: ['platform'],
+  registry: ['platform'],
+  engine: ['platform'],
+  'structure-file': ['platform'],
+  report: ['result'],
+  image: ['registry'],
+  session: ['result', 'registry', 'engine'],
+  host: ['image', 'session'],
+  build: ['host'],
+  'host-setup': ['host'],
+  checks: ['structure-file', 'host'],
+  'run-check': ['checks'],
+  structure: ['checks'],
+  verify: ['run-check', 'structure'],
+  scenario: ['build', 'verify', 'report'],
+  cli: ['scenario', 'host-setup'],
 };
+
+/** Every folder below each folder: what it stands on, and what those stand on. */
+const below = (folder, seen = new Set()) => {
+  for (const f of STANDS_ON[folder]) if (!seen.has(f)) below(f, seen.add(f));
+  return seen;
+};
+const BELOW = Object.fromEntries(Object.keys(STANDS_ON).map((f) => [f, [...below(f)]]));
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

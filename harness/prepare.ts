@@ -10,11 +10,19 @@
  * - Images another process prepares: preparingImage records the process and what it makes, so that
  *   the harness waits for them (awaitPreparedImage) before it uses one, and says how to try again.
  */
-import { matchingHandler, type BinfmtHandler, elfHeaderOf } from './host/index.ts';
-import type { Platform } from './platform/index.ts';
 
-export { BINFMT_DIR, parseHandler, readLocalHandlers, type BinfmtHandler } from './host/index.ts';
-export { magicFor, registerHandler, restoreHandler, setHandlerEnabled, unregisterHandler } from './host-setup/index.ts';
+export { BINFMT_DIR, handlersFor, parseHandler, readLocalHandlers, type BinfmtHandler } from './host/index.ts';
+export {
+  askKernel,
+  describeAnswer,
+  hostArchitecture,
+  magicFor,
+  registerHandler,
+  restoreHandler,
+  setHandlerEnabled,
+  unregisterHandler,
+  type KernelAnswer,
+} from './host-setup/index.ts';
 export { observePlatform } from './host/index.ts';
 export type { PlatformObservation } from './platform/index.ts';
 export { debianArch, elfFacts, goTargetEnv, KNOWN_PLATFORMS, qemuHandlerName } from './platform/index.ts';
@@ -33,9 +41,3 @@ export {
   type PreparingOptions,
   type PreparingRecord,
 } from './host/index.ts';
-
-/** The enabled handlers the kernel would hand a program of `platform` to (its ELF header matches their magic and mask). */
-export function handlersFor(platform: Platform, handlers: readonly BinfmtHandler[]): BinfmtHandler[] {
-  const header = elfHeaderOf(platform);
-  return handlers.filter((h) => matchingHandler([h], header) !== undefined);
-}

@@ -26,18 +26,18 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatPlatform, parsePlatformList, type Platform } from 'multiarch-harness';
 import {
+  askKernel,
   BINFMT_DIR,
-  handlersFor,
+  describeAnswer,
+  hostArchitecture,
   KNOWN_PLATFORMS,
   magicFor,
-  observePlatform,
   qemuHandlerName,
   readLocalHandlers,
   registerHandler,
   restoreHandler,
-  setHandlerEnabled,
   unregisterHandler as unregister,
-  type BinfmtHandler,
+  type KernelAnswer,
 } from 'multiarch-harness/prepare';
 import { DebianArchive } from './standins/debian-archive.ts';
 
@@ -55,9 +55,7 @@ const stateDir = values['state-dir']!;
 const changes = join(stateDir, 'changes');
 
 /** The host's own architecture, in OCI terms. */
-const HOST_ARCH = ({ x64: 'amd64', arm64: 'arm64', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' } as Record<string, string>)[
-  process.arch
-];
+const HOST_ARCH = hostArchitecture();
 /** 32-bit modes a 64-bit kernel of the host's architecture may (or may not) run by itself. */
 const COMPAT_CANDIDATES: Record<string, string[]> = { amd64: ['linux/386'], arm64: ['linux/arm/v7'] };
 
@@ -76,42 +74,6 @@ async function forget(line: string): Promise<void> {
       .map((l) => `${l}\n`)
       .join(''),
   );
-}
-
-/**
- * What the kernel answered for a platform's programs, asked with every handler that would take them
- * disabled for a moment: it ran the program itself, it refused it (ENOEXEC), or the question got no
- * answer that says either (the engine could not be asked, the program failed otherwise).
- */
-export type KernelAnswer = { kind: 'runs'; machine: string } | { kind: 'refuses' } | { kind: 'unknown'; why: string };
-
-/**
- * Asks the kernel by running the platform's probe program through the engine (host/observe.ts, as
- * doctor does): the container runtime calls execve(2) itself, so a refusal is the kernel's own
- * ENOEXEC ("exec format error"). Not from this process: Node starts programs through execvp(3), and
- * glibc's execvp runs a file the kernel refuses again through /bin/sh, so a refusal would reach us
- * as the shell's "not found".
- */
-async function askKernel(p: Platform, handlers: readonly BinfmtHandler[]): Promise<KernelAnswer> {
-  const matching = handlersFor(p, handlers);
-  try {
-    for (const h of matching) await setHandlerEnabled(h.name, false);
-    const seen = await observePlatform(formatPlatform(p), await readLocalHandlers());
-    if (seen.ran && !seen.handler) return { kind: 'runs', machine: seen.machine ?? '' };
-    if (seen.ran) return { kind: 'unknown', why: `it ran through the handler ${seen.handler}, which stayed enabled` };
-    if (seen.error === 'exec format error') return { kind: 'refuses' };
-    return { kind: 'unknown', why: seen.error ?? 'the engine gave no answer' };
-  } finally {
-    for (const h of matching) await setHandlerEnabled(h.name, true);
-  }
-}
-
-/** The line that says what the kernel answered, and what follows from it. */
-export function describeAnswer(p: Platform, a: KernelAnswer): string {
-  const name = formatPlatform(p);
-  if (a.kind === 'runs') return `${name}: this kernel runs its programs by itself (uname -m ${a.machine})`;
-  if (a.kind === 'refuses') return `${name}: this kernel does not run its programs by itself (exec format error)`;
-  return `${name}: could not tell whether this kernel runs its programs by itself (${a.why}); QEMU is registered for it, so it runs either way`;
 }
 
 /**

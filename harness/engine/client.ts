@@ -257,14 +257,7 @@ export class Engine {
 
   /** Pulls an image (`docker pull [--platform P] name:tag` or `name@digest`), with the registry's credentials when given. */
   pullImage(ref: string, o: { platform?: string; auth?: string; timeoutMs?: number } = {}): Promise<void> {
-    const at = ref.lastIndexOf('@');
-    const colon = ref.lastIndexOf(':');
-    const [fromImage, tag] =
-      at >= 0
-        ? [ref.slice(0, at), ref.slice(at + 1)]
-        : colon > ref.lastIndexOf('/')
-          ? [ref.slice(0, colon), ref.slice(colon + 1)]
-          : [ref, 'latest'];
+    const { repo: fromImage, tag } = repoAndTag(ref);
     return this.jsonLines('POST', '/images/create', {
       query: { fromImage, tag, platform: o.platform },
       ...(o.auth ? { headers: { 'X-Registry-Auth': o.auth } } : {}),
@@ -274,12 +267,12 @@ export class Engine {
 
   /** `docker import --platform P --change ... - ref`: an image from a tar of its file system. */
   importImage(tar: Buffer, o: { ref: string; platform: string; changes?: readonly string[]; timeoutMs?: number }): Promise<void> {
-    const colon = o.ref.lastIndexOf(':');
+    const { repo, tag } = repoAndTag(o.ref);
     return this.jsonLines('POST', '/images/create', {
       query: {
         fromSrc: '-',
-        repo: colon > o.ref.lastIndexOf('/') ? o.ref.slice(0, colon) : o.ref,
-        tag: colon > o.ref.lastIndexOf('/') ? o.ref.slice(colon + 1) : 'latest',
+        repo,
+        tag,
         platform: o.platform,
         changes: o.changes ?? [],
       },
@@ -300,13 +293,8 @@ export class Engine {
 
   /** `docker commit CONTAINER REF`. */
   async commitContainer(container: string, ref: string): Promise<void> {
-    const colon = ref.lastIndexOf(':');
     await this.json('POST', '/commit', {
-      query: {
-        container,
-        repo: colon > ref.lastIndexOf('/') ? ref.slice(0, colon) : ref,
-        tag: colon > ref.lastIndexOf('/') ? ref.slice(colon + 1) : 'latest',
-      },
+      query: { container, ...repoAndTag(ref) },
       timeoutMs: 120_000,
     });
   }
@@ -346,6 +334,18 @@ export class Engine {
     ]);
     return ids;
   }
+}
+
+/**
+ * A reference as the API's query takes it: the repository, and the tag (a digest takes the tag's
+ * place, as `docker pull repo@sha256:...` asks it; no tag is latest). A colon before the last slash
+ * is a registry's port.
+ */
+function repoAndTag(ref: string): { repo: string; tag: string } {
+  const at = ref.lastIndexOf('@');
+  if (at >= 0) return { repo: ref.slice(0, at), tag: ref.slice(at + 1) };
+  const colon = ref.lastIndexOf(':');
+  return colon > ref.lastIndexOf('/') ? { repo: ref.slice(0, colon), tag: ref.slice(colon + 1) } : { repo: ref, tag: 'latest' };
 }
 
 function noEngine(err: Error): Error {

@@ -3,9 +3,10 @@
  * and proves it by running each platform; `setup --undo` puts binfmt_misc back as setup found it.
  *
  * - Which platforms: those given, else every platform the harness knows that is not of this host's
- *   own architecture. A 32-bit mode of the host's architecture (386 on amd64, arm on arm64) is
- *   asked of the kernel first (its probe run with every handler for it disabled for a moment): some
- *   kernels run it by themselves, others refuse it; it gets a handler only where the kernel refuses.
+ *   own architecture. Each one without a working handler is asked of the kernel first (its probe run
+ *   with every handler for it disabled for a moment): a 32-bit mode of the host's architecture (386
+ *   on amd64, arm on arm64) runs by itself on some kernels and not on others, a foreign one is
+ *   refused; a platform gets a handler only where the kernel does not run it.
  * - Which emulators: the host's own static QEMU (Debian and Ubuntu's qemu-user-static, or a static
  *   qemu-user), registered with flags P and F (F: opened now, so containers use it); where the host
  *   has none, the tonistiigi/binfmt image run through the engine (`--install`), as Docker's own
@@ -21,7 +22,7 @@ import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnvironmentError, readStateFile, stateDir, UsageError, writeStateFile } from '../base/index.ts';
 import { Engine, runContainer } from '../engine/index.ts';
-import { BINFMT_DIR, matchingHandler, elfHeaderOf, observePlatform, readLocalHandlers, type BinfmtHandler } from '../host/index.ts';
+import { BINFMT_DIR, handlersFor, observePlatform, readLocalHandlers, type BinfmtHandler } from '../host/index.ts';
 import { readElf } from '../image/index.ts';
 import { formatPlatform, KNOWN_PLATFORMS, qemuHandlerName, type Platform } from '../platform/index.ts';
 import { magicFor, registerHandler, restoreHandler, setHandlerEnabled, unregisterHandler } from './binfmt-writes.ts';
@@ -48,9 +49,6 @@ export function hostArchitecture(arch: string = process.arch): string | undefine
     >
   )[arch];
 }
-
-/** 32-bit modes a 64-bit kernel of the host's architecture may (or may not) run by itself. */
-const COMPAT: Record<string, string[]> = { amd64: ['386'], arm64: ['arm'] };
 
 export interface SetupOptions {
   platforms?: Platform[];
@@ -101,19 +99,40 @@ function handlerText(name: string): Promise<string | undefined> {
 }
 
 /**
- * Whether this kernel runs a platform's programs by itself: its probe run through the engine with
- * every handler that would take it disabled for a moment (a refusal is the kernel's own ENOEXEC).
+ * What the kernel answered for a platform's programs, asked with every handler that would take them
+ * disabled for a moment: it ran the program itself, it refused it (ENOEXEC), or the question got no
+ * answer that says either (the engine could not be asked, the program failed otherwise).
  */
-async function kernelRuns(p: Platform, handlers: readonly BinfmtHandler[]): Promise<{ runs: boolean; why: string }> {
-  const matching = handlers.filter((h) => matchingHandler([h], elfHeaderOf(p)));
+export type KernelAnswer = { kind: 'runs'; machine: string } | { kind: 'refuses' } | { kind: 'unknown'; why: string };
+
+/**
+ * Asks the kernel by running the platform's probe program through the engine (host/observe.ts, as
+ * doctor does): the container runtime calls execve(2) itself, so a refusal is the kernel's own
+ * ENOEXEC ("exec format error"). Not from this process: Node starts programs through execvp(3), and
+ * glibc's execvp runs a file the kernel refuses again through /bin/sh, so a refusal would reach us
+ * as the shell's "not found". The host's own platform answers "runs" and a foreign one "refuses" on
+ * any machine, so every answer can be had anywhere.
+ */
+export async function askKernel(p: Platform, handlers: readonly BinfmtHandler[]): Promise<KernelAnswer> {
+  const matching = handlersFor(p, handlers);
   try {
     for (const h of matching) await setHandlerEnabled(h.name, false);
     const seen = await observePlatform(formatPlatform(p), await readLocalHandlers());
-    if (seen.ran && !seen.handler) return { runs: true, why: `uname -m ${seen.machine ?? '?'}` };
-    return { runs: false, why: seen.error ?? (seen.handler ? `it went to ${seen.handler}` : 'no answer') };
+    if (seen.ran && !seen.handler) return { kind: 'runs', machine: seen.machine ?? '' };
+    if (seen.ran) return { kind: 'unknown', why: `it ran through the handler ${seen.handler}, which stayed enabled` };
+    if (seen.error === 'exec format error') return { kind: 'refuses' };
+    return { kind: 'unknown', why: seen.error ?? 'the engine gave no answer' };
   } finally {
     for (const h of matching) await setHandlerEnabled(h.name, true);
   }
+}
+
+/** The line that says what the kernel answered, and what follows from it. */
+export function describeAnswer(p: Platform, a: KernelAnswer): string {
+  const name = formatPlatform(p);
+  if (a.kind === 'runs') return `${name}: this kernel runs its programs by itself (uname -m ${a.machine})`;
+  if (a.kind === 'refuses') return `${name}: this kernel does not run its programs by itself (exec format error)`;
+  return `${name}: could not tell whether this kernel runs its programs by itself (${a.why}); QEMU is registered for it, so it runs either way`;
 }
 
 async function saveRecord(r: SetupRecord): Promise<void> {
@@ -143,7 +162,8 @@ export async function setupHost(o: SetupOptions): Promise<PlatformProof[]> {
   const arch = hostArchitecture();
   if (!arch) throw new EnvironmentError(`setup knows no emulators for this host's architecture (${process.arch}).`);
   await assertMounted();
-  const wanted = (o.platforms ?? KNOWN_PLATFORMS.filter((p) => p.architecture !== arch)).filter((p) => p.architecture !== arch);
+  // Asked for, every platform given (the host's own too: its answer is "runs"); else every one of another architecture.
+  const wanted = o.platforms ?? KNOWN_PLATFORMS.filter((p) => p.architecture !== arch);
   const handlers = await readLocalHandlers();
   // One handler per QEMU name: arm/v6 and arm/v7 share qemu-arm.
   const byHandler = new Map<string, Platform>();
@@ -156,14 +176,11 @@ export async function setupHost(o: SetupOptions): Promise<PlatformProof[]> {
       o.log(`${formatPlatform(p)}: ${name} is registered already (${existing!.interpreter}, flags ${existing!.flags}): kept`);
       continue;
     }
-    if ((COMPAT[arch] ?? []).includes(p.architecture)) {
-      const k = await kernelRuns(p, handlers);
-      if (k.runs) {
-        o.log(`${formatPlatform(p)}: this kernel runs its programs by itself (${k.why}): no emulator needed`);
-        continue;
-      }
-      o.log(`${formatPlatform(p)}: this kernel does not run its programs by itself (${k.why})`);
-    }
+    // The kernel is asked first, whatever the platform: a 32-bit mode of the host's architecture runs
+    // by itself on some kernels and not on others, and a foreign one is refused everywhere.
+    const answer = await askKernel(p, handlers);
+    o.log(describeAnswer(p, answer) + (answer.kind === 'runs' ? ': no emulator needed' : ''));
+    if (answer.kind === 'runs') continue;
     const local = o.emulators === 'image' ? undefined : await hostQemu(name);
     if (!local && o.emulators === 'host')
       throw new EnvironmentError(

@@ -6,7 +6,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine, runContainer } from '../engine/index.ts';
 import { Session } from '../session/index.ts';
-import type { BinfmtHandler } from '../platform/index.ts';
+import type { BinfmtHandler, Platform } from '../platform/index.ts';
+import { elfHeaderOf } from './probe-program.ts';
 
 export type { BinfmtHandler } from '../platform/index.ts';
 
@@ -128,4 +129,10 @@ async function readThrough(engine: Engine, image: string, owner: Session): Promi
 /** The engine's handlers: from this host's /proc when the engine is local, else through a container. */
 export async function readHandlers(o: { engineIsLocal: boolean; session?: Session }): Promise<BinfmtHandler[]> {
   return o.engineIsLocal ? readLocalHandlers() : readEngineHandlers(HANDLER_READER_IMAGE, o.session);
+}
+
+/** The enabled handlers the kernel would hand a program of `platform` to (its ELF header matches their magic and mask). */
+export function handlersFor(platform: Platform, handlers: readonly BinfmtHandler[]): BinfmtHandler[] {
+  const header = elfHeaderOf(platform);
+  return handlers.filter((h) => matchingHandler([h], header) !== undefined);
 }

@@ -1,7 +1,7 @@
 /**
  * The door of harness/host/: what other folders use of it. Another folder imports this module only.
  */
-export { BINFMT_DIR, matchingHandler, parseHandler, readHandlers, readLocalHandlers } from './binfmt.ts';
+export { BINFMT_DIR, handlersFor, parseHandler, readHandlers, readLocalHandlers } from './binfmt.ts';
 export type { BinfmtHandler } from './binfmt.ts';
 export { diagnose, renderDoctor } from './doctor.ts';
 export { otherEmulators } from './emulators.ts';
@@ -19,6 +19,5 @@ export {
   runningPreparation,
 } from './prepared-images.ts';
 export type { AwaitOptions, Preparation, PreparationFailure, PreparingOptions, PreparingRecord } from './prepared-images.ts';
-export { elfHeaderOf } from './probe-program.ts';
 export { probeHost } from './probe.ts';
 export type { HostProbe } from './probe.ts';

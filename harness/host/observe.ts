@@ -86,7 +86,7 @@ export interface ObserveOptions {
   key: string;
   handlers: readonly BinfmtHandler[];
   platforms: readonly string[];
-  labels?: readonly string[];
+  labels?: Readonly<Record<string, string>>;
   /** Observe again even when the cache has an answer. */
   fresh?: boolean;
 }
@@ -153,7 +153,16 @@ async function observeOne(platformText: string, o: ObserveOptions): Promise<Plat
     .importImage(Buffer.from(await tarOf('probe', probeProgram(platform))), {
       ref: image,
       platform: platformText,
-      changes: ['ENTRYPOINT ["/probe"]', ...(o.labels?.length ? [`LABEL ${o.labels.join(' ')}`] : [])],
+      changes: [
+        'ENTRYPOINT ["/probe"]',
+        ...(o.labels && Object.keys(o.labels).length
+          ? [
+              `LABEL ${Object.entries(o.labels)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(' ')}`,
+            ]
+          : []),
+      ],
     })
     .then(
       () => undefined,
@@ -167,7 +176,7 @@ async function observeOne(platformText: string, o: ObserveOptions): Promise<Plat
         name,
         platform: platformText,
         image,
-        labels: Object.fromEntries((o.labels ?? []).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])),
+        labels: { ...o.labels },
         timeoutMs: PROBE_TIMEOUT_MS,
       },
       engine,

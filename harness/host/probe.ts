@@ -107,7 +107,7 @@ export async function probeHost(options: { session?: Session; freshObservations?
     key,
     handlers,
     platforms: observablePlatforms(native.os),
-    ...(options.session ? { labels: options.session.labels } : {}),
+    ...(options.session ? { labels: options.session.labelRecord } : {}),
     ...(options.freshObservations ? { fresh: true } : {}),
   });
   return {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CLI, ROOT, cli } from './helpers.ts';
-import { BINFMT, registrationOf, restoreBinfmt, snapshotBinfmt } from './support/host-facts.ts';
+import { BINFMT, engineNative, registrationOf, restoreBinfmt, snapshotBinfmt } from './support/host-facts.ts';
 
 const NAME = 'qemu-s390x';
 const HANDLER = join(BINFMT, NAME);
@@ -44,6 +44,10 @@ describe('multiarch-harness setup', () => {
     );
     const proof = lines.findIndex((l) => /^linux\/s390x: runs \(uname -m s390x, through qemu-s390x\)$/.test(l));
     expect(plan, r.stdout).toBeGreaterThanOrEqual(0);
+    // The kernel was asked first, with nothing registered for s390x: its own refusal.
+    const asked = lines.indexOf('linux/s390x: this kernel does not run its programs by itself (exec format error)');
+    expect(asked, r.stdout).toBeGreaterThanOrEqual(0);
+    expect(asked).toBeLessThan(plan);
     expect(lines[plan + 1]).toBe(`  ${NAME} for linux/s390x: ${HOST_QEMU}, flags PF`);
     // Said before it is done.
     expect(proof).toBeGreaterThan(plan);
@@ -118,6 +122,34 @@ describe('multiarch-harness setup', () => {
     const r = await setup('--platform', 'linux/s390x', '--emulators', 'host', '--dry-run');
     expect(r.stdout).toContain(`  ${NAME} for linux/s390x: ${HOST_QEMU}, flags PF`);
     expect(r.stdout).toMatch(/^linux\/s390x: does not run: exec format error$/m);
+    expect(r.exitCode).toBe(1);
+    expect(await snapshotBinfmt()).toEqual(before);
+  });
+
+  test("the host's own platform: the kernel runs it, so no emulator is registered for it", async () => {
+    const native = await engineNative();
+    const before = await snapshotBinfmt();
+    const r = await setup('--platform', native, '--emulators', 'host');
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(
+      new RegExp(`^${native}: this kernel runs its programs by itself \\(uname -m \\S+\\): no emulator needed$`, 'm'),
+    );
+    expect(r.stdout).not.toMatch(/setup will register/);
+    expect(r.stdout).toMatch(new RegExp(`^${native}: runs \\(uname -m \\S+, by the kernel itself\\)$`, 'm'));
+    expect(await snapshotBinfmt()).toEqual(before);
+  });
+
+  test('no engine to ask: it says it could not tell, and changes nothing in a dry run', async () => {
+    await writeFile(HANDLER, '-1').catch(() => undefined);
+    const before = await snapshotBinfmt();
+    const r = await cli(['setup', '--platform', 'linux/s390x', '--emulators', 'host', '--dry-run'], {
+      MULTIARCH_STATE_DIR: state,
+      DOCKER_HOST: 'unix:///nonexistent/multiarch-harness-e2e/docker.sock',
+    });
+    expect(r.stdout).toMatch(
+      /^linux\/s390x: could not tell whether this kernel runs its programs by itself \(.*No Docker engine answers.*\); QEMU is registered for it, so it runs either way$/m,
+    );
+    expect(r.stdout).toContain(`  ${NAME} for linux/s390x: ${HOST_QEMU}, flags PF`);
     expect(r.exitCode).toBe(1);
     expect(await snapshotBinfmt()).toEqual(before);
   });

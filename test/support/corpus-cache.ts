@@ -19,7 +19,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stateDir } from '../../harness/base/state-dir.ts';
+import { readStateFile, stateDir, writeStateFile } from '../../harness/base/state-dir.ts';
 
 /** `<state>/corpus`, read when called (MULTIARCH_STATE_DIR may be set after this module loads). */
 export function corpusDir(): string {
@@ -99,19 +99,12 @@ export async function sameContents(
   return keys.length === Object.keys(recorded).length && keys.every((k) => recorded[k] === now[k]);
 }
 
-/** A JSON marker, parsed; undefined when missing or damaged. */
-export async function readMarker<T>(file: string): Promise<T | undefined> {
-  const text = await readFile(file, 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return undefined;
-  }
-}
+/** A JSON marker, parsed; undefined when missing or damaged (the state folder's own reading). */
+export const readMarker = readStateFile;
 
+/** Writes a JSON marker whole or not at all (the state folder's own writing). */
 export async function writeMarker(file: string, value: unknown): Promise<void> {
-  await writeFile(file, `${JSON.stringify(value, null, 2)}\n`);
+  await writeStateFile(file, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 // ---------------------------------------------------------------------------------------------
