@@ -35,8 +35,11 @@ export async function allContainers(): Promise<string[]> {
   return (await execa('docker', ['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean).sort();
 }
 
-/** Images in the engine's store whose name points at a run's registry (127.0.0.1:<port>/...), not the mirror. */
+/** Images in the engine's store whose name points at a run's registry (127.0.0.1:<port>/...), not the mirror; sorted. */
 export async function runImages(): Promise<string[]> {
   const r = await execa('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}']);
-  return r.stdout.split('\n').filter((n) => /^127\.0\.0\.1:(?!5001\/)\d+\//.test(n));
+  return r.stdout
+    .split('\n')
+    .filter((n) => /^127\.0\.0\.1:(?!5001\/)\d+\//.test(n))
+    .sort();
 }
