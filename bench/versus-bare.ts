@@ -5,7 +5,12 @@
  * 1. verify of a multi-platform image against a sequential `docker run --platform P image uname -m`
  *    loop, cold (the loop removes the image afterwards, as the harness does), cold with
  *    `--network none` (the harness's default for its runs), and warm (it keeps the image);
- * 2. a build scenario (scenarios/platform-args.ts, cached build) against the same bare commands: a
+ * 2. verify of a large image (the golang:1.20-alpine stand-in of the mirror: 7 platforms, a Go
+ *    toolchain of about 250 MB unpacked each) against `docker run --platform P image go version` over
+ *    its platforms in turn, both cold: the harness with its kept layers and verdicts off
+ *    (MULTIARCH_BLOB_CACHE=off, MULTIARCH_CHECK_CACHE=off), as for a new image in CI, and the
+ *    image removed from the engine before each side;
+ * 3. a build scenario (scenarios/platform-args.ts, cached build) against the same bare commands: a
  *    registry:2 container, one `buildx build --platform ... --push`, a `docker run` per platform,
  *    the registry removed.
  *
@@ -29,6 +34,21 @@ const short = process.argv.includes('--short');
 const ROUNDS = short ? 1 : 3;
 const SOURCE = '127.0.0.1:5001/library/alpine:latest';
 const IMAGE = '127.0.0.1:5001/bench/alpine:latest';
+const LARGE = '127.0.0.1:5001/library/golang:1.20-alpine';
+/** The large image's verify: what each platform's Go says of itself, its Go sources (test data for every platform) foreign on purpose. */
+const LARGE_VERIFY = [
+  'verify',
+  LARGE,
+  '--expect-output',
+  'go version go1.24.4 {os}/{goarch}',
+  '--allow-foreign',
+  '/usr/local/go/src/**',
+  '--command',
+  'go',
+  '--command',
+  'version',
+];
+const COLD = { MULTIARCH_BLOB_CACHE: 'off', MULTIARCH_CHECK_CACHE: 'off' };
 const tmp = await mkdtemp(join(tmpdir(), 'mah-bench-'));
 
 interface Sample {
@@ -42,11 +62,14 @@ interface Sample {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Runs the harness with args; its own CPU and memory from MULTIARCH_RUSAGE_FILE, its phases from the JSON report. */
-async function harness(args: string[]): Promise<Sample> {
+async function harness(args: string[], env: Record<string, string> = {}): Promise<Sample> {
   const rusage = join(tmp, 'rusage.json');
   const json = join(tmp, 'report.json');
   const t = performance.now();
-  const r = await $({ env: { ...process.env, MULTIARCH_RUSAGE_FILE: rusage }, nothrow: true })`node ${CLI} ${args} --quiet --json ${json}`;
+  const r = await $({
+    env: { ...process.env, ...env, MULTIARCH_RUSAGE_FILE: rusage },
+    nothrow: true,
+  })`node ${CLI} ${args} --quiet --json ${json}`;
   const wallMs = performance.now() - t;
   if (r.exitCode !== 0) throw new Error(`the harness failed (exit ${r.exitCode}): ${r.stdout}${r.stderr}`);
   const u = JSON.parse(await readFile(rusage, 'utf8')) as { userMs: number; systemMs: number; maxRssKiB: number; loaded?: string };
@@ -77,6 +100,12 @@ async function platformsOf(ref: string): Promise<string[]> {
 async function bareVerify(platforms: string[], keep: boolean, flags: string[] = []): Promise<void> {
   for (const p of platforms) await $`docker run --rm ${flags} --platform ${p} ${IMAGE} uname -m`;
   if (!keep) await $`docker image rm ${IMAGE}`;
+}
+
+/** The large image's bare loop, cold: the image is not in the engine before it, and is removed after it. */
+async function bareLarge(platforms: string[]): Promise<void> {
+  for (const p of platforms) await $`docker run --rm --platform ${p} ${LARGE} go version`;
+  await $`docker image rm ${LARGE}`;
 }
 
 async function bareBuild(platforms: string[]): Promise<void> {
@@ -177,6 +206,20 @@ try {
   console.log(line('  vs a warm docker-run loop', hv, warm));
   console.log(`  harness phases (busy time, median): ${phases(hv)}`);
 
+  // The large image, cold on both sides, in alternation.
+  const largePlatforms = await platformsOf(LARGE);
+  const hl: Sample[] = [];
+  const bl: Sample[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    await $`docker image rm ${LARGE}`.nothrow();
+    hl.push(await harness(LARGE_VERIFY, COLD));
+    await $`docker image rm ${LARGE}`.nothrow();
+    bl.push(await timedRun(() => bareLarge(largePlatforms)));
+  }
+  console.log(`verify a large image cold (${LARGE}, ${largePlatforms.length} platforms, go version):`);
+  console.log(line('  vs a cold docker-run loop', hl, bl));
+  console.log(`  harness phases (busy time, median): ${phases(hl)}`);
+
   const buildPlatforms = platforms;
   await harness(['run', 'scenarios/platform-args.ts']);
   await bareBuildRetried(buildPlatforms);
@@ -197,5 +240,6 @@ try {
   console.log(`start-up: --help ${(median(help) / 1000).toFixed(2)} s (node alone ${(median(bareNode) / 1000).toFixed(2)} s)`);
 } finally {
   await $`docker image rm ${IMAGE}`.nothrow();
+  await $`docker image rm ${LARGE}`.nothrow();
   await rm(tmp, { recursive: true, force: true });
 }

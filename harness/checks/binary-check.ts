@@ -13,8 +13,6 @@ import {
   checkDependencies,
   readLoaderConfig,
   type DependencyProblem,
-  isElf,
-  readElf,
   type ElfInfo,
   envMap,
   findEntryBinary,
@@ -55,17 +53,6 @@ export interface BinaryCheckOutcome {
   durationMs?: number;
 }
 
-const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
-
-/**
- * e_type: 2 an executable, 3 a shared object or position-independent executable; 1 (relocatable
- * objects: .o, Go's .syso) and 4 (core dumps) are never run or loaded, so they are not judged.
- */
-function loadable(content: Buffer): boolean {
-  if (content.length < 18) return false;
-  const type = content[5] === 2 ? content.readUInt16BE(16) : content.readUInt16LE(16);
-  return type === 2 || type === 3;
-}
 const LISTED = 5;
 
 function listed(items: readonly string[]): string {
@@ -126,25 +113,18 @@ async function judge(o: BinaryCheckInput, fs: ImageFilesystem, name: string, sta
   const unreadable: string[] = [];
   // ELF files larger than the harness holds in memory, judged by their first bytes (LayerLimits.maxFileBytes).
   let heads = 0;
-  try {
-    await fs.forEachFileStartingWith(ELF_MAGIC, (path, entry, content) => {
-      if (!loadable(content)) return;
-      if (content.length < entry.size) heads++;
-      let elf: ElfInfo;
-      try {
-        elf = readElf(content);
-      } catch (err) {
-        unreadable.push(`${path}: ${(err as Error).message}`);
-        return;
-      }
-      elfs.set(path, elf);
-      const verdict = checkBinary(elf, platform);
-      if (verdict.pass) return;
-      if (isAllowed(path)) allowed.push(path);
-      else misfits.push(`${path}: ${verdict.problems.join('; ')} (${verdict.summary})`);
-    });
-  } catch (err) {
-    return { result: fail(`the file system of ${name} cannot be read: ${(err as Error).message}`) };
+  for (const [path, , facts] of fs.elfFiles()) {
+    if (!facts.loadable) continue;
+    if (facts.truncated) heads++;
+    if (!facts.elf) {
+      unreadable.push(`${path}: ${facts.error ?? 'not readable'}`);
+      continue;
+    }
+    elfs.set(path, facts.elf);
+    const verdict = checkBinary(facts.elf, platform);
+    if (verdict.pass) continue;
+    if (isAllowed(path)) allowed.push(path);
+    else misfits.push(`${path}: ${verdict.problems.join('; ')} (${verdict.summary})`);
   }
 
   // The named programs first, with what they are.
@@ -152,7 +132,7 @@ async function judge(o: BinaryCheckInput, fs: ImageFilesystem, name: string, sta
   for (const { role, binary } of entries) {
     const path = binary.chain.at(-1)!;
     const via = binary.chain.length > 1 ? ` (via ${binary.chain.join(' -> ')})` : '';
-    const elf = elfs.get(fs.resolve(path)) ?? (isElf(binary.content) ? readElf(binary.content) : undefined);
+    const elf = elfs.get(fs.resolve(path)) ?? binary.elf;
     if (!elf) {
       problems.unshift(`the ${role} program ${path}${via} is not an ELF file`);
       continue;

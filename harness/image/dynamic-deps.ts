@@ -85,6 +85,15 @@ export interface LoaderConfig {
 const CONFIG_FILE_BYTES = 64 * 1024;
 const CONFIG_FILES = 64;
 
+/**
+ * The loader's configuration files, by their name in a layer's tar: their first bytes are kept by
+ * the layer's scan, so reading them costs no second pass over the layer (a file elsewhere, through
+ * an include or a symlinked /etc, is still read, by a pass over its layer).
+ */
+export function loaderConfigBytes(name: string): number | undefined {
+  return /^(\.?\/)?etc\/(ld\.so\.conf(\.d\/[^/]+)?|ld-musl-[^/]+\.path)$/.test(name) ? CONFIG_FILE_BYTES : undefined;
+}
+
 async function text(fs: ImageFilesystem, path: string): Promise<string | undefined> {
   return fs.read(path, { head: CONFIG_FILE_BYTES }).then(
     (b) => b.toString('utf8'),

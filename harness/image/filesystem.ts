@@ -19,13 +19,21 @@
  *   directory's tree (a whiteout, a file over a directory) visits that tree, never the whole index,
  *   so the time a layer takes grows with its size, not with its size squared.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { open, rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
-import tar from 'tar-stream';
+import type tar from 'tar-stream';
+import type { ElfInfo } from './elf.ts';
+import {
+  isGzipFile,
+  layerTarStream,
+  LayerScanError,
+  scanLayer,
+  tarEntries,
+  type FileFacts,
+  type InflationBudget,
+  type LayerEntry,
+  type LayerFacts,
+} from './layer-scan.ts';
 
 export interface FsEntry {
   type: 'file' | 'symlink' | 'hardlink' | 'directory' | 'other';
@@ -126,72 +134,22 @@ export function sizeText(n: number): string {
 /** One entry of a tar as tar-stream hands it: its header, and its content as a stream. */
 type TarEntry = tar.ExtractEvents['entry'][1];
 
-async function isGzip(file: string): Promise<boolean> {
-  const fh = await open(file, 'r');
-  try {
-    const b = Buffer.alloc(4);
-    await fh.read(b, 0, 4, 0);
-    if (b[0] === 0x28 && b[1] === 0xb5 && b[2] === 0x2f && b[3] === 0xfd)
-      throw new ImageFsError('zstd-compressed layers are not supported yet');
-    return b[0] === 0x1f && b[1] === 0x8b;
-  } finally {
-    await fh.close();
-  }
-}
-
-/**
- * A tar file's entries, one at a time; each must be read or resumed before the next comes. Leaving
- * the loop early, or an error (the file's too), closes the file: nothing reads on behind it.
- */
-async function* tarEntries(file: string): AsyncGenerator<TarEntry> {
-  const extract = tar.extract();
-  const input = createReadStream(file);
-  input.once('error', (err) => extract.destroy(err));
-  input.pipe(extract);
-  try {
-    yield* extract;
-  } finally {
-    input.destroy();
-    extract.destroy();
-  }
-}
-
 /**
  * An entry's content, at most `max` bytes of it: the rest is read past as it streams, never kept,
- * and what is kept is one buffer of its final size (no chunks and a copy of them). With `magic`,
- * undefined as soon as its first bytes differ, and nothing of it is kept.
+ * and what is kept is one buffer of its final size (no chunks and a copy of them).
  */
-async function content(entry: TarEntry, max: number, magic?: Buffer): Promise<Buffer | undefined> {
-  const size = entry.header.size ?? 0;
-  let out: Buffer | undefined;
+async function content(entry: TarEntry, max: number): Promise<Buffer> {
+  // The tar header's size is what the entry holds: tar-stream hands exactly that many bytes, or fails.
+  const out = Buffer.allocUnsafe(Math.min(entry.header.size ?? 0, max));
   let kept = 0;
-  let start: Buffer[] = [];
-  let startLength = 0;
-  let other = false;
   for await (const c of entry) {
-    let chunk = c as Buffer;
-    if (other || (out && kept >= out.length)) continue;
-    if (!out) {
-      if (magic) {
-        start.push(chunk);
-        startLength += chunk.length;
-        if (startLength < magic.length) continue;
-        chunk = start.length === 1 ? chunk : Buffer.concat(start);
-        start = [];
-        if (!chunk.subarray(0, magic.length).equals(magic)) {
-          other = true;
-          continue;
-        }
-      }
-      // The tar header's size is what the entry holds: tar-stream hands exactly that many bytes, or fails.
-      out = Buffer.allocUnsafe(Math.min(size, max));
-    }
+    const chunk = c as Buffer;
+    if (kept >= out.length) continue;
     const n = Math.min(chunk.length, out.length - kept);
     chunk.copy(out, kept, 0, n);
     kept += n;
   }
-  if (other || (magic && !out)) return undefined;
-  return out ? out.subarray(0, kept) : Buffer.alloc(0);
+  return out.subarray(0, kept);
 }
 
 export class ImageFilesystem {
@@ -209,62 +167,82 @@ export class ImageFilesystem {
   private seen = { entries: 0, nameBytes: 0 };
 
   private constructor(
-    private readonly layers: readonly string[],
+    /** The layer files as given (tar or tar+gzip), lowest first, and whether each is compressed. */
+    private readonly layers: ReadonlyArray<{ file: string; gzip: boolean }>,
+    /** What one pass over each layer kept (layer-scan.ts), by the layer's place. */
+    private readonly facts: readonly LayerFacts[],
     readonly limits: Readonly<LayerLimits>,
   ) {}
 
   /**
-   * Indexes layer files (tar or tar+gzip), lowest first. A compressed layer is decompressed once,
-   * next to its file (`<file>.tar`): every later read (the entry, every ELF file) reads the tar.
-   * The same file twice (a layer listed twice) is decompressed once. What the layers inflate to is
-   * bounded (LayerLimits.maxInflation): a decompression bomb stops there with one sentence, its
-   * partial tar removed.
+   * Indexes layer files (tar or tar+gzip), lowest first, each read once as it streams (a layer
+   * listed twice is read once): its headers, its ELF files' facts, its scripts' #! lines and the
+   * first bytes of the files `keep` names (layer-scan.ts). Nothing is written out. What the layers
+   * inflate to is bounded (LayerLimits.maxInflation): a decompression bomb stops there with one
+   * sentence.
    */
-  static async fromLayerFiles(layers: readonly string[], options: { limits?: Partial<LayerLimits> } = {}): Promise<ImageFilesystem> {
+  static async fromLayerFiles(
+    layers: readonly string[],
+    options: {
+      limits?: Partial<LayerLimits>;
+      /** How many bytes of a file to keep by its name in the tar (the loader's configuration). */
+      keep?: (name: string) => number | undefined;
+      /** The layers' digests, in the same order: a layer this process read already is not read again. */
+      digests?: readonly string[];
+    } = {},
+  ): Promise<ImageFilesystem> {
     const limits: LayerLimits = { ...layerLimits(), ...options.limits };
     const distinct = [...new Set(layers)];
-    const compressed = new Map<string, number>();
-    for (const file of distinct) if (await isGzip(file)) compressed.set(file, (await stat(file)).size);
-    const compressedBytes = [...compressed.values()].reduce((a, b) => a + b, 0);
-    const budget = Math.max(limits.minInflatedBytes, limits.maxInflation * compressedBytes);
-    let inflated = 0;
-    const tars = new Map<string, string>();
-    for (const file of distinct) {
-      if (!compressed.has(file)) {
-        tars.set(file, file);
-        continue;
+    const gzip = new Map<string, boolean>();
+    let compressedBytes = 0;
+    try {
+      for (const file of distinct) {
+        gzip.set(file, await isGzipFile(file));
+        if (gzip.get(file)) compressedBytes += (await stat(file)).size;
       }
-      const which = `layer ${layers.indexOf(file) + 1} of ${layers.length}`;
-      const tarFile = `${file}.tar`;
-      const bomb = () =>
-        new ImageFsError(
-          `${which} inflates past ${sizeText(budget)}, the most the harness lets ${sizeText(compressedBytes)} of compressed layers become ` +
+    } catch (err) {
+      throw err instanceof LayerScanError ? new ImageFsError(err.message) : err;
+    }
+    const limit = Math.max(limits.minInflatedBytes, limits.maxInflation * compressedBytes);
+    const budget: InflationBudget = {
+      limit,
+      inflated: 0,
+      exceeded: (which) =>
+        new LayerScanError(
+          `${which} inflates past ${sizeText(limit)}, the most the harness lets ${sizeText(compressedBytes)} of compressed layers become ` +
             `(${limits.maxInflation} times, or ${sizeText(limits.minInflatedBytes)}): a decompression bomb, stopped there ` +
             '(MULTIARCH_LAYER_MAX_INFLATION or MULTIARCH_LAYER_MIN_INFLATED_MIB raise the bound for an image that really holds that much)',
-        );
-      // Counted as it streams: the gunzip stops, and nothing more is written, once the bound is passed.
-      const count = new Transform({
-        transform(chunk: Buffer, _enc, done) {
-          inflated += chunk.length;
-          if (inflated > budget) done(bomb());
-          else done(null, chunk);
-        },
-      });
-      try {
-        await pipeline(createReadStream(file), createGunzip(), count, createWriteStream(tarFile));
-      } catch (err) {
-        await rm(tarFile, { force: true });
-        if (err instanceof ImageFsError) throw err;
-        const e = err as NodeJS.ErrnoException;
-        throw new ImageFsError(`${which} cannot be decompressed (${e.code ? `${e.code}: ` : ''}${e.message})`);
-      }
-      tars.set(file, tarFile);
+        ),
+    };
+    const scanned = new Map<string, Promise<LayerFacts>>();
+    for (const file of distinct) {
+      const at = layers.indexOf(file);
+      const digest = options.digests?.[at];
+      scanned.set(
+        file,
+        scanLayer(file, {
+          which: `layer ${at + 1} of ${layers.length}`,
+          maxFileBytes: limits.maxFileBytes,
+          budget,
+          ...(options.keep ? { keep: options.keep } : {}),
+          ...(digest ? { digest } : {}),
+        }),
+      );
     }
+    // Every scan ends (or fails) before this returns: none is left reading behind a failure.
+    const settled = await Promise.allSettled(distinct.map((f) => scanned.get(f)!));
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) {
+      const err = failed.reason as Error;
+      throw err instanceof LayerScanError ? new ImageFsError(err.message) : err;
+    }
+    const facts = new Map(distinct.map((f, i) => [f, (settled[i] as PromiseFulfilledResult<LayerFacts>).value]));
     const fs = new ImageFilesystem(
-      layers.map((f) => tars.get(f)!),
+      layers.map((file) => ({ file, gzip: gzip.get(file)! })),
+      layers.map((file) => facts.get(file)!),
       limits,
     );
-    for (let i = 0; i < layers.length; i++) await fs.apply(i);
+    for (let i = 0; i < layers.length; i++) fs.apply(i);
     return fs;
   }
 
@@ -272,24 +250,15 @@ export class ImageFilesystem {
     return `layer ${layer + 1} of ${this.layers.length}`;
   }
 
-  private async apply(layer: number): Promise<void> {
+  private apply(layer: number): void {
     this.cleared.clear();
     this.opaqued.clear();
-    let ordinal = -1;
-    try {
-      for await (const entry of tarEntries(this.layers[layer]!)) {
-        // No content matters here: read past as it streams.
-        entry.resume();
-        this.index(entry.header, layer, ++ordinal);
-      }
-    } catch (err) {
-      if (err instanceof ImageFsError) throw err;
-      throw new ImageFsError(`${this.which(layer)} is not a whole tar archive (${(err as Error).message})`);
-    }
+    const entries = this.facts[layer]!.entries;
+    for (let ordinal = 0; ordinal < entries.length; ordinal++) this.index(entries[ordinal]!, layer, ordinal);
   }
 
-  private index(h: tar.Header, layer: number, ordinal: number): void {
-    const name = h.name ?? '';
+  private index(h: LayerEntry, layer: number, ordinal: number): void {
+    const name = h.name;
     const linkname = h.linkname ?? '';
     for (const [what, text] of [
       ['name', name],
@@ -344,11 +313,11 @@ export class ImageFilesystem {
       type,
       layer,
       ordinal,
-      size: h.size ?? 0,
-      mode: h.mode ?? 0,
-      uid: h.uid ?? 0,
-      gid: h.gid ?? 0,
-      tarType: h.type ?? 'file',
+      size: h.size,
+      mode: h.mode,
+      uid: h.uid,
+      gid: h.gid,
+      tarType: h.type,
       ...(linkname ? { linkname } : {}),
     });
   }
@@ -468,37 +437,37 @@ export class ImageFilesystem {
   }
 
   /**
-   * Reads every regular file of the final file system that starts with `magic`, one layer at a time
-   * and each layer once: a file's content is kept only once its first bytes match, and handed to
-   * `onFile` before the next is read (so memory holds one file at a time). A file larger than
-   * `limits.maxFileBytes` is handed its first that many bytes (content.length < entry.size).
+   * Every ELF file of the final file system (after whiteouts; the last copy of a path wins), with
+   * what its layer's scan read of it: no layer is read again.
    */
-  async forEachFileStartingWith(
-    magic: Buffer,
-    onFile: (path: string, entry: FsEntry, content: Buffer) => void | Promise<void>,
-  ): Promise<void> {
-    const byLayer = new Map<number, Map<number, string>>();
+  *elfFiles(): Generator<[path: string, entry: FsEntry, facts: Extract<FileFacts, { kind: 'elf' }>]> {
     for (const [path, e] of this.entries) {
-      if (e.type !== 'file' || e.size < magic.length || e.ordinal === undefined) continue;
-      const m = byLayer.get(e.layer) ?? new Map<number, string>();
-      m.set(e.ordinal, path);
-      byLayer.set(e.layer, m);
+      if (e.type !== 'file' || e.ordinal === undefined) continue;
+      const f = this.facts[e.layer]!.files.get(e.ordinal);
+      if (f?.kind === 'elf') yield [path, e, f];
     }
-    for (const [layer, wanted] of [...byLayer].sort((a, b) => a[0] - b[0])) {
-      let ordinal = -1;
-      let left = wanted.size;
-      for await (const entry of tarEntries(this.layers[layer]!)) {
-        const path = wanted.get(++ordinal);
-        if (path === undefined) {
-          entry.resume();
-          continue;
-        }
-        const found = await content(entry, this.limits.maxFileBytes, magic);
-        if (found) await onFile(path, this.entries.get(path)!, found);
-        // The rest of the layer holds nothing wanted: not read.
-        if (--left === 0) break;
-      }
+  }
+
+  /**
+   * What the scan of its layer knows of a regular file (following symlinks, and a hard link to the
+   * entry it names): an ELF file's facts, a script's #! line; undefined for any other file.
+   */
+  fileFacts(path: string): FileFacts | undefined {
+    const e = this.regularFile(path);
+    return e.ordinal === undefined ? undefined : this.facts[e.layer]!.files.get(e.ordinal);
+  }
+
+  private regularFile(path: string): FsEntry {
+    let resolved = this.resolve(path);
+    let e = this.entries.get(resolved);
+    // A hard link names another entry of the image, by its path in the image: never a file of this machine.
+    if (e?.type === 'hardlink' && e.linkname !== undefined) {
+      resolved = this.resolve(e.linkname);
+      e = this.entries.get(resolved);
     }
+    if (!e) throw new ImageFsError(`${path} does not exist in the image`);
+    if (e.type !== 'file') throw new ImageFsError(`${path} is not a regular file in the image`);
+    return e;
   }
 
   /**
@@ -526,31 +495,29 @@ export class ImageFilesystem {
    * only; the rest is read past, never kept.
    */
   async read(path: string, options: { head?: number } = {}): Promise<Buffer> {
-    let resolved = this.resolve(path);
-    let e = this.entries.get(resolved);
-    // A hard link names another entry of the image, by its path in the image: never a file of this machine.
-    if (e?.type === 'hardlink' && e.linkname !== undefined) {
-      resolved = this.resolve(e.linkname);
-      e = this.entries.get(resolved);
-    }
-    if (!e) throw new ImageFsError(`${path} does not exist in the image`);
-    if (e.type !== 'file') throw new ImageFsError(`${path} is not a regular file in the image`);
+    const entry = this.regularFile(path);
     const max = options.head ?? this.limits.maxFileBytes;
-    if (options.head === undefined && e.size > max) {
-      throw new ImageFsError(`${path} is ${sizeText(e.size)}, more than the ${sizeText(max)} the harness reads of one file`);
+    if (options.head === undefined && entry.size > max) {
+      throw new ImageFsError(`${path} is ${sizeText(entry.size)}, more than the ${sizeText(max)} the harness reads of one file`);
     }
-    const entry = e;
+    // Kept by the scan (the loader's configuration): no pass over the layer.
+    const kept = entry.ordinal === undefined ? undefined : this.facts[entry.layer]!.kept.get(entry.ordinal);
+    if (kept && (kept.length === entry.size || kept.length >= max)) return kept.subarray(0, max);
+    const { file, gzip } = this.layers[entry.layer]!;
     let ordinal = -1;
     // The copy the runtime sees: the last one of that path in its layer (its ordinal), not the first.
-    for await (const t of tarEntries(this.layers[entry.layer]!)) {
-      const hit = entry.ordinal !== undefined ? ++ordinal === entry.ordinal : clean(t.header.name) === resolved;
-      if (!hit) {
-        t.resume();
-        continue;
+    try {
+      for await (const t of tarEntries(layerTarStream(file, gzip))) {
+        if (++ordinal !== entry.ordinal) {
+          t.resume();
+          continue;
+        }
+        return await content(t, max);
       }
-      return (await content(t, max))!;
+    } catch (err) {
+      throw new ImageFsError(`${path} could not be read from ${this.which(entry.layer)} (${(err as Error).message})`);
     }
-    throw new ImageFsError(`${path} could not be read from layer ${entry.layer}`);
+    throw new ImageFsError(`${path} could not be read from ${this.which(entry.layer)}`);
   }
 }
 
@@ -563,7 +530,8 @@ export interface EntryBinary {
   path: string;
   /** Interpreters followed through shebang lines: ["/entrypoint.sh", "/bin/sh"]. */
   chain: string[];
-  content: Buffer;
+  /** What the last of the chain is, when it is an ELF file (read by its layer's scan). */
+  elf?: ElfInfo;
 }
 
 /** An image config's environment ("NAME=value" lines) as a map; the first `=` splits name from value. */
@@ -595,15 +563,11 @@ export async function findEntryBinary(
   const chain: string[] = [];
   for (let depth = 0; depth < 5; depth++) {
     if (!fs.entry(path)) throw new ImageFsError(`${path} (from ${JSON.stringify(argv)}) does not exist in the image`);
-    // Its first bytes tell a #! line or an ELF file; a program larger than the harness holds is judged by them.
-    const content = await fs.read(path, { head: fs.limits.maxFileBytes });
+    // Its first bytes tell a #! line or an ELF file, as its layer's scan read them.
+    const facts = fs.fileFacts(path);
     chain.push(path);
-    if (content.subarray(0, 2).toString('latin1') !== '#!') return { command, argv, path: chain[0]!, chain, content };
-    const line = content
-      .subarray(2, content.indexOf(0x0a) > 0 ? content.indexOf(0x0a) : undefined)
-      .toString('utf8')
-      .trim();
-    const interpreter = line.split(/\s+/)[0];
+    if (facts?.kind !== 'script') return { command, argv, path: chain[0]!, chain, ...(facts?.elf ? { elf: facts.elf } : {}) };
+    const interpreter = facts.line.split(/\s+/)[0];
     if (!interpreter) throw new ImageFsError(`${path} has an empty #! line`);
     path = interpreter;
   }

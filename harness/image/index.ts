@@ -4,7 +4,7 @@
 export { checkBinary } from './binary-rules.ts';
 export { checkDependencies, readLoaderConfig } from './dynamic-deps.ts';
 export type { DependencyProblem } from './dynamic-deps.ts';
-export { isElf, readElf } from './elf.ts';
+export { readElf } from './elf.ts';
 export type { ElfInfo } from './elf.ts';
 export { ImageFsError, envMap, findEntryBinary, sizeText } from './filesystem.ts';
 export type { EntryBinary, FsEntry, ImageFilesystem } from './filesystem.ts';

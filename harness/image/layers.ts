@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import type { FetchedManifest, ImageSource } from '../registry/index.ts';
+import { loaderConfigBytes } from './dynamic-deps.ts';
 import { ImageFilesystem, ImageFsError, type LayerLimits } from './filesystem.ts';
 
 /**
@@ -43,5 +44,5 @@ export async function readImageFilesystem(
     }
     files.push(file);
   }
-  return ImageFilesystem.fromLayerFiles(files, options);
+  return ImageFilesystem.fromLayerFiles(files, { ...options, keep: loaderConfigBytes, digests: layers.map((l) => l.digest) });
 }

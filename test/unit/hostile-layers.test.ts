@@ -128,7 +128,7 @@ afterAll(async () => {
 });
 
 describe('names that climb out of the root, or start at it, are paths inside the image', () => {
-  test('"../" and absolute names land under the image root, and nothing is written but the layer and its tar', async () => {
+  test('"../" and absolute names land under the image root, and nothing is written but the layer itself', async () => {
     const token = `mah-escape-${process.pid}-${Date.now()}`;
     const { fs, dir } = await image([
       [
@@ -145,7 +145,7 @@ describe('names that climb out of the root, or start at it, are paths inside the
       for (const name of [`../../../../../../../../../../tmp/${token}-dotdot`, `/tmp/${token}-absolute`, `${token}-inside`])
         expect(existsSync(resolve(base, name)), name).toBe(false);
     }
-    expect((await readdir(dir)).sort()).toEqual(['layer-0', 'layer-0.tar']);
+    expect((await readdir(dir)).sort()).toEqual(['layer-0']);
   });
 
   test('a whiteout of ".." hides nothing: it names no entry of its directory', async () => {
@@ -272,7 +272,7 @@ describe('a decompression bomb is stopped where the bound is passed', () => {
     ]);
   }
 
-  test('256 MiB of zeros from 270 KiB: refused past 100 times the compressed size, its partial tar removed', async () => {
+  test('256 MiB of zeros from 270 KiB: refused past 100 times the compressed size, nothing written', async () => {
     const dir = await folder();
     const layer = await layerFile(dir, 'bomb', bomb(256));
     const compressed = (await stat(layer)).size;
@@ -283,7 +283,7 @@ describe('a decompression bomb is stopped where the bound is passed', () => {
     expect((err as Error).message).toMatch(
       /^layer 1 of 1 inflates past 2\d\.\d MiB, the most the harness lets 2\d\d\.\d KiB of compressed layers become \(100 times, or 4 MiB\): a decompression bomb, stopped there \(MULTIARCH_LAYER_MAX_INFLATION or MULTIARCH_LAYER_MIN_INFLATED_MIB raise the bound for an image that really holds that much\)$/,
     );
-    // Nothing left but the layer: the partial tar (at most the bound) is gone.
+    // Nothing but the layer: what it inflates to is never written out.
     expect(await readdir(dir)).toEqual(['bomb']);
   });
 
@@ -295,7 +295,8 @@ describe('a decompression bomb is stopped where the bound is passed', () => {
     expect(fs.entry('/bomb')?.size).toBe(3 * MiB);
     const other = await layerFile(dir, 'other', bomb(3));
     await expect(ImageFilesystem.fromLayerFiles([small, other], { limits: { minInflatedBytes: 4 * MiB } })).rejects.toThrow(
-      /^layer 2 of 2 inflates past 4 MiB/,
+      // The layers are read at once, so either may be the one that passes the bound they share.
+      /^layer [12] of 2 inflates past 4 MiB/,
     );
   });
 
@@ -349,17 +350,14 @@ describe('an entry claiming a huge size, or holding a huge file, is never held w
       ],
       limits,
     );
-    const seen: Array<[string, number]> = [];
-    await fs.forEachFileStartingWith(Buffer.from([0x7f, 0x45, 0x4c, 0x46]), (path, _e, content) => {
-      seen.push([path, content.length]);
-    });
-    expect(seen).toEqual([['/app', 1 * MiB]]);
+    // Read by the layer's scan: the ELF file by its first 1 MiB, the other file not at all.
+    expect([...fs.elfFiles()].map(([path, , facts]) => [path, facts.truncated])).toEqual([['/app', true]]);
     await expect(fs.read('/app')).rejects.toThrow('/app is 3.0 MiB, more than the 1 MiB the harness reads of one file');
     expect((await fs.read('/app', { head: 64 })).length).toBe(64);
     const r = await binaryCheck(fs, { Entrypoint: ['/app'] });
     expect(r.result.status, r.result.message).toBe('pass');
     expect(r.result.message).toMatch(/1 ELF file\(s\) larger than 1 MiB judged by their first 1 MiB$/);
-    expect((await findEntryBinary(fs, { Entrypoint: ['/app'] })).content.length).toBe(1 * MiB);
+    expect((await findEntryBinary(fs, { Entrypoint: ['/app'] })).elf?.machineName).toBeDefined();
   });
 });
 
