@@ -71,14 +71,14 @@ export class LayoutSource implements ImageSource {
     private readonly top: TopIndex,
     private readonly naming: LayoutNaming,
   ) {
-    this.who = files.where.charAt(0).toUpperCase() + files.where.slice(1);
+    this.who = sentenceStart(files.where);
     for (const d of top.manifests) this.remember(d);
     this.indexIsImage = top.manifests.length > 1 && top.manifests.every((d) => d.platform && naming.names(d).length === 0);
   }
 
   /** Reads the layout's oci-layout and index.json: a folder or an archive that is no layout is one sentence here. */
   static async open(files: LayoutFiles, naming: LayoutNaming): Promise<LayoutSource> {
-    const who = files.where.charAt(0).toUpperCase() + files.where.slice(1);
+    const who = sentenceStart(files.where);
     const layoutFile = await readSmall(files, 'oci-layout', `${who} is not an OCI image layout: it has no oci-layout file.`);
     const layout = parseJson(layoutFile, `The oci-layout file of ${files.where}`);
     const version = (layout as { imageLayoutVersion?: unknown } | null)?.imageLayoutVersion;
@@ -231,6 +231,9 @@ export class LayoutSource implements ImageSource {
     if (isDescriptor(d)) this.sizes.set(d.digest, d.size);
   }
 }
+
+/** "the OCI layout ./out" as a sentence starts with it. */
+const sentenceStart = (where: string) => where.charAt(0).toUpperCase() + where.slice(1);
 
 function isDescriptor(d: unknown): d is Descriptor {
   const o = d as Partial<Descriptor> | null;
