@@ -17,6 +17,7 @@ const STANDS_ON = {
   'structure-file': ['platform'],
   report: ['result'],
   image: ['registry'],
+  'image-source': ['registry'],
   session: ['result', 'registry', 'engine'],
   host: ['image', 'session'],
   build: ['host'],

@@ -409,8 +409,11 @@ export function retryAfterMs(header: string | string[] | undefined, now = Date.n
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-/** Content whose bytes do not have the digest that names them: the registry (or something between) served other bytes. */
-class DigestMismatchError extends EnvironmentError {
+/**
+ * Content whose bytes do not have the digest (or the size) that names them: the registry (or something
+ * between) served other bytes, or a local image's file was changed.
+ */
+export class DigestMismatchError extends EnvironmentError {
   override name = 'DigestMismatchError';
 }
 
@@ -422,13 +425,17 @@ function statusText(status: number): string {
   return text ? `${status} (${text})` : String(status);
 }
 
-const isDigest = (s: string) => /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/.test(s);
+/** A whole sha256 or sha512 digest, as a manifest names content. */
+export const isDigest = (s: string) => /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/.test(s);
 const digestAlgorithm = (d: string): 'sha256' | 'sha512' | undefined =>
   d.startsWith('sha512:') ? 'sha512' : d.startsWith('sha256:') ? 'sha256' : undefined;
 const digestOf = (algorithm: 'sha256' | 'sha512', bytes: Buffer) => `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
 
-/** The digest of the bytes, which must be `wanted`; otherwise one sentence with both digests. */
-function checkDigest(wanted: string, bytes: Buffer, what: string, registry: string): string {
+/**
+ * The digest of the bytes, which must be `wanted`; otherwise one sentence with both digests. `registry`
+ * starts the sentence: a registry's name, or where a local image is ("The OCI layout ./out").
+ */
+export function checkDigest(wanted: string, bytes: Buffer, what: string, registry: string): string {
   const got = digestOf(digestAlgorithm(wanted) ?? 'sha256', bytes);
   if (got !== wanted)
     throw new DigestMismatchError(`${registry} served other content for ${what}: expected the digest ${wanted}, its bytes have ${got}.`);

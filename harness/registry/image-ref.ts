@@ -45,6 +45,9 @@ export function parseImageRef(text: string): ImageRef {
   return { registry, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
 }
 
+/** A tag as Docker writes it (what may follow the last ':' of a reference). */
+export const isTag = (text: string): boolean => TAG.test(text);
+
 export function formatImageRef(r: ImageRef): string {
   return `${r.registry}/${r.repository}${r.tag ? `:${r.tag}` : ''}${r.digest ? `@${r.digest}` : ''}`;
 }

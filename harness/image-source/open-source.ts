@@ -1,0 +1,39 @@
+/**
+ * A local image as an ImageSource, by its transport: an OCI layout in a folder (oci:) or in a tar
+ * (oci-archive:), a docker save archive (docker-archive:). Each is opened here, read as far as its
+ * index, so a target that is no image fails now, in one sentence, before any engine work starts.
+ */
+import { stat } from 'node:fs/promises';
+import type { ImageSource } from '../registry/index.ts';
+import { openDockerArchive } from './docker-archive-source.ts';
+import type { LocalImageTarget } from './image-target.ts';
+import { folderFiles, tarFiles } from './layout-files.ts';
+import { byTag, LayoutSource } from './layout-source.ts';
+import { LocalImageError } from './local-image-error.ts';
+import { readTarIndex } from './tar-index.ts';
+
+/**
+ * The source of a local target's images. Its manifest(`target.tag ?? ''`) is the image the target
+ * names: what readIndex reads as the top.
+ */
+export async function openLocalSource(target: LocalImageTarget): Promise<ImageSource> {
+  const { transport, path } = target;
+  switch (transport) {
+    case 'oci': {
+      const s = await stat(path).catch(() => undefined);
+      if (!s?.isDirectory())
+        throw new LocalImageError(
+          s ? `${path} is a file, not a folder: an OCI layout in a tar is oci-archive:${path}.` : `There is no folder ${path}.`,
+        );
+      return LayoutSource.open(folderFiles(path, `the OCI layout ${path}`), byTag(`oci:${path}:TAG`));
+    }
+    case 'oci-archive':
+      return LayoutSource.open(tarFiles(path, await readTarIndex(path), `the OCI archive ${path}`), byTag(`oci-archive:${path}:TAG`));
+    case 'docker-archive':
+      return openDockerArchive(path);
+    case 'docker-daemon':
+      throw new LocalImageError(
+        `${target.text}: images in the engine's store are not read yet; save the image with \`docker save -o image.tar ${path}${target.tag ? `:${target.tag}` : ''}\` and verify docker-archive:image.tar instead.`,
+      );
+  }
+}
