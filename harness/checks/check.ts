@@ -58,6 +58,8 @@ export interface PlatformContext {
   manifestAndConfig(): Promise<{ manifest: FetchedManifest; config: ImageConfig } | Problem>;
   /** The platform's file system, layers read once (the binary check and file tests both read it). */
   filesystem(): Promise<ImageFilesystem | Problem>;
+  /** Its last reader is done with the file system: it is let go (asked again, it is read again). */
+  releaseFilesystem(): void;
   /** The binary check's verdict, kept or reached now; undefined when its inputs could not be read. */
   binaryVerdict(): Promise<KeptVerdict | undefined>;
 }

@@ -67,7 +67,7 @@ export function platformContext(i: PlatformContextInput): PlatformContext {
     const e = needEntry();
     return timed(i.session.phases, 'static checks', () => readManifestAndConfig(i.source, e, i.exec.platform));
   });
-  const filesystem = once(async (): Promise<ImageFilesystem | Problem> => {
+  const readFilesystem = async (): Promise<ImageFilesystem | Problem> => {
     const read = await manifestAndConfig();
     if (isProblem(read)) return read;
     try {
@@ -76,7 +76,15 @@ export function platformContext(i: PlatformContextInput): PlatformContext {
     } catch (err) {
       return { problem: `the file system of ${name} cannot be read: ${(err as Error).message}` };
     }
-  });
+  };
+  // Held from the first ask until its last reader is done (the binary verdict, and the file tests when
+  // there are any), not for as long as the platform's run waits on the engine: every platform's index
+  // held at once would be memory for nothing. Asked again after that, it is read again.
+  let filesystemRead: Promise<ImageFilesystem | Problem> | undefined;
+  const filesystem = () => (filesystemRead ??= readFilesystem());
+  const releaseFilesystem = () => {
+    filesystemRead = undefined;
+  };
   const ctx: PlatformContext = {
     session: i.session,
     engineName: i.engineName,
@@ -93,11 +101,14 @@ export function platformContext(i: PlatformContextInput): PlatformContext {
     imagePresent: once(() => i.presence.get(pinnedImage())),
     manifestAndConfig,
     filesystem,
+    releaseFilesystem,
     binaryVerdict: once(async () => {
       const read = await manifestAndConfig();
       if (isProblem(read)) return undefined;
       progress('reading layers');
-      return judgeEntryBinary(ctx, read.manifest, read.config);
+      const verdict = await judgeEntryBinary(ctx, read.manifest, read.config);
+      if (!i.request.structureTests) releaseFilesystem();
+      return verdict;
     }),
   };
   return ctx;

@@ -53,6 +53,39 @@ export class NotElfError extends Error {
   override name = 'NotElfError';
 }
 
+/**
+ * A part of the file the reader needs was not kept (elf-parts.ts keeps only the parts a reading
+ * usually needs, as the file streams past): the caller reads the whole file and tries again.
+ */
+export class PartNotKeptError extends Error {
+  override name = 'PartNotKeptError';
+}
+
+/**
+ * An ELF file's bytes as the reader asks for them: the whole file in memory (a Buffer), or the
+ * parts a layer's scan kept of it (elf-parts.ts), which throws PartNotKeptError for any other part.
+ */
+export interface ElfBytes {
+  /** The file's length (or as much of it as is judged: LayerLimits.maxFileBytes). */
+  readonly length: number;
+  /** The bytes [start, end), end no further than length. */
+  slice(start: number, end: number): Buffer;
+  /** The bytes from start on, up to end or, in a part kept, to where the part ends: for text whose end is not known. */
+  sliceUpTo(start: number, end: number): Buffer;
+  /** Where `needle` occurs first at or after `from`, or -1. */
+  indexOf(needle: Buffer | string, from?: number): number;
+}
+
+/** The whole file as ElfBytes. */
+function wholeBytes(buf: Buffer): ElfBytes {
+  return {
+    length: buf.length,
+    slice: (start, end) => buf.subarray(start, Math.min(end, buf.length)),
+    sliceUpTo: (start, end) => buf.subarray(start, Math.min(end, buf.length)),
+    indexOf: (needle, from = 0) => buf.indexOf(needle, from),
+  };
+}
+
 const MACHINE_NAMES: Record<number, string> = {
   3: 'Intel 80386',
   8: 'MIPS',
@@ -118,7 +151,7 @@ interface Section {
 
 /** The parsed headers the readers below share. */
 interface Elf {
-  buf: Buffer;
+  bytes: ElfBytes;
   bits: 32 | 64;
   le: boolean;
   machine: number;
@@ -131,22 +164,24 @@ interface Elf {
   sections: Section[];
 }
 
-function parseElf(input: Uint8Array): Elf {
-  if (!isElf(input)) throw new NotElfError('not an ELF file');
-  const buf = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-  const bits = buf[4] === 2 ? 64 : buf[4] === 1 ? 32 : undefined;
-  const le = buf[5] === 1 ? true : buf[5] === 2 ? false : undefined;
+function parseElf(input: Uint8Array | ElfBytes): Elf {
+  const bytes = input instanceof Uint8Array ? wholeBytes(Buffer.from(input.buffer, input.byteOffset, input.byteLength)) : input;
+  const head = bytes.slice(0, 64);
+  if (!isElf(head)) throw new NotElfError('not an ELF file');
+  const bits = head[4] === 2 ? 64 : head[4] === 1 ? 32 : undefined;
+  const le = head[5] === 1 ? true : head[5] === 2 ? false : undefined;
   if (!bits || le === undefined) throw new NotElfError('ELF header with an unknown class or byte order');
-  if (buf.length < (bits === 64 ? 64 : 52)) throw new NotElfError('ELF header cut short');
-  const u16 = (o: number) => (le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
-  const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
-  const word = (o: number) => (bits === 64 ? Number(le ? buf.readBigUInt64LE(o) : buf.readBigUInt64BE(o)) : u32(o));
+  if (bytes.length < (bits === 64 ? 64 : 52)) throw new NotElfError('ELF header cut short');
+  const at = (o: number, n: number) => bytes.slice(o, o + n);
+  const u16 = (o: number) => (le ? at(o, 2).readUInt16LE(0) : at(o, 2).readUInt16BE(0));
+  const u32 = (o: number) => (le ? at(o, 4).readUInt32LE(0) : at(o, 4).readUInt32BE(0));
+  const word = (o: number) => (bits === 64 ? Number(le ? at(o, 8).readBigUInt64LE(0) : at(o, 8).readBigUInt64BE(0)) : u32(o));
   const [phoff, shoff, flags] = bits === 64 ? [word(32), word(40), u32(48)] : [word(28), word(32), u32(36)];
   const [phentsize, phnum, shentsize, shnum, shstrndx] =
     bits === 64 ? [u16(54), u16(56), u16(58), u16(60), u16(62)] : [u16(42), u16(44), u16(46), u16(48), u16(50)];
 
   const segments: Segment[] = [];
-  for (let i = 0; i < phnum && phentsize > 0 && phoff + (i + 1) * phentsize <= buf.length; i++) {
+  for (let i = 0; i < phnum && phentsize > 0 && phoff + (i + 1) * phentsize <= bytes.length; i++) {
     const p = phoff + i * phentsize;
     segments.push(
       bits === 64
@@ -156,7 +191,7 @@ function parseElf(input: Uint8Array): Elf {
   }
 
   const raw: Array<Section & { nameAt: number }> = [];
-  for (let i = 0; i < shnum && shoff > 0 && shentsize > 0 && shoff + (i + 1) * shentsize <= buf.length; i++) {
+  for (let i = 0; i < shnum && shoff > 0 && shentsize > 0 && shoff + (i + 1) * shentsize <= bytes.length; i++) {
     const s = shoff + i * shentsize;
     raw.push(
       bits === 64
@@ -167,17 +202,22 @@ function parseElf(input: Uint8Array): Elf {
   const names = raw[shstrndx];
   const sections = raw.map(({ nameAt, ...s }) => ({
     ...s,
-    name: names ? cString(buf, names.offset + nameAt, names.offset + names.size) : '',
+    name: names ? cString(bytes, names.offset + nameAt, names.offset + names.size) : '',
   }));
-  return { buf, bits, le, machine: u16(18), flags, u32, word, segments, sections };
+  return { bytes, bits, le, machine: u16(18), flags, u32, word, segments, sections };
 }
 
 /** A NUL-terminated string at a file offset, read no further than `end`. */
-function cString(buf: Buffer, at: number, end = buf.length): string {
-  if (at < 0 || at >= buf.length) return '';
-  const stop = Math.min(end, buf.length);
-  const nul = buf.indexOf(0, at);
-  return buf.toString('latin1', at, nul >= 0 && nul < stop ? nul : stop);
+function cString(bytes: ElfBytes, at: number, end = bytes.length): string {
+  if (at < 0 || at >= bytes.length) return '';
+  const stop = Math.min(end, bytes.length);
+  if (stop <= at) return '';
+  const b = bytes.sliceUpTo(at, stop);
+  const nul = b.indexOf(0);
+  if (nul >= 0) return b.toString('latin1', 0, nul);
+  // A part kept ended before the string did: the string may go on.
+  if (b.length < stop - at) throw new PartNotKeptError(`the text at ${at} goes past the part kept`);
+  return b.toString('latin1');
 }
 
 /** The file offset of a virtual address, through the PT_LOAD segment that holds it in the file. */
@@ -185,7 +225,7 @@ function fileOffset(elf: Elf, vaddr: number): { at: number; rest: number } | und
   for (const s of elf.segments) {
     if (s.type === PT_LOAD && vaddr >= s.vaddr && vaddr < s.vaddr + s.filesz) {
       const at = s.offset + (vaddr - s.vaddr);
-      return at < elf.buf.length ? { at, rest: Math.min(s.offset + s.filesz, elf.buf.length) - at } : undefined;
+      return at < elf.bytes.length ? { at, rest: Math.min(s.offset + s.filesz, elf.bytes.length) - at } : undefined;
     }
   }
   return undefined;
@@ -194,14 +234,18 @@ function fileOffset(elf: Elf, vaddr: number): { at: number; rest: number } | und
 /** Up to `size` bytes at a virtual address, as far as its segment has them in the file. */
 function bytesAt(elf: Elf, vaddr: number, size: number): Buffer | undefined {
   const where = fileOffset(elf, vaddr);
-  return where && elf.buf.subarray(where.at, where.at + Math.min(size, where.rest));
+  return where && elf.bytes.slice(where.at, where.at + Math.min(size, where.rest));
 }
 
 function segmentBytes(elf: Elf, s: { offset: number; filesz: number }): Buffer {
-  return elf.buf.subarray(Math.min(s.offset, elf.buf.length), Math.min(s.offset + s.filesz, elf.buf.length));
+  return elf.bytes.slice(Math.min(s.offset, elf.bytes.length), Math.min(s.offset + s.filesz, elf.bytes.length));
 }
 
-export function readElf(input: Uint8Array): ElfInfo {
+/**
+ * Reads an ELF file: its bytes whole, or the parts a layer's scan kept (elf-parts.ts), which throws
+ * PartNotKeptError when the file needs a part that was not kept.
+ */
+export function readElf(input: Uint8Array | ElfBytes): ElfInfo {
   const elf = parseElf(input);
   const { bits, le, machine, flags } = elf;
   const info: ElfInfo = {
@@ -212,8 +256,8 @@ export function readElf(input: Uint8Array): ElfInfo {
     flags,
   };
   const interp = elf.segments.find((s) => s.type === PT_INTERP);
-  if (interp && interp.offset + interp.filesz <= elf.buf.length)
-    info.interpreter = cString(elf.buf, interp.offset, interp.offset + interp.filesz);
+  if (interp && interp.offset + interp.filesz <= elf.bytes.length)
+    info.interpreter = cString(elf.bytes, interp.offset, interp.offset + interp.filesz);
   Object.assign(info, readDynamic(elf));
   if (machine === EM_X86_64) {
     const level = x86IsaLevel(elf);
@@ -259,7 +303,7 @@ function readDynamic(elf: Elf): Pick<ElfInfo, 'needed' | 'runpath' | 'rpath' | '
   const table = strtab === undefined ? undefined : fileOffset(elf, strtab);
   if (!table) return {};
   const end = table.at + Math.min(strsz, table.rest);
-  const str = (offset: number) => (offset < end - table.at ? cString(elf.buf, table.at + offset, end) : '');
+  const str = (offset: number) => (offset < end - table.at ? cString(elf.bytes, table.at + offset, end) : '');
   const out: Pick<ElfInfo, 'needed' | 'runpath' | 'rpath' | 'soname'> = {};
   for (const [tag, value] of entries) {
     if (tag === DT_NEEDED) (out.needed ??= []).push(str(value));
@@ -427,31 +471,35 @@ function goBuildInfo(elf: Elf): GoBuildInfo | undefined {
 function goBlob(elf: Elf): GoBuildInfo | undefined {
   const section = elf.sections.find((s) => s.name === '.go.buildinfo');
   const areas = section
-    ? [{ vaddr: section.addr, bytes: segmentBytes(elf, { offset: section.offset, filesz: section.size }) }]
-    : elf.segments
-        .filter((s) => s.type === PT_LOAD && (s.flags & (PF_W | PF_X)) === PF_W)
-        .map((s) => ({ vaddr: s.vaddr, bytes: segmentBytes(elf, s) }));
-  for (const { vaddr, bytes } of areas) {
-    for (let i = bytes.indexOf(GO_MAGIC); i >= 0 && i + 32 <= bytes.length; i = bytes.indexOf(GO_MAGIC, i + 1)) {
-      if ((vaddr + i) % 16 !== 0) continue;
-      const blob = bytes.subarray(i);
-      const info = blob[15]! & 0x2 ? inlineBlob(blob) : pointerBlob(elf, blob);
+    ? [{ vaddr: section.addr, offset: section.offset, filesz: section.size }]
+    : elf.segments.filter((s) => s.type === PT_LOAD && (s.flags & (PF_W | PF_X)) === PF_W);
+  for (const { vaddr, offset, filesz } of areas) {
+    const start = Math.min(offset, elf.bytes.length);
+    const end = Math.min(offset + filesz, elf.bytes.length);
+    for (let at = elf.bytes.indexOf(GO_MAGIC, start); at >= 0 && at + 32 <= end; at = elf.bytes.indexOf(GO_MAGIC, at + 1)) {
+      if ((vaddr + at - offset) % 16 !== 0) continue;
+      const blob = elf.bytes.sliceUpTo(at, end);
+      // What a part kept holds of the rest of the area: a string past it is a part not kept, not a blob cut short.
+      const whole = blob.length === end - at;
+      const info = blob[15]! & 0x2 ? inlineBlob(blob, whole) : pointerBlob(elf, blob);
       if (info) return info;
     }
   }
   return undefined;
 }
 
-function inlineBlob(blob: Buffer): GoBuildInfo | undefined {
-  const version = varintString(blob, 32);
-  const mod = version && varintString(blob, version.end);
+function inlineBlob(blob: Buffer, whole = true): GoBuildInfo | undefined {
+  const version = varintString(blob, 32, whole);
+  const mod = version && varintString(blob, version.end, whole);
   if (!version || !mod || version.bytes.length === 0) return undefined;
   return buildInfo(version.bytes.toString('utf8'), mod.bytes, 'buildinfo');
 }
 
-function varintString(buf: Buffer, at: number): { bytes: Buffer; end: number } | undefined {
+function varintString(buf: Buffer, at: number, whole = true): { bytes: Buffer; end: number } | undefined {
   const [length, start] = uleb(buf, at);
-  return start + length <= buf.length ? { bytes: buf.subarray(start, start + length), end: start + length } : undefined;
+  if (start + length <= buf.length) return { bytes: buf.subarray(start, start + length), end: start + length };
+  if (!whole) throw new PartNotKeptError('the build info goes past the part kept');
+  return undefined;
 }
 
 /** Before Go 1.18: pointers to runtime.buildVersion and runtime.modinfo, Go strings (data pointer, length). */
@@ -491,10 +539,10 @@ function buildInfo(version: string, framedMod: Buffer, source: GoBuildInfo['sour
  * header points at it, which the same text inside a file name or a message never has.
  */
 function goRuntimeStrings(elf: Elf): GoBuildInfo | undefined {
-  const start = elf.buf.indexOf(GO_INFO_START);
-  const end = start < 0 ? -1 : elf.buf.indexOf(GO_INFO_END, start + 16);
-  if (end < 0 || elf.buf[end - 1] !== 0x0a) return undefined;
-  const modinfo = elf.buf.subarray(start, end + 16);
+  const start = elf.bytes.indexOf(GO_INFO_START);
+  const end = start < 0 ? -1 : elf.bytes.indexOf(GO_INFO_END, start + 16);
+  if (end < 0 || elf.bytes.slice(end - 1, end)[0] !== 0x0a) return undefined;
+  const modinfo = elf.bytes.slice(start, end + 16);
   return buildInfo(runtimeBuildVersion(elf, vaddrOf(elf, start), modinfo.length) ?? 'unknown', modinfo, 'runtime');
 }
 
@@ -507,8 +555,8 @@ const GO_VERSION_TEXT = /^go1\.\d+(?:\.\d+)?(?:(?:rc|beta)\d+)?(?: X:[\w,-]+)?/;
  */
 function runtimeBuildVersion(elf: Elf, modinfoAddr: number | undefined, modinfoLength: number): string | undefined {
   const wanted = new Map<string, string>();
-  for (let at = elf.buf.indexOf('go1.'), n = 0; at >= 0 && n < 1000; at = elf.buf.indexOf('go1.', at + 4), n++) {
-    const text = GO_VERSION_TEXT.exec(elf.buf.toString('latin1', at, at + 80))?.[0];
+  for (let at = elf.bytes.indexOf('go1.'), n = 0; at >= 0 && n < 1000; at = elf.bytes.indexOf('go1.', at + 4), n++) {
+    const text = GO_VERSION_TEXT.exec(elf.bytes.slice(at, at + 80).toString('latin1'))?.[0];
     const addr = text ? vaddrOf(elf, at) : undefined;
     // The longest reading ("go1.21.0 X:loopvar", as GOEXPERIMENT builds say) and the bare version.
     if (text && addr !== undefined) for (const t of [text, text.replace(/ X:.*/, '')]) wanted.set(`${addr}+${t.length}`, t);

@@ -19,7 +19,7 @@
  *   directory's tree (a whiteout, a file over a directory) visits that tree, never the whole index,
  *   so the time a layer takes grows with its size, not with its size squared.
  */
-import { stat } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type tar from 'tar-stream';
 import type { ElfInfo } from './elf.ts';
@@ -131,6 +131,12 @@ export function sizeText(n: number): string {
   return `${n} bytes`;
 }
 
+const exists = (file: string) =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
+
 /** One entry of a tar as tar-stream hands it: its header, and its content as a stream. */
 type TarEntry = tar.ExtractEvents['entry'][1];
 
@@ -163,12 +169,14 @@ export class ImageFilesystem {
   /** The current layer's removals: a path whose lower layers' tree went already, and directories made opaque already. */
   private readonly cleared = new Set<string>();
   private readonly opaqued = new Set<string>();
+  /** Layer files being fetched for a read (each once). */
+  private readonly fetching = new Map<string, Promise<void>>();
   /** Entries, and bytes of names and link targets, the layers brought in all. */
   private seen = { entries: 0, nameBytes: 0 };
 
   private constructor(
-    /** The layer files as given (tar or tar+gzip), lowest first, and whether each is compressed. */
-    private readonly layers: ReadonlyArray<{ file: string; gzip: boolean }>,
+    /** The layer files as given (tar or tar+gzip), lowest first, and what brings one into being when it is not there yet. */
+    private readonly layers: ReadonlyArray<{ file: string; fetch: ((file: string) => Promise<void>) | undefined }>,
     /** What one pass over each layer kept (layer-scan.ts), by the layer's place. */
     private readonly facts: readonly LayerFacts[],
     readonly limits: Readonly<LayerLimits>,
@@ -189,16 +197,22 @@ export class ImageFilesystem {
       keep?: (name: string) => number | undefined;
       /** The layers' digests, in the same order: a layer this process read already is not read again. */
       digests?: readonly string[];
+      /**
+       * The layers' sizes as their descriptors give them, in the same order, and what brings a layer
+       * file into being (a download), called in its scan's turn: without them the files are there.
+       */
+      sizes?: readonly number[];
+      fetch?: (file: string) => Promise<void>;
     } = {},
   ): Promise<ImageFilesystem> {
     const limits: LayerLimits = { ...layerLimits(), ...options.limits };
     const distinct = [...new Set(layers)];
-    const gzip = new Map<string, boolean>();
     let compressedBytes = 0;
     try {
       for (const file of distinct) {
-        gzip.set(file, await isGzipFile(file));
-        if (gzip.get(file)) compressedBytes += (await stat(file)).size;
+        const size = options.sizes?.[layers.indexOf(file)];
+        if (size !== undefined) compressedBytes += size;
+        else if (await isGzipFile(file)) compressedBytes += (await stat(file)).size;
       }
     } catch (err) {
       throw err instanceof LayerScanError ? new ImageFsError(err.message) : err;
@@ -214,23 +228,21 @@ export class ImageFilesystem {
             '(MULTIARCH_LAYER_MAX_INFLATION or MULTIARCH_LAYER_MIN_INFLATED_MIB raise the bound for an image that really holds that much)',
         ),
     };
-    const scanned = new Map<string, Promise<LayerFacts>>();
-    for (const file of distinct) {
+    const scanned = distinct.map((file) => {
       const at = layers.indexOf(file);
       const digest = options.digests?.[at];
-      scanned.set(
-        file,
-        scanLayer(file, {
-          which: `layer ${at + 1} of ${layers.length}`,
-          maxFileBytes: limits.maxFileBytes,
-          budget,
-          ...(options.keep ? { keep: options.keep } : {}),
-          ...(digest ? { digest } : {}),
-        }),
-      );
-    }
+      const fetch = options.fetch;
+      return scanLayer(file, {
+        which: `layer ${at + 1} of ${layers.length}`,
+        maxFileBytes: limits.maxFileBytes,
+        budget,
+        ...(options.keep ? { keep: options.keep } : {}),
+        ...(digest ? { digest } : {}),
+        ...(fetch ? { fetch: () => fetch(file) } : {}),
+      });
+    });
     // Every scan ends (or fails) before this returns: none is left reading behind a failure.
-    const settled = await Promise.allSettled(distinct.map((f) => scanned.get(f)!));
+    const settled = await Promise.allSettled(scanned);
     const failed = settled.find((r) => r.status === 'rejected');
     if (failed) {
       const err = failed.reason as Error;
@@ -238,7 +250,7 @@ export class ImageFilesystem {
     }
     const facts = new Map(distinct.map((f, i) => [f, (settled[i] as PromiseFulfilledResult<LayerFacts>).value]));
     const fs = new ImageFilesystem(
-      layers.map((file) => ({ file, gzip: gzip.get(file)! })),
+      layers.map((file) => ({ file, fetch: options.fetch })),
       layers.map((file) => facts.get(file)!),
       limits,
     );
@@ -503,7 +515,13 @@ export class ImageFilesystem {
     // Kept by the scan (the loader's configuration): no pass over the layer.
     const kept = entry.ordinal === undefined ? undefined : this.facts[entry.layer]!.kept.get(entry.ordinal);
     if (kept && (kept.length === entry.size || kept.length >= max)) return kept.subarray(0, max);
-    const { file, gzip } = this.layers[entry.layer]!;
+    const { file, fetch } = this.layers[entry.layer]!;
+    const { gzip } = this.facts[entry.layer]!;
+    // A layer whose facts this process had already (another platform or image read it) was never fetched for this one.
+    if (fetch && !(await exists(file))) {
+      if (!this.fetching.has(file)) this.fetching.set(file, fetch(file));
+      await this.fetching.get(file);
+    }
     let ordinal = -1;
     // The copy the runtime sees: the last one of that path in its layer (its ordinal), not the first.
     try {

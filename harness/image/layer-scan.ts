@@ -10,8 +10,9 @@
  * So a layer costs one inflate and one walk of its tar, whatever the checks ask later, and memory
  * holds at most one file of it.
  *
- * Layers are scanned a few at a time in the whole process (SCANS_AT_ONCE): the CPU-heavy part is
- * the inflate, and each scan may hold one ELF file.
+ * Layers are fetched and scanned a few at a time in the whole process (SCANS_AT_ONCE): the
+ * CPU-heavy part is the inflate, and each scan holds the parts of one ELF file (elf-parts.ts), or,
+ * for the few whose parts are not enough, the whole file.
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -20,7 +21,8 @@ import { Transform, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import pLimit from 'p-limit';
 import tar from 'tar-stream';
-import { readElf, type ElfInfo } from './elf.ts';
+import { ElfPartsCollector } from './elf-parts.ts';
+import { PartNotKeptError, readElf, type ElfBytes, type ElfInfo } from './elf.ts';
 
 /** A tar header as the file system index needs it. */
 export interface LayerEntry {
@@ -48,6 +50,8 @@ export type FileFacts =
   | { kind: 'script'; /** The #! line, without the #! and the newline (at most SCRIPT_LINE_BYTES). */ line: string };
 
 export interface LayerFacts {
+  /** Whether the layer file is gzip-compressed (a later read of one file inflates it again). */
+  gzip: boolean;
   entries: LayerEntry[];
   /** By entry ordinal: ELF files and scripts. */
   files: Map<number, FileFacts>;
@@ -120,9 +124,9 @@ export async function isGzipFile(file: string): Promise<boolean> {
 
 /** The layer's tar, inflated as it streams when it is compressed, its inflated bytes counted against the budget. */
 export function layerTarStream(file: string, gzip: boolean, budget?: InflationBudget, which = 'the layer'): Readable {
-  const input = createReadStream(file, { highWaterMark: 256 * 1024 });
+  const input = createReadStream(file, { highWaterMark: 64 * 1024 });
   if (!gzip) return input;
-  const gunzip = createGunzip({ chunkSize: 128 * 1024 });
+  const gunzip = createGunzip({ chunkSize: 64 * 1024 });
   input.once('error', (err) => gunzip.destroy(err));
   const inflated = input.pipe(gunzip);
   if (!budget) return inflated;
@@ -156,32 +160,56 @@ export async function* tarEntries(input: Readable): AsyncGenerator<tar.ExtractEv
 
 /**
  * What scans of this process found, by layer digest: a layer that several platforms or images
- * share (a base layer) is read once. The most recent MEMO_LAYERS are kept (a layer's facts are
- * about 100 bytes per entry); a scan that failed is not.
+ * share (a base layer) is read once. The most recently used layers are kept while they hold at
+ * most MEMO_ENTRIES entries together (about 150 bytes each: a few MiB); a scan that failed is not.
  */
-const MEMO_LAYERS = 64;
-const memo = new Map<string, Promise<LayerFacts>>();
+const MEMO_ENTRIES = 50_000;
+const memo = new Map<string, { facts: Promise<LayerFacts>; entries: number }>();
+
+function trimMemo(): void {
+  let total = 0;
+  for (const m of memo.values()) total += m.entries;
+  for (const [key, m] of memo) {
+    if (total <= MEMO_ENTRIES) break;
+    memo.delete(key);
+    total -= m.entries;
+  }
+}
 
 /**
  * Scans one layer file (tar, or tar+gzip) once; see the module's comment. With its digest, a layer
  * this process scanned already (for another platform or image) is not read again.
  */
-export function scanLayer(file: string, o: ScanOptions & { digest?: string }): Promise<LayerFacts> {
+export function scanLayer(
+  file: string,
+  o: ScanOptions & {
+    digest?: string;
+    /** Brings the layer file into being (a download), in the scan's turn: a layer scanned already is never fetched. */
+    fetch?: () => Promise<void>;
+  },
+): Promise<LayerFacts> {
   const key = o.digest && `${o.digest} ${o.maxFileBytes} ${o.keep ? 'keep' : ''}`;
   const known = key ? memo.get(key) : undefined;
   if (key && known) {
+    // The most recently used go last, the first to stay.
     memo.delete(key);
     memo.set(key, known);
-    return known;
+    return known.facts;
   }
-  const facts = scans(() => scan(file, o));
+  const facts = scans(async () => {
+    await o.fetch?.();
+    return scan(file, o);
+  });
   if (key) {
-    memo.set(key, facts);
-    facts.catch(() => memo.delete(key));
-    for (const old of memo.keys()) {
-      if (memo.size <= MEMO_LAYERS) break;
-      memo.delete(old);
-    }
+    const m = { facts, entries: 0 };
+    memo.set(key, m);
+    void facts.then(
+      (f) => {
+        m.entries = f.entries.length;
+        trimMemo();
+      },
+      () => memo.delete(key),
+    );
   }
   return facts;
 }
@@ -197,7 +225,8 @@ async function scan(file: string, o: ScanOptions): Promise<LayerFacts> {
 
 async function scanWith(file: string, o: ScanOptions, scratch: ScanBuffer): Promise<LayerFacts> {
   const gzip = await isGzipFile(file);
-  const facts: LayerFacts = { entries: [], files: new Map(), kept: new Map() };
+  const facts: LayerFacts = { gzip, entries: [], files: new Map(), kept: new Map() };
+  const pending = new Set<number>();
   let ordinal = -1;
   try {
     for await (const entry of tarEntries(layerTarStream(file, gzip, o.budget, o.which))) {
@@ -216,8 +245,10 @@ async function scanWith(file: string, o: ScanOptions, scratch: ScanBuffer): Prom
         entry.resume();
         continue;
       }
-      await readFile(entry, h.size, ordinal, facts, o.keep?.(h.name ?? ''), o.maxFileBytes, scratch);
+      await readFile(entry, h.size, ordinal, facts, o.keep?.(h.name ?? ''), o.maxFileBytes, pending);
     }
+    // The ELF files whose parts were not enough: read whole, one at a time, in a second pass over the layer.
+    if (pending.size) await readWhole(file, gzip, pending, facts, o.maxFileBytes, scratch);
   } catch (err) {
     if (err instanceof LayerScanError) throw err;
     const e = err as NodeJS.ErrnoException;
@@ -238,12 +269,11 @@ async function readFile(
   facts: LayerFacts,
   keep: number | undefined,
   maxFileBytes: number,
-  scratch: ScanBuffer,
+  pending: Set<number>,
 ): Promise<void> {
   let kind: 'elf' | 'script' | 'data' | 'other' | undefined;
   let out: Buffer | undefined;
-  /** How much of the file is kept: out may be a larger buffer of the scan's. */
-  let room = 0;
+  let elf: ElfPartsCollector | undefined;
   let kept = 0;
   let start: Buffer | undefined;
   for await (const c of entry) {
@@ -256,31 +286,68 @@ async function readFile(
       chunk = start;
       start = undefined;
       kind = chunk.subarray(0, 4).equals(ELF_MAGIC) ? 'elf' : chunk[0] === 0x23 && chunk[1] === 0x21 ? 'script' : 'data';
-      const want = Math.max(kind === 'elf' ? maxFileBytes : kind === 'script' ? 2 + SCRIPT_LINE_BYTES : 0, keep ?? 0);
-      if (want === 0) {
+      if (kind === 'elf') elf = new ElfPartsCollector(Math.min(size, maxFileBytes));
+      const want = Math.max(kind === 'script' ? 2 + SCRIPT_LINE_BYTES : 0, keep ?? 0);
+      if (want > 0) out = Buffer.allocUnsafe(Math.min(size, want));
+      else if (!elf) {
         kind = 'other';
         continue;
       }
-      // An ELF file is read into the scan's own buffer (read, then let go); what is kept gets a buffer of its own.
-      room = Math.min(size, want);
-      out = kind === 'elf' && keep === undefined ? bufferFor(scratch, room) : Buffer.allocUnsafe(room);
     }
-    if (!out || kept >= room) continue;
-    const n = Math.min(chunk.length, room - kept);
+    elf?.push(chunk);
+    if (!out || kept >= out.length) continue;
+    const n = Math.min(chunk.length, out.length - kept);
     chunk.copy(out, kept, 0, n);
     kept += n;
   }
   // A file shorter than 4 bytes: its bytes are all there is.
-  if (kind === undefined && start) {
-    kind = keep !== undefined ? 'data' : 'other';
-    out = start.subarray(0, keep ?? 0);
+  if (kind === undefined && start && keep !== undefined) {
+    out = start.subarray(0, keep);
     kept = out.length;
   }
-  if (!out || kind === 'other' || kind === undefined) return;
-  const bytes = out.subarray(0, kept);
-  if (keep !== undefined) facts.kept.set(ordinal, bytes.subarray(0, keep));
-  if (kind === 'script') facts.files.set(ordinal, { kind: 'script', line: shebangLine(bytes) });
-  else if (kind === 'elf') facts.files.set(ordinal, elfFacts(bytes, size));
+  if (out && keep !== undefined) facts.kept.set(ordinal, out.subarray(0, Math.min(kept, keep)));
+  if (kind === 'script' && out) facts.files.set(ordinal, { kind: 'script', line: shebangLine(out.subarray(0, kept)) });
+  if (elf) {
+    const view = elf.view();
+    const read = elfFacts(view, size);
+    if (read) facts.files.set(ordinal, read);
+    else pending.add(ordinal);
+  }
+}
+
+/**
+ * The ELF files of a layer whose parts were not enough (elf-parts.ts), each read whole (at most
+ * LayerLimits.maxFileBytes of it) into the scan's buffer, in one more pass over the layer.
+ */
+async function readWhole(
+  file: string,
+  gzip: boolean,
+  pending: Set<number>,
+  facts: LayerFacts,
+  maxFileBytes: number,
+  scratch: ScanBuffer,
+): Promise<void> {
+  let ordinal = -1;
+  let left = pending.size;
+  for await (const entry of tarEntries(layerTarStream(file, gzip))) {
+    if (!pending.has(++ordinal)) {
+      entry.resume();
+      continue;
+    }
+    const size = entry.header.size ?? 0;
+    const room = Math.min(size, maxFileBytes);
+    const out = bufferFor(scratch, room);
+    let kept = 0;
+    for await (const c of entry) {
+      const chunk = c as Buffer;
+      if (kept >= room) continue;
+      const n = Math.min(chunk.length, room - kept);
+      chunk.copy(out, kept, 0, n);
+      kept += n;
+    }
+    facts.files.set(ordinal, elfFacts(out.subarray(0, kept), size)!);
+    if (--left === 0) break;
+  }
 }
 
 function shebangLine(bytes: Buffer): string {
@@ -295,12 +362,15 @@ function shebangLine(bytes: Buffer): string {
  * e_type: 2 an executable, 3 a shared object or position-independent executable; 1 (relocatable
  * objects: .o, Go's .syso) and 4 (core dumps) are never run or loaded.
  */
-function elfFacts(bytes: Buffer, size: number): FileFacts {
-  const loadable = bytes.length >= 18 && [2, 3].includes(bytes[5] === 2 ? bytes.readUInt16BE(16) : bytes.readUInt16LE(16));
+function elfFacts(bytes: Buffer | ElfBytes, size: number): FileFacts | undefined {
+  const head = Buffer.isBuffer(bytes) ? bytes.subarray(0, 18) : bytes.slice(0, 18);
+  const loadable = head.length >= 18 && [2, 3].includes(head[5] === 2 ? head.readUInt16BE(16) : head.readUInt16LE(16));
   const truncated = bytes.length < size;
   try {
     return { kind: 'elf', loadable, elf: readElf(bytes), truncated };
   } catch (err) {
+    // Parts were not enough: undefined, and the caller reads the file whole.
+    if (err instanceof PartNotKeptError) return undefined;
     return { kind: 'elf', loadable, error: (err as Error).message, truncated };
   }
 }

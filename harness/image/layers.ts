@@ -1,6 +1,7 @@
 /**
- * A platform's file system from its manifest's layers, each downloaded once into a scratch folder
- * (a layer listed twice is downloaded, and decompressed, once). A layer is no longer than its
+ * A platform's file system from its manifest's layers, each downloaded once into a scratch folder in
+ * its scan's turn (a layer listed twice is downloaded, and read, once; one this process read already,
+ * for another platform or image, not at all). A layer is no longer than its
  * descriptor's size says: the registry client refuses more as it comes, before the digest is checked.
  */
 import { join } from 'node:path';
@@ -39,10 +40,20 @@ export async function readImageFilesystem(
     let file = byDigest.get(layer.digest);
     if (!file) {
       file = join(tmp, `${manifest.digest.slice(7, 19)}-${i}`);
-      await source.blobToFile(layer.digest, file, layer.size);
       byDigest.set(layer.digest, file);
     }
     files.push(file);
   }
-  return ImageFilesystem.fromLayerFiles(files, { ...options, keep: loaderConfigBytes, digests: layers.map((l) => l.digest) });
+  // Each layer downloaded in its scan's turn, a few at a time; one this process scanned already is not downloaded.
+  const fetch = (file: string) => {
+    const at = files.indexOf(file);
+    return source.blobToFile(layers[at]!.digest, file, layers[at]!.size);
+  };
+  return ImageFilesystem.fromLayerFiles(files, {
+    ...options,
+    keep: loaderConfigBytes,
+    digests: layers.map((l) => l.digest),
+    sizes: layers.map((l) => l.size),
+    fetch,
+  });
 }

@@ -17,18 +17,23 @@ export const structureTestsCheck: Check = {
     await ctx.binaryVerdict();
     const fs = await ctx.filesystem();
     const { runStructureTests } = await import('./run-structure-tests.ts');
-    const structureTests = await timed(ctx.session.phases, 'structure tests', () =>
-      runStructureTests({
-        ctx: ctx.session,
-        file,
-        exec: ctx.exec,
-        config: read.config,
-        fs,
-        image: ctx.pinnedImage(),
-        allowSkip: ctx.request.allowSkip,
-        ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
-      }),
-    );
-    return { findings: { structureTests } };
+    try {
+      const structureTests = await timed(ctx.session.phases, 'structure tests', () =>
+        runStructureTests({
+          ctx: ctx.session,
+          file,
+          exec: ctx.exec,
+          config: read.config,
+          fs,
+          image: ctx.pinnedImage(),
+          allowSkip: ctx.request.allowSkip,
+          ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
+        }),
+      );
+      return { findings: { structureTests } };
+    } finally {
+      // The file tests are its last reader.
+      ctx.releaseFilesystem();
+    }
   },
 };

@@ -184,9 +184,11 @@ describe("a platform's context (checks/context.ts)", () => {
     delete process.env.MULTIARCH_CHECK_CACHE;
   });
 
+  // Each context's image a name of its own: its layer's digest is new to this process (whose scans keep what a digest held).
+  let images = 0;
   async function contextOf(request = fakeRequest()) {
     const source = new CountingSource();
-    const digest = await source.addImage('one', arm64, probeProgram(arm64));
+    const digest = await source.addImage(`one-${++images}`, arm64, probeProgram(arm64));
     const index: IndexView = {
       entries: [{ platform: arm64, digest, mediaType: 'application/vnd.oci.image.manifest.v1+json' }],
       problems: [],
