@@ -18,6 +18,7 @@ const STANDS_ON = {
   report: ['result'],
   image: ['registry'],
   'image-source': ['registry'],
+  'scenario-files': ['base'],
   session: ['result', 'registry', 'engine'],
   host: ['image', 'session'],
   build: ['host'],
@@ -26,7 +27,7 @@ const STANDS_ON = {
   'run-check': ['checks'],
   structure: ['checks'],
   verify: ['run-check', 'structure'],
-  scenario: ['build', 'verify', 'report'],
+  scenario: ['build', 'verify', 'report', 'scenario-files'],
   cli: ['scenario', 'host-setup'],
 };
 

@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { UsageError } from '../base/index.ts';
-import { compiledScenario, harnessEntry } from './compiled-scenarios.ts';
+import { compiledScenario, harnessEntry } from '../scenario-files/index.ts';
 import type { Expectation } from '../platform/index.ts';
 import type { CheckName, Reference } from '../result/index.ts';
 import type { StepsContext } from './steps.ts';
