@@ -22,12 +22,13 @@ const STANDS_ON = {
   session: ['result', 'registry', 'engine'],
   host: ['image', 'session'],
   build: ['host'],
+  bake: ['build'],
   'host-setup': ['host'],
   checks: ['structure-file', 'host'],
   'run-check': ['checks'],
   structure: ['checks'],
   verify: ['run-check', 'structure'],
-  scenario: ['build', 'verify', 'report', 'scenario-files'],
+  scenario: ['build', 'bake', 'verify', 'report', 'scenario-files'],
   cli: ['scenario', 'host-setup'],
 };
 
