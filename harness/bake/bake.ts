@@ -81,8 +81,8 @@ export function bakeArgs(req: BakeRequest, metadata: string): string[] {
   const sets = req.targets.flatMap((t) => [
     '--set',
     `${t.name}.tags=${t.tag}`,
-    '--set',
-    `${t.name}.platform=${t.platforms.map(formatPlatform).join(',')}`,
+    // One --set per platform: buildx makes a list of the values a key is given (a comma would be one entry).
+    ...t.platforms.flatMap((p) => ['--set', `${t.name}.platform=${formatPlatform(p)}`]),
     '--set',
     `${t.name}.output=type=registry`,
     ...(req.labels ?? []).flatMap((l) => ['--set', `${t.name}.labels.${l}`]),

@@ -15,7 +15,7 @@ group "default" {
 target "hello" {
   context    = "../hello-go"
   dockerfile = "Dockerfile.cross-scratch"
-  platforms  = ["linux/amd64", "linux/386", "linux/arm/v6", "linux/arm/v7", "linux/arm64", "linux/ppc64le", "linux/s390x", "linux/riscv64"]
+  platforms  = ["linux/amd64", "linux/386", "linux/arm/v6", "linux/arm/v7", "linux/arm64", "linux/ppc64le", "linux/s390x"]
   tags       = ["${REGISTRY}/hello:latest"]
 }
 
