@@ -18,15 +18,17 @@ const STANDS_ON = {
   report: ['result'],
   image: ['registry'],
   'image-source': ['registry'],
+  'scenario-files': ['base'],
   session: ['result', 'registry', 'engine'],
   host: ['image', 'session'],
   build: ['host'],
+  bake: ['build'],
   'host-setup': ['host'],
   checks: ['structure-file', 'host'],
   'run-check': ['checks'],
   structure: ['checks'],
   verify: ['run-check', 'structure'],
-  scenario: ['build', 'verify', 'report'],
+  scenario: ['build', 'bake', 'verify', 'report', 'scenario-files'],
   cli: ['scenario', 'host-setup'],
 };
 

@@ -11,6 +11,7 @@ export {
   defineScenario,
   loadScenario,
   privilegedRefusal,
+  type BakeScenario,
   type BuildScenario,
   type KnownIssue,
   type Scenario,
@@ -45,6 +46,7 @@ export {
   type Reference,
   type SessionReport,
   type StepResult,
+  type TargetResult,
 } from './result/index.ts';
 export {
   checkReportDestinations,

@@ -19,8 +19,10 @@ export interface DescribeOptions extends SessionOptions {
 }
 
 export function describeScenario(scenario: Scenario, options: DescribeOptions = {}): void {
-  const platforms = (options.platforms ?? scenario.platforms?.map(parsePlatform))?.map(formatPlatform) ?? [];
-  if (!platforms.length && scenario.kind !== 'steps') {
+  // A bake's targets and their platforms are known only once buildx resolved its file: one test for them all (below).
+  const platforms =
+    scenario.kind === 'bake' ? [] : ((options.platforms ?? scenario.platforms?.map(parsePlatform))?.map(formatPlatform) ?? []);
+  if (!platforms.length && scenario.kind !== 'steps' && scenario.kind !== 'bake') {
     throw new Error(`describeScenario(${scenario.name}) needs the platforms up front: give the scenario or the options a platform list.`);
   }
   describe(scenario.title, () => {
@@ -39,6 +41,14 @@ export function describeScenario(scenario: Scenario, options: DescribeOptions = 
         if (r!.status === 'skip') ctx.skip(`${platform}: ${r!.message ?? 'skipped'}`);
         if (r!.status === 'xfail') ctx.skip(`${platform}: ${r!.message ?? 'expected failure'}`);
         expect(['pass', 'xpass'], `${platform} (${r!.mode}): ${r!.message ?? ''}`).toContain(r!.status);
+      });
+    }
+    // A bake's targets are known only once it ran: one test that fails with every failed platform of every target.
+    if (scenario.kind === 'bake') {
+      test('targets', () => {
+        expect(report?.platforms.length, 'the bake verified no platform').toBeGreaterThan(0);
+        const failed = (report?.platforms ?? []).filter((p) => p.status === 'fail');
+        expect(failed.map((p) => `${p.target} ${p.platform} (${p.mode}): ${p.message ?? 'failed'}`)).toEqual([]);
       });
     }
     // A steps scenario's steps are known only once it ran: one test that fails with every failed step.

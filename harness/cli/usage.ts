@@ -54,7 +54,8 @@ const ENV_NOTE =
 export const COMMAND_USAGES = {
   run: {
     synopsis: 'run <scenario.ts>',
-    summary: "build a scenario's image for each of its platforms, push it to a throwaway registry, check every platform",
+    summary:
+      "build a scenario's image (a bake scenario's: each target's) for each of its platforms, push it to a throwaway registry, check every platform",
     options: [
       PLATFORM,
       NODE,
@@ -66,7 +67,7 @@ export const COMMAND_USAGES = {
       NETWORK,
       ['--builder NAME', 'the buildx builder to build with'],
       ALLOW_PRIVILEGED,
-      ['--keep-going', "when one platform's build fails, build and verify the others without it"],
+      ['--keep-going', "when one platform's build fails, build and verify the others without it (build scenarios)"],
       ['--no-cache', "build every step again (BuildKit's cache would hide how it builds here)"],
       QUIET,
       HELP,

@@ -11,6 +11,7 @@ import {
   type SessionReport,
   type StructureTestKind,
   type StructureTestResult,
+  type TargetResult,
 } from '../result/index.ts';
 
 /** What a step's difference is a difference from: the report's reference by its name ("the guide"), or "the reference". */
@@ -77,4 +78,39 @@ export function noteOf(p: PlatformResult): string | undefined {
   if (p.message) return p.message;
   if (p.secondOpinion) return `passed on a second opinion: ${p.checks?.run.message ?? p.secondOpinion.message}`;
   return undefined;
+}
+
+/** A report's platform rows under one bake target, or all of them when the report has no targets. */
+export interface TargetGroup {
+  /** The target, when the report is a bake's; undefined for every other report (one group, no heading). */
+  target?: TargetResult;
+  platforms: PlatformResult[];
+}
+
+/**
+ * A report's platforms grouped by bake target, in the order of its `targets` (a target no platform
+ * names still has its group, empty; a platform whose target is not listed comes after, in the order
+ * seen). A report without targets is one group of every platform, as before targets existed.
+ */
+export function targetGroups(report: Pick<SessionReport, 'targets' | 'platforms'>): TargetGroup[] {
+  if (!report.targets?.length && !report.platforms.some((p) => p.target !== undefined)) return [{ platforms: report.platforms }];
+  const groups = new Map<string, TargetGroup>();
+  for (const t of report.targets ?? []) groups.set(t.name, { target: t, platforms: [] });
+  for (const p of report.platforms) {
+    const name = p.target ?? '';
+    if (!groups.has(name)) groups.set(name, { target: { name, ref: '' }, platforms: [] });
+    groups.get(name)!.platforms.push(p);
+  }
+  return [...groups.values()];
+}
+
+/** How a note names a platform's row: with its target in front in a bake's report ("hello linux/arm64"). */
+export function rowName(p: Pick<PlatformResult, 'platform' | 'target'>): string {
+  return p.target ? `${p.target} ${p.platform}` : p.platform;
+}
+
+/** A target's heading: its name, and the image it pushed (pinned by its digest when it was built). */
+export function targetHeading(t: TargetResult): string {
+  const image = t.ref ? ` ${t.ref}${t.digest ? `@${t.digest}` : ''}` : '';
+  return `target ${t.name}${image}${t.digest ? '' : t.ref ? ' (not built)' : ''}`;
 }

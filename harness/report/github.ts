@@ -4,13 +4,14 @@
  */
 import { annotation } from '../base/index.ts';
 import { CHECK_NAMES, type SessionReport } from '../result/index.ts';
+import { rowName } from './checks.ts';
 
 const errorAnnotation = (title: string, message: string) => annotation('error', title, message);
 
 /**
  * One `::error title=<scenario>::<sentence>` line per failure of the run as a whole (it verified
  * nothing), one `::error title=<scenario> <platform> <check>::<message>` line per failed check of a
- * failed platform, and one per failed step (`<scenario> <section> <step>`). A failed platform with no
+ * failed platform (`<scenario> <target> <platform> <check>` in a bake's report), and one per failed step (`<scenario> <section> <step>`). A failed platform with no
  * failed check (not expected: its run check carries the verdict) still gets one line, so no failure
  * goes unannotated. A platform that passes on known issues gets a `::warning` per known issue.
  */
@@ -23,24 +24,26 @@ export function renderAnnotations(reports: readonly SessionReport[]): string[] {
         lines.push(errorAnnotation(`${report.scenario} ${st.section} ${st.title}`, st.failures.join('\n') || 'failed'));
     }
     for (const p of report.platforms) {
+      // In a bake's report, the target comes before the platform: "<scenario> <target> <platform> <check>".
+      const name = rowName(p);
       // A known issue fails its check but not the platform (nor the job): a warning, not an error.
       for (const k of p.knownIssues ?? [])
-        lines.push(annotation('warning', `${report.scenario} ${p.platform}`, `known issue, accepted by the scenario: ${k}`));
+        lines.push(annotation('warning', `${report.scenario} ${name}`, `known issue, accepted by the scenario: ${k}`));
       if (p.status !== 'fail') continue;
       const failed = CHECK_NAMES.filter((c) => p.checks?.[c]?.status === 'fail');
       const fix = p.fix ? `\nFix: ${p.fix}` : '';
       for (const check of failed) {
         lines.push(
           errorAnnotation(
-            `${report.scenario} ${p.platform} ${check}`,
+            `${report.scenario} ${name} ${check}`,
             `${p.checks[check].message ?? p.message ?? 'failed'}${check === 'run' ? fix : ''}`,
           ),
         );
       }
       const failedTests = (p.structureTests ?? []).filter((t) => t.status === 'fail');
-      for (const t of failedTests) lines.push(errorAnnotation(`${report.scenario} ${p.platform} test ${t.name}`, t.message ?? 'failed'));
+      for (const t of failedTests) lines.push(errorAnnotation(`${report.scenario} ${name} test ${t.name}`, t.message ?? 'failed'));
       if (failed.length === 0 && failedTests.length === 0)
-        lines.push(errorAnnotation(`${report.scenario} ${p.platform}`, `${p.message ?? 'failed'}${fix}`));
+        lines.push(errorAnnotation(`${report.scenario} ${name}`, `${p.message ?? 'failed'}${fix}`));
     }
   }
   return lines;

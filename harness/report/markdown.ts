@@ -1,8 +1,9 @@
 /**
- * Markdown: a matrix per scenario, for a pull request comment or GitHub's step summary.
+ * Markdown: a matrix per scenario (per target, under its heading, in a bake's report), for a pull
+ * request comment or GitHub's step summary.
  */
-import { noteOf, shortPlatform, testMatrix } from './checks.ts';
-import { CHECK_NAMES, type SessionReport } from '../result/index.ts';
+import { noteOf, rowName, shortPlatform, targetGroups, testMatrix } from './checks.ts';
+import { CHECK_NAMES, type SessionReport, type TargetResult } from '../result/index.ts';
 
 const ICON = { pass: '✅', fail: '❌', skip: '⏭️' } as const;
 
@@ -12,6 +13,12 @@ export function markdownCell(s: string, max = Infinity): string {
 }
 
 const cell = (s: string) => markdownCell(s, 200);
+
+/** "target `hello`: `127.0.0.1:5000/mah-1/hello:latest` (`sha256:…`)", or "(not built)". */
+function targetTitle(t: TargetResult): string {
+  const image = t.ref ? `: \`${t.ref}\`` : '';
+  return `target \`${markdownCell(t.name)}\`${image}${t.digest ? ` (\`${t.digest}\`)` : t.ref ? ' (not built)' : ''}`;
+}
 
 export function renderMarkdown(reports: readonly SessionReport[]): string {
   const out: string[] = [];
@@ -31,15 +38,20 @@ export function renderMarkdown(reports: readonly SessionReport[]): string {
     if (r.steps?.length) out.push('');
     if (r.platforms.length === 0) continue;
     const byNode = new Set(r.platforms.map((p) => p.node ?? 'default')).size > 1;
-    out.push(
+    const head = [
       `| platform | mode |${byNode ? ' node |' : ''} ${CHECK_NAMES.join(' | ')} | output |`,
       `|---|---|${byNode ? '---|' : ''}${CHECK_NAMES.map(() => ':-:').join('|')}|---|`,
-    );
-    for (const p of r.platforms) {
-      const checks = p.checks;
-      out.push(
-        `| \`${p.platform}\` | ${p.mode}${p.emulator?.qemuVersion ? ` (QEMU ${p.emulator.qemuVersion})` : ''} |${byNode ? ` ${cell(p.node ?? 'default')} |` : ''} ${CHECK_NAMES.map((c) => ICON[checks[c].status]).join(' | ')} | ${cell(p.output.split('\n')[0] ?? '')} |`,
-      );
+    ];
+    // A bake's report: a heading and a table per target.
+    for (const [i, g] of targetGroups(r).entries()) {
+      if (g.target) out.push(...(i ? [''] : []), `#### ${targetTitle(g.target)}`, '');
+      out.push(...head);
+      for (const p of g.platforms) {
+        const checks = p.checks;
+        out.push(
+          `| \`${p.platform}\` | ${p.mode}${p.emulator?.qemuVersion ? ` (QEMU ${p.emulator.qemuVersion})` : ''} |${byNode ? ` ${cell(p.node ?? 'default')} |` : ''} ${CHECK_NAMES.map((c) => ICON[checks[c].status]).join(' | ')} | ${cell(p.output.split('\n')[0] ?? '')} |`,
+        );
+      }
     }
     const tests = testMatrix(r);
     if (tests) {
@@ -63,7 +75,7 @@ export function renderMarkdown(reports: readonly SessionReport[]): string {
       out.push('');
       for (const p of problems)
         out.push(
-          `- \`${p.platform}\`: ${cell(noteOf(p)!)}${p.emulatorSuspect ? ' **(emulator-suspect)**' : ''}${p.fix ? ` Fix: ${cell(p.fix)}` : ''}`,
+          `- \`${rowName(p)}\`: ${cell(noteOf(p)!)}${p.emulatorSuspect ? ' **(emulator-suspect)**' : ''}${p.fix ? ` Fix: ${cell(p.fix)}` : ''}`,
         );
     }
     out.push('');

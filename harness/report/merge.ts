@@ -8,7 +8,8 @@
  * shard set that is not whole (different totals, a shard given twice, a shard missing).
  *
  * What it makes: the platforms of all the reports in a stable order (KNOWN_PLATFORMS first, in that
- * order, then the others alphabetically), the steps in input order, the notes without repeats,
+ * order, then the others alphabetically; a bake's grouped by target first, in the order of its
+ * targets, which it keeps, each once), the steps in input order, the notes without repeats,
  * the summary counted again (a shard's own failures are not carried over: the whole is judged
  * again, and one that holds nothing fails as a run does), the earliest start and the longest
  * duration (the shards ran side by side), and the first report's host, with a note when the shards
@@ -16,7 +17,8 @@
  */
 import { UsageError } from '../base/index.ts';
 import { formatPlatform, KNOWN_PLATFORMS, parsePlatform } from '../platform/index.ts';
-import { conclude, type SessionReport, checkShard, shardLabel, type Shard } from '../result/index.ts';
+import { conclude, type SessionReport, checkShard, shardLabel, type Shard, type TargetResult } from '../result/index.ts';
+import { rowName } from './checks.ts';
 
 /** A report as a shard job writes it: the optional `shard` field is read here, never required. */
 export type ShardReport = SessionReport & { shard?: Shard };
@@ -30,6 +32,14 @@ function platformKey(platform: string): string {
   } catch {
     return platform;
   }
+}
+
+/** Targets no report lists, by name (a report without targets has none: undefined first). */
+function compareTargets(a: string | undefined, b: string | undefined): number {
+  if (a === b) return 0;
+  if (a === undefined) return -1;
+  if (b === undefined) return 1;
+  return a < b ? -1 : 1;
 }
 
 /** KNOWN_PLATFORMS order first, then the unknown platforms in plain code-unit order. */
@@ -60,7 +70,8 @@ export function mergeReports(reports: readonly ShardReport[], names: readonly st
   const owner = new Map<string, number>();
   for (const [i, r] of reports.entries()) {
     for (const p of r.platforms) {
-      const key = platformKey(p.platform);
+      // A bake's platform is one of its target's: the same platform in two targets is two rows.
+      const key = rowName({ platform: platformKey(p.platform), ...(p.target !== undefined ? { target: p.target } : {}) });
       const before = owner.get(key);
       if (before !== undefined) {
         const where = before === i ? `twice in ${who(i)}` : `in both ${who(before)} and ${who(i)}`;
@@ -69,10 +80,15 @@ export function mergeReports(reports: readonly ShardReport[], names: readonly st
       owner.set(key, i);
     }
   }
+  // A bake's targets: each once, the first report's word on it kept, in the order they come.
+  const targetsByName = new Map<string, TargetResult>();
+  for (const t of reports.flatMap((r) => r.targets ?? [])) if (!targetsByName.has(t.name)) targetsByName.set(t.name, t);
+  const targetOrder = new Map([...targetsByName.keys()].map((name, i) => [name, i]));
+  const rank = (target: string | undefined) => (target === undefined ? -1 : (targetOrder.get(target) ?? targetOrder.size));
   const platforms = reports
     .flatMap((r) => r.platforms)
     .map((p) => ({ p, key: platformKey(p.platform) }))
-    .sort((a, b) => comparePlatforms(a.key, b.key))
+    .sort((a, b) => rank(a.p.target) - rank(b.p.target) || compareTargets(a.p.target, b.p.target) || comparePlatforms(a.key, b.key))
     .map(({ p }) => p);
 
   const hasSteps = reports.some((r) => r.steps !== undefined);
@@ -89,13 +105,14 @@ export function mergeReports(reports: readonly ShardReport[], names: readonly st
   const image = reports.find((r) => r.image)?.image;
 
   // A shard's own failures (an empty shard verified nothing) are the shard's: the whole is judged again.
-  const { shard: _shard, image: _image, steps: _steps, failures: _failures, summary: _summary, ...base } = first;
+  const { shard: _shard, image: _image, targets: _targets, steps: _steps, failures: _failures, summary: _summary, ...base } = first;
   return {
     ...base,
     startedAt,
     durationMs: Math.max(...reports.map((r) => r.durationMs)),
     host: first.host,
     ...(image ? { image } : {}),
+    ...(targetsByName.size ? { targets: [...targetsByName.values()] } : {}),
     platforms,
     ...(hasSteps ? { steps } : {}),
     ...conclude(platforms, steps, 'none of the merged reports holds a platform or a step'),

@@ -1,10 +1,11 @@
 /**
- * The terminal matrix: one row per platform, one column per check, readable at a glance. Pure: with
+ * The terminal matrix: one row per platform, one column per check, readable at a glance; in a
+ * bake's report, the rows of each target under a heading that names it and its image. Pure: with
  * `color` (off unless asked for; the CLI decides per stream, see cli/output.ts) PASS, FAIL and SKIP
  * are coloured with picocolors' escape codes.
  */
 import pc from 'picocolors';
-import { differsFrom, noteOf, shortPlatform, testMatrix } from './checks.ts';
+import { differsFrom, noteOf, rowName, shortPlatform, targetGroups, targetHeading, testMatrix } from './checks.ts';
 import type { CheckResult, SessionReport } from '../result/index.ts';
 
 export interface TerminalOptions {
@@ -80,8 +81,9 @@ export function renderTerminal(report: SessionReport, options: TerminalOptions =
   // With platforms placed on several engines (--node), a column says which engine ran each.
   const nodes = new Set(report.platforms.map((p) => p.node ?? 'default'));
   const byNode = nodes.size > 1;
+  const groups = targetGroups(report);
   const rows = [['PLATFORM', 'MODE', 'RESULT', 'INDEX', 'CONFIG', 'BINARY', 'RUN', 'BUILD', 'TIME', ...(byNode ? ['NODE'] : []), 'GOT']];
-  for (const p of report.platforms) {
+  for (const p of groups.flatMap((g) => g.platforms)) {
     const mode = p.emulator ? `qemu (${p.emulator.handler}${p.emulator.qemuVersion ? ` ${p.emulator.qemuVersion}` : ''})` : p.mode;
     const c = p.checks;
     rows.push([
@@ -98,12 +100,20 @@ export function renderTerminal(report: SessionReport, options: TerminalOptions =
       p.output.split('\n')[0] ?? '',
     ]);
   }
+  // One table, so the columns line up; a bake's report gives each target a heading and the table's header.
+  const [header, ...body] = table(rows, (text, row, col) => (row > 0 && MARK_COLUMNS.has(col) ? paint(text) : text)).split('\n');
+  const matrix: string[] = [];
+  for (const g of groups) {
+    const mine = body.splice(0, g.platforms.length);
+    if (g.target) matrix.push(...(matrix.length ? [''] : []), targetHeading(g.target), header!, ...mine);
+    else if (mine.length) matrix.push(header!, ...mine);
+  }
   const lines = [
     `${report.title} [${report.scenario}]${report.reference ? ` (${[report.reference.name, report.reference.part].filter(Boolean).join(' ')})` : ''}`,
     `engine ${report.host.engine} on ${report.host.native}, ${report.host.imageStore} image store, buildx ${report.host.buildx ?? 'none'}`,
     '',
     ...(report.steps?.length ? [...renderSteps(report, paint), ''] : []),
-    ...(report.platforms.length ? [table(rows, (text, row, col) => (row > 0 && MARK_COLUMNS.has(col) ? paint(text) : text))] : []),
+    ...matrix,
   ];
   const tests = testMatrix(report);
   if (tests) {
@@ -119,12 +129,12 @@ export function renderTerminal(report: SessionReport, options: TerminalOptions =
   const known = report.platforms.filter((p) => p.knownIssues);
   if (known.length) {
     lines.push('');
-    for (const p of known) for (const k of p.knownIssues!) lines.push(`${p.platform}: * known issue, accepted by the scenario: ${k}`);
+    for (const p of known) for (const k of p.knownIssues!) lines.push(`${rowName(p)}: * known issue, accepted by the scenario: ${k}`);
   }
   if (problems.length) {
     lines.push('');
     for (const p of problems) {
-      lines.push(`${p.platform}: ${noteOf(p)}${p.emulatorSuspect ? ' [emulator-suspect]' : ''}`);
+      lines.push(`${rowName(p)}: ${noteOf(p)}${p.emulatorSuspect ? ' [emulator-suspect]' : ''}`);
       if (p.fix) lines.push(`  fix: ${p.fix}`);
     }
   }

@@ -11,6 +11,7 @@ export type {
   StepResult,
   StructureTestKind,
   StructureTestResult,
+  TargetResult,
 } from './model.ts';
 export { PhaseClock, timed } from './phases.ts';
 export type { Phases } from './phases.ts';

@@ -28,6 +28,8 @@ export const skip = (message: string): CheckResult => ({ status: 'skip', message
 
 export interface PlatformResult {
   platform: string;
+  /** Bake scenarios: the bake target whose image this is (`SessionReport.targets`); reporters group rows by it. */
+  target?: string;
   /** How this engine runs the platform, as observed. */
   mode: ExecutionMode;
   /**
@@ -119,12 +121,27 @@ export interface StepResult {
   durationMs: number;
 }
 
-type ScenarioKind = 'build' | 'verify' | 'steps';
+type ScenarioKind = 'build' | 'verify' | 'steps' | 'bake';
+
+/** One target of a bake scenario: the image it pushed to the session's registry, and how long it took. */
+export interface TargetResult {
+  /** The target's name in the bake file (a matrix target's expanded name). */
+  name: string;
+  /** Where the session pushed it: the session registry's `<session>/<target>:latest`. */
+  ref: string;
+  /** The pushed index's (or manifest's) digest; absent when the target was not built. */
+  digest?: string;
+  /** The longest of its platforms' build times, in ms; absent when the target was not built. */
+  buildMs?: number;
+}
 
 /** One session's report: what the JSON report holds and every reporter reads. */
 export interface SessionReport {
   schemaVersion: 2;
-  /** "build": a scenario built and pushed the image; "verify": an existing image was checked; "steps": a scenario's own steps. */
+  /**
+   * "build": a scenario built and pushed the image; "verify": an existing image was checked; "steps": a scenario's own
+   * steps; "bake": a bake file's targets were built and pushed, each image checked (`targets`).
+   */
   kind: ScenarioKind;
   scenario: string;
   title: string;
@@ -134,6 +151,8 @@ export interface SessionReport {
   durationMs: number;
   host: { engine: string; native: string; imageStore: string; buildx?: string; kernel: string };
   image?: { ref: string; digest: string; mediaType: string; buildMs: number };
+  /** Bake scenarios: each target, in the bake file's order; every platform result names its target. */
+  targets?: TargetResult[];
   platforms: PlatformResult[];
   /** Step scenarios: each step, its commands, what the reference showed and what happened here. */
   steps?: StepResult[];

@@ -1,12 +1,13 @@
 /**
  * Scenarios: what a user writes. A build scenario names a build context, the platforms, and what
  * each platform must print; the runner does the rest (handlers, registry, build, push, run, report).
+ * A bake scenario names a bake file instead, and each of its targets is built and checked.
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { UsageError } from '../base/index.ts';
-import { compiledScenario, harnessEntry } from './compiled-scenarios.ts';
+import { compiledScenario, harnessEntry } from '../scenario-files/index.ts';
 import type { Expectation } from '../platform/index.ts';
 import type { CheckName, Reference } from '../result/index.ts';
 import type { StepsContext } from './steps.ts';
@@ -78,6 +79,40 @@ export interface VerifyScenario {
   network?: string;
 }
 
+/**
+ * The targets of a bake file (HCL, JSON or Compose), built with one `docker buildx bake --push` to the
+ * session's registry, each target's image then verified on each of its platforms. The file is
+ * resolved by buildx itself (`--print`): groups, variables, inheritance and matrices are its own.
+ * Relative paths in the file are the first file's folder's, as for `docker buildx bake` run there.
+ */
+export interface BakeScenario {
+  kind: 'bake';
+  name: string;
+  title: string;
+  reference?: Reference;
+  /** The bake file, or files (merged in order, as `-f a -f b`): paths, relative to the working directory, or file: URLs. */
+  file: string | URL | ReadonlyArray<string | URL>;
+  /** Targets or groups to build; default the file's default group. */
+  targets?: string[];
+  /**
+   * Narrows every target's platforms to these (as --platforms, which replaces them); a target the
+   * file gives no platforms builds for the builder's default platform, the engine's own.
+   */
+  platforms?: string[];
+  /** What each image must print: one expectation for every target, or one per target by name (a target not named: a clean exit). */
+  expect?: Expectation | Record<string, Expectation>;
+  /** Command to run instead of each image's CMD. */
+  command?: string[];
+  /** BuildKit attaches a provenance attestation by default; scenarios opt in. */
+  provenance?: boolean;
+  /** Platforms built and run on other engines: "linux/arm64,linux/arm/v7=ENDPOINT" each, as --node (which replaces them). */
+  nodes?: string[];
+  /** Globs of paths whose ELF files are foreign on purpose, as --allow-foreign. */
+  allowForeign?: string[];
+  /** The network the run check's containers join, as --network (default none: no network). */
+  network?: string;
+}
+
 /** A sequence of commands, each step tied to a section of the scenario's reference (see steps.ts). */
 export interface StepsScenario {
   kind: 'steps';
@@ -96,7 +131,7 @@ export interface StepsScenario {
   steps(t: StepsContext): Promise<void>;
 }
 
-export type Scenario = BuildScenario | VerifyScenario | StepsScenario;
+export type Scenario = BuildScenario | VerifyScenario | StepsScenario | BakeScenario;
 
 /** The sentence a user sees when a privileged scenario was not allowed to run. */
 export function privilegedRefusal(s: StepsScenario): string {
@@ -109,6 +144,12 @@ export function defineScenario<S extends Scenario>(s: S): S {
 
 export function contextPath(c: string | URL): string {
   return c instanceof URL ? fileURLToPath(c) : resolve(c);
+}
+
+/** A bake scenario's files as paths. */
+export function bakeFilePaths(s: BakeScenario): string[] {
+  const files: ReadonlyArray<string | URL> = typeof s.file === 'string' || s.file instanceof URL ? [s.file] : s.file;
+  return files.map(contextPath);
 }
 
 /** A scenario file Node cannot load by itself on every version the harness supports (20 strips no types). */
@@ -147,7 +188,7 @@ export async function loadScenario(file: string): Promise<Scenario> {
     throw new UsageError(`The scenario ${path} ${loadFailure(err)}`, { cause: err });
   }
   const s = mod.default;
-  if (!s || typeof s !== 'object' || !['build', 'verify', 'steps'].includes(s.kind)) {
+  if (!s || typeof s !== 'object' || !['build', 'verify', 'steps', 'bake'].includes(s.kind)) {
     throw new UsageError(`${path} does not export a scenario as its default export (use defineScenario).`);
   }
   return s;

@@ -74,6 +74,8 @@ export interface ScenarioOutcome {
   platforms: PlatformResult[];
   steps?: StepResult[];
   image?: SessionReport['image'];
+  /** Bake scenarios: each target and the image it pushed. */
+  targets?: SessionReport['targets'];
   notes: string[];
   /**
    * Why there was nothing to verify, when the runner had no platform and no step ("the index of X

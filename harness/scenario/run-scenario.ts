@@ -1,6 +1,6 @@
 /**
  * Runs a scenario end to end: sweeps what killed sessions left, probes the host, hands the scenario
- * to the runner of its kind (build, verify or steps), and turns the runner's outcome into a report.
+ * to the runner of its kind (build, verify, steps or bake), and turns the runner's outcome into a report.
  * Whatever happens, the session's resources are cleaned up.
  */
 import { Session, sweepStaleSessions } from '../session/index.ts';
@@ -12,21 +12,26 @@ import { placeNode } from './place-node.ts';
 import { type PlacedNode, probeHost, type HostProbe } from '../host/index.ts';
 import { formatPlatform } from '../platform/index.ts';
 import { parseImageRef } from '../registry/index.ts';
-import { contextPath, privilegedRefusal, type Scenario } from './define.ts';
+import { bakeFilePaths, contextPath, privilegedRefusal, type Scenario } from './define.ts';
 import type { SessionOptions, RunnerInput, ScenarioOutcome } from './outcome.ts';
 
 export type { SessionOptions } from './outcome.ts';
 
-/** Refuses, before anything is created, what cannot run: a missing Dockerfile, a bad image reference, a privileged scenario not allowed. */
+/** Refuses, before anything is created, what cannot run: a missing Dockerfile or bake file, a bad image reference, a privileged scenario not allowed. */
 async function assertRunnable(s: Scenario, options: SessionOptions): Promise<void> {
   // The build folder is loaded by build scenarios only (a verify never needs it).
   if (s.kind === 'build') await (await import('../build/index.ts')).assertBuildable(contextPath(s.build.context), s.build.dockerfile);
   if (s.kind === 'verify') parseImageRef(s.image);
+  if (s.kind === 'bake') await (await import('../bake/index.ts')).bakeFiles(bakeFilePaths(s), s.targets);
   if (s.kind === 'steps' && s.privileged && !options.allowPrivileged) throw new UsageError(privilegedRefusal(s));
   checkPlacement(nodeSpecs(s, options));
   if (nodeSpecs(s, options).length && s.kind === 'steps')
     throw new UsageError(
       `--node places the platforms of a build or verify scenario; ${s.name} is a steps scenario, whose steps name their engines themselves.`,
+    );
+  if (options.keepGoing && s.kind === 'bake')
+    throw new UsageError(
+      `--keep-going builds a build scenario again without the platform that failed; ${s.name} is a bake scenario, whose targets are baked once.`,
     );
   if (options.shard && s.kind !== 'verify')
     throw new UsageError(
@@ -51,7 +56,7 @@ async function probeNodes(session: Session, specs: readonly NodeSpec[], progress
 /**
  * The scenario's runner, loaded for its kind (a verify never loads the build and steps machinery)
  * and started on what needs no engine while the engine is probed: a verify reads the image's index
- * from its registry meanwhile.
+ * from its registry meanwhile, a bake has buildx resolve its file.
  */
 async function startRunner(s: Scenario, options: SessionOptions): Promise<(env: RunnerInput) => Promise<ScenarioOutcome>> {
   switch (s.kind) {
@@ -67,6 +72,11 @@ async function startRunner(s: Scenario, options: SessionOptions): Promise<(env: 
     case 'steps': {
       const { runStepsScenario } = await import('./steps-runner.ts');
       return (env) => runStepsScenario(s, env);
+    }
+    case 'bake': {
+      const { resolveBakeScenario, runBakeScenario } = await import('./bake-runner.ts');
+      const early = resolveBakeScenario(s);
+      return (env) => runBakeScenario(s, env, early);
     }
   }
 }
@@ -134,6 +144,7 @@ export function reportOf(s: Scenario, outcome: ScenarioOutcome, session: Session
       kernel: probe.kernel,
     },
     ...(outcome.image ? { image: outcome.image } : {}),
+    ...(outcome.targets ? { targets: outcome.targets } : {}),
     platforms: outcome.platforms,
     ...(outcome.steps ? { steps: outcome.steps } : {}),
     ...conclude(outcome.platforms, outcome.steps, nothingBecause),

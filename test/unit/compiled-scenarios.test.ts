@@ -10,9 +10,9 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
-import { compiledScenario, ScenarioCompileError } from '../../harness/scenario/compiled-scenarios.ts';
+import { compiledScenario, ScenarioCompileError } from '../../harness/scenario-files/compiled-scenarios.ts';
 import { loadScenario } from '../../harness/scenario/define.ts';
-import { loadsAsEsModule } from '../../harness/scenario/module-kind.ts';
+import { loadsAsEsModule } from '../../harness/scenario-files/module-kind.ts';
 import { UsageError } from '../../harness/base/errors.ts';
 
 let dir: string;
