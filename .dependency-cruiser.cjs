@@ -22,7 +22,7 @@ const STANDS_ON = {
   host: ['image', 'session'],
   build: ['host'],
   'host-setup': ['host'],
-  checks: ['structure-file', 'host'],
+  checks: ['structure-file', 'host', 'image-source'],
   'run-check': ['checks'],
   structure: ['checks'],
   verify: ['run-check', 'structure'],
