@@ -1,8 +1,8 @@
 /**
  * One platform's inputs to the checks (checks/check.ts), each computed once, on first ask, and
  * shared: the index entry, the image the run starts from (and a local image's load), the manifest
- * and config, the file system, the binary verdict. Whoever asks first starts it; the progress states ('reading manifest and config',
- * 'reading layers') are said by the inputs as they start.
+ * and config, the file system, the binary verdict. Whoever asks first starts it; the progress states
+ * ('reading manifest and config', 'reading layers') are said by the inputs as they start.
  */
 import { loadedImageName, loadPlatform, type Session } from '../session/index.ts';
 import { platformArchive } from '../image-source/index.ts';

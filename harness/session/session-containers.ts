@@ -145,8 +145,9 @@ export async function loadPlatform(ctx: Session, o: LoadPlatformInput): Promise<
   try {
     loaded = await engine.loadImage(await o.archive());
   } catch (err) {
-    if (!(err instanceof HarnessError)) throw err;
-    throw new EngineError(`${what} failed: ${err.message}`, {
+    // The engine's refusal, the archive's (a blob that did not match its digest), or scratch's (a full disk); anything else is a bug.
+    if (!(err instanceof HarnessError) && (err as NodeJS.ErrnoException).code === undefined) throw err;
+    throw new EngineError(`${what} failed: ${(err as Error).message}`, {
       ...(err instanceof EngineError && err.status !== undefined ? { status: err.status } : {}),
       transient: false,
     });
@@ -154,7 +155,14 @@ export async function loadPlatform(ctx: Session, o: LoadPlatformInput): Promise<
   const name = familiarName(o.name);
   if (loaded.some((line) => line.startsWith('Loaded image: ') && familiarName(line.slice('Loaded image: '.length)) === name)) return;
   const id = loaded.map((line) => /^Loaded image ID: (\S+)$/.exec(line)?.[1]).find((x) => x !== undefined && o.ids.includes(x));
-  if (id) return engine.tagImage(id, o.name);
+  if (id) {
+    await engine.tagImage(id, o.name).catch((err: unknown) => {
+      throw err instanceof EngineError
+        ? new EngineError(`${what}: the engine named it ${id} alone, and did not tag it: ${err.message}`)
+        : err;
+    });
+    return;
+  }
   throw new EngineError(
     `${what}: the engine answered ${loaded.length ? `"${loaded.join('; ')}"` : 'nothing'}, which names neither that name nor the image's id.`,
   );
