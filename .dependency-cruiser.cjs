@@ -24,7 +24,7 @@ const STANDS_ON = {
   build: ['host'],
   bake: ['build'],
   'host-setup': ['host'],
-  checks: ['structure-file', 'host'],
+  checks: ['structure-file', 'host', 'image-source'],
   'run-check': ['checks'],
   structure: ['checks'],
   verify: ['run-check', 'structure'],

@@ -4,6 +4,7 @@
  *   import { describeScenario, describeImage } from 'multiarch-harness/vitest';
  *   describeScenario(helloScenario);                       // describe per scenario, test per platform
  *   describeImage('ghcr.io/me/app:1.2', { platforms: ['linux/amd64', 'linux/arm64'], expect: { kind: 'uname' } });
+ *   describeImage('oci-archive:out/app.tar', { platforms: ['linux/arm64'] });  // a local image: oci:, oci-archive:, docker-archive:
  *
  * The scenario runs once (beforeAll); each platform's test then asserts its result, with the
  * failing checks as the message.

@@ -8,14 +8,16 @@ import type { Session } from '../session/index.ts';
 import type { HostProbe } from '../host/index.ts';
 import type { ImageFilesystem } from '../image/index.ts';
 import type { PlatformExecution, Expectation } from '../platform/index.ts';
-import type { FetchedManifest, ImageConfig, ImageSource, IndexEntry, IndexView, ImageRef } from '../registry/index.ts';
+import type { ImageTarget } from '../image-source/index.ts';
+import type { FetchedManifest, ImageConfig, ImageSource, IndexEntry, IndexView } from '../registry/index.ts';
 import { skip, type CheckName, type CheckResult, type PlatformResult, type Progress } from '../result/index.ts';
 import type { StructureTestFile } from '../structure-file/index.ts';
 import type { KeptVerdict } from './binary-check-cache.ts';
 
 /** What was asked, the same for every platform. */
 export interface VerifyRequest {
-  ref: ImageRef;
+  /** The image: a registry reference, or a local image (oci:, oci-archive:, docker-archive:). */
+  target: ImageTarget;
   expect?: Expectation;
   command?: string[];
   /** A container-structure-test file: its tests run on every platform beside the checks. */
@@ -50,8 +52,17 @@ export interface PlatformContext {
   progress(state: string): void;
   /** The index's entry for this platform (asking it first says 'reading manifest and config'). */
   entry(): IndexEntry | undefined;
-  /** Where the platform's container starts from (run-reference.ts); only with an entry. */
-  pinnedImage(): string;
+  /**
+   * Where the platform's container starts from: a registry image pinned by digest (run-reference.ts),
+   * or the name a local image's platform is loaded under (loadRunImage); only with an entry.
+   */
+  runImage(): string;
+  /**
+   * A local image: its platform loaded into the engine under runImage()'s name, once, by whichever
+   * check asks first (only with its manifest read); an EngineError when it cannot be. A registry
+   * image is pulled by each run instead: nothing to do.
+   */
+  loadRunImage(): Promise<void>;
   /** Whether the engine had the pinned image before, from one presence question for all platforms; undefined: not asked. */
   imagePresent(): boolean | undefined;
   /** The platform's manifest and config, or why they cannot be read (only with an entry). */

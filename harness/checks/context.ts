@@ -1,10 +1,11 @@
 /**
  * One platform's inputs to the checks (checks/check.ts), each computed once, on first ask, and
- * shared: the index entry, the pinned image, the manifest and config, the file system, the binary
- * verdict. Whoever asks first starts it; the progress states ('reading manifest and config',
- * 'reading layers') are said by the inputs as they start.
+ * shared: the index entry, the image the run starts from (and a local image's load), the manifest
+ * and config, the file system, the binary verdict. Whoever asks first starts it; the progress states
+ * ('reading manifest and config', 'reading layers') are said by the inputs as they start.
  */
-import type { Session } from '../session/index.ts';
+import { loadedImageName, loadPlatform, type Session } from '../session/index.ts';
+import { platformArchive } from '../image-source/index.ts';
 import type { HostProbe } from '../host/index.ts';
 import type { ImageFilesystem } from '../image/index.ts';
 import { type PlatformExecution, formatPlatform, samePlatform } from '../platform/index.ts';
@@ -54,15 +55,18 @@ export function platformContext(i: PlatformContextInput): PlatformContext {
     if (!e) throw new Error(`${name} has no index entry: nothing of it can be read`);
     return e;
   };
-  const pinnedImage = once(() =>
-    runReference({
-      ref: i.request.ref,
+  const { target } = i.request;
+  const runImage = once(() => {
+    const entry = needEntry();
+    if (target.kind === 'local') return loadedImageName(i.session, i.exec.platform);
+    return runReference({
+      ref: target.ref,
       indexDigest: i.index.digest,
       entries: i.index.entries,
-      entry: needEntry(),
+      entry,
       imageStore: i.probe.imageStore,
-    }),
-  );
+    });
+  });
   const manifestAndConfig = once(() => {
     const e = needEntry();
     return timed(i.session.phases, 'static checks', () => readManifestAndConfig(i.source, e, i.exec.platform));
@@ -85,6 +89,23 @@ export function platformContext(i: PlatformContextInput): PlatformContext {
   const releaseFilesystem = () => {
     filesystemRead = undefined;
   };
+  const loadRunImage = once(async (): Promise<void> => {
+    if (target.kind !== 'local') return;
+    const read = await manifestAndConfig();
+    // Its callers read the manifest first, and go no further without it.
+    if (isProblem(read)) throw new Error(`${name} was to be loaded without its manifest: ${read.problem}`);
+    const image = runImage();
+    // Timed as a pull: both bring the platform's image into the engine.
+    await timed(i.session.phases, 'pull', () =>
+      loadPlatform(i.session, {
+        name: image,
+        platform: i.exec.platform,
+        archive: () =>
+          platformArchive({ source: i.source, manifest: read.manifest, platform: i.exec.platform, name: image, scratch: i.scratch }),
+        ids: [read.manifest.body.config!.digest, read.manifest.digest],
+      }),
+    );
+  });
   const ctx: PlatformContext = {
     session: i.session,
     engineName: i.engineName,
@@ -97,8 +118,9 @@ export function platformContext(i: PlatformContextInput): PlatformContext {
     ...(i.onProgress ? { onProgress: i.onProgress } : {}),
     progress,
     entry,
-    pinnedImage,
-    imagePresent: once(() => i.presence.get(pinnedImage())),
+    runImage,
+    loadRunImage,
+    imagePresent: once(() => i.presence.get(runImage())),
     manifestAndConfig,
     filesystem,
     releaseFilesystem,

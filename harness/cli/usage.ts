@@ -45,6 +45,14 @@ const HELP: Option = ['-h, --help', "this command's usage"];
 
 const REPORTERS_NOTE =
   'reporters: terminal (the matrix, always; on stdout), json, junit, markdown (appended to $GITHUB_STEP_SUMMARY when set), html';
+const IMAGE_NOTE = [
+  'image: [registry/]repository[:tag][@sha256:...] in a registry, or a local one, as skopeo names them:',
+  '  oci:DIR[:TAG]                        an OCI layout in a folder (buildx --output type=oci,tar=false)',
+  '  oci-archive:FILE[:TAG]               an OCI layout in a tar (buildx --output type=oci)',
+  '  docker-archive:FILE[:NAME:TAG|:@N]   a docker save archive (or buildx --output type=docker)',
+  '  docker-daemon:NAME[:TAG]             not supported yet (docker save it, and verify docker-archive:)',
+  'a local image needs no registry: the run check loads each platform into the engine under a name of the session, removed afterwards',
+].join('\n');
 const TEMPLATES_NOTE = 'templates: {os} {arch} {variant} {platform} {goarch}, filled per platform';
 const EXIT_NOTE =
   'exit: 0 every platform passed every check, 1 a check failed (or a platform cannot run here), 2 a usage or environment error';
@@ -75,9 +83,9 @@ export const COMMAND_USAGES = {
     notes: [REPORTERS_NOTE, EXIT_NOTE, ENV_NOTE],
   },
   verify: {
-    synopsis: 'verify <image-ref>',
+    synopsis: 'verify <image>',
     after: '[-- CMD ARGS...]',
-    summary: 'the same four checks (index, config, binary, run) on an existing image in any registry',
+    summary: 'the same four checks (index, config, binary, run) on an existing image, in any registry or local',
     options: [
       PLATFORM,
       NODE,
@@ -97,7 +105,7 @@ export const COMMAND_USAGES = {
       QUIET,
       HELP,
     ],
-    notes: [TEMPLATES_NOTE, REPORTERS_NOTE, EXIT_NOTE, ENV_NOTE],
+    notes: [IMAGE_NOTE, TEMPLATES_NOTE, REPORTERS_NOTE, EXIT_NOTE, ENV_NOTE],
   },
   setup: {
     synopsis: 'setup [--undo]',

@@ -1,8 +1,12 @@
-/** `multiarch-harness verify <image-ref> [-- CMD ARGS...]`: the four checks on an existing image. */
+/**
+ * `multiarch-harness verify <image> [-- CMD ARGS...]`: the four checks on an existing image, in a
+ * registry or local (skopeo's oci:, oci-archive:, docker-archive:).
+ */
+import { basename, resolve } from 'node:path';
 import { checkReportDestinations } from '../report/index.ts';
 import { UsageError } from '../base/index.ts';
 import type { Expectation } from '../platform/index.ts';
-import { parseImageRef } from '../registry/index.ts';
+import { parseImageTarget, type ImageTarget } from '../image-source/index.ts';
 import { type VerifyScenario, runScenario } from '../scenario/index.ts';
 import { parseShard } from '../result/index.ts';
 import { COMMON, parse, readableFile, reporters, sessionOptions, unexpectedOperand } from './args.ts';
@@ -22,21 +26,19 @@ const VERIFY_OPTIONS = {
 export async function verifyCommand(args: string[]): Promise<number> {
   // Everything is checked before the scenario runs, that is before any engine or registry is asked.
   const { values, positionals, afterDashes } = parse(args, VERIFY_OPTIONS, 'verify', { dashes: true });
-  if (positionals.length === 0) throw new UsageError(`verify takes one image reference, and none was given ${seeHelp('verify')}.`);
+  if (positionals.length === 0) throw new UsageError(`verify takes one image, and none was given ${seeHelp('verify')}.`);
   if (positionals.length > 1)
-    throw unexpectedOperand(
-      'verify',
-      positionals[1]!,
-      'one image reference, and the command to run after -- (verify IMAGE -- CMD ARGS...)',
-    );
+    throw unexpectedOperand('verify', positionals[1]!, 'one image, and the command to run after -- (verify IMAGE -- CMD ARGS...)');
   const command = commandOf(values.command, afterDashes);
   if (values['expect-output'] !== undefined && values['expect-uname'])
     throw new UsageError('Use --expect-output or --expect-uname, not both.');
   const specs = reporters(values);
   const options = sessionOptions(values, 'verify');
   const image = positionals[0]!;
-  const ref = parseImageRef(image);
+  const target = parseImageTarget(image);
   const shard = values.shard !== undefined ? parseShard(values.shard) : undefined;
+  if (values['ca-file'] !== undefined && target.kind === 'local')
+    throw new UsageError(`--ca-file is a registry's CA certificate, and ${image} is a local image, read from no registry.`);
   const caFile = values['ca-file'] !== undefined ? readableFile(values['ca-file'], 'The CA file') : undefined;
   const expect: Expectation | undefined =
     values['expect-output'] !== undefined
@@ -51,7 +53,7 @@ export async function verifyCommand(args: string[]): Promise<number> {
   }
   const scenario: VerifyScenario = {
     kind: 'verify',
-    name: `verify-${ref.repository.replaceAll('/', '-')}`,
+    name: `verify-${nameOf(target)}`,
     title: `verify ${image}`,
     image,
     ...(expect ? { expect } : {}),
@@ -65,6 +67,12 @@ export async function verifyCommand(args: string[]): Promise<number> {
     ...(shard ? { shard } : {}),
   });
   return publishReports([report], specs, scenario.name, true, Boolean(values.quiet));
+}
+
+/** What names the verify in its reports' files: the repository (library-alpine), or the local file's or folder's name. */
+function nameOf(target: ImageTarget): string {
+  if (target.kind === 'registry') return target.ref.repository.replaceAll('/', '-');
+  return basename(resolve(target.path)).replace(/[^\w.-]+/g, '-') || target.transport;
 }
 
 /**

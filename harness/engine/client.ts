@@ -1,7 +1,7 @@
 /**
  * The Docker Engine API client: one `Engine` per engine (by the variables that choose it,
  * endpoint.ts), over one transport (transport.ts), for everything the harness asks an engine that
- * its API offers: info and version, image presence, inspection, pulls, imports and removals,
+ * its API offers: info and version, image presence, inspection, pulls, imports, loads, tags and removals,
  * containers (runs: containers.ts; commits, removals, listings), networks, and what carries a
  * session's label. The docker CLI is left for what has no engine API (buildx and manifest: cli.ts).
  *
@@ -14,7 +14,7 @@
  * the one this process's variables choose, as the CLI chooses.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { EnvironmentError, transientText } from '../base/index.ts';
 import { processVariables, reachOf, type EngineVariables } from './endpoint.ts';
 import { EngineError } from './engine-error.ts';
@@ -26,6 +26,8 @@ export interface ApiRequest {
   body?: unknown;
   /** A body sent as it is (an image's tar), instead of JSON. */
   raw?: Buffer;
+  /** A tar body sent as it is made (an image archive to load), chunked: its length is not known before it ends. */
+  stream?: Readable;
   headers?: Record<string, string>;
   timeoutMs?: number;
 }
@@ -117,6 +119,7 @@ export class Engine {
           headers: {
             ...(t.tls ? {} : { Host: 'docker' }),
             ...(body ? { 'Content-Type': o.raw ? 'application/x-tar' : 'application/json', 'Content-Length': String(body.length) } : {}),
+            ...(o.stream ? { 'Content-Type': 'application/x-tar' } : {}),
             ...o.headers,
           },
           timeout: timeoutMs,
@@ -129,7 +132,16 @@ export class Engine {
         ),
       );
       req.on('error', (err) => reject(noEngine(err)));
-      req.end(body);
+      const stream = o.stream;
+      if (!stream) {
+        req.end(body);
+        return;
+      }
+      // A body that fails as it is made (a blob that did not match its digest) ends the request with its error;
+      // a request that ends first (the engine closed it) stops the body's making.
+      stream.on('error', (err) => req.destroy(err));
+      req.on('close', () => stream.destroy());
+      stream.pipe(req);
     }).finally(() => {
       inFlight--;
     });
@@ -207,7 +219,9 @@ export class Engine {
           } catch {
             continue; // Not a progress line: nothing to learn from it.
           }
-          if (typeof data.error === 'string') failure ??= data.error;
+          // "error" is the engine's sentence; "errorDetail.message" the same, where an engine sends only that.
+          const error = typeof data.error === 'string' ? data.error : (data.errorDetail as { message?: unknown } | undefined)?.message;
+          if (typeof error === 'string') failure ??= error;
           o.onLine?.(data);
         }
       }
@@ -279,6 +293,38 @@ export class Engine {
       raw: tar,
       timeoutMs: o.timeoutMs ?? 60_000,
     });
+  }
+
+  /**
+   * `docker load`: an image archive streamed to the engine as it is made (POST /images/load, quiet),
+   * and what the engine says it loaded: its "Loaded image: NAME" and "Loaded image ID: sha256:..."
+   * lines. An error in its answer is one EngineError; an archive that failed as it was made fails the
+   * load with its own error, whatever the engine made of the upload cut short.
+   */
+  async loadImage(archive: Readable, o: { timeoutMs?: number } = {}): Promise<string[]> {
+    let unmade: Error | undefined;
+    archive.on('error', (err) => (unmade ??= err));
+    const loaded: string[] = [];
+    try {
+      await this.jsonLines('POST', '/images/load', {
+        query: { quiet: '1' },
+        stream: archive,
+        // The engine answers once every layer is in and unpacked, silent meanwhile.
+        timeoutMs: o.timeoutMs ?? 600_000,
+        onLine: (line) => {
+          if (typeof line.stream !== 'string') return;
+          for (const text of line.stream.split('\n')) if (/^Loaded image( ID)?: /.test(text.trim())) loaded.push(text.trim());
+        },
+      });
+    } catch (err) {
+      throw unmade ?? err;
+    }
+    return loaded;
+  }
+
+  /** `docker tag SOURCE REF`: another name for an image the engine has (its id, or a name). */
+  async tagImage(source: string, ref: string): Promise<void> {
+    await this.json('POST', `/images/${source}/tag`, { query: repoAndTag(ref), timeoutMs: 60_000 });
   }
 
   /** Removes an image (force: whatever uses it); the engine's status (404: it had none). */

@@ -1,16 +1,32 @@
 /**
- * A local image as an ImageSource, by its transport: an OCI layout in a folder (oci:) or in a tar
- * (oci-archive:), a docker save archive (docker-archive:). Each is opened here, read as far as its
- * index, so a target that is no image fails now, in one sentence, before any engine work starts.
+ * A target as an ImageSource. A registry's image is read through the blob cache; a local image, by
+ * its transport: an OCI layout in a folder (oci:) or in a tar (oci-archive:), a docker save archive
+ * (docker-archive:), not wrapped (the cache would only copy local bytes). Each local one is opened
+ * here, read as far as its index, so a target that is no image fails now, in one sentence, before
+ * any engine work starts.
  */
 import { stat } from 'node:fs/promises';
-import type { ImageSource } from '../registry/index.ts';
+import { RegistryClient, withBlobCache, type ImageSource } from '../registry/index.ts';
 import { openDockerArchive } from './docker-archive-source.ts';
-import type { LocalImageTarget } from './image-target.ts';
+import type { ImageTarget, LocalImageTarget } from './image-target.ts';
 import { folderFiles, tarFiles } from './layout-files.ts';
 import { byTag, LayoutSource } from './layout-source.ts';
 import { LocalImageError } from './local-image-error.ts';
 import { readTarIndex } from './tar-index.ts';
+
+/** The source of a target's manifests and blobs; `caFile`: a registry's private CA. */
+export function openImageSource(target: ImageTarget, o: { caFile?: string } = {}): Promise<ImageSource> {
+  if (target.kind === 'local') return openLocalSource(target);
+  return Promise.resolve(withBlobCache(RegistryClient.for(target.ref, o.caFile ? { caFile: o.caFile } : {})));
+}
+
+/**
+ * What names the target's image in its source, as readIndex takes it: a registry reference's digest,
+ * else its tag; a local target's tag or name, or '' for the only image there is.
+ */
+export function imageReference(target: ImageTarget): string {
+  return target.kind === 'local' ? (target.tag ?? '') : (target.ref.digest ?? target.ref.tag ?? 'latest');
+}
 
 /**
  * The source of a local target's images. Its manifest(`target.tag ?? ''`) is the image the target

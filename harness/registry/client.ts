@@ -470,8 +470,9 @@ export async function readIndex(source: ImageSource, reference: string): Promise
   const top = await source.manifest(reference);
   if (!top.body.manifests) {
     if (!top.body.config?.digest) {
+      // '' names a local layout's only image: the sentence then has no name to start with.
       throw new EnvironmentError(
-        `${reference} is neither an image index nor an image manifest (its JSON has no "manifests" and no "config").`,
+        `${reference || 'The image'} is neither an image index nor an image manifest (its JSON has no "manifests" and no "config").`,
       );
     }
     const config = await source.blobJson<ImageConfig>(top.body.config.digest);

@@ -2,7 +2,8 @@
  * The `run` check: `docker run --network none --platform P repo@sha256:<digest>` prints what is
  * expected (exit code 0 when nothing is expected). Pinned by digest (the index's on a containerd
  * store, the platform's manifest's on a classic one: run-reference.ts), so the local image cache
- * can never substitute another architecture. No network unless asked (run-network.ts). A crash or hang under QEMU makes the result
+ * can never substitute another architecture. A local image's platform is loaded instead, alone,
+ * under a name of the session (checks/context.ts), and run by that name. No network unless asked (run-network.ts). A crash or hang under QEMU makes the result
  * emulator-suspect and asks another emulator for a second opinion (second-opinion.ts).
  */
 import { BASE_CONTAINER_TIMEOUT_MS, runPinned, type ContainerResult } from '../session/index.ts';
@@ -31,18 +32,23 @@ async function checkRun(o: RunCheckInput): Promise<{ result: CheckResult; findin
       : undefined;
   let run: ContainerResult;
   try {
+    await o.load?.();
     run = await runPinned(o.ctx, o.image, exec.platform, {
       timeoutMs,
       ...(o.command ? { command: o.command } : {}),
       ...(watch ? { watch } : {}),
       ...(o.present !== undefined ? { present: o.present } : {}),
       ...(o.network ? { network: o.network } : {}),
+      ...(o.load ? { prepared: true } : {}),
       localEngine: o.probe.engineIsLocal && o.probe.dockerEngine === true,
     });
   } catch (err) {
-    // The pull failed (or the engine did not answer): this platform fails with the engine's words; the others go on.
+    // The pull or the load failed (or the engine did not answer): this platform fails with the engine's words; the others go on.
     if (!(err instanceof EngineError)) throw err;
-    return { result: fail(`the image of ${name} could not be pulled or started: ${err.message}`), findings: { output: '', durationMs: 0 } };
+    return {
+      result: fail(`the image of ${name} could not be ${o.load ? 'loaded' : 'pulled'} or started: ${err.message}`),
+      findings: { output: '', durationMs: 0 },
+    };
   }
   const findings: RunFindings = {
     output: run.stdout.trim(),
@@ -88,13 +94,17 @@ export const runCheck: Check = {
       };
     }
     // The run starts at once, beside the config and binary checks: neither waits for the other; only a
-    // second opinion after a crash needs the entry program the binary check resolves.
+    // second opinion after a crash needs the entry program the binary check resolves. A local image
+    // is loaded from its manifest: without one there is nothing to run (the config check says why).
+    const local = request.target.kind === 'local';
+    if (local && isProblem(await ctx.manifestAndConfig())) return notReached();
     const present = ctx.imagePresent();
     const ran = await checkRun({
       ctx: ctx.session,
       probe: ctx.probe,
       exec,
-      image: ctx.pinnedImage(),
+      image: ctx.runImage(),
+      ...(local ? { load: () => ctx.loadRunImage() } : {}),
       allowSkip: request.allowSkip,
       network: request.network,
       ...(request.expect ? { expect: request.expect } : {}),

@@ -16,8 +16,10 @@ export interface RunCheckInput {
   ctx: Session;
   probe: HostProbe;
   exec: PlatformExecution;
-  /** The platform's manifest, pinned: repo@sha256:... */
+  /** The platform's manifest, pinned (repo@sha256:...), or the name its local image is loaded under. */
   image: string;
+  /** A local image: its platform loaded into the engine (once, shared with the structure tests) instead of pulled. */
+  load?: () => Promise<void>;
   expect?: Expectation;
   command?: string[];
   /**

@@ -43,6 +43,7 @@ export async function askSecondOpinion(
     emulator: { path: alt.path, argv: commandLine(binary) },
     watch: { handler: em.handler, interpreter: em.interpreter },
     ...(o.network ? { network: o.network } : {}),
+    ...(o.load ? { prepared: true } : {}),
     localEngine: o.probe.engineIsLocal && o.probe.dockerEngine === true,
   });
   const secondCheck = judgeRun(second, o.exec, o.expect, o.probe, timeoutMs);

@@ -166,7 +166,7 @@ export async function runBakeScenario(s: BakeScenario, env: RunnerInput, early =
           ctx: session,
           probe,
           nodes: env.nodes,
-          ref,
+          target: { kind: 'registry', ref },
           source: withBlobCache(RegistryClient.for(ref)),
           executions: w.runnable,
           ...(expect ? { expect } : {}),

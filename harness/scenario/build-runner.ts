@@ -110,7 +110,7 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerInput): Prom
         ctx: session,
         probe,
         nodes: env.nodes,
-        ref,
+        target: { kind: 'registry', ref },
         source: withBlobCache(RegistryClient.for(ref)),
         executions: attempts.attempted,
         expect: s.expect,

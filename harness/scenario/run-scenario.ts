@@ -11,17 +11,17 @@ import { checkPlacement, parseNodeOption, type NodeSpec } from '../engine/index.
 import { placeNode } from './place-node.ts';
 import { type PlacedNode, probeHost, type HostProbe } from '../host/index.ts';
 import { formatPlatform } from '../platform/index.ts';
-import { parseImageRef } from '../registry/index.ts';
+import { parseImageTarget } from '../image-source/index.ts';
 import { bakeFilePaths, contextPath, privilegedRefusal, type Scenario } from './define.ts';
 import type { SessionOptions, RunnerInput, ScenarioOutcome } from './outcome.ts';
 
 export type { SessionOptions } from './outcome.ts';
 
-/** Refuses, before anything is created, what cannot run: a missing Dockerfile or bake file, a bad image reference, a privileged scenario not allowed. */
+/** Refuses, before anything is created, what cannot run: a missing Dockerfile or bake file, a bad image reference or local image name, a privileged scenario not allowed. */
 async function assertRunnable(s: Scenario, options: SessionOptions): Promise<void> {
   // The build folder is loaded by build scenarios only (a verify never needs it).
   if (s.kind === 'build') await (await import('../build/index.ts')).assertBuildable(contextPath(s.build.context), s.build.dockerfile);
-  if (s.kind === 'verify') parseImageRef(s.image);
+  if (s.kind === 'verify') parseImageTarget(s.image);
   if (s.kind === 'bake') await (await import('../bake/index.ts')).bakeFiles(bakeFilePaths(s), s.targets);
   if (s.kind === 'steps' && s.privileged && !options.allowPrivileged) throw new UsageError(privilegedRefusal(s));
   checkPlacement(nodeSpecs(s, options));
@@ -56,7 +56,7 @@ async function probeNodes(session: Session, specs: readonly NodeSpec[], progress
 /**
  * The scenario's runner, loaded for its kind (a verify never loads the build and steps machinery)
  * and started on what needs no engine while the engine is probed: a verify reads the image's index
- * from its registry meanwhile, a bake has buildx resolve its file.
+ * from its registry meanwhile (a local image's, before), a bake has buildx resolve its file.
  */
 async function startRunner(s: Scenario, options: SessionOptions): Promise<(env: RunnerInput) => Promise<ScenarioOutcome>> {
   switch (s.kind) {
@@ -66,7 +66,7 @@ async function startRunner(s: Scenario, options: SessionOptions): Promise<(env: 
     }
     case 'verify': {
       const { readVerifyIndex, runVerifyScenario } = await import('./verify-runner.ts');
-      const early = readVerifyIndex(s, options);
+      const early = await readVerifyIndex(s, options);
       return (env) => runVerifyScenario(s, env, early);
     }
     case 'steps': {
@@ -85,13 +85,16 @@ export async function runScenario(s: Scenario, options: SessionOptions = {}): Pr
   await assertRunnable(s, options);
   const started = Date.now();
   const progress = options.onProgress ?? (() => undefined);
+  const runner = startRunner(s, options);
+  runner.catch(() => undefined);
+  // A local image is read as far as its index before the session starts: one that is no image is one
+  // sentence, before any engine work (a registry's index is read while the engine is probed).
+  if (s.kind === 'verify' && parseImageTarget(s.image).kind === 'local') await runner;
   const session = new Session();
   activeSessions.add(session);
   try {
     // The session's clock: this session's phases, whatever else runs in this process (result/phases.ts).
     const clock = session.phases;
-    const runner = startRunner(s, options);
-    runner.catch(() => undefined);
     // At once: the sweep removes only what sessions with no live process left, never this one's probe.
     const [swept, probe] = await Promise.all([
       timed(clock, 'sweep', () => sweepStaleSessions()),

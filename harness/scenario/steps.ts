@@ -12,7 +12,7 @@ import { startRegistry, type LocalRegistry, type Session } from '../session/inde
 import type { PlatformResult, StepResult } from '../result/index.ts';
 import { verifyPlatforms } from '../verify/index.ts';
 import { type Expectation, parsePlatform, type Platform } from '../platform/index.ts';
-import { RegistryClient, withBlobCache, parseImageRef } from '../registry/index.ts';
+import { openImageSource, parseImageTarget } from '../image-source/index.ts';
 import { placeNode } from './place-node.ts';
 import { BUILDKIT_IMAGE, createsContainerBuilder } from '../build/index.ts';
 
@@ -119,8 +119,9 @@ export interface StepsContext {
   /** A local manifest list (docker manifest create) to remove at the end. */
   trackManifestList(ref: string): void;
   /**
-   * Verifies an image as `multiarch-harness verify` does (index, config, binary, run per platform);
-   * the results join the scenario's platform matrix and are returned.
+   * Verifies an image as `multiarch-harness verify` does (index, config, binary, run per platform),
+   * in a registry or local (oci:, oci-archive:, docker-archive:); the results join the scenario's
+   * platform matrix and are returned.
    */
   verify(image: string, options?: StepVerifyOptions): Promise<PlatformResult[]>;
   /**
@@ -162,13 +163,13 @@ export async function createStepsContext(
     trackManifestList: (ref) => ctx.track({ kind: 'manifest-list', ref }),
     docker: (args, options = {}) => scenarioDocker(args, options, onProgress),
     async verify(image, options = {}) {
-      const ref = parseImageRef(image);
+      const target = parseImageTarget(image);
       const platforms = options.platforms?.map((p) => (typeof p === 'string' ? parsePlatform(p) : p));
       const results = await verifyPlatforms({
         ctx,
         probe,
-        ref,
-        source: withBlobCache(RegistryClient.for(ref, options.caFile ? { caFile: options.caFile } : {})),
+        target,
+        source: await openImageSource(target, options.caFile ? { caFile: options.caFile } : {}),
         onProgress,
         ...(platforms ? { platforms } : {}),
         ...(options.expect ? { expect: options.expect } : {}),

@@ -1,43 +1,38 @@
-/** The verify scenario's runner: the four checks on an image that already exists, in any registry. */
+/** The verify scenario's runner: the four checks on an image that already exists, in any registry or local. */
 import { verifyPlatforms } from '../verify/index.ts';
 import { parsePlatform, type Platform } from '../platform/index.ts';
 import { shardLabel, shardPlatforms } from '../result/index.ts';
-import {
-  readIndex,
-  RegistryClient,
-  type ImageSource,
-  type IndexView,
-  withBlobCache,
-  parseImageRef,
-  type ImageRef,
-} from '../registry/index.ts';
+import { readIndex, type ImageSource, type IndexView } from '../registry/index.ts';
+import { imageReference, openImageSource, parseImageTarget, type ImageTarget } from '../image-source/index.ts';
 import type { VerifyScenario } from './define.ts';
 import { fileURLToPath } from 'node:url';
 import { checkOptions, type SessionOptions, type RunnerInput, type ScenarioOutcome } from './outcome.ts';
 
-/** What a verify reads before the engine is probed: the image's index, from its registry (through the layer cache). */
+/** What a verify reads before the engine is probed: the image's index, from its registry (through the layer cache) or its file or folder. */
 export interface VerifyIndexRead {
-  ref: ImageRef;
+  target: ImageTarget;
   source: ImageSource;
   index: Promise<IndexView>;
 }
 
-export function readVerifyIndex(s: VerifyScenario, options: SessionOptions): VerifyIndexRead {
-  const ref = parseImageRef(s.image);
-  const source = withBlobCache(RegistryClient.for(ref, options.caFile ? { caFile: options.caFile } : {}));
-  const index = readIndex(source, ref.digest ?? ref.tag ?? 'latest');
+/**
+ * Opens the image and starts reading its index. A registry's index is read while the engine is
+ * probed; a local image's is read now, whole, before it: a file or folder that holds no such image
+ * is one sentence, and no engine work has started.
+ */
+export async function readVerifyIndex(s: VerifyScenario, options: SessionOptions): Promise<VerifyIndexRead> {
+  const target = parseImageTarget(s.image);
+  const source = await openImageSource(target, options.caFile ? { caFile: options.caFile } : {});
+  const index = readIndex(source, imageReference(target));
   // Awaited by the run; a probe that fails first must not leave it unhandled.
   index.catch(() => undefined);
-  return { ref, source, index };
+  if (target.kind === 'local') await index;
+  return { target, source, index };
 }
 
-export async function runVerifyScenario(
-  s: VerifyScenario,
-  env: RunnerInput,
-  early = readVerifyIndex(s, env.options),
-): Promise<ScenarioOutcome> {
+export async function runVerifyScenario(s: VerifyScenario, env: RunnerInput, early?: VerifyIndexRead): Promise<ScenarioOutcome> {
   const { options } = env;
-  const { ref, source, index } = early;
+  const { target, source, index } = early ?? (await readVerifyIndex(s, options));
   const platforms = options.platforms ?? s.platforms?.map(parsePlatform);
   const structureTests = s.structureTests?.length ? await readScenarioStructureTests(s.structureTests) : undefined;
   const checks = checkOptions(s, options);
@@ -45,7 +40,7 @@ export async function runVerifyScenario(
     ctx: env.session,
     probe: env.probe,
     nodes: env.nodes,
-    ref,
+    target,
     source,
     index,
     ...(platforms ? { platforms } : {}),

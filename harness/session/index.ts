@@ -3,6 +3,14 @@
  */
 export { startRegistry } from './local-registry.ts';
 export type { LocalRegistry } from './local-registry.ts';
-export { BASE_CONTAINER_TIMEOUT_MS, imagesPresent, pullPinned, runPinned, runTestCommand } from './session-containers.ts';
+export {
+  BASE_CONTAINER_TIMEOUT_MS,
+  imagesPresent,
+  loadedImageName,
+  loadPlatform,
+  pullPinned,
+  runPinned,
+  runTestCommand,
+} from './session-containers.ts';
 export type { ContainerResult, TestContainerOptions } from './session-containers.ts';
 export { Session, labelArgs, sweepStaleSessions } from './session.ts';

@@ -1,6 +1,7 @@
 /**
  * Runs a pinned image as one platform: `docker run --rm --platform P ref@digest`, with a timeout
- * scaled for emulation, through the engine's API (engine/containers.ts; pulls too, engine/client.ts). A run that
+ * scaled for emulation, through the engine's API (engine/containers.ts; pulls too, engine/client.ts).
+ * A local image's platform is loaded instead (loadPlatform), under a name of the session. A run that
  * times out has its container removed. Under QEMU a run that uses no CPU and prints nothing for
  * MULTIARCH_HANG_SECONDS is a hang: its container is removed and the run says so.
  * A run can also be given another emulator explicitly (a second opinion): the emulator binary is
@@ -8,6 +9,7 @@
  * Commands of container-structure-test files (runTestCommand) run the same way, their containers
  * kept and committed when a setup command's result is the next command's image.
  */
+import type { Readable } from 'node:stream';
 import { CredentialHelperError, findCredentials, parseImageRef } from '../registry/index.ts';
 import {
   Engine,
@@ -22,7 +24,7 @@ import {
   hangSeconds,
   type Hang,
 } from '../engine/index.ts';
-import { EnvironmentError, isTransient, withRetry } from '../base/index.ts';
+import { EnvironmentError, HarnessError, isTransient, withRetry } from '../base/index.ts';
 import { timed } from '../result/index.ts';
 import type { Session } from './session.ts';
 import { formatPlatform, platformSlug, type Platform } from '../platform/index.ts';
@@ -44,6 +46,8 @@ export interface RunPinnedOptions {
   emulator?: { path: string; argv: string[] };
   /** Whether the engine had the image before, when the caller knows (imagesPresent); asked otherwise. */
   present?: boolean;
+  /** The image is in the engine already (a local image's platform, loaded by loadPlatform): nothing is pulled. */
+  prepared?: boolean;
   /** docker run --network (the engine's default, bridge, when not given). */
   network?: string;
   /** Docker Engine on this machine (probe.engineIsLocal and dockerEngine): none is given without its network sandbox (none-network.ts). */
@@ -110,12 +114,72 @@ export async function pullPinned(ctx: Session, image: string, platform: Platform
   });
 }
 
+/** The name a local image's platform is loaded under: the session's own, one per platform (multiarch-harness-local/mah-1a2b3c4d:linux-arm-v7). */
+export function loadedImageName(ctx: Session, platform: Platform): string {
+  return `multiarch-harness-local/${ctx.id}:${platformSlug(platform).toLowerCase()}`;
+}
+
+export interface LoadPlatformInput {
+  /** The name it is loaded under (loadedImageName). */
+  name: string;
+  platform: Platform;
+  /** The archive to load (image-source's platformArchive), made once the name is recorded. */
+  archive: () => Promise<Readable>;
+  /** The image's ids on either store: its config's digest (classic), its manifest's (containerd). */
+  ids: readonly string[];
+}
+
+/**
+ * Loads one platform of a local image into the engine (`docker load`) under a name of the session.
+ * Recorded before the load, so an interrupted load is removed too; removed at the end. The engine's
+ * answer must name it ("Loaded image: NAME"); an engine that names it by its id alone ("Loaded image
+ * ID: sha256:...", one of the image's ids) gets the name as a tag. Any failure, the engine's or the
+ * archive's (a blob that did not match its digest), is one EngineError.
+ */
+export async function loadPlatform(ctx: Session, o: LoadPlatformInput): Promise<void> {
+  if (ctx.closing) throw new EnvironmentError('the session is being cleaned up: nothing more is started.');
+  ctx.trackImage(o.name);
+  const engine = Engine.current();
+  const what = `loading the image of ${formatPlatform(o.platform)} into the engine as ${o.name}`;
+  let loaded: string[];
+  try {
+    loaded = await engine.loadImage(await o.archive());
+  } catch (err) {
+    // The engine's refusal, the archive's (a blob that did not match its digest), or scratch's (a full disk); anything else is a bug.
+    if (!(err instanceof HarnessError) && (err as NodeJS.ErrnoException).code === undefined) throw err;
+    throw new EngineError(`${what} failed: ${(err as Error).message}`, {
+      ...(err instanceof EngineError && err.status !== undefined ? { status: err.status } : {}),
+      transient: false,
+    });
+  }
+  const name = familiarName(o.name);
+  if (loaded.some((line) => line.startsWith('Loaded image: ') && familiarName(line.slice('Loaded image: '.length)) === name)) return;
+  const id = loaded.map((line) => /^Loaded image ID: (\S+)$/.exec(line)?.[1]).find((x) => x !== undefined && o.ids.includes(x));
+  if (id) {
+    await engine.tagImage(id, o.name).catch((err: unknown) => {
+      throw err instanceof EngineError
+        ? new EngineError(`${what}: the engine named it ${id} alone, and did not tag it: ${err.message}`)
+        : err;
+    });
+    return;
+  }
+  throw new EngineError(
+    `${what}: the engine answered ${loaded.length ? `"${loaded.join('; ')}"` : 'nothing'}, which names neither that name nor the image's id.`,
+  );
+}
+
+/** A name as the engine prints it: Docker Hub's docker.io/ and library/ left out. */
+function familiarName(name: string): string {
+  return name.replace(/^docker\.io\//, '').replace(/^library\//, '');
+}
+
 export async function runPinned(ctx: Session, image: string, platform: Platform, options: RunPinnedOptions): Promise<ContainerResult> {
   const engine = Engine.current();
   const name = `${ctx.id}-run-${platformSlug(platform)}-${Math.random().toString(36).slice(2, 7)}`;
-  await timed(ctx.phases, 'pull', () =>
-    pullPinned(ctx, image, platform, options.present !== undefined ? { present: options.present } : undefined),
-  );
+  if (!options.prepared)
+    await timed(ctx.phases, 'pull', () =>
+      pullPinned(ctx, image, platform, options.present !== undefined ? { present: options.present } : undefined),
+    );
   // A second opinion's program runs under the emulator given, but whatever it execs goes through the
   // kernel's handler again: both are watched (a shell that execs a hanging program left the first).
   const watched = [

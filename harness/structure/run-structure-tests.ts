@@ -1,8 +1,9 @@
 /**
  * One platform's run of a container-structure-test file: its tests in container-structure-test's
  * order (command, file existence, file content, metadata, license). File and metadata tests read the
- * platform's layers and config; command tests run containers of the platform's pinned image and
- * are skipped (or fail, without --allow-skip) on a platform this host cannot run.
+ * platform's layers and config; command tests run containers of the platform's pinned image (or of
+ * its local image, loaded) and are skipped (or fail, without --allow-skip) on a platform this host
+ * cannot run.
  */
 import { BASE_CONTAINER_TIMEOUT_MS, pullPinned, type Session } from '../session/index.ts';
 import { EngineError } from '../engine/index.ts';
@@ -21,8 +22,10 @@ export interface StructureRunInput {
   config: ImageConfig;
   /** The platform's file system, or why it could not be read. */
   fs: ImageFilesystem | { problem: string };
-  /** The platform's pinned image (repo@sha256:...). */
+  /** The platform's pinned image (repo@sha256:...), or the name its local image is loaded under. */
   image: string;
+  /** A local image: its platform loaded into the engine (once, shared with the run check) instead of pulled. */
+  load?: () => Promise<void>;
   allowSkip: boolean;
   onProgress?: Progress;
 }
@@ -42,11 +45,12 @@ export async function runStructureTests(o: StructureRunInput): Promise<Structure
         state: `command tests (${exec.mode})`,
       });
       try {
-        await pullPinned(o.ctx, o.image, exec.platform);
+        if (o.load) await o.load();
+        else await pullPinned(o.ctx, o.image, exec.platform);
       } catch (err) {
-        // A pull the engine refused fails this platform's command tests with its words, as the run check does.
+        // A pull or a load the engine refused fails this platform's command tests with its words, as the run check does.
         if (!(err instanceof EngineError)) throw err;
-        pullProblem = `the image of ${name} could not be pulled: ${err.message}`;
+        pullProblem = `the image of ${name} could not be ${o.load ? 'loaded' : 'pulled'}: ${err.message}`;
       }
     }
     for (const test of file.commandTests) {

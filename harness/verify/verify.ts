@@ -1,5 +1,5 @@
 /**
- * Verifies a multi-platform image in any registry, platform by platform: the checks (index, config,
+ * Verifies a multi-platform image in any registry, or a local one, platform by platform: the checks (index, config,
  * binary, run, and a container-structure-test file's tests), each a `Check` over the platform's
  * inputs (checks/check.ts, checks/context.ts), each reported on its own. A check whose input could
  * not be had is not reached, and says so.
@@ -11,7 +11,8 @@ import { type PlatformExecution, samePlatform, expectedText, type Expectation, t
 import { onEngine } from '../engine/index.ts';
 import { classifyPlaced, placementOf, type PlacedNode, type HostProbe } from '../host/index.ts';
 import { imagesPresent, type Session } from '../session/index.ts';
-import { type ImageRef, readIndex, type ImageSource, type IndexView } from '../registry/index.ts';
+import { readIndex, type ImageSource, type IndexView } from '../registry/index.ts';
+import { imageReference, type ImageTarget } from '../image-source/index.ts';
 import {
   runReference,
   binaryCheck,
@@ -39,8 +40,9 @@ export const CHECKS: readonly Check[] = [indexCheck, configCheck, binaryCheck, s
 export interface VerifyPlatformsOptions {
   ctx: Session;
   probe: HostProbe;
-  ref: ImageRef;
-  /** Where manifests and blobs come from: the registry client, or an in-memory source in tests. */
+  /** The image: a registry reference, or a local image (loaded into the engine for the run check). */
+  target: ImageTarget;
+  /** Where manifests and blobs come from: the registry client, a local image (openImageSource), or an in-memory source in tests. */
   source: ImageSource;
   /** The index, when the caller started reading it already (while the engine was probed). */
   index?: Promise<IndexView>;
@@ -79,11 +81,12 @@ function defaultConcurrency(): number {
 }
 
 export async function verifyPlatforms(o: VerifyPlatformsOptions): Promise<PlatformResult[]> {
-  const index = await (o.index ?? readIndex(o.source, o.ref.digest ?? o.ref.tag ?? 'latest'));
+  const index = await (o.index ?? readIndex(o.source, imageReference(o.target)));
   const chosen = o.platforms ?? index.entries.map((e) => e.platform);
   const executions = o.executions ?? (o.select ? o.select(chosen) : chosen).map((p) => classifyPlaced(p, o.probe, o.nodes));
+  const { target } = o;
   const request: VerifyRequest = {
-    ref: o.ref,
+    target,
     ...(o.expect ? { expect: o.expect } : {}),
     ...(o.command ? { command: o.command } : {}),
     ...(o.structureTests ? { structureTests: o.structureTests } : {}),
@@ -96,16 +99,20 @@ export async function verifyPlatforms(o: VerifyPlatformsOptions): Promise<Platfo
   o.ctx.defer(`removing ${tmp}`, () => rm(tmp, { recursive: true, force: true }));
   try {
     // Which pinned images the default engine has already: one call for all its platforms, not one each.
+    // (A local image's platforms are loaded under new names: nothing to ask.)
     const local = executions.filter((e) => !placementOf(e.platform, o.probe, o.nodes).node);
     const entries = local.map((e) => index.entries.find((x) => samePlatform(x.platform, e.platform))).filter((x) => x !== undefined);
-    const refs = [
-      ...new Set(
-        entries.map((entry) =>
-          runReference({ ref: o.ref, indexDigest: index.digest, entries: index.entries, entry, imageStore: o.probe.imageStore }),
-        ),
-      ),
-    ];
-    const answer = runsTheImage(request) ? await imagesPresent(refs) : undefined;
+    const refs =
+      target.kind === 'registry'
+        ? [
+            ...new Set(
+              entries.map((entry) =>
+                runReference({ ref: target.ref, indexDigest: index.digest, entries: index.entries, entry, imageStore: o.probe.imageStore }),
+              ),
+            ),
+          ]
+        : [];
+    const answer = runsTheImage(request) && refs.length ? await imagesPresent(refs) : undefined;
     const presence: ReadonlyMap<string, boolean> = new Map(answer ? refs.map((ref) => [ref, answer.has(ref)]) : []);
     const limit = pLimit(o.concurrency ?? defaultConcurrency());
     // Every platform finishes (or fails) before the caller cleans up: none is left pulling or running.

@@ -22,7 +22,7 @@ export const fakeProbe = (native: Platform = parsePlatform('linux/amd64')): Host
   ({ native, imageStore: 'containerd', engineIsLocal: false, dockerEngine: true }) as unknown as HostProbe;
 
 export const fakeRequest = (over: Partial<VerifyRequest> = {}): VerifyRequest => ({
-  ref: { registry: 'registry.test', repository: 'app', tag: 'latest' },
+  target: { kind: 'registry', ref: { registry: 'registry.test', repository: 'app', tag: 'latest' } },
   allowForeign: [],
   network: 'none',
   allowSkip: false,
@@ -42,13 +42,16 @@ export interface FakeInputs {
 
 export interface FakePlatformContext extends PlatformContext {
   /** How often each input was asked. */
-  readonly asked: Record<'entry' | 'pinnedImage' | 'imagePresent' | 'manifestAndConfig' | 'filesystem' | 'binaryVerdict', number>;
+  readonly asked: Record<
+    'entry' | 'runImage' | 'loadRunImage' | 'imagePresent' | 'manifestAndConfig' | 'filesystem' | 'binaryVerdict',
+    number
+  >;
   /** The progress states said, in order. */
   readonly states: string[];
 }
 
 export function fakePlatformContext(i: FakeInputs): FakePlatformContext {
-  const asked = { entry: 0, pinnedImage: 0, imagePresent: 0, manifestAndConfig: 0, filesystem: 0, binaryVerdict: 0 };
+  const asked = { entry: 0, runImage: 0, loadRunImage: 0, imagePresent: 0, manifestAndConfig: 0, filesystem: 0, binaryVerdict: 0 };
   const states: string[] = [];
   const entries = i.entry ? [i.entry] : [];
   const index: IndexView = { entries, problems: [], isIndex: true, digest: `sha256:${'0'.repeat(64)}` };
@@ -70,11 +73,12 @@ export function fakePlatformContext(i: FakeInputs): FakePlatformContext {
     states,
     progress: (state) => void states.push(state),
     entry: () => (asked.entry++, i.entry),
-    pinnedImage: () => {
-      asked.pinnedImage++;
+    runImage: () => {
+      asked.runImage++;
       if (!i.entry) throw unasked('a pinned image');
       return `registry.test/app@${i.entry.digest}`;
     },
+    loadRunImage: async () => void asked.loadRunImage++,
     imagePresent: () => (asked.imagePresent++, i.present),
     manifestAndConfig: async () => {
       asked.manifestAndConfig++;

@@ -63,7 +63,7 @@ describe('the list of checks', () => {
       {},
       { result: { status: 'skip', message: 'not reached' } },
     ]);
-    expect(ctx.asked).toMatchObject({ manifestAndConfig: 0, filesystem: 0, binaryVerdict: 0, pinnedImage: 0 });
+    expect(ctx.asked).toMatchObject({ manifestAndConfig: 0, filesystem: 0, binaryVerdict: 0, runImage: 0 });
   });
 });
 
@@ -219,7 +219,7 @@ describe("a platform's context (checks/context.ts)", () => {
   test('each input is computed once, however many checks ask, and says its progress state once, in order', async () => {
     const { ctx, source, states, digest } = await contextOf();
     expect(ctx.entry()).toBe(ctx.entry());
-    expect(ctx.pinnedImage()).toBe(`registry.test/app@${digest}`);
+    expect(ctx.runImage()).toBe(`registry.test/app@${digest}`);
     expect(ctx.imagePresent()).toBe(true);
     const [a, b] = await Promise.all([ctx.manifestAndConfig(), ctx.manifestAndConfig()]);
     expect(a).toBe(b);

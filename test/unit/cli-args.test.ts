@@ -106,10 +106,10 @@ describe('a missing value, a value given to a flag, an operand too many: one sen
     [['doctor', '--json', 'out.json', 'extra'], /^multiarch-harness: doctor: unexpected argument "extra"/],
     [
       ['verify', 'alpine', 'uname'],
-      /^multiarch-harness: verify: unexpected argument "uname"; verify takes one image reference, and the command to run after --/,
+      /^multiarch-harness: verify: unexpected argument "uname"; verify takes one image, and the command to run after --/,
     ],
     [['run', 'a.ts', 'b.ts'], /^multiarch-harness: run: unexpected argument "b\.ts"; run takes one scenario file/],
-    [['verify'], /^multiarch-harness: verify takes one image reference, and none was given/],
+    [['verify'], /^multiarch-harness: verify takes one image, and none was given/],
     [['report', 'merge'], /^multiarch-harness: report merge takes one or more JSON report files, and none was given/],
   ])('%j', async (argv, sentence) => {
     expect(await refused(argv)).toMatch(sentence);
@@ -136,6 +136,24 @@ describe('--json FILE on every command, - for stdout', () => {
     ['run', 'x.ts'],
   ])('%s %s --json "" is one sentence', async (...argv) => {
     expect(await refused([...argv, '--json='])).toBe('multiarch-harness: --json takes a FILE to write the JSON to, or - for stdout.');
+  });
+});
+
+describe("verify a local image: skopeo's transports, named in the report as written", () => {
+  test.each([
+    ['oci-archive:', 'hello.tar', 'verify-hello.tar'],
+    ['oci:', 'hello layout', 'verify-hello-layout'],
+    ['docker-archive:', 'hello.tar', 'verify-hello.tar'],
+  ])('%s%s runs as the scenario %s, its image as the user wrote it', async (transport, file, name) => {
+    const image = `${transport}${join(dir, file)}`;
+    expect(await main(['verify', image, '--quiet'])).toBe(2);
+    expect(ran.calls[0]!.scenario).toMatchObject({ kind: 'verify', name, title: `verify ${image}`, image });
+  });
+
+  test('--ca-file with a local image is one sentence: it is read from no registry', async () => {
+    expect(await refused(['verify', `oci-archive:${join(dir, 'hello.tar')}`, '--ca-file', join(dir, 'ca.pem')])).toBe(
+      `multiarch-harness: --ca-file is a registry's CA certificate, and oci-archive:${join(dir, 'hello.tar')} is a local image, read from no registry.`,
+    );
   });
 });
 
@@ -205,7 +223,9 @@ describe('every value is checked before the engine is contacted', () => {
     [['verify', 'alpine', '--expect-output', 'Hello {arc}'], /\{arc\} is not a placeholder verify fills; these are: \{os\} \{arch\}/],
     [['verify', 'alpine', '--expect-output='], /--expect-output takes a TEMPLATE/],
     [['verify', 'alpine', '--expect-output', 'x', '--expect-uname'], /--expect-output or --expect-uname, not both/],
-    [['verify', 'bad::ref'], /"bad::ref" is not an image reference/],
+    [['verify', 'bad::ref'], /"bad::ref" is neither an image reference \(.*\) nor a local image \(oci:DIR\[:TAG\], /],
+    [['verify', 'oci:'], /"oci:" names no folder: write it as oci:DIR\[:TAG\]/],
+    [['verify', 'docker-daemon:alpine@sha256:0'], /names an image by digest: docker-daemon: takes docker-daemon:NAME\[:TAG\]/],
     [['verify', 'alpine', '--json', '/proc/self/r.json'], /would be written into \/proc/],
     [['run', 'no-such-scenario.ts'], /There is no scenario file at .*no-such-scenario\.ts/],
     [['run', 'no-such-scenario.ts', '--builder', 'a b'], /--builder takes the name of a buildx builder/],

@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Engine } from '../../harness/engine/client.ts';
 import { runContainer } from '../../harness/engine/containers.ts';
@@ -59,6 +60,19 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
       res.writeHead(204).end();
       return;
     }
+    if (url.pathname === '/images/load') {
+      const body = Buffer.concat(chunks).toString('utf8');
+      bodies.load = { body, type: req.headers['content-type'], chunked: req.headers['transfer-encoding'] };
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      // What the engine answers after the archive it was sent, as moby's streamformatter writes it.
+      if (body.startsWith('broken')) return void res.end('{"errorDetail":{"message":"invalid diffID for layer 0"}}\n');
+      if (body.startsWith('refused')) return void res.end('{"errorDetail":{"message":"x"},"error":"unexpected EOF"}\n');
+      res.end(
+        '{"stream":"Loaded image: multiarch-harness-local/mah-1:linux-arm64\\n"}\n{"stream":"Loaded image ID: sha256:abc\\n"}\n{"status":"other"}\n',
+      );
+      return;
+    }
+    if (/^\/images\/.+\/tag$/.test(url.pathname) && req.method === 'POST') return json(201, {});
     if (url.pathname === '/images/create') {
       bodies.import = Buffer.concat(chunks).length;
       res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -170,6 +184,40 @@ describe('the rest of what the harness asks an engine', () => {
     asked.length = 0;
     expect(await engine().removeLabelled('k=v')).toEqual(['a1', 'b2']);
     expect(asked.filter((a) => a.startsWith('DELETE'))).toHaveLength(2);
+  });
+
+  test('a load streams its archive chunked and returns what the engine says it loaded; a tag names an image again', async () => {
+    asked.length = 0;
+    const loaded = await engine().loadImage(Readable.from([Buffer.from('one '), Buffer.from('two')]));
+    expect(loaded).toEqual(['Loaded image: multiarch-harness-local/mah-1:linux-arm64', 'Loaded image ID: sha256:abc']);
+    expect(asked).toEqual(['POST /images/load?quiet=1']);
+    expect(bodies.load).toEqual({ body: 'one two', type: 'application/x-tar', chunked: 'chunked' });
+    await engine().tagImage('sha256:abc', 'multiarch-harness-local/mah-1:linux-arm64');
+    expect(asked[1]).toBe('POST /images/sha256:abc/tag?repo=multiarch-harness-local%2Fmah-1&tag=linux-arm64');
+  });
+
+  test('a load the engine refuses is one EngineError with its words; an archive that fails as it is made fails the load with its own error', async () => {
+    const refused = (body: string) =>
+      engine()
+        .loadImage(Readable.from([Buffer.from(body)]))
+        .catch((e: unknown) => e);
+    const detail = await refused('broken');
+    expect(detail).toBeInstanceOf(EngineError);
+    expect((detail as Error).message).toBe('invalid diffID for layer 0');
+    expect(((await refused('refused')) as Error).message).toBe('unexpected EOF');
+    const unmade = new Error('the blob sha256:1 of the archive a.tar has other content');
+    const failing = Readable.from(
+      (async function* () {
+        yield Buffer.from('half');
+        await new Promise((r) => setTimeout(r, 20));
+        throw unmade;
+      })(),
+    );
+    expect(
+      await engine()
+        .loadImage(failing)
+        .catch((e: unknown) => e),
+    ).toBe(unmade);
   });
 
   test('no engine on the socket is one sentence', async () => {

@@ -90,7 +90,7 @@ async function verify(s: VerifyScenario, manifests: Descriptor[], options: Sessi
   const outcome = await runVerifyScenario(
     s,
     { session: new Session(), probe, nodes: [], options, progress: () => undefined },
-    { ref, source, index: readIndex(source, 'latest') },
+    { target: { kind: 'registry', ref }, source, index: readIndex(source, 'latest') },
   );
   return reportOf(s, outcome, {
     started: Date.now(),

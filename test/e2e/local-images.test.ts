@@ -1,0 +1,210 @@
+// `verify` of local images (issue 27), in skopeo's words: the hello sample cross-compiled onto scratch
+// for golang:1.20-alpine's 7 platforms and exported by buildx (a docker-container builder: the docker
+// driver writes neither export) as an OCI archive (type=oci), as an OCI layout folder (tar=false) and,
+// for one platform, as a docker archive (type=docker). Each is verified with no registry of the
+// harness running: every platform loaded into the engine under a name of the session, run with its
+// platform, and removed afterwards. The verdicts are those of the same build pushed to a registry.
+// The classic-store engine, which reads manifest.json where the containerd store reads index.json,
+// loads the same archive.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { buildAndPush } from '../../harness/build/build.ts';
+import { goTarget, parsePlatform, parsePlatformList } from '../../harness/platform/platform.ts';
+import type { SessionReport } from '../../harness/result/model.ts';
+import { startRegistry } from '../../harness/session/local-registry.ts';
+import { Session, SESSION_LABEL } from '../../harness/session/session.ts';
+import { findClassicEngine } from '../../scenarios/support/classic-engine.ts';
+import { GOLANG_ALPINE_PLATFORMS } from '../../scenarios/support/upstream-platforms.ts';
+import { cli, harnessLeftovers, ROOT } from './helpers.ts';
+import { engineNative } from './support/host-facts.ts';
+
+const SEVEN = GOLANG_ALPINE_PLATFORMS;
+const CONTEXT = `${ROOT}samples/hello-go`;
+const DOCKERFILE = `${ROOT}samples/hello-go/Dockerfile.cross-scratch`;
+const EXPECT = ['--expect-output', 'Hello, {os}/{goarch}!'];
+const BUILDKIT = 'moby/buildkit:buildx-stable-1';
+
+const ctx = new Session();
+const builder = `local-images-${process.pid}`;
+let tmp: string;
+let hadBuildkit = false;
+/** The build platform (this host's), and a foreign one, run under QEMU: the docker archive's one platform. */
+let native: string;
+let foreign: string;
+/** Each local verify's verdicts, by transport: the registry's are compared with them. */
+const verdictsOf: Record<string, Verdicts> = {};
+
+type Verdicts = Record<string, { status: string; checks: Record<string, string> }>;
+
+/** Per platform: its status and each check's. */
+function verdicts(r: SessionReport): Verdicts {
+  return Object.fromEntries(
+    r.platforms.map((p) => [
+      p.platform,
+      { status: p.status, checks: Object.fromEntries(Object.entries(p.checks ?? {}).map(([name, c]) => [name, c.status])) },
+    ]),
+  );
+}
+
+/** `docker buildx build` of the sample through the test's builder, with these outputs. */
+async function buildx(platforms: readonly string[], output: string): Promise<void> {
+  const r = await execa(
+    'docker',
+    [
+      'buildx',
+      'build',
+      '--builder',
+      builder,
+      '--platform',
+      platforms.join(','),
+      '--provenance=false',
+      '--output',
+      output,
+      '-f',
+      DOCKERFILE,
+      CONTEXT,
+    ],
+    { reject: false, timeout: 30 * 60_000 },
+  );
+  expect(r.exitCode, r.stderr).toBe(0);
+}
+
+async function verify(image: string, args: string[] = [], env: Record<string, string> = {}) {
+  const file = `${ROOT}reports/e2e-local-images-${Math.random().toString(36).slice(2, 8)}.json`;
+  const r = await cli(['verify', image, '--quiet', '--json', file, ...args], env);
+  const report = JSON.parse(await readFile(file, 'utf8')) as SessionReport;
+  return { code: r.exitCode, report, out: `${r.stdout}\n${r.stderr}` };
+}
+
+/** Images named multiarch-harness-local/... in an engine's store (none once a verify is over). */
+async function loadedImages(env: Record<string, string> = {}): Promise<string[]> {
+  const r = await execa('docker', ['image', 'ls', '-a', '--format', '{{.Repository}}:{{.Tag}}'], { env });
+  return r.stdout.split('\n').filter((n) => n.startsWith('multiarch-harness-local/'));
+}
+
+/** Registry containers running besides the host's mirror (multiarch-mirror): a verify of a local image needs none. */
+async function registriesRunning(): Promise<string[]> {
+  const r = await execa('docker', ['ps', '--format', '{{.Names}} {{.Image}}']);
+  const labelled = await execa('docker', ['ps', '-q', '--filter', `label=${SESSION_LABEL}`]);
+  return [
+    ...r.stdout.split('\n').filter((l) => /registry/.test(l) && !l.startsWith('multiarch-mirror ')),
+    ...labelled.stdout.split('\n').filter(Boolean),
+  ];
+}
+
+/** Every platform listed, each passing all four checks and greeting as its own platform. */
+function expectAllPass(report: SessionReport, platforms: readonly string[]): void {
+  expect(report.platforms.map((p) => p.platform).sort()).toEqual([...platforms].sort());
+  for (const p of report.platforms) {
+    expect(
+      Object.values(p.checks ?? {}).map((c) => c.status),
+      `${p.platform}: ${p.message}`,
+    ).toEqual(['pass', 'pass', 'pass', 'pass']);
+    expect(p.output).toBe(`Hello, linux/${goTarget(parsePlatform(p.platform)).goarch}!`);
+  }
+}
+
+beforeAll(async () => {
+  native = await engineNative();
+  foreign = native === 'linux/arm64' ? 'linux/amd64' : 'linux/arm64';
+  tmp = await mkdtemp(join(tmpdir(), 'mah-local-images-'));
+  // The builder pulls BuildKit's image into this engine: removed afterwards unless it was here before.
+  hadBuildkit = (await execa('docker', ['image', 'inspect', BUILDKIT], { reject: false })).exitCode === 0;
+  // network=host: it reaches the mirror on 127.0.0.1 (buildx gives it the mirror's buildkitd.default.toml) and the registry below.
+  await execa('docker', ['buildx', 'create', '--name', builder, '--driver', 'docker-container', '--driver-opt', 'network=host']);
+  await buildx(SEVEN, `type=oci,dest=${tmp}/hello.tar`);
+  await buildx(SEVEN, `type=oci,dest=${tmp}/hello-oci,tar=false`);
+  await buildx([foreign], `type=docker,dest=${tmp}/hello-one.tar,name=hello-local:one`);
+}, 30 * 60_000);
+
+afterAll(async () => {
+  await ctx.cleanup();
+  await execa('docker', ['buildx', 'rm', '-f', builder], { reject: false });
+  if (!hadBuildkit) await execa('docker', ['image', 'rm', BUILDKIT], { reject: false });
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe('verify a local image', () => {
+  test('oci-archive: 7 platforms pass all four checks, with no registry; each loaded platform is gone afterwards', async () => {
+    expect(await registriesRunning()).toEqual([]);
+    const image = `oci-archive:${tmp}/hello.tar`;
+    const { code, report, out } = await verify(image, EXPECT);
+    expect(code, out).toBe(0);
+    expect(report.kind).toBe('verify');
+    expect(report.title).toBe(`verify ${image}`);
+    expectAllPass(report, SEVEN);
+    verdictsOf['oci-archive'] = verdicts(report);
+    expect(await loadedImages()).toEqual([]);
+    expect(await registriesRunning()).toEqual([]);
+    expect(await harnessLeftovers()).toEqual([]);
+  });
+
+  test('oci: the same layout in a folder has the same verdicts', async () => {
+    const { code, report, out } = await verify(`oci:${tmp}/hello-oci`, EXPECT);
+    expect(code, out).toBe(0);
+    expectAllPass(report, SEVEN);
+    verdictsOf.oci = verdicts(report);
+    expect(verdictsOf.oci).toEqual(verdictsOf['oci-archive']);
+    expect(await loadedImages()).toEqual([]);
+  });
+
+  test("a container-structure-test file's command tests share each platform's load", async () => {
+    const { code, report, out } = await verify(`oci-archive:${tmp}/hello.tar`, [
+      '--config',
+      `${ROOT}test/e2e/fixtures/structure-tests/hello.yaml`,
+    ]);
+    expect(code, out).toBe(0);
+    for (const p of report.platforms) {
+      expect(
+        p.structureTests!.map((t) => `${t.kind} ${t.status}`),
+        `${p.platform}: ${p.message}`,
+      ).toEqual(['command pass', 'file-existence pass', 'file-existence pass', 'file-content pass', 'metadata pass']);
+    }
+    expect(await loadedImages()).toEqual([]);
+  });
+
+  test('docker-archive: one platform, as its only image and by its name', async () => {
+    for (const image of [`docker-archive:${tmp}/hello-one.tar`, `docker-archive:${tmp}/hello-one.tar:hello-local:one`]) {
+      const { code, report, out } = await verify(image, EXPECT);
+      expect(code, out).toBe(0);
+      expectAllPass(report, [foreign]);
+    }
+    expect(await loadedImages()).toEqual([]);
+    expect(await harnessLeftovers()).toEqual([]);
+  });
+
+  test('the same build pushed to a registry gets the same verdicts, platform by platform and check by check', async () => {
+    const registry = await startRegistry(ctx);
+    const tag = `${registry.address}/hello-local:test`;
+    await buildAndPush({
+      context: CONTEXT,
+      dockerfile: DOCKERFILE,
+      platforms: parsePlatformList(SEVEN.join(',')),
+      tag,
+      builder,
+      timeoutMs: 30 * 60_000,
+    });
+    const { code, report, out } = await verify(tag, EXPECT);
+    expect(code, out).toBe(0);
+    expect(verdicts(report)).toEqual(verdictsOf['oci-archive']);
+    expect(verdicts(report)).toEqual(verdictsOf.oci);
+  });
+
+  test('the classic-store engine loads the same archive (it reads manifest.json) and keeps none of it', async () => {
+    const classic = await findClassicEngine();
+    expect(classic.state, 'setup/prepare-host.sh starts the classic-store engine').toBe('ready');
+    const env = { DOCKER_HOST: classic.host };
+    const platforms = [native, foreign];
+    const { code, report, out } = await verify(`oci-archive:${tmp}/hello.tar`, [...EXPECT, '--platform', platforms.join(',')], env);
+    expect(code, out).toBe(0);
+    expect(report.host.imageStore).toBe('classic');
+    expectAllPass(report, platforms);
+    expect(await loadedImages(env)).toEqual([]);
+    // Nothing of the session is left on that engine either.
+    const left = (await execa('docker', ['ps', '-aq', '--filter', `label=${SESSION_LABEL}`], { env })).stdout.trim();
+    expect(left).toBe('');
+  });
+});
