@@ -23,17 +23,8 @@ import { access, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type tar from 'tar-stream';
 import type { ElfInfo } from './elf.ts';
-import {
-  isGzipFile,
-  layerTarStream,
-  LayerScanError,
-  scanLayer,
-  tarEntries,
-  type FileFacts,
-  type InflationBudget,
-  type LayerEntry,
-  type LayerFacts,
-} from './layer-scan.ts';
+import { isGzipFile, layerTarStream, LayerScanError, scanLayer, tarEntries, type InflationBudget } from './layer-scan.ts';
+import type { FileFacts, LayerEntry, LayerFacts } from './layer-facts.ts';
 
 export interface FsEntry {
   type: 'file' | 'symlink' | 'hardlink' | 'directory' | 'other';

@@ -22,42 +22,8 @@ import { createGunzip } from 'node:zlib';
 import pLimit from 'p-limit';
 import tar from 'tar-stream';
 import { ElfPartsCollector } from './elf-parts.ts';
-import { PartNotKeptError, readElf, type ElfBytes, type ElfInfo } from './elf.ts';
-
-/** A tar header as the file system index needs it. */
-export interface LayerEntry {
-  name: string;
-  type: string;
-  size: number;
-  mode: number;
-  uid: number;
-  gid: number;
-  linkname?: string;
-}
-
-/** What the checks know of one regular file of a layer, by its place in the layer's tar. */
-export type FileFacts =
-  | {
-      kind: 'elf';
-      /** e_type 2 (an executable) or 3 (a shared object or position-independent executable): the ones a loader runs or maps. */
-      loadable: boolean;
-      elf?: ElfInfo;
-      /** Why it cannot be read as an ELF file, when it cannot. */
-      error?: string;
-      /** It is larger than the harness holds, and was judged by its first LayerLimits.maxFileBytes. */
-      truncated: boolean;
-    }
-  | { kind: 'script'; /** The #! line, without the #! and the newline (at most SCRIPT_LINE_BYTES). */ line: string };
-
-export interface LayerFacts {
-  /** Whether the layer file is gzip-compressed (a later read of one file inflates it again). */
-  gzip: boolean;
-  entries: LayerEntry[];
-  /** By entry ordinal: ELF files and scripts. */
-  files: Map<number, FileFacts>;
-  /** By entry ordinal: the first bytes of the files `keep` asked for. */
-  kept: Map<number, Buffer>;
-}
+import { keepLayerFacts, keptLayerFacts, type FileFacts, type LayerFacts } from './layer-facts.ts';
+import { PartNotKeptError, readElf, type ElfBytes } from './elf.ts';
 
 /** What a scan of a layer shares with the other scans of its image: the inflation budget. */
 export interface InflationBudget {
@@ -196,10 +162,18 @@ export function scanLayer(
     memo.set(key, known);
     return known.facts;
   }
-  const facts = scans(async () => {
-    await o.fetch?.();
-    return scan(file, o);
-  });
+  const facts = (async () => {
+    // Kept by an earlier run (layer-facts-store.ts): neither downloaded nor read.
+    const stored = o.digest ? { digest: o.digest, maxFileBytes: o.maxFileBytes, keep: Boolean(o.keep) } : undefined;
+    const kept = stored && (await keptLayerFacts(stored));
+    if (kept) return kept;
+    const found = await scans(async () => {
+      await o.fetch?.();
+      return scan(file, o);
+    });
+    if (stored) await keepLayerFacts(stored, found);
+    return found;
+  })();
   if (key) {
     const m = { facts, entries: 0 };
     memo.set(key, m);

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { checkEntryBinary } from '../../harness/checks/binary-check.ts';
 import { probeProgram } from '../../harness/host/probe-program.ts';
 import { checkDependencies, readLoaderConfig } from '../../harness/image/dynamic-deps.ts';
@@ -383,6 +383,13 @@ describe('the index holds a bounded number of entries and bytes of names', () =>
 });
 
 describe('a manifest is read within bounds', () => {
+  // What is downloaded, counted: no layer's facts kept on disk by an earlier run (layer-facts.ts).
+  beforeEach(() => {
+    process.env.MULTIARCH_CHECK_CACHE = 'off';
+  });
+  afterEach(() => {
+    delete process.env.MULTIARCH_CHECK_CACHE;
+  });
   const layer = async () => gzipSync(await tarOf([{ name: 'app', data: PROBE }]));
   function source(blob: Buffer, asked: Array<[string, number | undefined]>): ImageSource {
     return {
