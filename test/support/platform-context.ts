@@ -43,7 +43,7 @@ export interface FakeInputs {
 export interface FakePlatformContext extends PlatformContext {
   /** How often each input was asked. */
   readonly asked: Record<
-    'entry' | 'runImage' | 'loadRunImage' | 'imagePresent' | 'manifestAndConfig' | 'filesystem' | 'binaryVerdict',
+    'entry' | 'runImage' | 'loadRunImage' | 'imagePresent' | 'manifestAndConfig' | 'filesystem' | 'releaseFilesystem' | 'binaryVerdict',
     number
   >;
   /** The progress states said, in order. */
@@ -51,7 +51,16 @@ export interface FakePlatformContext extends PlatformContext {
 }
 
 export function fakePlatformContext(i: FakeInputs): FakePlatformContext {
-  const asked = { entry: 0, runImage: 0, loadRunImage: 0, imagePresent: 0, manifestAndConfig: 0, filesystem: 0, binaryVerdict: 0 };
+  const asked = {
+    entry: 0,
+    runImage: 0,
+    loadRunImage: 0,
+    imagePresent: 0,
+    manifestAndConfig: 0,
+    filesystem: 0,
+    releaseFilesystem: 0,
+    binaryVerdict: 0,
+  };
   const states: string[] = [];
   const entries = i.entry ? [i.entry] : [];
   const index: IndexView = { entries, problems: [], isIndex: true, digest: `sha256:${'0'.repeat(64)}` };
@@ -90,6 +99,7 @@ export function fakePlatformContext(i: FakeInputs): FakePlatformContext {
       if (!i.filesystem) throw unasked('the file system');
       return i.filesystem;
     },
+    releaseFilesystem: () => void asked.releaseFilesystem++,
     binaryVerdict: async () => (asked.binaryVerdict++, i.binaryVerdict),
   };
 }

@@ -231,6 +231,15 @@ describe("a platform's context (checks/context.ts)", () => {
     expect(states).toEqual(['reading manifest and config', 'reading layers']);
   });
 
+  test('the file system is let go once the binary verdict is in (no file tests): asked again, it is a new reading', async () => {
+    const { ctx } = await contextOf();
+    const first = await ctx.filesystem();
+    await ctx.binaryVerdict();
+    const again = await ctx.filesystem();
+    expect(again).not.toBe(first);
+    expect(await ctx.filesystem()).toBe(again);
+  });
+
   test('the checks over one context read the manifest, config and layers once between them', async () => {
     const { ctx, source } = await contextOf(fakeRequest({ structureTests: noTests }));
     const outcomes: CheckOutcome[] = await Promise.all(
