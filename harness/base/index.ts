@@ -12,4 +12,4 @@ export { inputsUnchanged, keptInputs } from './kept-inputs.ts';
 export type { KeptInput } from './kept-inputs.ts';
 export { isTransient, withRetry } from './retry.ts';
 export { pidAlive, processScratchFolder, scratchFolder, sweepScratchFolders } from './scratch-folders.ts';
-export { readStateFile, stateDir, writeStateFile } from './state-dir.ts';
+export { pruneStateFolder, readStateFile, stateDir, writeStateFile } from './state-dir.ts';

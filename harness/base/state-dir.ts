@@ -4,7 +4,7 @@
  * ~/.cache/multiarch-harness.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -33,5 +33,28 @@ export async function readStateFile<T>(file: string): Promise<T | undefined> {
     return JSON.parse(text) as T;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Keeps a cache folder of the state folder within bounds: files unused (not touched) for `idleMs`
+ * go, then, with `maxBytes`, the least recently used until the rest fits.
+ */
+export async function pruneStateFolder(dir: string, bounds: { idleMs: number; maxBytes?: number }): Promise<void> {
+  const now = Date.now();
+  const kept: Array<{ file: string; size: number; used: number }> = [];
+  for (const n of await readdir(dir).catch(() => [] as string[])) {
+    const file = join(dir, n);
+    const s = await stat(file).catch(() => undefined);
+    if (!s) continue;
+    if (now - s.mtimeMs > bounds.idleMs) await rm(file, { force: true });
+    else kept.push({ file, size: s.size, used: s.mtimeMs });
+  }
+  if (bounds.maxBytes === undefined) return;
+  let total = kept.reduce((t, f) => t + f.size, 0);
+  for (const f of kept.sort((a, b) => a.used - b.used)) {
+    if (total <= bounds.maxBytes) break;
+    await rm(f.file, { force: true });
+    total -= f.size;
   }
 }

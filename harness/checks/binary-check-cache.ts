@@ -18,9 +18,9 @@
  * MULTIARCH_CHECK_CACHE=off turns it off.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
+import { readFile, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { harnessCodeId, stateDir, writeStateFile } from '../base/index.ts';
+import { harnessCodeId, pruneStateFolder, stateDir, writeStateFile } from '../base/index.ts';
 import type { EntryBinary } from '../image/index.ts';
 import { type PlatformExecution, formatPlatform, type Platform } from '../platform/index.ts';
 import type { CheckResult } from '../result/index.ts';
@@ -113,10 +113,5 @@ let pruned = false;
 async function pruneOnce(): Promise<void> {
   if (pruned) return;
   pruned = true;
-  const now = Date.now();
-  for (const n of await readdir(cacheDir()).catch(() => [] as string[])) {
-    const file = join(cacheDir(), n);
-    const s = await stat(file).catch(() => undefined);
-    if (s && now - s.mtimeMs > MAX_IDLE_MS) await rm(file, { force: true });
-  }
+  await pruneStateFolder(cacheDir(), { idleMs: MAX_IDLE_MS });
 }

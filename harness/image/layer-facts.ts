@@ -7,9 +7,9 @@
  * off, facts unused for two weeks are removed, and the least recently used go past 256 MiB.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
+import { readFile, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { harnessCodeId, stateDir, writeStateFile } from '../base/index.ts';
+import { harnessCodeId, pruneStateFolder, stateDir, writeStateFile } from '../base/index.ts';
 import type { ElfInfo } from './elf.ts';
 
 /** A tar header as the file system index needs it. */
@@ -122,19 +122,5 @@ let pruned = false;
 async function pruneOnce(): Promise<void> {
   if (pruned) return;
   pruned = true;
-  const now = Date.now();
-  const kept: Array<{ file: string; size: number; used: number }> = [];
-  for (const n of await readdir(storeDir()).catch(() => [] as string[])) {
-    const file = join(storeDir(), n);
-    const s = await stat(file).catch(() => undefined);
-    if (!s) continue;
-    if (now - s.mtimeMs > MAX_IDLE_MS) await rm(file, { force: true });
-    else kept.push({ file, size: s.size, used: s.mtimeMs });
-  }
-  let total = kept.reduce((t, f) => t + f.size, 0);
-  for (const f of kept.sort((a, b) => a.used - b.used)) {
-    if (total <= MAX_BYTES) break;
-    await rm(f.file, { force: true });
-    total -= f.size;
-  }
+  await pruneStateFolder(storeDir(), { idleMs: MAX_IDLE_MS, maxBytes: MAX_BYTES });
 }

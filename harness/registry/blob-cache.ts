@@ -8,9 +8,9 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { copyFile, link, mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stateDir } from '../base/index.ts';
+import { pruneStateFolder, stateDir } from '../base/index.ts';
 import type { ImageSource } from './client.ts';
 
 const MAX_IDLE_MS = 14 * 24 * 3600_000;
@@ -29,22 +29,7 @@ function maxBytes(): number {
 async function prune(dir: string): Promise<void> {
   if (pruned) return;
   pruned = true;
-  const names = await readdir(dir).catch(() => [] as string[]);
-  const now = Date.now();
-  const kept: Array<{ file: string; size: number; used: number }> = [];
-  for (const n of names) {
-    const file = join(dir, n);
-    const s = await stat(file).catch(() => undefined);
-    if (!s) continue;
-    if (now - s.mtimeMs > MAX_IDLE_MS) await rm(file, { force: true });
-    else kept.push({ file, size: s.size, used: s.mtimeMs });
-  }
-  let total = kept.reduce((t, f) => t + f.size, 0);
-  for (const f of kept.sort((a, b) => a.used - b.used)) {
-    if (total <= maxBytes()) break;
-    await rm(f.file, { force: true });
-    total -= f.size;
-  }
+  await pruneStateFolder(dir, { idleMs: MAX_IDLE_MS, maxBytes: maxBytes() });
 }
 
 /** A hard link where it can (same file system), a copy where it cannot. */
