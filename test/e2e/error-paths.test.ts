@@ -79,7 +79,11 @@ const CASES: Array<[string, () => string[], RegExp, (() => Record<string, string
     /is loaded as CommonJS here: a scenario is an ES module/,
   ],
   ['a missing Dockerfile', () => ['run', 'test/e2e/fixtures/no-dockerfile.ts'], /There is no Dockerfile at/],
-  ['a malformed image reference', () => ['verify', 'bad::ref'], /"bad::ref" is not an image reference/],
+  [
+    'a malformed image reference',
+    () => ['verify', 'bad::ref'],
+    /"bad::ref" is neither an image reference \(\[registry\/\]repository\[:tag\]\[@sha256:...\]\) nor a local image/,
+  ],
   ['verify with no image', () => ['verify'], /verify takes one image reference/],
   ['both expectations', () => verify('--expect-output', 'x', '--expect-uname'), /--expect-output or --expect-uname, not both/],
   ['an unreachable registry', () => ['verify', '127.0.0.1:1/app:1'], /The registry 127\.0\.0\.1:1 cannot be reached \(ECONNREFUSED\)/],

@@ -175,7 +175,7 @@ describe('verify', () => {
   test('bad references and unreachable registries are usage or environment errors (exit 2)', async () => {
     const bad = await cli(['verify', 'Not A Ref']);
     expect(bad.exitCode).toBe(2);
-    expect(bad.stderr).toMatch(/is not an image reference/);
+    expect(bad.stderr).toMatch(/"Not A Ref" is neither an image reference .* nor a local image \(oci:DIR/);
     const closed = await cli(['verify', '127.0.0.1:9/nothing:latest']);
     expect(closed.exitCode).toBe(2);
     expect(closed.stderr).toMatch(/The registry 127\.0\.0\.1:9 cannot be reached/);
