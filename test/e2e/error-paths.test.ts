@@ -84,7 +84,7 @@ const CASES: Array<[string, () => string[], RegExp, (() => Record<string, string
     () => ['verify', 'bad::ref'],
     /"bad::ref" is neither an image reference \(\[registry\/\]repository\[:tag\]\[@sha256:...\]\) nor a local image/,
   ],
-  ['verify with no image', () => ['verify'], /verify takes one image reference/],
+  ['verify with no image', () => ['verify'], /verify takes one image, and none was given/],
   ['both expectations', () => verify('--expect-output', 'x', '--expect-uname'), /--expect-output or --expect-uname, not both/],
   ['an unreachable registry', () => ['verify', '127.0.0.1:1/app:1'], /The registry 127\.0\.0\.1:1 cannot be reached \(ECONNREFUSED\)/],
   [
