@@ -17,7 +17,7 @@ const STANDS_ON = {
   'structure-file': ['platform'],
   report: ['result'],
   image: ['registry'],
-  'image-source': ['registry'],
+  'image-source': ['registry', 'engine'],
   'scenario-files': ['base'],
   session: ['result', 'registry', 'engine'],
   host: ['image', 'session'],

@@ -54,13 +54,15 @@ export interface PlatformContext {
   entry(): IndexEntry | undefined;
   /**
    * Where the platform's container starts from: a registry image pinned by digest (run-reference.ts),
-   * or the name a local image's platform is loaded under (loadRunImage); only with an entry.
+   * the name a local image's platform is loaded under (loadRunImage), or the id of an image of the
+   * engine's own store (docker-daemon:); only with an entry.
    */
   runImage(): string;
   /**
    * A local image: its platform loaded into the engine under runImage()'s name, once, by whichever
-   * check asks first (only with its manifest read); an EngineError when it cannot be. A registry
-   * image is pulled by each run instead: nothing to do.
+   * check asks first (only with its manifest read); an EngineError when it cannot be. An image of
+   * the engine's store is there already: it is only recorded, as present, so it is never removed. A
+   * registry image is pulled by each run instead: nothing to do.
    */
   loadRunImage(): Promise<void>;
   /** Whether the engine had the pinned image before, from one presence question for all platforms; undefined: not asked. */

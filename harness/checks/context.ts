@@ -1,8 +1,9 @@
 /**
  * One platform's inputs to the checks (checks/check.ts), each computed once, on first ask, and
- * shared: the index entry, the image the run starts from (and a local image's load), the manifest
- * and config, the file system, the binary verdict. Whoever asks first starts it; the progress states
- * ('reading manifest and config', 'reading layers') are said by the inputs as they start.
+ * shared: the index entry, the image the run starts from (and a local image's load; an image of the
+ * engine's store is there already), the manifest and config, the file system, the binary verdict.
+ * Whoever asks first starts it; the progress states ('reading manifest and config', 'reading
+ * layers') are said by the inputs as they start.
  */
 import { loadedImageName, loadPlatform, type Session } from '../session/index.ts';
 import { platformArchive } from '../image-source/index.ts';
@@ -58,7 +59,8 @@ export function platformContext(i: PlatformContextInput): PlatformContext {
   const { target } = i.request;
   const runImage = once(() => {
     const entry = needEntry();
-    if (target.kind === 'local') return loadedImageName(i.session, i.exec.platform);
+    // An image of the engine's own store runs from there, by its id; another local image, as loaded under a name of the session.
+    if (target.kind === 'local') return i.source.engineImage ?? loadedImageName(i.session, i.exec.platform);
     return runReference({
       ref: target.ref,
       indexDigest: i.index.digest,
@@ -91,6 +93,8 @@ export function platformContext(i: PlatformContextInput): PlatformContext {
   };
   const loadRunImage = once(async (): Promise<void> => {
     if (target.kind !== 'local') return;
+    // The user's image, in the engine already: recorded as there before, so the session never removes it.
+    if (i.source.engineImage) return i.session.trackImage(i.source.engineImage, { present: true });
     const read = await manifestAndConfig();
     // Its callers read the manifest first, and go no further without it.
     if (isProblem(read)) throw new Error(`${name} was to be loaded without its manifest: ${read.problem}`);

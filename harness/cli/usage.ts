@@ -50,8 +50,9 @@ const IMAGE_NOTE = [
   '  oci:DIR[:TAG]                        an OCI layout in a folder (buildx --output type=oci,tar=false)',
   '  oci-archive:FILE[:TAG]               an OCI layout in a tar (buildx --output type=oci)',
   '  docker-archive:FILE[:NAME:TAG|:@N]   a docker save archive (or buildx --output type=docker)',
-  '  docker-daemon:NAME[:TAG]             not supported yet (docker save it, and verify docker-archive:)',
-  'a local image needs no registry: the run check loads each platform into the engine under a name of the session, removed afterwards',
+  "  docker-daemon:NAME[:TAG]             an image in the engine's store, every platform it holds (docker build --load)",
+  'a local image needs no registry: the run check loads each platform into the engine under a name of the session, removed afterwards;',
+  "a docker-daemon: image runs from the engine's store as it is, never pulled and never removed",
 ].join('\n');
 const TEMPLATES_NOTE = 'templates: {os} {arch} {variant} {platform} {goarch}, filled per platform';
 const EXIT_NOTE =

@@ -1,7 +1,7 @@
 /**
  * The Docker Engine API client: one `Engine` per engine (by the variables that choose it,
  * endpoint.ts), over one transport (transport.ts), for everything the harness asks an engine that
- * its API offers: info and version, image presence, inspection, pulls, imports, loads, tags and removals,
+ * its API offers: info and version, image presence, inspection, pulls, imports, loads, saves, tags and removals,
  * containers (runs: containers.ts; commits, removals, listings), networks, and what carries a
  * session's label. The docker CLI is left for what has no engine API (buildx and manifest: cli.ts).
  *
@@ -14,8 +14,9 @@
  * the one this process's variables choose, as the CLI chooses.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Duplex, Readable } from 'node:stream';
+import { pipeline, Transform, type Duplex, type Readable } from 'node:stream';
 import { EnvironmentError, transientText } from '../base/index.ts';
+import type { Platform } from '../platform/index.ts';
 import { processVariables, reachOf, type EngineVariables } from './endpoint.ts';
 import { EngineError } from './engine-error.ts';
 import { placedVariables } from './engine-scope.ts';
@@ -50,6 +51,42 @@ export interface EngineVersion {
   Os?: string;
   Arch?: string;
   Components?: Array<{ Name?: string }>;
+}
+
+/** Which image store `docker info`'s DriverStatus describes: the containerd store names its snapshotter. */
+export function imageStoreOf(driverStatus: ReadonlyArray<[string, string]> | undefined): 'containerd' | 'classic' {
+  return (driverStatus ?? []).some(([k, v]) => k === 'driver-type' && v.includes('snapshotter')) ? 'containerd' : 'classic';
+}
+
+/** Whether an API version ("1.45", as /version states it) is at least another ("1.48"); an unknown one is not. */
+export function apiAtLeast(version: string | undefined, least: string): boolean {
+  const [major, minor] = (version ?? '').split('.').map(Number);
+  const [leastMajor = 0, leastMinor = 0] = least.split('.').map(Number);
+  if (!Number.isInteger(major) || !Number.isInteger(minor)) return false;
+  return major! > leastMajor || (major === leastMajor && minor! >= leastMinor);
+}
+
+/** What the harness reads of GET /images/{name}/json. */
+export interface ImageRecord {
+  /** Its id: the config's digest on the classic store, the image's index (or manifest) digest on the containerd store. */
+  Id?: string;
+  RepoTags?: string[];
+  Os?: string;
+  Architecture?: string;
+  Variant?: string;
+  /** The containerd store, API 1.48 and later, when asked (manifests=1): each manifest its index lists. */
+  Manifests?: ImageManifestSummary[];
+}
+
+/** One manifest of an image's index, as the containerd store lists it (API 1.48). */
+export interface ImageManifestSummary {
+  ID?: string;
+  Descriptor?: { mediaType: string; digest: string; size: number; platform?: Platform; annotations?: Record<string, string> };
+  /** Whether the engine's store holds its content (a platform not pulled has none). */
+  Available?: boolean;
+  Kind?: 'image' | 'attestation' | 'unknown';
+  ImageData?: { Platform?: Platform };
+  AttestationData?: { For?: string };
 }
 
 function pathOf(path: string, query: ApiRequest['query']): string {
@@ -259,14 +296,45 @@ export class Engine {
     return new Set(refs.filter((_, i) => answers[i] === 200));
   }
 
-  /** An image's record (undefined: the engine has no such image). */
-  async inspectImage(ref: string): Promise<{ Os?: string; Architecture?: string; Variant?: string } | undefined> {
-    const res = await this.request('GET', `/images/${ref}/json`);
+  /**
+   * An image's record (undefined: the engine has no such image). `manifests`: each manifest its index
+   * lists, with whether its content is in the store (the containerd store, API 1.48 and later; an
+   * older engine leaves the parameter unread, and the record has no Manifests).
+   */
+  async inspectImage(ref: string, o: { manifests?: boolean } = {}): Promise<ImageRecord | undefined> {
+    const res = await this.request('GET', `/images/${ref}/json`, o.manifests ? { query: { manifests: '1' } } : {});
     if (res.statusCode === 404) {
       await readAll(res);
       return undefined;
     }
     return responseJson(res);
+  }
+
+  /**
+   * `docker save NAME...`: the engine's archive of these images (GET /images/get), as the engine
+   * sends it, unread. `platforms`: only those of a multi-platform image, each a JSON-encoded OCI
+   * platform (API 1.48 and later, the containerd store; more than one in a request, API 1.52). A
+   * refusal before the archive starts is an EngineError; one after it started, which the engine
+   * writes after the bytes sent so far as a JSON error, ends the stream with an EngineError.
+   */
+  async saveImage(names: readonly string[], o: { platforms?: readonly Platform[]; timeoutMs?: number } = {}): Promise<Readable> {
+    const res = await this.request('GET', '/images/get', {
+      query: {
+        names,
+        ...(o.platforms?.length
+          ? {
+              platform: o.platforms.map((p) =>
+                JSON.stringify({ os: p.os, architecture: p.architecture, ...(p.variant ? { variant: p.variant } : {}) }),
+              ),
+            }
+          : {}),
+      },
+      // The socket's idle time: the engine is silent while it gathers a large image's first layer.
+      timeoutMs: o.timeoutMs ?? 600_000,
+    });
+    if ((res.statusCode ?? 500) >= 400) throw new EngineError(messageOf(res, await readAll(res)), { status: res.statusCode ?? 500 });
+    // A connection that ends mid-archive ends the stream with its error too.
+    return pipeline(res, failingTail(), () => undefined);
   }
 
   /** Pulls an image (`docker pull [--platform P] name:tag` or `name@digest`), with the registry's credentials when given. */
@@ -418,6 +486,38 @@ function noEngine(err: Error): Error {
     return new EnvironmentError(`No Docker engine answers over TLS (${reason.toLowerCase().replace(/_/g, ' ')}).`);
   }
   return err;
+}
+
+/** How much of an archive's end is kept to look for the engine's error: more than its longest message. */
+const TAIL_BYTES = 64 * 1024;
+
+/**
+ * An archive's bytes passed on as they come; at its end, an error the engine wrote after them
+ * (moby's streamformatter: `{"errorDetail":{"message":...},"error":...}`; a tar ends with zero
+ * blocks, never with JSON) ends the stream with that error instead.
+ */
+function failingTail(): Transform {
+  let tail = Buffer.alloc(0);
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      tail = Buffer.concat([tail, chunk]);
+      if (tail.length > TAIL_BYTES) tail = tail.subarray(tail.length - TAIL_BYTES);
+      done(null, chunk);
+    },
+    flush(done) {
+      const text = tail.toString('utf8');
+      const at = text.lastIndexOf('{"error');
+      if (at < 0 || !/\}\s*$/.test(text)) return done();
+      try {
+        const data = JSON.parse(text.slice(at)) as { error?: unknown; errorDetail?: { message?: unknown } };
+        const message = typeof data.error === 'string' ? data.error : data.errorDetail?.message;
+        if (typeof message === 'string') return done(new EngineError(message, { status: 500, transient: false }));
+      } catch {
+        // Not the engine's error: the archive's own bytes.
+      }
+      done();
+    },
+  });
 }
 
 /** The whole answer as text (by events: a stream's async iterator costs more than most answers' reading). */

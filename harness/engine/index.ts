@@ -3,7 +3,8 @@
  */
 export { docker, dockerCli, dockerCommandsInFlight } from './cli.ts';
 export type { CommandResult, DockerOptions } from './cli.ts';
-export { Engine, engineRequestsInFlight } from './client.ts';
+export { apiAtLeast, Engine, engineRequestsInFlight, imageStoreOf } from './client.ts';
+export type { ImageManifestSummary } from './client.ts';
 export { runContainer } from './containers.ts';
 export type { ContainerResult, ContainerSpec } from './containers.ts';
 export { CRASH_CODES, RUNTIME_CRASH, looksLikeCrash } from './crash-signs.ts';

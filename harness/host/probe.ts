@@ -9,7 +9,7 @@ import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { readHandlers, type BinfmtHandler } from './binfmt.ts';
 import { execCommand, EnvironmentError } from '../base/index.ts';
-import { Engine, EngineError, currentDockerHost } from '../engine/index.ts';
+import { Engine, EngineError, currentDockerHost, imageStoreOf } from '../engine/index.ts';
 import { versionOfFile } from './version-cache.ts';
 import { normalizePlatform, parsePlatform, type Platform, type PlatformObservation } from '../platform/index.ts';
 import { qemuVersionOf } from './emulators.ts';
@@ -66,11 +66,6 @@ async function buildxPluginVersion(): Promise<string | undefined> {
     });
   }
   return undefined;
-}
-
-/** Which image store `docker info`'s DriverStatus describes: the containerd store names its snapshotter. */
-function imageStoreOf(driverStatus: ReadonlyArray<[string, string]> | undefined): HostProbe['imageStore'] {
-  return (driverStatus ?? []).some(([k, v]) => k === 'driver-type' && v.includes('snapshotter')) ? 'containerd' : 'classic';
 }
 
 export async function probeHost(options: { session?: Session; freshObservations?: boolean } = {}): Promise<HostProbe> {

@@ -111,6 +111,11 @@ export class LayoutSource implements ImageSource {
     return chosen === 'index.json' ? this.topAsIndex() : this.readManifest(chosen.digest, chosen.mediaType);
   }
 
+  /** Whether the layout holds a blob: an engine's export may list a platform whose content it lacks. */
+  async has(digest: string): Promise<boolean> {
+    return isDigest(digest) && (await this.files.size(`blobs/${digest.replace(':', '/')}`)) !== undefined;
+  }
+
   async blobJson<T>(digest: string): Promise<T> {
     return parseJson(await this.readBlob(digest), `The blob ${digest} of ${this.files.where}`) as T;
   }

@@ -1,9 +1,10 @@
 /**
  * A target as an ImageSource. A registry's image is read through the blob cache; a local image, by
  * its transport: an OCI layout in a folder (oci:) or in a tar (oci-archive:), a docker save archive
- * (docker-archive:), not wrapped (the cache would only copy local bytes). Each local one is opened
- * here, read as far as its index, so a target that is no image fails now, in one sentence, before
- * any engine work starts.
+ * (docker-archive:), an image of the engine's store, saved from it (docker-daemon:), not wrapped (the
+ * cache would only copy local bytes). Each local one is opened here, read as far as its index, so a
+ * target that is no image fails now, in one sentence, before the session starts (for docker-daemon:,
+ * the engine's export is all the engine is asked meanwhile).
  */
 import { stat } from 'node:fs/promises';
 import { RegistryClient, withBlobCache, type ImageSource } from '../registry/index.ts';
@@ -47,9 +48,10 @@ export async function openLocalSource(target: LocalImageTarget): Promise<ImageSo
       return LayoutSource.open(tarFiles(path, await readTarIndex(path), `the OCI archive ${path}`), byTag(`oci-archive:${path}:TAG`));
     case 'docker-archive':
       return openDockerArchive(path);
-    case 'docker-daemon':
-      throw new LocalImageError(
-        `${target.text}: images in the engine's store are not read yet; save the image with \`docker save -o image.tar ${path}${target.tag ? `:${target.tag}` : ''}\` and verify docker-archive:image.tar instead.`,
-      );
+    case 'docker-daemon': {
+      // Loaded only for an image of the engine's store: the engine's client is not needed otherwise.
+      const { openDaemonImage } = await import('./daemon-source.ts');
+      return openDaemonImage(target);
+    }
   }
 }

@@ -62,6 +62,15 @@ export interface ImageSource {
   blobJson<T>(digest: string): Promise<T>;
   /** `size`: the blob's descriptor size; a registry that serves more is refused as the bytes come. */
   blobToFile(digest: string, file: string, size?: number): Promise<void>;
+  /**
+   * An image of an engine's own store only (image-source's docker-daemon:). `engineImage`: the image as
+   * that engine names it (its id), run from there, never pulled or loaded. `unavailable`: why a manifest
+   * its index lists cannot be read (the store lacks that platform's content), in one sentence;
+   * undefined where it can be. `close`: lets go of the archive the engine exported, on disk.
+   */
+  readonly engineImage?: string;
+  unavailable?(digest: string): string | undefined;
+  close?(): Promise<void>;
 }
 
 /** What an image's top-level reference lists: its platform entries, and problems of the index as a whole. */

@@ -3,8 +3,10 @@
  * expected (exit code 0 when nothing is expected). Pinned by digest (the index's on a containerd
  * store, the platform's manifest's on a classic one: run-reference.ts), so the local image cache
  * can never substitute another architecture. A local image's platform is loaded instead, alone,
- * under a name of the session (checks/context.ts), and run by that name. No network unless asked (run-network.ts). A crash or hang under QEMU makes the result
- * emulator-suspect and asks another emulator for a second opinion (second-opinion.ts).
+ * under a name of the session (checks/context.ts), and run by that name; an image of the engine's
+ * own store (docker-daemon:) runs from there, by its id. No network unless asked (run-network.ts). A
+ * crash or hang under QEMU makes the result emulator-suspect and asks another emulator for a second
+ * opinion (second-opinion.ts).
  */
 import { BASE_CONTAINER_TIMEOUT_MS, runPinned, type ContainerResult } from '../session/index.ts';
 import { EngineError, looksLikeCrash } from '../engine/index.ts';

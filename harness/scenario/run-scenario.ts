@@ -17,7 +17,7 @@ import type { SessionOptions, RunnerInput, ScenarioOutcome } from './outcome.ts'
 
 export type { SessionOptions } from './outcome.ts';
 
-/** Refuses, before anything is created, what cannot run: a missing Dockerfile or bake file, a bad image reference or local image name, a privileged scenario not allowed. */
+/** Refuses, before anything is created, what cannot run: a missing Dockerfile or bake file, a bad image reference or local image name, an engine's image placed on other engines, a privileged scenario not allowed. */
 async function assertRunnable(s: Scenario, options: SessionOptions): Promise<void> {
   // The build folder is loaded by build scenarios only (a verify never needs it).
   if (s.kind === 'build') await (await import('../build/index.ts')).assertBuildable(contextPath(s.build.context), s.build.dockerfile);
@@ -25,6 +25,10 @@ async function assertRunnable(s: Scenario, options: SessionOptions): Promise<voi
   if (s.kind === 'bake') await (await import('../bake/index.ts')).bakeFiles(bakeFilePaths(s), s.targets);
   if (s.kind === 'steps' && s.privileged && !options.allowPrivileged) throw new UsageError(privilegedRefusal(s));
   checkPlacement(nodeSpecs(s, options));
+  if (s.kind === 'verify' && nodeSpecs(s, options).length && isEngineImage(s.image))
+    throw new UsageError(
+      `--node runs platforms on other engines, and ${s.image} is an image of this engine's store, which they do not hold: verify it without --node.`,
+    );
   if (nodeSpecs(s, options).length && s.kind === 'steps')
     throw new UsageError(
       `--node places the platforms of a build or verify scenario; ${s.name} is a steps scenario, whose steps name their engines themselves.`,
@@ -38,6 +42,12 @@ async function assertRunnable(s: Scenario, options: SessionOptions): Promise<voi
       `--shard shares the platforms of a verify among CI jobs; ${s.name} is a ${s.kind} scenario, whose image must be built whole.`,
     );
   await assertNetworkExists(options.network ?? (s.kind === 'steps' ? undefined : s.network));
+}
+
+/** Whether the image is one of the current engine's store (docker-daemon:). */
+function isEngineImage(image: string): boolean {
+  const target = parseImageTarget(image);
+  return target.kind === 'local' && target.transport === 'docker-daemon';
 }
 
 /** The nodes of the command line, else the scenario's own. */

@@ -165,11 +165,14 @@ export async function createStepsContext(
     async verify(image, options = {}) {
       const target = parseImageTarget(image);
       const platforms = options.platforms?.map((p) => (typeof p === 'string' ? parsePlatform(p) : p));
+      const source = await openImageSource(target, options.caFile ? { caFile: options.caFile } : {});
+      // An image the engine exported (docker-daemon:) is a scratch file: it goes with the session.
+      if (source.close) ctx.defer('removing the image the engine exported', () => source.close!());
       const results = await verifyPlatforms({
         ctx,
         probe,
         target,
-        source: await openImageSource(target, options.caFile ? { caFile: options.caFile } : {}),
+        source,
         onProgress,
         ...(platforms ? { platforms } : {}),
         ...(options.expect ? { expect: options.expect } : {}),

@@ -33,6 +33,8 @@ export async function readVerifyIndex(s: VerifyScenario, options: SessionOptions
 export async function runVerifyScenario(s: VerifyScenario, env: RunnerInput, early?: VerifyIndexRead): Promise<ScenarioOutcome> {
   const { options } = env;
   const { target, source, index } = early ?? (await readVerifyIndex(s, options));
+  // An image the engine exported (docker-daemon:) is a scratch file: it goes with the session.
+  if (source.close) env.session.defer('removing the image the engine exported', () => source.close!());
   const platforms = options.platforms ?? s.platforms?.map(parsePlatform);
   const structureTests = s.structureTests?.length ? await readScenarioStructureTests(s.structureTests) : undefined;
   const checks = checkOptions(s, options);

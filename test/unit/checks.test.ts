@@ -135,6 +135,15 @@ describe('the checks, on an in-memory image', () => {
     });
   });
 
+  test("index: a platform an engine's store lists without its content fails, with the source's sentence; the others pass", () => {
+    const index = { entries: [{ platform: arm64, digest: 'sha256:a', mediaType: '' }], problems: [], isIndex: true };
+    const missing =
+      "linux/arm64 is listed by the image's index but its content is not in the engine's store (pull it with --platform linux/arm64, or pull the whole image)";
+    const source = { unavailable: (digest: string) => (digest === 'sha256:a' ? missing : undefined) };
+    expect(checkIndex(index, arm64, source)).toMatchObject({ result: { status: 'fail', message: missing }, entry: { digest: 'sha256:a' } });
+    expect(checkIndex(index, arm64, { unavailable: () => undefined }).result.status).toBe('pass');
+  });
+
   test("config: the config must declare the index entry's platform", async () => {
     const index = await readIndex(source, 'latest');
     expect((await checkConfig(source, index.entries[0]!, arm64)).result).toEqual({ status: 'pass', message: 'linux/arm64' });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { Engine } from '../../harness/engine/client.ts';
+import { apiAtLeast, Engine, imageStoreOf } from '../../harness/engine/client.ts';
 import { runContainer } from '../../harness/engine/containers.ts';
 import { reachOf, resolveEndpoint } from '../../harness/engine/endpoint.ts';
 import { EngineError } from '../../harness/engine/engine-error.ts';
@@ -72,6 +72,26 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
       );
       return;
     }
+    if (url.pathname === '/images/get') {
+      const name = url.searchParams.get('names');
+      if (name === 'gone:latest') return json(404, { message: 'No such image: gone:latest' });
+      res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+      res.write(Buffer.alloc(1024, 1));
+      // The engine's error after the archive started, as moby's streamformatter writes it.
+      if (name === 'half:latest')
+        return void res.end(
+          '{"errorDetail":{"message":"content digest sha256:1: not found"},"error":"content digest sha256:1: not found"}\r\n',
+        );
+      res.end(Buffer.alloc(1024, 0));
+      return;
+    }
+    if (url.pathname === '/images/multi:latest/json')
+      return json(200, {
+        Id: 'sha256:index',
+        ...(url.searchParams.get('manifests') === '1'
+          ? { Manifests: [{ Kind: 'image', Available: false, ImageData: { Platform: { os: 'linux', architecture: 'arm64' } } }] }
+          : {}),
+      });
     if (/^\/images\/.+\/tag$/.test(url.pathname) && req.method === 'POST') return json(201, {});
     if (url.pathname === '/images/create') {
       bodies.import = Buffer.concat(chunks).length;
@@ -218,6 +238,63 @@ describe('the rest of what the harness asks an engine', () => {
         .loadImage(failing)
         .catch((e: unknown) => e),
     ).toBe(unmade);
+  });
+
+  test('a save streams the archive as the engine sends it, its platforms each a JSON-encoded OCI platform; a refusal is one EngineError', async () => {
+    asked.length = 0;
+    const chunks: Buffer[] = [];
+    for await (const c of await engine().saveImage(['hello:1'])) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks)).toEqual(Buffer.concat([Buffer.alloc(1024, 1), Buffer.alloc(1024, 0)]));
+    (
+      await engine().saveImage(['hello:1'], {
+        platforms: [
+          { os: 'linux', architecture: 'arm', variant: 'v7' },
+          { os: 'linux', architecture: 'amd64' },
+        ],
+      })
+    ).resume();
+    const q = new URL(`http://d${asked[1]!.slice('GET '.length)}`).searchParams;
+    expect([q.getAll('names'), q.getAll('platform')]).toEqual([
+      ['hello:1'],
+      ['{"os":"linux","architecture":"arm","variant":"v7"}', '{"os":"linux","architecture":"amd64"}'],
+    ]);
+    const refused = await engine()
+      .saveImage(['gone:latest'])
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(EngineError);
+    expect((refused as EngineError).message).toBe('No such image: gone:latest');
+  });
+
+  test('an error the engine writes after the archive started ends the stream with that error', async () => {
+    const stream = await engine().saveImage(['half:latest']);
+    const err = await (async () => {
+      for await (const _ of stream);
+    })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EngineError);
+    expect((err as Error).message).toBe('content digest sha256:1: not found');
+  });
+
+  test("an image's record, with its manifests when asked (API 1.48); none is undefined", async () => {
+    asked.length = 0;
+    expect(await engine().inspectImage('multi:latest')).toEqual({ Id: 'sha256:index' });
+    expect((await engine().inspectImage('multi:latest', { manifests: true }))?.Manifests).toEqual([
+      { Kind: 'image', Available: false, ImageData: { Platform: { os: 'linux', architecture: 'arm64' } } },
+    ]);
+    expect(asked).toEqual(['GET /images/multi:latest/json', 'GET /images/multi:latest/json?manifests=1']);
+    expect(await engine().inspectImage('gone:1')).toBeUndefined();
+  });
+
+  test('API versions compare as numbers; the image store is read from DriverStatus', () => {
+    expect([apiAtLeast('1.45', '1.48'), apiAtLeast('1.48', '1.48'), apiAtLeast('1.52', '1.48'), apiAtLeast('2.0', '1.48')]).toEqual([
+      false,
+      true,
+      true,
+      true,
+    ]);
+    expect([apiAtLeast('1.100', '1.52'), apiAtLeast(undefined, '1.0'), apiAtLeast('unknown', '1.0')]).toEqual([true, false, false]);
+    expect(imageStoreOf([['driver-type', 'io.containerd.snapshotter.v1']])).toBe('containerd');
+    expect(imageStoreOf([['Backing Filesystem', 'extfs']])).toBe('classic');
+    expect(imageStoreOf(undefined)).toBe('classic');
   });
 
   test('no engine on the socket is one sentence', async () => {

@@ -1,11 +1,13 @@
 // A local image through verify, against a fake engine (a node:http server on a unix socket that
 // answers as the Docker Engine API does and records what it was asked). A target that is no image
-// (no such file, not a layout, no such tag, docker-daemon:) is one sentence and exit 2, and the engine
-// is asked nothing. A platform of a local image is loaded once (docker load) under a name of the
-// session, recorded before the load, and run by that name with its platform, never pulled; the
+// (no such file, not a layout, no such tag) is one sentence and exit 2, and the engine is asked
+// nothing; an image the engine's store does not hold (docker-daemon:) too, the engine asked for it
+// alone. A platform of a local image is loaded once (docker load) under a name of the session,
+// recorded before the load, and run by that name with its platform, never pulled; the
 // structure tests' command tests share the load; an engine that names the image by its id alone gets
 // the name as a tag; a load the engine refuses fails the run check and the command tests, in one sentence.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+// An image of the engine's store runs from there by its id and platform, recorded as there before.
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,13 +20,13 @@ import { probeProgram } from '../../harness/host/probe-program.ts';
 import { openLocalSource, parseImageTarget, type LocalImageTarget } from '../../harness/image-source/index.ts';
 import type { PlatformExecution } from '../../harness/platform/execution-mode.ts';
 import { parsePlatform } from '../../harness/platform/platform.ts';
-import { readIndex } from '../../harness/registry/client.ts';
+import { readIndex, type ImageSource } from '../../harness/registry/client.ts';
 import { runCheck } from '../../harness/run-check/run-check.ts';
 import type { Session } from '../../harness/session/session.ts';
 import { parseStructureTests, type StructureTestFile } from '../../harness/structure-file/test-file.ts';
 import { structureTestsCheck } from '../../harness/structure/structure-tests-check.ts';
 import { captureConsole } from '../support/console-capture.ts';
-import { blob, descriptor, MEDIA, tagAnnotations, writeLayout } from '../support/oci-layouts.ts';
+import { blob, descriptor, MEDIA, packTar, tagAnnotations, writeLayout } from '../support/oci-layouts.ts';
 import { fakeProbe } from '../support/platform-context.ts';
 
 const arm64 = parsePlatform('linux/arm64');
@@ -43,6 +45,8 @@ let containers = 0;
 let dir: string;
 let server: Server;
 let configDigest = '';
+/** What the engine exports of hello:one (GET /images/get): a Docker 25 save archive. */
+let savedArchive = Buffer.alloc(0);
 
 function frame(text: string): Buffer {
   const payload = Buffer.from(text);
@@ -81,6 +85,12 @@ function engine(req: IncomingMessage, res: ServerResponse): void {
       return;
     }
     if (/^\/images\/.+\/tag$/.test(url.pathname)) return json(201, {});
+    // An engine of the classic store, API 1.45, whose store holds the image hello:one (docker-daemon:).
+    if (url.pathname === '/info') return json(200, { DriverStatus: [['Backing Filesystem', 'extfs']] });
+    if (url.pathname === '/version') return json(200, { Version: '26.1.5', ApiVersion: '1.45' });
+    if (url.pathname === '/images/hello:one/json') return json(200, { Id: configDigest });
+    if (/^\/images\/.+\/json$/.test(url.pathname)) return json(404, { message: 'No such image' });
+    if (url.pathname === '/images/get') return void res.writeHead(200, { 'Content-Type': 'application/x-tar' }).end(savedArchive);
     if (url.pathname === '/containers/create') {
       created.push({
         image: (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { Image?: unknown }).Image,
@@ -156,12 +166,6 @@ describe('a local target that is no image: one sentence, exit 2, the engine aske
       () => `${join(dir, 'layout')}:nope`,
       /^multiarch-harness: The OCI layout .*layout has no image nope \(its images: v1\)\.$/,
     ],
-    [
-      'docker-daemon: (not yet)',
-      'docker-daemon:',
-      () => 'alpine',
-      /^multiarch-harness: docker-daemon:alpine: images in the engine's store are not read yet; save the image with/,
-    ],
   ])('%s', async (_what, transport, where, sentence) => {
     await mkdir(join(dir, 'empty-folder'), { recursive: true });
     const image = await oneImage();
@@ -207,46 +211,48 @@ const commandTest = parseStructureTests(
   'tests.yaml',
 );
 
-describe('a platform of a local image, loaded under a name of the session and run by it', () => {
-  async function contextOf(structureTests?: StructureTestFile) {
-    const image = await oneImage();
-    configDigest = image.config.digest;
-    const folder = await mkdtemp(join(dir, 'layout-'));
-    await writeLayout(folder, { schemaVersion: 2, manifests: [descriptor(image.manifest)] }, image.blobs);
-    const target = parseImageTarget(`oci:${folder}`) as LocalImageTarget;
-    const source = await openLocalSource(target);
-    const tracked: string[] = [];
-    const session = {
-      id: SESSION_ID,
-      phases: undefined,
-      closing: false,
-      labelRecord: {},
-      // When it was recorded: before or after the engine was asked to load it.
-      trackImage: (ref: string) => void tracked.push(`${ref} after ${requests.length} request(s)`),
-    } as unknown as Session;
-    const exec: PlatformExecution = { platform: arm64, mode: 'native', timeoutFactor: 1, observed: true };
-    const request: VerifyRequest = {
-      target,
-      expect: { kind: 'output', template: 'Hello, {os}/{goarch}!' },
-      allowForeign: [],
-      network: 'none',
-      allowSkip: false,
-      ...(structureTests ? { structureTests } : {}),
-    };
-    const ctx = platformContext({
-      session,
-      engineName: 'default',
-      probe: fakeProbe(arm64),
-      exec,
-      request,
-      source,
-      index: await readIndex(source, ''),
-      scratch: await mkdtemp(join(dir, 'scratch-')),
-      presence: new Map(),
-    });
-    return { ctx, tracked, image };
-  }
+/** A platform's context over a local image: an OCI layout of oneImage, unless a target and its source are given. */
+async function contextOf(structureTests?: StructureTestFile, local?: { target: LocalImageTarget; source: ImageSource }) {
+  const image = await oneImage();
+  configDigest = image.config.digest;
+  const folder = await mkdtemp(join(dir, 'layout-'));
+  await writeLayout(folder, { schemaVersion: 2, manifests: [descriptor(image.manifest)] }, image.blobs);
+  const target = local?.target ?? (parseImageTarget(`oci:${folder}`) as LocalImageTarget);
+  const source = local?.source ?? (await openLocalSource(target));
+  const tracked: string[] = [];
+  const session = {
+    id: SESSION_ID,
+    phases: undefined,
+    closing: false,
+    labelRecord: {},
+    // When it was recorded: before or after the engine was asked to load it; and whether as there before.
+    trackImage: (ref: string, o?: { present?: boolean }) =>
+      void tracked.push(`${ref} after ${requests.length} request(s)${o?.present ? ', there before' : ''}`),
+  } as unknown as Session;
+  const exec: PlatformExecution = { platform: arm64, mode: 'native', timeoutFactor: 1, observed: true };
+  const request: VerifyRequest = {
+    target,
+    expect: { kind: 'output', template: 'Hello, {os}/{goarch}!' },
+    allowForeign: [],
+    network: 'none',
+    allowSkip: false,
+    ...(structureTests ? { structureTests } : {}),
+  };
+  const ctx = platformContext({
+    session,
+    engineName: 'default',
+    probe: fakeProbe(arm64),
+    exec,
+    request,
+    source,
+    index: await readIndex(source, ''),
+    scratch: await mkdtemp(join(dir, 'scratch-')),
+    presence: new Map(),
+  });
+  return { ctx, tracked, image };
+}
 
+describe('a platform of a local image, loaded under a name of the session and run by it', () => {
   test('loaded once, recorded first, run by its name and platform, never pulled; the command tests share the load', async () => {
     loadAnswer = () => `{"stream":"Loaded image: ${NAME}\\n"}\n`;
     const { ctx, tracked } = await contextOf(commandTest);
@@ -289,5 +295,46 @@ describe('a platform of a local image, loaded under a name of the session and ru
     expect((await runCheck.check(other.ctx)).result?.message).toBe(
       `the image of linux/arm64 could not be loaded or started: loading the image of linux/arm64 into the engine as ${NAME}: the engine answered "Loaded image: someone/else:latest", which names neither that name nor the image's id.`,
     );
+  });
+});
+
+describe("docker-daemon: an image of the engine's store", () => {
+  test('an image the engine does not have: one sentence, exit 2; the engine is asked for it and nothing more', async () => {
+    const { main } = await import('../../harness/cli/main.ts');
+    expect(await main(['verify', 'docker-daemon:nope:1', '--quiet'])).toBe(2);
+    expect(err).toHaveLength(1);
+    expect(err[0]).toBe('multiarch-harness: docker-daemon:nope:1: the engine has no image nope:1 (docker image ls lists what it has).');
+    expect(requests).toEqual(['GET /info', 'GET /version', 'GET /images/nope:1/json']);
+  });
+
+  test('runs from the store by its id and platform: never pulled, loaded or tagged; recorded as there before, so never removed', async () => {
+    const image = await oneImage();
+    configDigest = image.config.digest;
+    const file = join(dir, 'saved.tar');
+    await packTar(file, [
+      { name: 'oci-layout', bytes: Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })) },
+      {
+        name: 'index.json',
+        bytes: Buffer.from(
+          JSON.stringify({ schemaVersion: 2, manifests: [descriptor(image.manifest, { annotations: tagAnnotations('one') })] }),
+        ),
+      },
+      ...image.blobs.map((b) => ({ name: `blobs/sha256/${b.digest.slice(7)}`, bytes: b.bytes })),
+    ]);
+    savedArchive = await readFile(file);
+    const target = parseImageTarget('docker-daemon:hello:one') as LocalImageTarget;
+    const source = await openLocalSource(target);
+    const { ctx, tracked } = await contextOf(commandTest, { target, source });
+    expect(ctx.runImage()).toBe(image.config.digest);
+    const [run, structure] = await Promise.all([runCheck.check(ctx), structureTestsCheck.check(ctx)]);
+    expect(run.result).toMatchObject({ status: 'pass' });
+    expect(structure.findings?.structureTests?.map((t) => t.status)).toEqual(['pass']);
+    expect(created).toEqual([
+      { image: image.config.digest, platform: 'linux/arm64' },
+      { image: image.config.digest, platform: 'linux/arm64' },
+    ]);
+    expect(requests.filter((r) => /^POST \/images\/(load|create)|\/tag$|^DELETE \/images/.test(r))).toEqual([]);
+    expect(tracked).toEqual([`${image.config.digest} after 4 request(s), there before`]);
+    await source.close!();
   });
 });
