@@ -92,6 +92,7 @@ export interface CheckOutcome {
       | 'fix'
       | 'binary'
       | 'structureTests'
+      | 'referrers'
     >
   >;
 }
