@@ -94,6 +94,7 @@ export interface CheckOutcome {
       | 'fix'
       | 'binary'
       | 'structureTests'
+      | 'referrers'
     >
   >;
 }

@@ -12,6 +12,7 @@ import { parseKnownPlatformList, type Platform } from '../platform/index.ts';
 import { checkPlacement, parseNodeOption, resolveNode } from '../engine/index.ts';
 import { networkName } from '../run-check/index.ts';
 import { parseReporter, stdoutReporter, type ReporterSpec } from '../report/index.ts';
+import { parseImageRef } from '../registry/index.ts';
 import type { SessionOptions } from '../scenario/index.ts';
 
 interface OptionSpec {
@@ -166,6 +167,30 @@ export function readableFile(file: string, what: string): string {
     throw new UsageError(`${what} ${file} cannot be read.`);
   }
   return file;
+}
+
+/**
+ * The image of the run's own registry: `--registry-image`, else MULTIARCH_REGISTRY_IMAGE, else none
+ * (startRegistry's registry:2). A malformed reference is one sentence that names where it came from,
+ * before any engine is asked.
+ */
+export function registryImageOption(value: string | undefined): { registryImage?: string } {
+  const from = value !== undefined ? '--registry-image' : 'MULTIARCH_REGISTRY_IMAGE';
+  const image = value ?? process.env.MULTIARCH_REGISTRY_IMAGE;
+  if (image === undefined) return {};
+  let well = image.trim() !== '' && !/\s/.test(image);
+  if (well) {
+    try {
+      parseImageRef(image);
+    } catch {
+      well = false;
+    }
+  }
+  if (!well)
+    throw new UsageError(
+      `${from} names the image the run's registry starts from, such as registry:2 or registry:3; "${image}" is not an image reference.`,
+    );
+  return { registryImage: image };
 }
 
 /** Every shared option checked, before the engine is contacted: platforms, nodes (a context must exist), concurrency, network name. */

@@ -2,7 +2,7 @@
 import { checkReportDestinations } from '../report/index.ts';
 import { UsageError } from '../base/index.ts';
 import { loadScenario, runScenario } from '../scenario/index.ts';
-import { COMMON, parse, reporters, sessionOptions, unexpectedOperand } from './args.ts';
+import { COMMON, parse, registryImageOption, reporters, sessionOptions, unexpectedOperand } from './args.ts';
 import { printProgress } from './progress.ts';
 import { seeHelp } from './usage.ts';
 import { publishReports } from './output.ts';
@@ -13,6 +13,7 @@ const RUN_OPTIONS = {
   'allow-privileged': { type: 'boolean' },
   'keep-going': { type: 'boolean' },
   'no-cache': { type: 'boolean' },
+  'registry-image': { type: 'string' },
 } as const;
 
 export async function runCommand(args: string[]): Promise<number> {
@@ -21,7 +22,7 @@ export async function runCommand(args: string[]): Promise<number> {
   if (positionals.length > 1) throw unexpectedOperand('run', positionals[1]!, 'one scenario file');
   const specs = reporters(values);
   // Every option is checked before the scenario loads (and long before any engine is asked).
-  const options = sessionOptions({ ...values, quiet: true }, 'run');
+  const options = { ...sessionOptions({ ...values, quiet: true }, 'run'), ...registryImageOption(values['registry-image']) };
   if (values.builder !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(values.builder))
     throw new UsageError(`--builder takes the name of a buildx builder (docker buildx ls lists them); got "${values.builder}".`);
   const scenario = await loadScenario(positionals[0]!);

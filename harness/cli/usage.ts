@@ -78,6 +78,10 @@ export const COMMAND_USAGES = {
       ALLOW_PRIVILEGED,
       ['--keep-going', "when one platform's build fails, build and verify the others without it (build scenarios)"],
       ['--no-cache', "build every step again (BuildKit's cache would hide how it builds here)"],
+      [
+        '--registry-image IMAGE',
+        "the image the run's own registry starts from (default: $MULTIARCH_REGISTRY_IMAGE, else registry:2); the report names it",
+      ],
       QUIET,
       HELP,
     ],

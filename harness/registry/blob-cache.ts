@@ -85,6 +85,8 @@ export function withBlobCache(source: ImageSource, dir = blobCacheDir()): ImageS
   return {
     // A manifest or config named by its digest cannot change: read once, checked, then kept (by tag: always asked).
     manifest: (reference) => keptJson(dir, 'manifest', origin, reference, () => source.manifest(reference)),
+    // Referrers come and go (a signature added after the push): always asked.
+    ...(source.referrers ? { referrers: (digest: string) => source.referrers!(digest) } : {}),
     blobJson: (digest) => keptJson(dir, 'json', origin, digest, () => source.blobJson(digest)),
     async blobToFile(digest, file, size) {
       const name = digest.replace(':', '-');

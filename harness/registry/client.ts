@@ -3,6 +3,12 @@
  * (GET /v2/<name>/manifests/<reference>, GET /v2/<name>/blobs/<digest>): plain HTTP for loopback
  * registries, HTTPS (with an optional custom CA) elsewhere; bearer-token or basic auth from the
  * challenge; retries for transient 5xx answers.
+ *
+ * What distribution 3 (registry:3) requires of a client, kept for any registry: every manifest GET
+ * names the OCI index and manifest types and Docker's two in Accept (v3 answers 404 MANIFEST_UNKNOWN
+ * to a GET of an OCI index whose Accept lacks its type), and referrers() falls back to the referrers
+ * tag schema (`sha256-<hex>`), since v3 has no referrers API. The client only reads, so the third
+ * rule (children pushed before an index) is the pushers' (the e2e helpers').
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -13,6 +19,7 @@ import { formatBytes, HttpFailure, httpDownload, httpRequest, ResponseTooLargeEr
 import { isLoopbackRegistry, type ImageRef } from './image-ref.ts';
 import { normalizePlatform, type Platform } from '../platform/index.ts';
 
+/** The manifest types a GET accepts, all four in every Accept: a registry answers with the type it holds. */
 const MEDIA = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -26,6 +33,21 @@ export interface Descriptor {
   size: number;
   platform?: { os: string; architecture: string; variant?: string; 'os.version'?: string };
   annotations?: Record<string, string>;
+}
+
+/** An artifact that refers to a manifest (OCI 1.1's subject): a signature, an SBOM, an attestation. */
+interface Referrer {
+  /** What it is: its artifactType, else its descriptor's media type. */
+  artifactType: string;
+  digest: string;
+  mediaType: string;
+  annotations?: Record<string, string>;
+}
+
+/** A manifest's referrers, and where they were read: the referrers API, or the tag schema's tag (`sha256-<hex>`). */
+export interface ReferrerList {
+  referrers: Referrer[];
+  from: 'api' | 'tag';
 }
 
 export interface IndexEntry {
@@ -71,6 +93,8 @@ export interface ImageSource {
   readonly engineImage?: string;
   unavailable?(digest: string): string | undefined;
   close?(): Promise<void>;
+  /** What refers to the manifest `digest` (a registry's sources only; a local image has none to ask). */
+  referrers?(digest: string): Promise<ReferrerList>;
 }
 
 /** What an image's top-level reference lists: its platform entries, and problems of the index as a whole. */
@@ -326,6 +350,32 @@ export class RegistryClient implements ImageSource {
     return { digest, mediaType: String(res.headers['content-type'] ?? body.mediaType ?? ''), body };
   }
 
+  /**
+   * The artifacts that refer to the manifest `digest`: GET /v2/<name>/referrers/<digest> (OCI 1.1),
+   * and where that is 404 (distribution 2 and 3 have no such API) or answers something other than
+   * an index, the referrers tag schema: the index tagged `sha256-<hex>`, asked with HEAD first (a
+   * HEAD costs nothing of Docker Hub's pull limit). Neither there: none. Any other refusal is one
+   * sentence, as for a manifest.
+   */
+  async referrers(digest: string): Promise<ReferrerList> {
+    if (!isDigest(digest)) throw new EnvironmentError(`"${digest}" is not a manifest digest: its referrers cannot be asked for.`);
+    const options = { headers: { Accept: MEDIA.ociIndex }, maxBytes: MAX_JSON_BYTES };
+    const api = await this.send(`${this.base()}/referrers/${digest}`, options);
+    if (api.status === 200) {
+      const listed = referrersOf(api);
+      if (listed) return { referrers: listed, from: 'api' };
+    } else if (api.status !== 404) throw this.explain(api.status, `referrers of ${digest}`);
+    // The tag schema's tag: the algorithm, a dash, the hex digest, cut at 128 characters (a tag's longest).
+    const tag = digest.replace(':', '-').slice(0, 128);
+    const head = await this.send(`${this.base()}/manifests/${tag}`, { ...options, method: 'HEAD' });
+    if (head.status === 404) return { referrers: [], from: 'tag' };
+    if (head.status !== 200) throw this.explain(head.status, `manifest ${tag}`);
+    const res = await this.send(`${this.base()}/manifests/${tag}`, options);
+    if (res.status === 404) return { referrers: [], from: 'tag' };
+    if (res.status !== 200) throw this.explain(res.status, `manifest ${tag}`);
+    return { referrers: referrersOf(res) ?? [], from: 'tag' };
+  }
+
   async blobJson<T>(digest: string): Promise<T> {
     const res = await this.send(`${this.base()}/blobs/${digest}`, { maxBytes: MAX_JSON_BYTES });
     if (res.status !== 200) throw this.explain(res.status, `blob ${digest}`);
@@ -449,6 +499,28 @@ export function checkDigest(wanted: string, bytes: Buffer, what: string, registr
   if (got !== wanted)
     throw new DigestMismatchError(`${registry} served other content for ${what}: expected the digest ${wanted}, its bytes have ${got}.`);
   return got;
+}
+
+/** The descriptors of an OCI index answer (the referrers API's, or the tag schema's index); undefined for anything else. */
+function referrersOf(res: HttpResponse): Referrer[] | undefined {
+  let body: { mediaType?: unknown; manifests?: unknown };
+  try {
+    body = JSON.parse(res.body.toString('utf8')) as typeof body;
+  } catch {
+    return undefined;
+  }
+  const type = String(res.headers['content-type'] ?? body.mediaType ?? '')
+    .split(';')[0]!
+    .trim();
+  if (type !== MEDIA.ociIndex || !Array.isArray(body.manifests)) return undefined;
+  return (body.manifests as Array<Partial<Descriptor> & { artifactType?: string }>)
+    .filter((d) => typeof d.digest === 'string')
+    .map((d) => ({
+      artifactType: d.artifactType ?? d.mediaType ?? 'unknown',
+      digest: d.digest!,
+      mediaType: d.mediaType ?? '',
+      ...(d.annotations ? { annotations: d.annotations } : {}),
+    }));
 }
 
 function isAttestation(d: Descriptor): boolean {

@@ -110,7 +110,7 @@ export function renderTerminal(report: SessionReport, options: TerminalOptions =
   }
   const lines = [
     `${report.title} [${report.scenario}]${report.reference ? ` (${[report.reference.name, report.reference.part].filter(Boolean).join(' ')})` : ''}`,
-    `engine ${report.host.engine} on ${report.host.native}, ${report.host.imageStore} image store, buildx ${report.host.buildx ?? 'none'}`,
+    `engine ${report.host.engine} on ${report.host.native}, ${report.host.imageStore} image store, buildx ${report.host.buildx ?? 'none'}${report.registryImage ? `, registry ${report.registryImage}` : ''}`,
     '',
     ...(report.steps?.length ? [...renderSteps(report, paint), ''] : []),
     ...matrix,

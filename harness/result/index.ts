@@ -5,6 +5,7 @@ export { CHECK_NAMES, conclude, fail, newPlatformResult, pass, settle, skip, unv
 export type {
   CheckName,
   CheckResult,
+  PlatformReferrer,
   PlatformResult,
   Reference,
   SessionReport,

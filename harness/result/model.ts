@@ -76,6 +76,22 @@ export interface PlatformResult {
   structureTests?: StructureTestResult[];
   /** The entry binary as read from the layers: "/app/hello: ELF 64-bit LSB AArch64, static, go1.24.4 linux/arm64". */
   binary?: string;
+  /**
+   * What refers to this platform's manifest or to the index (OCI 1.1 referrers: signatures, SBOMs,
+   * attestations), as the index check found them (the registry's referrers API, else the tag
+   * schema's `sha256-<hex>` tag); a finding, never a failure.
+   */
+  referrers?: PlatformReferrer[];
+}
+
+/** One artifact that refers to a platform's manifest or to its index. */
+export interface PlatformReferrer {
+  /** What it refers to: the index, or this platform's manifest. */
+  subject: 'index' | 'manifest';
+  artifactType: string;
+  digest: string;
+  /** Where it was read: the referrers API, or the referrers tag schema's tag. */
+  from: 'api' | 'tag';
 }
 
 /** The kinds of test a container-structure-test file holds. */
@@ -151,6 +167,8 @@ export interface SessionReport {
   durationMs: number;
   host: { engine: string; native: string; imageStore: string; buildx?: string; kernel: string };
   image?: { ref: string; digest: string; mediaType: string; buildMs: number };
+  /** The image the run's own registry was (`--registry-image`; registry:2 unless told), when the run started one. */
+  registryImage?: string;
   /** Bake scenarios: each target, in the bake file's order; every platform result names its target. */
   targets?: TargetResult[];
   platforms: PlatformResult[];

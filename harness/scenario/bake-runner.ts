@@ -84,9 +84,11 @@ export async function runBakeScenario(s: BakeScenario, env: RunnerInput, early =
     }
   const built = work.filter((w) => w.runnable.length > 0);
   const reported: TargetResult[] = [];
+  let registryImage: string | undefined;
   if (built.length > 0) {
-    const registry = await timed(session.phases, 'registry', () => startRegistry(session));
-    progress(`registry ${registry.address} is up`);
+    const registry = await timed(session.phases, 'registry', () => startRegistry(session, options.registryImage));
+    progress(`registry ${registry.address} (${registry.image}) is up`);
+    registryImage = registry.image;
     const repositories = repositoryNames(built.map((w) => w.target.name));
     const plans: BakePlan[] = built.map((w) => ({
       name: w.target.name,
@@ -199,6 +201,7 @@ export async function runBakeScenario(s: BakeScenario, env: RunnerInput, early =
   return {
     platforms,
     ...(targetResults.length ? { targets: targetResults } : {}),
+    ...(registryImage ? { registryImage } : {}),
     notes,
     ...(platforms.length ? {} : { nothingBecause: whyNothing(s, work, narrowing, bake.files) }),
   };

@@ -43,9 +43,11 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerInput): Prom
   }
   const runnable = executions.filter((x) => x.mode !== 'unavailable');
   let image: SessionReport['image'];
+  let registryImage: string | undefined;
   if (runnable.length > 0) {
-    const registry = await timed(session.phases, 'registry', () => startRegistry(session));
-    progress(`registry ${registry.address} is up`);
+    const registry = await timed(session.phases, 'registry', () => startRegistry(session, options.registryImage));
+    progress(`registry ${registry.address} (${registry.image}) is up`);
+    registryImage = registry.image;
     const tag = `${registry.address}/${s.build.repository}:${session.id}`;
     // With the containerd image store, --push also keeps the image in the engine's store: recorded before the build.
     session.trackImage(tag);
@@ -132,7 +134,12 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerInput): Prom
       }
     }
   }
-  return { platforms: platforms.map((p) => results.get(formatPlatform(p))!), ...(image ? { image } : {}), notes };
+  return {
+    platforms: platforms.map((p) => results.get(formatPlatform(p))!),
+    ...(image ? { image } : {}),
+    ...(registryImage ? { registryImage } : {}),
+    notes,
+  };
 }
 
 /** One sentence (exit 2) when the run's own registry no longer answers: nothing it held can be judged. */

@@ -38,6 +38,8 @@ export interface SessionOptions {
   network?: string;
   /** Verify: only this stable share of the platforms (shard.ts), so a CI matrix of n jobs covers each once. */
   shard?: Shard;
+  /** The image the run's own registry is (--registry-image), when it starts one: registry:2 unless told (local-registry.ts). */
+  registryImage?: string;
 }
 
 /** The run-check options a scenario and the command line both give: the command line's add to (or replace) the scenario's. */
@@ -76,6 +78,8 @@ export interface ScenarioOutcome {
   image?: SessionReport['image'];
   /** Bake scenarios: each target and the image it pushed. */
   targets?: SessionReport['targets'];
+  /** The image the run's own registry was, when the runner started one. */
+  registryImage?: string;
   notes: string[];
   /**
    * Why there was nothing to verify, when the runner had no platform and no step ("the index of X

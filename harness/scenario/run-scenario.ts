@@ -157,6 +157,7 @@ export function reportOf(s: Scenario, outcome: ScenarioOutcome, session: Session
       kernel: probe.kernel,
     },
     ...(outcome.image ? { image: outcome.image } : {}),
+    ...(outcome.registryImage ? { registryImage: outcome.registryImage } : {}),
     ...(outcome.targets ? { targets: outcome.targets } : {}),
     platforms: outcome.platforms,
     ...(outcome.steps ? { steps: outcome.steps } : {}),

@@ -4,7 +4,8 @@ import type { StepsScenario } from './define.ts';
 import type { RunnerInput, ScenarioOutcome } from './outcome.ts';
 
 export async function runStepsScenario(s: StepsScenario, env: RunnerInput): Promise<ScenarioOutcome> {
-  const made = await createStepsContext(env.session, env.probe, env.progress);
+  const made = await createStepsContext(env.session, env.probe, env.progress, env.options.registryImage);
   await s.steps(made.t);
-  return { platforms: made.t.platforms, steps: made.steps, notes: [] };
+  const registryImage = made.registryImage();
+  return { platforms: made.t.platforms, steps: made.steps, ...(registryImage ? { registryImage } : {}), notes: [] };
 }

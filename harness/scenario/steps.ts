@@ -148,18 +148,25 @@ export async function createStepsContext(
   ctx: Session,
   probe: HostProbe,
   onProgress: (m: string) => void,
-): Promise<{ t: StepsContext; steps: StepResult[] }> {
+  registryImage?: string,
+): Promise<{ t: StepsContext; steps: StepResult[]; registryImage: () => string | undefined }> {
   const steps: StepResult[] = [];
   const tmp = await scratchFolder('steps');
   ctx.defer('removing the scratch folder', () => rm(tmp, { recursive: true, force: true }));
   let registry: Promise<LocalRegistry> | undefined;
+  // The image of the registry a step started, for the report (none started: none named).
+  let started: string | undefined;
   const t: StepsContext = {
     ctx,
     probe,
     tmp,
     platforms: [],
     onProgress,
-    registry: () => (registry ??= startRegistry(ctx)),
+    registry: () =>
+      (registry ??= startRegistry(ctx, registryImage).then((r) => {
+        started = r.image;
+        return r;
+      })),
     trackManifestList: (ref) => ctx.track({ kind: 'manifest-list', ref }),
     docker: (args, options = {}) => scenarioDocker(args, options, onProgress),
     async verify(image, options = {}) {
@@ -199,5 +206,5 @@ export async function createStepsContext(
       return s.result;
     },
   };
-  return { t, steps };
+  return { t, steps, registryImage: () => started };
 }

@@ -1,6 +1,9 @@
 /**
- * The session's own registry: a `registry:2` container started with testcontainers, published on
- * loopback, stopped at the end of the run.
+ * The session's own registry: a `registry:2` container (or the image `--registry-image` names, else
+ * MULTIARCH_REGISTRY_IMAGE) started with testcontainers, published on loopback, stopped at the end
+ * of the run. Its configuration is given as REGISTRY_* variables, which distribution 2 and 3 both
+ * read, so no configuration file is copied in (registry:2 reads /etc/docker/registry/config.yml,
+ * registry:3 /etc/distribution/config.yml: the image's own file applies in either).
  *
  * Everything testcontainers is told is told per container, through its public API. Nothing is set
  * in `process.env`: the library runs in a user's process, where the user's own testcontainers tests
@@ -26,15 +29,26 @@ import type { Session } from './session.ts';
 const REGISTRY_HOST = '127.0.0.1';
 const REGISTRY_PORT = 5000;
 
+/** The registry image a run starts when it is not told another: `registry:2`, as before issue 27. */
+const DEFAULT_REGISTRY_IMAGE = 'registry:2';
+
+/** The image a run's registry is: the one asked for, else MULTIARCH_REGISTRY_IMAGE, else registry:2. */
+function registryImage(asked?: string): string {
+  return asked ?? process.env.MULTIARCH_REGISTRY_IMAGE ?? DEFAULT_REGISTRY_IMAGE;
+}
+
 export interface LocalRegistry {
   /** host:port, as image references use it: 127.0.0.1:49153 */
   address: string;
+  /** The image it runs (registry:2 unless told): the report names it. */
+  image: string;
   /** Whether it still answers GET /v2/ (a run asks after a failure, to tell the registry's fault from the image's). */
   answers(): Promise<boolean>;
   stop(): Promise<void>;
 }
 
-export async function startRegistry(ctx: Session, image = process.env.MULTIARCH_REGISTRY_IMAGE ?? 'registry:2'): Promise<LocalRegistry> {
+export async function startRegistry(ctx: Session, asked?: string): Promise<LocalRegistry> {
+  const image = registryImage(asked);
   // Imported here, when a run needs its registry: nothing else loads testcontainers (about 0.25 s of CPU).
   const { GenericContainer } = await import('testcontainers');
 
@@ -75,5 +89,5 @@ export async function startRegistry(ctx: Session, image = process.env.MULTIARCH_
     await container.stop({ remove: true, removeVolumes: true });
   };
   ctx.defer(`stopping the registry ${address}`, stop);
-  return { address, answers: () => registryAnswers(REGISTRY_HOST, port), stop };
+  return { address, image, answers: () => registryAnswers(REGISTRY_HOST, port), stop };
 }

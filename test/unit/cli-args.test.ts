@@ -19,7 +19,7 @@ vi.mock('../../harness/scenario/index.ts', async (importOriginal) => ({
 }));
 
 const { main } = await import('../../harness/cli/main.ts');
-const { nearestOption, parse } = await import('../../harness/cli/args.ts');
+const { nearestOption, parse, registryImageOption } = await import('../../harness/cli/args.ts');
 
 const { out, err } = captureConsole();
 let dir = '';
@@ -229,8 +229,31 @@ describe('every value is checked before the engine is contacted', () => {
     [['verify', 'alpine', '--json', '/proc/self/r.json'], /would be written into \/proc/],
     [['run', 'no-such-scenario.ts'], /There is no scenario file at .*no-such-scenario\.ts/],
     [['run', 'no-such-scenario.ts', '--builder', 'a b'], /--builder takes the name of a buildx builder/],
+    [
+      ['run', 'no-such-scenario.ts', '--registry-image', 'Registry 3'],
+      /^multiarch-harness: --registry-image names the image the run's registry starts from, such as registry:2 or registry:3; "Registry 3" is not an image reference\.$/,
+    ],
+    [['run', 'no-such-scenario.ts', '--registry-image='], /--registry-image names the image .*; "" is not an image reference/],
+    [['run', 'no-such-scenario.ts', '--registry-image', 'registry:3@sha256:0'], /"registry:3@sha256:0" is not an image reference/],
   ])('%j', async (argv, sentence) => {
     expect(await refused(argv)).toMatch(sentence);
+  });
+
+  test('a malformed MULTIARCH_REGISTRY_IMAGE, before any work, naming the variable', async () => {
+    vi.stubEnv('MULTIARCH_REGISTRY_IMAGE', 'bad::ref');
+    expect(await refused(['run', 'no-such-scenario.ts'])).toMatch(
+      /^multiarch-harness: MULTIARCH_REGISTRY_IMAGE names the image .*; "bad::ref" is not an image reference\.$/,
+    );
+  });
+
+  test('--registry-image, else MULTIARCH_REGISTRY_IMAGE, else nothing said (startRegistry starts registry:2)', () => {
+    vi.stubEnv('MULTIARCH_REGISTRY_IMAGE', '');
+    delete process.env.MULTIARCH_REGISTRY_IMAGE;
+    expect(registryImageOption(undefined)).toEqual({});
+    expect(registryImageOption('registry:3')).toEqual({ registryImage: 'registry:3' });
+    vi.stubEnv('MULTIARCH_REGISTRY_IMAGE', '127.0.0.1:5001/library/registry:2');
+    expect(registryImageOption(undefined)).toEqual({ registryImage: '127.0.0.1:5001/library/registry:2' });
+    expect(registryImageOption('registry:3.0.0')).toEqual({ registryImage: 'registry:3.0.0' });
   });
 
   test('a malformed bound variable, before any work', async () => {

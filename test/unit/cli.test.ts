@@ -61,6 +61,10 @@ describe('usage and --help', () => {
       );
     }
     expect(usageOf('run')).toMatch(/--keep-going/);
+    expect(usageOf('run')).toMatch(
+      /--registry-image IMAGE +the image the run's own registry starts from \(default: \$MULTIARCH_REGISTRY_IMAGE, else registry:2\)/,
+    );
+    expect(usageOf('verify')).not.toMatch(/--registry-image/);
     expect(usageOf('run')).not.toMatch(/--expect-uname/);
     expect(usageOf('verify')).toMatch(/--expect-uname/);
     expect(usageOf('doctor')).toMatch(/--require all\|a,b/);

@@ -97,4 +97,19 @@ describe("the run's registry", () => {
       labels: expect.objectContaining({ 'io.multiarch-harness.run': 'test' }) as unknown,
     });
   });
+
+  test('its image: the one asked for (--registry-image), else MULTIARCH_REGISTRY_IMAGE, else registry:2; the registry says which', async () => {
+    const saved = process.env.MULTIARCH_REGISTRY_IMAGE;
+    try {
+      delete process.env.MULTIARCH_REGISTRY_IMAGE;
+      expect((await startRegistry(session().ctx)).image).toBe('registry:2');
+      process.env.MULTIARCH_REGISTRY_IMAGE = 'mirror.test/registry:2.8';
+      expect((await startRegistry(session().ctx)).image).toBe('mirror.test/registry:2.8');
+      expect((await startRegistry(session().ctx, 'registry:3')).image).toBe('registry:3');
+      expect(started.map((s) => s.image)).toEqual(['registry:2', 'mirror.test/registry:2.8', 'registry:3']);
+    } finally {
+      if (saved === undefined) delete process.env.MULTIARCH_REGISTRY_IMAGE;
+      else process.env.MULTIARCH_REGISTRY_IMAGE = saved;
+    }
+  });
 });

@@ -60,6 +60,13 @@ const report: SessionReport = {
 };
 
 describe('reporters with steps and platforms', () => {
+  test("terminal: the run's registry image beside the engine when the report names one, nothing when not", () => {
+    expect(renderTerminal({ ...report, registryImage: 'registry:3' })).toMatch(
+      /^engine 26\.1\.5 on linux\/amd64, containerd image store, buildx none, registry registry:3$/m,
+    );
+    expect(renderTerminal(report)).toMatch(/^engine 26\.1\.5 on linux\/amd64, containerd image store, buildx none$/m);
+  });
+
   test('JUnit: one testcase per step and per platform x check, counts that add up, everything escaped', () => {
     const xml = renderJUnit([report]);
     expect(xml.match(/<testcase /g)).toHaveLength(2 + 4);

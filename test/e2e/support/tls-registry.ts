@@ -213,6 +213,9 @@ export interface RegistryContainerOptions {
  * A `registry:2` container on 127.0.0.1 (a port the engine picks), its files copied in (no bind
  * mount, so no assumption that the engine shares this file system or may read this user's 0700
  * folder): create, cp, start, then asked until `ready` says so (60 s), or removed with a sentence.
+ * Its configuration is `env` (REGISTRY_* variables), which distribution 2 and 3 both read: no
+ * configuration file is copied, so an `image` of registry:3 (which reads /etc/distribution/config.yml,
+ * not /etc/docker/registry/config.yml) is configured the same way.
  */
 export async function startRegistryContainer(o: RegistryContainerOptions): Promise<TlsRegistry> {
   const name = `${o.prefix}-${randomBytes(4).toString('hex')}`;

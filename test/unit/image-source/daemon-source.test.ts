@@ -38,7 +38,9 @@ let archive: (platforms: string[]) => Promise<Buffer | { status: number; message
 function engine(req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url!, 'http://docker');
   asked.push(`${req.method} ${url.pathname}${url.search}`);
-  const json = (status: number, body: unknown) => res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+  const json = (status: number, body: unknown): void => {
+    res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+  };
   if (url.pathname === '/info')
     return json(200, {
       DriverStatus: facts.store === 'containerd' ? [['driver-type', 'io.containerd.snapshotter.v1']] : [['Backing Filesystem', 'extfs']],
