@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { goTarget, parsePlatform } from '../../harness/platform/platform.ts';
 import type { SessionReport } from '../../harness/result/model.ts';
 import { startRegistry } from '../../harness/session/local-registry.ts';
 import { Session, SESSION_LABEL } from '../../harness/session/session.ts';
@@ -21,6 +20,7 @@ import { findClassicEngine } from '../../scenarios/support/classic-engine.ts';
 import { GOLANG_ALPINE_PLATFORMS } from '../../scenarios/support/upstream-platforms.ts';
 import { cli, harnessLeftovers, ROOT } from './helpers.ts';
 import { engineNative } from './support/host-facts.ts';
+import { expectAllPass, loadedImages, registriesRunning } from './support/local-image-checks.ts';
 
 const SEVEN = GOLANG_ALPINE_PLATFORMS;
 const CONTEXT = `${ROOT}samples/hello-go`;
@@ -90,34 +90,6 @@ async function scratchLeft(): Promise<string[]> {
 async function imageId(ref: string, env: Record<string, string> = {}): Promise<string | undefined> {
   const r = await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', ref], { reject: false, env });
   return r.exitCode === 0 ? r.stdout.trim() : undefined;
-}
-
-/** Images named multiarch-harness-local/... in an engine's store: a docker-daemon: image is never loaded under one. */
-async function loadedImages(env: Record<string, string> = {}): Promise<string[]> {
-  const r = await execa('docker', ['image', 'ls', '-a', '--format', '{{.Repository}}:{{.Tag}}'], { env });
-  return r.stdout.split('\n').filter((n) => n.startsWith('multiarch-harness-local/'));
-}
-
-/** Registry containers running besides the host's mirror (multiarch-mirror), and anything of a session. */
-async function registriesRunning(): Promise<string[]> {
-  const r = await execa('docker', ['ps', '--format', '{{.Names}} {{.Image}}']);
-  const labelled = await execa('docker', ['ps', '-q', '--filter', `label=${SESSION_LABEL}`]);
-  return [
-    ...r.stdout.split('\n').filter((l) => /registry/.test(l) && !l.startsWith('multiarch-mirror ')),
-    ...labelled.stdout.split('\n').filter(Boolean),
-  ];
-}
-
-/** Every platform listed, each passing all four checks and greeting as its own platform. */
-function expectAllPass(report: SessionReport, platforms: readonly string[]): void {
-  expect(report.platforms.map((p) => p.platform).sort()).toEqual([...platforms].sort());
-  for (const p of report.platforms) {
-    expect(
-      Object.values(p.checks ?? {}).map((c) => c.status),
-      `${p.platform}: ${p.message}`,
-    ).toEqual(['pass', 'pass', 'pass', 'pass']);
-    expect(p.output).toBe(`Hello, linux/${goTarget(parsePlatform(p.platform)).goarch}!`);
-  }
 }
 
 beforeAll(async () => {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildAndPush } from '../../harness/build/build.ts';
-import { goTarget, parsePlatform, parsePlatformList } from '../../harness/platform/platform.ts';
+import { parsePlatformList } from '../../harness/platform/platform.ts';
 import type { SessionReport } from '../../harness/result/model.ts';
 import { startRegistry } from '../../harness/session/local-registry.ts';
 import { Session, SESSION_LABEL } from '../../harness/session/session.ts';
@@ -20,6 +20,7 @@ import { findClassicEngine } from '../../scenarios/support/classic-engine.ts';
 import { GOLANG_ALPINE_PLATFORMS } from '../../scenarios/support/upstream-platforms.ts';
 import { cli, harnessLeftovers, ROOT } from './helpers.ts';
 import { engineNative } from './support/host-facts.ts';
+import { expectAllPass, loadedImages, registriesRunning } from './support/local-image-checks.ts';
 
 const SEVEN = GOLANG_ALPINE_PLATFORMS;
 const CONTEXT = `${ROOT}samples/hello-go`;
@@ -77,34 +78,6 @@ async function verify(image: string, args: string[] = [], env: Record<string, st
   const r = await cli(['verify', image, '--quiet', '--json', file, ...args], env);
   const report = JSON.parse(await readFile(file, 'utf8')) as SessionReport;
   return { code: r.exitCode, report, out: `${r.stdout}\n${r.stderr}` };
-}
-
-/** Images named multiarch-harness-local/... in an engine's store (none once a verify is over). */
-async function loadedImages(env: Record<string, string> = {}): Promise<string[]> {
-  const r = await execa('docker', ['image', 'ls', '-a', '--format', '{{.Repository}}:{{.Tag}}'], { env });
-  return r.stdout.split('\n').filter((n) => n.startsWith('multiarch-harness-local/'));
-}
-
-/** Registry containers running besides the host's mirror (multiarch-mirror): a verify of a local image needs none. */
-async function registriesRunning(): Promise<string[]> {
-  const r = await execa('docker', ['ps', '--format', '{{.Names}} {{.Image}}']);
-  const labelled = await execa('docker', ['ps', '-q', '--filter', `label=${SESSION_LABEL}`]);
-  return [
-    ...r.stdout.split('\n').filter((l) => /registry/.test(l) && !l.startsWith('multiarch-mirror ')),
-    ...labelled.stdout.split('\n').filter(Boolean),
-  ];
-}
-
-/** Every platform listed, each passing all four checks and greeting as its own platform. */
-function expectAllPass(report: SessionReport, platforms: readonly string[]): void {
-  expect(report.platforms.map((p) => p.platform).sort()).toEqual([...platforms].sort());
-  for (const p of report.platforms) {
-    expect(
-      Object.values(p.checks ?? {}).map((c) => c.status),
-      `${p.platform}: ${p.message}`,
-    ).toEqual(['pass', 'pass', 'pass', 'pass']);
-    expect(p.output).toBe(`Hello, linux/${goTarget(parsePlatform(p.platform)).goarch}!`);
-  }
 }
 
 beforeAll(async () => {
