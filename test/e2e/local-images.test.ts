@@ -20,7 +20,7 @@ import { findClassicEngine } from '../../scenarios/support/classic-engine.ts';
 import { GOLANG_ALPINE_PLATFORMS } from '../../scenarios/support/upstream-platforms.ts';
 import { cli, harnessLeftovers, ROOT } from './helpers.ts';
 import { engineNative } from './support/host-facts.ts';
-import { expectAllPass, loadedImages, registriesRunning } from './support/local-image-checks.ts';
+import { expectAllPass, loadedImages, registriesRunning, verdicts, type Verdicts } from './support/local-image-checks.ts';
 
 const SEVEN = GOLANG_ALPINE_PLATFORMS;
 const CONTEXT = `${ROOT}samples/hello-go`;
@@ -37,18 +37,6 @@ let native: string;
 let foreign: string;
 /** Each local verify's verdicts, by transport: the registry's are compared with them. */
 const verdictsOf: Record<string, Verdicts> = {};
-
-type Verdicts = Record<string, { status: string; checks: Record<string, string> }>;
-
-/** Per platform: its status and each check's. */
-function verdicts(r: SessionReport): Verdicts {
-  return Object.fromEntries(
-    r.platforms.map((p) => [
-      p.platform,
-      { status: p.status, checks: Object.fromEntries(Object.entries(p.checks ?? {}).map(([name, c]) => [name, c.status])) },
-    ]),
-  );
-}
 
 /** `docker buildx build` of the sample through the test's builder, with these outputs. */
 async function buildx(platforms: readonly string[], output: string): Promise<void> {

@@ -36,3 +36,15 @@ export function expectAllPass(report: SessionReport, platforms: readonly string[
     expect(p.output).toBe(`Hello, linux/${goTarget(parsePlatform(p.platform)).goarch}!`);
   }
 }
+
+/** Per platform: its status and each check's (what two verifies of the same build are compared by). */
+export type Verdicts = Record<string, { status: string; checks: Record<string, string> }>;
+
+export function verdicts(r: SessionReport): Verdicts {
+  return Object.fromEntries(
+    r.platforms.map((p) => [
+      p.platform,
+      { status: p.status, checks: Object.fromEntries(Object.entries(p.checks ?? {}).map(([name, c]) => [name, c.status])) },
+    ]),
+  );
+}
