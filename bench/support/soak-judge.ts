@@ -16,7 +16,7 @@
  * The moment a fault or a signal came is read from the harness's progress lines on stderr
  * (harness/cli/progress.ts: "[<name> <seconds>s] <message>" when stderr is not a terminal), taken
  * while the harness is stopped (SIGSTOP) so that it cannot go on between the reading and the fault:
- *   "registry <address> is up"           a build's own registry answers (scenario/build-runner.ts)
+ *   "registry <address> (<image>) is up"  a build's own registry answers (session/local-registry.ts's registryUpLine)
  *   "running <platform> (<mode>)"        a platform's verification has reached its run (run-check/run-check.ts)
  *   "PASS|FAIL|SKIP <platform> (<mode>)" the verdicts, printed together once every platform is
  *                                        verified (build-runner.ts, verify-runner.ts)
@@ -64,7 +64,7 @@ export function judgeEnding(expect: Expectation, ending: Ending): string | undef
 const PROGRESS = /^\[[^\]\n]* \d+\.\ds\] (.*)$/gm;
 const VERDICT = /^(?:PASS|FAIL|SKIP|XFAIL|XPASS) \S+ \(/;
 const RUNNING = /^running \S+ \(/;
-export const REGISTRY_UP = /^\[[^\]\n]* \d+\.\ds\] registry (\S+) is up$/m;
+export const REGISTRY_UP = /^\[[^\]\n]* \d+\.\ds\] registry (\S+)(?: \([^)\n]*\))? is up$/m;
 
 /**
  * before-verify: no platform has reached its run yet (a build: probing, building, pushing, or

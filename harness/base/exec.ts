@@ -88,6 +88,8 @@ export async function execCommand(file: string, args: readonly string[], options
     stripFinalNewline: true,
     maxBuffer: 256 * 1024 * 1024,
   });
+  running.add(child);
+  void child.finally(() => running.delete(child));
   if (options.onStderrLine && child.stderr) {
     let pending = '';
     child.stderr.on('data', (chunk: Buffer) => {
@@ -117,6 +119,34 @@ export async function execCommand(file: string, args: readonly string[], options
     throw new CommandError(describeFailure(result), result);
   }
   return result;
+}
+
+/** The commands started by execCommand that have not exited yet. */
+const running = new Set<{ kill(signal?: NodeJS.Signals): boolean } & PromiseLike<unknown>>();
+
+/**
+ * Ends every command this process still runs, and resolves once they have exited: for a program
+ * that is ending on a signal, before it removes what it made. A signal sent to the harness alone
+ * (not to its process group, as a terminal's Ctrl-C is) leaves its docker commands running, and a
+ * build that finishes after the cleanup would create an image nobody removes. Each gets SIGTERM,
+ * on which the docker CLI cancels what it asked of the engine, then SIGKILL after `graceMs`.
+ */
+export async function stopRunningCommands(graceMs = 10_000): Promise<void> {
+  const children = [...running];
+  if (children.length === 0) return;
+  for (const c of children) c.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const all = Promise.allSettled(children);
+  const graceOver = await Promise.race([
+    all.then(() => false),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), graceMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!graceOver) return;
+  for (const c of children) c.kill('SIGKILL');
+  await all;
 }
 
 /** One sentence for a failed command: its last meaningful stderr line. */

@@ -5,7 +5,7 @@ export { activeSessions } from './active-sessions.ts';
 export { BOUNDS, boundMs, checkBounds, formatBound } from './bounds.ts';
 export { harnessCodeId } from './code-id.ts';
 export { EnvironmentError, HarnessError, UsageError } from './errors.ts';
-export { describeFailure, execCommand, transientFailure, transientText } from './exec.ts';
+export { describeFailure, execCommand, stopRunningCommands, transientFailure, transientText } from './exec.ts';
 export type { CommandResult, ExecOptions } from './exec.ts';
 export { annotation, groupEnd, groupStart, isGitHubActions } from './github-actions.ts';
 export { inputsUnchanged, keptInputs } from './kept-inputs.ts';

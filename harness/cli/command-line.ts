@@ -3,7 +3,7 @@
  * program alike: a malformed bound (MULTIARCH_HARNESS_*_TIMEOUT_MS) is said before any work, a
  * signal cleans up every session in progress, and what goes wrong is one sentence and exit code 2.
  */
-import { checkBounds, HarnessError, activeSessions } from '../base/index.ts';
+import { checkBounds, HarnessError, activeSessions, stopRunningCommands } from '../base/index.ts';
 import { endProgressGroup, stopping, stopProgress } from './progress.ts';
 
 /**
@@ -50,14 +50,17 @@ export function installSignalHandlers(name: string): void {
       cleaning = true;
       stopProgress();
       console.error(`${name}: ${signal}: cleaning up ${activeSessions.size} session(s)`);
-      void Promise.allSettled([...activeSessions].map((r) => r.cleanup())).then((results) => {
-        for (const r of results) {
-          const problems = r.status === 'fulfilled' ? r.value : [String(r.reason)];
-          for (const p of problems) console.error(`${name}: cleanup: ${p}`);
-        }
-        console.error(`${name}: ${signal}: cleaned up; exiting with ${code}`);
-        process.exit(code);
-      });
+      // Its docker commands first: one still building would create its image after the cleanup.
+      void stopRunningCommands()
+        .then(() => Promise.allSettled([...activeSessions].map((r) => r.cleanup())))
+        .then((results) => {
+          for (const r of results) {
+            const problems = r.status === 'fulfilled' ? r.value : [String(r.reason)];
+            for (const p of problems) console.error(`${name}: cleanup: ${p}`);
+          }
+          console.error(`${name}: ${signal}: cleaned up; exiting with ${code}`);
+          process.exit(code);
+        });
     });
   }
 }

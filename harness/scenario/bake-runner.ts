@@ -21,7 +21,7 @@ import {
 import { classifyPlaced, placementOf } from '../host/index.ts';
 import { RegistryClient, withBlobCache, parseImageRef } from '../registry/index.ts';
 import { timed, unverifiedResult, type PlatformResult, type Progress, type TargetResult } from '../result/index.ts';
-import { startRegistry, type LocalRegistry } from '../session/index.ts';
+import { registryUpLine, startRegistry, type LocalRegistry } from '../session/index.ts';
 import { EnvironmentError, UsageError } from '../base/index.ts';
 import { EngineError } from '../engine/index.ts';
 import { bakeFilePaths, type BakeScenario } from './define.ts';
@@ -87,7 +87,7 @@ export async function runBakeScenario(s: BakeScenario, env: RunnerInput, early =
   let registryImage: string | undefined;
   if (built.length > 0) {
     const registry = await timed(session.phases, 'registry', () => startRegistry(session, options.registryImage));
-    progress(`registry ${registry.address} (${registry.image}) is up`);
+    progress(registryUpLine(registry));
     registryImage = registry.image;
     const repositories = repositoryNames(built.map((w) => w.target.name));
     const plans: BakePlan[] = built.map((w) => ({

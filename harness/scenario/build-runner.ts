@@ -17,7 +17,7 @@ import { type PlatformExecution, expectedText, formatPlatform, parsePlatform } f
 import { classifyPlaced, placementOf } from '../host/index.ts';
 import { RegistryClient, withBlobCache, parseImageRef } from '../registry/index.ts';
 import { timed, unverifiedResult, type PlatformResult, type SessionReport } from '../result/index.ts';
-import { startRegistry, type LocalRegistry } from '../session/index.ts';
+import { registryUpLine, startRegistry, type LocalRegistry } from '../session/index.ts';
 import { contextPath, type BuildScenario } from './define.ts';
 import { applyKnownIssues, knownIssueNotes } from './known-issues.ts';
 import { checkOptions, type RunnerInput, type ScenarioOutcome } from './outcome.ts';
@@ -46,7 +46,7 @@ export async function runBuildScenario(s: BuildScenario, env: RunnerInput): Prom
   let registryImage: string | undefined;
   if (runnable.length > 0) {
     const registry = await timed(session.phases, 'registry', () => startRegistry(session, options.registryImage));
-    progress(`registry ${registry.address} (${registry.image}) is up`);
+    progress(registryUpLine(registry));
     registryImage = registry.image;
     const tag = `${registry.address}/${s.build.repository}:${session.id}`;
     // With the containerd image store, --push also keeps the image in the engine's store: recorded before the build.

@@ -1,7 +1,7 @@
 /**
  * The door of harness/session/: what other folders use of it. Another folder imports this module only.
  */
-export { startRegistry } from './local-registry.ts';
+export { registryUpLine, startRegistry } from './local-registry.ts';
 export type { LocalRegistry } from './local-registry.ts';
 export {
   BASE_CONTAINER_TIMEOUT_MS,

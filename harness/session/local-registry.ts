@@ -47,6 +47,14 @@ export interface LocalRegistry {
   stop(): Promise<void>;
 }
 
+/**
+ * The progress line a run prints once its registry answers: "registry 127.0.0.1:49153 (registry:2) is up".
+ * The soak (bench/soak.ts) waits for it to find the registry it may kill; its test reads it from here.
+ */
+export function registryUpLine(registry: Pick<LocalRegistry, 'address' | 'image'>): string {
+  return `registry ${registry.address} (${registry.image}) is up`;
+}
+
 export async function startRegistry(ctx: Session, asked?: string): Promise<LocalRegistry> {
   const image = registryImage(asked);
   // Imported here, when a run needs its registry: nothing else loads testcontainers (about 0.25 s of CPU).

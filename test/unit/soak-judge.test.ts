@@ -5,6 +5,7 @@
  * lenient; MULTIARCH_SOAK_BREAK=exit-codes makes an expectation wrong.
  */
 import { describe, expect, test } from 'vitest';
+import { registryUpLine } from '../../harness/session/index.ts';
 import {
   brokenOnPurpose,
   engineRestartExpectation,
@@ -31,7 +32,7 @@ import {
 
 /** A build's stderr as the harness prints it when stderr is not a terminal (harness/cli/progress.ts), cut after a line. */
 const BUILD = [
-  '[echo-platform 1.4s] registry 127.0.0.1:32771 is up',
+  `[echo-platform 1.4s] ${registryUpLine({ address: '127.0.0.1:32771', image: 'registry:2' })}`,
   '[echo-platform 1.6s] building linux/amd64 with the builder default',
   '[echo-platform 2.0s]   [linux/amd64 1/2] FROM 127.0.0.1:5001/library/alpine:latest',
   '[echo-platform 2.3s]   [linux/amd64 2/2] RUN echo running linux/amd64 (native) > /out',
@@ -65,6 +66,8 @@ describe('where a run is, from its progress lines', () => {
   test('the registry line gives its address', () => {
     expect(REGISTRY_UP.exec(upTo('is up'))?.[1]).toBe('127.0.0.1:32771');
     expect(REGISTRY_UP.exec('[x 1.0s] registry 127.0.0.1:1 is upstream')).toBeNull();
+    // The line as a run with --registry-image prints it: the address is still what is found.
+    expect(REGISTRY_UP.exec(`[x 1.0s] ${registryUpLine({ address: '127.0.0.1:1', image: 'example.test/distribution:3.0' })}`)?.[1]).toBe('127.0.0.1:1');
   });
 
   test('the harness has spoken once main() printed anything of its own, not a warning of Node', () => {
