@@ -67,7 +67,9 @@ describe('where a run is, from its progress lines', () => {
     expect(REGISTRY_UP.exec(upTo('is up'))?.[1]).toBe('127.0.0.1:32771');
     expect(REGISTRY_UP.exec('[x 1.0s] registry 127.0.0.1:1 is upstream')).toBeNull();
     // The line as a run with --registry-image prints it: the address is still what is found.
-    expect(REGISTRY_UP.exec(`[x 1.0s] ${registryUpLine({ address: '127.0.0.1:1', image: 'example.test/distribution:3.0' })}`)?.[1]).toBe('127.0.0.1:1');
+    expect(REGISTRY_UP.exec(`[x 1.0s] ${registryUpLine({ address: '127.0.0.1:1', image: 'example.test/distribution:3.0' })}`)?.[1]).toBe(
+      '127.0.0.1:1',
+    );
   });
 
   test('the harness has spoken once main() printed anything of its own, not a warning of Node', () => {
