@@ -88,7 +88,7 @@ export async function execCommand(file: string, args: readonly string[], options
     stripFinalNewline: true,
     maxBuffer: 256 * 1024 * 1024,
   });
-  running.add(child);
+  running.set(child, [file, ...args].join(' '));
   void child.finally(() => running.delete(child));
   if (options.onStderrLine && child.stderr) {
     let pending = '';
@@ -122,7 +122,7 @@ export async function execCommand(file: string, args: readonly string[], options
 }
 
 /** The commands started by execCommand that have not exited yet. */
-const running = new Set<{ kill(signal?: NodeJS.Signals): boolean } & PromiseLike<unknown>>();
+const running = new Map<{ kill(signal?: NodeJS.Signals): boolean } & PromiseLike<unknown>, string>();
 
 /**
  * Ends every command this process still runs, and resolves once they have exited: for a program
@@ -130,13 +130,14 @@ const running = new Set<{ kill(signal?: NodeJS.Signals): boolean } & PromiseLike
  * (not to its process group, as a terminal's Ctrl-C is) leaves its docker commands running, and a
  * build that finishes after the cleanup would create an image nobody removes. Each gets SIGTERM,
  * on which the docker CLI cancels what it asked of the engine, then SIGKILL after `graceMs`.
+ * Says which commands it stopped.
  */
-export async function stopRunningCommands(graceMs = 10_000): Promise<void> {
+export async function stopRunningCommands(graceMs = 10_000): Promise<string[]> {
   const children = [...running];
-  if (children.length === 0) return;
-  for (const c of children) c.kill('SIGTERM');
+  if (children.length === 0) return [];
+  for (const [c] of children) c.kill('SIGTERM');
   let timer: NodeJS.Timeout | undefined;
-  const all = Promise.allSettled(children);
+  const all = Promise.allSettled(children.map(([c]) => c));
   const graceOver = await Promise.race([
     all.then(() => false),
     new Promise<boolean>((resolve) => {
@@ -144,9 +145,11 @@ export async function stopRunningCommands(graceMs = 10_000): Promise<void> {
     }),
   ]);
   clearTimeout(timer);
-  if (!graceOver) return;
-  for (const c of children) c.kill('SIGKILL');
-  await all;
+  if (graceOver) {
+    for (const [c] of children) c.kill('SIGKILL');
+    await all;
+  }
+  return children.map(([, command]) => command);
 }
 
 /** One sentence for a failed command: its last meaningful stderr line. */

@@ -52,7 +52,10 @@ export function installSignalHandlers(name: string): void {
       console.error(`${name}: ${signal}: cleaning up ${activeSessions.size} session(s)`);
       // Its docker commands first: one still building would create its image after the cleanup.
       void stopRunningCommands()
-        .then(() => Promise.allSettled([...activeSessions].map((r) => r.cleanup())))
+        .then((stopped) => {
+          if (process.env.MULTIARCH_DEBUG) for (const c of stopped) console.error(`[debug] stopped before the cleanup: ${c}`);
+          return Promise.allSettled([...activeSessions].map((r) => r.cleanup()));
+        })
         .then((results) => {
           for (const r of results) {
             const problems = r.status === 'fulfilled' ? r.value : [String(r.reason)];

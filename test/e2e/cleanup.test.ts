@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { readEngineHandlers, readLocalHandlers } from '../../harness/host/binfmt.ts';
 import { SESSION_LABEL, sweepStaleSessions } from '../../harness/session/session.ts';
 import { IMAGE } from './fixtures/leaves-builder-and-image.ts';
-import { allContainers, CLI, harnessLeftovers, ROOT } from './helpers.ts';
+import { allContainers, CLI, harnessLeftovers, ROOT, runImages } from './helpers.ts';
 
 function startRun() {
   const child = execa('node', [CLI, 'run', 'test/e2e/fixtures/echo-amd64.ts'], { cwd: ROOT, reject: false });
@@ -38,6 +38,46 @@ describe('cleanup', () => {
     expect(r.exitCode).toBe(code);
     expect(await harnessLeftovers()).toEqual([]);
     expect(await allContainers()).toEqual(before);
+  });
+
+  test('SIGTERM to the harness alone while its build runs: the build is stopped, and no image appears after the cleanup', async () => {
+    // Signalled by pid (as a CI runner or the soak does), not by process group (as a terminal's Ctrl-C):
+    // its `docker buildx build` gets no signal of its own. Left running, it would finish the 6 s step
+    // and create the pushed tag's image in the engine's store after the cleanup removed what it knew.
+    const native = (await execa('docker', ['version', '--format', '{{.Server.Os}}/{{.Server.Arch}}'])).stdout.trim();
+    const imagesBefore = await runImages();
+    const child = execa('node', [CLI, 'run', 'test/e2e/fixtures/slow-build.ts', '--platforms', native, '--no-cache'], {
+      cwd: ROOT,
+      reject: false,
+      env: { MULTIARCH_DEBUG: '1' },
+    });
+    await new Promise<void>((resolve, reject) => {
+      let seen = '';
+      child.stderr!.on('data', (d: Buffer) => {
+        seen += d.toString();
+        if (/\bRUN sleep 6\b/.test(seen)) resolve();
+      });
+      void child.then((r) => reject(new Error(`the run ended before its slow step began: ${r.stderr}`)));
+    });
+    const buildx = async () =>
+      (await execa('pgrep', ['-f', 'docker(-buildx)? buildx build .*slow-build'], { reject: false })).stdout.split('\n').filter(Boolean);
+    expect(await buildx(), 'its build is running when the signal comes').not.toEqual([]);
+    child.kill('SIGTERM');
+    const r = await child;
+    expect(r.exitCode).toBe(143);
+    // In this order: its build stopped, and only then its session cleaned up (a build that ended during
+    // the cleanup could still create its image). Had the harness exited first, its build would only have
+    // been killed at its exit, after the cleanup.
+    const lines = r.stderr.split('\n');
+    const stopped = lines.findIndex((l) => /^\[debug\] stopped before the cleanup: docker buildx build .*slow-build/.test(l));
+    const cleanup = lines.findIndex((l) => l.startsWith('[debug] cleanup:'));
+    expect(stopped, r.stderr).toBeGreaterThanOrEqual(0);
+    expect(cleanup).toBeGreaterThan(stopped);
+    expect(await buildx(), 'no build of it runs once it has exited').toEqual([]);
+    // Longer than the slow step had left: a build still running would have exported its image by now.
+    await new Promise((done) => setTimeout(done, 7_000));
+    expect(await runImages()).toEqual(imagesBefore);
+    expect(await harnessLeftovers()).toEqual([]);
   });
 
   test('the next run sweeps what a SIGKILLed run left', async () => {
