@@ -6,7 +6,8 @@
 // platform, and removed afterwards. The verdicts are those of the same build pushed to a registry.
 // The classic-store engine, which reads manifest.json where the containerd store reads index.json,
 // loads the same archive.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -124,6 +125,44 @@ describe('verify a local image', () => {
         `${p.platform}: ${p.message}`,
       ).toEqual(['command pass', 'file-existence pass', 'file-existence pass', 'file-content pass', 'metadata pass']);
     }
+    expect(await loadedImages()).toEqual([]);
+  });
+
+  test('the same layout mislabeled (the index says arm64 for the amd64 image and the other way round) fails those two platforms', async () => {
+    // A copy whose image index swaps two platforms' descriptors; its blobs are the ones that passed above.
+    const layout = `${tmp}/hello-oci-mislabeled`;
+    await cp(`${tmp}/hello-oci`, layout, { recursive: true });
+    type Descriptor = {
+      mediaType: string;
+      digest: string;
+      size: number;
+      platform?: { os: string; architecture: string; variant?: string };
+    };
+    const blob = (d: string) => `${layout}/blobs/${d.replace(':', '/')}`;
+    const top = JSON.parse(await readFile(`${layout}/index.json`, 'utf8')) as { manifests: Descriptor[] };
+    const inner = JSON.parse(await readFile(blob(top.manifests[0]!.digest), 'utf8')) as { manifests: Descriptor[] };
+    const at = (arch: string) => inner.manifests.findIndex((m) => m.platform?.architecture === arch && !m.platform.variant);
+    const [a, b] = [at('amd64'), at('arm64')];
+    expect(a).toBeGreaterThanOrEqual(0);
+    expect(b).toBeGreaterThanOrEqual(0);
+    [inner.manifests[a]!.platform, inner.manifests[b]!.platform] = [inner.manifests[b]!.platform, inner.manifests[a]!.platform];
+    const bytes = Buffer.from(JSON.stringify(inner));
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    await writeFile(blob(digest), bytes);
+    top.manifests[0] = { ...top.manifests[0]!, digest, size: bytes.length };
+    await writeFile(`${layout}/index.json`, JSON.stringify(top));
+
+    const { code, report, out } = await verify(`oci:${layout}`, EXPECT);
+    expect(code, out).toBe(1);
+    const status = Object.fromEntries(report.platforms.map((p) => [p.platform, p]));
+    for (const wrong of ['linux/amd64', 'linux/arm64']) {
+      expect(status[wrong]!.status, `${wrong}: ${status[wrong]!.message}`).toBe('fail');
+      // The image's own config and its binary say the other architecture.
+      expect(status[wrong]!.checks.config.status, wrong).toBe('fail');
+      expect(status[wrong]!.checks.binary.status, wrong).toBe('fail');
+    }
+    for (const p of report.platforms.filter((x) => !['linux/amd64', 'linux/arm64'].includes(x.platform)))
+      expect(p.status, `${p.platform}: ${p.message}`).toBe('pass');
     expect(await loadedImages()).toEqual([]);
   });
 
