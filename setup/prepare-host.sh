@@ -56,6 +56,8 @@ stop_background_standins() { # the set-up's own background stand-in build, if it
 
 undo() {
   stop_background_standins
+  # The engine 28.5 of the version matrix (setup/prepare-versions.sh), when it runs.
+  if [ -f "$STATE_DIR/engine-28-dockerd.pid" ]; then bash "$ROOT/setup/prepare-versions.sh" --stop || true; fi
   [ -f "$CHANGES" ] || { say "nothing recorded in $CHANGES: nothing to undo"; return 0; }
   # Reverse order of the recorded changes.
   tac "$CHANGES" | while read -r change; do
