@@ -14,8 +14,7 @@
 #   1. buildx 0.29.1 (sid's docker-buildx), selected with
 #        DOCKER_CONFIG=$STATE_DIR/versions/docker-config-buildx-0.29.1
 #      That folder's config.json has "cliPluginsExtraDirs" (the docker CLI 28.2 searches those folders
-#      before ~/.docker/cli-plugins and the system's), and cli-plugins/docker-buildx links to the same
-#      binary (the harness's probe reads the plugin from $DOCKER_CONFIG/cli-plugins). The settings of
+#      before ~/.docker/cli-plugins and the system's; the harness's probe follows the same order). The settings of
 #      ~/.docker that matter are carried over: config.json's other keys (auths, credential helpers,
 #      proxies), the TLS files, contexts (linked), and buildx's buildkitd.default.toml (linked: the
 #      offline mirror for new builders). buildx's own state (builders, current, refs) is kept apart.
@@ -143,7 +142,7 @@ unpack "$BUILDX_DIR" "$buildx_deb"
 [ -x "$BUILDX_PLUGINS/docker-buildx" ] || die "sid's docker-buildx has no $BUILDX_PLUGINS/docker-buildx."
 
 USER_CONFIG=$HOME/.docker
-mkdir -p "$BUILDX_CONFIG_DIR/buildx" "$BUILDX_CONFIG_DIR/cli-plugins"
+mkdir -p "$BUILDX_CONFIG_DIR/buildx"
 # config.json: the user's (credentials, helpers, proxies, ...) with cliPluginsExtraDirs in front.
 node - "$USER_CONFIG/config.json" "$BUILDX_CONFIG_DIR/config.json" "$BUILDX_PLUGINS" <<'JS'
 const fs = require('fs');
@@ -156,7 +155,8 @@ let have = null;
 try { have = fs.readFileSync(to, 'utf8'); } catch {}
 if (have !== want) fs.writeFileSync(to, want, { mode: 0o600 });
 JS
-ln -sfn "$BUILDX_PLUGINS/docker-buildx" "$BUILDX_CONFIG_DIR/cli-plugins/docker-buildx"
+# A link an earlier version of this script made: the probe reads cliPluginsExtraDirs now.
+rm -f "$BUILDX_CONFIG_DIR/cli-plugins/docker-buildx"
 # buildx's default BuildKit config for new builders (prepare-host.sh writes it: the offline mirror).
 if [ -f "$USER_CONFIG/buildx/buildkitd.default.toml" ]; then
   ln -sfn "$USER_CONFIG/buildx/buildkitd.default.toml" "$BUILDX_CONFIG_DIR/buildx/buildkitd.default.toml"

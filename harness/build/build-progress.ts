@@ -1,6 +1,6 @@
 /**
  * Per-platform build time from BuildKit's progress stream (`--progress=rawjson`): the stream is a
- * sequence of pretty-printed JSON objects; vertices carry names like
+ * sequence of JSON objects (pretty-printed before buildx 0.15, one per line since); vertices carry names like
  * "[linux/arm64 builder 4/4] RUN go build" and started/completed timestamps. A platform's build
  * time is the union of its vertices' intervals (wall-clock time during which any step of that
  * platform was running).
@@ -26,17 +26,31 @@ export class RawJsonSplitter {
   constructor(private readonly onObject: (o: ProgressObject) => void) {}
 
   line(line: string): void {
-    if (this.buffer.length === 0 && !line.startsWith('{')) return;
+    if (this.buffer.length === 0) {
+      if (!line.startsWith('{')) return;
+      // buildx 0.15 and later: one compact object per line.
+      if (line !== '{') {
+        this.parse(line);
+        return;
+      }
+    }
+    // buildx before 0.15: each object pretty-printed, from a line "{" to a line "}".
     this.buffer.push(line);
     if (line === '}') {
       const text = this.buffer.join('\n');
       this.buffer = [];
-      try {
-        this.onObject(JSON.parse(text) as ProgressObject);
-      } catch {
-        /* not a progress object: ignore */
-      }
+      this.parse(text);
     }
+  }
+
+  private parse(text: string): void {
+    let o: unknown;
+    try {
+      o = JSON.parse(text);
+    } catch {
+      return; // not a progress object: ignore
+    }
+    this.onObject(o as ProgressObject);
   }
 }
 

@@ -4,7 +4,7 @@
  * platform (observed by running a probe program per platform: host/observe.ts).
  */
 import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { readHandlers, type BinfmtHandler } from './binfmt.ts';
@@ -37,10 +37,22 @@ export interface HostProbe {
   observedAt?: string;
 }
 
-/** Where the docker CLI looks for plugins on Linux, in its order: the user's, then the system's. */
-function pluginDirs(): string[] {
+/**
+ * Where the docker CLI looks for plugins on Linux, in its order (docker/cli's cli-plugins/manager
+ * getPluginDirs): the config file's cliPluginsExtraDirs, then $DOCKER_CONFIG/cli-plugins, then the
+ * system's folders.
+ */
+async function pluginDirs(): Promise<string[]> {
   const config = process.env.DOCKER_CONFIG ?? join(homedir(), '.docker');
+  let extra: string[] = [];
+  try {
+    const file = JSON.parse(await readFile(join(config, 'config.json'), 'utf8')) as { cliPluginsExtraDirs?: unknown };
+    if (Array.isArray(file.cliPluginsExtraDirs)) extra = file.cliPluginsExtraDirs.filter((d): d is string => typeof d === 'string');
+  } catch {
+    /* no config file, or one the CLI would refuse too: the folders below */
+  }
   return [
+    ...extra,
     join(config, 'cli-plugins'),
     '/usr/local/lib/docker/cli-plugins',
     '/usr/local/libexec/docker/cli-plugins',
@@ -51,7 +63,7 @@ function pluginDirs(): string[] {
 
 /** buildx's version ("0.13.1+ds1", what `docker buildx version` prints second), from the plugin the CLI would run; undefined when there is none. */
 async function buildxPluginVersion(): Promise<string | undefined> {
-  for (const dir of pluginDirs()) {
+  for (const dir of await pluginDirs()) {
     const file = join(dir, 'docker-buildx');
     if (
       !(await access(file, constants.X_OK).then(

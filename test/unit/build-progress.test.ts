@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { BuildTimings, platformOfVertex, RawJsonSplitter, unionLength, type Vertex } from '../../harness/build/build-progress.ts';
 
@@ -21,6 +22,24 @@ describe('unionLength', () => {
 });
 
 describe('rawjson progress', () => {
+  // Real streams of the same build (test/fixtures/rawjson/README.md): pretty-printed objects before buildx 0.15, one per line since.
+  test.each(['0.13.1', '0.29.1'])('buildx %s: every object read, every step named, both platforms timed', (version) => {
+    const text = readFileSync(new URL(`../fixtures/rawjson/buildx-${version}.txt`, import.meta.url), 'utf8');
+    const objects: unknown[] = [];
+    const timings = new BuildTimings();
+    const splitter = new RawJsonSplitter((o) => {
+      objects.push(o);
+      for (const v of o.vertexes ?? []) timings.add(v);
+    });
+    for (const line of text.split('\n')) splitter.line(line);
+    // As many objects as the stream holds: each begins with "{" at the start of a line.
+    expect(objects.length).toBe(text.split('\n').filter((l) => /^\{/.test(l)).length);
+    expect(objects.length).toBeGreaterThan(20);
+    const perPlatform = timings.perPlatform();
+    expect(Object.keys(perPlatform).sort()).toEqual(['linux/amd64', 'linux/arm64']);
+    for (const ms of Object.values(perPlatform)) expect(ms).toBeGreaterThan(0);
+  });
+
   test('splits pretty-printed objects and times each platform', () => {
     const vertices: Vertex[] = [];
     const splitter = new RawJsonSplitter((o) => vertices.push(...(o.vertexes ?? [])));
