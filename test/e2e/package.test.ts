@@ -5,10 +5,18 @@
 // describeImage passes, and `npx multiarch-harness run` runs a scenario that imports
 // 'multiarch-harness' by name. The tarball holds no tests, none of this machine's set-up, and no
 // source maps (they would point at TypeScript sources it does not ship).
+//
+// The consumer's side (npm installing the tarball, npx, the installed CLI, the user's scripts and
+// tests) runs under the Node named by MULTIARCH_CONSUMER_NODE=/path/to/node (setup/prepare-node.sh
+// fetches one), else under the Node running these tests; the tarball is packed here under the latter.
+// npm and npx are the system's, run by that Node (`<node> npm-cli.js`), and that Node's folder comes
+// first on PATH, so that every `#!/usr/bin/env node` the consumer's side starts gets it too. The
+// first test proves which Node each of them ran on.
 import { execa } from 'execa';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { constants, realpathSync } from 'node:fs';
+import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, delimiter, dirname, isAbsolute, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { harnessLeftovers, ROOT } from './helpers.ts';
 import { BINFMT, restoreBinfmt, snapshotBinfmt } from './support/host-facts.ts';
@@ -33,13 +41,55 @@ const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(npm_|vitest|init_cwd$)/i.test(k))) as Record<string, string>;
 env.GITHUB_STEP_SUMMARY = '';
 
+/** The Node the consumer's side runs under, and the version it says. */
+const consumerNode = process.env.MULTIARCH_CONSUMER_NODE || process.execPath;
+if (!isAbsolute(consumerNode)) throw new Error(`MULTIARCH_CONSUMER_NODE must be an absolute path to a node binary, not ${consumerNode}`);
+await access(consumerNode, constants.X_OK);
+const consumerVersion = (await execa(consumerNode, ['--version'])).stdout.trim();
+/** How the installed CLI loads its code (bin/multiarch-harness.mjs): with Node's compile cache from Node 22.1 on. */
+const [major = 0, minor = 0] = consumerVersion.slice(1).split('.').map(Number);
+const LOADED = major > 22 || (major === 22 && minor >= 1) ? 'modules, compile cache' : 'modules';
+/** The consumer's shell: its Node's folder first on PATH. */
+const userEnv: Record<string, string> = { ...env, PATH: [dirname(consumerNode), env.PATH].filter(Boolean).join(delimiter) };
+
+/** The JavaScript file of the system's npm or npx (what the command on PATH links to), for `<node> <file>`. */
+function systemCli(name: 'npm' | 'npx'): string {
+  for (const folder of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
+    let real: string;
+    try {
+      real = realpathSync(join(folder, name));
+    } catch {
+      continue;
+    }
+    for (const candidate of [real, join(dirname(real), `${name}-cli.js`)]) {
+      if (/-cli\.js$/.test(basename(candidate))) {
+        try {
+          return realpathSync(candidate);
+        } catch {
+          // not there: the next candidate
+        }
+      }
+    }
+  }
+  throw new Error(`no ${name}-cli.js found behind the ${name} on PATH (${env.PATH})`);
+}
+const NPM_CLI = systemCli('npm');
+const NPX_CLI = systemCli('npx');
+
 let tmp = '';
 let project = '';
 let tarball = '';
+/** npm install's output in the consumer's project (its log names the Node it ran on). */
+let installLog = '';
 
-function run(file: string, args: string[], cwd = project) {
-  return execa(file, args, { cwd, env, extendEnv: false, reject: false, all: true, timeout: 15 * 60_000 });
+/** A command of the consumer's side: in its project, with its Node first on PATH, and these variables besides. */
+function run(file: string, args: string[], cwd = project, more: Record<string, string> = {}) {
+  return execa(file, args, { cwd, env: { ...userEnv, ...more }, extendEnv: false, reject: false, all: true, timeout: 15 * 60_000 });
 }
+/** The system's npm, run by the consumer's Node. */
+const npm = (args: string[]) => run(consumerNode, [NPM_CLI, ...args]);
+/** `npx --no -- ...` of the system's npm, run by the consumer's Node: only what the project installed. */
+const npx = (args: string[], more: Record<string, string> = {}) => run(consumerNode, [NPX_CLI, '--no', '--', ...args], project, more);
 
 /** The command's output, for an assertion's message. */
 const said = (r: { command: string; all: string }) => `${r.command}\n${r.all}`;
@@ -47,7 +97,15 @@ const said = (r: { command: string; all: string }) => `${r.command}\n${r.all}`;
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'mah-package-'));
   project = join(tmp, 'project');
-  const packed = await run('npm', ['pack', '--pack-destination', tmp], ROOT);
+  // Packed as a developer here does: the system's npm on the Node running these tests, not the consumer's.
+  const packed = await execa('npm', ['pack', '--pack-destination', tmp], {
+    cwd: ROOT,
+    env,
+    extendEnv: false,
+    reject: false,
+    all: true,
+    timeout: 15 * 60_000,
+  });
   expect(packed.exitCode, said(packed)).toBe(0);
   const tarballs = (await readdir(tmp)).filter((f) => f.endsWith('.tgz'));
   expect(tarballs).toHaveLength(1);
@@ -58,8 +116,10 @@ beforeAll(async () => {
     join(project, 'package.json'),
     `${JSON.stringify({ name: 'mah-package-user', private: true, type: 'module' }, null, 2)}\n`,
   );
-  const installed = await run('npm', ['install', tarball, 'typescript@5.9', 'vitest@4.1', '--no-audit', '--no-fund']);
+  // --loglevel=info: npm's log then names the Node it runs on ("npm info using node@v...").
+  const installed = await npm(['install', tarball, 'typescript@5.9', 'vitest@4.1', '--no-audit', '--no-fund', '--loglevel=info']);
   expect(installed.exitCode, said(installed)).toBe(0);
+  installLog = installed.all;
 }, 10 * 60_000);
 
 afterAll(async () => {
@@ -67,7 +127,27 @@ afterAll(async () => {
   expect(await harnessLeftovers()).toEqual([]);
 });
 
-describe('the packed package, installed into another project', () => {
+describe(`the packed package, installed into another project${process.env.MULTIARCH_CONSUMER_NODE ? ` (consumer on Node ${consumerVersion})` : ''}`, () => {
+  test("the consumer's side runs on the consumer's Node: npm's install, the node on its PATH, and the installed CLI", async ({
+    annotate,
+  }) => {
+    await annotate(`consumer: Node ${consumerVersion} (${consumerNode}); npm ${NPM_CLI}`);
+    expect(installLog.split('\n'), `npm install did not run on Node ${consumerVersion}`).toContain(
+      `npm info using node@${consumerVersion}`,
+    );
+    // The node a user's shell finds by name, as every #!/usr/bin/env node of the consumer's side does.
+    const byName = await run('node', ['-p', 'process.version + " " + process.execPath']);
+    expect(byName.exitCode, said(byName)).toBe(0);
+    expect(byName.stdout.trim()).toBe(`${consumerVersion} ${realpathSync(consumerNode)}`);
+    // The installed CLI as npx starts it (its bin's #!/usr/bin/env node), before any engine is asked: the module
+    // it loads as a scenario says which Node runs it, and then, having no default export, is refused.
+    await writeFile(join(project, 'which-node.mjs'), 'console.log(`the CLI runs on ${process.version}`);\n');
+    const cli = await npx(['multiarch-harness', 'run', 'which-node.mjs']);
+    expect(cli.exitCode, said(cli)).toBe(2);
+    expect(cli.stderr, said(cli)).toMatch(/which-node\.mjs does not export a scenario as its default export/);
+    expect(cli.stdout.trim(), said(cli)).toBe(`the CLI runs on ${consumerVersion}`);
+  });
+
   test('the tarball holds the compiled harness, the CLI, the demo and its scenarios, and no tests or set-up', async () => {
     const listed = await execa('tar', ['-tzf', tarball]);
     const files = listed.stdout
@@ -104,12 +184,14 @@ describe('the packed package, installed into another project', () => {
   });
 
   test('plain Node ESM imports it', async () => {
+    // The user's node, by name: the consumer's.
     const r = await run('node', [
       '--input-type=module',
       '-e',
-      "import('multiarch-harness').then(m => { if (typeof m.defineScenario !== 'function') process.exit(1) })",
+      "import('multiarch-harness').then(m => { if (typeof m.defineScenario !== 'function') process.exit(1); console.log(process.version) })",
     ]);
     expect(r.exitCode, said(r)).toBe(0);
+    expect(r.stdout.trim()).toBe(consumerVersion);
   });
 
   test('require() of each entry says, in one sentence, that the package is ES modules only', async () => {
@@ -139,18 +221,7 @@ export const helper: typeof describeImage = describeImage;
 defineScenario({ kind: 'verify', name: 'x', title: 'x' });
 `,
     );
-    const r = await run('npx', [
-      '--no',
-      '--',
-      'tsc',
-      '--noEmit',
-      '--strict',
-      '--module',
-      'nodenext',
-      '--moduleResolution',
-      'nodenext',
-      'check.ts',
-    ]);
+    const r = await npx(['tsc', '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', 'check.ts']);
     expect(r.exitCode, said(r)).toBe(0);
   });
 
@@ -168,7 +239,7 @@ describeImage('${IMAGE}', {
 });
 `,
       );
-      const r = await run('npx', ['--no', '--', 'vitest', 'run', 'alpine.test.ts']);
+      const r = await npx(['vitest', 'run', 'alpine.test.ts']);
       expect(r.exitCode, said(r)).toBe(0);
       expect(r.all.replace(/\x1b\[[0-9;]*m/g, ''), said(r)).toMatch(/Tests\s+2 passed/);
     },
@@ -184,11 +255,8 @@ describeImage('${IMAGE}', {
       const verifyOnce = async (name: string) => {
         const rusage = join(tmp, `${name}.rusage.json`);
         const json = join(tmp, `${name}.json`);
-        const r = await execa(
-          'npx',
+        const r = await npx(
           [
-            '--no',
-            '--',
             'multiarch-harness',
             'verify',
             IMAGE,
@@ -202,13 +270,7 @@ describeImage('${IMAGE}', {
             json,
             '--quiet',
           ],
-          {
-            cwd: project,
-            env: { ...env, MULTIARCH_STATE_DIR: state, MULTIARCH_RUSAGE_FILE: rusage },
-            extendEnv: false,
-            reject: false,
-            all: true,
-          },
+          { MULTIARCH_STATE_DIR: state, MULTIARCH_RUSAGE_FILE: rusage },
         );
         expect(r.exitCode, said(r)).toBe(0);
         const report = JSON.parse(await readFile(json, 'utf8')) as {
@@ -226,8 +288,8 @@ describeImage('${IMAGE}', {
       };
       const first = await verifyOnce('first');
       const second = await verifyOnce('second');
-      // Node's compile cache where Node has one (22.1 and later); plain ES modules on Node 20.
-      for (const r of [first, second]) expect(r.loaded).toMatch(/^modules(, compile cache)?$/);
+      // Node's compile cache where the consumer's Node has one (22.1 and later); plain ES modules on Node 20.
+      for (const r of [first, second]) expect(r.loaded).toBe(LOADED);
       expect(first.rows).toHaveLength(2);
       expect(first.rows.every((r) => / pass /.test(r))).toBe(true);
       expect(second.rows).toEqual(first.rows);
@@ -249,7 +311,7 @@ import * as byName from './by-name.mjs';
 
 writeFileSync(
   process.env.SCENARIO_PROBE!,
-  byName.defineScenario === defineScenario && byName.UsageError === UsageError ? 'one harness' : 'two harnesses',
+  process.version + ': ' + (byName.defineScenario === defineScenario && byName.UsageError === UsageError ? 'one harness' : 'two harnesses'),
 );
 export default defineScenario(${verifyAlpine('alpine-by-name', 'alpine, from a scenario that imports the package by name')});
 `,
@@ -257,20 +319,18 @@ export default defineScenario(${verifyAlpine('alpine-by-name', 'alpine, from a s
       const runOnce = async (name: string) => {
         const rusage = join(tmp, `${name}.rusage.json`);
         const probe = join(tmp, `${name}.probe.txt`);
-        const r = await execa('npx', ['--no', '--', 'multiarch-harness', 'run', 'scenario.ts', '--platforms', 'linux/amd64', '--quiet'], {
-          cwd: project,
-          env: { ...env, MULTIARCH_RUSAGE_FILE: rusage, SCENARIO_PROBE: probe },
-          extendEnv: false,
-          reject: false,
-          all: true,
+        const r = await npx(['multiarch-harness', 'run', 'scenario.ts', '--platforms', 'linux/amd64', '--quiet'], {
+          MULTIARCH_RUSAGE_FILE: rusage,
+          SCENARIO_PROBE: probe,
         });
         expect(r.exitCode, said(r)).toBe(0);
         return `${(JSON.parse(await readFile(rusage, 'utf8')) as { loaded: string }).loaded}: ${await readFile(probe, 'utf8')}`;
       };
-      expect(await runOnce('run')).toMatch(/^modules(, compile cache)?: one harness$/);
+      // The harness that runs the scenario is the installed one, on the consumer's Node.
+      expect(await runOnce('run')).toBe(`${LOADED}: ${consumerVersion}: one harness`);
       // Kept compiled: the same the second time.
-      expect(await runOnce('run-kept')).toMatch(/^modules(, compile cache)?: one harness$/);
-      const v = await run('npx', ['--no', '--', 'multiarch-harness', '--version']);
+      expect(await runOnce('run-kept')).toBe(`${LOADED}: ${consumerVersion}: one harness`);
+      const v = await npx(['multiarch-harness', '--version']);
       expect(v.exitCode, said(v)).toBe(0);
       expect(v.stdout.trim()).toBe(version);
     },
@@ -282,14 +342,7 @@ export default defineScenario(${verifyAlpine('alpine-by-name', 'alpine, from a s
     async () => {
       const original = await snapshotBinfmt();
       const state = join(tmp, 'user-state');
-      const user = (args: string[]) =>
-        execa('npx', ['--no', '--', 'multiarch-harness', ...args], {
-          cwd: project,
-          env: { ...env, MULTIARCH_STATE_DIR: state },
-          extendEnv: false,
-          reject: false,
-          all: true,
-        });
+      const user = (args: string[]) => npx(['multiarch-harness', ...args], { MULTIARCH_STATE_DIR: state });
       try {
         // The host as a new user's may be: no handler at all.
         for (const name of original.keys()) await writeFile(join(BINFMT, name), '-1');
