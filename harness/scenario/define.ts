@@ -177,22 +177,38 @@ export async function loadScenario(file: string): Promise<Scenario> {
     ))
   )
     throw new UsageError(`There is no scenario file at ${path}.`);
-  let mod: { default?: Scenario };
+  let mod: { default?: Scenario } & Record<string, unknown>;
   try {
     // A TypeScript scenario compiled before (or now) is plain JavaScript; what that cache does not take goes through tsx.
     const compiled = TYPESCRIPT.test(path) ? await compiledScenario(path) : undefined;
     if (TYPESCRIPT.test(path) && !compiled) await registerTsx();
     const url = compiled ? `${pathToFileURL(compiled).href}?v=${(await stat(compiled)).mtimeMs}` : pathToFileURL(path).href;
-    mod = (await import(url)) as { default?: Scenario };
+    mod = (await import(url)) as { default?: Scenario } & Record<string, unknown>;
   } catch (err) {
     throw new UsageError(`The scenario ${path} ${loadFailure(err)}`, { cause: err });
   }
   const s = mod.default;
-  if (!s || typeof s !== 'object' || !['build', 'verify', 'steps', 'bake'].includes(s.kind)) {
+  if (!isScenario(s)) {
+    // A CommonJS module imported: its module.exports arrives as the default export (where tsx compiled
+    // `export default` to exports.default, the scenario is one level down), and Node 22.12 and later
+    // also name it 'module.exports'. Node 20 stops earlier, at the require() cycle (loadFailure).
+    if (loadedAsCommonJs(mod)) throw new UsageError(`The scenario ${path} ${LOADED_AS_COMMONJS}`);
     throw new UsageError(`${path} does not export a scenario as its default export (use defineScenario).`);
   }
   return s;
 }
+
+/** Whether an imported module is a CommonJS module's exports (what Node 22.12 and later hand over for one), not an ES module's. */
+export function loadedAsCommonJs(mod: Record<string, unknown>): boolean {
+  return 'module.exports' in mod || isScenario((mod.default as { default?: unknown } | undefined)?.default);
+}
+
+function isScenario(s: unknown): s is Scenario {
+  return Boolean(s) && typeof s === 'object' && ['build', 'verify', 'steps', 'bake'].includes((s as { kind?: string }).kind ?? '');
+}
+
+const LOADED_AS_COMMONJS =
+  'is loaded as CommonJS here: a scenario is an ES module; put it in a package whose package.json says "type": "module", or name it .mts.';
 
 /**
  * Why a scenario module did not load, in one sentence: a compile error with its file, line and
@@ -217,7 +233,7 @@ function loadFailure(err: unknown): string {
     /require\(\) ES Module .* in a cycle|ERR_REQUIRE_CYCLE_MODULE/.test(full) ||
     (err as NodeJS.ErrnoException).code === 'ERR_REQUIRE_CYCLE_MODULE'
   ) {
-    return 'is loaded as CommonJS here: a scenario is an ES module; put it in a package whose package.json says "type": "module", or name it .mts.';
+    return LOADED_AS_COMMONJS;
   }
   if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return `imports something that cannot be found: ${message}.`;
   return `failed while it was loaded: ${message}.`;

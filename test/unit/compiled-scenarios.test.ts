@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { compiledScenario, ScenarioCompileError } from '../../harness/scenario-files/compiled-scenarios.ts';
-import { loadScenario } from '../../harness/scenario/define.ts';
+import { loadedAsCommonJs, loadScenario } from '../../harness/scenario/define.ts';
 import { loadsAsEsModule } from '../../harness/scenario-files/module-kind.ts';
 import { UsageError } from '../../harness/base/errors.ts';
 
@@ -162,4 +162,17 @@ await loadScenario(${JSON.stringify(join(dir, 'no-such-name.ts'))}).catch((e) =>
       /^UsageError .*no-such-name\.ts does not compile: .*'multiarch-harness' does not provide an export named 'noSuchThing'/,
     );
   }, 30_000);
+
+  test('a CommonJS module is told from an ES module by what import() hands over', () => {
+    const scenario = { kind: 'verify', name: 'v', title: 't', image: 'alpine' };
+    // Node 24, a .ts scenario in a "type": "commonjs" package, through tsx: module.exports as the default, and its own name.
+    const exports = { __esModule: true, default: scenario };
+    expect(loadedAsCommonJs({ __esModule: true, default: exports, 'module.exports': exports })).toBe(true);
+    // Without the 'module.exports' name (Node before 22.12): the scenario one level down still says so.
+    expect(loadedAsCommonJs({ default: exports })).toBe(true);
+    // An ES module: its default is the scenario, or something else (then "does not export a scenario").
+    expect(loadedAsCommonJs({ default: scenario })).toBe(false);
+    expect(loadedAsCommonJs({ default: { something: 1 } })).toBe(false);
+    expect(loadedAsCommonJs({})).toBe(false);
+  });
 });
