@@ -25,9 +25,30 @@ const TARGETS: Array<{ name: string; platforms: string[]; prints?: (platform: st
   { name: 'greeting-fr', platforms: ['linux/amd64', 'linux/arm64'], prints: (p) => `Bonjour from ${p}!` },
 ];
 
+/**
+ * The targets in the order the buildx in front of us gives the default group's (its `bake --print`,
+ * groups expanded): the file's order up to buildx 0.19, sorted by name since 0.20. The report keeps
+ * buildx's order.
+ */
+async function targetsInBuildxOrder(): Promise<typeof TARGETS> {
+  const r = await execa('docker', ['buildx', 'bake', '--print', '-f', `${ROOT}samples/bake/docker-bake.hcl`], {
+    cwd: `${ROOT}samples/bake`,
+  });
+  const printed = JSON.parse(r.stdout) as { group?: Record<string, { targets?: string[] }>; target: Record<string, unknown> };
+  const expand = (name: string): string[] =>
+    printed.group?.[name]
+      ? printed.group[name].targets!.flatMap(expand)
+      : Object.keys(printed.target).filter((t) => t === name || t.startsWith(`${name}-`));
+  const order = [...new Set(expand('default'))];
+  expect(order.slice().sort()).toEqual(TARGETS.map((t) => t.name).sort());
+  return order.map((name) => TARGETS.find((t) => t.name === name)!);
+}
+
 let dir: string;
+let ordered: typeof TARGETS;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mah-bake-e2e-'));
+  ordered = await targetsInBuildxOrder();
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -66,8 +87,8 @@ describe('bake scenario', () => {
 
     expect(report.schemaVersion).toBe(2);
     expect(report.kind).toBe('bake');
-    // Each target once, in the file's order (the matrix expanded), its image pushed to the session's registry.
-    expect(report.targets?.map((t) => t.name)).toEqual(TARGETS.map((t) => t.name));
+    // Each target once, in buildx's order (the matrix expanded), its image pushed to the session's registry.
+    expect(report.targets?.map((t) => t.name)).toEqual(ordered.map((t) => t.name));
     for (const t of report.targets!) {
       expect(t.ref).toMatch(new RegExp(`^127\\.0\\.0\\.1:\\d+/mah-[0-9a-f]{8}/${t.name}:latest$`));
       expect(t.digest).toMatch(/^sha256:[a-f0-9]{64}$/);
@@ -76,7 +97,7 @@ describe('bake scenario', () => {
     expect(new Set(report.targets!.map((t) => t.digest)).size).toBe(TARGETS.length);
     // The rows: grouped by target, each target's platforms in its order.
     expect(report.platforms.map((p) => `${p.target} ${p.platform}`)).toEqual(
-      TARGETS.flatMap((t) => t.platforms.map((p) => `${t.name} ${p}`)),
+      ordered.flatMap((t) => t.platforms.map((p) => `${t.name} ${p}`)),
     );
 
     // The mode each platform must have comes from running its probe directly on this host: taken by
@@ -99,13 +120,13 @@ describe('bake scenario', () => {
 
     // The terminal matrix, JUnit and Markdown: a group per target, in order.
     const headings = [...r.stdout.matchAll(/^target (\S+) 127\.0\.0\.1:\d+\/\S+@sha256:[a-f0-9]{64}$/gm)].map((m) => m[1]);
-    expect(headings).toEqual(TARGETS.map((t) => t.name));
+    expect(headings).toEqual(ordered.map((t) => t.name));
     const xml = await readFile(junit, 'utf8');
-    expect([...xml.matchAll(/<testsuite name="([^"]+)"/g)].map((m) => m[1])).toEqual(TARGETS.map((t) => `bake.${t.name}`));
+    expect([...xml.matchAll(/<testsuite name="([^"]+)"/g)].map((m) => m[1])).toEqual(ordered.map((t) => `bake.${t.name}`));
     const valid = await execa('xmllint', ['--noout', '--schema', `${ROOT}schemas/junit.xsd`, junit], { reject: false });
     expect(valid.exitCode, valid.stderr).toBe(0);
     const md = await readFile(markdown, 'utf8');
-    expect([...md.matchAll(/^#### target `([^`]+)`/gm)].map((m) => m[1])).toEqual(TARGETS.map((t) => t.name));
+    expect([...md.matchAll(/^#### target `([^`]+)`/gm)].map((m) => m[1])).toEqual(ordered.map((t) => t.name));
 
     expect(await harnessLeftovers()).toEqual([]);
     expect(await allContainers()).toEqual(before);
