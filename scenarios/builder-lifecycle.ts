@@ -14,6 +14,15 @@ import { findClassicEngine } from './support/classic-engine.ts';
 const HELLO = fileURLToPath(new URL('../samples/hello-go/', import.meta.url));
 const LOAD_ERROR = '"ERROR: docker exporter does not currently support exporting manifest lists"';
 
+/**
+ * The engine a new builder's node lives on, as `buildx ls` prints it: the current docker context's
+ * endpoint (DOCKER_HOST where it is set, else the default socket), as a pattern.
+ */
+async function endpointPattern(s: Step): Promise<string> {
+  const host = (await s.must(['context', 'inspect', '--format', '{{.Endpoints.docker.Host}}'])).stdout.trim();
+  return host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 function expectLoadError(s: Step, r: Awaited<ReturnType<Step['docker']>>): void {
   s.check(r.exitCode !== 0, 'with the classic image store the load of two platforms fails');
   s.checkMatch(r.stderr, /docker exporter does not currently support exporting manifest lists/, "the article's error");
@@ -63,11 +72,7 @@ export default defineScenario({
         new RegExp(`^${name}\\s+docker-container`, 'm'),
         'ls shows the new builder with the docker-container driver',
       );
-      s.checkMatch(
-        after.stdout,
-        new RegExp(`${name}0\\s+\\\\?_?\\s*unix:///var/run/docker\\.sock\\s+inactive`, 'm'),
-        'its node is inactive',
-      );
+      s.checkMatch(after.stdout, new RegExp(`${name}0\\s+\\\\?_?\\s*${await endpointPattern(s)}\\s+inactive`, 'm'), 'its node is inactive');
       s.saw(
         after.stdout
           .split('\n')
@@ -214,7 +219,7 @@ export default defineScenario({
       const stopped = await s.must(['buildx', 'ls']);
       s.checkMatch(
         stopped.stdout,
-        new RegExp(`${name}0\\s+\\\\?_?\\s*unix:///var/run/docker\\.sock\\s+(inactive|stopped)`, 'm'),
+        new RegExp(`${name}0\\s+\\\\?_?\\s*${await endpointPattern(s)}\\s+(inactive|stopped)`, 'm'),
         'after stop the node is no longer running',
       );
       const rm = await s.must(['buildx', 'rm', name]);

@@ -236,6 +236,9 @@ if [ -z "$engine_reason" ]; then
 fi
 
 if [ -z "$engine_reason" ] && [ $prove = yes ]; then
+  # The proofs leave the engine as they found it: alpine is removed again unless it was there.
+  had_alpine=no
+  engine28 docker image inspect "127.0.0.1:$MIRROR_PORT/library/alpine" >/dev/null 2>&1 && had_alpine=yes
   for p in linux/arm64 linux/amd64; do
     m=$(engine28 docker run --rm --platform "$p" "127.0.0.1:$MIRROR_PORT/library/alpine" uname -m 2>"$LOG_DIR/versions-prove.log") \
       || die "docker run --platform $p of 127.0.0.1:$MIRROR_PORT/library/alpine failed on the engine $ENGINE_SERIES (see $LOG_DIR/versions-prove.log)."
@@ -247,6 +250,7 @@ if [ -z "$engine_reason" ] && [ $prove = yes ]; then
     >"$LOG_DIR/versions-prove.log" 2>&1 || { rm -rf "$ctx"; die "the two-platform build on the engine $ENGINE_SERIES failed (see $LOG_DIR/versions-prove.log)."; }
   say "proof: docker buildx build --platform linux/amd64,linux/arm64 --output type=oci on the engine $ENGINE_SERIES -> $(du -k "$ctx/out.tar" | cut -f1) KiB OCI tarball"
   rm -rf "$ctx"
+  [ $had_alpine = yes ] || engine28 docker image rm "127.0.0.1:$MIRROR_PORT/library/alpine" >/dev/null 2>&1 || true
 fi
 
 # ---------------------------------------------------------------------------------------------

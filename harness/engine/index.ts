@@ -15,4 +15,5 @@ export { HangWatchdog, hangSeconds } from './hang-watchdog.ts';
 export type { Hang } from './hang-watchdog.ts';
 export { checkPlacement, nodeOf, parseNodeOption, resolveNode } from './nodes.ts';
 export type { EngineNode, NodeSpec } from './nodes.ts';
-export { engineTakesNetworkFiles, noneNetworkFiles, refusedNetworkFiles } from './none-network.ts';
+export { engineTakesNetworkFiles, noneNetworkFiles, noneNetworkStyle, refusedNetworkFiles } from './none-network.ts';
+export type { HostsStyle } from './none-network.ts';

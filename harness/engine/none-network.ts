@@ -20,16 +20,35 @@ import { currentEngine, defaultEngineName } from './engine-scope.ts';
 import { processScratchFolder } from '../base/index.ts';
 
 /**
- * The engine's /etc/hosts for a container on no network (libnetwork/etchosts, Docker 26.1): its
- * default records, tab-separated, without a line for the hostname (the container has no address);
- * only the IPv4 one where the container's loopback has no IPv6.
+ * How a Docker Engine writes /etc/hosts for a container on no network, by the versions it was seen
+ * writing it on (e2e none-network.test.ts compares with the engine's own file): 26.1 writes the
+ * IPv6 prefixes as `fe00::0` and `ff00::0`, 28.5 as `fe00::` and `ff00::` (Go's netip). An engine of
+ * another major version gets plain none: what it would write has not been seen.
  */
-export function noneNetworkHosts(ipv6: boolean): string {
+export type HostsStyle = 'docker-26' | 'docker-28';
+const STYLE_BY_MAJOR: Record<string, HostsStyle> = { '26': 'docker-26', '28': 'docker-28' };
+
+/**
+ * Whether a run on no network can go without the engine's sandbox, and with which hosts file:
+ * Docker Engine itself, on this machine, of a version whose file was seen; undefined: plain none.
+ */
+export function noneNetworkStyle(engine: { local: boolean; dockerEngine: boolean; version: string }): HostsStyle | undefined {
+  if (!engine.local || !engine.dockerEngine) return undefined;
+  return STYLE_BY_MAJOR[/^(\d+)\./.exec(engine.version)?.[1] ?? ''];
+}
+
+/**
+ * The engine's /etc/hosts for a container on no network (libnetwork/etchosts): its default records,
+ * tab-separated, without a line for the hostname (the container has no address); only the IPv4 one
+ * where the container's loopback has no IPv6.
+ */
+export function noneNetworkHosts(ipv6: boolean, style: HostsStyle): string {
+  const zero = style === 'docker-26' ? '0' : '';
   const v4 = ['127.0.0.1\tlocalhost'];
   const v6 = [
     '::1\tlocalhost ip6-localhost ip6-loopback',
-    'fe00::0\tip6-localnet',
-    'ff00::0\tip6-mcastprefix',
+    `fe00::${zero}\tip6-localnet`,
+    `ff00::${zero}\tip6-mcastprefix`,
     'ff02::1\tip6-allnodes',
     'ff02::2\tip6-allrouters',
   ];
@@ -40,8 +59,8 @@ export function noneNetworkHosts(ipv6: boolean): string {
 const DEFAULT_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];
 
 /**
- * The engine's /etc/resolv.conf for a container on no network, from the host's, as Docker 26.1's
- * TransformForLegacyNw makes it (libnetwork/internal/resolvconf): the nameservers less the loopback
+ * The engine's /etc/resolv.conf for a container on no network, from the host's, as Docker 26.1's and
+ * 28.5's TransformForLegacyNw make it (libnetwork/internal/resolvconf): the nameservers less the loopback
  * ones (they would be the container's own) and the IPv6 ones (a none network has no IPv6), the
  * defaults when none is left; the last search (or domain) line, the options in one line, other
  * directives as they are; comments dropped; the engine's header and footer.
@@ -148,7 +167,7 @@ export interface BindMount {
  * The hosts and resolv.conf of one container, written for it; `remove` deletes them once it is gone.
  * Written and removed synchronously: a few hundred bytes each, cheaper than a round through libuv's threads.
  */
-export async function noneNetworkFiles(container: string): Promise<{ mounts: BindMount[]; remove: () => void }> {
+export async function noneNetworkFiles(container: string, style: HostsStyle): Promise<{ mounts: BindMount[]; remove: () => void }> {
   resolver ??= hostResolverFile();
   ipv6 ??= loopbackHasIpv6();
   // One folder per process, removed when it exits.
@@ -158,7 +177,7 @@ export async function noneNetworkFiles(container: string): Promise<{ mounts: Bin
   const hosts = join(dir, `${container}.hosts`);
   const resolvConf = join(dir, `${container}.resolv.conf`);
   for (const [file, text] of [
-    [hosts, noneNetworkHosts(v6)],
+    [hosts, noneNetworkHosts(v6, style)],
     [resolvConf, noneNetworkResolvConf(host.text, host.path)],
   ] as const) {
     writeFileSync(file, text);

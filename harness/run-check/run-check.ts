@@ -9,7 +9,7 @@
  * opinion (second-opinion.ts).
  */
 import { BASE_CONTAINER_TIMEOUT_MS, runPinned, type ContainerResult } from '../session/index.ts';
-import { EngineError, looksLikeCrash } from '../engine/index.ts';
+import { EngineError, looksLikeCrash, noneNetworkStyle } from '../engine/index.ts';
 import { formatPlatform, type PlatformExecution } from '../platform/index.ts';
 import { fail, skip, type CheckResult, type PlatformResult } from '../result/index.ts';
 import { askSecondOpinion } from './second-opinion.ts';
@@ -42,7 +42,11 @@ async function checkRun(o: RunCheckInput): Promise<{ result: CheckResult; findin
       ...(o.present !== undefined ? { present: o.present } : {}),
       ...(o.network ? { network: o.network } : {}),
       ...(o.load ? { prepared: true } : {}),
-      localEngine: o.probe.engineIsLocal && o.probe.dockerEngine === true,
+      noneFiles: noneNetworkStyle({
+        local: o.probe.engineIsLocal,
+        dockerEngine: o.probe.dockerEngine === true,
+        version: o.probe.engineVersion,
+      }),
     });
   } catch (err) {
     // The pull or the load failed (or the engine did not answer): this platform fails with the engine's words; the others go on.

@@ -4,6 +4,7 @@
  * and started as its entrypoint with the program's command line. Passing there points at the first
  * emulator; failing there too points at the image. The emulator whose run decided is recorded.
  */
+import { noneNetworkStyle } from '../engine/index.ts';
 import { otherEmulators } from '../host/index.ts';
 import { formatPlatform } from '../platform/index.ts';
 import { fail, pass, type CheckResult } from '../result/index.ts';
@@ -44,7 +45,11 @@ export async function askSecondOpinion(
     watch: { handler: em.handler, interpreter: em.interpreter },
     ...(o.network ? { network: o.network } : {}),
     ...(o.load ? { prepared: true } : {}),
-    localEngine: o.probe.engineIsLocal && o.probe.dockerEngine === true,
+    noneFiles: noneNetworkStyle({
+      local: o.probe.engineIsLocal,
+      dockerEngine: o.probe.dockerEngine === true,
+      version: o.probe.engineVersion,
+    }),
   });
   const secondCheck = judgeRun(second, o.exec, o.expect, o.probe, timeoutMs);
   findings.secondOpinion = {

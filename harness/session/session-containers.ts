@@ -19,6 +19,7 @@ import {
   type ContainerSpec,
   engineTakesNetworkFiles,
   noneNetworkFiles,
+  type HostsStyle,
   refusedNetworkFiles,
   HangWatchdog,
   hangSeconds,
@@ -50,8 +51,8 @@ export interface RunPinnedOptions {
   prepared?: boolean;
   /** docker run --network (the engine's default, bridge, when not given). */
   network?: string;
-  /** Docker Engine on this machine (probe.engineIsLocal and dockerEngine): none is given without its network sandbox (none-network.ts). */
-  localEngine?: boolean;
+  /** Docker Engine on this machine, of a version whose none-network files are known (noneNetworkStyle): none is given without its network sandbox, with these files (none-network.ts). */
+  noneFiles?: HostsStyle;
 }
 
 /** Which of these images the engine the current work is placed on has (undefined: an odd answer; each run asks for itself). */
@@ -221,7 +222,7 @@ export async function runPinned(ctx: Session, image: string, platform: Platform,
         },
         onOutput: () => watchdog?.activity(),
       },
-      Boolean(options.localEngine),
+      options.noneFiles,
       engine,
     ),
   ).finally(() => watchdog?.stop());
@@ -240,11 +241,11 @@ export async function runPinned(ctx: Session, image: string, platform: Platform,
  * the engine's hosts and resolv.conf written for it (none-network.ts); an engine that refuses them
  * runs it again on plain none (it had not started: the refusal comes at its creation).
  */
-async function runOnNetwork(spec: ContainerSpec, localEngine: boolean, engine: Engine): Promise<ContainerResult> {
-  if (spec.network !== 'none' || !localEngine || !engineTakesNetworkFiles()) return runContainer(spec, engine);
+async function runOnNetwork(spec: ContainerSpec, style: HostsStyle | undefined, engine: Engine): Promise<ContainerResult> {
+  if (spec.network !== 'none' || !style || !engineTakesNetworkFiles()) return runContainer(spec, engine);
   let files: Awaited<ReturnType<typeof noneNetworkFiles>>;
   try {
-    files = await noneNetworkFiles(spec.name);
+    files = await noneNetworkFiles(spec.name, style);
   } catch {
     // This machine's temporary folder cannot take them (full, read-only): plain none, as on another engine.
     return runContainer(spec, engine);

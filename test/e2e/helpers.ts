@@ -5,7 +5,8 @@ import { SESSION_LABEL } from '../../harness/session/session.ts';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = `${ROOT}bin/multiarch-harness.mjs`;
 
-export async function cli(args: string[], env: Record<string, string> = {}) {
+/** The CLI, as a user runs it; `env` adds to this process's environment (undefined: a variable left out). */
+export async function cli(args: string[], env: Record<string, string | undefined> = {}) {
   return execa('node', [CLI, ...args], { cwd: ROOT, reject: false, env: { GITHUB_STEP_SUMMARY: '', ...env }, timeout: 30 * 60_000 });
 }
 

@@ -4,7 +4,7 @@
  * The e2e side (test/e2e/none-network.test.ts) compares them with a real `docker run --network none`.
  */
 import { describe, expect, test } from 'vitest';
-import { noneNetworkHosts, noneNetworkResolvConf, refusedNetworkFiles } from '../../harness/engine/none-network.ts';
+import { noneNetworkHosts, noneNetworkResolvConf, noneNetworkStyle, refusedNetworkFiles } from '../../harness/engine/none-network.ts';
 
 const body = (text: string) => text.split('\n').filter((l) => l && !l.startsWith('#'));
 
@@ -50,8 +50,8 @@ describe('the resolv.conf of a none network', () => {
 });
 
 describe('the hosts file of a none network', () => {
-  test("the engine's default records, tab-separated, no line for the hostname", () => {
-    expect(noneNetworkHosts(true).split('\n')).toEqual([
+  test("the engine's default records, tab-separated, no line for the hostname: Docker 26.1's", () => {
+    expect(noneNetworkHosts(true, 'docker-26').split('\n')).toEqual([
       '127.0.0.1\tlocalhost',
       '::1\tlocalhost ip6-localhost ip6-loopback',
       'fe00::0\tip6-localnet',
@@ -62,8 +62,31 @@ describe('the hosts file of a none network', () => {
     ]);
   });
 
+  test("Docker 28.5's: the two prefixes as Go's netip prints them", () => {
+    expect(noneNetworkHosts(true, 'docker-28').split('\n')).toEqual([
+      '127.0.0.1\tlocalhost',
+      '::1\tlocalhost ip6-localhost ip6-loopback',
+      'fe00::\tip6-localnet',
+      'ff00::\tip6-mcastprefix',
+      'ff02::1\tip6-allnodes',
+      'ff02::2\tip6-allrouters',
+      '',
+    ]);
+  });
+
   test('only the IPv4 record where a new loopback has no IPv6', () => {
-    expect(noneNetworkHosts(false)).toBe('127.0.0.1\tlocalhost\n');
+    expect(noneNetworkHosts(false, 'docker-26')).toBe('127.0.0.1\tlocalhost\n');
+    expect(noneNetworkHosts(false, 'docker-28')).toBe('127.0.0.1\tlocalhost\n');
+  });
+
+  test('written only for Docker Engine on this machine, of a major version whose file was seen; else plain none', () => {
+    const local = { local: true, dockerEngine: true };
+    expect(noneNetworkStyle({ ...local, version: '26.1.5+dfsg1' })).toBe('docker-26');
+    expect(noneNetworkStyle({ ...local, version: '28.5.2+dfsg4' })).toBe('docker-28');
+    for (const version of ['27.5.1', '29.1.0', '25.0.3', 'dev', ''])
+      expect(noneNetworkStyle({ ...local, version }), version).toBeUndefined();
+    expect(noneNetworkStyle({ local: false, dockerEngine: true, version: '26.1.5' })).toBeUndefined();
+    expect(noneNetworkStyle({ local: true, dockerEngine: false, version: '26.1.5' })).toBeUndefined();
   });
 });
 
