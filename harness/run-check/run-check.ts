@@ -9,12 +9,12 @@
  * opinion (second-opinion.ts).
  */
 import { BASE_CONTAINER_TIMEOUT_MS, runPinned, type ContainerResult } from '../session/index.ts';
-import { EngineError, looksLikeCrash, noneNetworkStyle } from '../engine/index.ts';
+import { EngineError, looksLikeCrash } from '../engine/index.ts';
 import { formatPlatform, type PlatformExecution } from '../platform/index.ts';
 import { fail, skip, type CheckResult, type PlatformResult } from '../result/index.ts';
 import { askSecondOpinion } from './second-opinion.ts';
 import { isProblem, notReached, type Check, type VerifyRequest } from '../checks/index.ts';
-import { emulatorName, judgeRun, unameTwins, type RunCheckInput, type RunFindings } from './run-verdict.ts';
+import { emulatorName, judgeRun, noneFilesOf, unameTwins, type RunCheckInput, type RunFindings } from './run-verdict.ts';
 
 async function checkRun(o: RunCheckInput): Promise<{ result: CheckResult; findings: RunFindings }> {
   const { exec } = o;
@@ -42,11 +42,7 @@ async function checkRun(o: RunCheckInput): Promise<{ result: CheckResult; findin
       ...(o.present !== undefined ? { present: o.present } : {}),
       ...(o.network ? { network: o.network } : {}),
       ...(o.load ? { prepared: true } : {}),
-      noneFiles: noneNetworkStyle({
-        local: o.probe.engineIsLocal,
-        dockerEngine: o.probe.dockerEngine === true,
-        version: o.probe.engineVersion,
-      }),
+      noneFiles: noneFilesOf(o.probe),
     });
   } catch (err) {
     // The pull or the load failed (or the engine did not answer): this platform fails with the engine's words; the others go on.

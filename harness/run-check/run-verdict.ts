@@ -2,7 +2,7 @@
  * What the run check and its second opinion share: their input, what a run found, and the verdict
  * on one run (hung, timed out, failed, or printed what was expected).
  */
-import { CRASH_CODES } from '../engine/index.ts';
+import { CRASH_CODES, noneNetworkStyle, type HostsStyle } from '../engine/index.ts';
 import type { Session, ContainerResult } from '../session/index.ts';
 import type { HostProbe } from '../host/index.ts';
 import type { EntryBinary } from '../image/index.ts';
@@ -42,6 +42,11 @@ export type RunFindings = Pick<
 >;
 
 /** The run check for one run: hung, timed out, failed, or printed what was expected. */
+/** How this host's engine takes a run on no network (engine/none-network.ts): the one place the run check and its second opinion ask. */
+export function noneFilesOf(probe: HostProbe): HostsStyle | undefined {
+  return noneNetworkStyle({ local: probe.engineIsLocal, dockerEngine: probe.dockerEngine === true, version: probe.engineVersion });
+}
+
 export function judgeRun(
   run: ContainerResult,
   exec: PlatformExecution,

@@ -4,12 +4,11 @@
  * and started as its entrypoint with the program's command line. Passing there points at the first
  * emulator; failing there too points at the image. The emulator whose run decided is recorded.
  */
-import { noneNetworkStyle } from '../engine/index.ts';
 import { otherEmulators } from '../host/index.ts';
 import { formatPlatform } from '../platform/index.ts';
 import { fail, pass, type CheckResult } from '../result/index.ts';
 import { BASE_CONTAINER_TIMEOUT_MS, runPinned, type ContainerResult } from '../session/index.ts';
-import { emulatorName, judgeRun, type CommandLineOf, type RunCheckInput, type RunFindings } from './run-verdict.ts';
+import { emulatorName, judgeRun, noneFilesOf, type CommandLineOf, type RunCheckInput, type RunFindings } from './run-verdict.ts';
 
 export async function askSecondOpinion(
   o: RunCheckInput,
@@ -45,11 +44,7 @@ export async function askSecondOpinion(
     watch: { handler: em.handler, interpreter: em.interpreter },
     ...(o.network ? { network: o.network } : {}),
     ...(o.load ? { prepared: true } : {}),
-    noneFiles: noneNetworkStyle({
-      local: o.probe.engineIsLocal,
-      dockerEngine: o.probe.dockerEngine === true,
-      version: o.probe.engineVersion,
-    }),
+    noneFiles: noneFilesOf(o.probe),
   });
   const secondCheck = judgeRun(second, o.exec, o.expect, o.probe, timeoutMs);
   findings.secondOpinion = {
